@@ -1,0 +1,203 @@
+"""API keys: creation (shown once), revocation, and verification on the hot path.
+
+Verification: bcrypt (cost 10) takes ~60 ms, so a key that verified once is remembered in the shared cache
+under an HMAC of the key (never the key itself). Revocation writes a tombstone for the key's prefix that
+every web process checks in the same cache round trip, so a revoked key fails on the very next request.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime
+
+import bcrypt
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apikeys.models import ApiKey
+from apikeys.scopes import SCOPES
+from config.errors import InvalidApiKey, ValidationError
+from organizations.models import Organization
+
+KEY_PREFIX = "gx_live_"
+_ALPHABET = string.ascii_letters + string.digits
+LOOKUP_LENGTH = 8  # characters after gx_live_ that form keyPrefix
+SECRET_LENGTH = 32  # base62: ~190 bits; the whole key (48 bytes) stays under bcrypt's 72-byte limit
+KEY_PATTERN = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9]{{{LOOKUP_LENGTH + SECRET_LENGTH}}}$")
+BCRYPT_ROUNDS = 10
+VERIFIED_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipal:
+    """Who is calling: the verified key, as remembered in the cache. Used as request.user and request.auth."""
+
+    key_id: str
+    key_prefix: str
+    organization_id: str
+    scopes: tuple[str, ...]
+    rate_limit: int
+    expires_at: float | None  # unix seconds
+
+    is_authenticated = True
+    is_staff = False
+    pk = None
+
+    def as_cache_value(self) -> tuple:
+        return (
+            self.key_id,
+            self.key_prefix,
+            self.organization_id,
+            self.scopes,
+            self.rate_limit,
+            self.expires_at,
+        )
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def _fingerprint(raw_key: str) -> str:
+    """Cache key for a verified key: keyed, so a cache dump cannot be turned back into keys."""
+    return hmac.new(settings.SECRET_KEY.encode(), raw_key.encode(), hashlib.sha256).hexdigest()
+
+
+def _verified_cache_key(raw_key: str) -> str:
+    return f"apikey:ok:{_fingerprint(raw_key)}"
+
+
+def _blocked_cache_key(key_prefix: str) -> str:
+    return f"apikey:blocked:{key_prefix}"
+
+
+def validate_scopes(scopes) -> list[str]:
+    if not isinstance(scopes, list) or not scopes:
+        raise ValidationError(details={"scopes": ["Give at least one scope."]})
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise ValidationError(details={"scopes": [f"Unknown scope(s): {', '.join(map(str, unknown))}."]})
+    return sorted(set(scopes))
+
+
+def apikey_create(
+    *,
+    organization: Organization,
+    name: str,
+    scopes: list[str],
+    rate_limit: int | None = None,
+    expires_at: datetime | None = None,
+    created_by=None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with the full secret, which is never stored and never shown again."""
+    scopes = validate_scopes(scopes)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError(details={"expiresAt": ["Must be in the future."]})
+    if rate_limit is not None and not 1 <= rate_limit <= settings.API_KEY_MAX_RATE_LIMIT:
+        raise ValidationError(
+            details={"rateLimit": [f"Must be between 1 and {settings.API_KEY_MAX_RATE_LIMIT}."]}
+        )
+    for _ in range(5):
+        raw_key = KEY_PREFIX + _random(LOOKUP_LENGTH) + _random(SECRET_LENGTH)
+        key_hash = bcrypt.hashpw(raw_key.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    organization=organization,
+                    name=name,
+                    key_prefix=raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH],
+                    key_hash=key_hash,
+                    scopes=scopes,
+                    rate_limit=rate_limit,
+                    expires_at=expires_at,
+                    created_by=created_by if getattr(created_by, "pk", None) else None,
+                )
+        except IntegrityError:
+            continue  # 62^8 prefixes: a collision is rare, and the unique index turns it into a retry
+        return key, raw_key
+    raise RuntimeError("could not allocate a unique API key prefix")
+
+
+def apikey_revoke(*, key: ApiKey, actor=None) -> ApiKey:
+    """Revoke a key (soft: the row stays for history). Refused from the next request on, everywhere."""
+    if key.revoked_at is None:
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=actor if getattr(actor, "pk", None) else None
+        )
+        key.refresh_from_db(fields=["revoked_at", "revoked_by"])
+    # No timeout: a revoked key never comes back. The tombstone also beats a verification that was in
+    # flight while we revoked and writes its (stale) "verified" entry afterwards.
+    cache.set(_blocked_cache_key(key.key_prefix), 1, timeout=None)
+    return key
+
+
+def organization_keys_block(*, organization: Organization) -> None:
+    """Refuse every key of a suspended organization on the next request."""
+    cache.set_many(
+        {_blocked_cache_key(p): 1 for p in organization.api_keys.values_list("key_prefix", flat=True)},
+        timeout=None,
+    )
+
+
+def organization_keys_unblock(*, organization: Organization) -> None:
+    """Lift the suspension block from the organization's keys that are not revoked."""
+    prefixes = organization.api_keys.filter(revoked_at__isnull=True).values_list("key_prefix", flat=True)
+    cache.delete_many([_blocked_cache_key(p) for p in prefixes])
+
+
+def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
+    """Return the caller for an `X-API-Key` value, or raise InvalidApiKey (always 401)."""
+    if not raw_key:
+        raise InvalidApiKey("Missing X-API-Key header.")
+    if not KEY_PATTERN.match(raw_key):
+        raise InvalidApiKey(
+            "API key is malformed. Keys look like gx_live_ followed by 40 letters and digits."
+        )
+    key_prefix = raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]
+    verified_key = _verified_cache_key(raw_key)
+    blocked_key = _blocked_cache_key(key_prefix)
+    found = cache.get_many([verified_key, blocked_key])
+    if found.get(blocked_key):
+        raise InvalidApiKey("API key has been revoked.")
+    cached = found.get(verified_key)
+    if cached is not None:
+        principal = ApiKeyPrincipal(*cached)
+        if principal.expires_at is not None and principal.expires_at <= timezone.now().timestamp():
+            raise InvalidApiKey("API key has expired.")
+        return principal
+    return _verify_slow(raw_key, key_prefix, verified_key)
+
+
+def _verify_slow(raw_key: str, key_prefix: str, verified_key: str) -> ApiKeyPrincipal:
+    from apikeys.guard import bcrypt_attempt_allowed, record_failed_secret
+
+    key = ApiKey.objects.select_related("organization").filter(key_prefix=key_prefix).first()
+    if key is None:
+        raise InvalidApiKey("API key is not recognized.")  # unknown prefix: no bcrypt spent
+    if not bcrypt_attempt_allowed(key_prefix):
+        raise InvalidApiKey("Too many failed attempts for this API key; try again later.")
+    if not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
+        record_failed_secret(key_prefix)
+        raise InvalidApiKey("API key is not recognized.")
+    status = key.status
+    if status == ApiKey.Status.REVOKED:
+        raise InvalidApiKey("API key has been revoked.")
+    if status == ApiKey.Status.EXPIRED:
+        raise InvalidApiKey("API key has expired.")
+    if not key.organization.is_active:
+        raise InvalidApiKey("The organization for this API key is suspended.")
+    principal = ApiKeyPrincipal(
+        key_id=key.id,
+        key_prefix=key.key_prefix,
+        organization_id=key.organization_id,
+        scopes=tuple(key.scopes),
+        rate_limit=key.effective_rate_limit,
+        expires_at=key.expires_at.timestamp() if key.expires_at else None,
+    )
+    cache.set(verified_key, principal.as_cache_value(), VERIFIED_TTL_SECONDS)
+    return principal

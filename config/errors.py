@@ -1,0 +1,218 @@
+"""The one error path: services raise `ApiError`s, one handler renders every error in seed 001's format.
+
+{"error": "InsufficientCredits", "message": "...", "code": 403, "details": {...}}
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from config.request_context import current_request_id
+
+logger = logging.getLogger("garmax.errors")
+
+
+class ApiError(drf.APIException):
+    """An error a partner can act on. Subclasses fix the name and status; details carry the specifics."""
+
+    name = "ApiError"
+    status_code = 400
+    default_message = "The request could not be completed."
+
+    def __init__(
+        self, message: str | None = None, *, details: dict | None = None, headers: dict | None = None
+    ):
+        self.message = message or self.default_message
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(detail=self.message)
+
+
+class InvalidApiKey(ApiError):
+    name, status_code = "InvalidApiKey", 401
+    default_message = "API key is missing, invalid, revoked or expired."
+
+
+class Unauthorized(ApiError):
+    name, status_code = "Unauthorized", 401
+    default_message = "Authentication credentials were not provided or are invalid."
+
+
+class InvalidScope(ApiError):
+    name, status_code = "InvalidScope", 403
+    default_message = "API key does not have the scope this operation needs."
+
+
+class Forbidden(ApiError):
+    name, status_code = "Forbidden", 403
+    default_message = "You do not have permission to perform this action."
+
+
+class InsufficientCredits(ApiError):
+    name, status_code = "InsufficientCredits", 403
+    default_message = "Organization has insufficient credits."
+
+
+class ResourceNotFound(ApiError):
+    name, status_code = "ResourceNotFound", 404
+    default_message = "Requested resource doesn't exist."
+
+
+class ValidationError(ApiError):
+    name, status_code = "ValidationError", 400
+    default_message = "Request data is invalid. Check details for specific fields."
+
+
+class Conflict(ApiError):
+    name, status_code = "Conflict", 409
+    default_message = "The request conflicts with the current state of the resource."
+
+
+class IdempotencyKeyReused(ApiError):
+    name, status_code = "IdempotencyKeyReused", 422
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class PayloadTooLarge(ApiError):
+    name, status_code = "PayloadTooLarge", 413
+    default_message = "The request body is too large."
+
+
+class RateLimitExceeded(ApiError):
+    name, status_code = "RateLimitExceeded", 429
+    default_message = "Too many requests. Wait for the rate limit to reset."
+
+
+class ServiceUnavailable(ApiError):
+    name, status_code = "ServiceUnavailable", 503
+    default_message = "The service is temporarily unavailable. Retry shortly."
+
+
+# DRF's own exceptions, renamed into the seed's vocabulary.
+_DRF_NAMES = {
+    drf.ParseError: ("ValidationError", "Malformed request body."),
+    drf.AuthenticationFailed: ("Unauthorized", None),
+    drf.NotAuthenticated: ("Unauthorized", None),
+    drf.PermissionDenied: ("Forbidden", None),
+    drf.NotFound: ("ResourceNotFound", "Requested resource doesn't exist."),
+    drf.MethodNotAllowed: ("MethodNotAllowed", None),
+    drf.NotAcceptable: ("NotAcceptable", None),
+    drf.UnsupportedMediaType: ("UnsupportedMediaType", None),
+    drf.Throttled: ("RateLimitExceeded", None),
+}
+
+
+def error_body(name: str, message: str, code: int, details: dict | None = None) -> dict:
+    body = {"error": name, "message": message, "code": code, "details": details or {}}
+    request_id = current_request_id()
+    if request_id:
+        body["requestId"] = request_id
+    return body
+
+
+def _validation_details(detail) -> dict:
+    if isinstance(detail, dict):
+        return {str(field): _flatten(messages) for field, messages in detail.items()}
+    return {"nonFieldErrors": _flatten(detail)}
+
+
+def _flatten(messages):
+    if isinstance(messages, dict):
+        return {str(key): _flatten(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        if all(not isinstance(m, (dict, list)) for m in messages):
+            return [str(m) for m in messages]
+        return [_flatten(m) for m in messages]
+    return [str(messages)]
+
+
+def _uses_api_keys(view) -> bool:
+    from apikeys.authentication import ApiKeyAuthentication
+
+    return any(issubclass(cls, ApiKeyAuthentication) for cls in getattr(view, "authentication_classes", ()))
+
+
+def exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every error, expected or not, leaves in the seed's format."""
+    view = context.get("view")
+    headers = {}
+
+    from config.idempotency import IdempotentReplay
+
+    if isinstance(exc, IdempotentReplay):
+        stored = exc.stored
+        return Response(
+            stored["data"],
+            status=stored["status"],
+            headers={**stored["headers"], "Idempotent-Replayed": "true"},
+        )
+
+    if isinstance(exc, Http404):
+        exc = ResourceNotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = Forbidden()
+
+    if isinstance(exc, ApiError):
+        name, message, code, details = exc.name, exc.message, exc.status_code, exc.details
+        headers.update(exc.headers)
+    elif isinstance(exc, drf.ValidationError):
+        name, code = "ValidationError", 400
+        message = ValidationError.default_message
+        details = _validation_details(exc.detail)
+    elif isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)) and _uses_api_keys(view):
+        name, code, details = "InvalidApiKey", 401, {}
+        message = "Missing X-API-Key header." if isinstance(exc, drf.NotAuthenticated) else str(exc.detail)
+    elif isinstance(exc, drf.APIException):
+        name, default_message = next(
+            (value for cls, value in _DRF_NAMES.items() if isinstance(exc, cls)),
+            (type(exc).__name__, None),
+        )
+        message = default_message or str(exc.detail)
+        code, details = exc.status_code, {}
+        if isinstance(exc, drf.ParseError):
+            details = {"body": [str(exc.detail)]}
+        if isinstance(exc, drf.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait) + 1)
+            details = {"retryAfter": int(exc.wait) + 1}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+    else:
+        logger.exception("Unhandled error in %s", type(view).__name__ if view else "request")
+        name, message, code, details = "InternalError", "An unexpected error occurred. Retry later.", 500, {}
+
+    return Response(error_body(name, message, code, details), status=code, headers=headers)
+
+
+def json_error(request, name: str, message: str, code: int) -> JsonResponse:
+    return JsonResponse(error_body(name, message, code), status=code)
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api") or request.path.startswith("/health"):
+        return json_error(request, "ResourceNotFound", "No endpoint matches this path.", 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api") or request.path.startswith("/health"):
+        return json_error(request, "InternalError", "An unexpected error occurred. Retry later.", 500)
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def handler400(request, exception=None):
+    return json_error(request, "ValidationError", "Bad request.", 400)
+
+
+def handler403(request, exception=None):
+    if request.path.startswith("/api"):
+        return json_error(request, "Forbidden", "You do not have permission to perform this action.", 403)
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)

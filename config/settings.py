@@ -1,0 +1,353 @@
+"""Settings for the GarmaxAI Enterprise API.
+
+This is the one place that reads the environment. With nothing set the service runs embedded (SQLite,
+local media, local-memory cache, a filesystem Celery broker); setting DATABASE_URL, REDIS_URL and the S3
+variables switches to PostgreSQL, Redis and S3. A malformed value stops start-up with a clear message.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def _read(name, cast, default):
+    """Read one variable, turning a malformed value into an error that names the variable."""
+    try:
+        return env.get_value(name, cast=cast, default=default)
+    except (ValueError, TypeError, ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"Environment variable {name} has an invalid value: {exc}") from None
+
+
+def _bool(name, default):
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"Environment variable {name} must be true or false, got {raw!r}")
+
+
+def _positive_int(name, default, minimum=1, maximum=None):
+    value = _read(name, int, default)
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+        raise ImproperlyConfigured(f"Environment variable {name} must be an integer {bounds}, got {value}")
+    return value
+
+
+DATA_DIR = Path(_read("GARMAX_DATA_DIR", str, str(BASE_DIR / "var")))
+
+DEBUG = _bool("DJANGO_DEBUG", False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+EMBEDDED = not env.str("DATABASE_URL", default="")
+if not SECRET_KEY:
+    if not DEBUG and not EMBEDDED:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is false")
+    # Embedded/demo mode only: a per-checkout key kept on disk, never a shared default.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _key_file = DATA_DIR / "secret_key"
+    if not _key_file.exists():
+        import secrets
+
+        _key_file.write_text(secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
+elif len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters long")
+
+ALLOWED_HOSTS = _read("DJANGO_ALLOWED_HOSTS", list, ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = _read("DJANGO_CSRF_TRUSTED_ORIGINS", list, [])
+PUBLIC_BASE_URL = _read("PUBLIC_BASE_URL", str, "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "drf_spectacular",
+    "organizations",
+    "apikeys",
+    "customers",
+    "tryons",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# Seed 001's clients POST to paths without a trailing slash; a redirect would break them.
+APPEND_SLASH = False
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+if EMBEDDED:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _read("SQLITE_PATH", str, str(DATA_DIR / "garmax.sqlite3")),
+            # The web process and the worker share the file; wait for each other's writes.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
+        }
+    }
+else:
+    try:
+        DATABASES = {"default": env.db_url("DATABASE_URL")}
+    except (ImproperlyConfigured, ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+    # Persistent connections: with 0, every request pays a new PostgreSQL connection (~8x slower).
+    DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DB_CONN_MAX_AGE", 60, minimum=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, Celery, rate limits --------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "gx",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "garmax"}}
+
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+if not REDIS_URL:
+    _broker_dir = DATA_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # A task must outlive the longest cart render before Redis re-delivers it to another worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _positive_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic tasks in config/celery.py
+
+# --- Storage ---------------------------------------------------------------------------------------
+S3_BUCKET_NAME = env.str("S3_BUCKET_NAME", default="")
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+SIGNED_URL_TTL_SECONDS = _positive_int("SIGNED_URL_TTL_SECONDS", 3600, maximum=7 * 24 * 3600)
+MEDIA_ROOT = Path(_read("MEDIA_ROOT", str, str(DATA_DIR / "media")))
+MEDIA_URL = "/media/"
+if S3_BUCKET_NAME:
+    _s3_options = {
+        "bucket_name": S3_BUCKET_NAME,
+        "region_name": AWS_REGION,
+        "endpoint_url": AWS_S3_ENDPOINT_URL,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": SIGNED_URL_TTL_SECONDS,
+        "file_overwrite": True,
+        "signature_version": "s3v4",
+    }
+    if env.str("AWS_ACCESS_KEY_ID", default=""):
+        _s3_options["access_key"] = env.str("AWS_ACCESS_KEY_ID")
+        _s3_options["secret_key"] = env.str("AWS_SECRET_ACCESS_KEY", default="")
+    STORAGES = {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+else:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# Photos (customers app)
+PHOTO_MAX_BYTES = _positive_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+PHOTO_MIN_SIDE = _positive_int("PHOTO_MIN_SIDE", 300)
+PHOTO_MAX_SIDE = _positive_int("PHOTO_MAX_SIDE", 4096)
+# Django refuses request bodies beyond this before they are read into memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Outbound requests (garment downloads, webhooks) ----------------------------------------------
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = _bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", False)
+GARMENT_MAX_BYTES = _positive_int("GARMENT_MAX_BYTES", 15 * 1024 * 1024)
+GARMENT_FETCH_TIMEOUT_SECONDS = _positive_int("GARMENT_FETCH_TIMEOUT_SECONDS", 15)
+
+# --- Credits ---------------------------------------------------------------------------------------
+SIGNUP_CREDIT_GRANT = _read("SIGNUP_CREDIT_GRANT", int, 100)
+if SIGNUP_CREDIT_GRANT < 0:
+    raise ImproperlyConfigured("SIGNUP_CREDIT_GRANT must not be negative")
+MAX_CREDIT_TOP_UP = 1_000_000
+
+# --- Try-on pipeline -------------------------------------------------------------------------------
+TRYON_RENDERER = _read("TRYON_RENDERER", str, "local")
+if TRYON_RENDERER not in {"local", "http", "eventbridge"}:
+    raise ImproperlyConfigured("TRYON_RENDERER must be one of local, http, eventbridge")
+TRYON_HTTP_RENDERER_URL = env.str("TRYON_HTTP_RENDERER_URL", default="")
+TRYON_HTTP_RENDERER_AUTH_HEADER = env.str("TRYON_HTTP_RENDERER_AUTH_HEADER", default="")
+TRYON_HTTP_RENDERER_TIMEOUT_SECONDS = _positive_int("TRYON_HTTP_RENDERER_TIMEOUT_SECONDS", 120)
+if TRYON_RENDERER == "http" and not TRYON_HTTP_RENDERER_URL:
+    raise ImproperlyConfigured("TRYON_RENDERER=http needs TRYON_HTTP_RENDERER_URL")
+EVENTBRIDGE_BUS_NAME = env.str("EVENTBRIDGE_BUS_NAME", default="")
+EVENTBRIDGE_ENDPOINT_URL = env.str("EVENTBRIDGE_ENDPOINT_URL", default="") or None
+TRYON_CALLBACK_SECRET = env.str("TRYON_CALLBACK_SECRET", default="")
+if TRYON_RENDERER == "eventbridge" and not (EVENTBRIDGE_BUS_NAME and TRYON_CALLBACK_SECRET):
+    raise ImproperlyConfigured(
+        "TRYON_RENDERER=eventbridge needs EVENTBRIDGE_BUS_NAME and TRYON_CALLBACK_SECRET"
+    )
+TRYON_STUCK_AFTER_SECONDS = _positive_int("TRYON_STUCK_AFTER_SECONDS", 1800)
+
+# --- Webhooks --------------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 30)
+WEBHOOK_PAYLOAD_RETENTION_DAYS = _positive_int("WEBHOOK_PAYLOAD_RETENTION_DAYS", 30)
+
+# --- API keys and usage ----------------------------------------------------------------------------
+API_KEY_DEFAULT_RATE_LIMIT = _positive_int("API_KEY_DEFAULT_RATE_LIMIT", 60)
+API_KEY_MAX_RATE_LIMIT = _positive_int("API_KEY_MAX_RATE_LIMIT", 10_000)
+API_USAGE_RETENTION_DAYS = _positive_int("API_USAGE_RETENTION_DAYS", 90)
+
+# --- Auth, DRF, OpenAPI ----------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    "COERCE_DECIMAL_TO_STRING": False,
+    "UNAUTHENTICATED_USER": None,
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=_positive_int("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=_positive_int("JWT_REFRESH_DAYS", 7)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GarmaxAI Enterprise API",
+    "DESCRIPTION": (
+        "Virtual try-on for partner e-commerce shops: organizations and prepaid credits, API keys, "
+        "external customers and their photos, cart try-ons of up to 20 garments, and signed webhooks. "
+        "Partner endpoints (`/api/v1/...`) authenticate with `X-API-Key`; organization management "
+        "uses a JWT from `/api/auth/token`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_error_responses",
+    ],
+}
+
+# --- i18n, time ------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# --- Security --------------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG and not EMBEDDED:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Logging ---------------------------------------------------------------------------------------
+LOG_LEVEL = _read("LOG_LEVEL", str, "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "config.logging.RequestIdFilter"},
+        "redact": {"()": "config.logging.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id", "redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django logs the failing request's details on 5xx; our handler already logs the error itself.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

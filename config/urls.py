@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config import health
+from organizations.auth_views import TokenRefreshThrottledView, TokenView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health", health.live, name="health"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("api/auth/token", TokenView.as_view(), name="token"),
+    path("api/auth/token/refresh", TokenRefreshThrottledView.as_view(), name="token-refresh"),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/", include("organizations.urls")),
+    path("api/", include("apikeys.urls")),
+    path("api/", include("customers.urls")),
+    path("api/", include("tryons.urls")),
+    path("api/", include("webhooks.urls")),
+]
+
+handler400 = "config.errors.handler400"
+handler403 = "config.errors.handler403"
+handler404 = "config.errors.handler404"
+handler500 = "config.errors.handler500"

@@ -1,0 +1,161 @@
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from config.errors import ApiError
+from organizations import services
+from organizations.models import CreditLedgerEntry, Membership, Organization
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class LedgerInline(admin.TabularInline):
+    """The ledger is append-only: shown here, changed only through the services."""
+
+    model = CreditLedgerEntry
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-created_at", "-id"]
+    fields = ["created_at", "kind", "amount", "balance_after", "reference", "description", "actor"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AddCreditsForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=1_000_000
+    )
+    description = forms.CharField(max_length=255, required=False, initial="Credit purchase")
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "id", "status", "credits", "domain", "billing_email", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["id", "name", "domain", "billing_email"]
+    readonly_fields = ["id", "credits", "created_at", "updated_at", "add_credits_link"]
+    fields = [
+        "id",
+        "name",
+        "domain",
+        "billing_email",
+        "settings",
+        "status",
+        "credits",
+        "add_credits_link",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [MembershipInline, LedgerInline]
+    actions = ["add_credits_action"]
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<str:object_id>/add-credits/",
+                self.admin_site.admin_view(self.add_credits_view),
+                name="organizations_organization_add_credits",
+            )
+        ]
+        return custom + super().get_urls()
+
+    @admin.display(description="Add credits")
+    def add_credits_link(self, obj):
+        from django.utils.html import format_html
+
+        if not obj.pk:
+            return "-"
+        url = reverse("admin:organizations_organization_add_credits", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Add credits…</a>', url)
+
+    @admin.action(description="Add credits to the selected organization", permissions=["add_credits"])
+    def add_credits_action(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one organization to add credits to.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:organizations_organization_add_credits", args=[queryset.get().pk])
+        )
+
+    def has_add_credits_permission(self, request):
+        return services.user_can_add_credits(request.user)
+
+    def add_credits_view(self, request, object_id):
+        organization = get_object_or_404(Organization, pk=object_id)
+        if not self.has_add_credits_permission(request):
+            self.message_user(request, "Only billing staff can add credits.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:organizations_organization_change", args=[object_id]))
+        form = AddCreditsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                # Same service as POST /api/organizations/{id}/credits: one path into the ledger.
+                entry = services.credits_top_up(
+                    organization=organization,
+                    amount=form.cleaned_data["amount"],
+                    description=form.cleaned_data["description"],
+                    actor=request.user,
+                )
+            except ApiError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Added {entry.amount} credits to {organization.name}; "
+                    f"balance is now {entry.balance_after}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:organizations_organization_change", args=[object_id])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Add credits to {organization.name}",
+            "organization": organization,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/organizations/add_credits.html", context)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields
+
+
+@admin.register(CreditLedgerEntry)
+class CreditLedgerEntryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "organization", "kind", "amount", "balance_after", "reference", "actor"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["organization__id", "organization__name", "reference", "description"]
+    list_select_related = ["organization", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__email", "organization__name", "organization__id"]
+    autocomplete_fields = ["user", "organization"]

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class OrganizationsConfig(AppConfig):
+    name = "organizations"
+    verbose_name = "Organizations and credits"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from organizations.staff_groups import sync_staff_group_permissions
+
+        post_migrate.connect(sync_staff_group_permissions, dispatch_uid="organizations.staff_groups")

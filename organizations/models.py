@@ -1,0 +1,122 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from config.ids import PrefixedIdField
+
+RENDER_QUALITIES = ("sd", "hd", "4k")
+DEFAULT_ORGANIZATION_SETTINGS = {"webhookRetries": 3, "defaultRenderQuality": "hd"}
+
+
+class Organization(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+
+    id = PrefixedIdField(prefix="org")
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, blank=True)
+    billing_email = models.EmailField(blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    # Denormalized sum of the ledger; only organizations.services changes it, under a row lock.
+    credits = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("add_credits", "Can add credits to an organization")]
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gte=0), name="organization_credits_non_negative")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def webhook_retries(self) -> int:
+        return int(self.settings.get("webhookRetries", DEFAULT_ORGANIZATION_SETTINGS["webhookRetries"]))
+
+    @property
+    def default_render_quality(self) -> str:
+        return self.settings.get(
+            "defaultRenderQuality", DEFAULT_ORGANIZATION_SETTINGS["defaultRenderQuality"]
+        )
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        ADMIN = "admin"
+        MEMBER = "member"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.organization_id} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in {self.Role.OWNER, self.Role.ADMIN}
+
+
+class CreditLedgerEntry(models.Model):
+    """One balance change. Rows are only ever inserted; the organization's balance is their sum."""
+
+    class Kind(models.TextChoices):
+        GRANT = "grant"
+        TOP_UP = "top_up"
+        CHARGE = "charge"
+        REFUND = "refund"
+        ADJUSTMENT = "adjustment"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Signed: positive adds credits, negative removes them.
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    balance_after = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(10**12)],
+    )
+    # What caused it (e.g. a cart session id); charges and refunds are unique per reference.
+    reference = models.CharField(max_length=120, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "credit ledger entries"
+        constraints = [
+            # The last line of defence against double charges and double refunds (retries, crashed workers).
+            models.UniqueConstraint(
+                fields=["organization", "kind", "reference"],
+                condition=~Q(reference=""),
+                name="ledger_reference_once_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="ledger_balance_after_non_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount} ({self.organization_id})"

@@ -1,0 +1,93 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from organizations.models import CreditLedgerEntry, Organization
+
+
+class CreditsField(serializers.DecimalField):
+    """Credits as JSON numbers with at most two decimals: 100, 3.6 — never "100.00" or 100.0."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("coerce_to_string", False)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        value = super().to_representation(value)
+        if value is None:
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
+class OrganizationSettingsSerializer(serializers.Serializer):
+    webhookRetries = serializers.IntegerField(min_value=0, max_value=10, required=False)
+    defaultRenderQuality = serializers.ChoiceField(choices=["sd", "hd", "4k"], required=False)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    billingEmail = serializers.EmailField(source="billing_email", required=False, allow_blank=True)
+    domain = serializers.CharField(max_length=253, required=False, allow_blank=True)
+    settings = OrganizationSettingsSerializer(required=False)
+    credits = CreditsField(read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Organization
+        fields = [
+            "id",
+            "name",
+            "domain",
+            "billingEmail",
+            "settings",
+            "credits",
+            "status",
+            "createdAt",
+            "updatedAt",
+        ]
+        read_only_fields = ["id", "credits", "status"]
+
+    def validate_name(self, value):
+        if not value.strip():
+            raise serializers.ValidationError("Must not be blank.")
+        return value.strip()
+
+    def to_internal_value(self, data):
+        # Unknown settings keys are an error, not silently dropped: partners should learn of typos.
+        if isinstance(data, dict) and isinstance(data.get("settings"), dict):
+            unknown = set(data["settings"]) - set(OrganizationSettingsSerializer().fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {"settings": [f"Unknown setting(s): {', '.join(sorted(unknown))}."]}
+                )
+        return super().to_internal_value(data)
+
+
+class CreditTopUpSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=1_000_000
+    )
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class CreditLedgerEntrySerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="kind")
+    amount = CreditsField()
+    balanceAfter = CreditsField(source="balance_after")
+    actor = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = CreditLedgerEntry
+        fields = ["id", "type", "amount", "balanceAfter", "reference", "description", "actor", "createdAt"]
+
+    def get_actor(self, entry) -> str | None:
+        return entry.actor.get_username() if entry.actor_id else None
+
+
+class TopUpResponseSerializer(serializers.Serializer):
+    organizationId = serializers.CharField()
+    credits = CreditsField()
+    entry = CreditLedgerEntrySerializer()

@@ -1,0 +1,29 @@
+"""The staff groups: "billing" may add credits, "support" reads everything and changes nothing.
+
+The groups are created by a data migration; this keeps their permissions complete as later apps add models
+(it runs after every migrate, once all permissions exist).
+"""
+
+STAFF_APPS = ("organizations", "apikeys", "customers", "tryons", "webhooks")
+
+
+def sync_staff_group_permissions(sender=None, **kwargs):
+    from django.contrib.auth.models import Group, Permission
+
+    view_permissions = Permission.objects.filter(
+        content_type__app_label__in=STAFF_APPS, codename__startswith="view_"
+    )
+    support, _ = Group.objects.get_or_create(name="support")
+    billing, _ = Group.objects.get_or_create(name="billing")
+    support.permissions.add(*view_permissions)
+    billing.permissions.add(*view_permissions)
+    billing.permissions.add(
+        *Permission.objects.filter(content_type__app_label="organizations", codename="add_credits")
+    )
+    # Support revokes keys and re-enables webhooks (seed: "support revokes keys and watches the pipeline").
+    support.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label__in=("apikeys", "webhooks"),
+            codename__in=("revoke_apikey", "manage_webhook"),
+        )
+    )

@@ -1,0 +1,98 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.idempotency import IdempotentPostMixin
+from config.schema import ErrorSerializer
+from organizations import services
+from organizations.access import organization_for_user
+from organizations.models import Organization
+from organizations.serializers import (
+    CreditLedgerEntrySerializer,
+    CreditsField,
+    CreditTopUpSerializer,
+    OrganizationSerializer,
+    TopUpResponseSerializer,
+)
+
+
+@extend_schema(tags=["Organizations"])
+class OrganizationViewSet(
+    IdempotentPostMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Organizations: the partner's company account, its settings and its credit balance (JWT)."""
+
+    serializer_class = OrganizationSerializer
+    queryset = Organization.objects.none()
+    lookup_value_regex = r"[^/]+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_object(self):
+        manage = self.request.method not in ("GET", "HEAD", "OPTIONS")
+        return organization_for_user(user=self.request.user, organization_id=self.kwargs["pk"], manage=manage)
+
+    @extend_schema(summary="Create an organization", responses={201: OrganizationSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        organization = services.organization_create(
+            owner=request.user,
+            name=data["name"],
+            domain=data.get("domain", ""),
+            billing_email=data.get("billing_email", ""),
+            settings_=data.get("settings"),
+        )
+        return Response(self.get_serializer(organization).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Get an organization")
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(summary="Update an organization (owner or admin)")
+    def partial_update(self, request, *args, **kwargs):
+        organization = self.get_object()
+        serializer = self.get_serializer(organization, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.organization_update(organization=organization, data=serializer.validated_data)
+        return Response(self.get_serializer(organization).data)
+
+    @extend_schema(
+        methods=["POST"],
+        summary="Add credits (GarmaxAI billing staff only)",
+        request=CreditTopUpSerializer,
+        responses={201: TopUpResponseSerializer, 403: ErrorSerializer},
+    )
+    @extend_schema(
+        methods=["GET"],
+        summary="The organization's credit ledger",
+        responses=CreditLedgerEntrySerializer(many=True),
+    )
+    @action(detail=True, methods=["get", "post"], url_path="credits")
+    def credits(self, request, pk=None):
+        if request.method == "GET":
+            organization = organization_for_user(user=request.user, organization_id=pk)
+            page = self.paginate_queryset(organization.ledger_entries.select_related("actor"))
+            return self.get_paginated_response(CreditLedgerEntrySerializer(page, many=True).data)
+
+        organization = organization_for_user(user=request.user, organization_id=pk)
+        serializer = CreditTopUpSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.credits_top_up(
+            organization=organization,
+            amount=serializer.validated_data["amount"],
+            description=serializer.validated_data["description"],
+            actor=request.user,
+        )
+        organization.refresh_from_db(fields=["credits"])
+        body = {
+            "organizationId": organization.id,
+            "credits": CreditsField().to_representation(organization.credits),
+            "entry": CreditLedgerEntrySerializer(entry).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

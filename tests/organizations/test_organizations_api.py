@@ -1,0 +1,107 @@
+from decimal import Decimal
+
+import pytest
+
+from organizations.models import CreditLedgerEntry, Membership, Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def test_creating_an_organization_makes_the_creator_owner_and_grants_signup_credits(owner, jwt_client):
+    response = jwt_client(owner).post(
+        "/api/organizations",
+        {
+            "name": "Acme Fashion",
+            "domain": "acmefashion.com",
+            "billingEmail": "billing@acmefashion.com",
+            "settings": {"webhookRetries": 3, "defaultRenderQuality": "hd"},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["id"].startswith("org_")
+    assert body["credits"] == 100
+    assert body["status"] == "active"
+    assert body["createdAt"].endswith("Z")
+    assert Membership.objects.get(organization_id=body["id"], user=owner).role == "owner"
+    entry = CreditLedgerEntry.objects.get(organization_id=body["id"])
+    assert entry.kind == "grant" and entry.amount == Decimal("100.00")
+
+
+def test_create_organization_requires_a_token(jwt_client):
+    response = jwt_client().post("/api/organizations", {"name": "x"}, format="json")
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized"
+
+
+@pytest.mark.parametrize(
+    "settings_,field",
+    [
+        ({"webhookRetries": 11}, "settings"),
+        ({"defaultRenderQuality": "8k"}, "settings"),
+        ({"colour": "red"}, "settings"),
+    ],
+)
+def test_invalid_settings_are_rejected_and_nothing_is_created(owner, jwt_client, settings_, field):
+    response = jwt_client(owner).post("/api/organizations", {"name": "Acme", "settings": settings_}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "ValidationError"
+    assert field in body["details"]
+    assert not Organization.objects.exists()
+
+
+def test_members_read_and_strangers_get_404(organization, owner, stranger, member_of, jwt_client):
+    member = member_of(organization)
+    assert jwt_client(member).get(f"/api/organizations/{organization.id}").status_code == 200
+    response = jwt_client(stranger).get(f"/api/organizations/{organization.id}")
+    assert response.status_code == 404
+    assert response.json()["error"] == "ResourceNotFound"
+
+
+def test_owner_updates_settings_and_members_cannot(organization, owner, member_of, jwt_client):
+    response = jwt_client(owner).patch(
+        f"/api/organizations/{organization.id}", {"settings": {"defaultRenderQuality": "4k"}}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["settings"] == {"webhookRetries": 3, "defaultRenderQuality": "4k"}
+    member = member_of(organization)
+    response = jwt_client(member).patch(f"/api/organizations/{organization.id}", {"name": "x"}, format="json")
+    assert response.status_code == 403
+
+
+def test_owner_cannot_mint_credits(organization, owner, jwt_client):
+    response = jwt_client(owner).post(
+        f"/api/organizations/{organization.id}/credits", {"amount": 1000}, format="json"
+    )
+    assert response.status_code == 403
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("100.00")
+
+
+def test_billing_staff_add_credits_through_the_ledger(organization, billing_staff, jwt_client):
+    response = jwt_client(billing_staff).post(
+        f"/api/organizations/{organization.id}/credits",
+        {"amount": 1000, "description": "Monthly credit purchase"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["credits"] == 1100
+    entry = CreditLedgerEntry.objects.get(organization=organization, kind="top_up")
+    assert entry.actor == billing_staff and entry.balance_after == Decimal("1100.00")
+
+
+def test_support_staff_cannot_add_credits(organization, support_staff, jwt_client):
+    response = jwt_client(support_staff).post(
+        f"/api/organizations/{organization.id}/credits", {"amount": 10}, format="json"
+    )
+    assert response.status_code == 403
+
+
+def test_ledger_is_listed_for_members_only(organization, owner, stranger, jwt_client):
+    response = jwt_client(owner).get(f"/api/organizations/{organization.id}/credits")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 1 and body["data"][0]["type"] == "grant"
+    assert jwt_client(stranger).get(f"/api/organizations/{organization.id}/credits").status_code == 404

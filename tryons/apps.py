@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TryonsConfig(AppConfig):
+    name = "tryons"
+    verbose_name = "Try-ons"
