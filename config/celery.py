@@ -7,3 +7,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Periodic work (run by `celery -A config beat`, or a worker started with --beat). Task names are explicit
+# so each app's tasks.py can be reorganised without breaking the schedule.
+app.conf.beat_schedule = {
+    "flush-api-usage": {"task": "apikeys.flush_usage", "schedule": 5.0},
+    "prune-api-usage": {"task": "apikeys.prune_usage", "schedule": 3600.0},
+    "retry-customer-erasures": {"task": "customers.retry_pending_erasures", "schedule": 60.0},
+    "sweep-stuck-tryons": {"task": "tryons.sweep_stuck_sessions", "schedule": 60.0},
+    "dispatch-due-webhook-deliveries": {"task": "webhooks.dispatch_due_deliveries", "schedule": 10.0},
+    "prune-webhook-payloads": {"task": "webhooks.prune_payloads", "schedule": 3600.0},
+}

@@ -351,3 +351,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# Each pipeline gets its own queue so a burst of renders never delays webhook deliveries, and vice versa.
+CELERY_TASK_ROUTES = {
+    "tryons.*": {"queue": "tryons"},
+    "webhooks.*": {"queue": "webhooks"},
+}

@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config import health
+from config import health, storage
 from organizations.auth_views import TokenRefreshThrottledView, TokenView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
+    path("media/signed/<path:name>", storage.serve_signed, name="signed-media"),
     path("api/auth/token", TokenView.as_view(), name="token"),
     path("api/auth/token/refresh", TokenRefreshThrottledView.as_view(), name="token-refresh"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),

@@ -44,7 +44,9 @@ def test_create_organization_requires_a_token(jwt_client):
     ],
 )
 def test_invalid_settings_are_rejected_and_nothing_is_created(owner, jwt_client, settings_, field):
-    response = jwt_client(owner).post("/api/organizations", {"name": "Acme", "settings": settings_}, format="json")
+    response = jwt_client(owner).post(
+        "/api/organizations", {"name": "Acme", "settings": settings_}, format="json"
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["error"] == "ValidationError"

@@ -41,7 +41,7 @@ class Command(BaseCommand):
             f"  API key      {raw_key}   (all scopes; shown once — a new one is made each run)\n"
             f"  Try it       curl -H 'X-API-Key: {raw_key}' {base}/api/v1/customers\n"
             f"  JWT          curl -X POST {base}/api/auth/token -H 'Content-Type: application/json' "
-            f"-d '{{\"username\": \"{DEMO_USERNAME}\", \"password\": \"{password}\"}}'\n"
+            f'-d \'{{"username": "{DEMO_USERNAME}", "password": "{password}"}}\'\n'
         )
         if setup_only:
             return
@@ -58,9 +58,14 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(name=DEMO_ORGANIZATION, memberships__user=user).first()
         if organization is None:
             organization = organization_services.organization_create(
-                owner=user, name=DEMO_ORGANIZATION, domain="demo.example.com", billing_email="billing@example.com"
+                owner=user,
+                name=DEMO_ORGANIZATION,
+                domain="demo.example.com",
+                billing_email="billing@example.com",
             )
-        for old_key in ApiKey.objects.filter(organization=organization, name=DEMO_KEY_NAME, revoked_at__isnull=True):
+        for old_key in ApiKey.objects.filter(
+            organization=organization, name=DEMO_KEY_NAME, revoked_at__isnull=True
+        ):
             apikey_services.apikey_revoke(key=old_key, actor=user)
         _, raw_key = apikey_services.apikey_create(
             organization=organization, name=DEMO_KEY_NAME, scopes=["all"], created_by=user
@@ -70,8 +75,21 @@ class Command(BaseCommand):
     def _serve(self, addr):
         python = sys.executable
         worker = subprocess.Popen(
-            [python, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel=INFO", "--concurrency=2",
-             "-Q", "celery,tryons,webhooks", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME]
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--beat",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "-Q",
+                "celery,tryons,webhooks",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ]
         )
         web = subprocess.Popen([python, "manage.py", "runserver", addr, "--noreload", "--insecure"])
         children = [web, worker]

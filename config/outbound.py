@@ -1,0 +1,148 @@
+"""Outbound HTTP (garment downloads, webhook deliveries, the http renderer) guarded against SSRF.
+
+requests-hardened resolves the host once, refuses private, loopback, link-local and other reserved
+addresses, and connects to exactly the address it checked, so DNS rebinding between check and connect
+does not work. On top of that: https only, no credentials in URLs, redirects re-checked hop by hop (or
+refused), bounded body size and time. `OUTBOUND_ALLOW_PRIVATE_NETWORKS=true` lifts the address and
+scheme rules for local development and tests only.
+"""
+
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from requests_hardened import Config, Manager
+from requests_hardened.ip_filter import InvalidIPAddress
+
+USER_AGENT = "GarmaxAI-Enterprise/1.0 (+https://garmaxai.com)"
+MAX_REDIRECTS = 3
+
+
+class OutboundBlocked(Exception):
+    """The target is not allowed (scheme, credentials, private address, redirect)."""
+
+
+class OutboundFailed(Exception):
+    """The target was allowed but the request failed (network error, timeout, too large, bad status)."""
+
+
+def _allow_private() -> bool:
+    return bool(settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS)
+
+
+def _session(timeout: float) -> requests.Session:
+    allow_private = _allow_private()
+    manager = Manager(
+        Config(
+            ip_filter_enable=not allow_private,
+            ip_filter_allow_loopback_ips=False,
+            never_redirect=True,  # we follow redirects ourselves so each hop is re-checked
+            default_timeout=(min(5.0, timeout), timeout),
+            user_agent_override=USER_AGENT,
+        )
+    )
+    return manager.get_session()
+
+
+def _is_public_ip(value: str) -> bool:
+    ip = ipaddress.ip_address(value)
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str, *, resolve: bool = True) -> None:
+    """Raise OutboundBlocked unless `url` is an acceptable outbound target.
+
+    With `resolve`, a hostname is looked up and every address must be public: this catches a bad target at
+    create time with a clear error. The connect-time check in the session is what actually protects us.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise OutboundBlocked("URL is malformed.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundBlocked("URL must be an absolute http(s) URL.")
+    if parts.username or parts.password:
+        raise OutboundBlocked("URL must not contain credentials.")
+    if _allow_private():
+        return
+    if parts.scheme != "https":
+        raise OutboundBlocked("URL must use https.")
+    host = parts.hostname
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        if not _is_public_ip(host):
+            raise OutboundBlocked("URL points to a private, loopback or reserved address.")
+        return
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        raise OutboundBlocked("URL points to a private host name.")
+    if resolve:
+        try:
+            infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise OutboundBlocked("URL host name does not resolve.") from None
+        if not infos or not all(_is_public_ip(info[4][0]) for info in infos):
+            raise OutboundBlocked("URL host name resolves to a private, loopback or reserved address.")
+
+
+def fetch_bytes(
+    url: str, *, max_bytes: int, timeout: float, follow_redirects: bool = True
+) -> tuple[bytes, str]:
+    """GET `url` and return (body, content type), refusing unsafe targets and bodies over `max_bytes`."""
+    session = _session(timeout)
+    current = url
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            check_url(current, resolve=False)
+            try:
+                response = session.get(current, stream=True, timeout=(min(5.0, timeout), timeout))
+            except InvalidIPAddress:
+                raise OutboundBlocked("URL resolves to a private, loopback or reserved address.") from None
+            except requests.RequestException as exc:
+                raise OutboundFailed(f"Request failed: {type(exc).__name__}") from None
+            with response:
+                if response.is_redirect:
+                    if not follow_redirects:
+                        raise OutboundBlocked("Redirects are not followed.")
+                    current = urljoin(current, response.headers.get("Location", ""))
+                    continue
+                if response.status_code >= 400:
+                    raise OutboundFailed(f"HTTP {response.status_code}")
+                declared = response.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise OutboundFailed(f"Body is larger than {max_bytes} bytes.")
+                body = bytearray()
+                try:
+                    for chunk in response.iter_content(64 * 1024):
+                        body.extend(chunk)
+                        if len(body) > max_bytes:
+                            raise OutboundFailed(f"Body is larger than {max_bytes} bytes.")
+                except requests.RequestException as exc:
+                    raise OutboundFailed(f"Download failed: {type(exc).__name__}") from None
+                return bytes(body), response.headers.get("Content-Type", "")
+        raise OutboundBlocked(f"More than {MAX_REDIRECTS} redirects.")
+    finally:
+        session.close()
+
+
+def post(url: str, *, data: bytes, headers: dict, timeout: float) -> requests.Response:
+    """POST without following redirects (a 3xx is the caller's failure). Raises OutboundBlocked/Failed."""
+    check_url(url, resolve=False)
+    session = _session(timeout)
+    try:
+        return session.post(
+            url, data=data, headers=headers, timeout=(min(5.0, timeout), timeout), allow_redirects=False
+        )
+    except InvalidIPAddress:
+        raise OutboundBlocked("URL resolves to a private, loopback or reserved address.") from None
+    except requests.RequestException as exc:
+        raise OutboundFailed(f"Request failed: {type(exc).__name__}") from None
+    finally:
+        session.close()
