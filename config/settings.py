@@ -134,9 +134,17 @@ if EMBEDDED:
     }
 else:
     try:
-        DATABASES = {"default": env.db_url("DATABASE_URL")}
+        import warnings
+
+        with warnings.catch_warnings():
+            # django-environ only warns on an unknown scheme; the engine check below refuses it.
+            warnings.simplefilter("ignore")
+            DATABASES = {"default": env.db_url("DATABASE_URL")}
     except (ImproperlyConfigured, ValueError, KeyError) as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+    _engines = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
+    if DATABASES["default"].get("ENGINE") not in _engines:
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// (or sqlite://) URL")
     # Persistent connections: with 0, every request pays a new PostgreSQL connection (~8x slower).
     DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -132,8 +132,14 @@ class OrganizationAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/organizations/add_credits.html", context)
 
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields
+    def save_model(self, request, obj, form, change):
+        status_changed = change and "status" in form.changed_data
+        new_status = obj.status
+        if status_changed:
+            obj.status = form.initial["status"]  # the service applies it, with its side effects
+        super().save_model(request, obj, form, change)
+        if status_changed:
+            services.organization_set_status(organization=obj, status=new_status, actor=request.user)
 
 
 @admin.register(CreditLedgerEntry)

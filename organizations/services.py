@@ -260,3 +260,21 @@ def membership_for(*, user, organization_id: str) -> Membership | None:
         .filter(user=user, organization_id=organization_id)
         .first()
     )
+
+
+def organization_set_status(*, organization: Organization, status: str, actor=None) -> Organization:
+    """Suspend or reactivate an organization. A suspended organization's API keys fail on the next request."""
+    from apikeys.services import organization_keys_block, organization_keys_unblock
+
+    if status not in Organization.Status.values:
+        raise ValidationError(
+            details={"status": [f"Must be one of {', '.join(Organization.Status.values)}."]}
+        )
+    Organization.objects.filter(pk=organization.pk).update(status=status)
+    organization.status = status
+    # After the commit, so a rolled-back suspension never leaves keys blocked (and vice versa).
+    if status == Organization.Status.SUSPENDED:
+        transaction.on_commit(lambda: organization_keys_block(organization=organization))
+    else:
+        transaction.on_commit(lambda: organization_keys_unblock(organization=organization))
+    return organization

@@ -1,6 +1,7 @@
 """Set up and start the embedded service: migrations, a demo staff user, organization and API key, then
 web + Celery worker (with beat) as child processes until Ctrl-C."""
 
+import contextlib
 import secrets
 import signal
 import subprocess
@@ -36,9 +37,11 @@ class Command(BaseCommand):
         self.stdout.write(
             "\nGarmaxAI Enterprise API (embedded mode: SQLite, local media, filesystem broker)\n"
             f"  API docs     {base}/api/docs   (schema {base}/api/schema)\n"
-            f"  Admin        {base}/admin/     user {DEMO_USERNAME}  password {password}\n"
+            f"  Admin        {base}/admin/     user {DEMO_USERNAME}  "
+            f"password {password}\n"
             f"  Organization {organization.id}  ({organization.name}, {organization.credits} credits)\n"
-            f"  API key      {raw_key}   (all scopes; shown once — a new one is made each run)\n"
+            f"  API key      {raw_key}\n"
+            "               (all scopes; shown once — a new one is made each run)\n"
             f"  Try it       curl -H 'X-API-Key: {raw_key}' {base}/api/v1/customers\n"
             f"  JWT          curl -X POST {base}/api/auth/token -H 'Content-Type: application/json' "
             f'-d \'{{"username": "{DEMO_USERNAME}", "password": "{password}"}}\'\n'
@@ -74,6 +77,7 @@ class Command(BaseCommand):
 
     def _serve(self, addr):
         python = sys.executable
+        # Fixed argument lists built from sys.executable: no shell, no user input.
         worker = subprocess.Popen(
             [
                 python,
@@ -91,7 +95,16 @@ class Command(BaseCommand):
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ]
         )
-        web = subprocess.Popen([python, "manage.py", "runserver", addr, "--noreload", "--insecure"])
+        web = subprocess.Popen(
+            [
+                python,
+                "manage.py",
+                "runserver",
+                addr,
+                "--noreload",
+                "--insecure",
+            ]
+        )
         children = [web, worker]
 
         def stop(*_):
@@ -102,10 +115,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             while all(child.poll() is None for child in children):
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     web.wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    pass
         except KeyboardInterrupt:
             pass
         finally:

@@ -1,0 +1,57 @@
+import hashlib
+
+import pytest
+from django.core.cache import cache
+
+from organizations.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def create(client, key, name="Acme Fashion"):
+    return client.post("/api/organizations", {"name": name}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_a_repeated_key_replays_the_first_response_without_doing_the_work_again(owner, jwt_client):
+    client = jwt_client(owner)
+    first = create(client, "order-1")
+    second = create(client, "order-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert Organization.objects.count() == 1
+
+
+def test_the_same_key_with_a_different_body_is_refused(owner, jwt_client):
+    client = jwt_client(owner)
+    create(client, "order-2")
+    response = create(client, "order-2", name="Something else")
+    assert response.status_code == 422
+    assert response.json()["error"] == "IdempotencyKeyReused"
+    assert Organization.objects.count() == 1
+
+
+def test_a_request_in_flight_with_the_same_key_gets_409(owner, jwt_client):
+    # The first request is still running: its in-flight lock is held in the shared cache.
+    lock = "idem:" + hashlib.sha256(f"user:{owner.pk}|order-4".encode()).hexdigest() + ":lock"
+    cache.add(lock, 1, 60)
+    response = create(jwt_client(owner), "order-4")
+    assert response.status_code == 409
+    assert response.json()["error"] == "Conflict"
+    assert not Organization.objects.exists()
+
+
+def test_keys_are_scoped_to_the_caller(owner, stranger, jwt_client):
+    create(jwt_client(owner), "shared-key")
+    response = create(jwt_client(stranger), "shared-key")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert Organization.objects.count() == 2
+
+
+def test_errors_are_replayed_too_but_not_server_errors(owner, jwt_client):
+    client = jwt_client(owner)
+    bad = client.post("/api/organizations", {"name": ""}, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
+    again = client.post("/api/organizations", {"name": ""}, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
+    assert bad.status_code == again.status_code == 400
+    assert again["Idempotent-Replayed"] == "true"
