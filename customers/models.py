@@ -20,7 +20,9 @@ class Customer(models.Model):
         ordering = ["-created_at"]
         constraints = [
             # Upserts race on this: two concurrent POSTs of one externalId must not create two rows.
-            models.UniqueConstraint(fields=["organization", "external_id"], name="one_customer_per_external_id")
+            models.UniqueConstraint(
+                fields=["organization", "external_id"], name="one_customer_per_external_id"
+            )
         ]
 
     def __str__(self):
@@ -45,6 +47,31 @@ class Photo(models.Model):
     class Meta:
         ordering = ["-uploaded_at"]
         indexes = [models.Index(fields=["customer", "-uploaded_at"])]
+
+    def __str__(self):
+        return self.storage_key
+
+
+class PendingErasure(models.Model):
+    """A stored object that must be deleted and has not been yet.
+
+    Written in the same transaction that deletes the rows pointing at the object, so a storage outage or a
+    crash between the commit and the delete call can delay an erasure but never lose it. Rows are removed
+    only once storage confirms the delete; `customers.retry_pending_erasures` retries the rest.
+    """
+
+    # Plain strings, not foreign keys: the intent must outlive the customer and even the organization.
+    storage_key = models.CharField(max_length=512)
+    organization_id = models.CharField(max_length=40)
+    reason = models.CharField(max_length=255)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["next_attempt_at", "id"]
+        indexes = [models.Index(fields=["next_attempt_at"])]
 
     def __str__(self):
         return self.storage_key

@@ -1,1 +1,18 @@
-urlpatterns = []
+from django.urls import path
+
+from customers.views import CustomerPhotoViewSet, CustomerViewSet
+
+# `str` matches anything but '/', so externalIds such as "jane.doe@example.com" route unchanged.
+urlpatterns = [
+    path("v1/customers", CustomerViewSet.as_view({"get": "list", "post": "create"}), name="customers"),
+    path(
+        "v1/customers/<str:external_id>",
+        CustomerViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+        name="customer-detail",
+    ),
+    path(
+        "v1/customers/<str:external_id>/photos",
+        CustomerPhotoViewSet.as_view({"get": "list", "post": "create"}),
+        name="customer-photos",
+    ),
+]

@@ -1,0 +1,129 @@
+import json
+import re
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.errors import PayloadTooLarge
+from config.storage import storage_signed_url
+from customers.models import Customer, Photo
+
+METADATA_MAX_BYTES = 8 * 1024
+# externalId travels in the URL path: anything but separators, percent signs and whitespace is allowed,
+# so emails, dotted ids and UUIDs all work unencoded.
+EXTERNAL_ID_PATTERN = re.compile(r"^[^/?#%\s\x00-\x1f\x7f]{1,255}$")
+
+
+def _validate_metadata(value):
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("Must be a JSON object.")
+    if len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
+        raise serializers.ValidationError(f"Must be at most {METADATA_MAX_BYTES} bytes when serialized.")
+    return value
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "example": {"segment": "premium"}})
+class MetadataField(serializers.JSONField):
+    """A JSON object of bounded size (not a list, string or number)."""
+
+    def to_internal_value(self, data):
+        return _validate_metadata(super().to_internal_value(data))
+
+
+class CustomerUpsertSerializer(serializers.Serializer):
+    externalId = serializers.CharField(max_length=255, trim_whitespace=False)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    metadata = MetadataField(required=False)
+
+    def validate_externalId(self, value):
+        if not EXTERNAL_ID_PATTERN.match(value):
+            raise serializers.ValidationError(
+                "Must be 1-255 characters without '/', '?', '#', '%' or whitespace."
+            )
+        return value
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    externalId = serializers.CharField(source="external_id")
+    photoUrl = serializers.SerializerMethodField(
+        help_text="Expiring signed URL of the latest photo, or null."
+    )
+    metadata = MetadataField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Customer
+        fields = ["id", "externalId", "email", "name", "photoUrl", "metadata", "createdAt", "updatedAt"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_photoUrl(self, customer) -> str | None:
+        # Lists annotate `latest_photo_key`; a single customer falls back to one query.
+        if hasattr(customer, "latest_photo_key"):
+            key = customer.latest_photo_key
+        else:
+            key = customer.photos.order_by("-uploaded_at").values_list("storage_key", flat=True).first()
+        return storage_signed_url(key) if key else None
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    photo = serializers.FileField(
+        allow_empty_file=False,
+        use_url=False,
+        help_text="JPEG, PNG or WebP; judged by decoding. EXIF (GPS included) is stripped on upload.",
+    )
+    metadata = serializers.CharField(
+        required=False,
+        max_length=METADATA_MAX_BYTES,
+        help_text='Optional JSON object as a string, e.g. {"capturedAt": "2025-12-11T10:00:00Z"}.',
+    )
+
+    def validate_photo(self, upload):
+        if upload.size > settings.PHOTO_MAX_BYTES:
+            # Normally refused earlier from Content-Length; this covers a body that did not declare it.
+            raise PayloadTooLarge(
+                f"Photo must be at most {settings.PHOTO_MAX_BYTES} bytes.",
+                details={"maxBytes": settings.PHOTO_MAX_BYTES},
+            )
+        return upload
+
+    def validate_metadata(self, value):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise serializers.ValidationError("Must be a JSON object encoded as a string.") from None
+        return _validate_metadata(parsed)
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    photoUrl = serializers.SerializerMethodField(help_text="Expiring signed URL of the cleaned photo.")
+    photoS3Key = serializers.CharField(
+        source="storage_key", help_text="Pass back as `customerPhotoS3Key` when creating try-ons."
+    )
+    uploadedAt = serializers.DateTimeField(source="uploaded_at")
+    contentType = serializers.CharField(source="content_type")
+    sizeBytes = serializers.IntegerField(source="size_bytes")
+    metadata = MetadataField()
+
+    class Meta:
+        model = Photo
+        fields = [
+            "id",
+            "photoUrl",
+            "photoS3Key",
+            "uploadedAt",
+            "width",
+            "height",
+            "contentType",
+            "sizeBytes",
+            "metadata",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_photoUrl(self, photo) -> str:
+        return storage_signed_url(photo.storage_key)

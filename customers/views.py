@@ -1,0 +1,157 @@
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db.models import OuterRef, Subquery
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from apikeys.partner import PartnerAPIMixin
+from apikeys.scopes import CUSTOMERS_CREATE, CUSTOMERS_READ, PHOTOS_READ, PHOTOS_UPLOAD
+from config.errors import PayloadTooLarge, ValidationError
+from customers import services
+from customers.models import Customer, Photo
+from customers.serializers import (
+    CustomerSerializer,
+    CustomerUpsertSerializer,
+    PhotoSerializer,
+    PhotoUploadSerializer,
+)
+
+# Room in a multipart body for the boundaries, part headers and the metadata field around the photo.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+EXTERNAL_ID = OpenApiParameter(
+    "externalId",
+    str,
+    OpenApiParameter.PATH,
+    description="Your identifier for the customer (any characters except '/', '?', '#', '%', whitespace).",
+)
+
+
+@extend_schema(tags=["Customers"])
+class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
+    """External customers of the key's organization, identified by the partner's `externalId`."""
+
+    required_scopes = {
+        "create": CUSTOMERS_CREATE,
+        "destroy": CUSTOMERS_CREATE,
+        "list": CUSTOMERS_READ,
+        "retrieve": CUSTOMERS_READ,
+    }
+    serializer_class = CustomerSerializer
+    queryset = Customer.objects.none()
+    lookup_url_kwarg = "external_id"
+
+    @extend_schema(
+        summary="Create or update a customer by externalId",
+        description=(
+            "201 when the customer is created, 200 when it already existed and was updated. Fields left out "
+            "keep their values; `metadata`, when given, replaces the stored object."
+        ),
+        request=CustomerUpsertSerializer,
+        responses={200: CustomerSerializer, 201: CustomerSerializer},
+    )
+    def create(self, request):
+        serializer = CustomerUpsertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        customer, created = services.customer_upsert(
+            organization_id=self.organization_id, external_id=data.pop("externalId"), **data
+        )
+        return Response(
+            CustomerSerializer(customer).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(summary="List customers", responses={200: CustomerSerializer(many=True)})
+    def list(self, request):
+        latest_photo = Photo.objects.filter(customer=OuterRef("pk")).order_by("-uploaded_at")
+        customers = (
+            Customer.objects.filter(organization_id=self.organization_id)
+            .annotate(latest_photo_key=Subquery(latest_photo.values("storage_key")[:1]))
+            .order_by("-created_at", "-id")
+        )
+        page = self.paginate_queryset(customers)
+        return self.get_paginated_response(CustomerSerializer(page, many=True).data)
+
+    @extend_schema(summary="Get a customer", parameters=[EXTERNAL_ID], responses={200: CustomerSerializer})
+    def retrieve(self, request, external_id=None):
+        customer = services.customer_get(organization_id=self.organization_id, external_id=external_id)
+        return Response(CustomerSerializer(customer).data)
+
+    @extend_schema(
+        summary="Delete a customer and erase its photos and try-on results",
+        parameters=[EXTERNAL_ID],
+        responses={204: None},
+    )
+    def destroy(self, request, external_id=None):
+        services.customer_delete(organization_id=self.organization_id, external_id=external_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _parse_upload(request) -> None:
+    """Refuse an oversized body from its Content-Length, before Django reads any of it; then parse it."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ValidationError(details={"Content-Length": ["Must be an integer."]}) from None
+    if declared > settings.PHOTO_MAX_BYTES + MULTIPART_OVERHEAD_BYTES:
+        raise PayloadTooLarge(
+            f"Photo must be at most {settings.PHOTO_MAX_BYTES} bytes.",
+            details={"maxBytes": settings.PHOTO_MAX_BYTES},
+        )
+    try:
+        request.data  # noqa: B018 - parse now, so Django's own limits surface as our errors
+    except RequestDataTooBig:
+        raise PayloadTooLarge("Form fields are too large.") from None
+    except SuspiciousOperation:
+        raise ValidationError(
+            "Malformed multipart body.", details={"body": ["Too many fields or files."]}
+        ) from None
+
+
+@extend_schema(tags=["Customer photos"], parameters=[EXTERNAL_ID])
+class CustomerPhotoViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
+    """Photos of one customer. Uploads are decoded, EXIF-stripped and re-encoded before they are stored."""
+
+    required_scopes = {"create": PHOTOS_UPLOAD, "list": PHOTOS_READ}
+    serializer_class = PhotoSerializer
+    queryset = Photo.objects.none()
+    parser_classes = [MultiPartParser]
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        # Runs after authentication and scopes but before anything (idempotency included) reads the body.
+        if self.action == "create":
+            _parse_upload(request)
+
+    @extend_schema(
+        summary="Upload a customer photo",
+        description=(
+            "Multipart form with a `photo` file (JPEG, PNG or WebP, judged by decoding; not animated; "
+            "at most PHOTO_MAX_BYTES, default 10 MB; shorter side at least 300 px, longer side at most "
+            "4096 px) and an optional `metadata` JSON string. EXIF orientation is applied and all metadata "
+            "(GPS included) is removed before storing. `photoUrl` is a signed URL that expires."
+        ),
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={200: PhotoSerializer},
+    )
+    def create(self, request, external_id=None):
+        customer = services.customer_get(organization_id=self.organization_id, external_id=external_id)
+        serializer = PhotoUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        photo = services.photo_upload(
+            customer=customer,
+            upload=serializer.validated_data["photo"],
+            metadata=serializer.validated_data.get("metadata"),
+        )
+        return Response(PhotoSerializer(photo).data, status=status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="List a customer's photos, newest first", responses={200: PhotoSerializer(many=True)}
+    )
+    def list(self, request, external_id=None):
+        customer = services.customer_get(organization_id=self.organization_id, external_id=external_id)
+        page = self.paginate_queryset(customer.photos.order_by("-uploaded_at", "-id"))
+        return self.get_paginated_response(PhotoSerializer(page, many=True).data)
