@@ -9,6 +9,7 @@ scheme rules for local development and tests only.
 
 import ipaddress
 import socket
+import time
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -132,14 +133,37 @@ def fetch_bytes(
         session.close()
 
 
-def post(url: str, *, data: bytes, headers: dict, timeout: float) -> requests.Response:
-    """POST without following redirects (a 3xx is the caller's failure). Raises OutboundBlocked/Failed."""
+def post(
+    url: str, *, data: bytes, headers: dict, timeout: float, max_response_bytes: int | None = None
+) -> requests.Response:
+    """POST without following redirects (a 3xx is the caller's failure). Raises OutboundBlocked/Failed.
+
+    The response body is read within `timeout` of wall-clock time (a server dripping bytes cannot hold a
+    worker beyond it) and, with `max_response_bytes`, only that much of it is read and kept.
+    """
     check_url(url, resolve=False)
     session = _session(timeout)
+    deadline = time.monotonic() + timeout
     try:
-        return session.post(
-            url, data=data, headers=headers, timeout=(min(5.0, timeout), timeout), allow_redirects=False
+        response = session.post(
+            url,
+            data=data,
+            headers=headers,
+            timeout=(min(5.0, timeout), timeout),
+            allow_redirects=False,
+            stream=True,
         )
+        with response:
+            body = bytearray()
+            for chunk in response.iter_content(8 * 1024):
+                body.extend(chunk)
+                if max_response_bytes is not None and len(body) >= max_response_bytes:
+                    del body[max_response_bytes:]
+                    break
+                if time.monotonic() > deadline:
+                    raise OutboundFailed("Response body took longer than the timeout.")
+            response._content = bytes(body)
+        return response
     except InvalidIPAddress:
         raise OutboundBlocked("URL resolves to a private, loopback or reserved address.") from None
     except requests.RequestException as exc:

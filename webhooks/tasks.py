@@ -1,0 +1,20 @@
+"""Webhook tasks: thin wrappers that load by id and call a service. All run on the `webhooks` queue."""
+
+from celery import shared_task
+
+from webhooks import services
+
+
+@shared_task(name="webhooks.deliver", ignore_result=True)
+def deliver(delivery_id: str) -> None:
+    services.webhook_delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="webhooks.dispatch_due_deliveries", ignore_result=True)
+def dispatch_due_deliveries() -> int:
+    return services.webhook_deliveries_dispatch_due()
+
+
+@shared_task(name="webhooks.prune_payloads", ignore_result=True)
+def prune_payloads() -> int:
+    return services.webhook_payloads_prune()
