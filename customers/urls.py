@@ -6,12 +6,12 @@ from customers.views import CustomerPhotoViewSet, CustomerViewSet
 urlpatterns = [
     path("v1/customers", CustomerViewSet.as_view({"get": "list", "post": "create"}), name="customers"),
     path(
-        "v1/customers/<str:external_id>",
+        "v1/customers/<str:externalId>",
         CustomerViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
         name="customer-detail",
     ),
     path(
-        "v1/customers/<str:external_id>/photos",
+        "v1/customers/<str:externalId>/photos",
         CustomerPhotoViewSet.as_view({"get": "list", "post": "create"}),
         name="customer-photos",
     ),

@@ -41,7 +41,7 @@ class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     }
     serializer_class = CustomerSerializer
     queryset = Customer.objects.none()
-    lookup_url_kwarg = "external_id"
+    lookup_url_kwarg = "externalId"
 
     @extend_schema(
         summary="Create or update a customer by externalId",
@@ -76,8 +76,8 @@ class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)
 
     @extend_schema(summary="Get a customer", parameters=[EXTERNAL_ID], responses={200: CustomerSerializer})
-    def retrieve(self, request, external_id=None):
-        customer = services.customer_get(organization_id=self.organization_id, external_id=external_id)
+    def retrieve(self, request, externalId=None):
+        customer = services.customer_get(organization_id=self.organization_id, external_id=externalId)
         return Response(CustomerSerializer(customer).data)
 
     @extend_schema(
@@ -85,8 +85,8 @@ class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         parameters=[EXTERNAL_ID],
         responses={204: None},
     )
-    def destroy(self, request, external_id=None):
-        services.customer_delete(organization_id=self.organization_id, external_id=external_id)
+    def destroy(self, request, externalId=None):
+        services.customer_delete(organization_id=self.organization_id, external_id=externalId)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -137,8 +137,8 @@ class CustomerPhotoViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         request={"multipart/form-data": PhotoUploadSerializer},
         responses={200: PhotoSerializer},
     )
-    def create(self, request, external_id=None):
-        customer = services.customer_get(organization_id=self.organization_id, external_id=external_id)
+    def create(self, request, externalId=None):
+        customer = services.customer_get(organization_id=self.organization_id, external_id=externalId)
         serializer = PhotoUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         photo = services.photo_upload(
@@ -151,7 +151,7 @@ class CustomerPhotoViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="List a customer's photos, newest first", responses={200: PhotoSerializer(many=True)}
     )
-    def list(self, request, external_id=None):
-        customer = services.customer_get(organization_id=self.organization_id, external_id=external_id)
+    def list(self, request, externalId=None):
+        customer = services.customer_get(organization_id=self.organization_id, external_id=externalId)
         page = self.paginate_queryset(customer.photos.order_by("-uploaded_at", "-id"))
         return self.get_paginated_response(PhotoSerializer(page, many=True).data)
