@@ -12,7 +12,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw_key = request.META.get("HTTP_X_API_KEY")
         if raw_key is None:
             return None  # the permission check turns this into 401 InvalidApiKey "Missing X-API-Key"
-        principal = apikey_authenticate(raw_key.strip())
+        # REMOTE_ADDR, not X-Forwarded-For: a header the caller controls must not pick its own throttle
+        # bucket. Behind a proxy, the proxy (or gunicorn's forwarded_allow_ips) must set REMOTE_ADDR.
+        principal = apikey_authenticate(raw_key.strip(), client_address=request.META.get("REMOTE_ADDR"))
         return principal, principal
 
     def authenticate_header(self, request):

@@ -54,3 +54,26 @@ class ApiKey(models.Model):
     @property
     def effective_rate_limit(self) -> int:
         return self.rate_limit or settings.API_KEY_DEFAULT_RATE_LIMIT
+
+
+class ApiUsageRecord(models.Model):
+    """One partner request made with a key. Written in bulk by the usage flush, pruned after retention."""
+
+    # No index of its own: the (api_key, created_at) index below serves lookups by key.
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, related_name="usage_records", db_index=False
+    )
+    method = models.CharField(max_length=10)
+    # The URL pattern, e.g. /api/v1/customers/{externalId}: groups requests without leaking ids.
+    route = models.CharField(max_length=200)
+    status_code = models.PositiveSmallIntegerField()
+    duration_ms = models.PositiveIntegerField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API usage record"
+        indexes = [models.Index(fields=["api_key", "created_at"], name="apikeys_usage_key_time")]
+
+    def __str__(self):
+        return f"{self.method} {self.route} → {self.status_code}"

@@ -1,8 +1,18 @@
-"""The base every partner (`/api/v1`, X-API-Key) viewset builds on: auth, scopes, rate limit, idempotency."""
+"""The base of every partner (`/api/v1`, X-API-Key) viewset: auth, scopes, rate limit, usage, idempotency.
 
+Order on each request: authenticate the key (401), count it against the key's rate limit (429), check
+the action's scope (403), run the view. The rate limit comes before the scope check so refused requests
+count too and carry the X-RateLimit-* headers like every other response to an authenticated key. Every
+response to an authenticated key, errors included, is recorded for usage statistics.
+"""
+
+import time
+
+from apikeys import usage
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.permissions import RequiresScope
 from apikeys.ratelimit import rate_limit_hit
+from apikeys.services import ApiKeyPrincipal
 from config.errors import RateLimitExceeded
 from config.idempotency import IdempotentPostMixin
 
@@ -16,10 +26,22 @@ class PartnerAPIMixin(IdempotentPostMixin):
     def organization_id(self) -> str:
         return self.request.auth.organization_id
 
-    def check_throttles(self, request):
+    def initialize_request(self, request, *args, **kwargs):
+        self._started = time.perf_counter()
+        self._principal = None
+        return super().initialize_request(request, *args, **kwargs)
+
+    def check_permissions(self, request):
         principal = request.auth
-        if principal is None or not hasattr(principal, "key_id"):
-            return
+        if isinstance(principal, ApiKeyPrincipal):
+            self._principal = principal
+            self._rate_limit(request, principal)
+        super().check_permissions(request)
+
+    def check_throttles(self, request):
+        """Done in check_permissions, before the scope check (see the module docstring)."""
+
+    def _rate_limit(self, request, principal: ApiKeyPrincipal) -> None:
         decision = rate_limit_hit(key_id=principal.key_id, limit=principal.rate_limit)
         request.rate_limit = decision
         if not decision.allowed:
@@ -35,4 +57,14 @@ class PartnerAPIMixin(IdempotentPostMixin):
         if decision is not None:
             for header, value in decision.headers().items():
                 response[header] = value
+        principal = getattr(self, "_principal", None)
+        if principal is not None:
+            match = request._request.resolver_match
+            usage.apikey_usage_record(
+                key_id=principal.key_id,
+                method=request.method,
+                route=usage.route_template(match.route) if match else request.path,
+                status_code=response.status_code,
+                duration_ms=(time.perf_counter() - self._started) * 1000,
+            )
         return response

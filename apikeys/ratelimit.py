@@ -1,15 +1,54 @@
-"""Per-key rate limits: a fixed one-minute window counted in the shared cache.
+"""Per-key rate limits: GCRA (the generic cell rate algorithm), a token bucket kept as one timestamp.
 
-`cache.add` + `cache.incr` are atomic on Redis and on the local cache, so N+k concurrent requests let
-exactly N through whatever the number of web processes.
+A limit of N requests per minute admits one request every T = 60/N seconds on average and a burst of up
+to N. The only state is the "theoretical arrival time" (TAT) of the next request; a request is admitted
+when TAT - 60 s <= now, and then moves TAT forward by T. Compared with a fixed window there is no double
+burst at window edges, and compared with DRF's throttles nothing grows with the rate.
+
+- With Redis (production) the check-and-update is one Lua script, so it is atomic across every web
+  process, and the clock is Redis's own (`TIME`), so web nodes with skewed clocks agree.
+- In embedded mode (local-memory cache, one web process) the same arithmetic runs under a process lock
+  and keeps its state in the local cache, so `cache.clear()` resets it as it does the rest.
+
+Headers: `X-RateLimit-Limit` = N; `X-RateLimit-Remaining` = requests that would be admitted right now;
+`X-RateLimit-Reset` = unix time (seconds, rounded up) at which the full burst of N is available again.
+A refused request gets `Retry-After` = seconds until one more request is admitted.
+If Redis is unreachable, `rate_limit_hit` raises 503 ServiceUnavailable (see apikeys/shared_cache.py).
 """
 
+import math
+import threading
 import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
 
-WINDOW_SECONDS = 60
+from apikeys.shared_cache import redis_client, requires_shared_cache
+
+PERIOD_SECONDS = 60
+# Float rounding on millisecond timestamps must never refuse the N-th request of a burst.
+_EPSILON_MS = 0.001
+
+_GCRA_LUA = """
+local limit = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local interval = period / limit
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - period
+if allow_at - now > 0.001 then
+  return {0, 0, math.ceil(allow_at - now), math.ceil(tat - now), now}
+end
+redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now) + 1)
+local remaining = math.floor((period - (new_tat - now)) / interval + 0.001)
+return {1, remaining, 0, math.ceil(new_tat - now), now}
+"""
+
+_script = None
+_local_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -17,11 +56,8 @@ class RateLimitDecision:
     allowed: bool
     limit: int
     remaining: int
-    reset_at: int  # unix seconds
-
-    @property
-    def retry_after(self) -> int:
-        return max(1, self.reset_at - int(time.time()))
+    reset_at: int  # unix seconds: when the full burst is available again
+    retry_after: int = 0  # seconds until one more request is admitted (refusals only)
 
     def headers(self) -> dict[str, str]:
         return {
@@ -31,17 +67,45 @@ class RateLimitDecision:
         }
 
 
-def rate_limit_hit(*, key_id: str, limit: int) -> RateLimitDecision:
-    now = int(time.time())
-    window_start = now - now % WINDOW_SECONDS
-    counter = f"rl:{key_id}:{window_start}"
-    cache.add(counter, 0, WINDOW_SECONDS + 5)
-    try:
-        count = cache.incr(counter)
-    except ValueError:  # expired between add and incr
-        cache.set(counter, 1, WINDOW_SECONDS + 5)
-        count = 1
-    reset_at = window_start + WINDOW_SECONDS
+def _decision(limit, allowed, remaining, retry_ms, reset_ms, now_ms) -> RateLimitDecision:
     return RateLimitDecision(
-        allowed=count <= limit, limit=limit, remaining=max(0, limit - count), reset_at=reset_at
+        allowed=bool(allowed),
+        limit=limit,
+        remaining=max(0, int(remaining)),
+        reset_at=math.ceil((now_ms + reset_ms) / 1000),
+        retry_after=max(1, math.ceil(retry_ms / 1000)) if not allowed else 0,
     )
+
+
+@requires_shared_cache
+def rate_limit_hit(*, key_id: str, limit: int) -> RateLimitDecision:
+    """Count one request against `limit` per minute for `key_id` and say whether it is admitted.
+
+    Atomic under any concurrency: with Redis, N+k simultaneous requests from any number of processes
+    admit exactly N (for a fresh bucket); in embedded mode the same holds within the one web process.
+    Raises ServiceUnavailable when Redis is unreachable.
+    """
+    client = redis_client()
+    if client is None:
+        return _local_hit(key_id, limit)
+    global _script
+    if _script is None:
+        _script = client.register_script(_GCRA_LUA)
+    result = _script(keys=[f"gx:rl:{key_id}"], args=[limit, PERIOD_SECONDS * 1000], client=client)
+    return _decision(limit, *result)
+
+
+def _local_hit(key_id: str, limit: int) -> RateLimitDecision:
+    period = PERIOD_SECONDS * 1000
+    interval = period / limit
+    state_key = f"rl:{key_id}"
+    with _local_lock:  # get-then-set on the local cache is only atomic under this lock
+        now = time.time() * 1000
+        tat = max(cache.get(state_key) or now, now)
+        new_tat = tat + interval
+        allow_at = new_tat - period
+        if allow_at - now > _EPSILON_MS:
+            return _decision(limit, False, 0, allow_at - now, tat - now, now)
+        cache.set(state_key, new_tat, timeout=math.ceil((new_tat - now) / 1000) + 1)
+    remaining = math.floor((period - (new_tat - now)) / interval + _EPSILON_MS)
+    return _decision(limit, True, remaining, 0, new_tat - now, now)

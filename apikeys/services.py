@@ -10,6 +10,7 @@ import hmac
 import re
 import secrets
 import string
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,8 +20,10 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apikeys import guard
 from apikeys.models import ApiKey
 from apikeys.scopes import SCOPES
+from apikeys.shared_cache import requires_shared_cache
 from config.errors import InvalidApiKey, ValidationError
 from organizations.models import Organization
 
@@ -30,7 +33,17 @@ LOOKUP_LENGTH = 8  # characters after gx_live_ that form keyPrefix
 SECRET_LENGTH = 32  # base62: ~190 bits; the whole key (48 bytes) stays under bcrypt's 72-byte limit
 KEY_PATTERN = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9]{{{LOOKUP_LENGTH + SECRET_LENGTH}}}$")
 BCRYPT_ROUNDS = 10
+# Revocation, expiry and suspension do not wait for this: they are checked on every request. It bounds how
+# long a verification survives if its tombstone is ever lost (e.g. evicted under memory pressure).
 VERIFIED_TTL_SECONDS = 300
+
+# Tombstone values: why a key prefix is refused without looking further.
+BLOCKED_REVOKED = "revoked"
+BLOCKED_SUSPENDED = "suspended"
+_BLOCKED_MESSAGES = {
+    BLOCKED_REVOKED: "API key has been revoked.",
+    BLOCKED_SUSPENDED: "The organization for this API key is suspended.",
+}
 
 
 @dataclass(frozen=True)
@@ -123,35 +136,55 @@ def apikey_create(
     raise RuntimeError("could not allocate a unique API key prefix")
 
 
+@requires_shared_cache
 def apikey_revoke(*, key: ApiKey, actor=None) -> ApiKey:
-    """Revoke a key (soft: the row stays for history). Refused from the next request on, everywhere."""
-    if key.revoked_at is None:
-        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now(), revoked_by=actor if getattr(actor, "pk", None) else None
-        )
-        key.refresh_from_db(fields=["revoked_at", "revoked_by"])
-    # No timeout: a revoked key never comes back. The tombstone also beats a verification that was in
-    # flight while we revoked and writes its (stale) "verified" entry afterwards.
-    cache.set(_blocked_cache_key(key.key_prefix), 1, timeout=None)
+    """Revoke a key (soft: the row stays for history). Refused from the next request on, on every process.
+
+    The tombstone is written inside the transaction that marks the row revoked: if Redis is unreachable
+    the revocation fails as a whole (503) instead of leaving a revoked row whose cached verification would
+    still be honoured. The tombstone has no timeout (a revoked key never comes back), and it also defeats a
+    verification that was in flight while we revoked and writes its stale "verified" entry afterwards.
+    """
+    with transaction.atomic():
+        if key.revoked_at is None:
+            ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now(), revoked_by=actor if getattr(actor, "pk", None) else None
+            )
+        _tombstones_write({key.key_prefix: BLOCKED_REVOKED})
+    key.refresh_from_db(fields=["revoked_at", "revoked_by"])
     return key
 
 
+@requires_shared_cache
 def organization_keys_block(*, organization: Organization) -> None:
-    """Refuse every key of a suspended organization on the next request."""
-    cache.set_many(
-        {_blocked_cache_key(p): 1 for p in organization.api_keys.values_list("key_prefix", flat=True)},
-        timeout=None,
-    )
+    """Refuse every key of a suspended organization from the next request on, on every process.
+
+    Revoked keys keep their own tombstone. Call after the suspension is committed (keys created later are
+    refused by the slow path, which checks the organization's status).
+    """
+    prefixes = organization.api_keys.filter(revoked_at__isnull=True).values_list("key_prefix", flat=True)
+    _tombstones_write(dict.fromkeys(prefixes, BLOCKED_SUSPENDED))
 
 
+@requires_shared_cache
 def organization_keys_unblock(*, organization: Organization) -> None:
     """Lift the suspension block from the organization's keys that are not revoked."""
     prefixes = organization.api_keys.filter(revoked_at__isnull=True).values_list("key_prefix", flat=True)
     cache.delete_many([_blocked_cache_key(p) for p in prefixes])
 
 
-def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
-    """Return the caller for an `X-API-Key` value, or raise InvalidApiKey (always 401)."""
+def _tombstones_write(reasons: dict[str, str]) -> None:
+    cache.set_many({_blocked_cache_key(p): reason for p, reason in reasons.items()}, timeout=None)
+
+
+@requires_shared_cache
+def apikey_authenticate(raw_key: str | None, *, client_address: str | None = None) -> ApiKeyPrincipal:
+    """Return the caller for an `X-API-Key` value, or raise InvalidApiKey (always 401).
+
+    Hot path (key verified before): one cache round trip (verified entry + tombstone) and no database
+    query. Slow path: one indexed query and one bcrypt, capped per prefix and per client address by
+    apikeys.guard. Raises ServiceUnavailable (503) when Redis is unreachable: see apikeys/shared_cache.py.
+    """
     if not raw_key:
         raise InvalidApiKey("Missing X-API-Key header.")
     if not KEY_PATTERN.match(raw_key):
@@ -162,35 +195,40 @@ def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
     verified_key = _verified_cache_key(raw_key)
     blocked_key = _blocked_cache_key(key_prefix)
     found = cache.get_many([verified_key, blocked_key])
-    if found.get(blocked_key):
-        raise InvalidApiKey("API key has been revoked.")
+    blocked = found.get(blocked_key)
+    if blocked:
+        raise InvalidApiKey(_BLOCKED_MESSAGES.get(blocked, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
     cached = found.get(verified_key)
     if cached is not None:
         principal = ApiKeyPrincipal(*cached)
-        if principal.expires_at is not None and principal.expires_at <= timezone.now().timestamp():
+        if principal.expires_at is not None and principal.expires_at <= time.time():
             raise InvalidApiKey("API key has expired.")
         return principal
-    return _verify_slow(raw_key, key_prefix, verified_key)
+    return _verify_slow(raw_key, key_prefix, verified_key, client_address)
 
 
-def _verify_slow(raw_key: str, key_prefix: str, verified_key: str) -> ApiKeyPrincipal:
-    from apikeys.guard import bcrypt_attempt_allowed, record_failed_secret
-
+def _verify_slow(
+    raw_key: str, key_prefix: str, verified_key: str, client_address: str | None
+) -> ApiKeyPrincipal:
+    if guard.throttled(key_prefix=key_prefix, address=client_address):
+        raise InvalidApiKey("Too many failed attempts with this API key or from this address; retry later.")
     key = ApiKey.objects.select_related("organization").filter(key_prefix=key_prefix).first()
     if key is None:
+        guard.failure_record(address=client_address)
         raise InvalidApiKey("API key is not recognized.")  # unknown prefix: no bcrypt spent
-    if not bcrypt_attempt_allowed(key_prefix):
-        raise InvalidApiKey("Too many failed attempts for this API key; try again later.")
+    if not guard.bcrypt_attempt_reserve(key_prefix=key_prefix):
+        raise InvalidApiKey("Too many failed attempts with this API key or from this address; retry later.")
     if not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
-        record_failed_secret(key_prefix)
+        guard.failure_record(address=client_address)
         raise InvalidApiKey("API key is not recognized.")
+    guard.bcrypt_attempt_release(key_prefix=key_prefix)
     status = key.status
     if status == ApiKey.Status.REVOKED:
-        raise InvalidApiKey("API key has been revoked.")
+        raise InvalidApiKey(_BLOCKED_MESSAGES[BLOCKED_REVOKED])
     if status == ApiKey.Status.EXPIRED:
         raise InvalidApiKey("API key has expired.")
     if not key.organization.is_active:
-        raise InvalidApiKey("The organization for this API key is suspended.")
+        raise InvalidApiKey(_BLOCKED_MESSAGES[BLOCKED_SUSPENDED])
     principal = ApiKeyPrincipal(
         key_id=key.id,
         key_prefix=key.key_prefix,

@@ -10,7 +10,12 @@ urlpatterns = [
     ),
     path(
         "organizations/<str:organization_id>/api-keys/<str:key_id>",
-        ApiKeyViewSet.as_view({"delete": "destroy"}),
+        ApiKeyViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
         name="organization-api-key-detail",
+    ),
+    path(
+        "organizations/<str:organization_id>/api-keys/<str:key_id>/usage",
+        ApiKeyViewSet.as_view({"get": "usage"}),
+        name="organization-api-key-usage",
     ),
 ]

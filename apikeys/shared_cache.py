@@ -1,0 +1,54 @@
+"""The shared cache behind API-key verification, rate limits and usage buffering, and what happens without it.
+
+In production the default cache is Redis; the rate limiter and the usage buffer talk to the same Redis
+directly (a Lua script, a list), through the cache's own connection pool. In embedded mode the cache is
+Django's local-memory cache and both fall back to in-process equivalents (`redis_client()` is None).
+
+When Redis is unreachable, partner authentication and rate limiting fail closed: the request is answered
+503 ServiceUnavailable (seed error format, `Retry-After: 5`) and one warning is logged, never a 500 with a
+traceback. Failing open is not safe here: Redis holds the revocation tombstones, so without it a revoked
+key or a suspended organization's key would pass; falling back to bcrypt on every request would let the
+partner traffic itself (~30 bcrypt checks/s per machine) take the web tier down; and a limit no process can
+count is no limit. Redis is also the Celery broker, so most partner writes could not be queued anyway.
+Usage recording is the exception: it happens after the work is done, so a failure there is logged and the
+response goes out unchanged.
+"""
+
+import functools
+import logging
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+from config.errors import ServiceUnavailable
+
+logger = logging.getLogger("garmax.apikeys")
+
+RETRY_AFTER_SECONDS = 5
+
+
+def redis_client():
+    """A client on the default cache's Redis connection pool, or None when the cache is not Redis."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        return backend._cache.get_client(write=True)
+    return None
+
+
+def requires_shared_cache(function):
+    """Turn an unreachable Redis into 503 ServiceUnavailable instead of an unhandled error."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except RedisError as exc:
+            logger.warning("Shared cache unavailable in %s: %s", function.__name__, type(exc).__name__)
+            raise ServiceUnavailable(
+                "Authentication is temporarily unavailable. Retry shortly.",
+                details={"retryAfter": RETRY_AFTER_SECONDS},
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
+
+    return wrapper

@@ -1,0 +1,151 @@
+"""Usage tracking: one record per partner request (key, method, route template, status, duration, time).
+
+Recording sits on the hot path, so in production it is one RPUSH of a compact JSON line onto a Redis list;
+the beat task `apikeys.flush_usage` (every 5 s) moves the list into the database in bulk and advances each
+key's `usage_count` / `last_used_at` with F() expressions in the same transaction. In embedded mode there
+is no shared buffer the worker could read, so the record is written directly (two small SQLite writes).
+
+Delivery is at-least-once and in practice exactly-once: a flush reads a batch, commits it to the database,
+and only then trims it from the list, under a lock that keeps flushers from overlapping. A crash before the
+commit loses nothing (the batch is still in the list); only a crash between the commit and the trim, one
+Redis command, would count that batch twice.
+"""
+
+import json
+import logging
+import re
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from apikeys.models import ApiKey, ApiUsageRecord
+from apikeys.shared_cache import redis_client
+
+logger = logging.getLogger("garmax.apikeys")
+
+BUFFER_KEY = "gx:usage:buffer"
+FLUSH_LOCK = "apikey:usage:flush-lock"
+FLUSH_LOCK_SECONDS = 120
+FLUSH_BATCH = 1000
+FLUSH_MAX_BATCHES = 50  # bounds one run; the next beat tick continues
+PRUNE_CHUNK = 10_000
+
+_REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@lru_cache(maxsize=512)
+def route_template(route: str) -> str:
+    """`api/v1/customers/<str:external_id>` or a router regex → `/api/v1/customers/{externalId}`."""
+    route = _REGEX_GROUP.sub(lambda m: "{" + _camel(m.group(1)) + "}", route)
+    route = _CONVERTER.sub(lambda m: "{" + _camel(m.group(1)) + "}", route)
+    route = route.replace("^", "").replace("$", "").replace("\\", "")
+    return "/" + route.lstrip("/")
+
+
+def apikey_usage_record(
+    *, key_id: str, method: str, route: str, status_code: int, duration_ms: float, at: float | None = None
+) -> None:
+    """Record one request. Never raises: usage is bookkeeping and must not fail the partner's request."""
+    at = time.time() if at is None else at
+    try:
+        client = redis_client()
+        if client is not None:
+            line = json.dumps([key_id, method, route, status_code, round(duration_ms), round(at, 3)])
+            client.rpush(BUFFER_KEY, line)
+        else:
+            _store([(key_id, method, route, status_code, round(duration_ms), at)])
+    except Exception:
+        logger.warning("Could not record API usage for key %s", key_id, exc_info=False)
+
+
+def _store(rows: list[tuple]) -> None:
+    """Insert records and advance each key's counters, in one transaction."""
+    per_key: dict[str, list] = defaultdict(lambda: [0, 0.0])
+    records = []
+    for key_id, method, route, status_code, duration_ms, at in rows:
+        records.append(
+            ApiUsageRecord(
+                api_key_id=key_id,
+                method=method[:10],
+                route=route[:200],
+                status_code=status_code,
+                duration_ms=max(0, int(duration_ms)),
+                created_at=datetime.fromtimestamp(at, tz=UTC),
+            )
+        )
+        totals = per_key[key_id]
+        totals[0] += 1
+        totals[1] = max(totals[1], at)
+    with transaction.atomic():
+        existing = set(ApiKey.objects.filter(pk__in=per_key).values_list("pk", flat=True))
+        ApiUsageRecord.objects.bulk_create([r for r in records if r.api_key_id in existing])
+        for key_id in existing:
+            count, latest = per_key[key_id]
+            latest_at = Value(datetime.fromtimestamp(latest, tz=UTC))
+            # F() increments: concurrent flushes and the embedded path never lose each other's counts;
+            # Greatest keeps last_used_at from moving backwards when batches arrive out of order.
+            ApiKey.objects.filter(pk=key_id).update(
+                usage_count=F("usage_count") + count,
+                last_used_at=Greatest(Coalesce("last_used_at", latest_at), latest_at),
+            )
+
+
+def apikey_usage_flush() -> int:
+    """Move buffered usage from Redis into the database; returns how many records were stored.
+
+    Safe to run concurrently (a lock makes extra runs return 0) and after a crash (see module docstring).
+    A no-op in embedded mode, where records are written directly.
+    """
+    client = redis_client()
+    if client is None:
+        return 0
+    if not cache.add(FLUSH_LOCK, 1, FLUSH_LOCK_SECONDS):
+        return 0
+    stored = 0
+    try:
+        for _ in range(FLUSH_MAX_BATCHES):
+            lines = client.lrange(BUFFER_KEY, 0, FLUSH_BATCH - 1)
+            if not lines:
+                break
+            rows = []
+            for line in lines:
+                try:
+                    rows.append(tuple(json.loads(line)))
+                except ValueError:
+                    logger.warning("Dropping a malformed usage line")
+            _store(rows)
+            # Only after the commit: a crash above leaves the batch in the list for the next run.
+            client.ltrim(BUFFER_KEY, len(lines), -1)
+            stored += len(rows)
+    finally:
+        cache.delete(FLUSH_LOCK)
+    return stored
+
+
+def apikey_usage_prune(*, now: datetime | None = None) -> int:
+    """Delete usage records older than API_USAGE_RETENTION_DAYS; returns how many were deleted."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.API_USAGE_RETENTION_DAYS)
+    deleted = 0
+    # In chunks: one huge DELETE would hold locks and bloat the WAL while partners keep writing.
+    while True:
+        ids = list(
+            ApiUsageRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_CHUNK]
+        )
+        if not ids:
+            return deleted
+        count, _ = ApiUsageRecord.objects.filter(pk__in=ids).delete()
+        deleted += count
