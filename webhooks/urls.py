@@ -1,1 +1,33 @@
-urlpatterns = []
+from django.urls import path
+
+from webhooks.views import WebhookViewSet
+
+urlpatterns = [
+    path("v1/webhooks", WebhookViewSet.as_view({"get": "list", "post": "create"}), name="webhooks"),
+    path(
+        "v1/webhooks/<str:webhookId>",
+        WebhookViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="webhook-detail",
+    ),
+    path("v1/webhooks/<str:webhookId>/test", WebhookViewSet.as_view({"post": "test"}), name="webhook-test"),
+    path(
+        "v1/webhooks/<str:webhookId>/deliveries",
+        WebhookViewSet.as_view({"get": "deliveries"}),
+        name="webhook-deliveries",
+    ),
+    path(
+        "v1/webhooks/<str:webhookId>/deliveries/<str:deliveryId>/redeliver",
+        WebhookViewSet.as_view({"post": "redeliver"}),
+        name="webhook-redeliver",
+    ),
+    path(
+        "v1/webhooks/<str:webhookId>/recover",
+        WebhookViewSet.as_view({"post": "recover"}),
+        name="webhook-recover",
+    ),
+    path(
+        "v1/webhooks/<str:webhookId>/rotate-secret",
+        WebhookViewSet.as_view({"post": "rotate_secret"}),
+        name="webhook-rotate-secret",
+    ),
+]

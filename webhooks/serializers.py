@@ -1,0 +1,138 @@
+from rest_framework import serializers
+
+from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    isActive = serializers.BooleanField(source="is_active", read_only=True)
+    consecutiveFailures = serializers.IntegerField(source="consecutive_failures", read_only=True)
+    disabledAt = serializers.DateTimeField(source="disabled_at", read_only=True)
+    disabledReason = serializers.CharField(source="disabled_reason", read_only=True)
+    previousSecretExpiresAt = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS), read_only=True)
+
+    class Meta:
+        model = Webhook
+        fields = [
+            "id",
+            "url",
+            "events",
+            "description",
+            "isActive",
+            "consecutiveFailures",
+            "disabledAt",
+            "disabledReason",
+            "previousSecretExpiresAt",
+            "createdAt",
+            "updatedAt",
+        ]
+
+    def get_previousSecretExpiresAt(self, webhook) -> str | None:
+        if not webhook.previous_secret or webhook.previous_secret_expires_at is None:
+            return None
+        return serializers.DateTimeField().to_representation(webhook.previous_secret_expires_at)
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(read_only=True, help_text="whsec_… Shown only in this response.")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = ["id", "url", "events", "secret", *WebhookSerializer.Meta.fields[3:]]
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2048)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS),
+        min_length=1,
+        max_length=len(SUBSCRIBABLE_EVENTS),
+    )
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class WebhookUpdateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2048, required=False)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS),
+        min_length=1,
+        max_length=len(SUBSCRIBABLE_EVENTS),
+        required=False,
+    )
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    isActive = serializers.BooleanField(required=False, help_text="true re-enables and resets failures.")
+
+
+class WebhookTestResultSerializer(serializers.Serializer):
+    delivered = serializers.BooleanField()
+    statusCode = serializers.IntegerField(allow_null=True)
+    durationMs = serializers.IntegerField()
+    error = serializers.CharField(allow_null=True)
+    deliveryId = serializers.CharField()
+    eventId = serializers.CharField()
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    attemptedAt = serializers.DateTimeField(source="attempted_at")
+    statusCode = serializers.IntegerField(source="status_code", allow_null=True)
+    durationMs = serializers.IntegerField(source="duration_ms")
+    responseBody = serializers.CharField(source="response_body", help_text="The first KB of the response.")
+
+    class Meta:
+        model = WebhookAttempt
+        fields = ["number", "attemptedAt", "succeeded", "statusCode", "durationMs", "responseBody", "error"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    webhookId = serializers.CharField(source="webhook_id")
+    eventId = serializers.CharField(source="event_id")
+    event = serializers.ChoiceField(source="event.event", choices=EVENTS)
+    attemptCount = serializers.IntegerField(source="attempt_count")
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)
+    lastError = serializers.CharField(source="last_error")
+    deliveredAt = serializers.DateTimeField(source="delivered_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    attempts = WebhookAttemptSerializer(many=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "webhookId",
+            "eventId",
+            "event",
+            "status",
+            "attemptCount",
+            "nextAttemptAt",
+            "lastStatusCode",
+            "lastError",
+            "deliveredAt",
+            "createdAt",
+            "attempts",
+        ]
+
+
+class WebhookDeliveryPageSerializer(serializers.Serializer):
+    data = WebhookDeliverySerializer(many=True)
+    total = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    hasMore = serializers.BooleanField()
+
+
+class WebhookRecoverSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(help_text="Re-send events whose delivery failed at or after this time.")
+
+
+class WebhookRecoverResultSerializer(serializers.Serializer):
+    recovered = serializers.IntegerField(help_text="How many events were queued for redelivery.")
+    deliveryIds = serializers.ListField(child=serializers.CharField())
+
+
+class WebhookRotatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(read_only=True, help_text="The new secret. Shown only in this response.")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = ["id", "secret", "previousSecretExpiresAt"]

@@ -1,0 +1,213 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+
+from apikeys.partner import PartnerAPIMixin
+from apikeys.scopes import WEBHOOKS_MANAGE
+from config.errors import ResourceNotFound, ValidationError
+from webhooks import services
+from webhooks.models import EVENTS, Webhook, WebhookDelivery
+from webhooks.serializers import (
+    WebhookCreatedSerializer,
+    WebhookCreateSerializer,
+    WebhookDeliveryPageSerializer,
+    WebhookDeliverySerializer,
+    WebhookRecoverResultSerializer,
+    WebhookRecoverSerializer,
+    WebhookRotatedSerializer,
+    WebhookSerializer,
+    WebhookTestResultSerializer,
+    WebhookUpdateSerializer,
+)
+
+WEBHOOK_ID = OpenApiParameter("webhookId", str, OpenApiParameter.PATH, description="The webhook's id.")
+DELIVERY_ID = OpenApiParameter("deliveryId", str, OpenApiParameter.PATH, description="The delivery's id.")
+
+
+@extend_schema(tags=["Webhooks"])
+class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
+    """The key's organization's webhook endpoints, their delivery log and recovery tools."""
+
+    required_scopes = dict.fromkeys(
+        [
+            "list",
+            "create",
+            "retrieve",
+            "partial_update",
+            "destroy",
+            "test",
+            "deliveries",
+            "redeliver",
+            "recover",
+            "rotate_secret",
+        ],
+        WEBHOOKS_MANAGE,
+    )
+    serializer_class = WebhookSerializer
+    queryset = Webhook.objects.none()
+    lookup_url_kwarg = "webhookId"
+
+    def _webhook(self) -> Webhook:
+        webhook_id = self.kwargs["webhookId"]
+        # Another organization's webhook is indistinguishable from a missing one.
+        webhook = Webhook.objects.filter(organization_id=self.organization_id, pk=webhook_id).first()
+        if webhook is None:
+            raise ResourceNotFound(f"Webhook {webhook_id} not found.")
+        return webhook
+
+    @extend_schema(
+        summary="Create a webhook (the secret is shown once)",
+        request=WebhookCreateSerializer,
+        responses={201: WebhookCreatedSerializer},
+    )
+    def create(self, request):
+        serializer = WebhookCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        webhook = services.webhook_create(
+            organization_id=self.organization_id,
+            url=data["url"],
+            events=data["events"],
+            description=data["description"],
+        )
+        return Response(WebhookCreatedSerializer(webhook).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="List webhooks")
+    def list(self, request):
+        page = self.paginate_queryset(Webhook.objects.filter(organization_id=self.organization_id))
+        return self.get_paginated_response(WebhookSerializer(page, many=True).data)
+
+    @extend_schema(summary="Get a webhook", parameters=[WEBHOOK_ID])
+    def retrieve(self, request, webhookId=None):
+        return Response(WebhookSerializer(self._webhook()).data)
+
+    @extend_schema(
+        summary="Update a webhook",
+        parameters=[WEBHOOK_ID],
+        description="`isActive: true` re-enables a disabled endpoint and resets its failure count.",
+        request=WebhookUpdateSerializer,
+        responses={200: WebhookSerializer},
+    )
+    def partial_update(self, request, webhookId=None):
+        webhook = self._webhook()
+        serializer = WebhookUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        webhook = services.webhook_update(
+            webhook=webhook,
+            url=data.get("url"),
+            events=data.get("events"),
+            description=data.get("description"),
+            is_active=data.get("isActive"),
+        )
+        return Response(WebhookSerializer(webhook).data)
+
+    @extend_schema(
+        summary="Delete a webhook and its delivery log", parameters=[WEBHOOK_ID], responses={204: None}
+    )
+    def destroy(self, request, webhookId=None):
+        services.webhook_delete(webhook=self._webhook())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Send a signed test event now",
+        parameters=[WEBHOOK_ID],
+        description=(
+            "POSTs a `webhook.test` event to the endpoint once, synchronously, signed like every "
+            "delivery; returns whether it was delivered, the status code and the duration."
+        ),
+        request=None,
+        responses={200: WebhookTestResultSerializer},
+    )
+    def test(self, request, webhookId=None):
+        attempt = services.webhook_test_send(webhook=self._webhook())
+        return Response(
+            {
+                "delivered": attempt.succeeded,
+                "statusCode": attempt.status_code,
+                "durationMs": attempt.duration_ms,
+                "error": attempt.error or None,
+                "deliveryId": attempt.delivery_id,
+                "eventId": attempt.delivery.event_id,
+            }
+        )
+
+    @extend_schema(
+        summary="List a webhook's deliveries with their attempts",
+        parameters=[
+            WEBHOOK_ID,
+            OpenApiParameter("status", str, enum=[*WebhookDelivery.Status.values]),
+            OpenApiParameter("event", str, enum=[*EVENTS]),
+            OpenApiParameter("limit", int, description="Number of results to return (1–100, default 20)."),
+            OpenApiParameter("offset", int, description="Number of results to skip."),
+        ],
+        responses={200: WebhookDeliveryPageSerializer},
+    )
+    def deliveries(self, request, webhookId=None):
+        webhook = self._webhook()
+        queryset = (
+            WebhookDelivery.objects.filter(webhook=webhook)
+            .select_related("event")
+            .prefetch_related("attempts")
+        )
+        wanted_status = request.query_params.get("status")
+        if wanted_status:
+            if wanted_status not in WebhookDelivery.Status.values:
+                raise ValidationError(
+                    details={"status": [f"Must be one of {', '.join(WebhookDelivery.Status.values)}."]}
+                )
+            queryset = queryset.filter(status=wanted_status)
+        wanted_event = request.query_params.get("event")
+        if wanted_event:
+            if wanted_event not in EVENTS:
+                raise ValidationError(details={"event": [f"Must be one of {', '.join(EVENTS)}."]})
+            queryset = queryset.filter(event__event=wanted_event)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Redeliver one delivery's event",
+        description="Queues the same event (same `webhook-id`) as a new delivery with fresh retries.",
+        parameters=[WEBHOOK_ID, DELIVERY_ID],
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+    )
+    def redeliver(self, request, webhookId=None, deliveryId=None):
+        webhook = self._webhook()
+        delivery = WebhookDelivery.objects.filter(webhook=webhook, pk=deliveryId).first()
+        if delivery is None:
+            raise ResourceNotFound(f"Delivery {deliveryId} not found.")
+        again = services.webhook_delivery_redeliver(delivery=delivery)
+        again = WebhookDelivery.objects.select_related("event").prefetch_related("attempts").get(pk=again.pk)
+        return Response(WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Re-send failed deliveries since a time",
+        parameters=[WEBHOOK_ID],
+        description=(
+            "Every event whose delivery to this endpoint failed at or after `since`, and that has not "
+            "been delivered since, is queued once more."
+        ),
+        request=WebhookRecoverSerializer,
+        responses={202: WebhookRecoverResultSerializer},
+    )
+    def recover(self, request, webhookId=None):
+        webhook = self._webhook()
+        serializer = WebhookRecoverSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = services.webhook_recover(webhook=webhook, since=serializer.validated_data["since"])
+        return Response(
+            {"recovered": len(created), "deliveryIds": [d.pk for d in created]},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(
+        summary="Rotate the signing secret",
+        parameters=[WEBHOOK_ID],
+        description="Returns the new secret once; the old one keeps signing alongside it for 24 hours.",
+        request=None,
+        responses={200: WebhookRotatedSerializer},
+    )
+    def rotate_secret(self, request, webhookId=None):
+        webhook = services.webhook_rotate_secret(webhook=self._webhook())
+        return Response(WebhookRotatedSerializer(webhook).data)
