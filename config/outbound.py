@@ -29,6 +29,10 @@ class OutboundFailed(Exception):
     """The target was allowed but the request failed (network error, timeout, too large, bad status)."""
 
 
+class OutboundRejected(OutboundFailed):
+    """The target answered, but asking again cannot help: a 4xx status or a body over the size limit."""
+
+
 def _allow_private() -> bool:
     return bool(settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS)
 
@@ -96,7 +100,14 @@ def check_url(url: str, *, resolve: bool = True) -> None:
 def fetch_bytes(
     url: str, *, max_bytes: int, timeout: float, follow_redirects: bool = True
 ) -> tuple[bytes, str]:
-    """GET `url` and return (body, content type), refusing unsafe targets and bodies over `max_bytes`."""
+    """GET `url` and return (body, content type), refusing unsafe targets and bodies over `max_bytes`.
+
+    Every hop (the first and each redirect) passes `check_url`, and the hardened session refuses to connect
+    to a non-public address whatever DNS answers at connect time. `timeout` bounds each socket operation and
+    also the whole download, so a server trickling one byte a second cannot hold a worker for long.
+    Raises OutboundBlocked (target refused), OutboundRejected (4xx, too large) or OutboundFailed (retryable).
+    """
+    deadline = time.monotonic() + timeout
     session = _session(timeout)
     current = url
     try:
@@ -114,17 +125,21 @@ def fetch_bytes(
                         raise OutboundBlocked("Redirects are not followed.")
                     current = urljoin(current, response.headers.get("Location", ""))
                     continue
+                if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+                    raise OutboundRejected(f"HTTP {response.status_code}")
                 if response.status_code >= 400:
                     raise OutboundFailed(f"HTTP {response.status_code}")
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise OutboundFailed(f"Body is larger than {max_bytes} bytes.")
+                    raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
                 body = bytearray()
                 try:
                     for chunk in response.iter_content(64 * 1024):
                         body.extend(chunk)
                         if len(body) > max_bytes:
-                            raise OutboundFailed(f"Body is larger than {max_bytes} bytes.")
+                            raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
+                        if time.monotonic() > deadline:
+                            raise OutboundFailed(f"Download took longer than {timeout:g} s.")
                 except requests.RequestException as exc:
                     raise OutboundFailed(f"Download failed: {type(exc).__name__}") from None
                 return bytes(body), response.headers.get("Content-Type", "")

@@ -1,1 +1,13 @@
-urlpatterns = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from tryons.views import CartTryOnViewSet, RenderCallbackView, TryOnViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("v1/cart-tryons", CartTryOnViewSet, basename="cart-tryon")
+router.register("v1/tryons", TryOnViewSet, basename="tryon")
+
+urlpatterns = [
+    *router.urls,
+    path("internal/tryon-render-callbacks", RenderCallbackView.as_view(), name="tryon-render-callback"),
+]

@@ -1,0 +1,66 @@
+"""The renderer interface: one item in, a result image (or "accepted, the result will come back") out."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+# Output size per render quality (width, height): portrait, as shop product pages show people.
+QUALITY_SIZES = {"sd": (576, 864), "hd": (768, 1024), "4k": (1536, 2048)}
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    tryon_id: str
+    organization_id: str
+    category: str
+    quality: str
+    background_scene: str
+    person_image: bytes
+    person_photo_key: str
+    garment_image: bytes
+    garment_url: str
+    # Unique per render attempt; an asynchronous backend's callback must quote it.
+    job_id: str = ""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return QUALITY_SIZES[self.quality]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    image: bytes
+    content_type: str  # image/jpeg or image/png
+
+
+@dataclass(frozen=True)
+class RenderAccepted:
+    """An asynchronous backend took the job; the result arrives later through the callback endpoint."""
+
+    job_id: str
+
+
+class RenderError(Exception):
+    code = "render_failed"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+class RetryableRenderError(RenderError):
+    """Worth trying again after a pause: timeouts, 5xx, throttling, a renderer restarting."""
+
+    code = "renderer_unavailable"
+
+
+class PermanentRenderError(RenderError):
+    """Trying again cannot help: an unusable garment image, a request the renderer rejects."""
+
+    code = "render_rejected"
+
+
+class Renderer(Protocol):
+    name: str
+
+    def render(self, request: RenderRequest) -> RenderResult | RenderAccepted: ...

@@ -1,0 +1,111 @@
+"""`http`: POST each item to a self-hosted try-on inference service and take the image it answers with.
+
+The service's URL is operator configuration (`TRYON_HTTP_RENDERER_URL`), not partner input, so it may sit on
+a private network; redirects are never followed.
+
+Request contract
+    POST {TRYON_HTTP_RENDERER_URL}
+    Content-Type: multipart/form-data
+    <auth header>                      from TRYON_HTTP_RENDERER_AUTH_HEADER: "Name: value" sends that
+                                       header; a bare value is sent as "Authorization: <value>".
+    X-Tryon-Id: tryon_…                the same id on every retry of one item, usable as an idempotency key
+    form fields:
+      person        file, the customer's photo (JPEG/PNG/WebP as uploaded, EXIF already stripped)
+      garment       file, the garment image as downloaded from the partner's `imageUrl`
+      category      tops | bottoms | dresses | outerwear | one-pieces
+      quality       sd | hd | 4k
+      width, height the output size in pixels for that quality (sd 576×864, hd 768×1024, 4k 1536×2048)
+      backgroundScene  the partner's hint, possibly empty
+      tryonId       as in the header
+
+Response contract
+    200 with Content-Type image/jpeg or image/png   the rendered image (body up to 25 MB)
+    4xx other than 408/429                          permanent: the item fails and is refunded; a JSON body
+                                                    {"error": "..."} is kept as the item's error message
+    408, 429, 5xx, timeouts, connection errors      retryable: the item is retried with backoff
+    anything else (e.g. 200 with a non-image body)  permanent
+"""
+
+import requests
+
+from tryons.renderers.base import (
+    PermanentRenderError,
+    RenderRequest,
+    RenderResult,
+    RetryableRenderError,
+)
+
+MAX_RESULT_BYTES = 25 * 1024 * 1024
+IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+def _auth_headers(auth_header: str) -> dict:
+    if not auth_header:
+        return {}
+    name, sep, value = auth_header.partition(":")
+    if sep and name.strip() and " " not in name.strip():
+        return {name.strip(): value.strip()}
+    return {"Authorization": auth_header.strip()}
+
+
+def _error_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message = body.get("error") if isinstance(body, dict) else None
+    return f"Renderer answered HTTP {response.status_code}" + (f": {str(message)[:200]}" if message else ".")
+
+
+class HttpRenderer:
+    name = "http"
+
+    def __init__(self, *, url: str, auth_header: str = "", timeout: float = 120):
+        self.url = url
+        self.headers = _auth_headers(auth_header)
+        self.timeout = timeout
+
+    def render(self, request: RenderRequest) -> RenderResult:
+        width, height = request.size
+        try:
+            response = requests.post(
+                self.url,
+                headers={**self.headers, "X-Tryon-Id": request.tryon_id},
+                files={
+                    "person": ("person", request.person_image, "application/octet-stream"),
+                    "garment": ("garment", request.garment_image, "application/octet-stream"),
+                },
+                data={
+                    "category": request.category,
+                    "quality": request.quality,
+                    "width": str(width),
+                    "height": str(height),
+                    "backgroundScene": request.background_scene,
+                    "tryonId": request.tryon_id,
+                },
+                timeout=(min(10.0, self.timeout), self.timeout),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            raise RetryableRenderError(f"Renderer unreachable: {type(exc).__name__}") from None
+        with response:
+            status = response.status_code
+            if status in (408, 429) or status >= 500:
+                raise RetryableRenderError(_error_message(response))
+            if status != 200:
+                raise PermanentRenderError(_error_message(response))
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if content_type not in IMAGE_TYPES:
+                raise PermanentRenderError(
+                    f"Renderer answered {content_type or 'no content type'}, not an image."
+                )
+            body = bytearray()
+            try:
+                for chunk in response.iter_content(256 * 1024):
+                    body.extend(chunk)
+                    if len(body) > MAX_RESULT_BYTES:
+                        raise PermanentRenderError("Renderer result is larger than 25 MB.")
+            except requests.RequestException as exc:
+                raise RetryableRenderError(f"Renderer response interrupted: {type(exc).__name__}") from None
+        return RenderResult(image=bytes(body), content_type=content_type)

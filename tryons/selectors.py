@@ -1,0 +1,45 @@
+"""Tenant-scoped reads for the try-on API."""
+
+from django.db.models import Prefetch, QuerySet
+
+from config.errors import ResourceNotFound
+from tryons.models import CartTryOnSession, TryOn
+
+
+def _with_items(queryset: QuerySet) -> QuerySet:
+    return queryset.prefetch_related(Prefetch("items", queryset=TryOn.objects.order_by("position")))
+
+
+def cart_session_list(
+    *, organization_id: str, cart_id: str | None = None, status: str | None = None
+) -> QuerySet:
+    sessions = CartTryOnSession.objects.filter(organization_id=organization_id)
+    if cart_id:
+        sessions = sessions.filter(cart_id=cart_id)
+    if status:
+        sessions = sessions.filter(status=status)
+    return _with_items(sessions.order_by("-created_at", "-id"))
+
+
+def cart_session_get(*, organization_id: str, session_id: str) -> CartTryOnSession:
+    session = _with_items(
+        CartTryOnSession.objects.filter(organization_id=organization_id, pk=session_id)
+    ).first()
+    if session is None:
+        raise ResourceNotFound("Cart try-on session not found.", details={"sessionId": session_id})
+    return session
+
+
+def tryon_list(*, organization_id: str, status: str | None = None) -> QuerySet:
+    """Single try-ons only; a cart's items are listed with their session."""
+    tryons = TryOn.objects.filter(organization_id=organization_id, session__isnull=True)
+    if status:
+        tryons = tryons.filter(status=status)
+    return tryons.order_by("-created_at", "-id")
+
+
+def tryon_get(*, organization_id: str, tryon_id: str) -> TryOn:
+    tryon = TryOn.objects.filter(organization_id=organization_id, pk=tryon_id).first()
+    if tryon is None:
+        raise ResourceNotFound("Try-on not found.", details={"tryonId": tryon_id})
+    return tryon

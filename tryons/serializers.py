@@ -1,0 +1,226 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config import outbound
+from organizations.serializers import CreditsField
+from tryons import pricing
+from tryons.models import CATEGORIES, RENDER_QUALITIES, CartTryOnSession, TryOn
+from tryons.services import GarmentInput, result_url
+
+METADATA_MAX_KEYS = 50
+
+
+def _image_url(value: str) -> str:
+    try:
+        outbound.check_url(value, resolve=False)
+    except outbound.OutboundBlocked as exc:
+        raise serializers.ValidationError(str(exc)) from None
+    return value
+
+
+def _bounded_metadata(value):
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("Must be an object.")
+    if len(value) > METADATA_MAX_KEYS:
+        raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
+    return value
+
+
+class GarmentSerializer(serializers.Serializer):
+    productId = serializers.CharField(max_length=255)
+    variantId = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    imageUrl = serializers.URLField(max_length=2048, validators=[_image_url])
+    category = serializers.ChoiceField(choices=CATEGORIES)
+
+    def to_garment(self, data: dict) -> GarmentInput:
+        return GarmentInput(
+            product_id=data["productId"],
+            variant_id=data.get("variantId", ""),
+            name=data.get("name", ""),
+            image_url=data["imageUrl"],
+            category=data["category"],
+            quantity=data.get("quantity", 1),
+            price=data.get("price"),
+            currency=data.get("currency", ""),
+        )
+
+
+class CartItemSerializer(GarmentSerializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False, default=1)
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_blank=True, default="")
+
+
+class CartTryOnCreateSerializer(serializers.Serializer):
+    cartId = serializers.CharField(max_length=255)
+    customerPhotoS3Key = serializers.CharField(max_length=255)
+    cartItems = CartItemSerializer(many=True, min_length=1, max_length=pricing.MAX_CART_ITEMS)
+    renderQuality = serializers.ChoiceField(
+        choices=RENDER_QUALITIES, required=False, help_text="Defaults to the organization's setting."
+    )
+    backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    metadata = serializers.JSONField(required=False, default=dict, validators=[_bounded_metadata])
+
+
+class TryOnCreateSerializer(GarmentSerializer):
+    customerPhotoS3Key = serializers.CharField(max_length=255)
+    renderQuality = serializers.ChoiceField(
+        choices=RENDER_QUALITIES, required=False, help_text="Defaults to the organization's setting."
+    )
+    backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    metadata = serializers.JSONField(required=False, default=dict, validators=[_bounded_metadata])
+
+
+class TryOnErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class _ResultMixin(serializers.Serializer):
+    resultUrl = serializers.SerializerMethodField(help_text="Expiring signed URL of the rendered image.")
+    error = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_resultUrl(self, tryon: TryOn) -> str | None:
+        return result_url(tryon)
+
+    @extend_schema_field(TryOnErrorSerializer(allow_null=True))
+    def get_error(self, tryon: TryOn):
+        if not tryon.error_code:
+            return None
+        return {"code": tryon.error_code, "message": tryon.error}
+
+
+class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
+    tryonId = serializers.CharField(source="id")
+    productId = serializers.CharField(source="product_id")
+    variantId = serializers.CharField(source="variant_id")
+    imageUrl = serializers.URLField(source="image_url")
+    creditsCharged = CreditsField(source="credits")
+    creditsRefunded = CreditsField(source="credits_refunded")
+    completedAt = serializers.DateTimeField(source="completed_at")
+
+    class Meta:
+        model = TryOn
+        fields = [
+            "tryonId",
+            "productId",
+            "variantId",
+            "name",
+            "imageUrl",
+            "category",
+            "quantity",
+            "status",
+            "resultUrl",
+            "error",
+            "creditsCharged",
+            "creditsRefunded",
+            "completedAt",
+        ]
+        read_only_fields = fields
+
+
+class CartTryOnSessionSerializer(serializers.ModelSerializer):
+    cartId = serializers.CharField(source="cart_id")
+    customerPhotoS3Key = serializers.CharField(source="photo_key")
+    renderQuality = serializers.CharField(source="render_quality")
+    backgroundScene = serializers.CharField(source="background_scene")
+    itemCount = serializers.IntegerField(source="item_count")
+    creditsRequired = CreditsField(source="credits_required")
+    creditsCharged = CreditsField(source="credits_charged")
+    creditsRefunded = CreditsField(source="credits_refunded")
+    estimatedCompletionTime = serializers.DateTimeField(source="estimated_completion_at")
+    cartItems = CartItemResultSerializer(source="items", many=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    startedAt = serializers.DateTimeField(source="started_at")
+    completedAt = serializers.DateTimeField(source="completed_at")
+    cancelledAt = serializers.DateTimeField(source="cancelled_at")
+
+    class Meta:
+        model = CartTryOnSession
+        fields = [
+            "id",
+            "cartId",
+            "status",
+            "progress",
+            "customerPhotoS3Key",
+            "renderQuality",
+            "backgroundScene",
+            "itemCount",
+            "creditsRequired",
+            "creditsCharged",
+            "creditsRefunded",
+            "estimatedCompletionTime",
+            "cartItems",
+            "metadata",
+            "createdAt",
+            "startedAt",
+            "completedAt",
+            "cancelledAt",
+        ]
+        read_only_fields = fields
+
+
+class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
+    sessionId = serializers.CharField(source="session_id", allow_null=True)
+    customerPhotoS3Key = serializers.CharField(source="photo_key")
+    productId = serializers.CharField(source="product_id")
+    variantId = serializers.CharField(source="variant_id")
+    imageUrl = serializers.URLField(source="image_url")
+    renderQuality = serializers.CharField(source="render_quality")
+    backgroundScene = serializers.CharField(source="background_scene")
+    creditsCharged = CreditsField(source="credits")
+    creditsRefunded = CreditsField(source="credits_refunded")
+    estimatedCompletionTime = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    completedAt = serializers.DateTimeField(source="completed_at")
+
+    class Meta:
+        model = TryOn
+        fields = [
+            "id",
+            "sessionId",
+            "status",
+            "customerPhotoS3Key",
+            "productId",
+            "variantId",
+            "name",
+            "imageUrl",
+            "category",
+            "renderQuality",
+            "backgroundScene",
+            "resultUrl",
+            "error",
+            "creditsCharged",
+            "creditsRefunded",
+            "estimatedCompletionTime",
+            "metadata",
+            "createdAt",
+            "completedAt",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_estimatedCompletionTime(self, tryon: TryOn) -> str | None:
+        estimate = getattr(tryon, "estimated_completion_at", None)
+        return estimate.strftime("%Y-%m-%dT%H:%M:%SZ") if estimate else None
+
+
+class RenderCallbackSerializer(serializers.Serializer):
+    tryonId = serializers.CharField()
+    jobId = serializers.CharField()
+    status = serializers.ChoiceField(choices=["completed", "failed"])
+    contentType = serializers.ChoiceField(choices=["image/jpeg", "image/png"], required=False)
+    image = serializers.CharField(required=False, help_text="Base64 of the rendered image (when completed).")
+    error = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class RenderCallbackResponseSerializer(serializers.Serializer):
+    received = serializers.BooleanField()
+    applied = serializers.BooleanField(
+        help_text="False when the callback was stale (retried or finished item)."
+    )

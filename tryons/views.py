@@ -1,0 +1,226 @@
+import base64
+import binascii
+import json
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys import scopes
+from apikeys.partner import PartnerAPIMixin
+from config.errors import PayloadTooLarge, Unauthorized, ValidationError
+from tryons import selectors, services
+from tryons.models import CartTryOnSession, TryOn
+from tryons.serializers import (
+    CartItemSerializer,
+    CartTryOnCreateSerializer,
+    CartTryOnSessionSerializer,
+    RenderCallbackResponseSerializer,
+    RenderCallbackSerializer,
+    TryOnCreateSerializer,
+    TryOnSerializer,
+)
+from tryons.signing import HEADER, callback_signature_valid
+
+CALLBACK_MAX_BYTES = 40 * 1024 * 1024
+
+
+def _status_filter(request, choices) -> str | None:
+    value = request.query_params.get("status") or None
+    if value is not None and value not in choices:
+        raise ValidationError(details={"status": [f"Must be one of {', '.join(choices)}."]})
+    return value
+
+
+@extend_schema(tags=["Cart try-ons"])
+class CartTryOnViewSet(
+    PartnerAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Cart try-on sessions: one customer photo, up to 20 garments, paid up front and rendered in order."""
+
+    serializer_class = CartTryOnSessionSerializer
+    queryset = CartTryOnSession.objects.none()
+    lookup_value_regex = r"[^/]+"
+    required_scopes = {
+        "list": scopes.TRYON_READ,
+        "retrieve": scopes.TRYON_READ,
+        "create": scopes.TRYON_CREATE,
+        "cancel": scopes.TRYON_CREATE,
+    }
+
+    def get_queryset(self):
+        return selectors.cart_session_list(
+            organization_id=self.organization_id,
+            cart_id=self.request.query_params.get("cartId") or None,
+            status=_status_filter(self.request, CartTryOnSession.Status.values),
+        )
+
+    def get_object(self):
+        return selectors.cart_session_get(organization_id=self.organization_id, session_id=self.kwargs["pk"])
+
+    @extend_schema(
+        summary="Create a cart try-on session",
+        description=(
+            "Charges the cart's credits and queues rendering. Price per item: 1 × quality multiplier "
+            "(sd 1, hd 2, 4k 4) × (1 − volume discount: 5–9 items 10 %, 10–14 20 %, 15–19 30 %, 20 40 %); "
+            "`quantity` does not multiply. Repeating a create with the same `cartId` and identical content "
+            "returns the existing session with 200 and charges nothing."
+        ),
+        request=CartTryOnCreateSerializer,
+        responses={201: CartTryOnSessionSerializer, 200: CartTryOnSessionSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = CartTryOnCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        session, created = services.cart_session_create(
+            organization_id=self.organization_id,
+            cart_id=data["cartId"],
+            photo_key=data["customerPhotoS3Key"],
+            items=[CartItemSerializer().to_garment(item) for item in data["cartItems"]],
+            render_quality=data.get("renderQuality"),
+            background_scene=data["backgroundScene"],
+            metadata=data["metadata"],
+        )
+        session = selectors.cart_session_get(organization_id=self.organization_id, session_id=session.id)
+        return Response(
+            CartTryOnSessionSerializer(session).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        summary="List cart try-on sessions",
+        parameters=[
+            OpenApiParameter("cartId", str, description="Only sessions of this cart."),
+            OpenApiParameter("status", str, enum=CartTryOnSession.Status.values),
+        ],
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="Get a cart try-on session with its items' status and results")
+    def retrieve(self, request, *args, **kwargs):
+        return Response(CartTryOnSessionSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Cancel a cart try-on session",
+        description=(
+            "Queued: every item is refunded. Processing: the item being rendered finishes, the rest are "
+            "refunded. Cancelling again returns the cancelled session; a finished session is a 409."
+        ),
+        request=None,
+        responses={200: CartTryOnSessionSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        services.cart_session_cancel(organization_id=self.organization_id, session_id=pk)
+        return Response(CartTryOnSessionSerializer(self.get_object()).data)
+
+
+@extend_schema(tags=["Try-ons"])
+class TryOnViewSet(
+    PartnerAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Single try-ons: one garment on one customer photo, priced 1 × quality multiplier."""
+
+    serializer_class = TryOnSerializer
+    queryset = TryOn.objects.none()
+    lookup_value_regex = r"[^/]+"
+    required_scopes = {
+        "list": scopes.TRYON_READ,
+        "retrieve": scopes.TRYON_READ,
+        "create": scopes.TRYON_CREATE,
+    }
+
+    def get_queryset(self):
+        return selectors.tryon_list(
+            organization_id=self.organization_id, status=_status_filter(self.request, TryOn.Status.values)
+        )
+
+    def get_object(self):
+        return selectors.tryon_get(organization_id=self.organization_id, tryon_id=self.kwargs["pk"])
+
+    @extend_schema(
+        summary="Create a single try-on", request=TryOnCreateSerializer, responses={201: TryOnSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = TryOnCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tryon = services.tryon_create(
+            organization_id=self.organization_id,
+            photo_key=data["customerPhotoS3Key"],
+            garment=serializer.to_garment(data),
+            render_quality=data.get("renderQuality"),
+            background_scene=data["backgroundScene"],
+            metadata=data["metadata"],
+        )
+        return Response(TryOnSerializer(tryon).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="List single try-ons",
+        parameters=[OpenApiParameter("status", str, enum=TryOn.Status.values)],
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="Get a try-on (single, or a cart item by its tryonId)")
+    def retrieve(self, request, *args, **kwargs):
+        return Response(TryOnSerializer(self.get_object()).data)
+
+
+@extend_schema(tags=["Renderer callbacks"])
+class RenderCallbackView(APIView):
+    """Where an asynchronous renderer (eventbridge) reports a result. HMAC-signed, not an API-key endpoint."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Report a render result (renderer service only)",
+        description=(
+            f"`{HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>` keyed by "
+            "TRYON_CALLBACK_SECRET; at most 5 minutes old. See tryons/renderers/eventbridge.py."
+        ),
+        request=RenderCallbackSerializer,
+        responses={200: RenderCallbackResponseSerializer},
+        parameters=[OpenApiParameter(HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+        auth=[],
+    )
+    def post(self, request):
+        # Read the raw stream ourselves: the signature covers the exact bytes, and results exceed the
+        # 2 MB cap Django puts on request.body.
+        stream = request.stream
+        body = stream.read(CALLBACK_MAX_BYTES + 1) if stream is not None else b""
+        if len(body) > CALLBACK_MAX_BYTES:
+            raise PayloadTooLarge()
+        if not callback_signature_valid(
+            secret=settings.TRYON_CALLBACK_SECRET, body=body, header=request.headers.get(HEADER, "")
+        ):
+            raise Unauthorized("Missing, invalid or expired callback signature.")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise ValidationError(details={"body": ["Must be JSON."]}) from None
+        serializer = RenderCallbackSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        image = None
+        if data["status"] == "completed":
+            try:
+                image = base64.b64decode(data.get("image", ""), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationError(details={"image": ["Must be base64."]}) from None
+        applied = services.tryon_render_callback(
+            tryon_id=data["tryonId"],
+            job_id=data["jobId"],
+            succeeded=data["status"] == "completed",
+            image=image,
+            error=data["error"],
+        )
+        return Response({"received": True, "applied": applied})
