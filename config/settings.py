@@ -310,7 +310,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "RenderQualityEnum": "organizations.models.RENDER_QUALITIES",
+        "TryOnStatusEnum": "tryons.models.TryOn.Status",
+        "CartTryOnSessionStatusEnum": "tryons.models.CartTryOnSession.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.add_error_responses",
