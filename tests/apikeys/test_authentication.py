@@ -1,0 +1,300 @@
+import logging
+from datetime import timedelta
+from unittest import mock
+
+import bcrypt
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from apikeys import guard, services
+from apikeys.models import ApiKey
+from config.errors import InvalidApiKey, ServiceUnavailable
+from organizations import services as organization_services
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
+
+URL = "/api/v1/test-things/t1"
+
+
+def count_bcrypt_checks():
+    return mock.patch("apikeys.services.bcrypt.checkpw", side_effect=bcrypt.checkpw)
+
+
+def test_created_key_has_format_prefix_and_bcrypt_hash(organization, api_key_for):
+    key, raw_key = api_key_for(organization)
+    assert services.KEY_PATTERN.match(raw_key)
+    assert len(raw_key.encode()) <= 72  # bcrypt ignores bytes beyond 72
+    assert raw_key.startswith(key.key_prefix) and key.key_prefix.startswith("gx_live_")
+    assert key.key_hash.startswith("$2b$10$")  # cost 10
+    assert raw_key not in key.key_hash
+    assert not ApiKey.objects.filter(key_hash__contains=raw_key[len(key.key_prefix) :]).exists()
+
+
+def test_valid_key_is_accepted_and_sees_its_organization(organization, api_key_for, key_client):
+    _, raw_key = api_key_for(organization, scopes=["customers:read"])
+    response = key_client(raw_key).get(URL)
+    assert response.status_code == 200
+    assert response.json()["organizationId"] == organization.id
+
+
+def test_verified_key_is_cached_so_bcrypt_runs_once(organization, api_key_for, key_client):
+    _, raw_key = api_key_for(organization)
+    client = key_client(raw_key)
+    with count_bcrypt_checks() as checkpw:
+        for _ in range(5):
+            assert client.get(URL).status_code == 200
+    assert checkpw.call_count == 1
+
+
+def test_cached_key_costs_no_database_query(organization, api_key_for, django_assert_num_queries):
+    _, raw_key = api_key_for(organization)
+    services.apikey_authenticate(raw_key)  # verified once: bcrypt and one query
+    with django_assert_num_queries(0):
+        principal = services.apikey_authenticate(raw_key)
+    assert principal.organization_id == organization.id
+
+
+@pytest.mark.redis
+def test_cached_partner_request_costs_no_database_query(
+    organization, api_key_for, key_client, django_assert_num_queries
+):
+    """With Redis, the whole request (auth, rate limit, usage recording) leaves the database alone."""
+    _, raw_key = api_key_for(organization)
+    client = key_client(raw_key)
+    assert client.get(URL).status_code == 200
+    with django_assert_num_queries(0):
+        assert client.get(URL).status_code == 200
+
+
+def test_cache_never_holds_the_raw_key(organization, api_key_for):
+    _, raw_key = api_key_for(organization)
+    services.apikey_authenticate(raw_key)
+    secret = raw_key[len(services.KEY_PREFIX) + services.LOOKUP_LENGTH :]
+    client = _raw_redis()
+    if client is not None:
+        keys = [k.decode() for k in client.keys("*")]
+        assert keys and not any(secret in k for k in keys)
+        assert not any(secret.encode() in (client.get(k) or b"") for k in keys if client.type(k) == b"string")
+    else:
+        stored = cache._cache  # locmem: the dict of pickled entries
+        assert not any(secret in k for k in stored)
+        assert not any(secret.encode() in v for v in stored.values())
+
+
+def _raw_redis():
+    from apikeys.shared_cache import redis_client
+
+    return redis_client()
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["", "gx_live_short", "sk_live_" + "a" * 40, "gx_live_" + "a" * 39 + "!", "gx_live_" + "a" * 41],
+)
+def test_missing_or_malformed_key_is_401_invalid_api_key(header, key_client):
+    client = key_client(header)
+    with count_bcrypt_checks() as checkpw:
+        response = client.get(URL)
+    assert response.status_code == 401
+    assert response.json()["error"] == "InvalidApiKey"
+    assert checkpw.call_count == 0
+
+
+def test_no_header_is_401_invalid_api_key(client):
+    response = client.get(URL)
+    assert response.status_code == 401
+    body = response.json()
+    assert body["error"] == "InvalidApiKey" and body["code"] == 401
+    assert "Missing" in body["message"]
+
+
+def test_unknown_prefix_does_not_call_bcrypt(organization, api_key_for, key_client):
+    api_key_for(organization)
+    with count_bcrypt_checks() as checkpw:
+        response = key_client("gx_live_" + "Z" * 40).get(URL)
+    assert response.status_code == 401
+    assert response.json()["error"] == "InvalidApiKey"
+    assert checkpw.call_count == 0
+
+
+def test_wrong_secret_for_known_prefix_is_401(organization, api_key_for, key_client):
+    key, raw_key = api_key_for(organization)
+    wrong = key.key_prefix + ("A" if raw_key[-1] != "A" else "B") * services.SECRET_LENGTH
+    response = key_client(wrong).get(URL)
+    assert response.status_code == 401
+    assert response.json()["error"] == "InvalidApiKey"
+
+
+def test_repeated_wrong_secrets_for_a_prefix_stop_costing_bcrypt(organization, api_key_for, key_client):
+    key, raw_key = api_key_for(organization)
+    wrong = key.key_prefix + "W" * services.SECRET_LENGTH
+    with count_bcrypt_checks() as checkpw:
+        for attempt in range(guard.PREFIX_MAX_ATTEMPTS + 5):
+            # A new address each time: the per-prefix cap alone must hold.
+            assert key_client(wrong, address=f"10.1.0.{attempt}").get(URL).status_code == 401
+    assert checkpw.call_count == guard.PREFIX_MAX_ATTEMPTS
+
+
+def test_key_that_was_already_verified_keeps_working_while_its_prefix_is_attacked(
+    organization, api_key_for, key_client
+):
+    key, raw_key = api_key_for(organization)
+    assert key_client(raw_key).get(URL).status_code == 200
+    wrong = key.key_prefix + "W" * services.SECRET_LENGTH
+    for _ in range(guard.PREFIX_MAX_ATTEMPTS + 2):
+        key_client(wrong, address="10.9.9.9").get(URL)
+    assert key_client(raw_key).get(URL).status_code == 200
+
+
+def test_repeated_failures_from_one_address_are_refused_without_query_or_bcrypt(
+    organization, api_key_for, key_client, django_assert_num_queries
+):
+    key, _ = api_key_for(organization)
+    for n in range(guard.ADDRESS_MAX_FAILURES):
+        assert key_client(f"gx_live_{n:08d}" + "x" * 32, address="10.2.2.2").get(URL).status_code == 401
+    wrong = key.key_prefix + "W" * services.SECRET_LENGTH
+    with count_bcrypt_checks() as checkpw, django_assert_num_queries(0):
+        response = key_client(wrong, address="10.2.2.2").get(URL)
+    assert response.status_code == 401
+    assert "Too many failed attempts" in response.json()["message"]
+    assert checkpw.call_count == 0
+
+
+def test_successful_verifications_do_not_use_up_the_prefix_allowance(organization, api_key_for):
+    _, raw_key = api_key_for(organization)
+    for _ in range(guard.PREFIX_MAX_ATTEMPTS + 3):
+        cache.clear()  # forget the verification, so each round runs bcrypt again
+        services.apikey_authenticate(raw_key)
+
+
+def test_revoked_key_fails_next_request(organization, api_key_for, key_client):
+    key, raw_key = api_key_for(organization)
+    client = key_client(raw_key)
+    assert client.get(URL).status_code == 200
+    services.apikey_revoke(key=key)
+    response = client.get(URL)
+    assert response.status_code == 401
+    assert response.json()["error"] == "InvalidApiKey"
+    assert "revoked" in response.json()["message"]
+
+
+@pytest.mark.redis
+def test_revoked_key_fails_next_request_on_another_process(organization, api_key_for, second_redis_cache):
+    """Two independent cache clients on one Redis stand for two web processes."""
+    key, raw_key = api_key_for(organization)
+    services.apikey_authenticate(raw_key)  # process A verifies and caches
+    with mock.patch("apikeys.services.cache", second_redis_cache), count_bcrypt_checks() as checkpw:
+        assert services.apikey_authenticate(raw_key).key_id == key.id  # process B: from the cache
+        assert checkpw.call_count == 0
+    services.apikey_revoke(key=key)  # revoked through process A
+    with (
+        mock.patch("apikeys.services.cache", second_redis_cache),
+        pytest.raises(InvalidApiKey, match="revoked"),
+    ):
+        services.apikey_authenticate(raw_key)
+
+
+def test_stale_verification_written_after_revocation_is_ignored(organization, api_key_for):
+    key, raw_key = api_key_for(organization)
+    principal = services.apikey_authenticate(raw_key)
+    services.apikey_revoke(key=key)
+    # A request that verified just before the revocation writes its entry just after it.
+    cache.set(services._verified_cache_key(raw_key), principal.as_cache_value(), 300)
+    with pytest.raises(InvalidApiKey, match="revoked"):
+        services.apikey_authenticate(raw_key)
+
+
+def test_revoked_key_is_refused_after_its_cache_entries_are_gone(organization, api_key_for):
+    key, raw_key = api_key_for(organization)
+    services.apikey_revoke(key=key)
+    cache.clear()
+    with pytest.raises(InvalidApiKey, match="revoked"):
+        services.apikey_authenticate(raw_key)
+
+
+def test_expired_key_is_refused(organization, api_key_for, key_client):
+    key, raw_key = api_key_for(organization, expires_at=timezone.now() + timedelta(days=1))
+    ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = key_client(raw_key).get(URL)
+    assert response.status_code == 401
+    assert "expired" in response.json()["message"]
+
+
+def test_cached_key_is_refused_on_the_first_request_after_it_expires(organization, api_key_for):
+    expires_at = timezone.now() + timedelta(minutes=1)
+    _, raw_key = api_key_for(organization, expires_at=expires_at)
+    services.apikey_authenticate(raw_key)  # cached while valid
+    later = expires_at.timestamp() + 1
+    with (
+        mock.patch("apikeys.services.time.time", return_value=later),
+        pytest.raises(InvalidApiKey, match="expired"),
+    ):
+        services.apikey_authenticate(raw_key)
+
+
+def test_suspending_the_organization_blocks_its_keys_and_reactivating_restores_them(
+    organization, api_key_for
+):
+    _, raw_key = api_key_for(organization)
+    revoked, revoked_raw = api_key_for(organization, name="old")
+    services.apikey_revoke(key=revoked)
+    services.apikey_authenticate(raw_key)
+
+    organization.status = organization.Status.SUSPENDED
+    organization.save(update_fields=["status"])
+    services.organization_keys_block(organization=organization)
+    with pytest.raises(InvalidApiKey, match="suspended"):
+        services.apikey_authenticate(raw_key)
+    cache.clear()  # even without the tombstone, the slow path checks the organization
+    with pytest.raises(InvalidApiKey, match="suspended"):
+        services.apikey_authenticate(raw_key)
+
+    organization.status = organization.Status.ACTIVE
+    organization.save(update_fields=["status"])
+    services.organization_keys_block(organization=organization)
+    services.organization_keys_unblock(organization=organization)
+    assert services.apikey_authenticate(raw_key).organization_id == organization.id
+    with pytest.raises(InvalidApiKey, match="revoked"):
+        services.apikey_authenticate(revoked_raw)
+
+
+def test_organization_set_status_blocks_keys_after_commit(
+    organization, api_key_for, django_capture_on_commit_callbacks
+):
+    _, raw_key = api_key_for(organization)
+    services.apikey_authenticate(raw_key)
+    with django_capture_on_commit_callbacks(execute=True):
+        organization_services.organization_set_status(organization=organization, status="suspended")
+    with pytest.raises(InvalidApiKey, match="suspended"):
+        services.apikey_authenticate(raw_key)
+
+
+def test_unreachable_redis_answers_503_in_the_error_format(
+    organization, api_key_for, key_client, unreachable_redis, caplog
+):
+    _, raw_key = api_key_for(organization)
+    with caplog.at_level(logging.WARNING, logger="garmax.apikeys"):
+        response = key_client(raw_key).get(URL)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"] == "ServiceUnavailable" and body["code"] == 503
+    assert response["Retry-After"] == "5"
+    assert any("Shared cache unavailable" in r.getMessage() for r in caplog.records)
+    assert not any(r.exc_info for r in caplog.records)
+    assert raw_key not in caplog.text
+
+
+def test_revoking_while_redis_is_unreachable_fails_as_a_whole(organization, api_key_for, settings):
+    key, _ = api_key_for(organization)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    with pytest.raises(ServiceUnavailable):
+        services.apikey_revoke(key=key)
+    key.refresh_from_db()
+    assert key.revoked_at is None  # not half-revoked: retried once Redis is back
