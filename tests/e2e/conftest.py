@@ -1,0 +1,88 @@
+"""One stack for the whole e2e session: started once, torn down by PID even if a test or start-up fails."""
+
+import pytest
+
+from tests.e2e.client import Operator, Partner
+from tests.e2e.servers import GarmentServer, WebhookReceiver
+from tests.e2e.stack import STAFF_USERNAME, Stack
+
+_running_stack: Stack | None = None
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """The unit tests' cache reset is meaningless here: the stack's cache lives in its own Redis."""
+    yield
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    global _running_stack
+    stack = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        stack.start()
+    except BaseException:
+        print(stack.diagnostics())
+        stack.stop()
+        raise
+    _running_stack = stack
+    print(f"\ne2e stack: {stack.base_url}, database {stack.database}, logs in {stack.workdir}")
+    try:
+        yield stack
+    finally:
+        _running_stack = None
+        stack.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _running_stack is not None:
+        report.sections.append(("e2e stack logs (tails)", _running_stack.diagnostics()))
+
+
+@pytest.fixture(scope="session")
+def garments():
+    server = GarmentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    server = WebhookReceiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def operator(stack) -> Operator:
+    return Operator.login(stack.api, STAFF_USERNAME, stack.staff_password)
+
+
+@pytest.fixture
+def fresh_partner(stack, operator):
+    """A new organization (100 signup credits) and an all-scope key with a high rate limit."""
+
+    def build(name="E2E Shop", rate_limit=5000, scopes=("all",)):
+        organization = operator.create_organization(name)
+        key = operator.create_api_key(organization["id"], scopes=scopes, rate_limit=rate_limit)
+        partner = Partner(stack.api, key["key"])
+        partner.organization_id = organization["id"]
+        partner.key_id = key["id"]
+        return partner
+
+    return build
+
+
+# Journey first, fault injection last: a fault test that failed to mend the stack must not fail the others.
+_MODULE_ORDER = ["test_flow", "test_fuzz", "test_load", "test_faults"]
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        return _MODULE_ORDER.index(module) if module in _MODULE_ORDER else len(_MODULE_ORDER)
+
+    items.sort(key=rank)

@@ -1,0 +1,246 @@
+"""A partner's whole journey over HTTP against the real stack, then seed 001's own client examples."""
+
+import hashlib
+import hmac
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+from standardwebhooks import Webhook
+
+from tests.e2e.client import Partner, cart_items, expect
+from tests.e2e.stack import wait_until
+
+pytestmark = pytest.mark.e2e
+
+SEED = Path(os.environ.get("GARMAX_SEED_001", "/work/shared/seeds/001_908b79fe5522f3fd.txt"))
+CART_EVENTS = ["cart_tryon.completed", "cart_tryon.partial", "cart_tryon.failed"]
+
+
+def assert_downloads_image(url: str) -> Image.Image:
+    response = requests.get(url, timeout=30)  # a plain GET: the signed URL is the only credential
+    assert response.status_code == 200, f"GET {url} -> {response.status_code}: {response.text[:300]}"
+    image = Image.open(io.BytesIO(response.content))
+    image.load()
+    assert image.width > 0 and image.height > 0
+    return image
+
+
+def assert_signed_by(delivery, secret: str) -> dict:
+    expected = hmac.new(secret.encode(), delivery.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(delivery.headers["x-webhook-signature"], expected)
+    # Standard Webhooks: signature over "{id}.{timestamp}.{body}" and a fresh timestamp (replay window).
+    return Webhook(secret).verify(delivery.body, delivery.headers)
+
+
+def seed_code_block(heading: str, language: str) -> str:
+    text = SEED.read_text()
+    section = text.split(heading, 1)[1]
+    match = re.search(rf"```{language}\n(.*?)```", section, re.S)
+    assert match, f"no {language} block under {heading!r} in {SEED}"
+    return match.group(1)
+
+
+def substitute(code: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        assert old in code, f"the seed example no longer contains {old!r}"
+        code = code.replace(old, new)
+    return code
+
+
+@pytest.fixture(scope="module")
+def journey(stack, operator, garments, receiver):
+    """Everything up to the first finished cart; tests below check its pieces."""
+    state = {}
+    organization = operator.create_organization("Acme Fashion")
+    assert organization["credits"] == 100
+    key = operator.create_api_key(organization["id"], scopes=["all"], rate_limit=1000)
+    partner = Partner(stack.api, key["key"])
+    webhook = expect(
+        partner.post(
+            "/v1/webhooks",
+            json={"url": receiver.url("/flow"), "events": CART_EVENTS, "description": "e2e receiver"},
+        ),
+        201,
+    )
+    assert webhook["secret"].startswith("whsec_") and webhook["isActive"] is True
+    customer = partner.upsert_customer("customer_12345")
+    photo = partner.upload_photo("customer_12345")
+    assert photo["photoS3Key"].startswith(f"enterprise/org-{organization['id']}/photos/")
+    session = partner.create_cart(photo["photoS3Key"], cart_items(garments), quality="hd")
+    state.update(
+        organization=organization,
+        partner=partner,
+        webhook=webhook,
+        customer=customer,
+        photo=photo,
+        session=session,
+        credits_after_create=operator.credits(organization["id"]),
+        finished=partner.wait_for_cart(session["id"], timeout=120),
+    )
+    return state
+
+
+def test_cart_is_charged_four_credits_at_creation(journey):
+    session = journey["session"]
+    assert session["status"] == "queued"
+    assert session["itemCount"] == 2
+    assert Decimal(str(session["creditsCharged"])) == 4
+    assert journey["credits_after_create"] == Decimal(96)
+
+
+def test_cart_completes_and_every_result_downloads_an_image(journey, operator):
+    finished = journey["finished"]
+    assert finished["status"] == "completed", finished
+    assert finished["progress"] == 100
+    assert len(finished["cartItems"]) == 2
+    for item in finished["cartItems"]:
+        assert item["status"] == "completed"
+        assert_downloads_image(item["resultUrl"])
+    # completed carts keep their charge: still 96
+    assert operator.credits(journey["organization"]["id"]) == Decimal(96)
+
+
+def test_photo_url_is_a_working_signed_url(journey):
+    image = assert_downloads_image(journey["photo"]["photoUrl"])
+    assert (image.width, image.height) == (400, 600)
+
+
+def test_completed_webhook_arrives_signed_both_ways(journey, receiver):
+    session_id = journey["session"]["id"]
+
+    def arrived():
+        return [
+            d
+            for d in receiver.received("/flow")
+            if json.loads(d.body).get("data", {}).get("sessionId") == session_id
+        ]
+
+    deliveries = wait_until(arrived, timeout=60, what="cart_tryon.completed webhook")
+    assert len(deliveries) == 1, "one event, delivered once"
+    payload = assert_signed_by(deliveries[0], journey["webhook"]["secret"])
+    assert payload["event"] == "cart_tryon.completed"
+    assert payload["id"].startswith("evt_")
+    data = payload["data"]
+    assert data["organizationId"] == journey["organization"]["id"]
+    assert (data["itemCount"], data["successCount"], data["failureCount"]) == (2, 2, 0)
+    for result in data["results"]:
+        assert_downloads_image(result["resultUrl"])
+
+
+def test_seed_python_example_runs_unchanged(stack, operator, journey, garments):
+    organization_id = journey["organization"]["id"]
+    code = substitute(
+        seed_code_block("### Python", "python"),
+        {
+            "API_KEY = 'gx_live_abc123...'": f"API_KEY = {journey['partner'].key!r}",
+            "BASE_URL = 'https://api.garmaxai.com/api'": f"BASE_URL = {stack.api!r}",
+            "'enterprise/org-abc/photos/customer.jpg'": repr(journey["photo"]["photoS3Key"]),
+            "'https://shop.com/tshirt.jpg'": repr(garments.url("tshirt")),
+        },
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert run.returncode == 0, f"seed Python example failed:\n{run.stdout}\n{run.stderr}"
+    assert "Status: completed, Progress: 100%" in run.stdout, run.stdout
+    urls = re.findall(r"^Blue T-Shirt: (\S+)$", run.stdout, re.M)
+    assert len(urls) == 1, run.stdout
+    assert_downloads_image(urls[0])
+    # The example's cart is one hd item: 2 credits on top of the first cart's 4.
+    assert operator.credits(organization_id) == Decimal(94)
+
+
+def _npm_axios(directory: Path) -> str | None:
+    """Install axios for the Node example; None if it cannot be had (the Python example still ran)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm is not installed"
+    try:
+        result = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--silent", "axios@1"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return "npm install axios timed out"
+    if result.returncode != 0:
+        return f"npm install axios failed: {result.stderr.strip()[:500]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def node_dir():
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed here: the Node example is skipped (the Python example ran)")
+    directory = Path(tempfile.mkdtemp(prefix="garmax-e2e-node-"))
+    (directory / "package.json").write_text('{"name": "garmax-e2e-node", "private": true}')
+    problem = _npm_axios(directory)
+    if problem:
+        shutil.rmtree(directory, ignore_errors=True)
+        pytest.skip(f"Node example skipped: {problem}")
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_seed_node_example_runs_unchanged(stack, journey, garments, node_dir):
+    example = substitute(
+        seed_code_block("### Node.js / Express", "javascript"),
+        {
+            "const API_KEY = 'gx_live_abc123...';": f"const API_KEY = {json.dumps(journey['partner'].key)};",
+            "const BASE_URL = 'https://api.garmaxai.com/api';": f"const BASE_URL = {json.dumps(stack.api)};",
+            "'enterprise/org-abc/photos/customer.jpg'": json.dumps(journey["photo"]["photoS3Key"]),
+            "'https://shop.com/tshirt.jpg'": json.dumps(garments.url("tshirt")),
+        },
+    )
+    # The example uses require() and a top-level await, which only an ES module with a CommonJS require
+    # allows; this prelude is ours, the example below it is the seed's.
+    prelude = "import { createRequire } from 'module';\nconst require = createRequire(import.meta.url);\n"
+    script = node_dir / "example.mjs"
+    script.write_text(prelude + example)
+    run = subprocess.run(
+        ["node", str(script)], cwd=node_dir, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert run.returncode == 0, f"seed Node example failed:\n{run.stdout}\n{run.stderr}"
+    assert "Status: completed, Progress: 100%" in run.stdout, run.stdout
+    urls = re.findall(r"resultUrl: '([^']+)'", run.stdout)
+    assert urls, run.stdout
+    for url in urls:
+        assert_downloads_image(url)
+
+
+def test_seed_node_signature_check_accepts_our_webhook(journey, receiver, node_dir):
+    """Seed 001's verifyWebhookSignature(JSON.stringify(req.body)) on the body express would parse."""
+    delivery = receiver.received("/flow")[0]
+    snippet = seed_code_block("### Signature Verification", "javascript")
+    function = snippet.split("// Express middleware", 1)[0]
+    check = (
+        function
+        + "\nconst body = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
+        + f"process.exit(verifyWebhookSignature(body, {json.dumps(delivery.headers['x-webhook-signature'])}, "
+        + f"{json.dumps(journey['webhook']['secret'])}) ? 0 : 1);\n"
+    )
+    script = node_dir / "verify.cjs"
+    script.write_text(check)
+    run = subprocess.run(
+        ["node", str(script)],
+        input=delivery.body.decode(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.returncode == 0, f"seed signature check rejected our webhook: {run.stderr}"
