@@ -265,7 +265,7 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
 def _send(*, webhook: Webhook, event: WebhookEvent, now: datetime) -> AttemptOutcome:
     """One signed POST. Network errors, blocked targets, non-2xx and 3xx all come back as failures."""
     body = signing.body_bytes(event_payload(event))
-    timestamp = int(time.time())
+    timestamp = int(now.timestamp())
     secrets_in_use = _signing_secrets(webhook, now)
     headers = {
         "Content-Type": "application/json",
