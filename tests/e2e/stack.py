@@ -122,7 +122,7 @@ class Process:
         except FileNotFoundError:
             return ""
 
-    def log_tail(self, lines: int = 60) -> str:
+    def log_tail(self, lines: int = 25) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
 
