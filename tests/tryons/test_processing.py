@@ -1,0 +1,362 @@
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from config.storage import storage_exists, storage_read, storage_save
+from organizations.models import CreditLedgerEntry
+from tryons import services
+from tryons.models import CartTryOnSession, TryOn
+from tryons.renderers import PermanentRenderError, RetryableRenderError, get_renderer
+from webhooks.models import WebhookEvent
+
+pytestmark = pytest.mark.usefixtures("allow_private")
+
+
+def garment(url, n=1, category="tops"):
+    return services.GarmentInput(
+        product_id=f"prod_{n}", variant_id=f"var_{n}", image_url=url, category=category
+    )
+
+
+@pytest.fixture
+def photo(organization, photo_of):
+    return photo_of(organization)
+
+
+@pytest.fixture
+def make_session(organization, photo):
+    def make(urls, quality="hd", cart_id="cart_1"):
+        session, created = services.cart_session_create(
+            organization_id=organization.id,
+            cart_id=cart_id,
+            photo_key=photo.storage_key,
+            items=[garment(url, n) for n, url in enumerate(urls, start=1)],
+            render_quality=quality,
+        )
+        assert created
+        return session
+
+    return make
+
+
+class CountingRenderer:
+    """The real local renderer, counting calls; optionally running a hook before item `at`."""
+
+    name = "local"
+
+    def __init__(self, before=None, at=None):
+        self.inner = get_renderer("local")
+        self.calls = []
+        self.before, self.at = before, at
+
+    def render(self, request):
+        self.calls.append(request.tryon_id)
+        if self.before and len(self.calls) == self.at:
+            self.before()
+        return self.inner.render(request)
+
+
+@pytest.fixture
+def renderer(monkeypatch):
+    renderer = CountingRenderer()
+    monkeypatch.setattr(services, "get_renderer", lambda: renderer)
+    return renderer
+
+
+def events(kind=None):
+    qs = WebhookEvent.objects.all()
+    return list(qs.filter(event=kind) if kind else qs)
+
+
+def test_session_renders_every_item_and_completes_once(organization, make_session, garment_server, renderer):
+    session = make_session([garment_server.url(f"/garment-{n}.png") for n in range(3)])
+
+    services.cart_session_process(session_id=session.id)
+
+    session.refresh_from_db()
+    assert (session.status, session.progress) == ("completed", 100)
+    assert session.completed_at is not None
+    items = list(session.items.order_by("position"))
+    assert [item.status for item in items] == ["completed"] * 3
+    for item in items:
+        assert item.result_key == f"enterprise/org-{organization.id}/results/{item.id}.jpg"
+        assert Image.open(io.BytesIO(storage_read(item.result_key))).size == (768, 1024)
+        assert item.render_ms is not None
+    [event] = events()
+    assert event.event == "cart_tryon.completed"
+    assert event.data["sessionId"] == session.id
+    assert (event.data["successCount"], event.data["failureCount"], event.data["itemCount"]) == (3, 0, 3)
+    assert event.data["results"][0]["resultUrl"].startswith("http")
+    assert event.data["creditsCharged"] == 6
+
+    # A redelivered task finds nothing to do: no render, no event, no credit movement.
+    services.cart_session_process(session_id=session.id)
+    assert len(renderer.calls) == 3
+    assert len(events()) == 1
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("94")
+
+
+def test_failed_items_are_refunded_and_session_is_partial(
+    organization, make_session, garment_server, renderer
+):
+    session = make_session(
+        [
+            garment_server.url("/garment.png"),
+            garment_server.url("/missing.png"),
+            garment_server.url("/not-an-image.png"),
+        ]
+    )
+
+    services.cart_session_process(session_id=session.id)
+
+    session.refresh_from_db()
+    assert session.status == "partial"
+    assert session.credits_refunded == Decimal("4")
+    items = list(session.items.order_by("position"))
+    assert [i.status for i in items] == ["completed", "failed", "failed"]
+    assert [i.error_code for i in items] == ["", "garment_unavailable", "garment_invalid"]
+    refunds = CreditLedgerEntry.objects.filter(kind="refund").order_by("reference")
+    assert [r.reference for r in refunds] == [f"{session.id}:item:1:failed", f"{session.id}:item:2:failed"]
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("98")
+    [event] = events()
+    assert (event.event, event.data["successCount"], event.data["failureCount"]) == (
+        "cart_tryon.partial",
+        1,
+        2,
+    )
+    assert event.data["creditsRefunded"] == 4
+
+
+def test_all_items_failing_fails_the_session_and_refunds_all(
+    organization, make_session, garment_server, renderer
+):
+    session = make_session([garment_server.url("/missing.png")] * 5)
+    services.cart_session_process(session_id=session.id)
+
+    session.refresh_from_db()
+    assert session.status == "failed"
+    assert session.credits_refunded == session.credits_charged == Decimal("9")
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("100")
+    assert [e.event for e in events()] == ["cart_tryon.failed"]
+
+
+def test_cancel_while_processing_lets_current_item_finish_and_refunds_the_rest(
+    organization, make_session, garment_server, monkeypatch
+):
+    session = make_session([garment_server.url(f"/garment-{n}.png") for n in range(5)])  # 5 hd: 1.8 each
+
+    def cancel():
+        services.cart_session_cancel(organization_id=organization.id, session_id=session.id)
+
+    renderer = CountingRenderer(before=cancel, at=2)
+    monkeypatch.setattr(services, "get_renderer", lambda: renderer)
+    services.cart_session_process(session_id=session.id)
+
+    session.refresh_from_db()
+    assert session.status == "cancelled"
+    assert [i.status for i in session.items.order_by("position")] == ["completed", "completed"] + [
+        "cancelled"
+    ] * 3
+    assert len(renderer.calls) == 2
+    assert session.credits_refunded == Decimal("5.40")
+    assert session.completed_at is not None
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("100") - Decimal("9") + Decimal("5.40")
+    assert events() == []  # a cancelled session emits no event
+
+
+def test_retryable_download_error_is_retried(make_session, garment_server, renderer):
+    session = make_session([garment_server.url("/flaky.png")])
+    services.cart_session_process(session_id=session.id)
+
+    item = session.items.get()
+    assert item.status == "completed"
+    assert item.attempts == 2
+
+
+def test_renderer_that_keeps_failing_gives_up_and_refunds(
+    organization, make_session, garment_server, monkeypatch
+):
+    class Down:
+        name = "http"
+        calls = 0
+
+        def render(self, request):
+            Down.calls += 1
+            raise RetryableRenderError("503 from renderer")
+
+    monkeypatch.setattr(services, "get_renderer", lambda: Down())
+    session = make_session([garment_server.url("/garment.png")])
+    services.cart_session_process(session_id=session.id)
+
+    item = session.items.get()
+    assert (item.status, item.attempts, Down.calls) == ("failed", services.RENDER_MAX_ATTEMPTS, 3)
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("100")
+
+
+def test_permanent_renderer_error_is_not_retried(make_session, garment_server, monkeypatch):
+    class Rejects:
+        name = "http"
+        calls = 0
+
+        def render(self, request):
+            Rejects.calls += 1
+            raise PermanentRenderError("no person detected")
+
+    monkeypatch.setattr(services, "get_renderer", lambda: Rejects())
+    session = make_session([garment_server.url("/garment.png")])
+    services.cart_session_process(session_id=session.id)
+    assert Rejects.calls == 1
+    assert session.items.get().error == "no person detected"
+
+
+def test_redelivery_adopts_a_result_stored_before_the_crash(
+    organization, make_session, garment_server, renderer
+):
+    session = make_session([garment_server.url("/garment-a.png"), garment_server.url("/garment-b.png")])
+    first, second = session.items.order_by("position")
+    # State left by a worker killed between storing item 1's result and recording it.
+    CartTryOnSession.objects.filter(pk=session.id).update(status="processing")
+    TryOn.objects.filter(pk=first.id).update(status="processing", attempts=1)
+    key = f"enterprise/org-{organization.id}/results/{first.id}.jpg"
+    storage_save(key, b"rendered-before-crash")
+
+    services.cart_session_process(session_id=session.id)
+
+    first.refresh_from_db()
+    assert (first.status, first.result_key, first.attempts) == ("completed", key, 1)
+    assert renderer.calls == [second.id]
+    assert storage_read(key) == b"rendered-before-crash"
+    assert len(events("cart_tryon.completed")) == 1
+
+
+def test_redelivery_rerenders_an_item_interrupted_mid_render(make_session, garment_server, renderer):
+    session = make_session([garment_server.url("/garment.png")])
+    item = session.items.get()
+    CartTryOnSession.objects.filter(pk=session.id).update(status="processing")
+    TryOn.objects.filter(pk=item.id).update(status="processing", attempts=1)
+
+    services.cart_session_process(session_id=session.id)
+
+    item.refresh_from_db()
+    assert (item.status, item.attempts) == ("completed", 2)
+
+
+def test_single_tryon_completes_and_emits_its_event(organization, photo, garment_server, renderer):
+    tryon = services.tryon_create(
+        organization_id=organization.id,
+        photo_key=photo.storage_key,
+        garment=garment(garment_server.url("/garment.png"), category="bottoms"),
+        render_quality="sd",
+    )
+    services.tryon_process(tryon_id=tryon.id)
+
+    tryon.refresh_from_db()
+    assert tryon.status == "completed"
+    assert Image.open(io.BytesIO(storage_read(tryon.result_key))).size == (576, 864)
+    [event] = events()
+    assert (event.event, event.data["tryonId"], event.data["status"]) == (
+        "tryon.completed",
+        tryon.id,
+        "completed",
+    )
+    assert event.data["resultUrl"]
+
+
+def test_single_tryon_failure_is_refunded_once(organization, photo, garment_server, renderer):
+    tryon = services.tryon_create(
+        organization_id=organization.id,
+        photo_key=photo.storage_key,
+        garment=garment(garment_server.url("/missing.png")),
+        render_quality="4k",
+    )
+    services.tryon_process(tryon_id=tryon.id)
+    services.tryon_process(tryon_id=tryon.id)
+
+    tryon.refresh_from_db()
+    assert (tryon.status, tryon.credits_refunded) == ("failed", Decimal("4"))
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("100")
+    assert [e.event for e in events()] == ["tryon.failed"]
+    assert events()[0].data["error"]
+
+
+def test_sweeper_requeues_then_fails_stuck_sessions(
+    organization, make_session, garment_server, monkeypatch, settings
+):
+    queued = []
+    monkeypatch.setattr(services, "_enqueue", lambda name, object_id: queued.append((name, object_id)))
+    session = make_session([garment_server.url("/garment.png")] * 2)
+    later = timezone.now() + timedelta(seconds=settings.TRYON_STUCK_AFTER_SECONDS + 1)
+
+    for sweep in range(services.SWEEP_REQUEUE_LIMIT):
+        report = services.tryon_sweep_stuck(now=later + timedelta(seconds=sweep * 4000))
+        assert report == {"requeued": 1, "failed": 0}
+    assert queued == [("tryons.process_cart_session", session.id)] * services.SWEEP_REQUEUE_LIMIT
+    # Not stuck again until another full deadline has passed.
+    assert services.tryon_sweep_stuck(now=later + timedelta(seconds=4000)) == {"requeued": 0, "failed": 0}
+
+    report = services.tryon_sweep_stuck(now=later + timedelta(seconds=20000))
+    assert report == {"requeued": 0, "failed": 1}
+    session.refresh_from_db()
+    assert session.status == "failed"
+    assert {i.error_code for i in session.items.all()} == {"timed_out"}
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("100")
+    assert [e.event for e in events()] == ["cart_tryon.failed"]
+
+
+def test_customer_erasure_clears_results_but_keeps_billing(
+    organization, photo, make_session, garment_server, renderer
+):
+    session = make_session([garment_server.url("/garment.png")])
+    services.cart_session_process(session_id=session.id)
+    key = session.items.get().result_key
+
+    keys = services.customer_results_erase(customer_id=photo.customer_id)
+    photo.customer.delete()
+
+    assert keys == [key]
+    assert storage_exists(key)  # the customers app deletes the returned keys
+    session.refresh_from_db()
+    item = session.items.get()
+    assert (item.result_key, item.photo_key, item.customer_id) == ("", "", None)
+    assert (session.customer_id, session.photo_id, session.photo_key) == (None, None, "")
+    assert session.credits_charged == Decimal("2")
+
+
+def test_render_finishing_after_erasure_leaves_no_result(
+    organization, photo, make_session, garment_server, monkeypatch
+):
+    session = make_session([garment_server.url("/garment.png")])
+
+    renderer = CountingRenderer(
+        before=lambda: services.customer_results_erase(customer_id=photo.customer_id), at=1
+    )
+    monkeypatch.setattr(services, "get_renderer", lambda: renderer)
+    services.tryon_process(tryon_id=session.items.get().id)
+
+    item = session.items.get()
+    assert item.result_key == ""
+    assert not storage_exists(f"enterprise/org-{organization.id}/results/{item.id}.jpg")
+
+
+def test_estimated_completion_follows_recent_render_durations(organization, make_session, garment_server):
+    fast = services.tryon_estimated_completion(organization_id=organization.id, item_count=4)
+    session = make_session([garment_server.url("/garment.png")])
+    TryOn.objects.filter(session=session).update(
+        status="completed", render_ms=60_000, completed_at=timezone.now()
+    )
+
+    slow = services.tryon_estimated_completion(organization_id=organization.id, item_count=4)
+    expected = timezone.now() + timedelta(seconds=240)
+    assert abs((slow - expected).total_seconds()) < 5
+    assert slow - fast > timedelta(seconds=150)
