@@ -147,3 +147,17 @@ def test_photos_of_an_unknown_customer_are_a_404(customer_client):
     response = upload(customer_client, image_bytes("JPEG", size=(400, 400)))
     assert response.status_code == 404
     assert response.json()["error"] == "ResourceNotFound"
+
+
+def test_an_upload_retried_with_the_same_idempotency_key_stores_one_photo(customer_client, shopper):
+    data = image_bytes("JPEG", size=(400, 400))
+    first = customer_client.post(
+        URL, {"photo": SimpleUploadedFile("a.jpg", data)}, format="multipart", HTTP_IDEMPOTENCY_KEY="up-1"
+    )
+    again = customer_client.post(
+        URL, {"photo": SimpleUploadedFile("a.jpg", data)}, format="multipart", HTTP_IDEMPOTENCY_KEY="up-1"
+    )
+    assert first.status_code == again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Photo.objects.count() == 1
