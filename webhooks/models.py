@@ -1,3 +1,5 @@
+import json
+
 from django.db import models
 from django.db.models import Q
 
@@ -58,14 +60,20 @@ class WebhookEvent(models.Model):
     id = PrefixedIdField(prefix="evt")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_events")
     event = models.CharField(max_length=40, db_index=True)
-    data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The exact body every attempt sends, fixed at recording time. Text, not JSON: PostgreSQL's jsonb
+    # would reorder the keys, and retries must carry byte-identical bodies.
+    body = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.event} ({self.id})"
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.body)["data"]
 
 
 class WebhookDelivery(models.Model):

@@ -10,7 +10,6 @@ copies of the task (a retry plus a sweeper re-queue, or a redelivered broker mes
 attempt twice; if the worker dies mid-send the lease expires and the sweeper picks it up again.
 """
 
-import json
 import logging
 import random
 import time
@@ -25,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.errors import Conflict, ValidationError
+from config.ids import new_id
 from config.outbound import OutboundBlocked, OutboundFailed, check_url, post
 from webhooks import signing
 from webhooks.models import (
@@ -161,13 +161,13 @@ def webhook_event_record(*, organization_id: str, event: str, data: dict) -> Web
 
     Call it inside the transaction of the state change that causes the event: both commit or neither does.
     Deliveries are queued only after commit; a broker failure then is logged and left to the sweeper.
-    `data` is normalised to what the partner will receive (JavaScript's view of the numbers).
+    The body is serialized now, once, so every attempt sends the same bytes; a value JSON cannot carry
+    (NaN, an arbitrary object) raises ValueError/TypeError here, inside the caller's transaction.
     """
     if event not in EVENTS:
         raise ValueError(f"Unknown webhook event {event!r}")
-    normalized = _json_round_trip(data)
     with transaction.atomic():
-        record = WebhookEvent.objects.create(organization_id=organization_id, event=event, data=normalized)
+        record = _event_create(organization_id=organization_id, event=event, data=data)
         endpoints = [
             webhook
             for webhook in Webhook.objects.filter(organization_id=organization_id, is_active=True)
@@ -184,8 +184,16 @@ def webhook_event_record(*, organization_id: str, event: str, data: dict) -> Web
     return record
 
 
-def _json_round_trip(data: dict) -> dict:
-    return json.loads(signing.encode_json(data))
+def _event_create(*, organization_id: str, event: str, data: dict) -> WebhookEvent:
+    event_id, now = new_id("evt"), timezone.now()
+    payload = {"id": event_id, "event": event, "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+    return WebhookEvent.objects.create(
+        id=event_id,
+        organization_id=organization_id,
+        event=event,
+        body=signing.encode_json(payload),
+        created_at=now,
+    )
 
 
 def _dispatch_on_commit(delivery_ids: list[str]) -> None:
@@ -211,15 +219,6 @@ def webhook_deliveries_enqueue(*, delivery_ids: list[str], countdown: float = 0)
             # Broker down: the rows are committed, so the sweeper will queue them once it is back.
             logger.warning("Could not queue webhook delivery %s: %s", delivery_id, type(exc).__name__)
     return queued
-
-
-def event_payload(event: WebhookEvent) -> dict:
-    return {
-        "id": event.id,
-        "event": event.event,
-        "timestamp": event.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "data": event.data,
-    }
 
 
 # --- Delivery -------------------------------------------------------------------------------------------
@@ -264,7 +263,7 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 def _send(*, webhook: Webhook, event: WebhookEvent, now: datetime) -> AttemptOutcome:
     """One signed POST. Network errors, blocked targets, non-2xx and 3xx all come back as failures."""
-    body = signing.body_bytes(event_payload(event))
+    body = event.body.encode()
     timestamp = int(now.timestamp())
     secrets_in_use = _signing_secrets(webhook, now)
     headers = {
@@ -444,7 +443,7 @@ def webhook_deliveries_dispatch_due(*, grace_seconds: float = SWEEP_GRACE_SECOND
 
 def webhook_test_send(*, webhook: Webhook) -> WebhookAttempt:
     """Send a signed `webhook.test` event now, once, and log it. It never retries or counts as a failure."""
-    event = WebhookEvent.objects.create(
+    event = _event_create(
         organization_id=webhook.organization_id,
         event=WEBHOOK_TEST,
         data={

@@ -1,0 +1,118 @@
+"""Deliveries through a real Celery worker process on PostgreSQL and Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+
+from organizations.models import Organization
+from tests.webhooks.factories import cart_completed_data, make_webhook
+from webhooks import services
+from webhooks.models import CART_TRYON_COMPLETED, WebhookDelivery
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("private_targets"),
+]
+
+WORKER_TIMEOUT_SECONDS = 6
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """`celery -A config worker` on the webhooks queue, using this test's database and Redis."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
+        "WEBHOOK_TIMEOUT_SECONDS": str(WORKER_TIMEOUT_SECONDS),
+    }
+    log = tmp_path / "worker.log"
+    celery = Path(sys.executable).with_name("celery")
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [
+                str(celery),
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "webhooks",
+                "-P",
+                "threads",
+                "-c",
+                "3",
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+    deadline = time.monotonic() + 30
+    while b" ready." not in log.read_bytes():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    yield process
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _record(organization):
+    with transaction.atomic():
+        return services.webhook_event_record(
+            organization_id=organization.id,
+            event=CART_TRYON_COMPLETED,
+            data=cart_completed_data(organization),
+        )
+
+
+def test_worker_retries_a_500_after_about_5_and_15_seconds(organization, receiver, worker):
+    receiver.respond = lambda request: (500, {}, b"", 0)
+    Organization.objects.filter(pk=organization.pk).update(settings={"webhookRetries": 2})
+    make_webhook(organization, receiver.url)
+    event = _record(organization)
+    requests = receiver.wait_for(3, timeout=30)
+    assert len(requests) == 3
+    gaps = [requests[1].at - requests[0].at, requests[2].at - requests[1].at]
+    assert 4.5 <= gaps[0] <= 7.5, gaps
+    assert 14.5 <= gaps[1] <= 18.5, gaps
+    time.sleep(0.5)
+    delivery = WebhookDelivery.objects.get(event=event)
+    assert delivery.status == WebhookDelivery.Status.FAILED and delivery.attempt_count == 3
+
+
+def test_a_hanging_endpoint_does_not_delay_another(organization, make_receiver, worker):
+    hanging, healthy = make_receiver(), make_receiver()
+    hanging.respond = lambda request: (200, {}, b"", 60)  # never answers within the timeout
+    make_webhook(organization, hanging.url, events=[CART_TRYON_COMPLETED])
+    for _ in range(6):
+        _record(organization)  # six deliveries queued for the hanging endpoint first
+    hanging.wait_for(1, timeout=10)
+    assert not healthy.requests
+    healthy_hook = make_webhook(organization, healthy.url, events=["tryon.completed"])
+    with transaction.atomic():
+        recorded_at = time.monotonic()
+        services.webhook_event_record(organization_id=organization.id, event="tryon.completed", data={"n": 1})
+    (request,) = healthy.wait_for(1, timeout=WORKER_TIMEOUT_SECONDS * 3)
+    assert request.at - recorded_at < 3.0, "the healthy endpoint waited behind the hanging one"
+    # The hanging endpoint held at most its cap of worker slots.
+    assert len(hanging.requests) <= services.ENDPOINT_CONCURRENCY
+    deadline = time.monotonic() + 5
+    while WebhookDelivery.objects.get(webhook=healthy_hook).status != WebhookDelivery.Status.SUCCEEDED:
+        assert time.monotonic() < deadline, "the healthy delivery was never recorded as succeeded"
+        time.sleep(0.1)
