@@ -161,3 +161,12 @@ def test_an_upload_retried_with_the_same_idempotency_key_stores_one_photo(custom
     assert again.json()["id"] == first.json()["id"]
     assert again["Idempotent-Replayed"] == "true"
     assert Photo.objects.count() == 1
+
+
+def test_form_fields_over_djangos_memory_limit_are_a_413_not_a_500(customer_client, shopper, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = upload(
+        customer_client, image_bytes("JPEG", size=(400, 400)), metadata='{"k": "%s"}' % ("v" * 500)
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "PayloadTooLarge"
