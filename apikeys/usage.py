@@ -1,19 +1,27 @@
 """Usage tracking: one record per partner request (key, method, route template, status, duration, time).
 
-Recording sits on the hot path, so in production it is one RPUSH of a compact JSON line onto a Redis list;
-the beat task `apikeys.flush_usage` (every 5 s) moves the list into the database in bulk and advances each
-key's `usage_count` / `last_used_at` with F() expressions in the same transaction. In embedded mode there
-is no shared buffer the worker could read, so the record is written directly (two small SQLite writes).
+Recording sits on the hot path, so in production it costs no round trip at all: each web process
+appends a compact JSON line to an in-memory batch, and a background thread pushes the batch onto a Redis
+list (one RPUSH) every second, or at once when it reaches BATCH_MAX lines, and at process exit. The beat
+task `apikeys.flush_usage` (every 5 s) moves the list into the database in bulk and advances each key's
+`usage_count` / `last_used_at` with F() expressions in the same transaction. So usage statistics lag live
+traffic by a few seconds; a web process killed with SIGKILL loses at most its last second of records (a
+graceful stop pushes them). Usage is bookkeeping, not billing (credits are), so that is the trade we take
+for keeping it off the request's latency. In embedded mode there is no shared buffer the worker could
+read, so the record is written directly (two small SQLite writes).
 
-Delivery is at-least-once and in practice exactly-once: a flush reads a batch, commits it to the database,
-and only then trims it from the list, under a lock that keeps flushers from overlapping. A crash before the
-commit loses nothing (the batch is still in the list); only a crash between the commit and the trim, one
-Redis command, would count that batch twice.
+From the Redis list on, delivery is at-least-once and in practice exactly-once: a flush reads a batch,
+commits it to the database, and only then trims it from the list, under a lock that keeps flushers from
+overlapping. A crash before the commit loses nothing (the batch is still in the list); only a crash
+between the commit and the trim, one Redis command, would count that batch twice.
 """
 
+import atexit
 import json
 import logging
+import os
 import re
+import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -34,6 +42,9 @@ logger = logging.getLogger("garmax.apikeys")
 BUFFER_KEY = "gx:usage:buffer"
 FLUSH_LOCK = "apikey:usage:flush-lock"
 FLUSH_LOCK_SECONDS = 120
+BATCH_MAX = 200  # lines a web process holds before pushing without waiting for the timer
+BATCH_SECONDS = 1.0
+BATCH_HARD_CAP = 20_000  # while Redis is down, keep at most this many lines, dropping the oldest
 FLUSH_BATCH = 1000
 FLUSH_MAX_BATCHES = 50  # bounds one run; the next beat tick continues
 PRUNE_CHUNK = 10_000
@@ -62,14 +73,65 @@ def apikey_usage_record(
     """Record one request. Never raises: usage is bookkeeping and must not fail the partner's request."""
     at = time.time() if at is None else at
     try:
-        client = redis_client()
-        if client is not None:
-            line = json.dumps([key_id, method, route, status_code, round(duration_ms), round(at, 3)])
-            client.rpush(BUFFER_KEY, line)
-        else:
+        if redis_client() is None:
             _store([(key_id, method, route, status_code, round(duration_ms), at)])
+            return
+        line = json.dumps([key_id, method, route, status_code, round(duration_ms), round(at, 3)])
+        with _batch_lock:
+            _batch.append(line)
+            full = len(_batch) >= BATCH_MAX
+        _pusher_ensure_running()
+        if full:
+            apikey_usage_batch_push()
     except Exception:
         logger.warning("Could not record API usage for key %s", key_id, exc_info=False)
+
+
+_batch: list[str] = []
+_batch_lock = threading.Lock()
+_pusher_pid: int | None = None
+
+
+def apikey_usage_batch_push() -> int:
+    """Push this process's pending usage lines onto the Redis list; returns how many were pushed.
+
+    On a Redis error the lines go back into the batch (bounded by BATCH_HARD_CAP) for the next try.
+    """
+    with _batch_lock:
+        lines = _batch[:]
+        _batch.clear()
+    if not lines:
+        return 0
+    try:
+        redis_client().rpush(BUFFER_KEY, *lines)
+    except Exception:
+        with _batch_lock:
+            _batch[:0] = lines
+            del _batch[: max(0, len(_batch) - BATCH_HARD_CAP)]
+        logger.warning("Could not push %d usage records to Redis; will retry", len(lines))
+        return 0
+    return len(lines)
+
+
+def _pusher_ensure_running() -> None:
+    """Start the pushing thread once per process (threads do not survive gunicorn's fork)."""
+    global _pusher_pid
+    if _pusher_pid == os.getpid():
+        return
+    with _batch_lock:
+        if _pusher_pid == os.getpid():
+            return
+        _pusher_pid = os.getpid()
+    threading.Thread(target=_pusher_loop, name="apikey-usage-pusher", daemon=True).start()
+
+
+def _pusher_loop() -> None:
+    while True:
+        time.sleep(BATCH_SECONDS)
+        apikey_usage_batch_push()
+
+
+atexit.register(apikey_usage_batch_push)
 
 
 def _store(rows: list[tuple]) -> None:

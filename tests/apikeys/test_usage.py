@@ -1,3 +1,4 @@
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +12,17 @@ from organizations.models import Membership
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
 
+@pytest.fixture(autouse=True)
+def _empty_batch():
+    usage.apikey_usage_batch_push()  # nothing from an earlier test lands in this one's Redis db
+    redis = redis_client()
+    if redis is not None:
+        redis.delete(usage.BUFFER_KEY)
+
+
 def flush():
-    """Stand-in for the beat tick: a no-op in embedded mode, the Redis-to-database move in production."""
+    """Stand-in for the pusher thread and the beat tick (in embedded mode records are already stored)."""
+    usage.apikey_usage_batch_push()
     return tasks.flush_usage()
 
 
@@ -65,9 +75,13 @@ def test_in_production_requests_are_buffered_in_redis_until_the_flush(organizati
     client = key_client(raw_key)
     for _ in range(3):
         client.get("/api/v1/test-things/a")
-    assert ApiUsageRecord.objects.count() == 0
+    # Within about a second the web process's pusher thread moves its batch onto the Redis list.
+    deadline = time.time() + 5
+    while redis_client().llen(usage.BUFFER_KEY) < 3 and time.time() < deadline:
+        time.sleep(0.05)
     assert redis_client().llen(usage.BUFFER_KEY) == 3
-    assert flush() == 3
+    assert ApiUsageRecord.objects.count() == 0  # the database only sees them at the flush
+    assert tasks.flush_usage() == 3
     assert redis_client().llen(usage.BUFFER_KEY) == 0
     assert ApiUsageRecord.objects.count() == 3
     assert flush() == 0  # nothing counted twice
@@ -81,6 +95,7 @@ def test_a_flush_that_fails_keeps_the_batch_for_the_next_run(
 ):
     key, raw_key = api_key_for(organization)
     key_client(raw_key).get("/api/v1/test-things/a")
+    usage.apikey_usage_batch_push()
 
     def broken(rows):
         raise RuntimeError("database went away")
@@ -230,3 +245,21 @@ def test_usage_count_matches_records_after_many_requests(organization, api_key_f
     key.refresh_from_db()
     assert key.usage_count == ApiUsageRecord.objects.filter(api_key=key).count() == 25
     assert ApiKey.objects.get(pk=key.pk).last_used_at is not None
+
+
+@pytest.mark.redis
+def test_a_full_batch_is_pushed_at_once_and_a_failed_push_is_retried(monkeypatch):
+    monkeypatch.setattr(usage, "BATCH_MAX", 3)
+    monkeypatch.setattr(usage, "_pusher_ensure_running", lambda: None)  # only the size trigger here
+    for n in range(2):
+        usage.apikey_usage_record(key_id="key_x", method="GET", route="/r", status_code=200, duration_ms=n)
+    assert redis_client().llen(usage.BUFFER_KEY) == 0
+    usage.apikey_usage_record(key_id="key_x", method="GET", route="/r", status_code=200, duration_ms=2)
+    assert redis_client().llen(usage.BUFFER_KEY) == 3
+
+    usage.apikey_usage_record(key_id="key_x", method="GET", route="/r", status_code=500, duration_ms=3)
+    with monkeypatch.context() as patched:
+        patched.setattr(usage, "redis_client", lambda: None)  # the push fails: nothing to push to
+        assert usage.apikey_usage_batch_push() == 0
+    assert usage.apikey_usage_batch_push() == 1
+    assert redis_client().llen(usage.BUFFER_KEY) == 4
