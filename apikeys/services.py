@@ -16,14 +16,13 @@ from datetime import datetime
 
 import bcrypt
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apikeys import guard
 from apikeys.models import ApiKey
 from apikeys.scopes import SCOPES
-from apikeys.shared_cache import requires_shared_cache
+from apikeys.shared_cache import requires_shared_cache, shared_delete_many, shared_get_many, shared_set_many
 from config.errors import InvalidApiKey, ValidationError
 from organizations.models import Organization
 
@@ -61,15 +60,20 @@ class ApiKeyPrincipal:
     is_staff = False
     pk = None
 
-    def as_cache_value(self) -> tuple:
-        return (
+    def as_cache_value(self) -> list:
+        return [
             self.key_id,
             self.key_prefix,
             self.organization_id,
-            self.scopes,
+            list(self.scopes),
             self.rate_limit,
             self.expires_at,
-        )
+        ]
+
+    @classmethod
+    def from_cache_value(cls, value) -> "ApiKeyPrincipal":
+        key_id, key_prefix, organization_id, scopes, rate_limit, expires_at = value
+        return cls(key_id, key_prefix, organization_id, tuple(scopes), rate_limit, expires_at)
 
 
 def _random(length: int) -> str:
@@ -82,11 +86,11 @@ def _fingerprint(raw_key: str) -> str:
 
 
 def _verified_cache_key(raw_key: str) -> str:
-    return f"apikey:ok:{_fingerprint(raw_key)}"
+    return f"gx:apikey:ok:{_fingerprint(raw_key)}"
 
 
 def _blocked_cache_key(key_prefix: str) -> str:
-    return f"apikey:blocked:{key_prefix}"
+    return f"gx:apikey:blocked:{key_prefix}"
 
 
 def validate_scopes(scopes) -> list[str]:
@@ -170,11 +174,11 @@ def organization_keys_block(*, organization: Organization) -> None:
 def organization_keys_unblock(*, organization: Organization) -> None:
     """Lift the suspension block from the organization's keys that are not revoked."""
     prefixes = organization.api_keys.filter(revoked_at__isnull=True).values_list("key_prefix", flat=True)
-    cache.delete_many([_blocked_cache_key(p) for p in prefixes])
+    shared_delete_many([_blocked_cache_key(p) for p in prefixes])
 
 
 def _tombstones_write(reasons: dict[str, str]) -> None:
-    cache.set_many({_blocked_cache_key(p): reason for p, reason in reasons.items()}, timeout=None)
+    shared_set_many({_blocked_cache_key(p): reason for p, reason in reasons.items()}, timeout=None)
 
 
 @requires_shared_cache
@@ -194,13 +198,13 @@ def apikey_authenticate(raw_key: str | None, *, client_address: str | None = Non
     key_prefix = raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]
     verified_key = _verified_cache_key(raw_key)
     blocked_key = _blocked_cache_key(key_prefix)
-    found = cache.get_many([verified_key, blocked_key])
+    found = shared_get_many([verified_key, blocked_key])
     blocked = found.get(blocked_key)
     if blocked:
         raise InvalidApiKey(_BLOCKED_MESSAGES.get(blocked, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
     cached = found.get(verified_key)
     if cached is not None:
-        principal = ApiKeyPrincipal(*cached)
+        principal = ApiKeyPrincipal.from_cache_value(cached)
         if principal.expires_at is not None and principal.expires_at <= time.time():
             raise InvalidApiKey("API key has expired.")
         return principal
@@ -237,5 +241,5 @@ def _verify_slow(
         rate_limit=key.effective_rate_limit,
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
     )
-    cache.set(verified_key, principal.as_cache_value(), VERIFIED_TTL_SECONDS)
+    shared_set_many({verified_key: principal.as_cache_value()}, timeout=VERIFIED_TTL_SECONDS)
     return principal

@@ -15,6 +15,7 @@ response goes out unchanged.
 """
 
 import functools
+import json
 import logging
 
 from django.core.cache import caches
@@ -29,11 +30,54 @@ RETRY_AFTER_SECONDS = 5
 
 
 def redis_client():
-    """A client on the default cache's Redis connection pool, or None when the cache is not Redis."""
+    """A client on the default cache's Redis connection pool, or None when the cache is not Redis.
+
+    Memoized on the cache backend (one per thread, as Django makes them): building a redis.Redis costs
+    more than the round trip it is used for (~250 response callbacks), and Django's cache builds one per
+    operation, which is why the hot path below talks to Redis directly.
+    """
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        return backend._cache.get_client(write=True)
-    return None
+    if not isinstance(backend, RedisCache):
+        return None
+    client = getattr(backend, "_garmax_client", None)
+    if client is None:
+        client = backend._cache.get_client(write=True)
+        backend._garmax_client = client
+    return client
+
+
+# A small JSON key-value store for hot-path entries (verified keys, tombstones): raw Redis commands in
+# production, Django's local cache in embedded mode.
+
+
+def shared_get_many(keys: list[str]) -> dict:
+    client = redis_client()
+    if client is None:
+        return caches["default"].get_many(keys)
+    return {key: json.loads(value) for key, value in zip(keys, client.mget(keys), strict=True) if value}
+
+
+def shared_set_many(values: dict, timeout: int | None) -> None:
+    if not values:
+        return
+    client = redis_client()
+    if client is None:
+        caches["default"].set_many(values, timeout=timeout)
+        return
+    with client.pipeline(transaction=False) as pipe:
+        for key, value in values.items():
+            pipe.set(key, json.dumps(value), ex=timeout)
+        pipe.execute()
+
+
+def shared_delete_many(keys: list[str]) -> None:
+    if not keys:
+        return
+    client = redis_client()
+    if client is None:
+        caches["default"].delete_many(keys)
+    else:
+        client.delete(*keys)
 
 
 def requires_shared_cache(function):

@@ -57,16 +57,16 @@ def _prepare() -> tuple[str, str]:
     import django
 
     django.setup()
+    from django.contrib.auth import get_user_model
     from django.core.cache import cache
     from django.core.management import call_command
 
     from apikeys.services import apikey_create
     from organizations.services import organization_create
-    from tests.factories import UserFactory
 
     call_command("migrate", interactive=False, verbosity=0)
     cache.clear()
-    owner = UserFactory()
+    owner = get_user_model().objects.create_user(username=f"bench-{time.time_ns()}")
     organization = organization_create(owner=owner, name="Bench Fashion")
     _, raw_key = apikey_create(
         organization=organization, name="bench", scopes=["customers:read"], rate_limit=50_000_000

@@ -1,8 +1,7 @@
 import os
 
 import pytest
-from django.conf import settings
-from django.core.cache.backends.redis import RedisCache
+import redis
 from rest_framework.test import APIClient
 
 
@@ -19,9 +18,9 @@ def key_client():
 
 
 @pytest.fixture
-def second_redis_cache():
-    """A second, independent cache client on the same Redis: what another web process would hold."""
-    other = RedisCache(os.environ["REDIS_URL"], settings.CACHES["default"])
+def second_redis_client():
+    """A second, independent Redis client and connection pool: what another web process would hold."""
+    other = redis.Redis.from_url(os.environ["REDIS_URL"])
     yield other
     other.close()
 

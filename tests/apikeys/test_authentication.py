@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apikeys import guard, services
 from apikeys.models import ApiKey
+from apikeys.shared_cache import shared_set_many
 from config.errors import InvalidApiKey, ServiceUnavailable
 from organizations import services as organization_services
 
@@ -180,18 +181,16 @@ def test_revoked_key_fails_next_request(organization, api_key_for, key_client):
 
 
 @pytest.mark.redis
-def test_revoked_key_fails_next_request_on_another_process(organization, api_key_for, second_redis_cache):
-    """Two independent cache clients on one Redis stand for two web processes."""
+def test_revoked_key_fails_next_request_on_another_process(organization, api_key_for, second_redis_client):
+    """Two independent Redis clients (own connection pools) stand for two web processes."""
     key, raw_key = api_key_for(organization)
     services.apikey_authenticate(raw_key)  # process A verifies and caches
-    with mock.patch("apikeys.services.cache", second_redis_cache), count_bcrypt_checks() as checkpw:
+    other_process = mock.patch("apikeys.shared_cache.redis_client", return_value=second_redis_client)
+    with other_process, count_bcrypt_checks() as checkpw:
         assert services.apikey_authenticate(raw_key).key_id == key.id  # process B: from the cache
         assert checkpw.call_count == 0
     services.apikey_revoke(key=key)  # revoked through process A
-    with (
-        mock.patch("apikeys.services.cache", second_redis_cache),
-        pytest.raises(InvalidApiKey, match="revoked"),
-    ):
+    with other_process, pytest.raises(InvalidApiKey, match="revoked"):
         services.apikey_authenticate(raw_key)
 
 
@@ -200,7 +199,7 @@ def test_stale_verification_written_after_revocation_is_ignored(organization, ap
     principal = services.apikey_authenticate(raw_key)
     services.apikey_revoke(key=key)
     # A request that verified just before the revocation writes its entry just after it.
-    cache.set(services._verified_cache_key(raw_key), principal.as_cache_value(), 300)
+    shared_set_many({services._verified_cache_key(raw_key): principal.as_cache_value()}, timeout=300)
     with pytest.raises(InvalidApiKey, match="revoked"):
         services.apikey_authenticate(raw_key)
 
