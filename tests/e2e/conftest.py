@@ -81,8 +81,14 @@ _MODULE_ORDER = ["test_flow", "test_fuzz", "test_load", "test_faults"]
 
 
 def pytest_collection_modifyitems(config, items):
-    def rank(item):
-        module = item.module.__name__.rsplit(".", 1)[-1]
-        return _MODULE_ORDER.index(module) if module in _MODULE_ORDER else len(_MODULE_ORDER)
+    """Order the e2e modules among themselves; every other test keeps its place."""
 
-    items.sort(key=rank)
+    def module(item):
+        return (
+            item.module.__name__.rsplit(".", 1)[-1] if item.module.__name__.startswith("tests.e2e.") else None
+        )
+
+    slots = [index for index, item in enumerate(items) if module(item) in _MODULE_ORDER]
+    ordered = sorted((items[index] for index in slots), key=lambda item: _MODULE_ORDER.index(module(item)))
+    for index, item in zip(slots, ordered, strict=True):
+        items[index] = item
