@@ -42,6 +42,7 @@ from tryons.renderers import (
     RetryableRenderError,
     get_renderer,
 )
+from webhooks.services import webhook_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -752,12 +753,7 @@ def customer_results_erase(*, customer_id: str) -> list[str]:
 
 
 def _record_event(*, organization_id: str, event: str, data: dict) -> None:
-    # Imported late: the webhooks app builds on this one and may not be installed in every setup.
-    try:
-        from webhooks.services import webhook_event_record
-    except ImportError:
-        logger.warning("webhooks.services.webhook_event_record is unavailable; %s not recorded", event)
-        return
+    # In the caller's transaction: the event (outbox row) commits with the end state or not at all.
     webhook_event_record(organization_id=organization_id, event=event, data=data)
 
 
