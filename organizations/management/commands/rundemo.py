@@ -2,6 +2,7 @@
 web + Celery worker (with beat) as child processes until Ctrl-C."""
 
 import contextlib
+import os
 import secrets
 import signal
 import subprocess
@@ -77,6 +78,8 @@ class Command(BaseCommand):
 
     def _serve(self, addr):
         python = sys.executable
+        # Signed media links must point at the address we actually serve on.
+        env = {**os.environ, "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", f"http://{addr}")}
         # Fixed argument lists built from sys.executable: no shell, no user input.
         worker = subprocess.Popen(
             [
@@ -93,7 +96,8 @@ class Command(BaseCommand):
                 "celery,tryons,webhooks",
                 "--schedule",
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
-            ]
+            ],
+            env=env,
         )
         web = subprocess.Popen(
             [
@@ -103,7 +107,8 @@ class Command(BaseCommand):
                 addr,
                 "--noreload",
                 "--insecure",
-            ]
+            ],
+            env=env,
         )
         children = [web, worker]
 
