@@ -265,6 +265,8 @@ TRYON_STUCK_AFTER_SECONDS = _positive_int("TRYON_STUCK_AFTER_SECONDS", 1800)
 # --- Webhooks --------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 30)
 WEBHOOK_PAYLOAD_RETENTION_DAYS = _positive_int("WEBHOOK_PAYLOAD_RETENTION_DAYS", 30)
+# Worker slots one partner endpoint may hold at once; keep it below the webhooks worker concurrency.
+WEBHOOK_ENDPOINT_CONCURRENCY = _positive_int("WEBHOOK_ENDPOINT_CONCURRENCY", 4)
 
 # --- API keys and usage ----------------------------------------------------------------------------
 API_KEY_DEFAULT_RATE_LIMIT = _positive_int("API_KEY_DEFAULT_RATE_LIMIT", 60)

@@ -49,8 +49,6 @@ RESPONSE_BODY_LOG_BYTES = 1024
 ROTATION_GRACE = timedelta(hours=24)
 # A worker holding a delivery for longer than this is presumed dead.
 LEASE_MARGIN_SECONDS = 30
-# One partner endpoint may occupy at most this many worker slots at once; the rest wait their turn.
-ENDPOINT_CONCURRENCY = 2
 SLOT_BUSY_RETRY_SECONDS = 2.0
 # The sweeper leaves a due delivery to its own queued task for this long before re-queuing it.
 SWEEP_GRACE_SECONDS = 30
@@ -311,7 +309,8 @@ def _slot_key(webhook_id: str, slot: int) -> str:
 
 def _acquire_slot(webhook_id: str) -> str | None:
     ttl = settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
-    for slot in range(ENDPOINT_CONCURRENCY):
+    # One partner endpoint may occupy at most this many worker slots at once; the rest wait their turn.
+    for slot in range(settings.WEBHOOK_ENDPOINT_CONCURRENCY):
         key = _slot_key(webhook_id, slot)
         if cache.add(key, 1, ttl):
             return key
@@ -384,7 +383,8 @@ def _record_outcome(*, delivery: WebhookDelivery, outcome: AttemptOutcome, retri
         }
         if outcome.succeeded:
             fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=now, next_attempt_at=None)
-            Webhook.objects.filter(pk=webhook.pk, consecutive_failures__gt=0).update(consecutive_failures=0)
+            if webhook.consecutive_failures:
+                Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=0)
         elif outcome.status_code == 410:
             fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
             _disable(webhook.pk, now, "Endpoint answered 410 Gone.")

@@ -2,6 +2,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError
 from standardwebhooks.webhooks import Webhook as StandardWebhook
@@ -221,7 +222,7 @@ def test_an_endpoint_at_its_concurrency_cap_waits_without_using_an_attempt(organ
     from django.core.cache import cache
 
     webhook = make_webhook(organization, receiver.url)
-    for slot in range(services.ENDPOINT_CONCURRENCY):
+    for slot in range(settings.WEBHOOK_ENDPOINT_CONCURRENCY):
         cache.add(services._slot_key(webhook.id, slot), 1, 60)
     event = _record(organization)
     delivery = WebhookDelivery.objects.get(event=event)
