@@ -35,21 +35,22 @@ class PartnerAPIMixin(IdempotentPostMixin):
         principal = request.auth
         if isinstance(principal, ApiKeyPrincipal):
             self._principal = principal
-            self._rate_limit(request, principal)
+            # Counted while authenticating (same Redis round trip); refused here, before the scope check.
+            decision = getattr(request, "rate_limit", None)
+            if decision is None:
+                decision = request.rate_limit = rate_limit_hit(
+                    key_id=principal.key_prefix, limit=principal.rate_limit
+                )
+            if not decision.allowed:
+                raise RateLimitExceeded(
+                    f"Rate limit of {decision.limit} requests per minute exceeded.",
+                    details={"limit": decision.limit, "retryAfter": decision.retry_after},
+                    headers={"Retry-After": str(decision.retry_after)},
+                )
         super().check_permissions(request)
 
     def check_throttles(self, request):
         """Done in check_permissions, before the scope check (see the module docstring)."""
-
-    def _rate_limit(self, request, principal: ApiKeyPrincipal) -> None:
-        decision = rate_limit_hit(key_id=principal.key_id, limit=principal.rate_limit)
-        request.rate_limit = decision
-        if not decision.allowed:
-            raise RateLimitExceeded(
-                f"Rate limit of {decision.limit} requests per minute exceeded.",
-                details={"limit": decision.limit, "retryAfter": decision.retry_after},
-                headers={"Retry-After": str(decision.retry_after)},
-            )
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

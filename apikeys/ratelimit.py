@@ -29,23 +29,35 @@ PERIOD_SECONDS = 60
 # Float rounding on millisecond timestamps must never refuse the N-th request of a burst.
 _EPSILON_MS = 0.001
 
-_GCRA_LUA = """
-local limit = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local interval = period / limit
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - period
-if allow_at - now > 0.001 then
-  return {0, 0, math.ceil(allow_at - now), math.ceil(tat - now), now}
+# One GCRA step on the bucket at `key`; shared by the script below and the partner admission script
+# (apikeys/admission.py), which runs it in the same round trip as the key's revocation check.
+GCRA_LUA_FUNCTION = """
+local function gcra_step(key, limit, period, now)
+  local interval = period / limit
+  local tat = tonumber(redis.call('GET', key)) or now
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local allow_at = new_tat - period
+  if allow_at - now > 0.001 then
+    return {0, 0, math.ceil(allow_at - now), math.ceil(tat - now)}
+  end
+  redis.call('SET', key, string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now) + 1)
+  return {1, math.floor((period - (new_tat - now)) / interval + 0.001), 0, math.ceil(new_tat - now)}
 end
-redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now) + 1)
-local remaining = math.floor((period - (new_tat - now)) / interval + 0.001)
-return {1, remaining, 0, math.ceil(new_tat - now), now}
+local function redis_now_ms()
+  local clock = redis.call('TIME')
+  return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+end
 """
+
+_GCRA_LUA = (
+    GCRA_LUA_FUNCTION
+    + """
+local now = redis_now_ms()
+local step = gcra_step(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), now)
+return {step[1], step[2], step[3], step[4], now}
+"""
+)
 
 _script = None
 _local_lock = threading.Lock()
@@ -67,7 +79,8 @@ class RateLimitDecision:
         }
 
 
-def _decision(limit, allowed, remaining, retry_ms, reset_ms, now_ms) -> RateLimitDecision:
+def decision_from(limit, allowed, remaining, retry_ms, reset_ms, now_ms) -> RateLimitDecision:
+    """Build the decision from one GCRA step's figures (milliseconds)."""
     return RateLimitDecision(
         allowed=bool(allowed),
         limit=limit,
@@ -75,6 +88,11 @@ def _decision(limit, allowed, remaining, retry_ms, reset_ms, now_ms) -> RateLimi
         reset_at=math.ceil((now_ms + reset_ms) / 1000),
         retry_after=max(1, math.ceil(retry_ms / 1000)) if not allowed else 0,
     )
+
+
+def bucket_key(subject: str) -> str:
+    """The Redis key holding the GCRA state of whatever `subject` names (a key prefix, an address)."""
+    return f"gx:rl:{subject}"
 
 
 @requires_shared_cache
@@ -91,8 +109,8 @@ def rate_limit_hit(*, key_id: str, limit: int) -> RateLimitDecision:
     global _script
     if _script is None:
         _script = client.register_script(_GCRA_LUA)
-    result = _script(keys=[f"gx:rl:{key_id}"], args=[limit, PERIOD_SECONDS * 1000], client=client)
-    return _decision(limit, *result)
+    result = _script(keys=[bucket_key(key_id)], args=[limit, PERIOD_SECONDS * 1000], client=client)
+    return decision_from(limit, *result)
 
 
 def _local_hit(key_id: str, limit: int) -> RateLimitDecision:
@@ -105,7 +123,7 @@ def _local_hit(key_id: str, limit: int) -> RateLimitDecision:
         new_tat = tat + interval
         allow_at = new_tat - period
         if allow_at - now > _EPSILON_MS:
-            return _decision(limit, False, 0, allow_at - now, tat - now, now)
+            return decision_from(limit, False, 0, allow_at - now, tat - now, now)
         cache.set(state_key, new_tat, timeout=math.ceil((new_tat - now) / 1000) + 1)
     remaining = math.floor((period - (new_tat - now)) / interval + _EPSILON_MS)
-    return _decision(limit, True, remaining, 0, new_tat - now, now)
+    return decision_from(limit, True, remaining, 0, new_tat - now, now)

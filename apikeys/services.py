@@ -5,6 +5,7 @@ under an HMAC of the key (never the key itself). Revocation writes a tombstone f
 every web process checks in the same cache round trip, so a revoked key fails on the very next request.
 """
 
+import functools
 import hashlib
 import hmac
 import re
@@ -21,8 +22,22 @@ from django.utils import timezone
 
 from apikeys import guard
 from apikeys.models import ApiKey
+from apikeys.ratelimit import (
+    GCRA_LUA_FUNCTION,
+    PERIOD_SECONDS,
+    RateLimitDecision,
+    bucket_key,
+    decision_from,
+    rate_limit_hit,
+)
 from apikeys.scopes import SCOPES
-from apikeys.shared_cache import requires_shared_cache, shared_delete_many, shared_get_many, shared_set_many
+from apikeys.shared_cache import (
+    redis_client,
+    requires_shared_cache,
+    shared_delete_many,
+    shared_get_many,
+    shared_set_many,
+)
 from config.errors import InvalidApiKey, ValidationError
 from organizations.models import Organization
 
@@ -60,20 +75,37 @@ class ApiKeyPrincipal:
     is_staff = False
     pk = None
 
-    def as_cache_value(self) -> list:
-        return [
-            self.key_id,
-            self.key_prefix,
-            self.organization_id,
-            list(self.scopes),
-            self.rate_limit,
-            self.expires_at,
-        ]
+    def as_cache_entry(self) -> str:
+        """`limit|expiresMs|keyId|keyPrefix|organizationId|scope,scope`: the admission script reads the
+        first two fields inside Redis, so they lead; none of the fields can contain `|`."""
+        expires_ms = "" if self.expires_at is None else str(int(self.expires_at * 1000))
+        return "|".join(
+            [
+                str(self.rate_limit),
+                expires_ms,
+                self.key_id,
+                self.key_prefix,
+                self.organization_id,
+                ",".join(self.scopes),
+            ]
+        )
 
     @classmethod
-    def from_cache_value(cls, value) -> "ApiKeyPrincipal":
-        key_id, key_prefix, organization_id, scopes, rate_limit, expires_at = value
-        return cls(key_id, key_prefix, organization_id, tuple(scopes), rate_limit, expires_at)
+    def from_cache_entry(cls, entry: str) -> "ApiKeyPrincipal":
+        limit, expires_ms, key_id, key_prefix, organization_id, scopes = entry.split("|")
+        return cls(
+            key_id=key_id,
+            key_prefix=key_prefix,
+            organization_id=organization_id,
+            scopes=tuple(scopes.split(",")) if scopes else (),
+            rate_limit=int(limit),
+            expires_at=int(expires_ms) / 1000 if expires_ms else None,
+        )
+
+
+# An entry fully determines its principal, so each process parses a given entry once. Revocation and
+# expiry do not depend on this: they are checked against Redis on every request.
+_principal_from_entry = functools.lru_cache(maxsize=4096)(ApiKeyPrincipal.from_cache_entry)
 
 
 def _random(length: int) -> str:
@@ -189,13 +221,7 @@ def apikey_authenticate(raw_key: str | None, *, client_address: str | None = Non
     query. Slow path: one indexed query and one bcrypt, capped per prefix and per client address by
     apikeys.guard. Raises ServiceUnavailable (503) when Redis is unreachable: see apikeys/shared_cache.py.
     """
-    if not raw_key:
-        raise InvalidApiKey("Missing X-API-Key header.")
-    if not KEY_PATTERN.match(raw_key):
-        raise InvalidApiKey(
-            "API key is malformed. Keys look like gx_live_ followed by 40 letters and digits."
-        )
-    key_prefix = raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]
+    key_prefix = _key_prefix_of(raw_key)
     verified_key = _verified_cache_key(raw_key)
     blocked_key = _blocked_cache_key(key_prefix)
     found = shared_get_many([verified_key, blocked_key])
@@ -203,12 +229,83 @@ def apikey_authenticate(raw_key: str | None, *, client_address: str | None = Non
     if blocked:
         raise InvalidApiKey(_BLOCKED_MESSAGES.get(blocked, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
     cached = found.get(verified_key)
-    if cached is not None:
-        principal = ApiKeyPrincipal.from_cache_value(cached)
+    if cached is not None and cached[:1].isdigit():  # anything else predates the entry format: re-verify
+        principal = _principal_from_entry(cached)
         if principal.expires_at is not None and principal.expires_at <= time.time():
             raise InvalidApiKey("API key has expired.")
         return principal
     return _verify_slow(raw_key, key_prefix, verified_key, client_address)
+
+
+def _key_prefix_of(raw_key: str | None) -> str:
+    """The key's lookup prefix, or InvalidApiKey if the value cannot be one of our keys."""
+    if not raw_key:
+        raise InvalidApiKey("Missing X-API-Key header.")
+    if not KEY_PATTERN.match(raw_key):
+        raise InvalidApiKey(
+            "API key is malformed. Keys look like gx_live_ followed by 40 letters and digits."
+        )
+    return raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]
+
+
+# The partner hot path in one Redis round trip: tombstone, verified entry, expiry (on Redis's clock)
+# and the GCRA step, in that order, so a refused key is never counted against the rate limit.
+# KEYS: verified entry, tombstone, rate-limit bucket. ARGV: the rate-limit period in ms.
+_ADMIT_LUA = (
+    GCRA_LUA_FUNCTION
+    + """
+local blocked = redis.call('GET', KEYS[2])
+if blocked then return {'blocked', blocked} end
+local entry = redis.call('GET', KEYS[1])
+if not entry then return {'unverified'} end
+local limit, expires = string.match(entry, '^(%d+)|(%d*)|')
+if not limit then return {'unverified'} end
+local now = redis_now_ms()
+if expires ~= '' and tonumber(expires) <= now then return {'expired'} end
+local step = gcra_step(KEYS[3], tonumber(limit), tonumber(ARGV[1]), now)
+return {entry, step[1], step[2], step[3], step[4], now}
+"""
+)
+_admit_script = None
+
+
+@requires_shared_cache
+def apikey_admit(
+    raw_key: str | None, *, client_address: str | None = None
+) -> tuple[ApiKeyPrincipal, RateLimitDecision]:
+    """Authenticate a partner request and count it against the key's rate limit.
+
+    The same guarantees as apikey_authenticate followed by rate_limit_hit, in one Redis round trip for
+    a key verified before: a revoked, suspended or expired key is refused (401) and not counted; the
+    count is atomic across processes. A key not verified yet takes the slow path (one query, one capped
+    bcrypt) and is then counted in a second round trip. The returned decision may refuse the request;
+    raising 429 is the caller's job, after the headers are attached. 503 when Redis is unreachable.
+    """
+    client = redis_client()
+    if client is None:
+        principal = apikey_authenticate(raw_key, client_address=client_address)
+        return principal, rate_limit_hit(key_id=principal.key_prefix, limit=principal.rate_limit)
+    key_prefix = _key_prefix_of(raw_key)
+    verified_key = _verified_cache_key(raw_key)
+    global _admit_script
+    if _admit_script is None:
+        _admit_script = client.register_script(_ADMIT_LUA)
+    result = _admit_script(
+        keys=[verified_key, _blocked_cache_key(key_prefix), bucket_key(key_prefix)],
+        args=[PERIOD_SECONDS * 1000],
+        client=client,
+    )
+    outcome = result[0]
+    if outcome == b"blocked":
+        raise InvalidApiKey(_BLOCKED_MESSAGES.get(result[1].decode(), _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
+    if outcome == b"expired":
+        raise InvalidApiKey("API key has expired.")
+    if outcome == b"unverified":
+        principal = _verify_slow(raw_key, key_prefix, verified_key, client_address)
+        # The bucket is named by the key's prefix, as in the script above.
+        return principal, rate_limit_hit(key_id=key_prefix, limit=principal.rate_limit)
+    principal = _principal_from_entry(outcome.decode())
+    return principal, decision_from(principal.rate_limit, *result[1:])
 
 
 def _verify_slow(
@@ -241,5 +338,5 @@ def _verify_slow(
         rate_limit=key.effective_rate_limit,
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
     )
-    shared_set_many({verified_key: principal.as_cache_value()}, timeout=VERIFIED_TTL_SECONDS)
+    shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
     return principal

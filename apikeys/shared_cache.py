@@ -15,7 +15,6 @@ response goes out unchanged.
 """
 
 import functools
-import json
 import logging
 
 from django.core.cache import caches
@@ -46,18 +45,19 @@ def redis_client():
     return client
 
 
-# A small JSON key-value store for hot-path entries (verified keys, tombstones): raw Redis commands in
-# production, Django's local cache in embedded mode.
+# A small string key-value store for hot-path entries (verified keys, tombstones): raw Redis commands in
+# production, Django's local cache in embedded mode. Plain strings, not pickles or JSON: the partner
+# admission script (apikeys/services.py) reads them inside Redis, and decoding them costs nothing.
 
 
-def shared_get_many(keys: list[str]) -> dict:
+def shared_get_many(keys: list[str]) -> dict[str, str]:
     client = redis_client()
     if client is None:
         return caches["default"].get_many(keys)
-    return {key: json.loads(value) for key, value in zip(keys, client.mget(keys), strict=True) if value}
+    return {key: value.decode() for key, value in zip(keys, client.mget(keys), strict=True) if value}
 
 
-def shared_set_many(values: dict, timeout: int | None) -> None:
+def shared_set_many(values: dict[str, str], timeout: int | None) -> None:
     if not values:
         return
     client = redis_client()
@@ -66,7 +66,7 @@ def shared_set_many(values: dict, timeout: int | None) -> None:
         return
     with client.pipeline(transaction=False) as pipe:
         for key, value in values.items():
-            pipe.set(key, json.dumps(value), ex=timeout)
+            pipe.set(key, value, ex=timeout)
         pipe.execute()
 
 

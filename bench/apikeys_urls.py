@@ -1,39 +1,32 @@
-"""Three views that read the same row and differ only in how the caller is authenticated."""
+"""The real URLconf plus two comparison views that read the same customer row as the partner endpoint.
+
+The partner variant of the benchmark calls the real `GET /api/v1/customers/{externalId}`. The two views
+here do the same work (the same service call and serializer) and differ only in how the caller is
+authenticated: not at all (a stock DRF view), or by a lookup and a bcrypt check on every request.
+"""
 
 import bcrypt
-from django.urls import path
+from django.urls import include, path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.models import ApiKey
-from apikeys.partner import PartnerAPIMixin
 from apikeys.services import KEY_PREFIX, LOOKUP_LENGTH
 from config.errors import InvalidApiKey
-from organizations.models import Organization
-
-
-def _one_row(organization_id):
-    return Organization.objects.filter(pk=organization_id).values("id", "name").first()
+from customers.serializers import CustomerSerializer
+from customers.services import customer_get
 
 
 class BareView(APIView):
-    """A stock DRF view: no authentication, no throttling."""
+    """A stock DRF view: no authentication, no throttling, the organization given in the query string."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    def get(self, request):
-        return Response(_one_row(request.query_params.get("org")))
-
-
-class PartnerView(PartnerAPIMixin, APIView):
-    """Our hot path: key auth (cached), scope check, GCRA rate limit, usage recording."""
-
-    required_scopes = {"get": "customers:read"}
-
-    def get(self, request):
-        return Response(_one_row(self.organization_id))
+    def get(self, request, external_id):
+        customer = customer_get(organization_id=request.query_params.get("org"), external_id=external_id)
+        return Response(CustomerSerializer(customer).data)
 
 
 class BcryptEveryRequestView(APIView):
@@ -42,16 +35,17 @@ class BcryptEveryRequestView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    def get(self, request):
+    def get(self, request, external_id):
         raw_key = request.headers.get("X-API-Key", "")
         key = ApiKey.objects.filter(key_prefix=raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]).first()
         if key is None or not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
             raise InvalidApiKey()
-        return Response(_one_row(key.organization_id))
+        customer = customer_get(organization_id=key.organization_id, external_id=external_id)
+        return Response(CustomerSerializer(customer).data)
 
 
 urlpatterns = [
-    path("bench/bare", BareView.as_view()),
-    path("bench/partner", PartnerView.as_view()),
-    path("bench/bcrypt", BcryptEveryRequestView.as_view()),
+    path("bench/bare/<str:external_id>", BareView.as_view()),
+    path("bench/bcrypt/<str:external_id>", BcryptEveryRequestView.as_view()),
+    path("", include("config.urls")),
 ]

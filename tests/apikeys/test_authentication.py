@@ -199,7 +199,7 @@ def test_stale_verification_written_after_revocation_is_ignored(organization, ap
     principal = services.apikey_authenticate(raw_key)
     services.apikey_revoke(key=key)
     # A request that verified just before the revocation writes its entry just after it.
-    shared_set_many({services._verified_cache_key(raw_key): principal.as_cache_value()}, timeout=300)
+    shared_set_many({services._verified_cache_key(raw_key): principal.as_cache_entry()}, timeout=300)
     with pytest.raises(InvalidApiKey, match="revoked"):
         services.apikey_authenticate(raw_key)
 
