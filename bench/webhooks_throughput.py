@@ -48,6 +48,10 @@ class Counter:
 def start_receiver(counter: Counter) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as any production receiver offers
+        # http.server writes the status line and headers, then the body, in two sends. On a reused
+        # connection Nagle holds the second one until the client's delayed ACK (40 ms) comes back, a stall
+        # production servers (nginx, Node, gunicorn) avoid by sending small responses with TCP_NODELAY.
+        disable_nagle_algorithm = True
 
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -9,7 +9,10 @@ scheme rules for local development and tests only.
 
 import ipaddress
 import socket
+import threading
 import time
+from collections import OrderedDict
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -148,16 +151,55 @@ def fetch_bytes(
         session.close()
 
 
+class _SessionPool(threading.local):
+    """Keep-alive sessions of this thread, one per origin, least recently used evicted first.
+
+    Per thread, so no session is ever shared between threads. Reuse does not weaken the SSRF guard: the
+    hardened adapter resolves and checks the host on every request and keys its connection pool by the
+    checked address, so a host that now resolves elsewhere gets a new, re-checked connection. Cookies are
+    refused, so nothing one response sets is ever sent with a later request.
+    """
+
+    MAX_ORIGINS = 32
+
+    def __init__(self):
+        self.sessions: OrderedDict[tuple, requests.Session] = OrderedDict()
+
+    def get(self, url: str, timeout: float) -> requests.Session:
+        parts = urlsplit(url)
+        key = (_allow_private(), parts.scheme, parts.hostname, parts.port, timeout)
+        session = self.sessions.pop(key, None)
+        if session is None:
+            session = _session(timeout)
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            while len(self.sessions) >= self.MAX_ORIGINS:
+                self.sessions.popitem(last=False)[1].close()
+        self.sessions[key] = session
+        return session
+
+
+_pool = _SessionPool()
+
+
 def post(
-    url: str, *, data: bytes, headers: dict, timeout: float, max_response_bytes: int | None = None
+    url: str,
+    *,
+    data: bytes,
+    headers: dict,
+    timeout: float,
+    max_response_bytes: int | None = None,
+    keep_alive: bool = False,
 ) -> requests.Response:
     """POST without following redirects (a 3xx is the caller's failure). Raises OutboundBlocked/Failed.
 
     The response body is read within `timeout` of wall-clock time (a server dripping bytes cannot hold a
-    worker beyond it) and, with `max_response_bytes`, only that much of it is read and kept.
+    worker beyond it) and, with `max_response_bytes`, only that much of it is read and kept. With
+    `keep_alive` the connection is kept for this thread's next request to the same origin (webhook
+    deliveries send many small requests to few hosts; a new TCP and TLS handshake each time dominated).
+    A connection whose response was not read to the end is closed, never reused.
     """
     check_url(url, resolve=False)
-    session = _session(timeout)
+    session = _pool.get(url, timeout) if keep_alive else _session(timeout)
     deadline = time.monotonic() + timeout
     try:
         response = session.post(
@@ -184,4 +226,5 @@ def post(
     except requests.RequestException as exc:
         raise OutboundFailed(f"Request failed: {type(exc).__name__}") from None
     finally:
-        session.close()
+        if not keep_alive:
+            session.close()

@@ -1,16 +1,20 @@
 """Webhooks: endpoints, the event outbox, and delivery with retries.
 
 Flow: `webhook_event_record` runs inside the transaction of the state change that causes the event and
-writes the event plus one pending delivery per subscribed active endpoint. After commit each delivery is
-queued (`webhooks.deliver`); if the broker is down then, nothing is lost: the beat sweeper
-(`webhook_deliveries_dispatch_due`) re-queues every pending delivery that is overdue.
+writes the event plus one pending delivery per subscribed active endpoint. After commit each endpoint with
+new deliveries is woken (`webhooks.deliver_endpoint`, skipped while one wake-up is already queued); if the
+broker is down then, nothing is lost: the beat sweeper (`webhook_deliveries_dispatch_due`) wakes every
+endpoint with an overdue pending delivery.
 
-A delivery is claimed with a conditional UPDATE that pushes `next_attempt_at` forward by a lease, so two
-copies of the task (a retry plus a sweeper re-queue, or a redelivered broker message) never send the same
-attempt twice; if the worker dies mid-send the lease expires and the sweeper picks it up again.
+A woken task sends what is due to its endpoint in chunks. A chunk is claimed with a conditional UPDATE (on
+rows locked with SKIP LOCKED where the database has it) that pushes `next_attempt_at` forward by a lease,
+so concurrent tasks (a retry, a sweeper wake-up, a redelivered broker message) never send the same attempt
+twice; if the worker dies mid-send the lease expires and the sweeper picks the delivery up again. Each
+attempt is logged; a chunk's log and state changes are written in one transaction.
 """
 
 import logging
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -19,7 +23,7 @@ from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -49,10 +53,15 @@ RESPONSE_BODY_LOG_BYTES = 1024
 ROTATION_GRACE = timedelta(hours=24)
 # A worker holding a delivery for longer than this is presumed dead.
 LEASE_MARGIN_SECONDS = 30
-SLOT_BUSY_RETRY_SECONDS = 2.0
 # The sweeper leaves a due delivery to its own queued task for this long before re-queuing it.
 SWEEP_GRACE_SECONDS = 30
 SWEEP_BATCH = 500
+# An immediate wake-up is skipped while another is queued; this bounds how long a lost one can suppress them.
+WAKE_MARKER_SECONDS = 60
+# Due deliveries of one endpoint claimed and sent per round trip to the database.
+DELIVERY_CHUNK = 50
+# How long one task keeps sending to one endpoint before re-queuing itself behind other endpoints' work.
+DRAIN_BUDGET_SECONDS = 10
 RECOVER_MAX = 1000
 
 
@@ -178,7 +187,7 @@ def webhook_event_record(*, organization_id: str, event: str, data: dict) -> Web
             )
             for webhook in endpoints
         )
-        _dispatch_on_commit([d.id for d in deliveries])
+        _dispatch_on_commit(deliveries)
     return record
 
 
@@ -194,20 +203,38 @@ def _event_create(*, organization_id: str, event: str, data: dict) -> WebhookEve
     )
 
 
-def _dispatch_on_commit(delivery_ids: list[str]) -> None:
-    if delivery_ids:
-        transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=delivery_ids))
+def _dispatch_on_commit(deliveries: list[WebhookDelivery]) -> None:
+    webhook_ids = list(dict.fromkeys(d.webhook_id for d in deliveries))
+    if webhook_ids:
+        transaction.on_commit(lambda: webhook_endpoints_wake(webhook_ids=webhook_ids))
 
 
-def webhook_deliveries_enqueue(*, delivery_ids: list[str], countdown: float = 0) -> int:
-    """Queue delivery tasks; returns how many were queued. Never raises: the sweeper covers failures."""
-    from webhooks.tasks import deliver
+def _wake_key(webhook_id: str) -> str:
+    return f"webhooks:wake:{webhook_id}"
+
+
+def webhook_endpoints_wake(*, webhook_ids: list[str], countdown: float = 0, coalesce: bool = True) -> int:
+    """Queue a task that sends whatever is due to each endpoint; returns how many were queued.
+
+    Never raises: if the broker is down the deliveries stay pending and the sweeper queues them later.
+    An immediate wake-up is skipped while one is already queued for the endpoint (a marker in the shared
+    cache that every sending task deletes before it looks for due deliveries, so a delivery committed
+    before the marker was seen is always found by that task). A thousand events for one endpoint thus cost
+    a handful of tasks, not a thousand. A `countdown` wake-up (a retry) is always queued: the marker says
+    nothing about when the queued task will run relative to the retry's due time; so is one with
+    `coalesce=False` (the sweeper: a lost task may have left its marker behind). Without a shared cache
+    (embedded mode: each process has its own) every wake-up is queued.
+    """
+    from webhooks.tasks import deliver_endpoint
 
     queued = 0
-    for delivery_id in delivery_ids:
+    for webhook_id in webhook_ids:
+        marked = coalesce and not countdown and bool(settings.REDIS_URL)
+        if marked and not cache.add(_wake_key(webhook_id), 1, WAKE_MARKER_SECONDS):
+            continue
         try:
-            deliver.apply_async(
-                (delivery_id,),
+            deliver_endpoint.apply_async(
+                (webhook_id,),
                 countdown=countdown or None,
                 retry=True,
                 retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
@@ -215,7 +242,9 @@ def webhook_deliveries_enqueue(*, delivery_ids: list[str], countdown: float = 0)
             queued += 1
         except Exception as exc:
             # Broker down: the rows are committed, so the sweeper will queue them once it is back.
-            logger.warning("Could not queue webhook delivery %s: %s", delivery_id, type(exc).__name__)
+            if marked:
+                cache.delete(_wake_key(webhook_id))
+            logger.warning("Could not queue webhook deliveries for %s: %s", webhook_id, type(exc).__name__)
     return queued
 
 
@@ -259,8 +288,14 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, min(seconds, MAX_RETRY_AFTER_SECONDS))
 
 
-def _send(*, webhook: Webhook, event: WebhookEvent, now: datetime) -> AttemptOutcome:
-    """One signed POST. Network errors, blocked targets, non-2xx and 3xx all come back as failures."""
+def _send(
+    *, webhook: Webhook, event: WebhookEvent, now: datetime, keep_alive: bool = False
+) -> AttemptOutcome:
+    """One signed POST. Network errors, blocked targets, non-2xx and 3xx all come back as failures.
+
+    `keep_alive` reuses this thread's connection to the endpoint (workers send many deliveries to few
+    hosts); one-off sends such as the test event close theirs.
+    """
     body = event.body.encode()
     timestamp = int(now.timestamp())
     secrets_in_use = _signing_secrets(webhook, now)
@@ -286,6 +321,7 @@ def _send(*, webhook: Webhook, event: WebhookEvent, now: datetime) -> AttemptOut
             headers=headers,
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             max_response_bytes=RESPONSE_BODY_LOG_BYTES,
+            keep_alive=keep_alive,
         )
     except (OutboundBlocked, OutboundFailed) as exc:
         return AttemptOutcome(False, None, _elapsed_ms(started), "", str(exc)[:500])
@@ -308,7 +344,7 @@ def _slot_key(webhook_id: str, slot: int) -> str:
 
 
 def _acquire_slot(webhook_id: str) -> str | None:
-    ttl = settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
+    ttl = settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS + DRAIN_BUDGET_SECONDS
     # One partner endpoint may occupy at most this many worker slots at once; the rest wait their turn.
     for slot in range(settings.WEBHOOK_ENDPOINT_CONCURRENCY):
         key = _slot_key(webhook_id, slot)
@@ -317,102 +353,253 @@ def _acquire_slot(webhook_id: str) -> str | None:
     return None
 
 
+def _lease(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
+
+
+def _due(webhook_id: str, now: datetime):
+    return WebhookDelivery.objects.filter(
+        webhook_id=webhook_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+    )
+
+
+def _claim_due(webhook_id: str, now: datetime, limit: int) -> list[str]:
+    """Lease up to `limit` due deliveries of one endpoint to this caller, oldest first."""
+    lease_until = _lease(now)
+    if connection.features.has_select_for_update_skip_locked:
+        # Rows another worker is claiming right now are skipped, not waited for; the conditional UPDATE
+        # runs on rows this transaction holds locked, so it cannot lose them to anyone.
+        with transaction.atomic():
+            ids = list(
+                _due(webhook_id, now)
+                .select_for_update(skip_locked=True)
+                .order_by("next_attempt_at", "created_at")
+                .values_list("pk", flat=True)[:limit]
+            )
+            if ids:
+                _due(webhook_id, now).filter(pk__in=ids).update(next_attempt_at=lease_until)
+        return ids
+    # No row locks (SQLite): one conditional UPDATE per row, each of which only one caller can win.
+    candidates = _due(webhook_id, now).order_by("next_attempt_at", "created_at").values_list("pk", flat=True)
+    return [pk for pk in list(candidates[:limit]) if _claim(pk, now)]
+
+
 def _claim(delivery_id: str, now: datetime) -> bool:
-    lease = timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + lease)
+    ).update(next_attempt_at=_lease(now))
     # Nothing updated: another worker holds it, it is not due yet, or it already finished.
     return claimed == 1
 
 
+def _release(delivery_ids: list[str], now: datetime) -> None:
+    """Hand claimed but unsent deliveries back, due at once."""
+    if delivery_ids:
+        WebhookDelivery.objects.filter(pk__in=delivery_ids, status=WebhookDelivery.Status.PENDING).update(
+            next_attempt_at=now
+        )
+
+
+def _fail_disabled(delivery_ids: list[str], now: datetime) -> None:
+    WebhookDelivery.objects.filter(pk__in=delivery_ids, status=WebhookDelivery.Status.PENDING).update(
+        status=WebhookDelivery.Status.FAILED,
+        next_attempt_at=None,
+        last_error="Endpoint is disabled.",
+        updated_at=now,
+    )
+
+
+def webhook_deliveries_send_due(*, webhook_id: str) -> int:
+    """Send every due delivery of one endpoint, in claimed chunks, on one of the endpoint's worker slots.
+
+    Returns how many attempts were made. Safe to run any number of times concurrently for one endpoint:
+    chunks are claimed under a lease (row locks skipped, not waited for), so each attempt is sent by one
+    caller only, and at most WEBHOOK_ENDPOINT_CONCURRENCY callers send to one endpoint at once — a caller
+    finding every slot taken returns at once, and a slot holder looks for due deliveries again after
+    releasing its slot, so nothing waits for the sweeper because of it. A chunk is sent in order and
+    logged in one transaction; an attempt starts only while the chunk's lease still covers a full timeout,
+    so a slow endpoint never keeps a claimed delivery past its lease (the rest are handed back). The first
+    full chunk queues one more caller, so a backlog is worked on by up to the slot cap in parallel. After
+    DRAIN_BUDGET_SECONDS the caller re-queues itself behind other endpoints' work instead of looping on.
+    A worker dying mid-chunk loses nothing: its leases expire and the sweeper re-queues the deliveries
+    (whose attempts may then be sent twice — delivery is at least once; `webhook-id` lets partners dedupe).
+    """
+    cache.delete(_wake_key(webhook_id))
+    slot = _acquire_slot(webhook_id)
+    if slot is None:
+        return 0
+    sent, fanned_out = 0, False
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < DRAIN_BUDGET_SECONDS:
+            now = timezone.now()
+            claimed = _claim_due(webhook_id, now, DELIVERY_CHUNK)
+            if not claimed:
+                break
+            if len(claimed) == DELIVERY_CHUNK and not fanned_out:
+                fanned_out = True
+                _fan_out(webhook_id)
+            sent += _send_chunk(webhook_id=webhook_id, delivery_ids=claimed, claimed_at=time.monotonic())
+    finally:
+        cache.delete(slot)
+    if _due(webhook_id, timezone.now()).exists():
+        webhook_endpoints_wake(webhook_ids=[webhook_id])
+    return sent
+
+
+def _fan_out(webhook_id: str) -> None:
+    from webhooks.tasks import deliver_endpoint
+
+    try:
+        deliver_endpoint.apply_async((webhook_id,))
+    except Exception as exc:
+        # Only parallelism is lost: this caller goes on sending the backlog itself.
+        logger.warning("Could not queue a helper for %s: %s", webhook_id, type(exc).__name__)
+
+
+def _send_chunk(*, webhook_id: str, delivery_ids: list[str], claimed_at: float) -> int:
+    webhook = Webhook.objects.select_related("organization").get(pk=webhook_id)
+    if not webhook.is_active:
+        _fail_disabled(delivery_ids, timezone.now())
+        return 0
+    by_id = WebhookDelivery.objects.select_related("event").in_bulk(delivery_ids)
+    results = []
+    for position, delivery_id in enumerate(delivery_ids):
+        # An attempt may take a full timeout; start one only while the lease still covers that.
+        if time.monotonic() - claimed_at > LEASE_MARGIN_SECONDS:
+            _release(delivery_ids[position:], timezone.now())
+            break
+        delivery = by_id[delivery_id]
+        outcome = _send(webhook=webhook, event=delivery.event, now=timezone.now(), keep_alive=True)
+        results.append((delivery, outcome))
+        if outcome.status_code == 410:
+            # The endpoint is gone: the rest of the chunk goes back and fails once the 410 is recorded.
+            _release(delivery_ids[position + 1 :], timezone.now())
+            break
+    retries = max(0, min(webhook.organization.webhook_retries, MAX_RETRIES))
+    _record_outcomes(webhook=webhook, results=results, retries=retries)
+    return len(results)
+
+
 def webhook_delivery_attempt(*, delivery_id: str) -> WebhookAttempt | None:
-    """Make the next attempt of a pending, due delivery, and schedule what follows.
+    """Make the next attempt of one pending, due delivery now, and schedule what follows.
 
     Safe to call any number of times concurrently for one delivery: only the caller that claims it sends.
-    Returns the logged attempt, or None when nothing was sent (not due, taken, endpoint disabled or at its
-    concurrency cap — in which case the delivery is re-queued shortly).
+    Returns the logged attempt, or None when nothing was sent (not due, taken, endpoint disabled, or at its
+    concurrency cap — then the delivery stays due and a slot holder picks it up when it lets go).
     """
     now = timezone.now()
     if not _claim(delivery_id, now):
         return None
-    delivery = WebhookDelivery.objects.select_related("webhook", "event", "organization").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("webhook__organization", "event").get(pk=delivery_id)
     webhook = delivery.webhook
     if not webhook.is_active:
-        WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING).update(
-            status=WebhookDelivery.Status.FAILED,
-            next_attempt_at=None,
-            last_error="Endpoint is disabled.",
-            updated_at=now,
-        )
+        _fail_disabled([delivery.pk], now)
         return None
     slot = _acquire_slot(webhook.id)
     if slot is None:
-        wait = SLOT_BUSY_RETRY_SECONDS * (1 + random.uniform(0, 0.5))
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now + timedelta(seconds=wait))
-        webhook_deliveries_enqueue(delivery_ids=[delivery.pk], countdown=wait)
+        _release([delivery.pk], now)
         return None
     try:
-        outcome = _send(webhook=webhook, event=delivery.event, now=now)
+        outcome = _send(webhook=webhook, event=delivery.event, now=now, keep_alive=True)
     finally:
         cache.delete(slot)
-    retries = max(0, min(delivery.organization.webhook_retries, MAX_RETRIES))
-    return _record_outcome(delivery=delivery, outcome=outcome, retries=retries)
+    retries = max(0, min(webhook.organization.webhook_retries, MAX_RETRIES))
+    (attempt,) = _record_outcomes(webhook=webhook, results=[(delivery, outcome)], retries=retries)
+    if _due(webhook.id, timezone.now()).exists():
+        webhook_endpoints_wake(webhook_ids=[webhook.id])
+    return attempt
 
 
-def _record_outcome(*, delivery: WebhookDelivery, outcome: AttemptOutcome, retries: int) -> WebhookAttempt:
+def _record_outcomes(
+    *, webhook: Webhook, results: list[tuple[WebhookDelivery, AttemptOutcome]], retries: int
+) -> list[WebhookAttempt]:
+    """Log the attempts and move each delivery on, in one transaction, in the order they were sent.
+
+    Successes are written with one UPDATE per run of them (the common case: the whole chunk); each failure
+    is handled on its own, in sequence, so the endpoint's failure streak counts exactly as sent.
+    """
+    if not results:
+        return []
     now = timezone.now()
-    webhook = delivery.webhook
-    number = delivery.attempt_count + 1
-    next_due = None
-    with transaction.atomic():
-        attempt = WebhookAttempt.objects.create(
-            delivery=delivery,
-            number=number,
-            succeeded=outcome.succeeded,
-            status_code=outcome.status_code,
-            duration_ms=outcome.duration_ms,
-            response_body=outcome.response_body,
-            error=outcome.error,
-        )
-        fields = {
-            "attempt_count": number,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-            "updated_at": now,
-        }
-        if outcome.succeeded:
-            fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=now, next_attempt_at=None)
-            if webhook.consecutive_failures:
-                Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=0)
-        elif outcome.status_code == 410:
-            fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
-            _disable(webhook.pk, now, "Endpoint answered 410 Gone.")
-        elif number <= retries:
-            delay = retry_delay(number)
-            if outcome.retry_after is not None:
-                delay = max(delay, outcome.retry_after)
-            next_due = now + timedelta(seconds=delay)
-            fields.update(next_attempt_at=next_due)
-        else:
-            fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
-            # F() so concurrent deliveries to one endpoint each count; then disable once at the threshold.
-            Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=F("consecutive_failures") + 1)
-            Webhook.objects.filter(
-                pk=webhook.pk, is_active=True, consecutive_failures__gte=FAILURES_BEFORE_DISABLE
-            ).update(
-                is_active=False,
-                disabled_at=now,
-                disabled_reason=f"{FAILURES_BEFORE_DISABLE} consecutive deliveries failed.",
+    retry_countdowns: set[float] = set()
+    streak_may_be_set = webhook.consecutive_failures > 0
+    succeeded: dict[tuple[int | None, int], list[str]] = {}
+
+    def flush_successes() -> None:
+        for (code, number), ids in succeeded.items():
+            WebhookDelivery.objects.filter(pk__in=ids).update(
+                status=WebhookDelivery.Status.SUCCEEDED,
+                attempt_count=number,
+                last_status_code=code,
+                last_error="",
+                delivered_at=now,
+                next_attempt_at=None,
                 updated_at=now,
             )
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
-        if next_due is not None:
-            countdown = (next_due - now).total_seconds()
-            transaction.on_commit(
-                lambda: webhook_deliveries_enqueue(delivery_ids=[delivery.pk], countdown=countdown)
+        if succeeded and streak_may_be_set:
+            Webhook.objects.filter(pk=webhook.pk, consecutive_failures__gt=0).update(consecutive_failures=0)
+        succeeded.clear()
+
+    with transaction.atomic():
+        attempts = WebhookAttempt.objects.bulk_create(
+            WebhookAttempt(
+                delivery=delivery,
+                number=delivery.attempt_count + 1,
+                succeeded=outcome.succeeded,
+                status_code=outcome.status_code,
+                duration_ms=outcome.duration_ms,
+                response_body=outcome.response_body,
+                error=outcome.error,
             )
-    return attempt
+            for delivery, outcome in results
+        )
+        for delivery, outcome in results:
+            number = delivery.attempt_count + 1
+            if outcome.succeeded:
+                succeeded.setdefault((outcome.status_code, number), []).append(delivery.pk)
+                continue
+            flush_successes()
+            fields = {
+                "attempt_count": number,
+                "last_status_code": outcome.status_code,
+                "last_error": outcome.error,
+                "updated_at": now,
+            }
+            if outcome.status_code == 410:
+                fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+                _disable(webhook.pk, now, "Endpoint answered 410 Gone.")
+            elif number <= retries:
+                delay = retry_delay(number)
+                if outcome.retry_after is not None:
+                    delay = max(delay, outcome.retry_after)
+                fields.update(next_attempt_at=now + timedelta(seconds=delay))
+                # Rounded up so the wake-up never comes before the delivery is due; one per half second.
+                retry_countdowns.add(math.ceil(delay * 2) / 2)
+            else:
+                fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+                # F() so concurrent deliveries to one endpoint each count; then disable once at the threshold.
+                Webhook.objects.filter(pk=webhook.pk).update(
+                    consecutive_failures=F("consecutive_failures") + 1
+                )
+                Webhook.objects.filter(
+                    pk=webhook.pk, is_active=True, consecutive_failures__gte=FAILURES_BEFORE_DISABLE
+                ).update(
+                    is_active=False,
+                    disabled_at=now,
+                    disabled_reason=f"{FAILURES_BEFORE_DISABLE} consecutive deliveries failed.",
+                    updated_at=now,
+                )
+                streak_may_be_set = True
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+        flush_successes()
+        for countdown in sorted(retry_countdowns):
+            transaction.on_commit(
+                lambda countdown=countdown: webhook_endpoints_wake(
+                    webhook_ids=[webhook.pk], countdown=countdown
+                )
+            )
+    return attempts
 
 
 def _disable(webhook_id: str, now: datetime, reason: str) -> None:
@@ -422,22 +609,24 @@ def _disable(webhook_id: str, now: datetime, reason: str) -> None:
 
 
 def webhook_deliveries_dispatch_due(*, grace_seconds: float = SWEEP_GRACE_SECONDS) -> int:
-    """The outbox sweeper: re-queue pending deliveries overdue by more than `grace_seconds`.
+    """The outbox sweeper: wake every endpoint with a pending delivery overdue by more than `grace_seconds`.
 
-    Their task was lost (broker down at commit, worker killed) or is stuck behind a backlog; queuing a
-    duplicate is harmless because the attempt claims the row first. A short cache marker keeps one overdue
-    delivery from being queued again on every beat while its task waits in the queue.
+    Their task was lost (broker down at commit, worker killed) or is stuck behind a backlog; an extra
+    wake-up is harmless because deliveries are claimed before they are sent. A short cache marker keeps one
+    endpoint from being queued again on every beat while its task waits in the queue. Returns how many
+    endpoints were queued.
     """
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-    due = list(
+    overdue = list(
         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=cutoff)
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:SWEEP_BATCH]
+        .order_by()
+        .values_list("webhook_id", flat=True)
+        .distinct()[:SWEEP_BATCH]
     )
-    fresh = [d for d in due if cache.add(f"webhooks:swept:{d}", 1, 120)]
-    queued = webhook_deliveries_enqueue(delivery_ids=fresh)
+    fresh = [w for w in overdue if cache.add(f"webhooks:swept:{w}", 1, 120)]
+    queued = webhook_endpoints_wake(webhook_ids=fresh, coalesce=False)
     if queued < len(fresh):
-        cache.delete_many([f"webhooks:swept:{d}" for d in fresh])
+        cache.delete_many([f"webhooks:swept:{w}" for w in fresh])
     return queued
 
 
@@ -489,7 +678,7 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
             event_id=delivery.event_id,
             next_attempt_at=timezone.now(),
         )
-        _dispatch_on_commit([again.pk])
+        _dispatch_on_commit([again])
     return again
 
 
@@ -527,7 +716,7 @@ def webhook_recover(*, webhook: Webhook, since: datetime) -> list[WebhookDeliver
             )
             for eid in event_ids
         )
-        _dispatch_on_commit([d.pk for d in created])
+        _dispatch_on_commit(created)
     return created
 
 

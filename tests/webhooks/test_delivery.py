@@ -195,7 +195,7 @@ def test_outbox_survives_a_broker_that_is_down_at_commit(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     with monkeypatch.context() as patched:
-        patched.setattr(tasks.deliver, "apply_async", broker_down)
+        patched.setattr(tasks.deliver_endpoint, "apply_async", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
             event = _record(organization)  # the commit itself must not fail
         assert services.webhook_deliveries_dispatch_due(grace_seconds=0) == 0  # still down
