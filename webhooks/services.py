@@ -53,6 +53,9 @@ RESPONSE_BODY_LOG_BYTES = 1024
 ROTATION_GRACE = timedelta(hours=24)
 # A worker holding a delivery for longer than this is presumed dead.
 LEASE_MARGIN_SECONDS = 30
+# A chunk's next attempt starts only this soon after the claim, so that even an attempt using its whole
+# connect and read timeouts ends before the lease does (the rest of the chunk is handed back).
+SEND_WINDOW_SECONDS = LEASE_MARGIN_SECONDS - 10
 # The sweeper leaves a due delivery to its own queued task for this long before re-queuing it.
 SWEEP_GRACE_SECONDS = 30
 SWEEP_BATCH = 500
@@ -344,7 +347,8 @@ def _slot_key(webhook_id: str, slot: int) -> str:
 
 
 def _acquire_slot(webhook_id: str) -> str | None:
-    ttl = settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS + DRAIN_BUDGET_SECONDS
+    # Outlives the longest hold: the sending budget, then one last chunk started within its send window.
+    ttl = DRAIN_BUDGET_SECONDS + LEASE_MARGIN_SECONDS + 2 * settings.WEBHOOK_TIMEOUT_SECONDS
     # One partner endpoint may occupy at most this many worker slots at once; the rest wait their turn.
     for slot in range(settings.WEBHOOK_ENDPOINT_CONCURRENCY):
         key = _slot_key(webhook_id, slot)
@@ -432,14 +436,14 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
     started = time.monotonic()
     try:
         while time.monotonic() - started < DRAIN_BUDGET_SECONDS:
-            now = timezone.now()
+            now, claimed_at = timezone.now(), time.monotonic()  # the lease runs from here
             claimed = _claim_due(webhook_id, now, DELIVERY_CHUNK)
             if not claimed:
                 break
             if len(claimed) == DELIVERY_CHUNK and not fanned_out:
                 fanned_out = True
                 _fan_out(webhook_id)
-            sent += _send_chunk(webhook_id=webhook_id, delivery_ids=claimed, claimed_at=time.monotonic())
+            sent += _send_chunk(webhook_id=webhook_id, delivery_ids=claimed, claimed_at=claimed_at)
     finally:
         cache.delete(slot)
     if _due(webhook_id, timezone.now()).exists():
@@ -458,7 +462,9 @@ def _fan_out(webhook_id: str) -> None:
 
 
 def _send_chunk(*, webhook_id: str, delivery_ids: list[str], claimed_at: float) -> int:
-    webhook = Webhook.objects.select_related("organization").get(pk=webhook_id)
+    webhook = Webhook.objects.select_related("organization").filter(pk=webhook_id).first()
+    if webhook is None:
+        return 0  # deleted meanwhile, and its deliveries with it
     if not webhook.is_active:
         _fail_disabled(delivery_ids, timezone.now())
         return 0
@@ -466,10 +472,12 @@ def _send_chunk(*, webhook_id: str, delivery_ids: list[str], claimed_at: float) 
     results = []
     for position, delivery_id in enumerate(delivery_ids):
         # An attempt may take a full timeout; start one only while the lease still covers that.
-        if time.monotonic() - claimed_at > LEASE_MARGIN_SECONDS:
+        if time.monotonic() - claimed_at > SEND_WINDOW_SECONDS:
             _release(delivery_ids[position:], timezone.now())
             break
-        delivery = by_id[delivery_id]
+        delivery = by_id.get(delivery_id)
+        if delivery is None:
+            continue
         outcome = _send(webhook=webhook, event=delivery.event, now=timezone.now(), keep_alive=True)
         results.append((delivery, outcome))
         if outcome.status_code == 410:
