@@ -8,6 +8,8 @@ response to an authenticated key, errors included, is recorded for usage statist
 
 import time
 
+from rest_framework.renderers import JSONRenderer
+
 from apikeys import usage
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.permissions import RequiresScope
@@ -15,6 +17,10 @@ from apikeys.ratelimit import rate_limit_hit
 from apikeys.services import ApiKeyPrincipal
 from config.errors import RateLimitExceeded
 from config.idempotency import IdempotentPostMixin
+
+# Renderers keep no per-request state, so one instance serves every request of the process.
+_JSON_RENDERER = JSONRenderer()
+_ACCEPTS_JSON = frozenset({None, "", "*/*", "application/json"})
 
 
 class PartnerAPIMixin(IdempotentPostMixin):
@@ -25,6 +31,24 @@ class PartnerAPIMixin(IdempotentPostMixin):
     @property
     def organization_id(self) -> str:
         return self.request.auth.organization_id
+
+    def perform_content_negotiation(self, request, force=False):
+        """JSON for the Accept values partner clients send, without DRF's negotiation.
+
+        DRF instantiates every renderer and parses the Accept header on each request to reach the same
+        answer; anything else (another Accept, ?format=, a view with other renderers) still goes
+        through it, so a 406 stays a 406.
+        """
+        renderers = self.renderer_classes
+        if (
+            len(renderers) == 1
+            and renderers[0] is JSONRenderer
+            and request.META.get("HTTP_ACCEPT") in _ACCEPTS_JSON
+            and getattr(self, "format_kwarg", None) is None
+            and "format=" not in request.META.get("QUERY_STRING", "")
+        ):
+            return _JSON_RENDERER, _JSON_RENDERER.media_type
+        return super().perform_content_negotiation(request, force)
 
     def initialize_request(self, request, *args, **kwargs):
         self._started = time.perf_counter()

@@ -8,11 +8,11 @@ from apikeys.scopes import SCOPES
 class ApiKeySerializer(serializers.ModelSerializer):
     keyPrefix = serializers.CharField(source="key_prefix", read_only=True)
     rateLimit = serializers.IntegerField(source="effective_rate_limit", read_only=True)
-    expiresAt = serializers.DateTimeField(source="expires_at", read_only=True)
+    expiresAt = serializers.DateTimeField(source="expires_at", read_only=True, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
-    lastUsedAt = serializers.DateTimeField(source="last_used_at", read_only=True)
+    lastUsedAt = serializers.DateTimeField(source="last_used_at", read_only=True, allow_null=True)
     usageCount = serializers.IntegerField(source="usage_count", read_only=True)
-    revokedAt = serializers.DateTimeField(source="revoked_at", read_only=True)
+    revokedAt = serializers.DateTimeField(source="revoked_at", read_only=True, allow_null=True)
     status = serializers.CharField(read_only=True)
 
     class Meta:

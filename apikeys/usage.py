@@ -1,7 +1,7 @@
 """Usage tracking: one record per partner request (key, method, route template, status, duration, time).
 
 Recording sits on the hot path, so in production it costs no round trip at all: each web process
-appends a compact JSON line to an in-memory batch, and a background thread pushes the batch onto a Redis
+appends a tuple to an in-memory batch, and a background thread pushes the batch onto a Redis
 list (one RPUSH) every second, or at once when it reaches BATCH_MAX lines, and at process exit. The beat
 task `apikeys.flush_usage` (every 5 s) moves the list into the database in bulk and advances each key's
 `usage_count` / `last_used_at` with F() expressions in the same transaction. So usage statistics lag live
@@ -76,9 +76,10 @@ def apikey_usage_record(
         if redis_client() is None:
             _store([(key_id, method, route, status_code, round(duration_ms), at)])
             return
-        line = json.dumps([key_id, method, route, status_code, round(duration_ms), round(at, 3)])
+        # Serialized by the pusher, off the request thread.
+        record = (key_id, method, route, status_code, round(duration_ms), round(at, 3))
         with _batch_lock:
-            _batch.append(line)
+            _batch.append(record)
             full = len(_batch) >= BATCH_MAX
         _pusher_ensure_running()
         if full:
@@ -87,7 +88,7 @@ def apikey_usage_record(
         logger.warning("Could not record API usage for key %s", key_id, exc_info=False)
 
 
-_batch: list[str] = []
+_batch: list[tuple] = []
 _batch_lock = threading.Lock()
 _pusher_pid: int | None = None
 
@@ -98,19 +99,19 @@ def apikey_usage_batch_push() -> int:
     On a Redis error the lines go back into the batch (bounded by BATCH_HARD_CAP) for the next try.
     """
     with _batch_lock:
-        lines = _batch[:]
+        records = _batch[:]
         _batch.clear()
-    if not lines:
+    if not records:
         return 0
     try:
-        redis_client().rpush(BUFFER_KEY, *lines)
+        redis_client().rpush(BUFFER_KEY, *(json.dumps(record) for record in records))
     except Exception:
         with _batch_lock:
-            _batch[:0] = lines
+            _batch[:0] = records
             del _batch[: max(0, len(_batch) - BATCH_HARD_CAP)]
-        logger.warning("Could not push %d usage records to Redis; will retry", len(lines))
+        logger.warning("Could not push %d usage records to Redis; will retry", len(records))
         return 0
-    return len(lines)
+    return len(records)
 
 
 def _pusher_ensure_running() -> None:

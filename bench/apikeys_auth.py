@@ -140,7 +140,7 @@ def _wait_ready(url: str) -> None:
     raise SystemExit("gunicorn did not become ready")
 
 
-def _wrk(url: str, key: str | None, duration: float, connections: int, pin: str | None) -> dict:
+def _wrk(url: str, key: str | None, duration: int, connections: int, pin: str | None) -> dict:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if key:
         command += ["-H", f"X-API-Key: {key}"]
@@ -167,8 +167,8 @@ def _wrk(url: str, key: str | None, duration: float, connections: int, pin: str 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over the three variants")
-    parser.add_argument("--duration", type=float, default=4, help="seconds per variant and round")
-    parser.add_argument("--warmup", type=float, default=1, help="seconds of warm-up before each measurement")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per variant and round")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up before each measurement")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--pin-wrk", metavar="CPU", help="run wrk under taskset -c CPU")
     args = parser.parse_args()
@@ -215,9 +215,7 @@ def main() -> None:
     print(f"{'variant':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   req/s per round")
     for name, figures in medians.items():
         per_round = " ".join(f"{s['rps']:.0f}" for s in samples[name])
-        print(
-            f"{name:34} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f}   {per_round}"
-        )
+        print(f"{name:34} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f}   {per_round}")
     bare, ours, slow = (medians[name]["rps"] for name in variants)
     ours_p99 = medians["partner GET /v1/customers/{id}"]["p99"]
     print(f"\nours / bare   = {ours / bare:.2f}   (target >= 0.70)")

@@ -16,7 +16,6 @@ Environment: BENCH_DATABASE_URL [postgres://postgres@127.0.0.1:5432/garmax_bench
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import statistics
 import sys
