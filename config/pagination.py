@@ -18,6 +18,10 @@ def _bounded_int(request, name: str, default: int, minimum: int, maximum: int | 
     return value
 
 
+# Far beyond any real list, and well inside PostgreSQL's bigint OFFSET.
+MAX_OFFSET = 1_000_000_000
+
+
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """`?limit=` (default 20, 1–100) and `?offset=`; bad values are a 400, not silently replaced."""
 
@@ -28,7 +32,7 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         return _bounded_int(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
 
     def get_offset(self, request):
-        return _bounded_int(request, self.offset_query_param, 0, 0, None)
+        return _bounded_int(request, self.offset_query_param, 0, 0, MAX_OFFSET)
 
     def get_paginated_response(self, data):
         return Response(
@@ -68,6 +72,6 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
                 "required": False,
                 "in": "query",
                 "description": "Number of results to skip.",
-                "schema": {"type": "integer", "minimum": 0, "default": 0},
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
             },
         ]

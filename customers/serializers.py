@@ -2,7 +2,6 @@ import json
 import re
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -48,6 +47,7 @@ class CustomerUpsertSerializer(serializers.Serializer):
 
 class CustomerSerializer(serializers.ModelSerializer):
     externalId = serializers.CharField(source="external_id")
+    email = serializers.EmailField(allow_null=True, help_text="null when the customer has no email.")
     photoUrl = serializers.SerializerMethodField(
         help_text="Expiring signed URL of the latest photo, or null."
     )
@@ -60,7 +60,13 @@ class CustomerSerializer(serializers.ModelSerializer):
         fields = ["id", "externalId", "email", "name", "photoUrl", "metadata", "createdAt", "updatedAt"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    def to_representation(self, customer):
+        data = super().to_representation(customer)
+        if "email" in data:
+            data["email"] = data["email"] or None  # "" is stored for "no email"; partners see null
+        return data
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_photoUrl(self, customer) -> str | None:
         # Lists annotate `latest_photo_key`; a single customer falls back to one query.
         if hasattr(customer, "latest_photo_key"):
@@ -124,6 +130,12 @@ class PhotoSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    def to_representation(self, customer):
+        data = super().to_representation(customer)
+        if "email" in data:
+            data["email"] = data["email"] or None  # "" is stored for "no email"; partners see null
+        return data
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_photoUrl(self, photo) -> str:
         return storage_signed_url(photo.storage_key)

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
@@ -6,7 +7,7 @@ from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt
 class WebhookSerializer(serializers.ModelSerializer):
     isActive = serializers.BooleanField(source="is_active", read_only=True)
     consecutiveFailures = serializers.IntegerField(source="consecutive_failures", read_only=True)
-    disabledAt = serializers.DateTimeField(source="disabled_at", read_only=True)
+    disabledAt = serializers.DateTimeField(source="disabled_at", read_only=True, allow_null=True)
     disabledReason = serializers.CharField(source="disabled_reason", read_only=True)
     previousSecretExpiresAt = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
@@ -29,6 +30,7 @@ class WebhookSerializer(serializers.ModelSerializer):
             "updatedAt",
         ]
 
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_previousSecretExpiresAt(self, webhook) -> str | None:
         if not webhook.previous_secret or webhook.previous_secret_expires_at is None:
             return None

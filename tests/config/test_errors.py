@@ -83,3 +83,15 @@ def test_a_sane_incoming_request_id_is_kept_and_a_hostile_one_replaced():
     assert client.get("/health", HTTP_X_REQUEST_ID="shop-abc-12345")["X-Request-Id"] == "shop-abc-12345"
     replaced = client.get("/health", HTTP_X_REQUEST_ID="bad\nheader value <script>")["X-Request-Id"]
     assert replaced.startswith("req_")
+
+
+def test_nul_characters_in_the_query_are_a_validation_error(organization, owner, jwt_client):
+    response = jwt_client(owner).get(f"/api/organizations/{organization.id}/credits?cartId=a%00b")
+    assert_seed_error(response, 400, "ValidationError")
+
+
+def test_absurd_offsets_are_a_validation_error(organization, owner, jwt_client):
+    response = jwt_client(owner).get(
+        f"/api/organizations/{organization.id}/credits?offset=1152921504606846976"
+    )
+    assert_seed_error(response, 400, "ValidationError")
