@@ -220,10 +220,10 @@ def webhook_endpoints_wake(*, webhook_ids: list[str], countdown: float = 0, coal
     """Queue a task that sends whatever is due to each endpoint; returns how many were queued.
 
     Never raises: if the broker is down the deliveries stay pending and the sweeper queues them later.
-    An immediate wake-up is skipped while one is already queued for the endpoint (a marker in the shared
-    cache that every sending task deletes before it looks for due deliveries, so a delivery committed
-    before the marker was seen is always found by that task). A thousand events for one endpoint thus cost
-    a handful of tasks, not a thousand. A `countdown` wake-up (a retry) is always queued: the marker says
+    An immediate wake-up is skipped while the endpoint's wake-up marker is set in the shared cache: a
+    sending task clears it before it looks for due deliveries, so a delivery committed while it is set is
+    found by a later look (see `webhook_deliveries_send_due`). A thousand events for one endpoint thus
+    cost a handful of tasks, not a thousand. A `countdown` wake-up (a retry) is always queued: the marker says
     nothing about when the queued task will run relative to the retry's due time; so is one with
     `coalesce=False` (the sweeper: a lost task may have left its marker behind). Without a shared cache
     (embedded mode: each process has its own) every wake-up is queued.
@@ -418,9 +418,12 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
 
     Returns how many attempts were made. Safe to run any number of times concurrently for one endpoint:
     chunks are claimed under a lease (row locks skipped, not waited for), so each attempt is sent by one
-    caller only, and at most WEBHOOK_ENDPOINT_CONCURRENCY callers send to one endpoint at once — a caller
-    finding every slot taken returns at once, and a slot holder looks for due deliveries again after
-    releasing its slot, so nothing waits for the sweeper because of it. A chunk is sent in order and
+    caller only, and at most WEBHOOK_ENDPOINT_CONCURRENCY callers send to one endpoint at once. A caller
+    finding every slot taken returns at once and leaves the wake-up marker set (so a burst of commits does
+    not queue a task each); every slot holder clears the marker before each look for due deliveries and,
+    after releasing its slot, clears it and looks once more, queuing a wake-up for anything due. Between
+    them, every committed delivery is either found by a holder or wakes the endpoint itself, and nothing
+    waits for the sweeper unless a worker dies. A chunk is sent in order and
     logged in one transaction; an attempt starts only while the chunk's lease still covers a full timeout,
     so a slow endpoint never keeps a claimed delivery past its lease (the rest are handed back). The first
     full chunk queues one more caller, so a backlog is worked on by up to the slot cap in parallel. After
@@ -428,7 +431,6 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
     A worker dying mid-chunk loses nothing: its leases expire and the sweeper re-queues the deliveries
     (whose attempts may then be sent twice — delivery is at least once; `webhook-id` lets partners dedupe).
     """
-    cache.delete(_wake_key(webhook_id))
     slot = _acquire_slot(webhook_id)
     if slot is None:
         return 0
@@ -436,6 +438,8 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
     started = time.monotonic()
     try:
         while time.monotonic() - started < DRAIN_BUDGET_SECONDS:
+            # Cleared before every look, so whatever is committed after it wakes the endpoint again.
+            cache.delete(_wake_key(webhook_id))
             now, claimed_at = timezone.now(), time.monotonic()  # the lease runs from here
             claimed = _claim_due(webhook_id, now, DELIVERY_CHUNK)
             if not claimed:
@@ -446,9 +450,15 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
             sent += _send_chunk(webhook_id=webhook_id, delivery_ids=claimed, claimed_at=claimed_at)
     finally:
         cache.delete(slot)
-    if _due(webhook_id, timezone.now()).exists():
-        webhook_endpoints_wake(webhook_ids=[webhook_id])
+    _look_again_after_release(webhook_id)
     return sent
+
+
+def _look_again_after_release(webhook_id: str) -> None:
+    """Callers turned away at the cap left the wake-up marker set and rely on this: wake for what is due."""
+    cache.delete(_wake_key(webhook_id))
+    if _due(webhook_id, timezone.now()).exists():
+        webhook_endpoints_wake(webhook_ids=[webhook_id], coalesce=False)
 
 
 def _fan_out(webhook_id: str) -> None:
@@ -514,8 +524,7 @@ def webhook_delivery_attempt(*, delivery_id: str) -> WebhookAttempt | None:
         cache.delete(slot)
     retries = max(0, min(webhook.organization.webhook_retries, MAX_RETRIES))
     (attempt,) = _record_outcomes(webhook=webhook, results=[(delivery, outcome)], retries=retries)
-    if _due(webhook.id, timezone.now()).exists():
-        webhook_endpoints_wake(webhook_ids=[webhook.id])
+    _look_again_after_release(webhook.id)
     return attempt
 
 

@@ -120,3 +120,28 @@ def test_a_hanging_endpoint_does_not_delay_another(organization, make_receiver, 
     while WebhookDelivery.objects.get(webhook=healthy_hook).status != WebhookDelivery.Status.SUCCEEDED:
         assert time.monotonic() < deadline, "the healthy delivery was never recorded as succeeded"
         time.sleep(0.1)
+
+
+def test_worker_sends_a_backlog_for_one_endpoint_once_each_with_a_few_tasks(
+    organization, receiver, worker, tmp_path
+):
+    webhook = make_webhook(organization, receiver.url)
+    with transaction.atomic():
+        events = [
+            services.webhook_event_record(
+                organization_id=organization.id, event=CART_TRYON_COMPLETED, data={"n": n}
+            )
+            for n in range(200)
+        ]
+    requests = receiver.wait_for(200, timeout=60)
+    assert sorted(r.headers["webhook-id"] for r in requests) == sorted(e.id for e in events)
+    deliveries = WebhookDelivery.objects.filter(webhook=webhook)
+    deadline = time.monotonic() + 10
+    while deliveries.filter(status=WebhookDelivery.Status.SUCCEEDED, attempt_count=1).count() < 200:
+        assert time.monotonic() < deadline, "not every delivery was logged as succeeded"
+        time.sleep(0.1)
+    time.sleep(1)  # anything sent twice would arrive by now
+    assert len(receiver.requests) == 200
+    tasks_run = (tmp_path / "worker.log").read_text().count("] received")
+    # One wake-up, helpers up to the slot cap, a few wake-ups while the burst was being queued; not 200.
+    assert 1 <= tasks_run <= 20, tasks_run

@@ -1,0 +1,108 @@
+"""`config.outbound.post(keep_alive=True)`: connections reused per thread, the SSRF guard unchanged."""
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from config import outbound
+
+
+class KeepAliveReceiver:
+    """An HTTP/1.1 server that records which client port each request came from."""
+
+    def __init__(self):
+        self.ports = []
+        self.cookies = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.ports.append(self.client_address[1])
+                receiver.cookies.append(self.headers.get("Cookie"))
+                body = b"x" * (200_000 if self.path == "/big" else 2)
+                self.send_response(200)
+                self.send_header("Set-Cookie", "session=partner-secret; Path=/")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path="/hook"):
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+
+@pytest.fixture
+def keep_alive_receiver():
+    receiver = KeepAliveReceiver()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+def _post(url, **kwargs):
+    return outbound.post(url, data=b"{}", headers={}, timeout=5, max_response_bytes=1024, **kwargs)
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_keep_alive_reuses_the_connection_and_a_plain_post_does_not(keep_alive_receiver):
+    for _ in range(3):
+        assert _post(keep_alive_receiver.url(), keep_alive=True).status_code == 200
+    assert len(set(keep_alive_receiver.ports)) == 1
+    keep_alive_receiver.ports.clear()
+    for _ in range(2):
+        _post(keep_alive_receiver.url())
+    assert len(set(keep_alive_receiver.ports)) == 2
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_each_thread_has_its_own_connection(keep_alive_receiver):
+    _post(keep_alive_receiver.url(), keep_alive=True)
+    other = threading.Thread(target=_post, args=(keep_alive_receiver.url(),), kwargs={"keep_alive": True})
+    other.start()
+    other.join()
+    assert len(set(keep_alive_receiver.ports)) == 2
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_a_response_cut_at_the_size_limit_closes_its_connection(keep_alive_receiver):
+    response = _post(keep_alive_receiver.url("/big"), keep_alive=True)
+    assert response.content == b"x" * 1024
+    _post(keep_alive_receiver.url(), keep_alive=True)
+    # The unread rest of the first body must not be taken for the second response.
+    assert len(set(keep_alive_receiver.ports)) == 2
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_cookies_a_partner_sets_are_never_sent_back(keep_alive_receiver):
+    for _ in range(2):
+        _post(keep_alive_receiver.url(), keep_alive=True)
+    assert keep_alive_receiver.cookies == [None, None]
+
+
+def test_a_pooled_connection_still_checks_the_address_on_every_request(monkeypatch, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = False
+    real_getaddrinfo = socket.getaddrinfo
+    # A public-looking host name whose DNS answer points at loopback (the rebinding trick).
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real_getaddrinfo(
+            "127.0.0.1" if host == "hooks.partner.example" else host, *a, **k
+        ),
+    )
+    for _ in range(2):
+        with pytest.raises(outbound.OutboundBlocked):
+            _post("https://hooks.partner.example/hook", keep_alive=True)
+    with pytest.raises(outbound.OutboundBlocked):
+        _post("http://hooks.partner.example/hook", keep_alive=True)  # and plain http is refused first
