@@ -223,8 +223,8 @@ def webhook_endpoints_wake(*, webhook_ids: list[str], countdown: float = 0, coal
     An immediate wake-up is skipped while the endpoint's wake-up marker is set in the shared cache: a
     sending task clears it before it looks for due deliveries, so a delivery committed while it is set is
     found by a later look (see `webhook_deliveries_send_due`). A thousand events for one endpoint thus
-    cost a handful of tasks, not a thousand. A `countdown` wake-up (a retry) is always queued: the marker says
-    nothing about when the queued task will run relative to the retry's due time; so is one with
+    cost a handful of tasks, not a thousand. A `countdown` wake-up (a retry) is always queued: the marker
+    says nothing about when the queued task will run relative to the retry's due time; so is one with
     `coalesce=False` (the sweeper: a lost task may have left its marker behind). Without a shared cache
     (embedded mode: each process has its own) every wake-up is queued.
     """
@@ -423,11 +423,13 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
     not queue a task each); every slot holder clears the marker before each look for due deliveries and,
     after releasing its slot, clears it and looks once more, queuing a wake-up for anything due. Between
     them, every committed delivery is either found by a holder or wakes the endpoint itself, and nothing
-    waits for the sweeper unless a worker dies. A chunk is sent in order and
-    logged in one transaction; an attempt starts only while the chunk's lease still covers a full timeout,
-    so a slow endpoint never keeps a claimed delivery past its lease (the rest are handed back). The first
-    full chunk queues one more caller, so a backlog is worked on by up to the slot cap in parallel. After
-    DRAIN_BUDGET_SECONDS the caller re-queues itself behind other endpoints' work instead of looping on.
+    waits for the sweeper unless a worker dies.
+
+    A chunk is sent in order and logged in one transaction; an attempt starts only while the chunk's lease
+    still covers a full timeout, so a slow endpoint never keeps a claimed delivery past its lease (the rest
+    are handed back). The first full chunk queues one more caller, so a backlog is worked on by up to the
+    slot cap in parallel. After DRAIN_BUDGET_SECONDS the caller releases its slot and leaves the rest to a
+    fresh wake-up queued behind other endpoints' work, instead of looping on.
     A worker dying mid-chunk loses nothing: its leases expire and the sweeper re-queues the deliveries
     (whose attempts may then be sent twice — delivery is at least once; `webhook-id` lets partners dedupe).
     """
@@ -489,7 +491,7 @@ def _send_chunk(*, webhook_id: str, delivery_ids: list[str], claimed_at: float) 
         if delivery is None:
             continue
         outcome = _send(webhook=webhook, event=delivery.event, now=timezone.now(), keep_alive=True)
-        results.append((delivery, outcome))
+        results.append((delivery, outcome, timezone.now()))
         if outcome.status_code == 410:
             # The endpoint is gone: the rest of the chunk goes back and fails once the 410 is recorded.
             _release(delivery_ids[position + 1 :], timezone.now())
@@ -523,15 +525,19 @@ def webhook_delivery_attempt(*, delivery_id: str) -> WebhookAttempt | None:
     finally:
         cache.delete(slot)
     retries = max(0, min(webhook.organization.webhook_retries, MAX_RETRIES))
-    (attempt,) = _record_outcomes(webhook=webhook, results=[(delivery, outcome)], retries=retries)
+    results = [(delivery, outcome, timezone.now())]
+    (attempt,) = _record_outcomes(webhook=webhook, results=results, retries=retries)
     _look_again_after_release(webhook.id)
     return attempt
 
 
 def _record_outcomes(
-    *, webhook: Webhook, results: list[tuple[WebhookDelivery, AttemptOutcome]], retries: int
+    *, webhook: Webhook, results: list[tuple[WebhookDelivery, AttemptOutcome, datetime]], retries: int
 ) -> list[WebhookAttempt]:
     """Log the attempts and move each delivery on, in one transaction, in the order they were sent.
+
+    `results` are (delivery, outcome, when the attempt ended); a retry is due its delay after that end,
+    not after this write, however long the rest of the chunk took.
 
     Successes are written with one UPDATE per run of them (the common case: the whole chunk); each failure
     is handled on its own, in sequence, so the endpoint's failure streak counts exactly as sent.
@@ -569,9 +575,9 @@ def _record_outcomes(
                 response_body=outcome.response_body,
                 error=outcome.error,
             )
-            for delivery, outcome in results
+            for delivery, outcome, _ in results
         )
-        for delivery, outcome in results:
+        for delivery, outcome, ended_at in results:
             number = delivery.attempt_count + 1
             if outcome.succeeded:
                 succeeded.setdefault((outcome.status_code, number), []).append(delivery.pk)
@@ -590,9 +596,10 @@ def _record_outcomes(
                 delay = retry_delay(number)
                 if outcome.retry_after is not None:
                     delay = max(delay, outcome.retry_after)
-                fields.update(next_attempt_at=now + timedelta(seconds=delay))
+                next_due = ended_at + timedelta(seconds=delay)
+                fields.update(next_attempt_at=next_due)
                 # Rounded up so the wake-up never comes before the delivery is due; one per half second.
-                retry_countdowns.add(math.ceil(delay * 2) / 2)
+                retry_countdowns.add(math.ceil(max(0.0, (next_due - now).total_seconds()) * 2) / 2)
             else:
                 fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
                 # F() so concurrent deliveries to one endpoint each count; then disable once at the threshold.
