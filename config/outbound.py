@@ -195,7 +195,8 @@ def post(
     The response body is read within `timeout` of wall-clock time (a server dripping bytes cannot hold a
     worker beyond it) and, with `max_response_bytes`, only that much of it is read and kept. With
     `keep_alive` the connection is kept for this thread's next request to the same origin (webhook
-    deliveries send many small requests to few hosts; a new TCP and TLS handshake each time dominated).
+    deliveries send many small requests to few hosts; a new connection, and in production a TLS handshake,
+    for each of them costs more than the request itself).
     A connection whose response was not read to the end is closed, never reused.
     """
     check_url(url, resolve=False)
