@@ -6,29 +6,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.errors import PayloadTooLarge
+from config.metadata import METADATA_MAX_BYTES, MetadataField, metadata_validate
 from config.storage import storage_signed_url
 from customers.models import Customer, Photo
 
-METADATA_MAX_BYTES = 8 * 1024
 # externalId travels in the URL path: anything but separators, percent signs and whitespace is allowed,
 # so emails, dotted ids and UUIDs all work unencoded.
 EXTERNAL_ID_PATTERN = re.compile(r"^[^/?#%\s\x00-\x1f\x7f]{1,255}$")
-
-
-def _validate_metadata(value):
-    if not isinstance(value, dict):
-        raise serializers.ValidationError("Must be a JSON object.")
-    if len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
-        raise serializers.ValidationError(f"Must be at most {METADATA_MAX_BYTES} bytes when serialized.")
-    return value
-
-
-@extend_schema_field({"type": "object", "additionalProperties": True, "example": {"segment": "premium"}})
-class MetadataField(serializers.JSONField):
-    """A JSON object of bounded size (not a list, string or number)."""
-
-    def to_internal_value(self, data):
-        return _validate_metadata(super().to_internal_value(data))
 
 
 class CustomerUpsertSerializer(serializers.Serializer):
@@ -102,7 +86,7 @@ class PhotoUploadSerializer(serializers.Serializer):
             parsed = json.loads(value)
         except ValueError:
             raise serializers.ValidationError("Must be a JSON object encoded as a string.") from None
-        return _validate_metadata(parsed)
+        return metadata_validate(parsed)
 
 
 class PhotoSerializer(serializers.ModelSerializer):

@@ -3,12 +3,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config import outbound
+from config.metadata import MetadataField
 from organizations.serializers import CreditsField
 from tryons import pricing
 from tryons.models import CATEGORIES, RENDER_QUALITIES, CartTryOnSession, TryOn
 from tryons.services import GarmentInput, result_url
-
-METADATA_MAX_KEYS = 50
 
 
 def _image_url(value: str) -> str:
@@ -16,14 +15,6 @@ def _image_url(value: str) -> str:
         outbound.check_url(value, resolve=False)
     except outbound.OutboundBlocked as exc:
         raise serializers.ValidationError(str(exc)) from None
-    return value
-
-
-def _bounded_metadata(value):
-    if not isinstance(value, dict):
-        raise serializers.ValidationError("Must be an object.")
-    if len(value) > METADATA_MAX_KEYS:
-        raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
     return value
 
 
@@ -63,7 +54,7 @@ class CartTryOnCreateSerializer(serializers.Serializer):
         choices=RENDER_QUALITIES, required=False, help_text="Defaults to the organization's setting."
     )
     backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
-    metadata = serializers.JSONField(required=False, default=dict, validators=[_bounded_metadata])
+    metadata = MetadataField(required=False, default=dict)
 
 
 class TryOnCreateSerializer(GarmentSerializer):
@@ -72,7 +63,7 @@ class TryOnCreateSerializer(GarmentSerializer):
         choices=RENDER_QUALITIES, required=False, help_text="Defaults to the organization's setting."
     )
     backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
-    metadata = serializers.JSONField(required=False, default=dict, validators=[_bounded_metadata])
+    metadata = MetadataField(required=False, default=dict)
 
 
 class TryOnErrorSerializer(serializers.Serializer):
