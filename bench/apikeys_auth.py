@@ -216,10 +216,15 @@ def main() -> None:
     for name, figures in medians.items():
         per_round = " ".join(f"{s['rps']:.0f}" for s in samples[name])
         print(f"{name:34} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f}   {per_round}")
-    bare, ours, slow = (medians[name]["rps"] for name in variants)
+    # Each round measures the three variants back to back, so a ratio within one round compares them
+    # under the same outside load; the median over rounds then drops the rounds that load disturbed.
+    bare, ours, slow = (samples[name] for name in variants)
+    ours_vs_bare = statistics.median(o["rps"] / b["rps"] for o, b in zip(ours, bare, strict=True))
+    ours_vs_bcrypt = statistics.median(o["rps"] / s["rps"] for o, s in zip(ours, slow, strict=True))
     ours_p99 = medians["partner GET /v1/customers/{id}"]["p99"]
-    print(f"\nours / bare   = {ours / bare:.2f}   (target >= 0.70)")
-    print(f"ours / bcrypt = {ours / slow:.1f}   (target >= 40)")
+    print("\nratios: median over rounds of the ratio within each round")
+    print(f"ours / bare   = {ours_vs_bare:.2f}   (target >= 0.70)")
+    print(f"ours / bcrypt = {ours_vs_bcrypt:.1f}   (target >= 40)")
     print(f"ours p99      = {ours_p99:.2f} ms (target < 25 ms)")
     print(f"usage records recorded and flushed to PostgreSQL: {flushed}")
     load = os.getloadavg()

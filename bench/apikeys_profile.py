@@ -112,6 +112,19 @@ def main() -> None:
             f"{name:10} {min(cpu[name]):15.0f} {statistics.median(cpu[name]):7.0f}"
             f" {min(wall[name]):16.0f} {statistics.median(wall[name]):7.0f}"
         )
+    # Python function calls per request: a deterministic measure of the interpreted work, which a busy
+    # machine cannot disturb (C-level work such as socket I/O and JSON encoding is not counted).
+    calls = {}
+    for name, environ in variants.items():
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run(environ, 100)
+        profiler.disable()
+        calls[name] = pstats.Stats(profiler).total_calls / 100
+    print(f"{'variant':10} {'Python calls/req':>17}")
+    for name in variants:
+        print(f"{name:10} {calls[name]:17.0f}")
+    print(f"\npartner calls - bare calls = {calls['partner'] - calls['bare']:.0f} per request")
     # Other load only ever adds CPU time, so the fastest round is the least disturbed one.
     print(f"\npartner CPU - bare CPU = {min(cpu['partner']) - min(cpu['bare']):.0f} µs per request")
     print(f"partner CPU / bare CPU = {min(cpu['partner']) / min(cpu['bare']):.2f}")
