@@ -1,6 +1,9 @@
 """Reads other apps rely on; kept here so their queries stay tenant-scoped in one place."""
 
-from customers.models import Photo
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from config.errors import ResourceNotFound
+from customers.models import Customer, Photo
 
 
 def photo_for_key(*, organization_id: str, storage_key: str) -> Photo | None:
@@ -10,3 +13,26 @@ def photo_for_key(*, organization_id: str, storage_key: str) -> Photo | None:
         .filter(organization_id=organization_id, storage_key=storage_key)
         .first()
     )
+
+
+def _with_latest_photo_key(customers: QuerySet) -> QuerySet:
+    # One query for the customer and its latest photo: `photoUrl` is on every customer response.
+    latest = Photo.objects.filter(customer=OuterRef("pk")).order_by("-uploaded_at").values("storage_key")[:1]
+    return customers.annotate(latest_photo_key=Subquery(latest))
+
+
+def customer_list(*, organization_id: str) -> QuerySet:
+    """The organization's customers, newest first, each annotated with `latest_photo_key`."""
+    return _with_latest_photo_key(Customer.objects.filter(organization_id=organization_id)).order_by(
+        "-created_at", "-id"
+    )
+
+
+def customer_detail(*, organization_id: str, external_id: str) -> Customer:
+    """One customer annotated with `latest_photo_key`; another organization's externalId is a 404."""
+    customer = _with_latest_photo_key(
+        Customer.objects.filter(organization_id=organization_id, external_id=external_id)
+    ).first()
+    if customer is None:
+        raise ResourceNotFound(f"Customer {external_id} not found.", details={"externalId": external_id})
+    return customer

@@ -1,7 +1,5 @@
 """Customers and photos: upsert by externalId, cleaned photo uploads, and erasure that is never lost."""
 
-import importlib
-import importlib.util
 import logging
 from datetime import timedelta
 
@@ -60,14 +58,10 @@ def customer_get(*, organization_id: str, external_id: str) -> Customer:
 
 def _tryon_results_erase(customer_id: str) -> list[str]:
     """Storage keys of the customer's try-on results, cleared from the database by the try-ons app."""
-    # Looked up lazily: the customers app must not depend on try-ons at import time (nor at all before
-    # try-ons exist).
-    if importlib.util.find_spec("tryons.services") is None:
-        return []
-    erase = getattr(importlib.import_module("tryons.services"), "customer_results_erase", None)
-    if erase is None:
-        return []
-    return list(erase(customer_id=customer_id))
+    # Imported here, not at the top: tryons' models build on this app's models.
+    from tryons.services import customer_results_erase
+
+    return list(customer_results_erase(customer_id=customer_id))
 
 
 def customer_delete(*, organization_id: str, external_id: str) -> list[str]:

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.parsers import MultiPartParser
@@ -9,7 +8,7 @@ from rest_framework.response import Response
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import CUSTOMERS_CREATE, CUSTOMERS_READ, PHOTOS_READ, PHOTOS_UPLOAD
 from config.errors import PayloadTooLarge, ValidationError
-from customers import services
+from customers import selectors, services
 from customers.models import Customer, Photo
 from customers.serializers import (
     CustomerSerializer,
@@ -66,18 +65,13 @@ class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(summary="List customers", responses={200: CustomerSerializer(many=True)})
     def list(self, request):
-        latest_photo = Photo.objects.filter(customer=OuterRef("pk")).order_by("-uploaded_at")
-        customers = (
-            Customer.objects.filter(organization_id=self.organization_id)
-            .annotate(latest_photo_key=Subquery(latest_photo.values("storage_key")[:1]))
-            .order_by("-created_at", "-id")
-        )
+        customers = selectors.customer_list(organization_id=self.organization_id)
         page = self.paginate_queryset(customers)
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)
 
     @extend_schema(summary="Get a customer", parameters=[EXTERNAL_ID], responses={200: CustomerSerializer})
     def retrieve(self, request, externalId=None):
-        customer = services.customer_get(organization_id=self.organization_id, external_id=externalId)
+        customer = selectors.customer_detail(organization_id=self.organization_id, external_id=externalId)
         return Response(CustomerSerializer(customer).data)
 
     @extend_schema(
