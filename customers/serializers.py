@@ -2,6 +2,7 @@ import json
 import re
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -46,8 +47,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     def to_representation(self, customer):
         data = super().to_representation(customer)
-        if "email" in data:
-            data["email"] = data["email"] or None  # "" is stored for "no email"; partners see null
+        data["email"] = data["email"] or None  # "" is stored for "no email"; partners see null
         return data
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
@@ -114,12 +114,6 @@ class PhotoSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, customer):
-        data = super().to_representation(customer)
-        if "email" in data:
-            data["email"] = data["email"] or None  # "" is stored for "no email"; partners see null
-        return data
-
-    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    @extend_schema_field(OpenApiTypes.URI)
     def get_photoUrl(self, photo) -> str:
         return storage_signed_url(photo.storage_key)
