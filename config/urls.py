@@ -5,7 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from config import health, storage
 from organizations.auth_views import TokenRefreshThrottledView, TokenView
 
+# Partner traffic (/api/v1) is the hot path: its patterns come first so resolving them tries the fewest.
 urlpatterns = [
+    path("api/", include("customers.urls")),
+    path("api/", include("tryons.urls")),
+    path("api/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
@@ -17,9 +21,6 @@ urlpatterns = [
     path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("organizations.urls")),
     path("api/", include("apikeys.urls")),
-    path("api/", include("customers.urls")),
-    path("api/", include("tryons.urls")),
-    path("api/", include("webhooks.urls")),
 ]
 
 handler400 = "config.errors.handler400"
