@@ -1,7 +1,7 @@
 """The real URLconf plus two comparison views that read the same customer row as the partner endpoint.
 
 The partner variant of the benchmark calls the real `GET /api/v1/customers/{externalId}`. The two views
-here do the same work (the same service call and serializer) and differ only in how the caller is
+here do the same work (the same selector and serializer) and differ only in how the caller is
 authenticated: not at all (a stock DRF view), or by a lookup and a bcrypt check on every request.
 """
 
@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from apikeys.models import ApiKey
 from apikeys.services import KEY_PREFIX, LOOKUP_LENGTH
 from config.errors import InvalidApiKey
+from customers.selectors import customer_detail
 from customers.serializers import CustomerSerializer
-from customers.services import customer_get
 
 
 class BareView(APIView):
@@ -25,7 +25,7 @@ class BareView(APIView):
     permission_classes = [AllowAny]
 
     def get(self, request, external_id):
-        customer = customer_get(organization_id=request.query_params.get("org"), external_id=external_id)
+        customer = customer_detail(organization_id=request.query_params.get("org"), external_id=external_id)
         return Response(CustomerSerializer(customer).data)
 
 
@@ -40,7 +40,7 @@ class BcryptEveryRequestView(APIView):
         key = ApiKey.objects.filter(key_prefix=raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]).first()
         if key is None or not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
             raise InvalidApiKey()
-        customer = customer_get(organization_id=key.organization_id, external_id=external_id)
+        customer = customer_detail(organization_id=key.organization_id, external_id=external_id)
         return Response(CustomerSerializer(customer).data)
 
 
