@@ -13,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from apikeys import usage
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.permissions import RequiresScope
-from apikeys.ratelimit import rate_limit_hit
+from apikeys.ratelimit import rate_limit_headers_set, rate_limit_hit
 from apikeys.services import ApiKeyPrincipal
 from config.errors import RateLimitExceeded
 from config.idempotency import IdempotentPostMixin
@@ -78,10 +78,7 @@ class PartnerAPIMixin(IdempotentPostMixin):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        decision = getattr(request, "rate_limit", None)
-        if decision is not None:
-            for header, value in decision.headers().items():
-                response[header] = value
+        rate_limit_headers_set(request, response)
         principal = getattr(self, "_principal", None)
         if principal is not None:
             match = request._request.resolver_match

@@ -79,6 +79,14 @@ class RateLimitDecision:
         }
 
 
+def rate_limit_headers_set(request, response) -> None:
+    """Copy the decision made for `request` (if any) into the X-RateLimit-* headers of `response`."""
+    decision = getattr(request, "rate_limit", None)
+    if decision is not None:
+        for header, value in decision.headers().items():
+            response[header] = value
+
+
 def decision_from(limit, allowed, remaining, retry_ms, reset_ms, now_ms) -> RateLimitDecision:
     """Build the decision from one GCRA step's figures (milliseconds)."""
     return RateLimitDecision(

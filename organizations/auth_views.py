@@ -8,7 +8,7 @@ process can count would leave the password endpoint open to guessing at full spe
 from drf_spectacular.utils import extend_schema
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from apikeys.ratelimit import rate_limit_hit
+from apikeys.ratelimit import rate_limit_headers_set, rate_limit_hit
 from config.errors import RateLimitExceeded
 
 # Password guessing: this many token attempts per client address per minute (bursts up to it).
@@ -37,10 +37,7 @@ class _ThrottledByAddress:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        decision = getattr(request, "rate_limit", None)
-        if decision is not None:
-            for header, value in decision.headers().items():
-                response[header] = value
+        rate_limit_headers_set(request, response)
         return response
 
 
