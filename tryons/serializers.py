@@ -1,4 +1,3 @@
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -66,20 +65,24 @@ class TryOnCreateSerializer(GarmentSerializer):
     metadata = MetadataField(required=False, default=dict)
 
 
-class TryOnErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
+# null until an item fails; then why, in a form partners can branch on (`code`) and show (`message`).
+_ERROR_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
 
 
 class _ResultMixin(serializers.Serializer):
     resultUrl = serializers.SerializerMethodField(help_text="Expiring signed URL of the rendered image.")
     error = serializers.SerializerMethodField()
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_resultUrl(self, tryon: TryOn) -> str | None:
         return result_url(tryon)
 
-    @extend_schema_field(TryOnErrorSerializer(allow_null=True))
+    @extend_schema_field(_ERROR_SCHEMA)
     def get_error(self, tryon: TryOn):
         if not tryon.error_code:
             return None
@@ -93,7 +96,7 @@ class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
     imageUrl = serializers.URLField(source="image_url")
     creditsCharged = CreditsField(source="credits")
     creditsRefunded = CreditsField(source="credits_refunded")
-    completedAt = serializers.DateTimeField(source="completed_at")
+    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
 
     class Meta:
         model = TryOn
@@ -124,12 +127,12 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
     creditsRequired = CreditsField(source="credits_required")
     creditsCharged = CreditsField(source="credits_charged")
     creditsRefunded = CreditsField(source="credits_refunded")
-    estimatedCompletionTime = serializers.DateTimeField(source="estimated_completion_at")
+    estimatedCompletionTime = serializers.DateTimeField(source="estimated_completion_at", allow_null=True)
     cartItems = CartItemResultSerializer(source="items", many=True)
     createdAt = serializers.DateTimeField(source="created_at")
-    startedAt = serializers.DateTimeField(source="started_at")
-    completedAt = serializers.DateTimeField(source="completed_at")
-    cancelledAt = serializers.DateTimeField(source="cancelled_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
+    cancelledAt = serializers.DateTimeField(source="cancelled_at", allow_null=True)
 
     class Meta:
         model = CartTryOnSession
@@ -168,7 +171,7 @@ class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
     creditsRefunded = CreditsField(source="credits_refunded")
     estimatedCompletionTime = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
-    completedAt = serializers.DateTimeField(source="completed_at")
+    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
 
     class Meta:
         model = TryOn
@@ -195,7 +198,7 @@ class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_estimatedCompletionTime(self, tryon: TryOn) -> str | None:
         estimate = getattr(tryon, "estimated_completion_at", None)
         return estimate.strftime("%Y-%m-%dT%H:%M:%SZ") if estimate else None
