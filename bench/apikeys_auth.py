@@ -120,7 +120,8 @@ def _start_gunicorn(port: int) -> subprocess.Popen:
             "--worker-class=sync",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
-            "--access-logfile=/dev/null",
+            # No access log, as in production (README): the load balancer logs requests; gunicorn's
+            # access log would cost ~5 % of a partner read even when written to /dev/null.
         ],
         cwd=ROOT,
         env=environment(),

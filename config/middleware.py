@@ -1,6 +1,11 @@
 import re
 import uuid
 
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
+from django.middleware import csrf as csrf_middleware
+
 from config.request_context import reset_request_id, set_request_id
 
 # Accept a caller's id only if it is short and harmless to echo into logs and headers.
@@ -42,3 +47,38 @@ class RejectNulCharactersMiddleware:
 
             return json_error(request, "ValidationError", "The URL must not contain NUL characters.", 400)
         return self.get_response(request)
+
+
+# --- Browser-only middleware -------------------------------------------------------------------------
+# Sessions, CSRF, the session user and messages serve the admin's browser sessions. Partner requests
+# (`/api/v1/`, X-API-Key, no cookies) never use them, yet each would build a session store, a message
+# store and a CSRF check per request: ~70 µs of CPU, ~7 % of a partner read (bench/README.md). These
+# subclasses (subclasses, so the admin's system checks still find them) pass partner requests straight on.
+
+PARTNER_API_PREFIX = "/api/v1/"
+
+
+class _SkippedForPartnerApi:
+    def __call__(self, request):
+        if request.path_info.startswith(PARTNER_API_PREFIX):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(_SkippedForPartnerApi, sessions_middleware.SessionMiddleware):
+    pass
+
+
+class CsrfViewMiddleware(_SkippedForPartnerApi, csrf_middleware.CsrfViewMiddleware):
+    def process_view(self, request, callback, callback_args, callback_kwargs):
+        if request.path_info.startswith(PARTNER_API_PREFIX):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class AuthenticationMiddleware(_SkippedForPartnerApi, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_SkippedForPartnerApi, messages_middleware.MessageMiddleware):
+    pass

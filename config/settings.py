@@ -89,11 +89,11 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "config.middleware.RejectNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.CsrfViewMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -146,9 +146,15 @@ else:
     _engines = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
     if DATABASES["default"].get("ENGINE") not in _engines:
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// (or sqlite://) URL")
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's PostgreSQL backend with a health check that needs no round trip (see its docstring).
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
     # Persistent connections: with 0, every request pays a new PostgreSQL connection (~8x slower).
     DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The partner hot reads (config/prepared.py) run as prepared statements on PostgreSQL. Turn off behind a
+# pooler in transaction mode that cannot carry them (PgBouncer < 1.21 or without max_prepared_statements).
+DB_PREPARED_STATEMENTS = _bool("DB_PREPARED_STATEMENTS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -3,6 +3,7 @@
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from config.errors import ResourceNotFound
+from config.prepared import PreparedQuery
 from customers.models import Customer, Photo
 
 
@@ -28,11 +29,18 @@ def customer_list(*, organization_id: str) -> QuerySet:
     )
 
 
+# The hottest partner read: compiled once per process (config/prepared.py says why).
+_customer_detail_query = PreparedQuery(
+    Customer,
+    lambda organization_id, external_id: _with_latest_photo_key(
+        Customer.objects.filter(organization_id=organization_id, external_id=external_id)
+    )[:1],
+)
+
+
 def customer_detail(*, organization_id: str, external_id: str) -> Customer:
     """One customer annotated with `latest_photo_key`; another organization's externalId is a 404."""
-    customer = _with_latest_photo_key(
-        Customer.objects.filter(organization_id=organization_id, external_id=external_id)
-    ).first()
+    customer = _customer_detail_query.first(organization_id=organization_id, external_id=external_id)
     if customer is None:
         raise ResourceNotFound(f"Customer {external_id} not found.", details={"externalId": external_id})
     return customer

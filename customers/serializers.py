@@ -9,11 +9,13 @@ from rest_framework import serializers
 from config.errors import PayloadTooLarge
 from config.metadata import METADATA_MAX_BYTES, MetadataField, metadata_validate
 from config.storage import storage_signed_url
-from customers.models import Customer, Photo
+from customers.models import Photo
 
 # externalId travels in the URL path: anything but separators, percent signs and whitespace is allowed,
 # so emails, dotted ids and UUIDs all work unencoded.
 EXTERNAL_ID_PATTERN = re.compile(r"^[^/?#%\s\x00-\x1f\x7f]{1,255}$")
+# Formats timestamps as every DateTimeField of the API does (REST_FRAMEWORK["DATETIME_FORMAT"], UTC).
+_TIMESTAMP = serializers.DateTimeField()
 
 
 class CustomerUpsertSerializer(serializers.Serializer):
@@ -30,25 +32,38 @@ class CustomerUpsertSerializer(serializers.Serializer):
         return value
 
 
-class CustomerSerializer(serializers.ModelSerializer):
-    externalId = serializers.CharField(source="external_id")
-    email = serializers.EmailField(allow_null=True, help_text="null when the customer has no email.")
+class CustomerSerializer(serializers.Serializer):
+    """A customer as partners see it, on the hottest partner read (`GET /v1/customers/{externalId}`).
+
+    The declared fields are the schema; `to_representation` writes the same values out directly, because
+    DRF deep-copies every declared field for each instance it serializes, which was most of this
+    serializer's CPU (tests/customers/test_serializers.py checks the two agree).
+    """
+
+    id = serializers.CharField(read_only=True)
+    externalId = serializers.CharField(source="external_id", read_only=True)
+    email = serializers.EmailField(
+        read_only=True, allow_null=True, help_text="null when the customer has no email."
+    )
+    name = serializers.CharField(read_only=True)
     photoUrl = serializers.SerializerMethodField(
         help_text="Expiring signed URL of the latest photo, or null."
     )
-    metadata = MetadataField()
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-
-    class Meta:
-        model = Customer
-        fields = ["id", "externalId", "email", "name", "photoUrl", "metadata", "createdAt", "updatedAt"]
-        read_only_fields = fields
+    metadata = MetadataField(read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
     def to_representation(self, customer):
-        data = super().to_representation(customer)
-        data["email"] = data["email"] or None  # "" is stored for "no email"; partners see null
-        return data
+        return {
+            "id": customer.id,
+            "externalId": customer.external_id,
+            "email": customer.email or None,  # "" is stored for "no email"; partners see null
+            "name": customer.name,
+            "photoUrl": self.get_photoUrl(customer),
+            "metadata": customer.metadata,
+            "createdAt": _TIMESTAMP.to_representation(customer.created_at),
+            "updatedAt": _TIMESTAMP.to_representation(customer.updated_at),
+        }
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_photoUrl(self, customer) -> str | None:

@@ -21,6 +21,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Django's PBKDF2 costs ~0.5 s per password on these machines, and most tests create users; no test
+    # depends on the hasher (login tests still check real passwords, through whichever hasher is set).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
     yield

@@ -30,3 +30,21 @@ def make_organization(owner=None, **kwargs):
     owner = owner or UserFactory()
     kwargs.setdefault("name", "Acme Fashion")
     return organization_services.organization_create(owner=owner, **kwargs)
+
+
+def make_photo_row(customer, storage_key, uploaded_at=None):
+    """A Photo row (no stored object) for tests that only read photo metadata, e.g. `photoUrl`."""
+    from customers.models import Photo
+
+    photo = Photo.objects.create(
+        organization_id=customer.organization_id,
+        customer=customer,
+        storage_key=storage_key,
+        content_type="image/jpeg",
+        width=600,
+        height=800,
+        size_bytes=1234,
+    )
+    if uploaded_at is not None:  # auto_now_add ignores a value given to create()
+        Photo.objects.filter(pk=photo.pk).update(uploaded_at=uploaded_at)
+    return photo

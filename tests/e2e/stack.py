@@ -375,7 +375,8 @@ class Stack:
                 *PG_ADMIN,
                 "-At",
                 "-c",
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "  # noqa: S608 - our own db name
+                # The timeout makes each call wait until the backend has exited, as after a real restart.
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "  # noqa: S608 - our own db name
                 f"WHERE datname = '{self.database}' AND pid <> pg_backend_pid()",
             ],
             check=True,
