@@ -6,13 +6,14 @@ authenticated: not at all (a stock DRF view), or by a lookup and a bcrypt check 
 """
 
 import bcrypt
-from django.urls import include, path
+from django.urls import path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apikeys.models import ApiKey
 from apikeys.services import KEY_PREFIX, LOOKUP_LENGTH
+from config import urls as service_urls
 from config.errors import InvalidApiKey
 from customers.selectors import customer_detail
 from customers.serializers import CustomerSerializer
@@ -44,8 +45,16 @@ class BcryptEveryRequestView(APIView):
         return Response(CustomerSerializer(customer).data)
 
 
+# The service's own patterns follow unnested, so the partner path resolves as in production (an
+# include() here would add a resolver level to every partner request that production does not have).
 urlpatterns = [
     path("bench/bare/<str:external_id>", BareView.as_view()),
     path("bench/bcrypt/<str:external_id>", BcryptEveryRequestView.as_view()),
-    path("", include("config.urls")),
+    *service_urls.urlpatterns,
 ]
+handler400, handler403, handler404, handler500 = (
+    service_urls.handler400,
+    service_urls.handler403,
+    service_urls.handler404,
+    service_urls.handler500,
+)

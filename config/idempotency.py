@@ -59,8 +59,10 @@ class IdempotentPostMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._idempotency = None
+        if request.method != "POST":  # before reading headers: building request.headers costs a GET
+            return
         key = request.headers.get(HEADER)
-        if request.method != "POST" or key is None:
+        if key is None:
             return
         if not 1 <= len(key) <= 255:
             raise ValidationError(details={HEADER: ["Idempotency-Key must be 1 to 255 characters."]})

@@ -12,7 +12,7 @@ import pytest
 
 from apikeys import services
 from apikeys.ratelimit import bucket_key
-from apikeys.shared_cache import redis_client, shared_set_many
+from apikeys.shared_cache import redis_client, redis_hot_client, shared_set_many
 from config.errors import InvalidApiKey, ServiceUnavailable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
@@ -26,7 +26,7 @@ def count_bcrypt_checks():
 
 def as_other_process(client):
     """Run apikey_admit through another Redis client and connection pool, as another web process would."""
-    return mock.patch("apikeys.services.redis_client", return_value=client)
+    return mock.patch("apikeys.services.redis_hot_client", return_value=client)
 
 
 def test_admitted_key_is_counted_against_its_own_limit(organization, api_key_for):
@@ -64,7 +64,7 @@ def test_accept_values_outside_json_still_get_drf_negotiation(organization, api_
 def test_cached_key_costs_exactly_one_redis_command(organization, api_key_for):
     _, raw_key = api_key_for(organization)
     services.apikey_admit(raw_key)  # verify once
-    client = redis_client()
+    client = redis_hot_client()
     with mock.patch.object(client, "execute_command", wraps=client.execute_command) as command:
         principal, decision = services.apikey_admit(raw_key)
     assert decision.allowed and principal.organization_id == organization.id
@@ -177,3 +177,29 @@ def test_unreachable_redis_is_a_503_from_admission(organization, api_key_for, un
     _, raw_key = api_key_for(organization)
     with pytest.raises(ServiceUnavailable):
         services.apikey_admit(raw_key)
+
+
+@pytest.mark.redis
+def test_a_dropped_hot_connection_is_replaced_without_failing_the_request(organization, api_key_for):
+    _, raw_key = api_key_for(organization)
+    services.apikey_admit(raw_key)
+    hot = redis_hot_client()
+    assert hot is redis_hot_client()  # kept for the thread: no pool checkout per request
+    held = hot.connection
+    redis_client().client_kill_filter(_id=hot.client_id())  # e.g. Redis restarted, or a timeout dropped it
+
+    principal, decision = services.apikey_admit(raw_key)
+
+    assert decision.allowed and principal.organization_id == organization.id
+    assert hot.client_id() != 0 and hot.connection is held  # reconnected in place
+
+
+@pytest.mark.redis
+def test_a_forked_process_builds_its_own_hot_connection(organization, api_key_for):
+    _, raw_key = api_key_for(organization)
+    services.apikey_admit(raw_key)
+    parents = redis_hot_client()
+    with mock.patch("apikeys.shared_cache.os.getpid", return_value=-1):  # as seen from a child
+        childs = redis_hot_client()
+        assert childs is not parents and childs.connection is not parents.connection
+        assert services.apikey_admit(raw_key)[1].allowed
