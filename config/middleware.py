@@ -58,9 +58,13 @@ class RejectNulCharactersMiddleware:
 PARTNER_API_PREFIX = "/api/v1/"
 
 
+def _is_partner_api(request) -> bool:
+    return request.path_info.startswith(PARTNER_API_PREFIX)
+
+
 class _SkippedForPartnerApi:
     def __call__(self, request):
-        if request.path_info.startswith(PARTNER_API_PREFIX):
+        if _is_partner_api(request):
             return self.get_response(request)
         return super().__call__(request)
 
@@ -71,7 +75,7 @@ class SessionMiddleware(_SkippedForPartnerApi, sessions_middleware.SessionMiddle
 
 class CsrfViewMiddleware(_SkippedForPartnerApi, csrf_middleware.CsrfViewMiddleware):
     def process_view(self, request, callback, callback_args, callback_kwargs):
-        if request.path_info.startswith(PARTNER_API_PREFIX):
+        if _is_partner_api(request):
             return None
         return super().process_view(request, callback, callback_args, callback_kwargs)
 
