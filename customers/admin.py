@@ -1,9 +1,9 @@
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count
 from django.utils.html import format_html
 
 from config.storage import storage_signed_url
-from customers import services
+from customers import selectors, services
 from customers.models import Customer, PendingErasure, Photo
 
 # Thumbnails are fetched while the page is open; a short-lived link is all the console needs.
@@ -75,12 +75,8 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [PhotoInline]
 
     def get_queryset(self, request):
-        latest = Photo.objects.filter(customer=OuterRef("pk")).order_by("-uploaded_at").values("storage_key")
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(latest_photo_key=Subquery(latest[:1]), photos_total=Count("photos", distinct=True))
-        )
+        customers = selectors.with_latest_photo_key(super().get_queryset(request))
+        return customers.annotate(photos_total=Count("photos", distinct=True))
 
     @admin.display(description="Photo")
     def latest_photo(self, customer):

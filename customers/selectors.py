@@ -16,15 +16,16 @@ def photo_for_key(*, organization_id: str, storage_key: str) -> Photo | None:
     )
 
 
-def _with_latest_photo_key(customers: QuerySet) -> QuerySet:
-    # One query for the customer and its latest photo: `photoUrl` is on every customer response.
+def with_latest_photo_key(customers: QuerySet) -> QuerySet:
+    """`customers` annotated with `latest_photo_key`, in the same query: `photoUrl` is on every customer
+    response, and the admin lists a thumbnail of it."""
     latest = Photo.objects.filter(customer=OuterRef("pk")).order_by("-uploaded_at").values("storage_key")[:1]
     return customers.annotate(latest_photo_key=Subquery(latest))
 
 
 def customer_list(*, organization_id: str) -> QuerySet:
     """The organization's customers, newest first, each annotated with `latest_photo_key`."""
-    return _with_latest_photo_key(Customer.objects.filter(organization_id=organization_id)).order_by(
+    return with_latest_photo_key(Customer.objects.filter(organization_id=organization_id)).order_by(
         "-created_at", "-id"
     )
 
@@ -32,7 +33,7 @@ def customer_list(*, organization_id: str) -> QuerySet:
 # The hottest partner read: compiled once per process (config/prepared.py says why).
 _customer_detail_query = PreparedQuery(
     Customer,
-    lambda organization_id, external_id: _with_latest_photo_key(
+    lambda organization_id, external_id: with_latest_photo_key(
         Customer.objects.filter(organization_id=organization_id, external_id=external_id)
     )[:1],
 )

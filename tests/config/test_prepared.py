@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config.prepared import PreparedQuery
 from customers.models import Customer, Photo
-from customers.selectors import _with_latest_photo_key, customer_detail
+from customers.selectors import customer_detail, with_latest_photo_key
 from customers.services import customer_upsert
 from tests.factories import make_photo_row
 
@@ -22,7 +22,7 @@ def _fields(instance):
 
 
 def _orm(organization_id, external_id):
-    return _with_latest_photo_key(
+    return with_latest_photo_key(
         Customer.objects.filter(organization_id=organization_id, external_id=external_id)
     ).first()
 
