@@ -14,6 +14,7 @@ from apikeys import services
 from apikeys.ratelimit import bucket_key
 from apikeys.shared_cache import redis_client, redis_hot_client, shared_set_many
 from config.errors import InvalidApiKey, ServiceUnavailable
+from organizations.services import organization_set_status
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -90,12 +91,13 @@ def test_revoked_key_is_refused_on_another_process_and_not_counted(
 
 
 @pytest.mark.redis
-def test_suspended_organization_key_is_refused_on_the_next_request(organization, api_key_for):
+def test_suspended_organization_key_is_refused_on_the_next_request(
+    organization, api_key_for, django_capture_on_commit_callbacks
+):
     _, raw_key = api_key_for(organization)
     services.apikey_admit(raw_key)
-    organization.status = organization.Status.SUSPENDED
-    organization.save(update_fields=["status"])
-    services.organization_keys_block(organization=organization)
+    with django_capture_on_commit_callbacks(execute=True):
+        organization_set_status(organization=organization, status=organization.Status.SUSPENDED)
     with pytest.raises(InvalidApiKey, match="suspended"):
         services.apikey_admit(raw_key)
 
