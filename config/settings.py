@@ -177,6 +177,8 @@ else:
 
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
+    # kombu's filesystem transport with atomic writes (see config/broker.py for why).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     _broker_dir = DATA_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
