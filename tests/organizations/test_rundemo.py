@@ -1,0 +1,232 @@
+"""`make run` (manage.py rundemo): a supervised embedded demo that never dies silently, and a demo key that
+survives restarts."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.core.management.base import CommandError, OutputWrapper
+from rest_framework.test import APIClient
+
+from apikeys.models import ApiKey
+from organizations.management.commands.rundemo import DEMO_KEY_NAME, Supervisor
+from tests.tryons.conftest import GarmentServer, person_jpeg
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Demo:
+    """`manage.py rundemo` as `make run` starts it, embedded (nothing set), in its own data folder."""
+
+    def __init__(self, data_dir: Path, port: int):
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_", "S3_", "SQLITE_", "MEDIA_"))
+        }
+        env.update(
+            GARMAX_DATA_DIR=str(data_dir), OUTBOUND_ALLOW_PRIVATE_NETWORKS="true", PYTHONUNBUFFERED="1"
+        )
+        self.base = f"http://127.0.0.1:{port}"
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "rundemo", "--addr", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for_line(self, pattern: str, timeout: float = 120, after: int = 0) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines[after:]:
+                if match := re.search(pattern, line):
+                    return match
+            assert self.process.poll() is None, f"rundemo exited early:\n{self.output}"
+            time.sleep(0.2)
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n{self.output[-5000:]}")
+
+    def child_pids(self) -> list[int]:
+        return [int(pid) for pid in re.findall(r"rundemo: \w+ started \(pid (\d+)\)", self.output)]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        # Should rundemo itself have failed to clean up, leave no child of this test running.
+        for pid in self.child_pids():
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+
+
+def wait_until(condition, timeout: float, message: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.5)
+    raise AssertionError(message)
+
+
+@pytest.mark.slow
+def test_the_demo_restarts_a_killed_worker_and_the_queued_cart_completes(tmp_path):
+    garments = GarmentServer()
+    demo = Demo(tmp_path, free_port())
+    try:
+        key = demo.wait_for_line(r"API key\s+(gx_live_\w+)").group(1)
+        worker_pid = int(demo.wait_for_line(r"rundemo: worker started \(pid (\d+)\)").group(1))
+        api = requests.Session()
+        api.headers["X-API-Key"] = key
+        wait_until(lambda: _answers(f"{demo.base}/health"), 60, f"the web never answered:\n{demo.output}")
+
+        customer = {"externalId": "customer_12345", "email": "john@example.com", "name": "John Doe"}
+        assert api.post(f"{demo.base}/api/v1/customers", json=customer, timeout=30).status_code == 201
+        photo = api.post(
+            f"{demo.base}/api/v1/customers/customer_12345/photos",
+            files={"photo": ("me.jpg", person_jpeg(), "image/jpeg")},
+            timeout=30,
+        )
+        assert photo.status_code == 200, photo.text
+
+        def cart(cart_id):
+            body = {
+                "cartId": cart_id,
+                "customerPhotoS3Key": photo.json()["photoS3Key"],
+                "cartItems": [
+                    {"productId": "p1", "imageUrl": garments.url("/garment-1.png"), "category": "tops"}
+                ],
+                "renderQuality": "sd",
+            }
+            response = api.post(f"{demo.base}/api/v1/cart-tryons", json=body, timeout=30)
+            assert response.status_code == 201, response.text
+            return response.json()["id"]
+
+        def status(session_id):
+            return api.get(f"{demo.base}/api/v1/cart-tryons/{session_id}", timeout=30).json()["status"]
+
+        # The first worker works...
+        first = cart("cart-before")
+        wait_until(lambda: status(first) == "completed", 120, f"first cart stuck:\n{demo.output}")
+
+        # ...then freezes with a charged cart waiting in the queue, and is killed.
+        os.kill(worker_pid, signal.SIGSTOP)
+        queued = cart("cart-during")
+        time.sleep(2)
+        assert status(queued) == "queued"
+        before_kill = len(demo.lines)
+        os.kill(worker_pid, signal.SIGKILL)
+
+        demo.wait_for_line(r"rundemo: worker was killed by signal SIGKILL", timeout=30, after=before_kill)
+        demo.wait_for_line(r"rundemo: restarting worker in 1 s", timeout=30, after=before_kill)
+        restarted = demo.wait_for_line(r"rundemo: worker started \(pid (\d+)\)", after=before_kill)
+        new_pid = int(restarted.group(1))
+        assert new_pid != worker_pid
+        wait_until(lambda: status(queued) == "completed", 120, f"queued cart never completed:\n{demo.output}")
+        assert demo.process.poll() is None  # the demo itself stayed up throughout
+    finally:
+        demo.stop()
+        garments.close()
+    assert demo.process.returncode == 0, demo.output[-3000:]
+    assert "Unrecoverable error" not in demo.output
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_a_child_that_keeps_dying_stops_the_demo_with_the_reason(tmp_path):
+    crash = [sys.executable, "-c", "print('cannot open the broker folder', flush=True); exit(3)"]
+    stay = [sys.executable, "-c", "import time; time.sleep(60)"]
+    out = StringIO()
+    supervisor = Supervisor(
+        {"web": stay, "worker": crash}, env=dict(os.environ), out=OutputWrapper(out), backoff=0.05
+    )
+
+    with pytest.raises(CommandError) as failure:
+        supervisor.run()
+
+    assert "worker exited with status 3" in str(failure.value)
+    assert "died 6 times within 300 s" in str(failure.value)
+    report = out.getvalue()
+    assert report.count("rundemo: restarting worker") == 5
+    assert "    cannot open the broker folder" in report  # why it died, not just that it did
+    assert supervisor.processes["web"].returncode is not None  # the rest of the demo was stopped too
+
+
+@pytest.mark.django_db
+def test_the_demo_key_is_kept_across_runs(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+
+    def setup_run() -> tuple[str, str]:
+        out = StringIO()
+        call_command("rundemo", "--setup-only", stdout=out)
+        text = out.getvalue()
+        return re.search(r"API key\s+(gx_live_\w+)", text).group(1), text
+
+    first_key, _ = setup_run()
+    second_key, second_output = setup_run()
+
+    assert second_key == first_key
+    assert "the same key as the last run" in second_output
+    assert (tmp_path / "demo_api_key").stat().st_mode & 0o777 == 0o600
+    assert ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True).count() == 1
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=second_key)
+    assert client.get("/api/v1/customers").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_lost_demo_key_is_replaced_and_the_output_says_the_old_one_was_revoked(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    out = StringIO()
+    call_command("rundemo", "--setup-only", stdout=out)
+    old_key = re.search(r"API key\s+(gx_live_\w+)", out.getvalue()).group(1)
+    (tmp_path / "demo_api_key").unlink()
+
+    out = StringIO()
+    call_command("rundemo", "--setup-only", stdout=out)
+
+    new_key = re.search(r"API key\s+(gx_live_\w+)", out.getvalue()).group(1)
+    assert new_key != old_key
+    assert f"the old demo key {old_key[:16]}… was revoked" in out.getvalue()
+    assert (tmp_path / "demo_api_key").read_text().strip() == new_key
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=old_key)
+    assert client.get("/api/v1/customers").status_code == 401
