@@ -1,9 +1,15 @@
+from pathlib import Path
+
+import drf_spectacular_sidecar
 from django.contrib import admin
 from django.urls import include, path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import health, storage
 from organizations.auth_views import TokenRefreshThrottledView, TokenView
+
+SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
 # Partner traffic (/api/v1) is the hot path: its patterns come first so resolving them tries the fewest.
 urlpatterns = [
@@ -18,7 +24,20 @@ urlpatterns = [
     path("api/auth/token/refresh", TokenRefreshThrottledView.as_view(), name="token-refresh"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Our ReDoc page is drf-spectacular's without its Google Fonts links (ReDoc falls back to system fonts).
+    path(
+        "api/redoc",
+        SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html"),
+        name="redoc",
+    ),
+    # The docs pages' own assets, served by Django so that they also load where nothing serves /static/
+    # (gunicorn in production); `runserver` serves the same files itself before this is reached.
+    path(
+        "static/drf_spectacular_sidecar/<path:path>",
+        serve,
+        {"document_root": SIDECAR_ASSETS},
+        name="api-docs-assets",
+    ),
     path("api/", include("organizations.urls")),
     path("api/", include("apikeys.urls")),
 ]
