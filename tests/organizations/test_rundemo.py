@@ -1,6 +1,7 @@
 """`make run` (manage.py rundemo): a supervised embedded demo that never dies silently, and a demo key that
 survives restarts."""
 
+import contextlib
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ import pytest
 import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError, OutputWrapper
+from PIL import Image
 from rest_framework.test import APIClient
 
 from apikeys.models import ApiKey
@@ -162,6 +164,43 @@ def test_the_demo_restarts_a_killed_worker_and_the_queued_cart_completes(tmp_pat
         garments.close()
     assert demo.process.returncode == 0, demo.output[-3000:]
     assert "Unrecoverable error" not in demo.output
+
+
+@pytest.mark.slow
+def test_the_readme_journey_runs_as_written_and_ends_with_the_result_image(tmp_path):
+    """README "Trying it", verbatim but for the ports, against the demo started as `make run` starts it."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Trying it") :]
+    script = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
+    demo = Demo(tmp_path / "var", free_port())
+    script = script.replace("http://127.0.0.1:8000", demo.base).replace("8001", str(free_port()))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "var").symlink_to(tmp_path / "var")
+    (work / ".venv").symlink_to(Path(sys.executable).parents[1])  # the README runs .venv/bin/python
+    try:
+        demo.wait_for_line(r"rundemo: worker started")
+        wait_until(lambda: _answers(f"{demo.base}/health"), 60, f"the web never answered:\n{demo.output}")
+        journey = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            output, _ = journey.communicate(timeout=180)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(journey.pid, signal.SIGKILL)  # the garment server, should the script stop early
+    finally:
+        demo.stop()
+    assert journey.returncode == 0, output
+    assert '"status": "completed"' in output
+    with Image.open(work / "result.jpg") as result:
+        red, green, blue = result.convert("RGB").getpixel((result.width // 2, int(result.height * 0.35)))
+    assert red > 150 and green < 80 and blue < 80  # the red garment from the README, worn on the photo
 
 
 def _answers(url: str) -> bool:
