@@ -3,7 +3,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import health, storage
-from organizations.auth_views import TokenRefreshThrottledView, TokenView
+from organizations.auth_views import RefreshTokenView, StaffLoginForm, TokenView
+
+# Staff sign-ins to the admin are limited on failures like the token endpoint's (organizations.auth_views).
+admin.site.login_form = StaffLoginForm
 
 # Partner traffic (/api/v1) is the hot path: its patterns come first so resolving them tries the fewest.
 urlpatterns = [
@@ -15,7 +18,7 @@ urlpatterns = [
     path("health/ready", health.ready, name="health-ready"),
     path("media/signed/<path:name>", storage.serve_signed, name="signed-media"),
     path("api/auth/token", TokenView.as_view(), name="token"),
-    path("api/auth/token/refresh", TokenRefreshThrottledView.as_view(), name="token-refresh"),
+    path("api/auth/token/refresh", RefreshTokenView.as_view(), name="token-refresh"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
