@@ -1,6 +1,12 @@
+import logging
+
 from rest_framework.authentication import BaseAuthentication
 
 from apikeys.services import apikey_admit
+from config.client_address import client_address
+from config.errors import InvalidApiKey
+
+logger = logging.getLogger("garmax.apikeys")
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -17,11 +23,13 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw_key = request.META.get("HTTP_X_API_KEY")
         if raw_key is None:
             return None  # the permission check turns this into 401 InvalidApiKey "Missing X-API-Key"
-        # REMOTE_ADDR, not X-Forwarded-For: a header the caller controls must not pick its own throttle
-        # bucket. Behind a proxy, the proxy (or gunicorn's forwarded_allow_ips) must set REMOTE_ADDR.
-        principal, request.rate_limit = apikey_admit(
-            raw_key.strip(), client_address=request.META.get("REMOTE_ADDR")
-        )
+        try:
+            principal, request.rate_limit = apikey_admit(raw_key.strip())
+        except InvalidApiKey as exc:
+            # The address is worked out only here, off the hot path: it is for operators tracing a
+            # client that keeps sending a stale key. Never the key itself.
+            logger.info("API key refused for %s: %s", client_address(request), exc.message)
+            raise
         return principal, principal
 
     def authenticate_header(self, request):

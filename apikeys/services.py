@@ -213,12 +213,13 @@ def _tombstones_write(reasons: dict[str, str]) -> None:
 
 
 @requires_shared_cache
-def apikey_authenticate(raw_key: str | None, *, client_address: str | None = None) -> ApiKeyPrincipal:
+def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
     """Return the caller for an `X-API-Key` value, or raise InvalidApiKey (always 401).
 
     Hot path (key verified before): one cache round trip (verified entry + tombstone) and no database
-    query. Slow path: one indexed query and one bcrypt, capped per prefix and per client address by
-    apikeys.guard. Raises ServiceUnavailable (503) when Redis is unreachable: see apikeys/shared_cache.py.
+    query. Slow path: one indexed query and one bcrypt, one at a time per key prefix (apikeys.guard), so
+    a correct key is never refused for anybody else's failures. Raises ServiceUnavailable (503) when
+    Redis is unreachable: see apikeys/shared_cache.py.
     """
     key_prefix = _key_prefix_of(raw_key)
     verified_key = _verified_cache_key(raw_key)
@@ -229,11 +230,8 @@ def apikey_authenticate(raw_key: str | None, *, client_address: str | None = Non
         raise InvalidApiKey(_BLOCKED_MESSAGES.get(blocked, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
     cached = found.get(verified_key)
     if cached is not None and cached[:1].isdigit():  # anything else predates the entry format: re-verify
-        principal = _principal_from_entry(cached)
-        if principal.expires_at is not None and principal.expires_at <= time.time():
-            raise InvalidApiKey("API key has expired.")
-        return principal
-    return _verify_slow(raw_key, key_prefix, verified_key, client_address)
+        return _principal_from_cached(cached)
+    return _verify_slow(raw_key, key_prefix, verified_key)
 
 
 def _key_prefix_of(raw_key: str | None) -> str:
@@ -271,20 +269,19 @@ _admit_script = None
 
 
 @requires_shared_cache
-def apikey_admit(
-    raw_key: str | None, *, client_address: str | None = None
-) -> tuple[ApiKeyPrincipal, RateLimitDecision]:
+def apikey_admit(raw_key: str | None) -> tuple[ApiKeyPrincipal, RateLimitDecision]:
     """Authenticate a partner request and count it against the key's rate limit.
 
     The same guarantees as apikey_authenticate followed by rate_limit_hit, in one Redis round trip for
     a key verified before: a revoked, suspended or expired key is refused (401) and not counted; the
-    count is atomic across processes. A key not verified yet takes the slow path (one query, one capped
-    bcrypt) and is then counted in a second round trip. The returned decision may refuse the request;
-    raising 429 is the caller's job, after the headers are attached. 503 when Redis is unreachable.
+    count is atomic across processes. A key not verified yet takes the slow path (one query, one bcrypt
+    in its prefix's turn) and is then counted in a second round trip. The returned decision may refuse
+    the request; raising 429 is the caller's job, after the headers are attached. 503 when Redis is
+    unreachable.
     """
     client = redis_hot_client()
     if client is None:
-        principal = apikey_authenticate(raw_key, client_address=client_address)
+        principal = apikey_authenticate(raw_key)
         return principal, rate_limit_hit(key_id=principal.key_prefix, limit=principal.rate_limit)
     key_prefix = _key_prefix_of(raw_key)
     verified_key = _verified_cache_key(raw_key)
@@ -305,7 +302,7 @@ def apikey_admit(
         )
         return principal, decision
     if answer == "unverified":
-        principal = _verify_slow(raw_key, key_prefix, verified_key, client_address)
+        principal = _verify_slow(raw_key, key_prefix, verified_key)
         # The bucket is named by the key's prefix, as in the script above.
         return principal, rate_limit_hit(key_id=key_prefix, limit=principal.rate_limit)
     if answer == "expired":
@@ -314,21 +311,39 @@ def apikey_admit(
     raise InvalidApiKey(_BLOCKED_MESSAGES.get(reason, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
 
 
-def _verify_slow(
-    raw_key: str, key_prefix: str, verified_key: str, client_address: str | None
-) -> ApiKeyPrincipal:
-    if guard.throttled(key_prefix=key_prefix, address=client_address):
-        raise InvalidApiKey("Too many failed attempts with this API key or from this address; retry later.")
+def _verify_slow(raw_key: str, key_prefix: str, verified_key: str) -> ApiKeyPrincipal:
+    """One indexed query; then, for a known prefix, one bcrypt in the prefix's turn (apikeys.guard).
+
+    A caller that waited for the turn while another verified this very key reuses that verification.
+    No failure of anybody else refuses a correct key: failures only space out the next bcrypt.
+    """
     key = ApiKey.objects.select_related("organization").filter(key_prefix=key_prefix).first()
     if key is None:
-        guard.failure_record(address=client_address)
         raise InvalidApiKey("API key is not recognized.")  # unknown prefix: no bcrypt spent
-    if not guard.bcrypt_attempt_reserve(key_prefix=key_prefix):
-        raise InvalidApiKey("Too many failed attempts with this API key or from this address; retry later.")
-    if not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
-        guard.failure_record(address=client_address)
-        raise InvalidApiKey("API key is not recognized.")
-    guard.bcrypt_attempt_release(key_prefix=key_prefix)
+    entry, turn = guard.verification_turn_wait(key_prefix=key_prefix, verified_key=verified_key)
+    if entry is not None:
+        return _principal_from_cached(entry)
+    try:
+        if not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
+            turn.failed()
+            raise InvalidApiKey("API key is not recognized.")
+        principal = _principal_after_check(key)
+        shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
+        turn.succeeded()
+        return principal
+    finally:
+        turn.release()
+
+
+def _principal_from_cached(entry: str) -> ApiKeyPrincipal:
+    principal = _principal_from_entry(entry)
+    if principal.expires_at is not None and principal.expires_at <= time.time():
+        raise InvalidApiKey("API key has expired.")
+    return principal
+
+
+def _principal_after_check(key: ApiKey) -> ApiKeyPrincipal:
+    """The principal of a key whose secret was just checked, or InvalidApiKey if it may not be used."""
     status = key.status
     if status == ApiKey.Status.REVOKED:
         raise InvalidApiKey(_BLOCKED_MESSAGES[BLOCKED_REVOKED])
@@ -336,7 +351,7 @@ def _verify_slow(
         raise InvalidApiKey("API key has expired.")
     if not key.organization.is_active:
         raise InvalidApiKey(_BLOCKED_MESSAGES[BLOCKED_SUSPENDED])
-    principal = ApiKeyPrincipal(
+    return ApiKeyPrincipal(
         key_id=key.id,
         key_prefix=key.key_prefix,
         organization_id=key.organization_id,
@@ -344,5 +359,3 @@ def _verify_slow(
         rate_limit=key.effective_rate_limit,
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
     )
-    shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
-    return principal

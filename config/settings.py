@@ -5,6 +5,7 @@ local media, local-memory cache, a filesystem Celery broker); setting DATABASE_U
 variables switches to PostgreSQL, Redis and S3. A malformed value stops start-up with a clear message.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -353,7 +354,44 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG and not EMBEDDED:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def _trusted_proxies(name):
+    """CIDRs of the proxies whose X-Forwarded-For we believe (config/client_address.py)."""
+    import ipaddress
+
+    proxies = [p.strip() for p in _read(name, list, []) if p.strip()]
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"Environment variable {name} must list IP addresses or CIDRs, got {proxy!r}"
+            ) from None
+    return proxies
+
+
+# Empty: REMOTE_ADDR is the client (nothing in front, or a proxy that rewrites it). Behind a load
+# balancer, list its addresses, or every limit keyed on an address is one bucket for everybody.
+TRUSTED_PROXIES = _trusted_proxies("TRUSTED_PROXIES")
+
+# The header a TLS-terminating proxy sets to "https". Trust it only if the proxy overwrites whatever the
+# client sent: otherwise any client can claim to be on https. "" disables it.
+_proxy_ssl_header = _read(
+    "DJANGO_SECURE_PROXY_SSL_HEADER", str, "" if (DEBUG or EMBEDDED) else "X-Forwarded-Proto"
+).strip()
+if _proxy_ssl_header:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _proxy_ssl_header):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECURE_PROXY_SSL_HEADER must be a header name, got {_proxy_ssl_header!r}"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = _bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# Load balancers probe over plain http: a redirect would mark every node unhealthy.
+SECURE_REDIRECT_EXEMPT = [r"^health(/ready)?$"]
+SECURE_HSTS_SECONDS = _positive_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 
 # --- Logging ---------------------------------------------------------------------------------------
 LOG_LEVEL = _read("LOG_LEVEL", str, "INFO").upper()

@@ -1,51 +1,82 @@
-"""JWT for staff and organization members: `POST /api/auth/token` and `/api/auth/token/refresh`.
+"""JWT for staff and organization members: `POST /api/auth/token` and `/api/auth/token/refresh`, and the
+staff admin's login form, which shares the token endpoint's failed sign-in limits.
 
-Both are limited per client address (the same GCRA limiter as API keys) against password guessing and
-token stuffing. When Redis is unreachable they answer 503, like partner authentication: a limit that no
-process can count would leave the password endpoint open to guessing at full speed.
+Sign-ins are limited on failures only, per username and per client address (organizations.login_attempts):
+a correct password is never refused for somebody else's failures on the same address, but a username under
+attack is locked for a while (429, saying so). When Redis is unreachable the token endpoint answers 503,
+like partner authentication: a limit no process can count would leave passwords open to guessing.
+
+The refresh endpoint has no limit: a refresh token is an HMAC-signed JWT that cannot be guessed, and
+checking one costs microseconds, so counting would only refuse legitimate clients behind one address.
 """
 
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from apikeys.ratelimit import rate_limit_headers_set, rate_limit_hit
-from config.errors import RateLimitExceeded
-
-# Password guessing: this many token attempts per client address per minute (bursts up to it).
-TOKEN_ATTEMPTS_PER_MINUTE = 20
+from config.client_address import client_address
+from config.errors import RateLimitExceeded, Unauthorized
+from organizations import login_attempts
 
 
-def _client_address(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is chosen by the caller, who could then pick a fresh bucket per try.
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
-class _ThrottledByAddress:
-    throttle_namespace = "token"
-
-    def check_throttles(self, request):
-        decision = rate_limit_hit(
-            key_id=f"{self.throttle_namespace}:{_client_address(request)}", limit=TOKEN_ATTEMPTS_PER_MINUTE
+def _refuse_if_locked(username: str) -> None:
+    remaining = login_attempts.login_lock_remaining(username=username)
+    if remaining:
+        raise RateLimitExceeded(
+            login_attempts.locked_message(remaining),
+            details={"retryAfter": remaining},
+            headers={"Retry-After": str(remaining)},
         )
-        request.rate_limit = decision
-        if not decision.allowed:
-            raise RateLimitExceeded(
-                "Too many authentication attempts from this address.",
-                details={"limit": decision.limit, "retryAfter": decision.retry_after},
-                headers={"Retry-After": str(decision.retry_after)},
-            )
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        rate_limit_headers_set(request, response)
-        return response
 
 
 @extend_schema(tags=["Authentication"], summary="Obtain a JWT pair (username and password)")
-class TokenView(_ThrottledByAddress, TokenObtainPairView):
-    throttle_namespace = "token"
+class TokenView(TokenObtainPairView):
+    def post(self, request, *args, **kwargs):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if not isinstance(username, str) or not username:
+            return super().post(request, *args, **kwargs)  # the serializer answers 400 for the field
+        _refuse_if_locked(username)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            login_attempts.login_failure_record(username=username, address=client_address(request))
+            raise
+        login_attempts.login_success_record(username=username)
+        return response
+
+
+class _RefreshSerializer(TokenRefreshSerializer):
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist:
+            # simplejwt looks the user up and lets DoesNotExist escape (a 500) when it was deleted.
+            raise Unauthorized("The user of this token no longer exists.") from None
 
 
 @extend_schema(tags=["Authentication"], summary="Refresh an access token")
-class TokenRefreshThrottledView(_ThrottledByAddress, TokenRefreshView):
-    throttle_namespace = "token-refresh"
+class RefreshTokenView(TokenRefreshView):
+    serializer_class = _RefreshSerializer
+
+
+class StaffLoginForm(AdminAuthenticationForm):
+    """The admin login form, limited on failed sign-ins like the token endpoint."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if not username:
+            return super().clean()
+        remaining = login_attempts.login_lock_remaining(username=username)
+        if remaining:
+            raise DjangoValidationError(login_attempts.locked_message(remaining), code="locked")
+        try:
+            cleaned = super().clean()
+        except DjangoValidationError:
+            login_attempts.login_failure_record(username=username, address=client_address(self.request))
+            raise
+        login_attempts.login_success_record(username=username)
+        return cleaned

@@ -4,6 +4,8 @@ from rest_framework import serializers
 
 from organizations.models import CreditLedgerEntry, Organization
 
+STAFF_ACTOR = "GarmaxAI staff"
+
 
 class CreditsField(serializers.DecimalField):
     """Credits as JSON numbers with at most two decimals: 100, 3.6 — never "100.00" or 100.0."""
@@ -84,7 +86,12 @@ class CreditLedgerEntrySerializer(serializers.ModelSerializer):
         fields = ["id", "type", "amount", "balanceAfter", "reference", "description", "actor", "createdAt"]
 
     def get_actor(self, entry) -> str | None:
-        return entry.actor.get_username() if entry.actor_id else None
+        if not entry.actor_id:
+            return None
+        # Partners learn that GarmaxAI did it, never which employee: staff usernames are internal.
+        if entry.actor.is_staff:
+            return STAFF_ACTOR
+        return entry.actor.get_username()
 
 
 class TopUpResponseSerializer(serializers.Serializer):

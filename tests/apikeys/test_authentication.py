@@ -1,11 +1,16 @@
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from unittest import mock
 
 import bcrypt
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apikeys import guard, services
 from apikeys.models import ApiKey
@@ -127,14 +132,53 @@ def test_wrong_secret_for_known_prefix_is_401(organization, api_key_for, key_cli
     assert response.json()["error"] == "InvalidApiKey"
 
 
-def test_repeated_wrong_secrets_for_a_prefix_stop_costing_bcrypt(organization, api_key_for, key_client):
+def wrong_secret_for(key):
+    return key.key_prefix + "W" * services.SECRET_LENGTH
+
+
+def test_bad_keys_from_one_address_do_not_refuse_a_fresh_valid_key_from_it(
+    organization, api_key_for, key_client
+):
+    """A partner's staging box with stale keys, or everyone behind one NAT, shares an address."""
+    other, _ = api_key_for(organization, name="other")
+    for n in range(40):
+        assert key_client(f"gx_live_{n:08d}" + "x" * 32, address="10.2.2.2").get(URL).status_code == 401
+    for _ in range(5):
+        assert key_client(wrong_secret_for(other), address="10.2.2.2").get(URL).status_code == 401
+    _, fresh_key = api_key_for(organization, name="fresh")
+    assert key_client(fresh_key, address="10.2.2.2").get(URL).status_code == 200
+
+
+def test_wrong_secrets_on_a_prefix_do_not_block_its_correct_key(organization, api_key_for, key_client):
+    """Anyone who knows a key's prefix (it is not secret) must not be able to lock out its owner."""
     key, raw_key = api_key_for(organization)
-    wrong = key.key_prefix + "W" * services.SECRET_LENGTH
+    for attempt in range(guard.PREFIX_FREE_FAILURES + 2):
+        assert key_client(wrong_secret_for(key), address=f"10.1.0.{attempt}").get(URL).status_code == 401
+    assert key_client(raw_key, address="10.7.7.7").get(URL).status_code == 200
+
+
+def test_wrong_secrets_beyond_the_allowance_cost_at_most_one_bcrypt_per_spacing(
+    organization, api_key_for, key_client
+):
+    key, _ = api_key_for(organization)
+    for _ in range(guard.PREFIX_FREE_FAILURES):
+        key_client(wrong_secret_for(key)).get(URL)
+    extra = 3
+    started = time.monotonic()
     with count_bcrypt_checks() as checkpw:
-        for attempt in range(guard.PREFIX_MAX_ATTEMPTS + 5):
-            # A new address each time: the per-prefix cap alone must hold.
-            assert key_client(wrong, address=f"10.1.0.{attempt}").get(URL).status_code == 401
-    assert checkpw.call_count == guard.PREFIX_MAX_ATTEMPTS
+        for attempt in range(extra):
+            assert key_client(wrong_secret_for(key), address=f"10.1.1.{attempt}").get(URL).status_code == 401
+    # Each failure past the allowance holds the prefix's turn, whatever the caller's address.
+    assert time.monotonic() - started >= (extra - 1) * guard.FAILURE_SPACING_SECONDS
+    assert checkpw.call_count == extra
+
+
+def test_unknown_prefixes_cost_no_bcrypt_however_many(organization, api_key_for, key_client):
+    api_key_for(organization)
+    with count_bcrypt_checks() as checkpw:
+        for n in range(guard.PREFIX_FREE_FAILURES * 3):
+            assert key_client(f"gx_live_{n:08d}" + "x" * 32).get(URL).status_code == 401
+    assert checkpw.call_count == 0
 
 
 def test_key_that_was_already_verified_keeps_working_while_its_prefix_is_attacked(
@@ -142,31 +186,89 @@ def test_key_that_was_already_verified_keeps_working_while_its_prefix_is_attacke
 ):
     key, raw_key = api_key_for(organization)
     assert key_client(raw_key).get(URL).status_code == 200
-    wrong = key.key_prefix + "W" * services.SECRET_LENGTH
-    for _ in range(guard.PREFIX_MAX_ATTEMPTS + 2):
-        key_client(wrong, address="10.9.9.9").get(URL)
-    assert key_client(raw_key).get(URL).status_code == 200
-
-
-def test_repeated_failures_from_one_address_are_refused_without_query_or_bcrypt(
-    organization, api_key_for, key_client, django_assert_num_queries
-):
-    key, _ = api_key_for(organization)
-    for n in range(guard.ADDRESS_MAX_FAILURES):
-        assert key_client(f"gx_live_{n:08d}" + "x" * 32, address="10.2.2.2").get(URL).status_code == 401
-    wrong = key.key_prefix + "W" * services.SECRET_LENGTH
-    with count_bcrypt_checks() as checkpw, django_assert_num_queries(0):
-        response = key_client(wrong, address="10.2.2.2").get(URL)
-    assert response.status_code == 401
-    assert "Too many failed attempts" in response.json()["message"]
+    for _ in range(guard.PREFIX_FREE_FAILURES + 1):
+        key_client(wrong_secret_for(key), address="10.9.9.9").get(URL)
+    with count_bcrypt_checks() as checkpw:
+        assert key_client(raw_key).get(URL).status_code == 200
     assert checkpw.call_count == 0
+
+
+def test_refused_key_is_logged_with_the_client_address_and_never_the_key(
+    organization, api_key_for, key_client, caplog
+):
+    key, raw_key = api_key_for(organization)
+    with caplog.at_level(logging.INFO, logger="garmax.apikeys"):
+        key_client(wrong_secret_for(key), address="10.4.4.4").get(URL)
+    assert "API key refused for 10.4.4.4" in caplog.text
+    assert raw_key[16:] not in caplog.text and "W" * 8 not in caplog.text
 
 
 def test_successful_verifications_do_not_use_up_the_prefix_allowance(organization, api_key_for):
     _, raw_key = api_key_for(organization)
-    for _ in range(guard.PREFIX_MAX_ATTEMPTS + 3):
-        cache.clear()  # forget the verification, so each round runs bcrypt again
-        services.apikey_authenticate(raw_key)
+    with count_bcrypt_checks() as checkpw:
+        for _ in range(guard.PREFIX_FREE_FAILURES + 3):
+            cache.clear()  # forget the verification, so each round runs bcrypt again
+            started = time.monotonic()
+            services.apikey_authenticate(raw_key)
+            assert time.monotonic() - started < guard.FAILURE_SPACING_SECONDS  # never held back
+    assert checkpw.call_count == guard.PREFIX_FREE_FAILURES + 3
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_requests_with_one_valid_key_all_succeed_on_one_bcrypt(organization, api_key_for):
+    """16 partner requests race with a key nobody has verified yet: all 200, one bcrypt between them."""
+    _, raw_key = api_key_for(organization)
+    callers = 16
+    barrier = threading.Barrier(callers)
+
+    def call(_):
+        client = APIClient(REMOTE_ADDR="10.6.6.6")
+        client.credentials(HTTP_X_API_KEY=raw_key)
+        barrier.wait()
+        try:
+            return client.get(URL).status_code
+        finally:
+            connections.close_all()
+
+    with count_bcrypt_checks() as checkpw, ThreadPoolExecutor(max_workers=callers) as pool:
+        statuses = list(pool.map(call, range(callers)))
+    assert statuses == [200] * callers
+    assert checkpw.call_count == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_flood_of_wrong_secrets_is_spaced_out_and_told_to_retry(organization, api_key_for):
+    key, _ = api_key_for(organization)
+    for _ in range(guard.PREFIX_FREE_FAILURES):
+        with pytest.raises(InvalidApiKey):
+            services.apikey_authenticate(wrong_secret_for(key))
+    callers = 8
+    barrier = threading.Barrier(callers)
+
+    def call(_):
+        client = APIClient(REMOTE_ADDR="10.8.8.8")
+        client.credentials(HTTP_X_API_KEY=wrong_secret_for(key))
+        barrier.wait()
+        try:
+            response = client.get(URL)
+            return response.status_code, response
+        finally:
+            connections.close_all()
+
+    with count_bcrypt_checks() as checkpw, ThreadPoolExecutor(max_workers=callers) as pool:
+        results = list(pool.map(call, range(callers)))
+    # One bcrypt per spacing while the others wait their turn: bounded whatever the concurrency.
+    max_checks = int(guard.TURN_WAIT_SECONDS / guard.FAILURE_SPACING_SECONDS) + 1
+    assert 1 <= checkpw.call_count <= max_checks
+    statuses = [status for status, _ in results]
+    assert statuses.count(401) == checkpw.call_count
+    assert statuses.count(503) == callers - checkpw.call_count
+    retry = next(response for status, response in results if status == 503)
+    assert retry.json()["error"] == "ServiceUnavailable" and retry["Retry-After"] == "1"
 
 
 def test_revoked_key_fails_next_request(organization, api_key_for, key_client):

@@ -45,6 +45,10 @@ def test_embedded_default_starts_with_nothing_set(tmp_path):
         ({"TRYON_RENDERER": "magic"}, "TRYON_RENDERER must be one of"),
         ({"TRYON_RENDERER": "http"}, "TRYON_HTTP_RENDERER_URL"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8,load-balancer"}, "TRUSTED_PROXIES must list IP addresses or CIDRs"),
+        ({"DJANGO_SECURE_PROXY_SSL_HEADER": "X Forwarded: Proto"}, "DJANGO_SECURE_PROXY_SSL_HEADER must be"),
+        ({"DJANGO_SECURE_HSTS_SECONDS": "-1"}, "DJANGO_SECURE_HSTS_SECONDS must be an integer >= 0"),
+        ({"DJANGO_SECURE_SSL_REDIRECT": "sometimes"}, "DJANGO_SECURE_SSL_REDIRECT must be true or false"),
         ({"DATABASE_URL": "not a url", "DJANGO_SECRET_KEY": "x" * 40}, "DATABASE_URL"),
     ],
 )

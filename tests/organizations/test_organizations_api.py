@@ -107,3 +107,38 @@ def test_ledger_is_listed_for_members_only(organization, owner, stranger, jwt_cl
     body = response.json()
     assert body["total"] == 1 and body["data"][0]["type"] == "grant"
     assert jwt_client(stranger).get(f"/api/organizations/{organization.id}/credits").status_code == 404
+
+
+def test_staff_without_the_support_or_billing_group_cannot_read_organizations(organization, jwt_client):
+    """`is_staff` only opens the admin; reading partners' organizations takes a staff group."""
+    from tests.factories import UserFactory
+
+    staff = UserFactory(username="intern", is_staff=True)
+    client = jwt_client(staff)
+    for path in ("", "/credits", "/api-keys"):
+        response = client.get(f"/api/organizations/{organization.id}{path}")
+        assert response.status_code == 404, path
+        assert response.json()["error"] == "ResourceNotFound"
+
+
+def test_support_and_billing_staff_read_every_organization(
+    organization, support_staff, billing_staff, jwt_client
+):
+    for staff in (support_staff, billing_staff):
+        client = jwt_client(staff)
+        assert client.get(f"/api/organizations/{organization.id}").status_code == 200
+        assert client.get(f"/api/organizations/{organization.id}/credits").status_code == 200
+
+
+def test_partners_see_garmaxai_staff_as_the_ledger_actor_never_a_username(
+    organization, owner, billing_staff, jwt_client
+):
+    top_up = jwt_client(billing_staff).post(
+        f"/api/organizations/{organization.id}/credits", {"amount": 50}, format="json"
+    )
+    assert top_up.status_code == 201
+    assert top_up.json()["entry"]["actor"] == "GarmaxAI staff"
+    response = jwt_client(owner).get(f"/api/organizations/{organization.id}/credits")
+    entries = {entry["type"]: entry for entry in response.json()["data"]}
+    assert entries["top_up"]["actor"] == "GarmaxAI staff"
+    assert billing_staff.username not in response.content.decode()
