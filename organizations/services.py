@@ -206,11 +206,12 @@ def credits_charge(
 
 
 def credits_refund(
-    *, organization_id: str, amount, reference: str, description: str = ""
+    *, organization_id: str, amount, reference: str, description: str = "", actor=None
 ) -> CreditLedgerEntry | None:
     """Give back `amount` credits for `reference` (e.g. `cts_x:item:3`). At most once per reference.
 
     Returns None when there is nothing to refund (amount 0); a repeated reference returns the first entry.
+    `actor` is the staff user whose action caused the refund (an admin cancel), recorded on the entry.
     """
     if not reference:
         raise ValueError("a refund needs a reference")
@@ -225,6 +226,7 @@ def credits_refund(
                 amount=value,
                 reference=reference,
                 description=description or f"Refund for {reference}",
+                actor=actor,
             )
     except IntegrityError:
         return CreditLedgerEntry.objects.get(
