@@ -247,10 +247,12 @@ GARMENT_MAX_BYTES = _positive_int("GARMENT_MAX_BYTES", 15 * 1024 * 1024)
 GARMENT_FETCH_TIMEOUT_SECONDS = _positive_int("GARMENT_FETCH_TIMEOUT_SECONDS", 15)
 
 # --- Credits ---------------------------------------------------------------------------------------
-SIGNUP_CREDIT_GRANT = _read("SIGNUP_CREDIT_GRANT", int, 100)
+SIGNUP_CREDIT_GRANT = _read("SIGNUP_CREDIT_GRANT", int, 100)  # once per user
 if SIGNUP_CREDIT_GRANT < 0:
     raise ImproperlyConfigured("SIGNUP_CREDIT_GRANT must not be negative")
 MAX_CREDIT_TOP_UP = 1_000_000
+# Signup credits go to a user's first organization only; this caps how many organizations one user owns.
+MAX_ORGANIZATIONS_PER_USER = _positive_int("MAX_ORGANIZATIONS_PER_USER", 5)
 
 # --- Try-on pipeline -------------------------------------------------------------------------------
 TRYON_RENDERER = _read("TRYON_RENDERER", str, "local")

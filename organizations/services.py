@@ -8,6 +8,7 @@ reading the same balance, so the balance always equals the ledger's sum and neve
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from config.errors import Forbidden, InsufficientCredits, ValidationError
@@ -58,11 +59,34 @@ def organization_settings_clean(raw: dict | None, *, base: dict | None = None) -
     return merged
 
 
+SIGNUP_GRANT_REFERENCE = "signup"
+
+
 @transaction.atomic
 def organization_create(
     *, owner, name: str, domain: str = "", billing_email: str = "", settings_: dict | None = None
 ) -> Organization:
-    """Create an organization, make `owner` its owner and grant the signup credits, all or nothing."""
+    """Create an organization, make `owner` its owner and grant the signup credits, all or nothing.
+
+    Signup credits are granted once per user, to their first organization only. A user owns at most
+    MAX_ORGANIZATIONS_PER_USER organizations, and the owner of a suspended organization cannot create
+    another (Forbidden). The owner's user row is locked first, so concurrent creates by one user queue:
+    neither the cap nor the once-per-user grant can be raced.
+    """
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk").first()
+    owned = Membership.objects.filter(user=owner, role=Membership.Role.OWNER)
+    if owned.filter(organization__status=Organization.Status.SUSPENDED).exists():
+        raise Forbidden(
+            "The owner of a suspended organization cannot create organizations. Contact GarmaxAI support."
+        )
+    limit = settings.MAX_ORGANIZATIONS_PER_USER
+    if owned.count() >= limit:
+        raise Forbidden(
+            f"A user can own at most {limit} organizations.", details={"maxOrganizationsPerUser": limit}
+        )
+    already_granted = CreditLedgerEntry.objects.filter(
+        kind=CreditLedgerEntry.Kind.GRANT, reference=SIGNUP_GRANT_REFERENCE, actor=owner
+    ).exists()
     organization = Organization.objects.create(
         name=name,
         domain=domain or "",
@@ -71,12 +95,12 @@ def organization_create(
     )
     Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
     grant = Decimal(settings.SIGNUP_CREDIT_GRANT)
-    if grant > 0:
+    if grant > 0 and not already_granted:
         _ledger_apply(
             organization_id=organization.id,
             kind=CreditLedgerEntry.Kind.GRANT,
             amount=grant,
-            reference="signup",
+            reference=SIGNUP_GRANT_REFERENCE,
             description="Signup credit grant",
             actor=owner,
         )
