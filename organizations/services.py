@@ -71,9 +71,40 @@ def organization_create(
     Signup credits are granted once per user, to their first organization only. A user owns at most
     MAX_ORGANIZATIONS_PER_USER organizations, and the owner of a suspended organization cannot create
     another (Forbidden). The owner's user row is locked first, so concurrent creates by one user queue:
-    neither the cap nor the once-per-user grant can be raced.
+    neither the cap nor the once-per-user grant can be raced. Billing staff onboarding partners are exempt
+    from the cap and the once-per-user rule: they can add credits anyway, so there is nothing to farm.
     """
     get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk").first()
+    billing_staff = user_can_add_credits(owner)
+    if not billing_staff:
+        _organization_create_check(owner=owner)
+    grant = billing_staff or not (
+        CreditLedgerEntry.objects.filter(
+            kind=CreditLedgerEntry.Kind.GRANT, reference=SIGNUP_GRANT_REFERENCE, actor=owner
+        ).exists()
+    )
+    organization = Organization.objects.create(
+        name=name,
+        domain=domain or "",
+        billing_email=billing_email or "",
+        settings=organization_settings_clean(settings_),
+    )
+    Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    amount = Decimal(settings.SIGNUP_CREDIT_GRANT)
+    if grant and amount > 0:
+        _ledger_apply(
+            organization_id=organization.id,
+            kind=CreditLedgerEntry.Kind.GRANT,
+            amount=amount,
+            reference=SIGNUP_GRANT_REFERENCE,
+            description="Signup credit grant",
+            actor=owner,
+        )
+        organization.refresh_from_db(fields=["credits"])
+    return organization
+
+
+def _organization_create_check(*, owner) -> None:
     owned = Membership.objects.filter(user=owner, role=Membership.Role.OWNER)
     if owned.filter(organization__status=Organization.Status.SUSPENDED).exists():
         raise Forbidden(
@@ -84,28 +115,6 @@ def organization_create(
         raise Forbidden(
             f"A user can own at most {limit} organizations.", details={"maxOrganizationsPerUser": limit}
         )
-    already_granted = CreditLedgerEntry.objects.filter(
-        kind=CreditLedgerEntry.Kind.GRANT, reference=SIGNUP_GRANT_REFERENCE, actor=owner
-    ).exists()
-    organization = Organization.objects.create(
-        name=name,
-        domain=domain or "",
-        billing_email=billing_email or "",
-        settings=organization_settings_clean(settings_),
-    )
-    Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
-    grant = Decimal(settings.SIGNUP_CREDIT_GRANT)
-    if grant > 0 and not already_granted:
-        _ledger_apply(
-            organization_id=organization.id,
-            kind=CreditLedgerEntry.Kind.GRANT,
-            amount=grant,
-            reference=SIGNUP_GRANT_REFERENCE,
-            description="Signup credit grant",
-            actor=owner,
-        )
-        organization.refresh_from_db(fields=["credits"])
-    return organization
 
 
 def organization_update(*, organization: Organization, data: dict) -> Organization:

@@ -169,3 +169,10 @@ def test_parallel_creates_by_one_user_grant_signup_credits_once(owner, jwt_clien
         assert list(pool.map(create, range(4))) == [201] * 4
     assert CreditLedgerEntry.objects.filter(kind="grant").count() == 1
     assert sum(Organization.objects.values_list("credits", flat=True)) == Decimal("100")
+
+
+def test_billing_staff_onboarding_partners_grant_signup_credits_to_each(billing_staff, jwt_client):
+    client = jwt_client(billing_staff)
+    created = [_create(client, f"Partner {n}") for n in range(6)]
+    assert [response.status_code for response in created] == [201] * 6
+    assert {response.json()["credits"] for response in created} == {100}
