@@ -1,6 +1,8 @@
 """The base of every partner (`/api/v1`, X-API-Key) viewset: auth, scopes, rate limit, usage, idempotency.
 
-Order on each request: authenticate the key (401), count it against the key's rate limit (429), check
+Order on each request: refuse a method the route does not support (405, for every caller: it says
+nothing about the key or the tenant, and a scope error would send a partner hunting for the wrong
+fix), authenticate the key (401), count it against the key's rate limit (429), check
 the action's scope (403), run the view. The rate limit comes before the scope check so refused requests
 count too and carry the X-RateLimit-* headers like every other response to an authenticated key. Every
 response to an authenticated key, errors included, is recorded for usage statistics.
@@ -8,6 +10,7 @@ response to an authenticated key, errors included, is recorded for usage statist
 
 import time
 
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.renderers import JSONRenderer
 
 from apikeys import usage
@@ -54,6 +57,13 @@ class PartnerAPIMixin(IdempotentPostMixin):
         self._started = time.perf_counter()
         self._principal = None
         return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        # What dispatch() would answer after authentication and scopes, answered before them.
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
     def check_permissions(self, request):
         principal = request.auth

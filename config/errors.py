@@ -5,7 +5,9 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -154,6 +156,8 @@ def exception_handler(exc, context):
         exc = ResourceNotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = Forbidden()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = _payload_too_large()
 
     if isinstance(exc, ApiError):
         name, message, code, details = exc.name, exc.message, exc.status_code, exc.details
@@ -206,7 +210,15 @@ def handler500(request):
     return server_error(request)
 
 
+def _payload_too_large() -> PayloadTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(f"The request body must be at most {limit} bytes.", details={"maxBytes": limit})
+
+
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):  # raised by Django itself, outside any DRF view
+        error = _payload_too_large()
+        return JsonResponse(error_body(error.name, error.message, 413, error.details), status=413)
     return json_error(request, "ValidationError", "Bad request.", 400)
 
 

@@ -1,7 +1,15 @@
-"""Log filters: every line carries the request id, and nothing secret reaches a log line."""
+"""Log filters: every line carries the request id, and nothing secret or personal reaches a log line.
+
+Database errors are the dangerous ones: PostgreSQL's messages quote the failing statement and its values
+(`LINE 1: ...'cust_x', 'shopper@example.com', ...`, `DETAIL: Key (email)=(...)`). `configure` (Django's
+LOGGING_CONFIG) installs a record factory that withholds their messages when a record is created, before
+any handler (or a test's caplog) sees it: the type and the traceback stay, the text goes.
+"""
 
 import logging
+import logging.config
 import re
+import traceback
 
 from config.request_context import current_request_id
 
@@ -40,3 +48,67 @@ class RedactSecretsFilter(logging.Filter):
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
+
+
+_DRIVER_MODULES = ("psycopg", "psycopg2", "sqlite3")
+WITHHELD = "[message withheld: database errors quote SQL values]"
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    from django.db import Error as DjangoDatabaseError
+
+    return isinstance(exc, DjangoDatabaseError) or type(exc).__module__.split(".")[0] in _DRIVER_MODULES
+
+
+def _exception_name(exc: BaseException) -> str:
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def exception_text(exc: BaseException, _seen: set | None = None) -> str:
+    """A traceback like Python's, with database errors' messages withheld and secrets redacted elsewhere."""
+    seen = _seen if _seen is not None else set()
+    seen.add(id(exc))
+    parts = []
+    cause = exc.__cause__
+    context = None if exc.__suppress_context__ else exc.__context__
+    if cause is not None and id(cause) not in seen:
+        parts += [
+            exception_text(cause, seen),
+            "\nThe above exception was the direct cause of the following:\n\n",
+        ]
+    elif context is not None and id(context) not in seen:
+        parts += [exception_text(context, seen), "\nDuring handling, another exception occurred:\n\n"]
+    if exc.__traceback__ is not None:
+        parts += ["Traceback (most recent call last):\n", *traceback.format_tb(exc.__traceback__)]
+    message = WITHHELD if _is_database_error(exc) else redact(str(exc))
+    parts.append(f"{_exception_name(exc)}: {message}" if message else _exception_name(exc))
+    return "".join(parts)
+
+
+def _scrub(record: logging.LogRecord) -> logging.LogRecord:
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = exception_text(record.exc_info[1])
+        record.exc_info = None
+    if isinstance(record.args, tuple) and any(isinstance(arg, BaseException) for arg in record.args):
+        record.args = tuple(
+            f"{_exception_name(arg)}({WITHHELD})"
+            if isinstance(arg, BaseException) and _is_database_error(arg)
+            else arg
+            for arg in record.args
+        )
+    return record
+
+
+def configure(logging_settings: dict) -> None:
+    """Django's LOGGING_CONFIG: dictConfig, plus the record factory that scrubs every record at creation."""
+    logging.config.dictConfig(logging_settings)
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "scrubs_database_errors", False):
+        return
+
+    def scrubbing_factory(*args, **kwargs):
+        return _scrub(factory(*args, **kwargs))
+
+    scrubbing_factory.scrubs_database_errors = True
+    logging.setLogRecordFactory(scrubbing_factory)

@@ -5,6 +5,8 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.parsers import json_refusal
+
 METADATA_MAX_BYTES = 8 * 1024
 METADATA_MAX_KEYS = 50
 
@@ -21,9 +23,13 @@ def _contains_nul(value) -> bool:
 
 def metadata_validate(value) -> dict:
     """Raise a field error unless `value` is an object of at most 50 keys and 8 KB, free of NUL characters
-    (PostgreSQL's jsonb cannot store them: they would otherwise surface as a 500 on insert)."""
+    and lone surrogates (PostgreSQL's jsonb cannot store them: they would otherwise surface as a 500 on
+    insert), nested at most MAX_JSON_DEPTH deep."""
     if not isinstance(value, dict):
         raise serializers.ValidationError("Must be a JSON object.")
+    problem = json_refusal(value)  # first: json.dumps below recurses
+    if problem:
+        raise serializers.ValidationError(f"Invalid: {problem}")
     if len(value) > METADATA_MAX_KEYS:
         raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
     if len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:

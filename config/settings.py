@@ -251,10 +251,12 @@ GARMENT_MAX_BYTES = _positive_int("GARMENT_MAX_BYTES", 15 * 1024 * 1024)
 GARMENT_FETCH_TIMEOUT_SECONDS = _positive_int("GARMENT_FETCH_TIMEOUT_SECONDS", 15)
 
 # --- Credits ---------------------------------------------------------------------------------------
-SIGNUP_CREDIT_GRANT = _read("SIGNUP_CREDIT_GRANT", int, 100)
+SIGNUP_CREDIT_GRANT = _read("SIGNUP_CREDIT_GRANT", int, 100)  # once per user
 if SIGNUP_CREDIT_GRANT < 0:
     raise ImproperlyConfigured("SIGNUP_CREDIT_GRANT must not be negative")
 MAX_CREDIT_TOP_UP = 1_000_000
+# Signup credits go to a user's first organization only; this caps how many organizations one user owns.
+MAX_ORGANIZATIONS_PER_USER = _positive_int("MAX_ORGANIZATIONS_PER_USER", 5)
 
 # --- Try-on pipeline -------------------------------------------------------------------------------
 TRYON_RENDERER = _read("TRYON_RENDERER", str, "local")
@@ -295,7 +297,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "config.errors.exception_handler",
@@ -332,6 +334,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.add_error_responses",
+        "config.schema.valid_values",
     ],
     # /api/docs and /api/redoc load Swagger UI and ReDoc from the pinned drf-spectacular-sidecar package
     # (served by config/urls.py), never from a CDN, so the docs work offline and do not change under us.
@@ -397,6 +400,8 @@ SECURE_HSTS_PRELOAD = _bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 LOG_LEVEL = _read("LOG_LEVEL", str, "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+# dictConfig plus a record factory that withholds database errors' messages (they quote SQL values).
+LOGGING_CONFIG = "config.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

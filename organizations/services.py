@@ -8,6 +8,7 @@ reading the same balance, so the balance always equals the ledger's sum and neve
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from config.errors import Forbidden, InsufficientCredits, ValidationError
@@ -58,11 +59,30 @@ def organization_settings_clean(raw: dict | None, *, base: dict | None = None) -
     return merged
 
 
+SIGNUP_GRANT_REFERENCE = "signup"
+
+
 @transaction.atomic
 def organization_create(
     *, owner, name: str, domain: str = "", billing_email: str = "", settings_: dict | None = None
 ) -> Organization:
-    """Create an organization, make `owner` its owner and grant the signup credits, all or nothing."""
+    """Create an organization, make `owner` its owner and grant the signup credits, all or nothing.
+
+    Signup credits are granted once per user, to their first organization only. A user owns at most
+    MAX_ORGANIZATIONS_PER_USER organizations, and the owner of a suspended organization cannot create
+    another (Forbidden). The owner's user row is locked first, so concurrent creates by one user queue:
+    neither the cap nor the once-per-user grant can be raced. Billing staff onboarding partners are exempt
+    from the cap and the once-per-user rule: they can add credits anyway, so there is nothing to farm.
+    """
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk").first()
+    billing_staff = user_can_add_credits(owner)
+    if not billing_staff:
+        _organization_create_check(owner=owner)
+    grant = billing_staff or not (
+        CreditLedgerEntry.objects.filter(
+            kind=CreditLedgerEntry.Kind.GRANT, reference=SIGNUP_GRANT_REFERENCE, actor=owner
+        ).exists()
+    )
     organization = Organization.objects.create(
         name=name,
         domain=domain or "",
@@ -70,18 +90,31 @@ def organization_create(
         settings=organization_settings_clean(settings_),
     )
     Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
-    grant = Decimal(settings.SIGNUP_CREDIT_GRANT)
-    if grant > 0:
+    amount = Decimal(settings.SIGNUP_CREDIT_GRANT)
+    if grant and amount > 0:
         _ledger_apply(
             organization_id=organization.id,
             kind=CreditLedgerEntry.Kind.GRANT,
-            amount=grant,
-            reference="signup",
+            amount=amount,
+            reference=SIGNUP_GRANT_REFERENCE,
             description="Signup credit grant",
             actor=owner,
         )
         organization.refresh_from_db(fields=["credits"])
     return organization
+
+
+def _organization_create_check(*, owner) -> None:
+    owned = Membership.objects.filter(user=owner, role=Membership.Role.OWNER)
+    if owned.filter(organization__status=Organization.Status.SUSPENDED).exists():
+        raise Forbidden(
+            "The owner of a suspended organization cannot create organizations. Contact GarmaxAI support."
+        )
+    limit = settings.MAX_ORGANIZATIONS_PER_USER
+    if owned.count() >= limit:
+        raise Forbidden(
+            f"A user can own at most {limit} organizations.", details={"maxOrganizationsPerUser": limit}
+        )
 
 
 def organization_update(*, organization: Organization, data: dict) -> Organization:
@@ -206,11 +239,12 @@ def credits_charge(
 
 
 def credits_refund(
-    *, organization_id: str, amount, reference: str, description: str = ""
+    *, organization_id: str, amount, reference: str, description: str = "", actor=None
 ) -> CreditLedgerEntry | None:
     """Give back `amount` credits for `reference` (e.g. `cts_x:item:3`). At most once per reference.
 
     Returns None when there is nothing to refund (amount 0); a repeated reference returns the first entry.
+    `actor` is the staff user whose action caused the refund (an admin cancel), recorded on the entry.
     """
     if not reference:
         raise ValueError("a refund needs a reference")
@@ -225,6 +259,7 @@ def credits_refund(
                 amount=value,
                 reference=reference,
                 description=description or f"Refund for {reference}",
+                actor=actor,
             )
     except IntegrityError:
         return CreditLedgerEntry.objects.get(

@@ -1,4 +1,5 @@
-"""The staff groups: "billing" may add credits, "support" reads everything and changes nothing.
+"""The staff groups: "billing" may add credits and cancel sessions (refunds), "support" reads everything
+and changes nothing but keys and webhooks.
 
 The groups are created by a data migration; this keeps their permissions complete as later apps add models
 (it runs after every migrate, once all permissions exist).
@@ -19,6 +20,10 @@ def sync_staff_group_permissions(sender=None, **kwargs):
     billing.permissions.add(*view_permissions)
     billing.permissions.add(
         *Permission.objects.filter(content_type__app_label="organizations", codename="add_credits")
+    )
+    # Cancelling a session refunds credits: a billing decision, not support's (support only watches).
+    billing.permissions.add(
+        *Permission.objects.filter(content_type__app_label="tryons", codename="cancel_carttryonsession")
     )
     # Support revokes keys and re-enables webhooks (seed: "support revokes keys and watches the pipeline").
     support.permissions.add(

@@ -79,12 +79,19 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
             obj.progress,
         )
 
-    @admin.action(description="Cancel selected sessions (refund items not yet rendered)")
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("tryons.cancel_carttryonsession")
+
+    @admin.action(
+        description="Cancel selected sessions (refund items not yet rendered)", permissions=["cancel"]
+    )
     def cancel_sessions(self, request, queryset):
         cancelled = 0
         for session in queryset.filter(status__in=CartTryOnSession.ACTIVE):
             try:
-                services.cart_session_cancel(organization_id=session.organization_id, session_id=session.id)
+                services.cart_session_cancel(
+                    organization_id=session.organization_id, session_id=session.id, actor=request.user
+                )
                 cancelled += 1
             except ApiError as exc:
                 self.message_user(request, f"{session.id}: {exc.message}", messages.WARNING)

@@ -57,6 +57,8 @@ class CartTryOnSession(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "cart try-on session"
+        # Cancelling refunds credits: money, so a permission of its own (the billing group's), not "view".
+        permissions = [("cancel_carttryonsession", "Can cancel cart try-on sessions (refunds credits)")]
         indexes = [
             models.Index(fields=["organization", "cart_id"]),
             models.Index(fields=["organization", "status", "-created_at"]),

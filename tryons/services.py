@@ -491,8 +491,14 @@ def _tryon_complete(
 
 
 def _tryon_fail(*, tryon: TryOn, code: str, message: str) -> bool:
-    """Mark a processing try-on failed and refund it, exactly once."""
+    """Mark a processing try-on failed and refund it, exactly once.
+
+    Takes its locks in LOCK ORDER (see cart_session_cancel): the session first, then the item, then the
+    organization (in credits_refund), so a concurrent cancel queues behind it instead of deadlocking.
+    """
     with transaction.atomic():
+        if tryon.session_id:
+            CartTryOnSession.objects.select_for_update().filter(pk=tryon.session_id).values_list("pk").first()
         updated = TryOn.objects.filter(pk=tryon.id, status=TryOn.Status.PROCESSING).update(
             status=TryOn.Status.FAILED,
             error_code=code[:40],
@@ -620,13 +626,19 @@ def tryon_render_callback(
 # --- Cancellation ----------------------------------------------------------------------------------
 
 
-def cart_session_cancel(*, organization_id: str, session_id: str) -> CartTryOnSession:
+def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) -> CartTryOnSession:
     """Cancel a queued or processing session and refund every item not yet started, once.
 
     Queued: everything is refunded. Processing: the item being rendered finishes (and is charged if it
     succeeds), the items still queued are refunded. Items and the session are locked first, so the worker's
     `queued → processing` claim on an item either happened before (it renders) or finds it cancelled.
-    Cancelling twice returns the cancelled session; a finished session is a 409 Conflict.
+    Cancelling twice returns the cancelled session; a finished session is a 409 Conflict. `actor` is the
+    staff user cancelling from the admin (None for a partner's API call); the refund records it.
+
+    LOCK ORDER, everywhere a transaction holds more than one of these rows: cart session → its try-on
+    items → organization (the credit ledger). A failing item (`_tryon_fail`) used to hold item and
+    organization before asking for the session while a cancel held the session and asked for the
+    organization: PostgreSQL broke the cycle by killing one of them ("deadlock detected").
     """
     with transaction.atomic():
         session = (
@@ -658,6 +670,7 @@ def cart_session_cancel(*, organization_id: str, session_id: str) -> CartTryOnSe
             amount=refund,
             reference=f"{session_id}:cancel",
             description=f"Refund: cancelled {len(pending)} item(s) of {session_id}",
+            actor=actor,
         )
         running = TryOn.objects.filter(session_id=session_id, status=TryOn.Status.PROCESSING).exists()
         CartTryOnSession.objects.filter(pk=session_id).update(

@@ -55,3 +55,57 @@ def test_errors_are_replayed_too_but_not_server_errors(owner, jwt_client):
     again = client.post("/api/organizations", {"name": ""}, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
     assert bad.status_code == again.status_code == 400
     assert again["Idempotent-Replayed"] == "true"
+
+
+def _create_key(client, organization, idempotency_key):
+    return client.post(
+        f"/api/organizations/{organization.id}/api-keys",
+        {"name": "Production", "scopes": ["all"]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=idempotency_key,
+    )
+
+
+def test_a_replayed_key_creation_says_the_key_is_redacted(organization, owner, jwt_client):
+    client = jwt_client(owner)
+    first = _create_key(client, organization, "key-1")
+    replay = _create_key(client, organization, "key-1")
+    assert first.json()["key"].startswith("gx_live_")
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay["Idempotent-Replay-Redacted"] == "key"
+    assert replay.json()["key"] == "gx_live_[redacted]"
+    assert replay.json()["id"] == first.json()["id"]
+
+
+def _raw_idempotency_records() -> bytes:
+    import redis
+    from django.conf import settings
+
+    raw = redis.Redis.from_url(settings.REDIS_URL)
+    return b"".join(raw.get(name) or b"" for name in raw.scan_iter(match="*idem:*"))
+
+
+@pytest.mark.redis
+def test_the_stored_record_of_a_key_creation_holds_no_key(organization, owner, jwt_client):
+    full_key = _create_key(jwt_client(owner), organization, "key-2").json()["key"]
+    stored = _raw_idempotency_records()
+    assert b"gx_live_[redacted]" in stored
+    assert full_key.encode() not in stored
+    assert full_key.split("_")[-1].encode() not in stored
+
+
+@pytest.mark.redis
+def test_the_stored_record_of_a_webhook_creation_holds_no_secret(organization, partner_client, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
+    client = partner_client(organization, scopes=("webhooks:manage",))
+    body = {"url": "https://127.0.0.1:9/hooks", "events": ["cart_tryon.completed"]}
+    created = client.post("/api/v1/webhooks", body, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+    assert created.status_code == 201, created.json()
+    secret = created.json()["secret"]
+    stored = _raw_idempotency_records()
+    assert b"whsec_[redacted]" in stored
+    assert secret.encode() not in stored and secret.removeprefix("whsec_").encode() not in stored
+
+    replay = client.post("/api/v1/webhooks", body, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+    assert replay.json()["secret"] == "whsec_[redacted]"
+    assert replay["Idempotent-Replay-Redacted"] == "secret"

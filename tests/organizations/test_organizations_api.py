@@ -142,3 +142,72 @@ def test_partners_see_garmaxai_staff_as_the_ledger_actor_never_a_username(
     entries = {entry["type"]: entry for entry in response.json()["data"]}
     assert entries["top_up"]["actor"] == "GarmaxAI staff"
     assert billing_staff.username not in response.content.decode()
+
+
+def _create(client, name="Acme Fashion"):
+    return client.post("/api/organizations", {"name": name}, format="json")
+
+
+def test_signup_credits_are_granted_once_per_user_not_per_organization(owner, jwt_client):
+    client = jwt_client(owner)
+    first, second = _create(client, "First shop"), _create(client, "Second shop")
+    assert first.status_code == second.status_code == 201
+    assert (first.json()["credits"], second.json()["credits"]) == (100, 0)
+    assert CreditLedgerEntry.objects.filter(kind="grant").count() == 1
+    assert not CreditLedgerEntry.objects.filter(organization_id=second.json()["id"]).exists()
+
+
+def test_a_user_owns_at_most_five_organizations_by_default(owner, jwt_client):
+    client = jwt_client(owner)
+    assert [_create(client, f"Shop {n}").status_code for n in range(5)] == [201] * 5
+    refused = _create(client, "Shop 6")
+    assert refused.status_code == 403
+    body = refused.json()
+    assert (body["error"], body["details"]) == ("Forbidden", {"maxOrganizationsPerUser": 5})
+    assert Organization.objects.count() == 5
+
+
+def test_the_owner_of_a_suspended_organization_cannot_create_another(owner, jwt_client):
+    from organizations.services import organization_set_status
+
+    client = jwt_client(owner)
+    suspended = Organization.objects.get(pk=_create(client, "Abused shop").json()["id"])
+    organization_set_status(organization=suspended, status=Organization.Status.SUSPENDED)
+
+    response = _create(client, "Fresh start")
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "Forbidden"
+    assert "suspended" in response.json()["message"]
+    assert Organization.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_creates_by_one_user_grant_signup_credits_once(owner, jwt_client):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    client = jwt_client(owner)
+    start = threading.Barrier(4)
+
+    def create(n):
+        try:
+            start.wait()
+            return _create(client, f"Shop {n}").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(create, range(4))) == [201] * 4
+    assert CreditLedgerEntry.objects.filter(kind="grant").count() == 1
+    assert sum(Organization.objects.values_list("credits", flat=True)) == Decimal("100")
+
+
+def test_billing_staff_onboarding_partners_grant_signup_credits_to_each(billing_staff, jwt_client):
+    client = jwt_client(billing_staff)
+    created = [_create(client, f"Partner {n}") for n in range(6)]
+    assert [response.status_code for response in created] == [201] * 6
+    assert {response.json()["credits"] for response in created} == {100}

@@ -1,0 +1,101 @@
+"""Cancel and item failure take their locks in one order (session → items → organization): run side by
+side on PostgreSQL they never deadlock, and the money comes out exact."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from organizations.models import CreditLedgerEntry
+from tryons import services
+from tryons.models import CartTryOnSession, TryOn
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+IMAGE = "https://shop.example.com/products/tshirt.jpg"
+
+
+def _processing_session(organization, photo, n):
+    """A 3-item hd session (6 credits) whose first item is being rendered."""
+    session, _ = services.cart_session_create(
+        organization_id=organization.id,
+        cart_id=f"cart-{n}",
+        photo_key=photo.storage_key,
+        items=[
+            services.GarmentInput(product_id=f"p{i}", variant_id="", image_url=IMAGE, category="tops")
+            for i in range(3)
+        ],
+        render_quality="hd",
+    )
+    CartTryOnSession.objects.filter(pk=session.id).update(status=CartTryOnSession.Status.PROCESSING)
+    TryOn.objects.filter(session=session, position=0).update(status=TryOn.Status.PROCESSING)
+    return session
+
+
+def _race(session, *, cancel_waits_for_refund_of_failure):
+    """Cancel the session while its rendering item fails; returns each side's exception (or None).
+
+    With `cancel_waits_for_refund_of_failure`, the cancel, holding the session and its items, waits (up to
+    0.3 s) before its refund until the failure has refunded its item: the interleaving that deadlocked.
+    """
+    failure_refunded = threading.Event()
+    real_refund = services.credits_refund
+    start = threading.Barrier(2)
+
+    def refund(**kwargs):
+        if kwargs["reference"].endswith(":cancel"):
+            if cancel_waits_for_refund_of_failure:
+                failure_refunded.wait(timeout=0.3)
+            return real_refund(**kwargs)
+        entry = real_refund(**kwargs)
+        failure_refunded.set()
+        return entry
+
+    item = TryOn.objects.get(session=session, position=0)
+
+    def run(side):
+        try:
+            start.wait()
+            if side == "cancel":
+                services.cart_session_cancel(organization_id=session.organization_id, session_id=session.id)
+            else:
+                services._tryon_fail(tryon=item, code="render_rejected", message="The renderer failed.")
+            return None
+        except Exception as exc:  # a deadlock victim: reported, not raised in the thread
+            return exc
+        finally:
+            connection.close()
+
+    services.credits_refund = refund
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(run, ["cancel", "fail"]))
+    finally:
+        services.credits_refund = real_refund
+
+
+@pytest.mark.parametrize("forced", [True, False], ids=["forced-interleaving", "free-running"])
+def test_cancel_racing_an_item_failure_never_deadlocks_and_refunds_exactly(organization, photo_of, forced):
+    photo = photo_of(organization)
+    rounds = 5 if forced else 20
+    for n in range(rounds):
+        session = _processing_session(organization, photo, n)
+        errors = _race(session, cancel_waits_for_refund_of_failure=forced)
+        assert errors == [None, None], errors
+
+        session.refresh_from_db()
+        assert session.status == CartTryOnSession.Status.CANCELLED
+        # Two queued items refunded by the cancel, the failed one by the failure: everything back.
+        assert session.credits_refunded == Decimal("6")
+        assert set(TryOn.objects.filter(session=session).values_list("status", flat=True)) == {
+            TryOn.Status.FAILED,
+            TryOn.Status.CANCELLED,
+        }
+
+    organization.refresh_from_db()
+    assert organization.credits == Decimal("100")
+    ledger = CreditLedgerEntry.objects.filter(organization=organization)
+    assert sum(ledger.values_list("amount", flat=True)) == organization.credits
+    assert ledger.filter(kind="refund").count() == 2 * rounds
