@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -199,6 +200,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic tasks in config/celery.py
+# Each pipeline gets its own queue so a burst of renders never delays webhook deliveries, and vice versa.
+# Every queue is declared, so a plain `celery -A config worker` consumes all of them; `-Q` only splits them.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Declared as Celery creates a missing queue (its own direct exchange and routing key): left to Celery's
+# defaults, all three would be bound to "celery" under one key and a task would land in every one of them.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("celery", "tryons", "webhooks")
+)
+CELERY_TASK_ROUTES = {
+    "tryons.*": {"queue": "tryons"},
+    "webhooks.*": {"queue": "webhooks"},
+}
 
 # --- Storage ---------------------------------------------------------------------------------------
 S3_BUCKET_NAME = env.str("S3_BUCKET_NAME", default="")
@@ -372,10 +385,4 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
     },
-}
-
-# Each pipeline gets its own queue so a burst of renders never delays webhook deliveries, and vice versa.
-CELERY_TASK_ROUTES = {
-    "tryons.*": {"queue": "tryons"},
-    "webhooks.*": {"queue": "webhooks"},
 }
