@@ -189,8 +189,12 @@ if not REDIS_URL:
         "store_processed": False,
     }
 else:
-    # A task must outlive the longest cart render before Redis re-delivers it to another worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _positive_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    # An unacknowledged task returns to the queue after this long. Dead try-on work does not wait for it
+    # (the heartbeat sweeper resumes it within TRYON_HEARTBEAT_TIMEOUT_SECONDS + TRYON_SWEEP_INTERVAL_SECONDS)
+    # and a try-on task redelivered while its run is alive, or after it finished, does nothing.
+    # It stays above the longest run of the other tasks (a webhook attempt: WEBHOOK_TIMEOUT_SECONDS), which
+    # have no lease and would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _positive_int("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -281,7 +285,21 @@ if TRYON_RENDERER == "eventbridge" and not (EVENTBRIDGE_BUS_NAME and TRYON_CALLB
     raise ImproperlyConfigured(
         "TRYON_RENDERER=eventbridge needs EVENTBRIDGE_BUS_NAME and TRYON_CALLBACK_SECRET"
     )
+# Work no worker owns (a queued session whose message was lost, items awaiting a renderer's callback) is
+# re-queued after this long.
 TRYON_STUCK_AFTER_SECONDS = _positive_int("TRYON_STUCK_AFTER_SECONDS", 1800)
+# A worker processing a session or try-on stamps its heartbeat this often; one silent for
+# TRYON_HEARTBEAT_TIMEOUT_SECONDS is dead, and the sweeper (every TRYON_SWEEP_INTERVAL_SECONDS) hands its work
+# to a new run. With the defaults a SIGKILLed worker's cart is resumed within 60 + 15 s of its last beat.
+TRYON_HEARTBEAT_SECONDS = _positive_int("TRYON_HEARTBEAT_SECONDS", 10)
+TRYON_HEARTBEAT_TIMEOUT_SECONDS = _positive_int("TRYON_HEARTBEAT_TIMEOUT_SECONDS", 60)
+TRYON_SWEEP_INTERVAL_SECONDS = _positive_int("TRYON_SWEEP_INTERVAL_SECONDS", 15)
+if TRYON_HEARTBEAT_TIMEOUT_SECONDS < 3 * TRYON_HEARTBEAT_SECONDS:
+    # Fewer than three missed beats would take a slow database write for a dead worker and render twice.
+    raise ImproperlyConfigured(
+        "TRYON_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 × TRYON_HEARTBEAT_SECONDS "
+        f"({TRYON_HEARTBEAT_TIMEOUT_SECONDS} < 3 × {TRYON_HEARTBEAT_SECONDS})"
+    )
 
 # --- Webhooks --------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 30)
