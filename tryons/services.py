@@ -355,7 +355,7 @@ def cart_session_process(*, session_id: str) -> None:
         for item_id in item_ids:
             if heartbeat.lost.is_set():
                 return
-            tryon_process(tryon_id=item_id)
+            _tryon_render(tryon_id=item_id)
             _session_progress(session_id=session_id)
             heartbeat.beat()
         if heartbeat.lost.is_set():
@@ -369,6 +369,7 @@ def tryon_process(*, tryon_id: str, renderer=None) -> None:
 
     A single try-on is processed under its own lease, as a cart session is (`cart_session_process`); a cart
     item belongs to its session's run.
+
     Download and render are retried with backoff on retryable errors, up to RENDER_MAX_ATTEMPTS counted on
     the row. An asynchronous renderer leaves the item `processing` until its callback arrives.
     """
