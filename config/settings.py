@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -192,8 +193,12 @@ if not REDIS_URL:
         "store_processed": False,
     }
 else:
-    # A task must outlive the longest cart render before Redis re-delivers it to another worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _positive_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    # An unacknowledged task returns to the queue after this long. Dead try-on work does not wait for it
+    # (the heartbeat sweeper resumes it within TRYON_HEARTBEAT_TIMEOUT_SECONDS + TRYON_SWEEP_INTERVAL_SECONDS)
+    # and a try-on task redelivered while its run is alive, or after it finished, does nothing.
+    # It stays above the longest run of the other tasks (a webhook attempt: WEBHOOK_TIMEOUT_SECONDS), which
+    # have no lease and would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _positive_int("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -203,6 +208,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic tasks in config/celery.py
+# Each pipeline gets its own queue so a burst of renders never delays webhook deliveries, and vice versa.
+# Every queue is declared, so a plain `celery -A config worker` consumes all of them; `-Q` only splits them.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Declared as Celery creates a missing queue (its own direct exchange and routing key): left to Celery's
+# defaults, all three would be bound to "celery" under one key and a task would land in every one of them.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("celery", "tryons", "webhooks")
+)
+CELERY_TASK_ROUTES = {
+    "tryons.*": {"queue": "tryons"},
+    "webhooks.*": {"queue": "webhooks"},
+}
 
 # --- Storage ---------------------------------------------------------------------------------------
 S3_BUCKET_NAME = env.str("S3_BUCKET_NAME", default="")
@@ -274,7 +291,21 @@ if TRYON_RENDERER == "eventbridge" and not (EVENTBRIDGE_BUS_NAME and TRYON_CALLB
     raise ImproperlyConfigured(
         "TRYON_RENDERER=eventbridge needs EVENTBRIDGE_BUS_NAME and TRYON_CALLBACK_SECRET"
     )
+# Work no worker owns (a queued session whose message was lost, items awaiting a renderer's callback) is
+# re-queued after this long.
 TRYON_STUCK_AFTER_SECONDS = _positive_int("TRYON_STUCK_AFTER_SECONDS", 1800)
+# A worker processing a session or try-on stamps its heartbeat this often; one silent for
+# TRYON_HEARTBEAT_TIMEOUT_SECONDS is dead, and the sweeper (every TRYON_SWEEP_INTERVAL_SECONDS) hands its work
+# to a new run. With the defaults a SIGKILLed worker's cart is resumed within 60 + 15 s of its last beat.
+TRYON_HEARTBEAT_SECONDS = _positive_int("TRYON_HEARTBEAT_SECONDS", 10)
+TRYON_HEARTBEAT_TIMEOUT_SECONDS = _positive_int("TRYON_HEARTBEAT_TIMEOUT_SECONDS", 60)
+TRYON_SWEEP_INTERVAL_SECONDS = _positive_int("TRYON_SWEEP_INTERVAL_SECONDS", 15)
+if TRYON_HEARTBEAT_TIMEOUT_SECONDS < 3 * TRYON_HEARTBEAT_SECONDS:
+    # Fewer than three missed beats would take a slow database write for a dead worker and render twice.
+    raise ImproperlyConfigured(
+        "TRYON_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 × TRYON_HEARTBEAT_SECONDS "
+        f"({TRYON_HEARTBEAT_TIMEOUT_SECONDS} < 3 × {TRYON_HEARTBEAT_SECONDS})"
+    )
 
 # --- Webhooks --------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 30)
@@ -425,10 +456,4 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
     },
-}
-
-# Each pipeline gets its own queue so a burst of renders never delays webhook deliveries, and vice versa.
-CELERY_TASK_ROUTES = {
-    "tryons.*": {"queue": "tryons"},
-    "webhooks.*": {"queue": "webhooks"},
 }

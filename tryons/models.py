@@ -45,13 +45,16 @@ class CartTryOnSession(models.Model):
     credits_charged = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     credits_refunded = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     estimated_completion_at = models.DateTimeField(null=True, blank=True)
-    # How often the sweeper found it stuck and re-queued it.
+    # Times the sweeper re-queued it since an item last finished: a run that keeps dying, making no progress,
+    # ends (tryons.services.SWEEP_REQUEUE_LIMIT).
     sweep_count = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    # Bumped by the worker after every item: the sweeper's idea of "still alive".
+    # The run processing it (tryons.heartbeats): a token, empty while no worker owns it (queued, awaiting
+    # callbacks). A lease whose heartbeat went stale belongs to a dead worker and is handed to a new run.
+    lease = models.CharField(max_length=32, blank=True, default="")
     heartbeat_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -131,7 +134,8 @@ class TryOn(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    # Single try-ons only (cart items are swept with their session): the sweeper's liveness signal.
+    # Single try-ons only (cart items live and die with their session's lease), as on the session.
+    lease = models.CharField(max_length=32, blank=True, default="")
     heartbeat_at = models.DateTimeField(auto_now_add=True)
     sweep_count = models.PositiveSmallIntegerField(default=0)
 

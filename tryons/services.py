@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, Value, When
 from django.utils import timezone
 from PIL import Image
 
@@ -33,6 +33,7 @@ from customers.selectors import photo_for_key
 from organizations.models import Organization
 from organizations.services import credits_charge, credits_refund
 from tryons import pricing
+from tryons.heartbeats import Heartbeat, lease_new
 from tryons.models import CartTryOnSession, TryOn
 from tryons.renderers import (
     PermanentRenderError,
@@ -50,7 +51,8 @@ logger = logging.getLogger(__name__)
 # item that keeps killing its worker also ends.
 RENDER_MAX_ATTEMPTS = 3
 RENDER_BACKOFF_SECONDS = (2.0, 6.0)
-# Stuck work is re-queued this many times before its unfinished items are failed and refunded.
+# Dead or forgotten work is re-queued this many times without an item finishing before its unfinished items
+# are failed and refunded (a cart that kills every worker it lands on ends).
 SWEEP_REQUEUE_LIMIT = 2
 # Per-item duration assumed for estimatedCompletionTime until there is history to measure.
 DEFAULT_ITEM_SECONDS = 8.0
@@ -307,38 +309,83 @@ def _enqueue(task_name: str, object_id: str) -> None:
 # --- Processing ------------------------------------------------------------------------------------
 
 
+def _unsettled() -> Q:
+    # A cancelled session still lets its interrupted item finish; its queued items are already cancelled.
+    return Q(status__in=CartTryOnSession.ACTIVE) | Q(
+        status=CartTryOnSession.Status.CANCELLED, completed_at__isnull=True
+    )
+
+
+def _lease_claim(rows, *, now: datetime) -> str:
+    """Claim `rows` (one session or single try-on, filtered to the states a run may take) for a new run.
+
+    Returns the run's lease token, or "" when a live run owns the row. Claimable: nobody owns it (queued, or
+    handed over by the sweeper, or left awaiting callbacks), or its owner's heartbeat is older than
+    TRYON_HEARTBEAT_TIMEOUT_SECONDS (a dead worker whose message Redis redelivered before the sweeper looked).
+    One conditional UPDATE: of two runs racing for a row exactly one wins, in PostgreSQL as in SQLite.
+    """
+    token = lease_new()
+    stale = now - timedelta(seconds=settings.TRYON_HEARTBEAT_TIMEOUT_SECONDS)
+    queued = Q(status="queued")  # the same word on sessions and try-ons
+    claimed = rows.filter(Q(lease="") | Q(heartbeat_at__lt=stale)).update(
+        status=Case(When(queued, then=Value("processing")), default=F("status")),
+        started_at=Case(When(queued, then=Value(now)), default=F("started_at")),
+        lease=token,
+        heartbeat_at=now,
+    )
+    return token if claimed else ""
+
+
 def cart_session_process(*, session_id: str) -> None:
     """Render a session's items in order, then settle it. Safe to run again for the same session.
 
-    A redelivered or re-queued run skips finished items, resumes an interrupted one, and stops at the first
-    item a cancellation took away. The end state and its webhook event are recorded once (`_session_finish`).
+    A re-queued run skips finished items, resumes an interrupted one, and stops at the first item a
+    cancellation took away. The end state and its webhook event are recorded once (`_session_finish`).
+    The run holds the session's lease (tryons.heartbeats) and keeps it alive by heartbeats; a run that finds
+    the session owned by a live run (a duplicate or late redelivery) returns at once, and a run that finds
+    its lease handed to another run stops before its next item, so two runs never render one session.
     """
-    now = timezone.now()
-    CartTryOnSession.objects.filter(pk=session_id, status=CartTryOnSession.Status.QUEUED).update(
-        status=CartTryOnSession.Status.PROCESSING, started_at=now, heartbeat_at=now
-    )
-    session = CartTryOnSession.objects.filter(pk=session_id).only("status").first()
-    # A cancelled session still lets its interrupted item finish; its queued items are already cancelled.
-    if session is None or session.status not in (
-        CartTryOnSession.Status.PROCESSING,
-        CartTryOnSession.Status.CANCELLED,
-    ):
+    lease = _lease_claim(CartTryOnSession.objects.filter(_unsettled(), pk=session_id), now=timezone.now())
+    if not lease:
         return
     item_ids = list(
         TryOn.objects.filter(session_id=session_id).order_by("position").values_list("id", flat=True)
     )
-    for item_id in item_ids:
-        tryon_process(tryon_id=item_id)
-        _session_progress(session_id=session_id)
-    _session_finish(session_id=session_id)
+    with Heartbeat(CartTryOnSession, session_id, lease) as heartbeat:
+        for item_id in item_ids:
+            if heartbeat.lost.is_set():
+                return
+            _tryon_render(tryon_id=item_id)
+            _session_progress(session_id=session_id)
+            heartbeat.beat()
+        if heartbeat.lost.is_set():
+            return
+        _session_finish(session_id=session_id)
+    heartbeat.release()
 
 
 def tryon_process(*, tryon_id: str, renderer=None) -> None:
     """Take one try-on from `queued` (or an interrupted `processing`) to its end state.
 
+    A single try-on is processed under its own lease, as a cart session is (`cart_session_process`); a cart
+    item belongs to its session's run.
+
     Download and render are retried with backoff on retryable errors, up to RENDER_MAX_ATTEMPTS counted on
     the row. An asynchronous renderer leaves the item `processing` until its callback arrives.
     """
+    single = TryOn.objects.filter(
+        pk=tryon_id, session__isnull=True, status__in=[TryOn.Status.QUEUED, TryOn.Status.PROCESSING]
+    )
+    lease = _lease_claim(single, now=timezone.now())
+    if lease:
+        with Heartbeat(TryOn, tryon_id, lease) as heartbeat:
+            _tryon_render(tryon_id=tryon_id, renderer=renderer)
+        heartbeat.release()
+    elif TryOn.objects.filter(pk=tryon_id, session__isnull=False).exists():
+        _tryon_render(tryon_id=tryon_id, renderer=renderer)
+
+
+def _tryon_render(*, tryon_id: str, renderer=None) -> None:
     now = timezone.now()
     TryOn.objects.filter(pk=tryon_id, status=TryOn.Status.QUEUED).update(
         status=TryOn.Status.PROCESSING, started_at=now, heartbeat_at=now
@@ -536,8 +583,16 @@ def _session_progress(*, session_id: str) -> None:
     counts = _item_counts(session_id)
     total = sum(counts.values()) or 1
     done = sum(counts.get(status, 0) for status in TryOn.FINISHED)
+    progress = done * 100 // total
     CartTryOnSession.objects.filter(pk=session_id, status=CartTryOnSession.Status.PROCESSING).update(
-        progress=done * 100 // total, heartbeat_at=timezone.now()
+        progress=progress,
+        heartbeat_at=timezone.now(),
+        # An item finished: the sweeper's count of hand-overs without progress starts again.
+        sweep_count=Case(
+            When(progress__lt=progress, then=Value(0)),
+            default=F("sweep_count"),
+            output_field=PositiveSmallIntegerField(),
+        ),
     )
 
 
@@ -687,28 +742,34 @@ def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) ->
 
 
 def tryon_sweep_stuck(*, now: datetime | None = None) -> dict[str, int]:
-    """Find sessions and single try-ons without progress for TRYON_STUCK_AFTER_SECONDS.
+    """Hand dead or forgotten work to a new run; run by beat every TRYON_SWEEP_INTERVAL_SECONDS.
 
-    The first SWEEP_REQUEUE_LIMIT times, work is re-queued (a lost broker message, a dead worker): item
-    state makes that safe. After that, unfinished items fail and are refunded, and the session settles.
-    Each claim is a conditional UPDATE on the heartbeat seen, so two sweepers never act on one session.
+    Dead: a run owns it (a lease) but its heartbeat is older than TRYON_HEARTBEAT_TIMEOUT_SECONDS — the worker
+    was killed. Forgotten: nobody owns it and nothing touched it for TRYON_STUCK_AFTER_SECONDS — a lost
+    message, a callback that never came. Either is re-queued without a lease, so the next run to arrive claims
+    it (`_lease_claim`); item state makes that safe: finished items are not rendered again, nothing is charged
+    again. After SWEEP_REQUEUE_LIMIT hand-overs without an item finishing, unfinished items fail and are
+    refunded, and the session settles. Each hand-over is a conditional UPDATE on the heartbeat and lease
+    seen, so two sweepers never act on one session.
     """
     now = now or timezone.now()
-    deadline = now - timedelta(seconds=settings.TRYON_STUCK_AFTER_SECONDS)
+    dead = ~Q(lease="") & Q(
+        heartbeat_at__lt=now - timedelta(seconds=settings.TRYON_HEARTBEAT_TIMEOUT_SECONDS)
+    )
+    forgotten = Q(lease="", heartbeat_at__lt=now - timedelta(seconds=settings.TRYON_STUCK_AFTER_SECONDS))
     report = {"requeued": 0, "failed": 0}
-    unsettled = Q(status__in=CartTryOnSession.ACTIVE) | Q(
-        status=CartTryOnSession.Status.CANCELLED, completed_at__isnull=True
+    stuck_sessions = CartTryOnSession.objects.filter(_unsettled(), dead | forgotten).values_list(
+        "id", "heartbeat_at", "lease", "sweep_count"
     )
-    stuck_sessions = CartTryOnSession.objects.filter(unsettled, heartbeat_at__lt=deadline).values_list(
-        "id", "heartbeat_at", "sweep_count"
-    )
-    for session_id, heartbeat, sweeps in stuck_sessions[:200]:
-        claimed = CartTryOnSession.objects.filter(pk=session_id, heartbeat_at=heartbeat).update(
-            heartbeat_at=now, sweep_count=F("sweep_count") + 1
+    for session_id, heartbeat, lease, sweeps in stuck_sessions[:200]:
+        claimed = CartTryOnSession.objects.filter(pk=session_id, heartbeat_at=heartbeat, lease=lease).update(
+            heartbeat_at=now, lease="", sweep_count=F("sweep_count") + 1
         )
         if not claimed:
             continue
         if sweeps < SWEEP_REQUEUE_LIMIT:
+            if lease:
+                logger.warning("cart session %s: its worker stopped beating; resuming it", session_id)
             _enqueue("tryons.process_cart_session", session_id)
             report["requeued"] += 1
             continue
@@ -721,13 +782,11 @@ def tryon_sweep_stuck(*, now: datetime | None = None) -> dict[str, int]:
         report["failed"] += 1
 
     stuck_singles = TryOn.objects.filter(
-        session__isnull=True,
-        status__in=[TryOn.Status.QUEUED, TryOn.Status.PROCESSING],
-        heartbeat_at__lt=deadline,
-    ).values_list("id", "heartbeat_at", "sweep_count")
-    for tryon_id, heartbeat, sweeps in stuck_singles[:200]:
-        claimed = TryOn.objects.filter(pk=tryon_id, heartbeat_at=heartbeat).update(
-            heartbeat_at=now, sweep_count=F("sweep_count") + 1
+        dead | forgotten, session__isnull=True, status__in=[TryOn.Status.QUEUED, TryOn.Status.PROCESSING]
+    ).values_list("id", "heartbeat_at", "lease", "sweep_count")
+    for tryon_id, heartbeat, lease, sweeps in stuck_singles[:200]:
+        claimed = TryOn.objects.filter(pk=tryon_id, heartbeat_at=heartbeat, lease=lease).update(
+            heartbeat_at=now, lease="", sweep_count=F("sweep_count") + 1
         )
         if not claimed:
             continue

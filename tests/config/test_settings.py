@@ -44,6 +44,8 @@ def test_embedded_default_starts_with_nothing_set(tmp_path):
         ({"PHOTO_MAX_BYTES": "0"}, "PHOTO_MAX_BYTES must be an integer >= 1"),
         ({"TRYON_RENDERER": "magic"}, "TRYON_RENDERER must be one of"),
         ({"TRYON_RENDERER": "http"}, "TRYON_HTTP_RENDERER_URL"),
+        ({"TRYON_HEARTBEAT_SECONDS": "30"}, "TRYON_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 ×"),
+        ({"TRYON_SWEEP_INTERVAL_SECONDS": "0"}, "TRYON_SWEEP_INTERVAL_SECONDS must be an integer >= 1"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
         ({"TRUSTED_PROXIES": "10.0.0.0/8,load-balancer"}, "TRUSTED_PROXIES must list IP addresses or CIDRs"),
         ({"DJANGO_SECURE_PROXY_SSL_HEADER": "X Forwarded: Proto"}, "DJANGO_SECURE_PROXY_SSL_HEADER must be"),

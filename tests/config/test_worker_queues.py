@@ -1,0 +1,156 @@
+"""A worker started as the README says, with no `-Q`, does every kind of work; readiness names a queue with
+work that no running worker consumes. Real worker processes on PostgreSQL and Redis."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from config import health
+from config.celery import app as celery_app
+from tests.tryons import conftest as tryon_fixtures
+from tests.webhooks import conftest as webhook_fixtures
+from tests.webhooks.factories import make_webhook
+from tryons.models import CartTryOnSession
+from webhooks.signing import signature_hex
+
+# The try-on suite's stored photo and garment CDN, the webhook suite's receiver.
+photo_of = tryon_fixtures.photo_of
+garment_server = tryon_fixtures.garment_server
+media_root = tryon_fixtures.media_root
+receiver = webhook_fixtures.receiver
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None
+
+
+@pytest.fixture
+def start_worker(media_root, tmp_path):
+    """Start `celery -A config worker <args>` on this test's database and Redis; stopped after the test."""
+    started = []
+
+    def start(*args: str) -> subprocess.Popen:
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+            "MEDIA_ROOT": media_root,
+            "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
+        }
+        log = tmp_path / f"worker{len(started)}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker", *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        started.append((process, log))
+        if not wait_for(lambda: b" ready." in log.read_bytes() or process.poll() is not None):
+            pytest.fail(f"the worker did not start:\n{log.read_text()[-3000:]}")
+        assert process.poll() is None, log.read_text()[-3000:]
+        return process
+
+    yield start
+    for process, log in started:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        print(log.read_text()[-3000:])  # shown by pytest when the test failed
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(settings):
+    settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True  # the garment CDN and webhook receiver are on loopback
+
+
+@pytest.fixture
+def empty_queues():
+    """Messages other tests left in this Redis database must not count as work waiting here."""
+    celery_app.control.purge()
+    cache.delete(health.CONSUMERS_CACHE_KEY)
+
+
+def create_cart(organization, partner_client, photo, garment_server) -> dict:
+    response = partner_client(organization).post(
+        "/api/v1/cart-tryons",
+        {
+            "cartId": "cart_plain_worker",
+            "customerPhotoS3Key": photo.storage_key,
+            "cartItems": [
+                tryon_fixtures.cart_item(garment_server.url(f"/garment-{n}.png"), n) for n in (1, 2)
+            ],
+            "renderQuality": "sd",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_started_without_queue_list_renders_the_cart_and_delivers_its_webhook(
+    organization, partner_client, photo_of, garment_server, receiver, empty_queues, start_worker
+):
+    webhook = make_webhook(organization, receiver.url, events=["cart_tryon.completed"])
+    session = create_cart(organization, partner_client, photo_of(organization), garment_server)
+
+    start_worker("--loglevel", "INFO")  # exactly the README's command: no -Q
+
+    assert wait_for(
+        lambda: CartTryOnSession.objects.get(pk=session["id"]).status == "completed", timeout=90
+    ), CartTryOnSession.objects.get(pk=session["id"])
+    finished = partner_client(organization).get(f"/api/v1/cart-tryons/{session['id']}").json()
+    assert [item["status"] for item in finished["cartItems"]] == ["completed", "completed"]
+    (delivery,) = receiver.wait_for(1, timeout=60)
+    payload = json.loads(delivery.body)
+    assert (payload["event"], payload["data"]["sessionId"]) == ("cart_tryon.completed", session["id"])
+    assert delivery.headers["X-Webhook-Signature"] == signature_hex(secret=webhook.secret, body=delivery.body)
+    # Every queue has a consumer and nothing is left waiting.
+    cache.delete(health.CONSUMERS_CACHE_KEY)
+    assert health.queues_consumed() == {"celery", "tryons", "webhooks"}
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_readiness_names_the_queue_with_work_that_no_running_worker_consumes(
+    organization, partner_client, photo_of, garment_server, empty_queues, start_worker
+):
+    start_worker("-Q", "celery,webhooks", "--loglevel", "INFO")  # a worker that leaves try-ons out
+    session = create_cart(organization, partner_client, photo_of(organization), garment_server)
+
+    response = APIClient().get("/health/ready")
+
+    assert response.status_code == 200, "the web node itself can serve; the pipeline is what is stalled"
+    body = response.json()
+    assert body["status"] == "degraded"
+    queues = body["checks"]["queues"]
+    assert queues["status"] == "warning"
+    assert queues["unconsumed"] == ["tryons"]
+    assert queues["pending"]["tryons"] == 1
+    assert CartTryOnSession.objects.get(pk=session["id"]).status == "queued"
