@@ -130,8 +130,6 @@ class Command(BaseCommand):
             "--beat",
             "--loglevel=INFO",
             "--concurrency=2",
-            "-Q",
-            "celery,tryons,webhooks",
             "--schedule",
             settings.CELERY_BEAT_SCHEDULE_FILENAME,
         ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tryons', '0001_initial'),
+        ('tryons', '0002_cancel_permission'),
     ]
 
     operations = [
