@@ -244,6 +244,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Outbound requests (garment downloads, webhooks) ----------------------------------------------
 OUTBOUND_ALLOW_PRIVATE_NETWORKS = _bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", False)
 GARMENT_MAX_BYTES = _positive_int("GARMENT_MAX_BYTES", 15 * 1024 * 1024)
+# Total wall-clock budget of one garment download (connect, headers and body, redirects included).
 GARMENT_FETCH_TIMEOUT_SECONDS = _positive_int("GARMENT_FETCH_TIMEOUT_SECONDS", 15)
 
 # --- Credits ---------------------------------------------------------------------------------------
@@ -272,6 +273,9 @@ TRYON_STUCK_AFTER_SECONDS = _positive_int("TRYON_STUCK_AFTER_SECONDS", 1800)
 
 # --- Webhooks --------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 30)
+# `POST /v1/webhooks/{id}/test` sends inside the API request: keep it well below the web worker's timeout
+# (gunicorn's default is 30 s).
+WEBHOOK_TEST_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TEST_TIMEOUT_SECONDS", 10)
 WEBHOOK_PAYLOAD_RETENTION_DAYS = _positive_int("WEBHOOK_PAYLOAD_RETENTION_DAYS", 30)
 # Worker slots one partner endpoint may hold at once; keep it below the webhooks worker concurrency.
 WEBHOOK_ENDPOINT_CONCURRENCY = _positive_int("WEBHOOK_ENDPOINT_CONCURRENCY", 4)
