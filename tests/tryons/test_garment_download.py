@@ -3,6 +3,7 @@
 The canary is a real local HTTP server that counts requests; every test asserts it received none. The one
 thing mocked is a public shop answering with a redirect (we have no public host here): a transport adapter
 mounted for https://shop.example/ only, so every later hop goes through the real hardened session.
+What is downloaded is decoded only as JPEG, PNG or WebP (the tests at the end).
 """
 
 import io
@@ -11,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 import requests
+from PIL import EpsImagePlugin, Image
 from requests.adapters import BaseAdapter
 
 from config import outbound
@@ -160,3 +162,46 @@ def test_allowed_local_garment_downloads_when_flag_is_on(garment_server, setting
 def test_undecodable_garment_is_a_permanent_error():
     with pytest.raises(services.PermanentRenderError):
         services.garment_image_check(b"GIF89a not really")
+
+
+def _encoded(image_format: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(out, image_format)
+    return out.getvalue()
+
+
+@pytest.fixture
+def ghostscript_calls(monkeypatch):
+    """Records any attempt to run Ghostscript (not installed here) to decode an EPS garment."""
+    calls = []
+
+    def ghostscript(*args, **kwargs):
+        calls.append(args)
+        raise OSError("Ghostscript must never be run on a garment")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ghostscript)
+    return calls
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_jpeg_png_and_webp_garments_are_accepted(image_format):
+    services.garment_image_check(_encoded(image_format))
+
+
+@pytest.mark.parametrize("image_format", ["TIFF", "EPS", "BMP", "GIF"])
+def test_garment_in_any_other_image_format_is_refused_undecoded(image_format, ghostscript_calls):
+    with pytest.raises(services.PermanentRenderError) as refused:
+        services.garment_image_check(_encoded(image_format))
+
+    assert refused.value.code == "garment_invalid"
+    assert ghostscript_calls == []
+
+
+@pytest.mark.parametrize("image_format", ["TIFF", "EPS", "BMP", "GIF"])
+def test_local_renderer_decodes_no_other_garment_format(image_format, ghostscript_calls):
+    from tests.tryons.test_renderers import render_request
+    from tryons.renderers import get_renderer
+
+    with pytest.raises(services.PermanentRenderError):
+        get_renderer("local").render(render_request(garment_image=_encoded(image_format)))
+    assert ghostscript_calls == []
