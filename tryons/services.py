@@ -586,6 +586,16 @@ def _session_finish(*, session_id: str) -> str | None:
 # --- Asynchronous results (eventbridge callback) ----------------------------------------------------
 
 
+def _garment_copy_discard(tryon: TryOn) -> None:
+    """The renderer is done with the garment copy its event pointed to; a failure only leaves it behind."""
+    from tryons.renderers.eventbridge import garment_copy_delete
+
+    try:
+        garment_copy_delete(organization_id=tryon.organization_id, tryon_id=tryon.id)
+    except Exception:  # storage backends fail with many types; the result is already recorded
+        logger.warning("try-on %s: could not delete the garment copy", tryon.id, exc_info=True)
+
+
 def tryon_render_callback(
     *, tryon_id: str, job_id: str, succeeded: bool, image: bytes | None = None, error: str = ""
 ) -> bool:
@@ -614,6 +624,8 @@ def tryon_render_callback(
             )
     else:
         applied = _tryon_fail(tryon=tryon, code="render_rejected", message=error or "The renderer failed.")
+    if applied:
+        _garment_copy_discard(tryon)
     if tryon.session_id:
         _session_progress(session_id=tryon.session_id)
         _session_finish(session_id=tryon.session_id)

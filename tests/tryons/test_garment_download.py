@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 import requests
+import urllib3
 from PIL import EpsImagePlugin, Image
 from requests.adapters import BaseAdapter
 
@@ -36,6 +37,9 @@ def fetch(url):
         "https://localhost:{port}/garment.png",
         "https://[::1]:{port}/garment.png",
         "https://[::ffff:127.0.0.1]:{port}/garment.png",
+        "https://[::127.0.0.1]:{port}/garment.png",
+        "https://[fec0::1]/garment.png",
+        "https://[64:ff9b::7f00:1]:{port}/garment.png",
         "https://0.0.0.0:{port}/garment.png",
         "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
         "https://[fd00:ec2::254]/latest/meta-data/",
@@ -66,6 +70,38 @@ def test_hostname_resolving_to_loopback_is_refused_at_connect_time(garment_serve
     with pytest.raises(outbound.OutboundBlocked):
         fetch(f"https://cdn.shop.example:{garment_server.httpd.server_port}/garment.png")
     assert garment_server.hits == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::127.0.0.1",  # IPv4-compatible IPv6 form of loopback
+        "::ffff:127.0.0.1",
+        "fec0::1",  # site-local
+        "64:ff9b::a9fe:a9fe",  # NAT64 form of 169.254.169.254
+        "2002:7f00:1::1",  # 6to4 form of 127.0.0.1
+        "100.64.0.1",
+        "0.0.0.0",  # noqa: S104
+    ],
+)
+def test_hostname_resolving_to_a_non_global_address_is_refused_at_connect_time(monkeypatch, address):
+    # DNS is the partner's to answer: stand in for it. Nothing may be connected to.
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sockaddr = (address, 443, 0, 0) if family == socket.AF_INET6 else (address, 443)
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda *args, **kwargs: [(family, socket.SOCK_STREAM, 6, "", sockaddr)]
+    )
+    connects = []
+    real_create_connection = urllib3.util.connection.create_connection
+    monkeypatch.setattr(
+        urllib3.util.connection,
+        "create_connection",
+        lambda *args, **kwargs: connects.append(args) or real_create_connection(*args, **kwargs),
+    )
+
+    with pytest.raises(outbound.OutboundBlocked):
+        fetch("https://cdn.shop.example/garment.png")
+    assert connects == []
 
 
 class PublicShopRedirect(BaseAdapter):

@@ -72,6 +72,12 @@ def test_unknown_events_are_refused(client, receiver):
         "https://10.0.0.8/hook",
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/hook",
+        "https://[::127.0.0.1]/hook",  # IPv4-compatible IPv6 form of loopback
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://[fec0::1]/hook",  # site-local
+        "https://[64:ff9b::a00:8]/hook",  # NAT64 form of 10.0.0.8
+        "https://100.64.0.1/hook",
+        "https://0.0.0.0/hook",
         "https://localhost/hook",
         "https://user:pass@example.com/hook",
         "ftp://example.com/hook",
