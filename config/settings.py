@@ -269,6 +269,8 @@ if TRYON_RENDERER == "eventbridge" and not (EVENTBRIDGE_BUS_NAME and TRYON_CALLB
     raise ImproperlyConfigured(
         "TRYON_RENDERER=eventbridge needs EVENTBRIDGE_BUS_NAME and TRYON_CALLBACK_SECRET"
     )
+# Largest render callback body (a base64 result in JSON); refused from Content-Length before it is read.
+TRYON_CALLBACK_MAX_BYTES = _positive_int("TRYON_CALLBACK_MAX_BYTES", 16 * 1024 * 1024)
 TRYON_STUCK_AFTER_SECONDS = _positive_int("TRYON_STUCK_AFTER_SECONDS", 1800)
 
 # --- Webhooks --------------------------------------------------------------------------------------

@@ -364,7 +364,9 @@ def test_callback_with_bad_or_stale_signature_is_refused(cart_via_eventbridge, a
     assert TryOn.objects.get(pk=first["tryonId"]).status == "processing"
 
 
-def test_callback_without_signature_is_refused(db):
+def test_callback_without_signature_is_refused(db, settings):
+    settings.TRYON_RENDERER = "eventbridge"
+    settings.TRYON_CALLBACK_SECRET = SECRET
     response = APIClient().post(CALLBACK_URL, {"tryonId": "x"}, format="json")
     assert response.status_code == 401
 
