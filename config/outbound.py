@@ -49,15 +49,18 @@ def _allow_private() -> bool:
 # --- The total deadline --------------------------------------------------------------------------------
 #
 # requests' timeouts bound each socket operation, so a peer sending one byte a second never trips them.
-# Every outbound request therefore runs under a `_Deadline`: a timer that, when the budget is spent, shuts
+# Every outbound request therefore runs under a `Deadline`: a timer that, when the budget is spent, shuts
 # down every socket the request opened or reused. The blocked read (connect and TLS handshake included)
 # returns at once, and the caller reports the request as too slow whatever the read returned.
 
 _current = threading.local()
 
 
-class _Deadline:
-    """One request's wall-clock budget; use as a context manager around the request and its body read."""
+class Deadline:
+    """One request's wall-clock budget; use as a context manager around the request and its body read.
+
+    It cuts only connections of sessions from this module (`_session`, `deadline_session`).
+    """
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -70,7 +73,7 @@ class _Deadline:
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
-    def __enter__(self) -> "_Deadline":
+    def __enter__(self) -> "Deadline":
         _current.deadline = self
         self._timer.start()
         return self
@@ -176,6 +179,15 @@ class _GuardedAdapter(_DeadlineAdapter, IPFilterAdapter):
         if not _is_public_ip(host_params["host"].strip("[]")):
             raise InvalidIPAddress(host_params["host"])
         return host_params, pool_kwargs
+
+
+def deadline_session() -> requests.Session:
+    """A plain session whose requests a running `Deadline` can cut, for operator-configured targets (the http
+    renderer) that may sit on a private network: no address or scheme rules, redirects are the caller's."""
+    session = requests.Session()
+    session.mount("http://", _DeadlineAdapter())
+    session.mount("https://", _DeadlineAdapter())
+    return session
 
 
 def _session(timeout: float) -> requests.Session:
@@ -288,7 +300,7 @@ def fetch_bytes(
     session = _session(timeout)
     current = url
     try:
-        with _Deadline(timeout) as deadline:
+        with Deadline(timeout) as deadline:
             for _ in range(MAX_REDIRECTS + 1):
                 check_url(current, resolve=False)
                 try:
@@ -300,6 +312,9 @@ def fetch_bytes(
                 except requests.RequestException as exc:
                     raise OutboundFailed(_failure("Request failed", exc, deadline)) from None
                 with response:
+                    # Cut off mid-headers, http.client takes what arrived as all of them: trust none.
+                    if deadline.expired:
+                        raise OutboundFailed(deadline.message)
                     if response.is_redirect:
                         if not follow_redirects:
                             raise OutboundBlocked("Redirects are not followed.")
@@ -329,7 +344,7 @@ def fetch_bytes(
         session.close()
 
 
-def _failure(what: str, exc: Exception, deadline: _Deadline) -> str:
+def _failure(what: str, exc: Exception, deadline: Deadline) -> str:
     return deadline.message if deadline.expired else f"{what}: {type(exc).__name__}"
 
 
@@ -385,7 +400,7 @@ def post(
     check_url(url, resolve=False)
     session = _pool.get(url, timeout) if keep_alive else _session(timeout)
     try:
-        with _Deadline(timeout) as deadline:
+        with Deadline(timeout) as deadline:
             try:
                 response = session.post(
                     url,
@@ -396,6 +411,8 @@ def post(
                     stream=True,
                 )
                 with response:
+                    if deadline.expired:  # cut off mid-headers: what arrived is not the answer
+                        raise OutboundFailed(deadline.message)
                     body = bytearray()
                     for chunk in response.iter_content(8 * 1024):
                         body.extend(chunk)

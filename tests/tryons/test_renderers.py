@@ -15,6 +15,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from config.storage import storage_exists
+from tests.slow_server import SlowServer, timed
 from tests.tryons.conftest import garment_png, person_jpeg
 from tryons import services
 from tryons.models import TryOn
@@ -178,6 +179,20 @@ def test_http_renderer_classifies_errors(inference, status, kind, error):
 def test_http_renderer_unreachable_is_retryable():
     with pytest.raises(RetryableRenderError):
         HttpRenderer(url="http://127.0.0.1:9/none", timeout=2).render(render_request())
+
+
+@pytest.mark.parametrize("mode", ["headers", "body"])
+def test_http_renderer_dripping_its_answer_is_cut_off_at_the_timeout(mode):
+    slow = SlowServer(mode, trickle_bytes=12)
+    try:
+        renderer = HttpRenderer(url=slow.url("/render"), timeout=2)
+        elapsed, outcome = timed(lambda: renderer.render(render_request()))
+    finally:
+        slow.close()
+
+    assert isinstance(outcome, RetryableRenderError)
+    assert str(outcome) == "Renderer: Request took longer than 2 s."
+    assert elapsed < 2 + 1.5
 
 
 def test_http_backend_runs_through_the_pipeline_with_a_retry(
