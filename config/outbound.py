@@ -69,7 +69,8 @@ class Deadline:
         self._lock = threading.Lock()
         # Our own duplicates of the connections' descriptors: shutting one down ends the connection for
         # every descriptor, and never touches a descriptor number the connection may have closed and reused.
-        self._watched: dict[int, socket.socket] = {}
+        # (A connection may be watched twice, e.g. before and after its TLS handshake: harmless.)
+        self._watched: list[socket.socket] = []
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
@@ -82,7 +83,7 @@ class Deadline:
         self._timer.cancel()
         _current.deadline = None
         with self._lock:
-            for watched in self._watched.values():
+            for watched in self._watched:
                 watched.close()
             self._watched.clear()
 
@@ -101,20 +102,17 @@ class Deadline:
     def watch(self, sock: socket.socket) -> None:
         with self._lock:
             try:
-                fileno = sock.fileno()
-            except OSError:
+                watched = socket.fromfd(sock.fileno(), sock.family, sock.type)
+            except OSError:  # already closed: nothing left to cut
                 return
-            if fileno < 0 or fileno in self._watched:
-                return
-            watched = socket.fromfd(fileno, sock.family, sock.type)
-            self._watched[fileno] = watched
+            self._watched.append(watched)
             if self.expired:
                 _shutdown(watched)
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            for watched in self._watched.values():
+            for watched in self._watched:
                 _shutdown(watched)
 
 

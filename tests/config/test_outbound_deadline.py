@@ -36,6 +36,19 @@ def test_garment_fetch_from_a_trickling_server_ends_at_its_deadline(slow_server)
     assert elapsed < BUDGET + MARGIN
 
 
+def test_one_deadline_covers_every_hop_of_a_redirected_garment_fetch(slow_server):
+    elapsed, outcome = timed(
+        lambda: outbound.fetch_bytes(
+            slow_server.url("/redirect/garment.png"), max_bytes=1024 * 1024, timeout=BUDGET
+        )
+    )
+
+    assert isinstance(outcome, outbound.OutboundFailed)
+    assert str(outcome) == "Request took longer than 2 s."
+    assert elapsed < BUDGET + MARGIN
+    assert slow_server.requests == 2
+
+
 @pytest.mark.parametrize("keep_alive", [False, True])
 def test_webhook_post_to_a_trickling_receiver_ends_at_its_deadline(slow_server, keep_alive):
     elapsed, outcome = timed(
