@@ -37,8 +37,6 @@ from tryons.renderers.base import RenderAccepted, RenderRequest, RetryableRender
 SOURCE = "garmaxai.tryons"
 RENDER_REQUESTED = "TryOn Render Requested"
 TRYON_EVENT_URL_TTL_SECONDS = 6 * 3600
-
-
 GARMENT_EXTENSIONS = ("jpg", "png", "webp")
 
 
