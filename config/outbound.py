@@ -9,7 +9,10 @@ only.
 """
 
 import contextlib
+import heapq
 import ipaddress
+import itertools
+import os
 import socket
 import threading
 import time
@@ -49,8 +52,8 @@ def _allow_private() -> bool:
 # --- The total deadline --------------------------------------------------------------------------------
 #
 # requests' timeouts bound each socket operation, so a peer sending one byte a second never trips them.
-# Every outbound request therefore runs under a `Deadline`: a timer that, when the budget is spent, shuts
-# down every socket the request opened or reused. The blocked read (connect and TLS handshake included)
+# Every outbound request therefore runs under a `Deadline`: when the budget is spent, a watchdog thread
+# shuts down every socket the request opened or reused. The blocked read (connect and TLS handshake included)
 # returns at once, and the caller reports the request as too slow whatever the read returned.
 
 _current = threading.local()
@@ -66,23 +69,22 @@ class Deadline:
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
         self.expired = False
+        self.finished = False
         self._lock = threading.Lock()
         # Our own duplicates of the connections' descriptors: shutting one down ends the connection for
         # every descriptor, and never touches a descriptor number the connection may have closed and reused.
         # (A connection may be watched twice, e.g. before and after its TLS handshake: harmless.)
         self._watched: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> "Deadline":
         _current.deadline = self
-        self._timer.start()
+        _watchdog.add(self)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._timer.cancel()
         _current.deadline = None
         with self._lock:
+            self.finished = True
             for watched in self._watched:
                 watched.close()
             self._watched.clear()
@@ -91,7 +93,7 @@ class Deadline:
         """(connect, read) socket timeouts for the next call: never beyond what is left of the budget."""
         remaining = self.ends - time.monotonic()
         if remaining <= 0:
-            self._expire()
+            self.expire()
             raise OutboundFailed(self.message)
         return min(5.0, remaining), remaining
 
@@ -109,11 +111,61 @@ class Deadline:
             if self.expired:
                 _shutdown(watched)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
+            if self.finished:
+                return
             self.expired = True
             for watched in self._watched:
                 _shutdown(watched)
+
+
+class _Watchdog:
+    """One thread per process expires every running deadline on time.
+
+    A timer thread per request would cost about as much as a keep-alive webhook delivery itself.
+    A finished deadline stays in the heap until its time comes or the next clean-up, and is never expired.
+    """
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # threads do not survive a fork (Celery prefork)
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: Deadline) -> None:
+        with self._condition:
+            order = next(self._order)
+            if order % 1024 == 0:  # drop finished ones now and then, so the heap holds about the running ones
+                self._heap = [entry for entry in self._heap if not entry[2].finished]
+                heapq.heapify(self._heap)
+            wake = not self._heap or deadline.ends < self._heap[0][0]
+            heapq.heappush(self._heap, (deadline.ends, order, deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="outbound-deadlines", daemon=True)
+                self._thread.start()
+            elif wake:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        condition = self._condition
+        while True:
+            due = []
+            with condition:
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+                if not due:
+                    condition.wait(self._heap[0][0] - now if self._heap else None)
+            for deadline in due:
+                deadline.expire()
+
+
+_watchdog = _Watchdog()
 
 
 def _shutdown(sock: socket.socket) -> None:

@@ -4,6 +4,8 @@ The peer is a real local server dripping one byte a second: each byte beats any 
 so without a deadline the client waits for the whole trickle (12 s here, against a 2 s budget).
 """
 
+import multiprocessing
+
 import pytest
 
 from config import outbound
@@ -76,3 +78,27 @@ def test_an_answer_within_the_deadline_is_read_whole(mode):
         server.close()
 
     assert (body, content_type) == (b"ok" if mode == "headers" else b"x" * 12, "image/png")
+
+
+def _fetch_in_child(url: str, results) -> None:
+    elapsed, outcome = timed(lambda: outbound.fetch_bytes(url, max_bytes=1024, timeout=BUDGET))
+    results.put((elapsed, str(outcome)))
+
+
+def test_deadlines_are_kept_in_a_forked_worker_process():
+    # Celery's prefork pool forks worker processes; the watchdog thread of the parent does not come along.
+    server = SlowServer("headers")
+    try:
+        with outbound.Deadline(BUDGET):  # the parent's watchdog is running when the child is forked
+            pass
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        child = context.Process(target=_fetch_in_child, args=(server.url(), results))
+        child.start()
+        elapsed, outcome = results.get(timeout=30)
+        child.join(timeout=10)
+    finally:
+        server.close()
+
+    assert outcome == "Request took longer than 2 s."
+    assert elapsed < BUDGET + MARGIN
