@@ -3,11 +3,16 @@
 requests-hardened resolves the host once, refuses private, loopback, link-local and other reserved
 addresses, and connects to exactly the address it checked, so DNS rebinding between check and connect
 does not work. On top of that: https only, no credentials in URLs, redirects re-checked hop by hop (or
-refused), bounded body size and time. `OUTBOUND_ALLOW_PRIVATE_NETWORKS=true` lifts the address and
-scheme rules for local development and tests only.
+refused), bounded body size, and a total wall-clock deadline per request (connect, headers and body).
+`OUTBOUND_ALLOW_PRIVATE_NETWORKS=true` lifts the address and scheme rules for local development and tests
+only.
 """
 
+import contextlib
+import heapq
 import ipaddress
+import itertools
+import os
 import socket
 import threading
 import time
@@ -16,12 +21,16 @@ from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 from requests_hardened import Config, Manager
-from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
 USER_AGENT = "GarmaxAI-Enterprise/1.0 (+https://garmaxai.com)"
 MAX_REDIRECTS = 3
+RESOLVES_TO_PRIVATE = "URL resolves to a private, loopback or reserved address."
 
 
 class OutboundBlocked(Exception):
@@ -40,25 +49,252 @@ def _allow_private() -> bool:
     return bool(settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS)
 
 
+# --- The total deadline --------------------------------------------------------------------------------
+#
+# requests' timeouts bound each socket operation, so a peer sending one byte a second never trips them.
+# Every outbound request therefore runs under a `Deadline`: when the budget is spent, a watchdog thread
+# shuts down every socket the request opened or reused. The blocked read (connect and TLS handshake included)
+# returns at once, and the caller reports the request as too slow whatever the read returned.
+
+_current = threading.local()
+
+
+class Deadline:
+    """One request's wall-clock budget; use as a context manager around the request and its body read.
+
+    It cuts only connections of sessions from this module (`_session`, `deadline_session`).
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self.finished = False
+        self._lock = threading.Lock()
+        # Our own duplicates of the connections' descriptors: shutting one down ends the connection for
+        # every descriptor, and never touches a descriptor number the connection may have closed and reused.
+        # (A connection may be watched twice, e.g. before and after its TLS handshake: harmless.)
+        self._watched: list[socket.socket] = []
+
+    def __enter__(self) -> "Deadline":
+        _current.deadline = self
+        _watchdog.add(self)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        _current.deadline = None
+        with self._lock:
+            self.finished = True
+            for watched in self._watched:
+                watched.close()
+            self._watched.clear()
+
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) socket timeouts for the next call: never beyond what is left of the budget."""
+        remaining = self.ends - time.monotonic()
+        if remaining <= 0:
+            self.expire()
+            raise OutboundFailed(self.message)
+        return min(5.0, remaining), remaining
+
+    @property
+    def message(self) -> str:
+        return f"Request took longer than {self.seconds:g} s."
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            try:
+                watched = socket.fromfd(sock.fileno(), sock.family, sock.type)
+            except OSError:  # already closed: nothing left to cut
+                return
+            self._watched.append(watched)
+            if self.expired:
+                _shutdown(watched)
+
+    def expire(self) -> None:
+        with self._lock:
+            if self.finished:
+                return
+            self.expired = True
+            for watched in self._watched:
+                _shutdown(watched)
+
+
+class _Watchdog:
+    """One thread per process expires every running deadline on time.
+
+    A timer thread per request would cost about as much as a keep-alive webhook delivery itself.
+    A finished deadline stays in the heap until its time comes or the next clean-up, and is never expired.
+    """
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # threads do not survive a fork (Celery prefork)
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: Deadline) -> None:
+        with self._condition:
+            order = next(self._order)
+            if order % 1024 == 0:  # drop finished ones now and then, so the heap holds about the running ones
+                self._heap = [entry for entry in self._heap if not entry[2].finished]
+                heapq.heapify(self._heap)
+            wake = not self._heap or deadline.ends < self._heap[0][0]
+            heapq.heappush(self._heap, (deadline.ends, order, deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="outbound-deadlines", daemon=True)
+                self._thread.start()
+            elif wake:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        condition = self._condition
+        while True:
+            due = []
+            with condition:
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+                if not due:
+                    condition.wait(self._heap[0][0] - now if self._heap else None)
+            for deadline in due:
+                deadline.expire()
+
+
+_watchdog = _Watchdog()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+class _WatchedConnection:
+    """Registers its socket with the running request's deadline: when opened, and when reused."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _watch(sock)  # before the TLS handshake, which a slow peer can drag out too
+        return sock
+
+    def request(self, *args, **kwargs):
+        _watch(self.sock)
+        return super().request(*args, **kwargs)
+
+
+class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter with connections that the running request's deadline can cut."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+
+
+class _GuardedAdapter(_DeadlineAdapter, IPFilterAdapter):
+    """The hardened adapter (resolve once, check, connect to the checked address) with our stricter check.
+
+    requests-hardened refuses `is_private` addresses; that lets through IPv4-compatible IPv6 (`::127.0.0.1`),
+    site-local `fec0::/10` and others that are not globally routable, so the address it settled on is
+    checked again with `_is_public_ip` before anything connects to it.
+    """
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        if not _is_public_ip(host_params["host"].strip("[]")):
+            raise InvalidIPAddress(host_params["host"])
+        return host_params, pool_kwargs
+
+
+def deadline_session() -> requests.Session:
+    """A plain session whose requests a running `Deadline` can cut, for operator-configured targets (the http
+    renderer) that may sit on a private network: no address or scheme rules, redirects are the caller's."""
+    session = requests.Session()
+    session.mount("http://", _DeadlineAdapter())
+    session.mount("https://", _DeadlineAdapter())
+    return session
+
+
 def _session(timeout: float) -> requests.Session:
     allow_private = _allow_private()
     manager = Manager(
         Config(
-            ip_filter_enable=not allow_private,
+            ip_filter_enable=False,  # our own subclass of its filtering adapter is mounted below
             ip_filter_allow_loopback_ips=False,
             never_redirect=True,  # we follow redirects ourselves so each hop is re-checked
             default_timeout=(min(5.0, timeout), timeout),
             user_agent_override=USER_AGENT,
         )
     )
-    return manager.get_session()
+    session = manager.get_session()
+    if allow_private:
+        session.mount("http://", _DeadlineAdapter())
+        session.mount("https://", _DeadlineAdapter())
+    else:
+        session.mount("http://", _GuardedAdapter(is_https_proto=False, allow_loopback=False))
+        session.mount("https://", _GuardedAdapter(is_https_proto=True, allow_loopback=False))
+    return session
+
+
+# --- Which addresses are public ---------------------------------------------------------------------
+
+# Ranges `is_global` lets through on some Python versions although they are not somewhere we may connect:
+# deprecated forms (IPv4-compatible, site-local) and the ones that embed or translate to an IPv4 address
+# that may be private (NAT64, 6to4, Teredo), plus what requests-hardened blocks on top of `is_private`.
+_NOT_PUBLIC = (
+    ipaddress.ip_network("::/96"),  # IPv4-compatible IPv6, e.g. ::127.0.0.1 (deprecated, RFC 4291)
+    ipaddress.ip_network("fec0::/10"),  # site-local (deprecated, RFC 3879)
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64 well-known prefix (RFC 6052)
+    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64 local use (RFC 8215)
+    ipaddress.ip_network("2002::/16"),  # 6to4 (RFC 3056)
+    ipaddress.ip_network("2001::/32"),  # Teredo (RFC 4380)
+    ipaddress.ip_network("100::/64"),  # discard-only (RFC 6666)
+    *EXTRA_BLOCKED_NET_RANGES,
+)
 
 
 def _is_public_ip(value: str) -> bool:
-    ip = ipaddress.ip_address(value)
+    """True only for a globally routable unicast address (an IPv4-mapped IPv6 address is judged as IPv4)."""
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return False
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if ip.version == 6 and ip.scope_id:
+        return False
+    return (
+        ip.is_global
+        and not ip.is_multicast
+        and not ip.is_reserved
+        and not ip.is_unspecified
+        and not any(ip.version == net.version and ip in net for net in _NOT_PUBLIC)
+    )
 
 
 def check_url(url: str, *, resolve: bool = True) -> None:
@@ -106,49 +342,60 @@ def fetch_bytes(
     """GET `url` and return (body, content type), refusing unsafe targets and bodies over `max_bytes`.
 
     Every hop (the first and each redirect) passes `check_url`, and the hardened session refuses to connect
-    to a non-public address whatever DNS answers at connect time. `timeout` bounds each socket operation and
-    also the whole download, so a server trickling one byte a second cannot hold a worker for long.
+    to a non-public address whatever DNS answers at connect time. `timeout` is the wall-clock budget of the
+    whole download, redirects, connects, headers and body included: a server trickling one byte a second
+    is cut off when it is spent.
     Raises OutboundBlocked (target refused), OutboundRejected (4xx, too large) or OutboundFailed (retryable).
     """
-    deadline = time.monotonic() + timeout
     session = _session(timeout)
     current = url
     try:
-        for _ in range(MAX_REDIRECTS + 1):
-            check_url(current, resolve=False)
-            try:
-                response = session.get(current, stream=True, timeout=(min(5.0, timeout), timeout))
-            except InvalidIPAddress:
-                raise OutboundBlocked("URL resolves to a private, loopback or reserved address.") from None
-            except requests.RequestException as exc:
-                raise OutboundFailed(f"Request failed: {type(exc).__name__}") from None
-            with response:
-                if response.is_redirect:
-                    if not follow_redirects:
-                        raise OutboundBlocked("Redirects are not followed.")
-                    current = urljoin(current, response.headers.get("Location", ""))
-                    continue
-                if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
-                    raise OutboundRejected(f"HTTP {response.status_code}")
-                if response.status_code >= 400:
-                    raise OutboundFailed(f"HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
-                body = bytearray()
+        with Deadline(timeout) as deadline:
+            for _ in range(MAX_REDIRECTS + 1):
+                check_url(current, resolve=False)
                 try:
-                    for chunk in response.iter_content(64 * 1024):
-                        body.extend(chunk)
-                        if len(body) > max_bytes:
-                            raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
-                        if time.monotonic() > deadline:
-                            raise OutboundFailed(f"Download took longer than {timeout:g} s.")
+                    response = session.get(current, stream=True, timeout=deadline.timeouts())
+                except InvalidIPAddress:
+                    raise OutboundBlocked(
+                        "URL resolves to a private, loopback or reserved address."
+                    ) from None
                 except requests.RequestException as exc:
-                    raise OutboundFailed(f"Download failed: {type(exc).__name__}") from None
-                return bytes(body), response.headers.get("Content-Type", "")
-        raise OutboundBlocked(f"More than {MAX_REDIRECTS} redirects.")
+                    raise OutboundFailed(_failure("Request failed", exc, deadline)) from None
+                with response:
+                    # Cut off mid-headers, http.client takes what arrived as all of them: trust none.
+                    if deadline.expired:
+                        raise OutboundFailed(deadline.message)
+                    if response.is_redirect:
+                        if not follow_redirects:
+                            raise OutboundBlocked("Redirects are not followed.")
+                        current = urljoin(current, response.headers.get("Location", ""))
+                        continue
+                    if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+                        raise OutboundRejected(f"HTTP {response.status_code}")
+                    if response.status_code >= 400:
+                        raise OutboundFailed(f"HTTP {response.status_code}")
+                    declared = response.headers.get("Content-Length")
+                    if declared and declared.isdigit() and int(declared) > max_bytes:
+                        raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
+                    body = bytearray()
+                    try:
+                        for chunk in response.iter_content(64 * 1024):
+                            body.extend(chunk)
+                            if len(body) > max_bytes:
+                                raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
+                    except requests.RequestException as exc:
+                        raise OutboundFailed(_failure("Download failed", exc, deadline)) from None
+                    # A connection cut by the deadline can look like a complete body: never trust it.
+                    if deadline.expired:
+                        raise OutboundFailed(deadline.message)
+                    return bytes(body), response.headers.get("Content-Type", "")
+            raise OutboundBlocked(f"More than {MAX_REDIRECTS} redirects.")
     finally:
         session.close()
+
+
+def _failure(what: str, exc: Exception, deadline: Deadline) -> str:
+    return deadline.message if deadline.expired else f"{what}: {type(exc).__name__}"
 
 
 class _SessionPool(threading.local):
@@ -192,8 +439,9 @@ def post(
 ) -> requests.Response:
     """POST without following redirects (a 3xx is the caller's failure). Raises OutboundBlocked/Failed.
 
-    The response body is read within `timeout` of wall-clock time (a server dripping bytes cannot hold a
-    worker beyond it) and, with `max_response_bytes`, only that much of it is read and kept. With
+    `timeout` is the wall-clock budget of the whole exchange, connect, headers and body included (a server
+    dripping bytes cannot hold a worker beyond it); with `max_response_bytes`, only that much of the body
+    is read and kept. With
     `keep_alive` the connection is kept for this thread's next request to the same origin (webhook
     deliveries send many small requests to few hosts; a new connection, and in production a TLS handshake,
     for each of them costs more than the request itself).
@@ -201,31 +449,35 @@ def post(
     """
     check_url(url, resolve=False)
     session = _pool.get(url, timeout) if keep_alive else _session(timeout)
-    deadline = time.monotonic() + timeout
     try:
-        response = session.post(
-            url,
-            data=data,
-            headers=headers,
-            timeout=(min(5.0, timeout), timeout),
-            allow_redirects=False,
-            stream=True,
-        )
-        with response:
-            body = bytearray()
-            for chunk in response.iter_content(8 * 1024):
-                body.extend(chunk)
-                if max_response_bytes is not None and len(body) >= max_response_bytes:
-                    del body[max_response_bytes:]
-                    break
-                if time.monotonic() > deadline:
-                    raise OutboundFailed("Response body took longer than the timeout.")
-            response._content = bytes(body)
+        with Deadline(timeout) as deadline:
+            try:
+                response = session.post(
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=deadline.timeouts(),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with response:
+                    if deadline.expired:  # cut off mid-headers: what arrived is not the answer
+                        raise OutboundFailed(deadline.message)
+                    body = bytearray()
+                    for chunk in response.iter_content(8 * 1024):
+                        body.extend(chunk)
+                        if max_response_bytes is not None and len(body) >= max_response_bytes:
+                            del body[max_response_bytes:]
+                            break
+                    response._content = bytes(body)
+            except InvalidIPAddress:
+                raise OutboundBlocked(RESOLVES_TO_PRIVATE) from None
+            except requests.RequestException as exc:
+                raise OutboundFailed(_failure("Request failed", exc, deadline)) from None
+            # A connection cut by the deadline can look like a complete answer: never trust it.
+            if deadline.expired:
+                raise OutboundFailed(deadline.message)
         return response
-    except InvalidIPAddress:
-        raise OutboundBlocked("URL resolves to a private, loopback or reserved address.") from None
-    except requests.RequestException as exc:
-        raise OutboundFailed(f"Request failed: {type(exc).__name__}") from None
     finally:
         if not keep_alive:
             session.close()

@@ -265,6 +265,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Outbound requests (garment downloads, webhooks) ----------------------------------------------
 OUTBOUND_ALLOW_PRIVATE_NETWORKS = _bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", False)
 GARMENT_MAX_BYTES = _positive_int("GARMENT_MAX_BYTES", 15 * 1024 * 1024)
+# Total wall-clock budget of one garment download (connect, headers and body, redirects included).
 GARMENT_FETCH_TIMEOUT_SECONDS = _positive_int("GARMENT_FETCH_TIMEOUT_SECONDS", 15)
 
 # --- Credits ---------------------------------------------------------------------------------------
@@ -291,6 +292,8 @@ if TRYON_RENDERER == "eventbridge" and not (EVENTBRIDGE_BUS_NAME and TRYON_CALLB
     raise ImproperlyConfigured(
         "TRYON_RENDERER=eventbridge needs EVENTBRIDGE_BUS_NAME and TRYON_CALLBACK_SECRET"
     )
+# Largest render callback body (a base64 result in JSON); refused from Content-Length before it is read.
+TRYON_CALLBACK_MAX_BYTES = _positive_int("TRYON_CALLBACK_MAX_BYTES", 16 * 1024 * 1024)
 # Work no worker owns (a queued session whose message was lost, items awaiting a renderer's callback) is
 # re-queued after this long.
 TRYON_STUCK_AFTER_SECONDS = _positive_int("TRYON_STUCK_AFTER_SECONDS", 1800)
@@ -309,6 +312,9 @@ if TRYON_HEARTBEAT_TIMEOUT_SECONDS < 3 * TRYON_HEARTBEAT_SECONDS:
 
 # --- Webhooks --------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 30)
+# `POST /v1/webhooks/{id}/test` sends inside the API request: keep it well below the web worker's timeout
+# (gunicorn's default is 30 s).
+WEBHOOK_TEST_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TEST_TIMEOUT_SECONDS", 10)
 WEBHOOK_PAYLOAD_RETENTION_DAYS = _positive_int("WEBHOOK_PAYLOAD_RETENTION_DAYS", 30)
 # Worker slots one partner endpoint may hold at once; keep it below the webhooks worker concurrency.
 WEBHOOK_ENDPOINT_CONCURRENCY = _positive_int("WEBHOOK_ENDPOINT_CONCURRENCY", 4)

@@ -58,6 +58,9 @@ SWEEP_REQUEUE_LIMIT = 2
 DEFAULT_ITEM_SECONDS = 8.0
 ETA_SAMPLE_SIZE = 50
 GARMENT_MAX_PIXELS = 40_000_000
+# As for customer photos: Pillow's other decoders (TIFF, EPS through Ghostscript, ...) are attack surface that
+# no shop's product image needs.
+GARMENT_FORMATS = ("JPEG", "PNG", "WEBP")
 METADATA_MAX_BYTES = 8 * 1024
 
 
@@ -456,9 +459,9 @@ def _person_image(tryon: TryOn) -> bytes:
 
 
 def garment_image_check(data: bytes) -> None:
-    """Raise PermanentRenderError unless `data` decodes as an image of sane dimensions."""
+    """Raise PermanentRenderError unless `data` decodes as a JPEG, PNG or WebP image of sane dimensions."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=GARMENT_FORMATS) as image:
             width, height = image.size
             if width * height > GARMENT_MAX_PIXELS:
                 raise PermanentRenderError("The garment image has too many pixels.", code="garment_too_large")
@@ -644,6 +647,16 @@ def _session_finish(*, session_id: str) -> str | None:
 # --- Asynchronous results (eventbridge callback) ----------------------------------------------------
 
 
+def _garment_copy_discard(tryon: TryOn) -> None:
+    """The renderer is done with the garment copy its event pointed to; a failure only leaves it behind."""
+    from tryons.renderers.eventbridge import garment_copy_delete
+
+    try:
+        garment_copy_delete(organization_id=tryon.organization_id, tryon_id=tryon.id)
+    except Exception:  # storage backends fail with many types; the result is already recorded
+        logger.warning("try-on %s: could not delete the garment copy", tryon.id, exc_info=True)
+
+
 def tryon_render_callback(
     *, tryon_id: str, job_id: str, succeeded: bool, image: bytes | None = None, error: str = ""
 ) -> bool:
@@ -672,6 +685,8 @@ def tryon_render_callback(
             )
     else:
         applied = _tryon_fail(tryon=tryon, code="render_rejected", message=error or "The renderer failed.")
+    if applied:
+        _garment_copy_discard(tryon)
     if tryon.session_id:
         _session_progress(session_id=tryon.session_id)
         _session_finish(session_id=tryon.session_id)

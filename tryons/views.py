@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
-from config.errors import PayloadTooLarge, Unauthorized, ValidationError
+from config.errors import PayloadTooLarge, ResourceNotFound, Unauthorized, ValidationError
 from tryons import selectors, services
 from tryons.models import CartTryOnSession, TryOn
 from tryons.serializers import (
@@ -25,9 +25,10 @@ from tryons.serializers import (
     TryOnCreateSerializer,
     TryOnSerializer,
 )
-from tryons.signing import HEADER, callback_signature_valid
+from tryons.signing import HEADER, callback_signature_parse, callback_signature_valid
 
-CALLBACK_MAX_BYTES = 40 * 1024 * 1024
+# Renderers that report results through the callback rather than in the render call.
+ASYNCHRONOUS_RENDERERS = {"eventbridge"}
 
 
 def _status_filter(request, choices) -> str | None:
@@ -185,7 +186,9 @@ class RenderCallbackView(APIView):
         summary="Report a render result (renderer service only)",
         description=(
             f"`{HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>` keyed by "
-            "TRYON_CALLBACK_SECRET; at most 5 minutes old. See tryons/renderers/eventbridge.py."
+            "TRYON_CALLBACK_SECRET; at most 5 minutes old. Bodies up to TRYON_CALLBACK_MAX_BYTES. "
+            "404 unless an asynchronous renderer (eventbridge) is configured. "
+            "See tryons/renderers/eventbridge.py."
         ),
         request=RenderCallbackSerializer,
         responses={200: RenderCallbackResponseSerializer},
@@ -193,15 +196,28 @@ class RenderCallbackView(APIView):
         auth=[],
     )
     def post(self, request):
-        # Read the raw stream ourselves: the signature covers the exact bytes, and results exceed the
+        # Nothing is read before it is needed: the endpoint exists only for an asynchronous renderer, the
+        # signature header must be well formed and fresh, and the declared size within the cap, all before
+        # the body (which only then can be checked against the signature) is read.
+        if settings.TRYON_RENDERER not in ASYNCHRONOUS_RENDERERS:
+            raise ResourceNotFound()
+        header = request.headers.get(HEADER, "")
+        if callback_signature_parse(header) is None:
+            raise Unauthorized("Missing, invalid or expired callback signature.")
+        limit = settings.TRYON_CALLBACK_MAX_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            raise PayloadTooLarge(f"Callback bodies are limited to {limit} bytes.")
+        # The raw stream, not request.body: the signature covers the exact bytes, and results exceed the
         # 2 MB cap Django puts on request.body.
         stream = request.stream
-        body = stream.read(CALLBACK_MAX_BYTES + 1) if stream is not None else b""
-        if len(body) > CALLBACK_MAX_BYTES:
-            raise PayloadTooLarge()
-        if not callback_signature_valid(
-            secret=settings.TRYON_CALLBACK_SECRET, body=body, header=request.headers.get(HEADER, "")
-        ):
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Callback bodies are limited to {limit} bytes.")
+        if not callback_signature_valid(secret=settings.TRYON_CALLBACK_SECRET, body=body, header=header):
             raise Unauthorized("Missing, invalid or expired callback signature.")
         try:
             payload = json.loads(body)

@@ -292,12 +292,18 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 def _send(
-    *, webhook: Webhook, event: WebhookEvent, now: datetime, keep_alive: bool = False
+    *,
+    webhook: Webhook,
+    event: WebhookEvent,
+    now: datetime,
+    keep_alive: bool = False,
+    timeout: float | None = None,
 ) -> AttemptOutcome:
     """One signed POST. Network errors, blocked targets, non-2xx and 3xx all come back as failures.
 
     `keep_alive` reuses this thread's connection to the endpoint (workers send many deliveries to few
-    hosts); one-off sends such as the test event close theirs.
+    hosts); one-off sends such as the test event close theirs. `timeout` (default WEBHOOK_TIMEOUT_SECONDS)
+    is the attempt's total wall-clock budget, however slowly the endpoint answers.
     """
     body = event.body.encode()
     timestamp = int(now.timestamp())
@@ -322,7 +328,7 @@ def _send(
             webhook.url,
             data=body,
             headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS,
             max_response_bytes=RESPONSE_BODY_LOG_BYTES,
             keep_alive=keep_alive,
         )
@@ -655,7 +661,11 @@ def webhook_deliveries_dispatch_due(*, grace_seconds: float = SWEEP_GRACE_SECOND
 
 
 def webhook_test_send(*, webhook: Webhook) -> WebhookAttempt:
-    """Send a signed `webhook.test` event now, once, and log it. It never retries or counts as a failure."""
+    """Send a signed `webhook.test` event now, once, and log it. It never retries or counts as a failure.
+
+    It runs inside the partner's API request, so it gets at most WEBHOOK_TEST_TIMEOUT_SECONDS: well within
+    a web worker's own timeout, whatever WEBHOOK_TIMEOUT_SECONDS allows background deliveries.
+    """
     event = _event_create(
         organization_id=webhook.organization_id,
         event=WEBHOOK_TEST,
@@ -668,7 +678,8 @@ def webhook_test_send(*, webhook: Webhook) -> WebhookAttempt:
     delivery = WebhookDelivery.objects.create(
         organization_id=webhook.organization_id, webhook=webhook, event=event, next_attempt_at=None
     )
-    outcome = _send(webhook=webhook, event=event, now=timezone.now())
+    timeout = min(settings.WEBHOOK_TIMEOUT_SECONDS, settings.WEBHOOK_TEST_TIMEOUT_SECONDS)
+    outcome = _send(webhook=webhook, event=event, now=timezone.now(), timeout=timeout)
     delivery.webhook = webhook
     with transaction.atomic():
         attempt = WebhookAttempt.objects.create(

@@ -267,3 +267,49 @@ def test_dropped_postgresql_connections_are_recovered(stack, operator, fresh_par
     # The worker's connection was dropped too: the next cart still goes through.
     session = partner.create_cart(photo_key, _items(garments, "pg", names=("tshirt",)), quality="sd")
     assert partner.wait_for_cart(session["id"], timeout=120)["status"] == "completed"
+
+
+def test_partner_servers_dripping_bytes_pin_neither_web_nor_worker(stack, fresh_partner):
+    """A webhook receiver and a garment CDN that answer one byte a second, with the stack's defaults: the
+    test send answers within its 10 s deadline, and each garment download gives up at its 15 s deadline
+    (three attempts, then the item fails and is refunded) instead of following the drip for minutes."""
+    from tests.slow_server import SlowServer
+
+    receiver = SlowServer("headers", trickle_bytes=300)
+    cdn = SlowServer("body", trickle_bytes=300)
+    try:
+        partner = fresh_partner("Dripping Servers Fashion")
+        webhook = expect(
+            partner.post("/v1/webhooks", json={"url": receiver.url("/hooks"), "events": CART_EVENTS}), 201
+        )
+        started = time.monotonic()
+        tested = expect(partner.post(f"/v1/webhooks/{webhook['id']}/test"), 200)
+        elapsed = time.monotonic() - started
+        print(f"\nwebhook test against a dripping receiver: {elapsed:.1f} s, {tested['error']}")
+        assert elapsed < 10 + 3
+        assert tested["delivered"] is False and tested["error"] == "Request took longer than 10 s."
+
+        partner.upsert_customer("drip-shopper")
+        photo_key = partner.upload_photo("drip-shopper")["photoS3Key"]
+        item = {
+            "productId": "prod_drip",
+            "name": "Drip",
+            "imageUrl": cdn.url("/garments/tshirt.png"),
+            "category": "tops",
+            "quantity": 1,
+            "price": 19.5,
+            "currency": "USD",
+        }
+        started = time.monotonic()
+        session = partner.create_cart(photo_key, [item], quality="sd")
+        finished = partner.wait_for_cart(session["id"], timeout=100)
+        elapsed = time.monotonic() - started
+        print(f"cart against a dripping CDN: {finished['status']} after {elapsed:.1f} s")
+        assert finished["status"] == "failed"
+        [failed] = finished["cartItems"]
+        assert failed["error"]["code"] == "garment_download_failed", failed
+        assert "took longer than 15 s" in failed["error"]["message"]
+        assert cdn.requests == 3
+    finally:
+        receiver.close()
+        cdn.close()

@@ -98,11 +98,25 @@ def test_invalid_item_fields_are_rejected(client, photo, field, value):
     assert "cartItems" in response.json()["details"]
 
 
-def test_image_url_on_private_network_is_rejected_up_front(client, photo):
+@pytest.mark.parametrize(
+    "image_url",
+    [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::127.0.0.1]/garment.png",  # IPv4-compatible IPv6 form of loopback
+        "https://[::ffff:127.0.0.1]/garment.png",
+        "https://[fec0::1]/garment.png",  # site-local
+        "https://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 form of 169.254.169.254
+        "https://100.64.0.1/garment.png",
+        "https://0.0.0.0/garment.png",
+    ],
+)
+def test_image_url_on_private_network_is_rejected_up_front(client, photo, image_url):
     payload = body(photo, count=1)
-    payload["cartItems"][0]["imageUrl"] = "https://169.254.169.254/latest/meta-data/"
+    payload["cartItems"][0]["imageUrl"] = image_url
     response = client.post(URL, payload, format="json")
     assert response.status_code == 400
+    assert response.json()["error"] == "ValidationError"
+    assert "cartItems" in response.json()["details"]
 
 
 def test_oversized_metadata_is_rejected(client, photo):

@@ -3,6 +3,7 @@
 The canary is a real local HTTP server that counts requests; every test asserts it received none. The one
 thing mocked is a public shop answering with a redirect (we have no public host here): a transport adapter
 mounted for https://shop.example/ only, so every later hop goes through the real hardened session.
+What is downloaded is decoded only as JPEG, PNG or WebP (the tests at the end).
 """
 
 import io
@@ -11,6 +12,8 @@ from decimal import Decimal
 
 import pytest
 import requests
+import urllib3
+from PIL import EpsImagePlugin, Image
 from requests.adapters import BaseAdapter
 
 from config import outbound
@@ -34,6 +37,9 @@ def fetch(url):
         "https://localhost:{port}/garment.png",
         "https://[::1]:{port}/garment.png",
         "https://[::ffff:127.0.0.1]:{port}/garment.png",
+        "https://[::127.0.0.1]:{port}/garment.png",
+        "https://[fec0::1]/garment.png",
+        "https://[64:ff9b::7f00:1]:{port}/garment.png",
         "https://0.0.0.0:{port}/garment.png",
         "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
         "https://[fd00:ec2::254]/latest/meta-data/",
@@ -64,6 +70,38 @@ def test_hostname_resolving_to_loopback_is_refused_at_connect_time(garment_serve
     with pytest.raises(outbound.OutboundBlocked):
         fetch(f"https://cdn.shop.example:{garment_server.httpd.server_port}/garment.png")
     assert garment_server.hits == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::127.0.0.1",  # IPv4-compatible IPv6 form of loopback
+        "::ffff:127.0.0.1",
+        "fec0::1",  # site-local
+        "64:ff9b::a9fe:a9fe",  # NAT64 form of 169.254.169.254
+        "2002:7f00:1::1",  # 6to4 form of 127.0.0.1
+        "100.64.0.1",
+        "0.0.0.0",  # noqa: S104
+    ],
+)
+def test_hostname_resolving_to_a_non_global_address_is_refused_at_connect_time(monkeypatch, address):
+    # DNS is the partner's to answer: stand in for it. Nothing may be connected to.
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sockaddr = (address, 443, 0, 0) if family == socket.AF_INET6 else (address, 443)
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda *args, **kwargs: [(family, socket.SOCK_STREAM, 6, "", sockaddr)]
+    )
+    connects = []
+    real_create_connection = urllib3.util.connection.create_connection
+    monkeypatch.setattr(
+        urllib3.util.connection,
+        "create_connection",
+        lambda *args, **kwargs: connects.append(args) or real_create_connection(*args, **kwargs),
+    )
+
+    with pytest.raises(outbound.OutboundBlocked):
+        fetch("https://cdn.shop.example/garment.png")
+    assert connects == []
 
 
 class PublicShopRedirect(BaseAdapter):
@@ -160,3 +198,46 @@ def test_allowed_local_garment_downloads_when_flag_is_on(garment_server, setting
 def test_undecodable_garment_is_a_permanent_error():
     with pytest.raises(services.PermanentRenderError):
         services.garment_image_check(b"GIF89a not really")
+
+
+def _encoded(image_format: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(out, image_format)
+    return out.getvalue()
+
+
+@pytest.fixture
+def ghostscript_calls(monkeypatch):
+    """Records any attempt to run Ghostscript (not installed here) to decode an EPS garment."""
+    calls = []
+
+    def ghostscript(*args, **kwargs):
+        calls.append(args)
+        raise OSError("Ghostscript must never be run on a garment")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ghostscript)
+    return calls
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_jpeg_png_and_webp_garments_are_accepted(image_format):
+    services.garment_image_check(_encoded(image_format))
+
+
+@pytest.mark.parametrize("image_format", ["TIFF", "EPS", "BMP", "GIF"])
+def test_garment_in_any_other_image_format_is_refused_undecoded(image_format, ghostscript_calls):
+    with pytest.raises(services.PermanentRenderError) as refused:
+        services.garment_image_check(_encoded(image_format))
+
+    assert refused.value.code == "garment_invalid"
+    assert ghostscript_calls == []
+
+
+@pytest.mark.parametrize("image_format", ["TIFF", "EPS", "BMP", "GIF"])
+def test_local_renderer_decodes_no_other_garment_format(image_format, ghostscript_calls):
+    from tests.tryons.test_renderers import render_request
+    from tryons.renderers import get_renderer
+
+    with pytest.raises(services.PermanentRenderError):
+        get_renderer("local").render(render_request(garment_image=_encoded(image_format)))
+    assert ghostscript_calls == []

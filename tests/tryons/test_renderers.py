@@ -5,13 +5,17 @@ import threading
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from django.test import Client
 from moto import mock_aws
 from PIL import Image
 from rest_framework.test import APIClient
 
+from config.storage import storage_exists
+from tests.slow_server import SlowServer, timed
 from tests.tryons.conftest import garment_png, person_jpeg
 from tryons import services
 from tryons.models import TryOn
@@ -177,6 +181,20 @@ def test_http_renderer_unreachable_is_retryable():
         HttpRenderer(url="http://127.0.0.1:9/none", timeout=2).render(render_request())
 
 
+@pytest.mark.parametrize("mode", ["headers", "body"])
+def test_http_renderer_dripping_its_answer_is_cut_off_at_the_timeout(mode):
+    slow = SlowServer(mode, trickle_bytes=12)
+    try:
+        renderer = HttpRenderer(url=slow.url("/render"), timeout=2)
+        elapsed, outcome = timed(lambda: renderer.render(render_request()))
+    finally:
+        slow.close()
+
+    assert isinstance(outcome, RetryableRenderError)
+    assert str(outcome) == "Renderer: Request took longer than 2 s."
+    assert elapsed < 2 + 1.5
+
+
 def test_http_backend_runs_through_the_pipeline_with_a_retry(
     organization, photo_of, garment_server, inference, settings, allow_private
 ):
@@ -260,6 +278,25 @@ def test_eventbridge_renderer_publishes_one_event(aws):
     assert "signature=" in detail["personImageUrl"]
 
 
+def signed_get(url: str) -> bytes:
+    parts = urlsplit(url)
+    response = Client().get(f"{parts.path}?{parts.query}")
+    assert response.status_code == 200, url
+    return b"".join(response.streaming_content)
+
+
+def test_eventbridge_event_points_to_a_signed_url_of_our_garment_copy_not_the_partners_url(aws):
+    request = render_request()
+
+    get_renderer().render(request)
+
+    [event] = aws()
+    garment_url = event["detail"]["garmentImageUrl"]
+    assert "shop.example.com" not in garment_url
+    assert "/garments/tryon_test.png?" in garment_url and "signature=" in garment_url
+    assert signed_get(garment_url) == request.garment_image
+
+
 def test_eventbridge_failed_entry_is_retryable(aws, settings):
     settings.EVENTBRIDGE_BUS_NAME = "no-such-bus"
     with pytest.raises(RetryableRenderError):
@@ -294,6 +331,7 @@ def test_eventbridge_results_come_back_through_the_signed_callback(organization,
     assert all(item.awaiting_callback for item in session.items.all())
 
     first, second = (event["detail"] for event in published)
+    assert signed_get(first["garmentImageUrl"]) == garment_png()  # our copy, not the shop's URL
     image = get_renderer("local").render(render_request(quality="sd")).image
     done = {
         "tryonId": first["tryonId"],
@@ -321,6 +359,10 @@ def test_eventbridge_results_come_back_through_the_signed_callback(organization,
     assert [e.event for e in WebhookEvent.objects.all()] == ["cart_tryon.partial"]
     organization.refresh_from_db()
     assert organization.credits == 99  # two sd items charged, the failed one refunded
+    # Settled items no longer need their garment copies.
+    for detail in (first, second):
+        key = f"enterprise/org-{organization.id}/garments/{detail['tryonId']}.png"
+        assert not storage_exists(key)
 
 
 @pytest.mark.parametrize(
@@ -337,7 +379,9 @@ def test_callback_with_bad_or_stale_signature_is_refused(cart_via_eventbridge, a
     assert TryOn.objects.get(pk=first["tryonId"]).status == "processing"
 
 
-def test_callback_without_signature_is_refused(db):
+def test_callback_without_signature_is_refused(db, settings):
+    settings.TRYON_RENDERER = "eventbridge"
+    settings.TRYON_CALLBACK_SECRET = SECRET
     response = APIClient().post(CALLBACK_URL, {"tryonId": "x"}, format="json")
     assert response.status_code == 401
 

@@ -2,10 +2,12 @@ import json
 import time
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from tests.slow_server import SlowServer, timed
 from tests.webhooks.factories import cart_completed_data, make_webhook
 from webhooks import services, signing, tasks
 from webhooks.models import CART_TRYON_COMPLETED, WEBHOOK_TEST, Webhook, WebhookDelivery
@@ -70,6 +72,12 @@ def test_unknown_events_are_refused(client, receiver):
         "https://10.0.0.8/hook",
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/hook",
+        "https://[::127.0.0.1]/hook",  # IPv4-compatible IPv6 form of loopback
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://[fec0::1]/hook",  # site-local
+        "https://[64:ff9b::a00:8]/hook",  # NAT64 form of 10.0.0.8
+        "https://100.64.0.1/hook",
+        "https://0.0.0.0/hook",
         "https://localhost/hook",
         "https://user:pass@example.com/hook",
         "ftp://example.com/hook",
@@ -159,6 +167,40 @@ def test_test_endpoint_sends_a_signed_event_and_reports_the_result(client, organ
     assert failed["delivered"] is False and failed["statusCode"] == 500 and failed["error"] == "HTTP 500"
     webhook.refresh_from_db()
     assert webhook.consecutive_failures == 0  # a test never counts against the endpoint
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_test_endpoint_returns_within_its_default_deadline_from_a_receiver_dripping_headers(
+    client, organization
+):
+    slow = SlowServer("headers", trickle_bytes=20)  # a 20 s answer: beyond the test send's 10 s default
+    try:
+        webhook = make_webhook(organization, slow.url("/hooks"))
+        elapsed, response = timed(lambda: client.post(f"{BASE}/{webhook.id}/test"))
+    finally:
+        slow.close()
+
+    assert elapsed < settings.WEBHOOK_TEST_TIMEOUT_SECONDS + 2
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["delivered"], body["statusCode"]) == (False, None)
+    assert body["error"] == f"Request took longer than {settings.WEBHOOK_TEST_TIMEOUT_SECONDS} s."
+    delivery = WebhookDelivery.objects.get(pk=body["deliveryId"])
+    assert (delivery.status, delivery.attempt_count) == ("failed", 1)
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_test_endpoint_keeps_to_a_short_webhook_timeout_when_the_body_drips(client, organization, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 2
+    slow = SlowServer("body", trickle_bytes=12)
+    try:
+        webhook = make_webhook(organization, slow.url("/hooks"))
+        elapsed, response = timed(lambda: client.post(f"{BASE}/{webhook.id}/test"))
+    finally:
+        slow.close()
+
+    assert elapsed < 2 + 1.5
+    assert response.json()["error"] == "Request took longer than 2 s."
 
 
 @pytest.mark.usefixtures("private_targets", "eager_tasks")

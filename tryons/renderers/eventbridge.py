@@ -5,9 +5,11 @@ Event (one `put_events` entry per render attempt)
     DetailType  RENDER_REQUESTED (below), the one name rules on the bus match
     Detail      {"tryonId", "jobId", "organizationId", "category", "quality", "width", "height",
                  "backgroundScene", "personImageUrl", "garmentImageUrl", "callbackUrl", "expiresAt"}
-    `personImageUrl` is a signed URL valid for TRYON_EVENT_URL_TTL_SECONDS; `garmentImageUrl` is the
-    partner's URL, already fetched and decoded once by us. A response with FailedEntryCount > 0 is a
-    retryable error, as are throttling and connection failures.
+    `personImageUrl` and `garmentImageUrl` are signed URLs of our stored copies, valid for
+    TRYON_EVENT_URL_TTL_SECONDS. The garment is the copy we downloaded through the SSRF guard and decoded
+    (JPEG, PNG or WebP), never the partner's URL: the consumer must not fetch partner-supplied URLs from
+    inside our network. The copy is deleted when the item's callback settles it. A response with
+    FailedEntryCount > 0 is a retryable error, as are throttling and connection failures.
 
 Callback (the consumer reports back)
     POST {callbackUrl}              (/api/internal/tryon-render-callbacks)
@@ -29,16 +31,37 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.urls import reverse
 
-from config.storage import storage_signed_url
+from config.storage import storage_delete, storage_save, storage_signed_url
 from tryons.renderers.base import RenderAccepted, RenderRequest, RetryableRenderError
 
 SOURCE = "garmaxai.tryons"
 RENDER_REQUESTED = "TryOn Render Requested"
 TRYON_EVENT_URL_TTL_SECONDS = 6 * 3600
+GARMENT_EXTENSIONS = ("jpg", "png", "webp")
 
 
 def callback_url() -> str:
     return settings.PUBLIC_BASE_URL + reverse("tryon-render-callback")
+
+
+def _garment_extension(image: bytes) -> str:
+    # The bytes already decoded as one of these three (tryons.services.garment_image_check).
+    if image.startswith(b"\x89PNG"):
+        return "png"
+    if image[:4] == b"RIFF" and image[8:12] == b"WEBP":
+        return "webp"
+    return "jpg"
+
+
+def garment_copy_key(*, organization_id: str, tryon_id: str, extension: str) -> str:
+    return f"enterprise/org-{organization_id}/garments/{tryon_id}.{extension}"
+
+
+def garment_copy_delete(*, organization_id: str, tryon_id: str) -> None:
+    """Delete the garment copy an item's event pointed to (whichever format it was stored in)."""
+    for extension in GARMENT_EXTENSIONS:
+        key = garment_copy_key(organization_id=organization_id, tryon_id=tryon_id, extension=extension)
+        storage_delete(key)
 
 
 class EventBridgeRenderer:
@@ -56,6 +79,15 @@ class EventBridgeRenderer:
     def render(self, request: RenderRequest) -> RenderAccepted:
         width, height = request.size
         expires_at = datetime.now(UTC) + timedelta(seconds=TRYON_EVENT_URL_TTL_SECONDS)
+        garment_key = garment_copy_key(
+            organization_id=request.organization_id,
+            tryon_id=request.tryon_id,
+            extension=_garment_extension(request.garment_image),
+        )
+        try:
+            storage_save(garment_key, request.garment_image)
+        except Exception as exc:  # storage backends (disk, S3) fail with many types; all worth a retry
+            raise RetryableRenderError(f"Could not store the garment copy: {type(exc).__name__}") from None
         detail = {
             "tryonId": request.tryon_id,
             "jobId": request.job_id,
@@ -66,7 +98,7 @@ class EventBridgeRenderer:
             "height": height,
             "backgroundScene": request.background_scene,
             "personImageUrl": storage_signed_url(request.person_photo_key, ttl=TRYON_EVENT_URL_TTL_SECONDS),
-            "garmentImageUrl": request.garment_url,
+            "garmentImageUrl": storage_signed_url(garment_key, ttl=TRYON_EVENT_URL_TTL_SECONDS),
             "callbackUrl": callback_url(),
             "expiresAt": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }

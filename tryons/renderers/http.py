@@ -1,7 +1,8 @@
 """`http`: POST each item to a self-hosted try-on inference service and take the image it answers with.
 
 The service's URL is operator configuration (`TRYON_HTTP_RENDERER_URL`), not partner input, so it may sit on
-a private network; redirects are never followed.
+a private network; redirects are never followed. TRYON_HTTP_RENDERER_TIMEOUT_SECONDS is the total wall-clock
+budget of one call (upload, rendering, result download).
 
 Request contract
     POST {TRYON_HTTP_RENDERER_URL}
@@ -28,6 +29,7 @@ Response contract
 
 import requests
 
+from config import outbound
 from tryons.renderers.base import (
     PermanentRenderError,
     RenderRequest,
@@ -66,9 +68,26 @@ class HttpRenderer:
         self.timeout = timeout
 
     def render(self, request: RenderRequest) -> RenderResult:
-        width, height = request.size
+        """One call to the service; `timeout` bounds all of it (upload, wait, result download) in wall-clock
+        time, so a service that stalls or drips its answer costs one retryable attempt, not a worker."""
+        session = outbound.deadline_session()
         try:
-            response = requests.post(
+            with outbound.Deadline(self.timeout) as deadline:
+                result = self._call(session, request, deadline)
+                # A connection cut by the deadline can look like a complete answer: never trust it.
+                if deadline.expired:
+                    raise RetryableRenderError(f"Renderer: {deadline.message}")
+                return result
+        except outbound.OutboundFailed as exc:  # the budget was spent before the call started
+            raise RetryableRenderError(f"Renderer: {exc}") from None
+        finally:
+            session.close()
+
+    def _call(self, session, request: RenderRequest, deadline: outbound.Deadline) -> RenderResult:
+        width, height = request.size
+        _, remaining = deadline.timeouts()
+        try:
+            response = session.post(
                 self.url,
                 headers={**self.headers, "X-Tryon-Id": request.tryon_id},
                 files={
@@ -83,13 +102,17 @@ class HttpRenderer:
                     "backgroundScene": request.background_scene,
                     "tryonId": request.tryon_id,
                 },
-                timeout=(min(10.0, self.timeout), self.timeout),
+                timeout=(min(10.0, remaining), remaining),
                 allow_redirects=False,
                 stream=True,
             )
         except requests.RequestException as exc:
+            if deadline.expired:
+                raise RetryableRenderError(f"Renderer: {deadline.message}") from None
             raise RetryableRenderError(f"Renderer unreachable: {type(exc).__name__}") from None
         with response:
+            if deadline.expired:  # cut off mid-headers: what arrived is not the answer
+                raise RetryableRenderError(f"Renderer: {deadline.message}")
             status = response.status_code
             if status in (408, 429) or status >= 500:
                 raise RetryableRenderError(_error_message(response))
@@ -107,5 +130,7 @@ class HttpRenderer:
                     if len(body) > MAX_RESULT_BYTES:
                         raise PermanentRenderError("Renderer result is larger than 25 MB.")
             except requests.RequestException as exc:
+                if deadline.expired:
+                    raise RetryableRenderError(f"Renderer: {deadline.message}") from None
                 raise RetryableRenderError(f"Renderer response interrupted: {type(exc).__name__}") from None
         return RenderResult(image=bytes(body), content_type=content_type)

@@ -23,11 +23,13 @@ REGIONS = {
 PREVIEW_LABEL = "PREVIEW · composite, not a neural try-on"
 # Pixels this close to the garment photo's corner colour count as backdrop.
 BACKDROP_TOLERANCE = 38
+# The formats photos and garments are accepted in; no other Pillow decoder is ever reached from here.
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 def _open(data: bytes, what: str) -> Image.Image:
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
         image.load()
     except Exception as exc:  # Pillow raises many types for undecodable input
         raise PermanentRenderError(f"The {what} image could not be decoded.", code="invalid_image") from exc
