@@ -6,7 +6,12 @@ from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt
 
 class WebhookSerializer(serializers.ModelSerializer):
     isActive = serializers.BooleanField(source="is_active", read_only=True)
-    consecutiveFailures = serializers.IntegerField(source="consecutive_failures", read_only=True)
+    consecutiveFailures = serializers.IntegerField(
+        source="consecutive_failures",
+        read_only=True,
+        help_text="Deliveries in a row that failed after all their retries (not attempts); at 10 the "
+        "endpoint is disabled. Any successful delivery resets it.",
+    )
     disabledAt = serializers.DateTimeField(source="disabled_at", read_only=True, allow_null=True)
     disabledReason = serializers.CharField(source="disabled_reason", read_only=True)
     previousSecretExpiresAt = serializers.SerializerMethodField()
