@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.url_fields import OutboundURLField
 from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
 
 
@@ -50,7 +51,7 @@ class WebhookCreatedSerializer(WebhookSerializer):
 
 
 class WebhookCreateSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=2048)
+    url = OutboundURLField(max_length=2048)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS),
         min_length=1,
@@ -60,7 +61,7 @@ class WebhookCreateSerializer(serializers.Serializer):
 
 
 class WebhookUpdateSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=2048, required=False)
+    url = OutboundURLField(max_length=2048, required=False)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS),
         min_length=1,
