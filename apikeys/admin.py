@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from apikeys import services
 from apikeys.models import ApiKey, ApiUsageRecord
+from config.console import action_confirm, admin_link
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -27,17 +28,17 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    # What support looks for at a glance; expiry, creator and usage count are on the key's page.
     list_display = [
-        "name",
-        "organization",
         "key_prefix",
-        "scopes",
+        "name",
+        "organization_link",
         "status",
-        "rate_limit",
+        "scopes",
+        "effective_rate_limit",
         "last_used_at",
-        "usage_count",
-        "created_at",
     ]
+    list_display_links = ["key_prefix"]
     list_filter = [StatusFilter, "organization", "created_at", "last_used_at"]
     search_fields = ["id", "name", "key_prefix", "organization__name", "organization__id"]
     list_select_related = ["organization"]
@@ -48,7 +49,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "name",
         "key_prefix",
         "scopes",
-        "rate_limit",
+        "effective_rate_limit",
         "expires_at",
         "created_at",
         "created_by",
@@ -72,11 +73,40 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_revoke_permission(self, request):
         return request.user.has_perm("apikeys.revoke_apikey")
 
-    @admin.action(description="Revoke selected keys", permissions=["revoke"])
+    @admin.display(description="Organization", ordering="organization__name")
+    def organization_link(self, key):
+        return admin_link(key.organization, key.organization.name)
+
+    # The limit the rate limiter applies, as GET /api/organizations/{id}/api-keys reports it.
+    @admin.display(description="Rate limit (requests/min)", ordering="rate_limit")
+    def effective_rate_limit(self, key):
+        return f"{key.effective_rate_limit} (default)" if key.rate_limit is None else key.effective_rate_limit
+
+    @admin.action(description="Revoke selected keys…", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
+        active = queryset.filter(revoked_at__isnull=True).select_related("organization")
+        if not active.exists():
+            self.message_user(request, "The selected keys are already revoked.", messages.WARNING)
+            return None
+        return action_confirm(
+            self,
+            request,
+            active,
+            action="revoke_selected",
+            title="Revoke API keys",
+            consequence=(
+                "These keys will stop working on their next request, on every server. "
+                "Revoking cannot be undone: the partner will need a new key."
+            ),
+            button="Yes, revoke these keys",
+            act=lambda keys: self._revoke(request, keys),
+        )
+
+    def _revoke(self, request, keys):
         count = 0
-        for key in queryset.filter(revoked_at__isnull=True):
+        for key in keys:
             services.apikey_revoke(key=key, actor=request.user)
+            self.log_change(request, key, "Revoked the key.")
             count += 1
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 

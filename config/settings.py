@@ -387,6 +387,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+# The admin's timestamps to the second (config/formats/en/formats.py); the API formats its own.
+FORMAT_MODULE_PATH = "config.formats"
 
 # --- Security --------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html
 
+from config.console import admin_link
 from config.storage import storage_signed_url
 from customers import selectors, services
 from customers.models import Customer, PendingErasure, Photo
@@ -60,13 +61,13 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = [
         "latest_photo",
         "external_id",
-        "organization",
+        "id",
+        "organization_link",
         "email",
-        "name",
         "photo_count",
         "created_at",
     ]
-    list_display_links = ["external_id"]
+    list_display_links = ["external_id", "id"]
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["external_id", "email", "id"]
     list_select_related = ["organization"]
@@ -81,6 +82,10 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description="Photo")
     def latest_photo(self, customer):
         return _thumbnail(customer.latest_photo_key)
+
+    @admin.display(description="Organization", ordering="organization__name")
+    def organization_link(self, customer):
+        return admin_link(customer.organization, customer.organization.name)
 
     @admin.display(description="Photos", ordering="photos_total")
     def photo_count(self, customer):
@@ -108,16 +113,8 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = [
-        "thumbnail",
-        "id",
-        "customer",
-        "organization",
-        "width",
-        "height",
-        "size_bytes",
-        "uploaded_at",
-    ]
+    list_display = ["thumbnail", "id", "customer_link", "organization_link", "dimensions", "uploaded_at"]
+    list_display_links = ["id"]
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter), "content_type", "uploaded_at"]
     search_fields = ["id", "storage_key", "customer__external_id", "customer__email"]
     list_select_related = ["customer", "organization"]
@@ -130,6 +127,18 @@ class PhotoAdmin(admin.ModelAdmin):
     @admin.display(description="Photo")
     def thumbnail_large(self, photo):
         return _thumbnail(photo.storage_key, height=320)
+
+    @admin.display(description="Customer", ordering="customer__external_id")
+    def customer_link(self, photo):
+        return admin_link(photo.customer, photo.customer.external_id)
+
+    @admin.display(description="Organization", ordering="organization__name")
+    def organization_link(self, photo):
+        return admin_link(photo.organization, photo.organization.name)
+
+    @admin.display(description="Size")
+    def dimensions(self, photo):
+        return f"{photo.width}×{photo.height}, {photo.size_bytes // 1024} KB"
 
     def has_add_permission(self, request):
         return False
@@ -151,8 +160,11 @@ class PendingErasureAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected erasures now", permissions=["change"])
     def retry_now(self, request, queryset):
-        ids = list(queryset.values_list("id", flat=True))
+        erasures = list(queryset)
+        ids = [erasure.id for erasure in erasures]
         erased = services.pending_erasures_attempt(erasure_ids=ids)
+        for erasure in erasures:
+            self.log_change(request, erasure, "Retried the erasure now.")
         level = messages.SUCCESS if erased == len(ids) else messages.WARNING
         self.message_user(request, f"Erased {erased} of {len(ids)} objects.", level)
 

@@ -14,12 +14,33 @@ from customers.models import Photo
 # externalId travels in the URL path: anything but separators, percent signs and whitespace is allowed,
 # so emails, dotted ids and UUIDs all work unencoded.
 EXTERNAL_ID_PATTERN = re.compile(r"^[^/?#%\s\x00-\x1f\x7f]{1,255}$")
+# The same rule for the OpenAPI document, whose tools use ECMAScript regexes: there `\s` is another set
+# (no \x85, plus \ufeff), so Python's whitespace is spelled out (tests/customers/test_schema_patterns.py).
+EXTERNAL_ID_SCHEMA_PATTERN = (
+    r"^[^/?#%\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{1,255}$"
+)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": EXTERNAL_ID_SCHEMA_PATTERN,
+        "example": "cust-42@shop.example",
+        "description": "Your id for the customer: 1-255 characters, no '/', '?', '#', '%' or whitespace.",
+    }
+)
+class ExternalIdField(serializers.CharField):
+    """A CharField whose documented schema carries the externalId rule that `validate_externalId` applies."""
+
+
 # Formats timestamps as every DateTimeField of the API does (REST_FRAMEWORK["DATETIME_FORMAT"], UTC).
 _TIMESTAMP = serializers.DateTimeField()
 
 
 class CustomerUpsertSerializer(serializers.Serializer):
-    externalId = serializers.CharField(max_length=255, trim_whitespace=False)
+    externalId = ExternalIdField(max_length=255, trim_whitespace=False)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
     metadata = MetadataField(required=False)

@@ -2,14 +2,21 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from config.console import admin_link
 from config.errors import ApiError
 from organizations import services
 from organizations.models import CreditLedgerEntry, Membership, Organization
+
+
+def _change_url(organization: Organization) -> str:
+    # quote(): the admin escapes "_" in ids in its URLs ("org_4F…" would otherwise read as "orgO…").
+    return reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
 
 
 class MembershipInline(admin.TabularInline):
@@ -46,7 +53,8 @@ class AddCreditsForm(forms.Form):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "status", "credits", "domain", "billing_email", "created_at"]
+    list_display = ["name", "id", "status", "credits", "billing_email", "created_at"]
+    list_display_links = ["name", "id"]
     list_filter = ["status", "created_at"]
     search_fields = ["id", "name", "domain", "billing_email"]
     readonly_fields = ["id", "credits", "created_at", "updated_at", "add_credits_link"]
@@ -100,7 +108,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         organization = get_object_or_404(Organization, pk=object_id)
         if not self.has_add_credits_permission(request):
             self.message_user(request, "Only billing staff can add credits.", messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:organizations_organization_change", args=[object_id]))
+            return HttpResponseRedirect(_change_url(organization))
         form = AddCreditsForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -114,15 +122,18 @@ class OrganizationAdmin(admin.ModelAdmin):
             except ApiError as exc:
                 form.add_error(None, exc.message)
             else:
+                self.log_change(
+                    request,
+                    organization,
+                    f"Added {entry.amount} credits ({entry.description}); balance {entry.balance_after}.",
+                )
                 self.message_user(
                     request,
                     f"Added {entry.amount} credits to {organization.name}; "
                     f"balance is now {entry.balance_after}.",
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(
-                    reverse("admin:organizations_organization_change", args=[object_id])
-                )
+                return HttpResponseRedirect(_change_url(organization))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Add credits to {organization.name}",
@@ -131,6 +142,31 @@ class OrganizationAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/organizations/add_credits.html", context)
+
+    # The ledger is money history and PROTECTs its organization: offering Delete would only lead to an
+    # error page. Every organization has at least its signup grant, so suspension is the way out.
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.ledger_entries.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        organization = self.get_object(request, object_id)
+        if organization is not None and organization.ledger_entries.exists():
+            self.message_user(
+                request,
+                f"{organization.name} has credit history and cannot be deleted. "
+                "Suspend it instead (set its status to suspended): its keys stop working and "
+                "its ledger stays.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(_change_url(organization))
+        return super().delete_view(request, object_id, extra_context)
 
     def save_model(self, request, obj, form, change):
         status_changed = change and "status" in form.changed_data
@@ -144,7 +180,17 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(CreditLedgerEntry)
 class CreditLedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "kind", "amount", "balance_after", "reference", "actor"]
+    list_display = [
+        "id",
+        "created_at",
+        "organization_link",
+        "kind",
+        "amount",
+        "balance_after",
+        "description",
+        "actor",
+    ]
+    list_display_links = ["id"]
     list_filter = ["kind", "created_at"]
     search_fields = ["organization__id", "organization__name", "reference", "description"]
     list_select_related = ["organization", "actor"]
@@ -157,6 +203,10 @@ class CreditLedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Organization", ordering="organization__name")
+    def organization_link(self, entry):
+        return admin_link(entry.organization, entry.organization.name)
 
 
 @admin.register(Membership)

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from organizations.models import CreditLedgerEntry, Organization
@@ -23,12 +24,23 @@ class CreditsField(serializers.DecimalField):
         return int(value) if value == value.to_integral_value() else float(value)
 
 
+# Names are stripped (str.strip) and must not end up blank. Python's whitespace, spelled out for the
+# ECMAScript regexes of OpenAPI tools; unanchored: the name contains at least one other character.
+_NOT_ONLY_WHITESPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": _NOT_ONLY_WHITESPACE})
+class NameField(serializers.CharField):
+    pass
+
+
 class OrganizationSettingsSerializer(serializers.Serializer):
     webhookRetries = serializers.IntegerField(min_value=0, max_value=10, required=False)
     defaultRenderQuality = serializers.ChoiceField(choices=["sd", "hd", "4k"], required=False)
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
+    name = NameField(max_length=200)  # as the model field would give, with the non-blank rule documented
     billingEmail = serializers.EmailField(source="billing_email", required=False, allow_blank=True)
     domain = serializers.CharField(max_length=253, required=False, allow_blank=True)
     settings = OrganizationSettingsSerializer(required=False)

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from config.console import action_confirm, admin_link
 from config.errors import ApiError
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
@@ -22,7 +23,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class TryOnInline(admin.TabularInline):
     model = TryOn
     fields = [
-        "position",
+        "item_number",
         "id",
         "product_id",
         "category",
@@ -42,6 +43,11 @@ class TryOnInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    # Items are stored from position 0; people (and the ledger's refund texts) count from 1.
+    @admin.display(description="Item", ordering="position")
+    def item_number(self, obj):
+        return obj.position + 1
+
     @admin.display(description="Result")
     def result(self, obj):
         url = services.result_url(obj)
@@ -52,16 +58,15 @@ class TryOnInline(admin.TabularInline):
 class CartTryOnSessionAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
-        "organization",
         "cart_id",
+        "organization_link",
         "status",
         "progress_bar",
         "item_count",
-        "render_quality",
         "credits_charged",
-        "credits_refunded",
         "created_at",
     ]
+    list_display_links = ["id"]
     list_filter = ["status", "render_quality", "created_at"]
     search_fields = ["id", "cart_id", "organization__id", "organization__name"]
     list_select_related = ["organization"]
@@ -79,6 +84,10 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
             obj.progress,
         )
 
+    @admin.display(description="Organization", ordering="organization__name")
+    def organization_link(self, obj):
+        return admin_link(obj.organization, obj.organization.name)
+
     def has_cancel_permission(self, request):
         return request.user.has_perm("tryons.cancel_carttryonsession")
 
@@ -86,15 +95,38 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
         description="Cancel selected sessions (refund items not yet rendered)", permissions=["cancel"]
     )
     def cancel_sessions(self, request, queryset):
+        active = queryset.filter(status__in=CartTryOnSession.ACTIVE)
+        if not active.exists():
+            self.message_user(
+                request, "None of the selected sessions is queued or processing.", messages.WARNING
+            )
+            return None
+        return action_confirm(
+            self,
+            request,
+            active,
+            action="cancel_sessions",
+            title="Cancel cart try-on sessions",
+            consequence=(
+                "These sessions will stop: items not yet rendered are cancelled and refunded to the "
+                "organization, an item being rendered finishes. This cannot be undone."
+            ),
+            button="Yes, cancel these sessions",
+            act=lambda sessions: self._cancel(request, sessions),
+        )
+
+    def _cancel(self, request, sessions):
         cancelled = 0
-        for session in queryset.filter(status__in=CartTryOnSession.ACTIVE):
+        for session in sessions:
             try:
-                services.cart_session_cancel(
+                session = services.cart_session_cancel(
                     organization_id=session.organization_id, session_id=session.id, actor=request.user
                 )
-                cancelled += 1
             except ApiError as exc:
                 self.message_user(request, f"{session.id}: {exc.message}", messages.WARNING)
+                continue
+            self.log_change(request, session, f"Cancelled; refunded {session.credits_refunded} credits.")
+            cancelled += 1
         self.message_user(request, f"Cancelled {cancelled} session(s).", messages.SUCCESS)
 
 
@@ -102,17 +134,33 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
 class TryOnAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
-        "organization",
-        "session",
+        "session_link",
+        "item_number",
+        "organization_link",
         "product_id",
-        "category",
-        "render_quality",
         "status",
-        "render_ms",
         "created_at",
     ]
+    list_display_links = ["id"]
     list_filter = ["status", "render_quality", "category", "renderer", "created_at"]
     search_fields = ["id", "product_id", "session__id", "organization__id", "organization__name"]
     list_select_related = ["organization", "session"]
     date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in TryOn._meta.fields]
+    # The stored 0-based position is shown as the item's number, counted from 1.
+    readonly_fields = [
+        "item_number" if field.name == "position" else field.name for field in TryOn._meta.fields
+    ]
+    exclude = ["position"]
+
+    @admin.display(description="Session", ordering="session_id")
+    def session_link(self, obj):
+        return admin_link(obj.session)
+
+    @admin.display(description="Item", ordering="position")
+    def item_number(self, obj):
+        # Counted from 1, as in the session page and the ledger; single try-ons have no session.
+        return obj.position + 1 if obj.session_id else "-"
+
+    @admin.display(description="Organization", ordering="organization__name")
+    def organization_link(self, obj):
+        return admin_link(obj.organization, obj.organization.name)

@@ -1,8 +1,10 @@
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config import outbound
 from config.metadata import MetadataField
+from config.url_fields import OutboundURLField
 from organizations.serializers import CreditsField
 from tryons import pricing
 from tryons.models import CATEGORIES, RENDER_QUALITIES, CartTryOnSession, TryOn
@@ -21,7 +23,7 @@ class GarmentSerializer(serializers.Serializer):
     productId = serializers.CharField(max_length=255)
     variantId = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    imageUrl = serializers.URLField(max_length=2048, validators=[_image_url])
+    imageUrl = OutboundURLField(max_length=2048, validators=[_image_url])
     category = serializers.ChoiceField(choices=CATEGORIES)
 
     def to_garment(self, data: dict) -> GarmentInput:
@@ -37,7 +39,26 @@ class GarmentSerializer(serializers.Serializer):
         )
 
 
+class CartItemListSerializer(serializers.ListSerializer):
+    """`cartItems`: ListSerializer enforces min_length/max_length itself, before any validator runs.
+
+    Exposing the same bounds as validators is what makes the schema generator publish minItems/maxItems;
+    they can never fail (the length was already checked), so errors and what is accepted stay the same.
+    """
+
+    def get_validators(self):
+        bounds = []
+        if self.min_length is not None:
+            bounds.append(MinLengthValidator(self.min_length))
+        if self.max_length is not None:
+            bounds.append(MaxLengthValidator(self.max_length))
+        return [*super().get_validators(), *bounds]
+
+
 class CartItemSerializer(GarmentSerializer):
+    class Meta:
+        list_serializer_class = CartItemListSerializer
+
     quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False, default=1)
     price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True

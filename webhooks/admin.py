@@ -1,7 +1,15 @@
 from django.contrib import admin, messages
+from django.db.models import Max
 
+from config.console import admin_link
 from webhooks import services
-from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+from webhooks.models import WEBHOOK_TEST, Webhook, WebhookAttempt, WebhookDelivery
+
+FAILURE_STREAK_HELP = (
+    "Deliveries in a row that failed after all their attempts (each delivery is tried once plus the "
+    f"organization's webhookRetries); the endpoint is disabled at {services.FAILURES_BEFORE_DISABLE}. "
+    "The API's consecutiveFailures is this number."
+)
 
 
 class DeliveryInline(admin.TabularInline):
@@ -29,33 +37,31 @@ class DeliveryInline(admin.TabularInline):
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
-    list_display = [
-        "url",
-        "organization",
-        "is_active",
-        "consecutive_failures",
-        "disabled_reason",
-        "created_at",
-    ]
+    list_display = ["id", "url", "organization_link", "is_active", "failure_streak", "created_at"]
+    list_display_links = ["id"]
     list_filter = ["is_active", "created_at"]
     search_fields = ["id", "url", "organization__name", "organization__id"]
     list_select_related = ["organization"]
     # Secrets are deliberately absent: staff never need to see them.
-    fields = [
+    readonly_fields = [
         "id",
         "organization",
         "url",
         "description",
         "events",
-        "is_active",
-        "consecutive_failures",
-        "disabled_at",
-        "disabled_reason",
-        "previous_secret_expires_at",
         "created_at",
         "updated_at",
+        "previous_secret_expires_at",
+        "is_active",
+        "failure_streak",
+        "failed_attempts_in_streak",
+        "disabled_at",
+        "disabled_reason",
     ]
-    readonly_fields = fields
+    fieldsets = [
+        (None, {"fields": readonly_fields[:8]}),
+        ("Health", {"fields": readonly_fields[8:], "description": FAILURE_STREAK_HELP}),
+    ]
     inlines = [DeliveryInline]
     actions = ["reenable_selected", "send_test_event"]
 
@@ -68,11 +74,31 @@ class WebhookAdmin(admin.ModelAdmin):
     def has_manage_permission(self, request):
         return request.user.has_perm("webhooks.manage_webhook")
 
+    @admin.display(description="Organization", ordering="organization__name")
+    def organization_link(self, webhook):
+        return admin_link(webhook.organization, webhook.organization.name)
+
+    @admin.display(description="Failed deliveries in a row", ordering="consecutive_failures")
+    def failure_streak(self, webhook):
+        return f"{webhook.consecutive_failures} of {services.FAILURES_BEFORE_DISABLE}"
+
+    @admin.display(description="Failed attempts since the last success")
+    def failed_attempts_in_streak(self, webhook):
+        # Test events are sent on request and never count towards the streak; they are left out here too.
+        attempts = WebhookAttempt.objects.filter(delivery__webhook=webhook).exclude(
+            delivery__event__event=WEBHOOK_TEST
+        )
+        last_success = attempts.filter(succeeded=True).aggregate(at=Max("attempted_at"))["at"]
+        if last_success is not None:
+            attempts = attempts.filter(attempted_at__gt=last_success)
+        return attempts.filter(succeeded=False).count()
+
     @admin.action(description="Re-enable selected webhooks", permissions=["manage"])
     def reenable_selected(self, request, queryset):
         count = 0
         for webhook in queryset:
             services.webhook_enable(webhook=webhook)
+            self.log_change(request, webhook, "Re-enabled the endpoint (failure streak reset).")
             count += 1
         self.message_user(request, f"Re-enabled {count} webhook(s).", messages.SUCCESS)
 
@@ -80,14 +106,15 @@ class WebhookAdmin(admin.ModelAdmin):
     def send_test_event(self, request, queryset):
         for webhook in queryset:
             attempt = services.webhook_test_send(webhook=webhook)
+            # The message starts with words, not the URL: the console capitalises a message's first
+            # letter, which turned "http://…" into "Http://…".
             if attempt.succeeded:
-                self.message_user(
-                    request,
-                    f"{webhook.url}: delivered (HTTP {attempt.status_code}, {attempt.duration_ms} ms).",
-                    messages.SUCCESS,
-                )
+                outcome = f"delivered (HTTP {attempt.status_code}, {attempt.duration_ms} ms)"
+                self.message_user(request, f"Test event to {webhook.url}: {outcome}.", messages.SUCCESS)
             else:
-                self.message_user(request, f"{webhook.url}: failed ({attempt.error}).", messages.ERROR)
+                outcome = f"failed ({attempt.error})"
+                self.message_user(request, f"Test event to {webhook.url}: {outcome}.", messages.ERROR)
+            self.log_change(request, webhook, f"Sent a test event: {outcome}.")
 
 
 class AttemptInline(admin.TabularInline):
@@ -104,14 +131,13 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "event_name",
-        "webhook",
-        "organization",
+        "webhook_link",
         "status",
         "attempt_count",
         "last_status_code",
-        "next_attempt_at",
         "created_at",
     ]
+    list_display_links = ["id"]
     list_filter = ["status", "event__event", "organization"]
     search_fields = ["id", "event__id", "webhook__id", "webhook__url"]
     list_select_related = ["event", "webhook", "organization"]
@@ -143,3 +169,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="event", ordering="event__event")
     def event_name(self, obj):
         return obj.event.event
+
+    @admin.display(description="Webhook", ordering="webhook__url")
+    def webhook_link(self, obj):
+        return admin_link(obj.webhook, obj.webhook.url)

@@ -1,12 +1,18 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.url_fields import OutboundURLField
 from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
 
 
 class WebhookSerializer(serializers.ModelSerializer):
     isActive = serializers.BooleanField(source="is_active", read_only=True)
-    consecutiveFailures = serializers.IntegerField(source="consecutive_failures", read_only=True)
+    consecutiveFailures = serializers.IntegerField(
+        source="consecutive_failures",
+        read_only=True,
+        help_text="Deliveries in a row that failed after all their retries (not attempts); at 10 the "
+        "endpoint is disabled. Any successful delivery resets it.",
+    )
     disabledAt = serializers.DateTimeField(source="disabled_at", read_only=True, allow_null=True)
     disabledReason = serializers.CharField(source="disabled_reason", read_only=True)
     previousSecretExpiresAt = serializers.SerializerMethodField()
@@ -45,7 +51,7 @@ class WebhookCreatedSerializer(WebhookSerializer):
 
 
 class WebhookCreateSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=2048)
+    url = OutboundURLField(max_length=2048)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS),
         min_length=1,
@@ -55,7 +61,7 @@ class WebhookCreateSerializer(serializers.Serializer):
 
 
 class WebhookUpdateSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=2048, required=False)
+    url = OutboundURLField(max_length=2048, required=False)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS),
         min_length=1,

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -84,3 +85,17 @@ def test_deleting_a_customer_in_admin_erases_its_photos(
     assert response.status_code == 302
     assert not Customer.objects.filter(pk=customer.pk).exists()
     assert not storage_exists(photographed["photoS3Key"])
+
+
+def test_customer_and_photo_lists_link_their_ids_and_related_rows(
+    client, support_staff, organization, photographed
+):
+    client.force_login(support_staff)
+    customer = Customer.objects.get(external_id="jane.doe")
+    customers = client.get(reverse("admin:customers_customer_changelist")).content.decode()
+    assert reverse("admin:customers_customer_change", args=[quote(customer.pk)]) in customers
+    assert reverse("admin:organizations_organization_change", args=[quote(organization.pk)]) in customers
+    photos = client.get(reverse("admin:customers_photo_changelist")).content.decode()
+    assert reverse("admin:customers_photo_change", args=[quote(photographed["id"])]) in photos
+    assert reverse("admin:customers_customer_change", args=[quote(customer.pk)]) in photos
+    assert customer.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") in customers

@@ -1,11 +1,14 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from apikeys.services import apikey_authenticate
 from config.errors import InvalidApiKey
-from organizations.models import CreditLedgerEntry
+from organizations.models import CreditLedgerEntry, Organization
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +29,9 @@ def test_billing_staff_add_credits_through_the_ledger(client, organization, bill
 
 def test_support_staff_can_read_but_not_add_credits(client, organization, support_staff):
     client.force_login(support_staff)
-    change_page = client.get(reverse("admin:organizations_organization_change", args=[organization.pk]))
+    change_page = client.get(
+        reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
+    )
     assert change_page.status_code == 200
     response = client.post(add_credits_url(organization), {"amount": "10"})
     assert response.status_code == 302
@@ -46,7 +51,7 @@ def test_invalid_amount_is_shown_on_the_form_and_changes_nothing(client, organiz
 
 def test_ledger_is_shown_read_only_and_credits_cannot_be_edited(client, organization, billing_staff):
     client.force_login(billing_staff)
-    url = reverse("admin:organizations_organization_change", args=[organization.pk])
+    url = reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
     page = client.get(url)
     assert b"Signup credit grant" in page.content
     ledger_admin = client.get(reverse("admin:organizations_creditledgerentry_changelist"))
@@ -61,7 +66,7 @@ def test_suspending_an_organization_in_admin_blocks_its_keys(
     _, raw_key = api_key_for(organization)
     apikey_authenticate(raw_key)  # cached as verified
     client.force_login(superuser)
-    url = reverse("admin:organizations_organization_change", args=[organization.pk])
+    url = reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
     form = client.get(url).context["adminform"].form
     data = {name: form.initial.get(name) or "" for name in ("name", "domain", "billing_email")}
     data.update(
@@ -87,3 +92,48 @@ def test_suspending_an_organization_in_admin_blocks_its_keys(
     assert organization.status == "suspended"
     with pytest.raises(InvalidApiKey):
         apikey_authenticate(raw_key)
+
+
+def test_organizations_with_a_ledger_cannot_be_deleted_and_staff_are_told_to_suspend(
+    client, organization, django_user_model
+):
+    superuser = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123456")
+    client.force_login(superuser)
+    change_url = reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
+    change_page = client.get(change_url)
+    assert change_page.context["has_delete_permission"] is False
+    assert "deletelink" not in change_page.content.decode()
+    listing = client.get(reverse("admin:organizations_organization_changelist"))
+    assert "delete_selected" not in listing.content.decode()
+
+    delete_url = reverse("admin:organizations_organization_delete", args=[organization.pk])
+    response = client.post(delete_url, {"post": "yes"}, follow=True)
+    assert response.redirect_chain[-1][0] == change_url
+    assert "Suspend it instead" in response.content.decode()
+    bulk = client.post(
+        reverse("admin:organizations_organization_changelist"),
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [organization.pk], "post": "yes"},
+    )
+    assert bulk.status_code in (200, 302)
+    assert Organization.objects.filter(pk=organization.pk).exists()
+    assert organization.ledger_entries.count() == 1
+
+
+def test_adding_credits_in_admin_leaves_history_in_recent_actions(client, organization, billing_staff):
+    client.force_login(billing_staff)
+    client.post(add_credits_url(organization), {"amount": "25", "description": "Invoice 7"})
+    entry = LogEntry.objects.get(object_id=organization.pk)
+    assert entry.user == billing_staff and entry.action_flag == CHANGE
+    assert entry.get_change_message() == "Added 25.00 credits (Invoice 7); balance 125.00."
+    home = client.get(reverse("admin:index")).content.decode()
+    assert "None available" not in home and organization.name in home
+
+
+def test_ledger_list_shows_times_to_the_second_and_links_the_organization(
+    client, organization, billing_staff
+):
+    client.force_login(billing_staff)
+    page = client.get(reverse("admin:organizations_creditledgerentry_changelist")).content.decode()
+    grant = organization.ledger_entries.get()
+    assert grant.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") in page
+    assert reverse("admin:organizations_organization_change", args=[quote(organization.pk)]) in page

