@@ -31,7 +31,7 @@ def session(organization, photo_of):
 def cancel(client, session):
     return client.post(
         reverse(CHANGELIST),
-        # "post" is the confirmation page's answer: even a confirmed cancel must be refused without the permission.
+        # "post" answers the confirmation page: even a confirmed cancel is refused without the permission.
         {"action": "cancel_sessions", ACTION_CHECKBOX_NAME: [session.pk], "post": "yes"},
         follow=True,
     )
