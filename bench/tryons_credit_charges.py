@@ -10,7 +10,6 @@ be 0: the final balance must equal the starting balance minus what the ledger sa
 
 import os
 import sys
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -26,11 +25,11 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 
 from config.ids import new_id  # noqa: E402
 from organizations.models import CreditLedgerEntry  # noqa: E402
 from organizations.services import credits_charge, organization_create  # noqa: E402
+from tests.concurrency import run_concurrently  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
 CLIENTS = 32
@@ -41,21 +40,13 @@ def main():
     call_command("migrate", verbosity=0)
     organization = organization_create(owner=UserFactory(username=new_id("bench")), name="bench-charges")
     start_balance = organization.credits
-    barrier = threading.Barrier(CLIENTS + 1)
 
     def client(n):
-        barrier.wait()
         for i in range(CHARGES_PER_CLIENT):
             credits_charge(organization_id=organization.id, amount=1, reference=f"bench:{n}:{i}")
-        connection.close()
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
     started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    run_concurrently(client, CLIENTS, timeout=600)
     elapsed = time.perf_counter() - started
 
     organization.refresh_from_db()

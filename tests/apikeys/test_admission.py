@@ -2,9 +2,7 @@
 
 import dataclasses
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import bcrypt
@@ -15,6 +13,7 @@ from apikeys.ratelimit import bucket_key
 from apikeys.shared_cache import redis_client, redis_hot_client, shared_set_many
 from config.errors import InvalidApiKey, ServiceUnavailable
 from organizations.services import organization_set_status
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -149,17 +148,14 @@ def test_parallel_admissions_admit_exactly_the_limit(organization, api_key_for):
     limit, extra = 10, 6
     _, raw_key = api_key_for(organization, rate_limit=limit)
     services.apikey_authenticate(raw_key)  # verified (and not counted): every admission below is cached
-    barrier = threading.Barrier(limit + extra)
 
     def admit(_):
-        barrier.wait()
         with count_bcrypt_checks() as checkpw:
             allowed = services.apikey_admit(raw_key)[1].allowed
         assert checkpw.call_count == 0
         return allowed
 
-    with ThreadPoolExecutor(max_workers=limit + extra) as pool:
-        admitted = list(pool.map(admit, range(limit + extra)))
+    admitted = run_concurrently(admit, limit + extra)
     assert admitted.count(True) == limit
 
 

@@ -1,14 +1,11 @@
 import logging
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from unittest import mock
 
 import bcrypt
 import pytest
 from django.core.cache import cache
-from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -17,6 +14,7 @@ from apikeys.models import ApiKey
 from apikeys.shared_cache import shared_set_many
 from config.errors import InvalidApiKey, ServiceUnavailable
 from organizations import services as organization_services
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -221,19 +219,14 @@ def test_concurrent_first_requests_with_one_valid_key_all_succeed_on_one_bcrypt(
     """16 partner requests race with a key nobody has verified yet: all 200, one bcrypt between them."""
     _, raw_key = api_key_for(organization)
     callers = 16
-    barrier = threading.Barrier(callers)
 
     def call(_):
         client = APIClient(REMOTE_ADDR="10.6.6.6")
         client.credentials(HTTP_X_API_KEY=raw_key)
-        barrier.wait()
-        try:
-            return client.get(URL).status_code
-        finally:
-            connections.close_all()
+        return client.get(URL).status_code
 
-    with count_bcrypt_checks() as checkpw, ThreadPoolExecutor(max_workers=callers) as pool:
-        statuses = list(pool.map(call, range(callers)))
+    with count_bcrypt_checks() as checkpw:
+        statuses = run_concurrently(call, callers)
     assert statuses == [200] * callers
     assert checkpw.call_count == 1
 
@@ -247,20 +240,15 @@ def test_a_concurrent_flood_of_wrong_secrets_is_spaced_out_and_told_to_retry(org
         with pytest.raises(InvalidApiKey):
             services.apikey_authenticate(wrong_secret_for(key))
     callers = 8
-    barrier = threading.Barrier(callers)
 
     def call(_):
         client = APIClient(REMOTE_ADDR="10.8.8.8")
         client.credentials(HTTP_X_API_KEY=wrong_secret_for(key))
-        barrier.wait()
-        try:
-            response = client.get(URL)
-            return response.status_code, response
-        finally:
-            connections.close_all()
+        response = client.get(URL)
+        return response.status_code, response
 
-    with count_bcrypt_checks() as checkpw, ThreadPoolExecutor(max_workers=callers) as pool:
-        results = list(pool.map(call, range(callers)))
+    with count_bcrypt_checks() as checkpw:
+        results = run_concurrently(call, callers)
     # One bcrypt per spacing while the others wait their turn: bounded whatever the concurrency.
     max_checks = int(guard.TURN_WAIT_SECONDS / guard.FAILURE_SPACING_SECONDS) + 1
     assert 1 <= checkpw.call_count <= max_checks

@@ -1,13 +1,11 @@
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
-from django.db import connections
 
 from apikeys import ratelimit
 from apikeys.ratelimit import rate_limit_hit
+from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.urls("tests.apikeys.urls")
 
@@ -47,14 +45,7 @@ def test_bucket_refills_at_the_limit_rate_in_embedded_mode(settings):
 
 
 def _hit_concurrently(limit: int, extra: int, key_id: str) -> list[bool]:
-    barrier = threading.Barrier(limit + extra)
-
-    def hit(_):
-        barrier.wait()
-        return rate_limit_hit(key_id=key_id, limit=limit).allowed
-
-    with ThreadPoolExecutor(max_workers=limit + extra) as pool:
-        return list(pool.map(hit, range(limit + extra)))
+    return run_concurrently(lambda _: rate_limit_hit(key_id=key_id, limit=limit).allowed, limit + extra)
 
 
 def test_parallel_hits_admit_exactly_the_limit_in_embedded_mode():
@@ -136,18 +127,7 @@ def test_parallel_partner_requests_admit_exactly_the_limit(organization, api_key
     limit, extra = 12, 8
     _, raw_key = api_key_for(organization, rate_limit=limit + 1)
     assert key_client(raw_key).get(URL).status_code == 200  # verify (bcrypt) once; uses 1 of the limit
-    barrier = threading.Barrier(limit + extra)
-
-    def call(_):
-        client = key_client(raw_key)
-        barrier.wait()
-        try:
-            return client.get(URL).status_code
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=limit + extra) as pool:
-        statuses = list(pool.map(call, range(limit + extra)))
+    statuses = run_concurrently(lambda _: key_client(raw_key).get(URL).status_code, limit + extra)
     assert statuses.count(200) == limit
     assert statuses.count(429) == extra
 

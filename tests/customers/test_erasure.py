@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 
 from config.storage import storage_exists, storage_save
@@ -13,6 +12,7 @@ from customers import services
 from customers.models import Customer, PendingErasure, Photo
 from customers.services import customer_delete, customer_upsert
 from customers.tasks import retry_pending_erasures
+from tests.concurrency import run_concurrently
 from tests.customers.images import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -150,20 +150,7 @@ def test_concurrent_retry_workers_erase_each_object_exactly_once(organization, m
             deleted.append(name)
 
     monkeypatch.setattr(services, "storage_delete", slow_delete)
-    barrier = threading.Barrier(4)
-
-    def worker():
-        try:
-            barrier.wait()
-            services.pending_erasures_retry()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(lambda _: services.pending_erasures_retry(), 4)
     assert sorted(deleted) == sorted(f"enterprise/due-{n}.jpg" for n in range(30))
     assert not PendingErasure.objects.exists()
 

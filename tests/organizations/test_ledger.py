@@ -1,13 +1,12 @@
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from config.errors import Forbidden, InsufficientCredits, ValidationError
 from organizations import services
 from organizations.models import CreditLedgerEntry, Organization
+from tests.concurrency import run_concurrently
 from tests.factories import make_organization
 
 
@@ -87,27 +86,8 @@ class TestTopUps:
 
 
 def _run_in_threads(count, target):
-    barrier = threading.Barrier(count)
-    results = []
-    lock = threading.Lock()
-
-    def run(index):
-        try:
-            barrier.wait()
-            outcome = target(index)
-        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
-            outcome = exc
-        finally:
-            connection.close()
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    """Each thread's outcome: its return value or the exception it raised (the tests inspect both)."""
+    return run_concurrently(target, count, return_exceptions=True)
 
 
 @pytest.mark.postgres

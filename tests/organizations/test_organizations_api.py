@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from organizations.models import CreditLedgerEntry, Membership, Organization
+from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -185,23 +186,8 @@ def test_the_owner_of_a_suspended_organization_cannot_create_another(owner, jwt_
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_parallel_creates_by_one_user_grant_signup_credits_once(owner, jwt_client):
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
     client = jwt_client(owner)
-    start = threading.Barrier(4)
-
-    def create(n):
-        try:
-            start.wait()
-            return _create(client, f"Shop {n}").status_code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        assert list(pool.map(create, range(4))) == [201] * 4
+    assert run_concurrently(lambda n: _create(client, f"Shop {n}").status_code, 4) == [201] * 4
     assert CreditLedgerEntry.objects.filter(kind="grant").count() == 1
     assert sum(Organization.objects.values_list("credits", flat=True)) == Decimal("100")
 

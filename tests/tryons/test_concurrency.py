@@ -1,12 +1,10 @@
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from organizations.models import CreditLedgerEntry
 from organizations.services import credits_adjust
+from tests.concurrency import run_concurrently
 from tryons.models import CartTryOnSession
 
 
@@ -19,29 +17,23 @@ def test_thirty_parallel_carts_on_ten_credits_create_exactly_ten(
     photo = photo_of(organization)
     client = partner_client(organization)
     client.get("/api/v1/cart-tryons")  # warm the verified-key cache so bcrypt is not the bottleneck
-    start = threading.Barrier(30)
 
     def create(n):
-        try:
-            start.wait()
-            response = client.post(
-                "/api/v1/cart-tryons",
-                {
-                    "cartId": f"cart-{n}",
-                    "customerPhotoS3Key": photo.storage_key,
-                    "renderQuality": "sd",
-                    "cartItems": [
-                        {"productId": "p", "imageUrl": "https://shop.example.com/a.png", "category": "tops"}
-                    ],
-                },
-                format="json",
-            )
-            return response.status_code, response.json().get("error")
-        finally:
-            connection.close()
+        response = client.post(
+            "/api/v1/cart-tryons",
+            {
+                "cartId": f"cart-{n}",
+                "customerPhotoS3Key": photo.storage_key,
+                "renderQuality": "sd",
+                "cartItems": [
+                    {"productId": "p", "imageUrl": "https://shop.example.com/a.png", "category": "tops"}
+                ],
+            },
+            format="json",
+        )
+        return response.status_code, response.json().get("error")
 
-    with ThreadPoolExecutor(max_workers=30) as pool:
-        results = list(pool.map(create, range(30)))
+    results = run_concurrently(create, 30)
 
     assert sorted(results).count((201, None)) == 10
     assert sorted(results).count((403, "InsufficientCredits")) == 20

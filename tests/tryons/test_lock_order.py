@@ -2,13 +2,12 @@
 side on PostgreSQL they never deadlock, and the money comes out exact."""
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from organizations.models import CreditLedgerEntry
+from tests.concurrency import run_concurrently
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
 
@@ -42,7 +41,6 @@ def _race(session, *, cancel_waits_for_refund_of_failure):
     """
     failure_refunded = threading.Event()
     real_refund = services.credits_refund
-    start = threading.Barrier(2)
 
     def refund(**kwargs):
         if kwargs["reference"].endswith(":cancel"):
@@ -55,23 +53,15 @@ def _race(session, *, cancel_waits_for_refund_of_failure):
 
     item = TryOn.objects.get(session=session, position=0)
 
-    def run(side):
-        try:
-            start.wait()
-            if side == "cancel":
-                services.cart_session_cancel(organization_id=session.organization_id, session_id=session.id)
-            else:
-                services._tryon_fail(tryon=item, code="render_rejected", message="The renderer failed.")
-            return None
-        except Exception as exc:  # a deadlock victim: reported, not raised in the thread
-            return exc
-        finally:
-            connection.close()
+    def run(index):
+        if index == 0:
+            services.cart_session_cancel(organization_id=session.organization_id, session_id=session.id)
+        else:
+            services._tryon_fail(tryon=item, code="render_rejected", message="The renderer failed.")
 
     services.credits_refund = refund
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            return list(pool.map(run, ["cancel", "fail"]))
+    try:  # a deadlock victim is reported (returned), not raised
+        return run_concurrently(run, 2, return_exceptions=True)
     finally:
         services.credits_refund = real_refund
 

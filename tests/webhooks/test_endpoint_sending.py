@@ -1,14 +1,14 @@
 """One task per endpoint: wake-ups coalesced, due deliveries claimed and logged in chunks."""
 
 import json
-import threading
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from organizations.models import Organization
+from tests.concurrency import run_concurrently
 from tests.webhooks.factories import cart_completed_data, make_webhook
 from webhooks import services, tasks
 from webhooks.models import CART_TRYON_COMPLETED, Webhook, WebhookDelivery
@@ -199,20 +199,7 @@ def test_concurrent_senders_send_each_delivery_exactly_once(organization, receiv
     with transaction.atomic():
         for n in range(80):
             _record(organization, n)
-    start = threading.Barrier(4)
-
-    def sender():
-        try:
-            start.wait()
-            services.webhook_deliveries_send_due(webhook_id=webhook.id)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sender) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(lambda _: services.webhook_deliveries_send_due(webhook_id=webhook.id), 4)
     assert sorted(_sent_numbers(receiver)) == list(range(80))
     assert (
         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.SUCCEEDED, attempt_count=1).count() == 80
