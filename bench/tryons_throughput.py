@@ -9,7 +9,6 @@ worker cost at most a fifth of the time.
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +31,10 @@ from django.core.management import call_command  # noqa: E402
 
 from config.ids import new_id  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
+from tests.concurrency import wait_until  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 from tests.tryons.conftest import GarmentServer  # noqa: E402
+from tests.workers import start_worker, stop_worker  # noqa: E402
 from tryons import services  # noqa: E402
 from tryons.models import CartTryOnSession  # noqa: E402
 
@@ -93,38 +94,20 @@ def main():
         services.cart_session_process(session_id=session.id)
     loop_rate = CARTS * ITEMS / (time.perf_counter() - started)
 
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "tryons",
-            "-P",
-            "solo",
-            "--without-mingle",
-            "--without-gossip",
-            "-l",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stderr=subprocess.DEVNULL,
+    # Started and ready before the clock starts: worker start-up is not part of the measurement.
+    log = Path(tempfile.mkdtemp(prefix="garmax-bench-")) / "worker.log"
+    worker = start_worker(
+        "-Q", "tryons", "-P", "solo", "--without-mingle", "--without-gossip", "-l", "info", log=log
     )
     try:
-        time.sleep(4)  # worker start-up is not part of the measurement
         started = time.perf_counter()
         sessions = create_carts(organization, photo, server, "worker")
         ids = [s.id for s in sessions]
-        while CartTryOnSession.objects.filter(pk__in=ids, status__in=["queued", "processing"]).exists():
-            time.sleep(0.05)
+        unfinished = CartTryOnSession.objects.filter(pk__in=ids, status__in=["queued", "processing"])
+        wait_until(lambda: not unfinished.exists(), timeout=3600, interval=0.05)
         worker_rate = CARTS * ITEMS / (time.perf_counter() - started)
     finally:
-        worker.terminate()
-        worker.wait()
+        stop_worker(worker, timeout=60)
         server.close()
     print(f"items={CARTS * ITEMS} loop_items_per_s={loop_rate:.2f} worker_items_per_s={worker_rate:.2f}")
     print(f"worker/loop={worker_rate / loop_rate:.2f} (target >= 0.8)")

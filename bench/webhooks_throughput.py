@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,8 +44,10 @@ class Counter:
         self.lock = threading.Lock()
 
 
-def start_receiver(counter: Counter) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
+def start_receiver(counter: Counter):
+    from tests.http_servers import LocalServer, QuietHandler
+
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as any production receiver offers
         # http.server writes the status line and headers, then the body, in two sends. On a reused
         # connection Nagle holds the second one until the client's delayed ACK (40 ms) comes back, a stall
@@ -57,18 +58,9 @@ def start_receiver(counter: Counter) -> ThreadingHTTPServer:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with counter.lock:
                 counter.count += 1
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+            self.reply(200, b"ok")
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return LocalServer(Handler)
 
 
 def ensure_database() -> None:
@@ -140,28 +132,26 @@ def main() -> None:
 
     from organizations.services import organization_create
     from tests.factories import UserFactory
+    from tests.workers import start_worker, stop_worker
     from webhooks import services
     from webhooks.models import WebhookDelivery
 
     call_command("migrate", verbosity=0)
     counter = Counter()
     server = start_receiver(counter)
-    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    url = server.url("/hook")
 
     owner = UserFactory(username=f"bench{time.time_ns()}")
     organization = organization_create(owner=owner, name="Bench")
     services.webhook_create(organization_id=organization.id, url=url, events=["cart_tryon.completed"])
 
     LOG.parent.mkdir(exist_ok=True)
-    log = open(LOG, "wb")  # noqa: SIM115 - lives as long as the worker
-    worker = subprocess.Popen(
-        [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker", "-Q", "webhooks"]
-        + ["-P", os.environ.get("BENCH_WORKER_POOL", "threads"), "-c", WORKER_CONCURRENCY]
-        + ["--loglevel", "WARNING"],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    LOG.write_bytes(b"")
+    worker = start_worker(
+        *["-Q", "webhooks", "-P", os.environ.get("BENCH_WORKER_POOL", "threads"), "-c", WORKER_CONCURRENCY],
+        *["--loglevel", "WARNING"],
+        log=LOG,
+        wait_ready=False,  # the warm-up round waits for it
     )
     loops, workers, ratios = [], [], []
     try:
@@ -179,8 +169,7 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop_worker(worker, timeout=30)
     logged = WebhookDelivery.objects.filter(
         organization=organization, status=WebhookDelivery.Status.SUCCEEDED
     ).count()

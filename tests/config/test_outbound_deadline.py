@@ -9,7 +9,7 @@ import multiprocessing
 import pytest
 
 from config import outbound
-from tests.slow_server import SlowServer, timed
+from tests.http_servers import SlowServer, timed
 
 BUDGET = 2.0
 MARGIN = 1.5  # thread scheduling on a loaded 2-core machine

@@ -3,19 +3,16 @@ work that no running worker consumes. Real worker processes on PostgreSQL and Re
 
 import json
 import os
-import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from rest_framework.test import APIClient
 
 from config import health
 from config.celery import app as celery_app
+from tests import workers
+from tests.concurrency import wait_until
 from tests.tryons import conftest as tryon_fixtures
 from tests.webhooks import conftest as webhook_fixtures
 from tests.webhooks.factories import make_webhook
@@ -28,18 +25,6 @@ garment_server = tryon_fixtures.garment_server
 media_root = tryon_fixtures.media_root
 receiver = webhook_fixtures.receiver
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    return None
-
 
 @pytest.fixture
 def start_worker(media_root, tmp_path):
@@ -47,35 +32,20 @@ def start_worker(media_root, tmp_path):
     started = []
 
     def start(*args: str) -> subprocess.Popen:
-        db = connection.settings_dict
         env = {
             **os.environ,
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": workers.worker_database_url(),
             "MEDIA_ROOT": media_root,
             "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
         }
         log = tmp_path / f"worker{len(started)}.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker", *args],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
+        process = workers.start_worker(*args, env=env, log=log)
         started.append((process, log))
-        if not wait_for(lambda: b" ready." in log.read_bytes() or process.poll() is not None):
-            pytest.fail(f"the worker did not start:\n{log.read_text()[-3000:]}")
-        assert process.poll() is None, log.read_text()[-3000:]
         return process
 
     yield start
     for process, log in started:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        workers.stop_worker(process)
         print(log.read_text()[-3000:])  # shown by pytest when the test failed
 
 
@@ -120,9 +90,11 @@ def test_a_worker_started_without_queue_list_renders_the_cart_and_delivers_its_w
 
     start_worker("--loglevel", "INFO")  # exactly the README's command: no -Q
 
-    assert wait_for(
-        lambda: CartTryOnSession.objects.get(pk=session["id"]).status == "completed", timeout=90
-    ), CartTryOnSession.objects.get(pk=session["id"])
+    wait_until(
+        lambda: CartTryOnSession.objects.get(pk=session["id"]).status == "completed",
+        timeout=90,
+        message=f"the cart was not completed: {session['id']}",
+    )
     finished = partner_client(organization).get(f"/api/v1/cart-tryons/{session['id']}").json()
     assert [item["status"] for item in finished["cartItems"]] == ["completed", "completed"]
     (delivery,) = receiver.wait_for(1, timeout=60)

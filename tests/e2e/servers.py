@@ -6,9 +6,10 @@ import io
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image, ImageDraw
+
+from tests.http_servers import LocalServer, QuietHandler
 
 
 def jpeg_bytes(width: int, height: int, color=(180, 140, 120)) -> bytes:
@@ -34,11 +35,6 @@ def garment_png(color: tuple[int, int, int]) -> bytes:
     return buffer.getvalue()
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 class GarmentServer:
     """Serves /garments/<name>.png; `delay` slows every response (to catch a worker mid-cart)."""
 
@@ -53,7 +49,7 @@ class GarmentServer:
         }
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
                 server.hits.append(self.path)
                 name = self.path.rsplit("/", 1)[-1].split(".")[0].split("-")[0]
@@ -64,25 +60,16 @@ class GarmentServer:
                     self.send_response(404)
                     self.end_headers()
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, body, {"Content-Type": "image/png"})
 
-            def log_message(self, *args):
-                pass
-
-        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self.port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._server = LocalServer(Handler)
+        self.port = self._server.port
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/garments/{name}.png"
+        return self._server.url(f"/garments/{name}.png")
 
     def close(self):
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
 
 
 @dataclass
@@ -100,14 +87,13 @@ class WebhookReceiver:
     def __init__(self):
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
-        self._httpd = None
-        self.port = 0
-        self.start()
+        self._server = LocalServer(self._handler())
+        self.port = self._server.port
 
     def _handler(self):
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -117,30 +103,19 @@ class WebhookReceiver:
                             self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()
                         )
                     )
-                payload = b'{"received": true}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
+                self.reply(200, b'{"received": true}', {"Content-Type": "application/json"})
 
         return Handler
 
     def start(self):
-        self._httpd = _QuietServer(("127.0.0.1", self.port), self._handler())
-        self.port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._server.start()  # on the same port
 
     def stop(self):
         """Go down: the port refuses connections until `start()`."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
 
     def url(self, path: str = "/hooks") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self._server.url(path)
 
     def received(self, path: str) -> list[Delivery]:
         with self._lock:

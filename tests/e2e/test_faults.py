@@ -273,7 +273,7 @@ def test_partner_servers_dripping_bytes_pin_neither_web_nor_worker(stack, fresh_
     """A webhook receiver and a garment CDN that answer one byte a second, with the stack's defaults: the
     test send answers within its 10 s deadline, and each garment download gives up at its 15 s deadline
     (three attempts, then the item fails and is refunded) instead of following the drip for minutes."""
-    from tests.slow_server import SlowServer
+    from tests.http_servers import SlowServer
 
     receiver = SlowServer("headers", trickle_bytes=300)
     cdn = SlowServer("body", trickle_bytes=300)

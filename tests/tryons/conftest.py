@@ -1,8 +1,5 @@
-import contextlib
 import io
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image, ImageDraw
@@ -10,6 +7,8 @@ from PIL import Image, ImageDraw
 from config.ids import new_id
 from config.storage import storage_save
 from customers.models import Customer, Photo
+from tests.http_servers import LocalServer, QuietHandler
+from tryons import services
 
 
 def person_jpeg(size=(600, 900)) -> bytes:
@@ -75,6 +74,30 @@ def photo_of():
     return make
 
 
+@pytest.fixture
+def make_cart_session(organization, photo_of):
+    """A cart session of `organization` created through the service, one "tops" item per garment URL
+    (products prod_1, prod_2, ...), on `photo` or a new customer's photo."""
+
+    def make(urls, *, quality="sd", cart_id="cart_1", photo=None):
+        session, created = services.cart_session_create(
+            organization_id=organization.id,
+            cart_id=cart_id,
+            photo_key=(photo or photo_of(organization)).storage_key,
+            items=[
+                services.GarmentInput(
+                    product_id=f"prod_{n}", variant_id=f"var_{n}", image_url=url, category="tops"
+                )
+                for n, url in enumerate(urls, start=1)
+            ],
+            render_quality=quality,
+        )
+        assert created
+        return session
+
+    return make
+
+
 class GarmentServer:
     """A real local HTTP server standing in for a shop's CDN; it counts every request it receives."""
 
@@ -83,10 +106,7 @@ class GarmentServer:
         self.delays: dict[str, float] = {}
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 server.hits.append(self.path)
                 path = self.path.split("?")[0]
@@ -112,25 +132,18 @@ class GarmentServer:
                     self.send_response(404)
                     self.end_headers()
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                # The client may give up on purpose (size limit).
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body)
+                self.reply(
+                    200, body, {"Content-Type": kind}
+                )  # the client may give up on purpose (size limit)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = LocalServer(Handler)
+        self.port = self.server.port
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_port}{path}"
+        return self.server.url(path)
 
     def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()
 
 
 @pytest.fixture

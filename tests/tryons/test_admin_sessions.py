@@ -10,7 +10,6 @@ from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from organizations.models import CreditLedgerEntry
-from tryons import services
 from tryons.models import CartTryOnSession
 
 pytestmark = pytest.mark.django_db
@@ -19,21 +18,8 @@ CHANGELIST = "admin:tryons_carttryonsession_changelist"
 
 
 @pytest.fixture
-def session(organization, photo_of):
-    photo = photo_of(organization)
-    created, _ = services.cart_session_create(
-        organization_id=organization.id,
-        cart_id="cart_admin",
-        photo_key=photo.storage_key,
-        items=[
-            services.GarmentInput(
-                product_id=f"prod_{n}", image_url=f"https://shop.example/{n}.png", category="tops"
-            )
-            for n in (1, 2)
-        ],
-        render_quality="sd",
-    )
-    return created
+def session(make_cart_session):
+    return make_cart_session([f"https://shop.example/{n}.png" for n in (1, 2)], cart_id="cart_admin")
 
 
 def test_cancelling_sessions_asks_for_confirmation_then_refunds_and_leaves_history(

@@ -52,7 +52,7 @@ def fetch(url):
     ],
 )
 def test_private_loopback_and_metadata_targets_are_never_fetched(garment_server, template):
-    url = template.format(port=garment_server.httpd.server_port)
+    url = template.format(port=garment_server.port)
     with pytest.raises(outbound.OutboundBlocked):
         fetch(url)
     assert garment_server.hits == []
@@ -68,7 +68,7 @@ def test_hostname_resolving_to_loopback_is_refused_at_connect_time(garment_serve
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     with pytest.raises(outbound.OutboundBlocked):
-        fetch(f"https://cdn.shop.example:{garment_server.httpd.server_port}/garment.png")
+        fetch(f"https://cdn.shop.example:{garment_server.port}/garment.png")
     assert garment_server.hits == []
 
 
@@ -133,7 +133,7 @@ class PublicShopRedirect(BaseAdapter):
     ],
 )
 def test_redirect_to_private_target_is_never_followed(garment_server, monkeypatch, location):
-    port = garment_server.httpd.server_port
+    port = garment_server.port
     real_getaddrinfo = socket.getaddrinfo
     monkeypatch.setattr(
         socket,
@@ -155,7 +155,7 @@ def test_redirect_to_private_target_is_never_followed(garment_server, monkeypatc
 
 def test_blocked_garment_fails_the_item_and_refunds_it(organization, photo_of, garment_server):
     photo = photo_of(organization)
-    url = f"https://127.0.0.1:{garment_server.httpd.server_port}/garment.png"
+    url = f"https://127.0.0.1:{garment_server.port}/garment.png"
     # The API refuses such URLs up front; the service below is the last line for one that slipped through.
     tryon = services.tryon_create(
         organization_id=organization.id,

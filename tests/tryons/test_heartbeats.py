@@ -16,21 +16,10 @@ pytestmark = pytest.mark.usefixtures("allow_private")
 
 
 @pytest.fixture
-def session(organization, photo_of, garment_server):
-    photo = photo_of(organization)
-    session, _ = services.cart_session_create(
-        organization_id=organization.id,
-        cart_id="cart_heartbeat",
-        photo_key=photo.storage_key,
-        items=[
-            services.GarmentInput(
-                product_id=f"p{n}", image_url=garment_server.url(f"/garment-{n}.png"), category="tops"
-            )
-            for n in range(3)
-        ],
-        render_quality="sd",
+def session(make_cart_session, garment_server):
+    return make_cart_session(
+        [garment_server.url(f"/garment-{n}.png") for n in range(3)], cart_id="cart_heartbeat"
     )
-    return session
 
 
 @pytest.fixture

@@ -28,17 +28,9 @@ def photo(organization, photo_of):
 
 
 @pytest.fixture
-def make_session(organization, photo):
+def make_session(make_cart_session, photo):
     def make(urls, quality="hd", cart_id="cart_1"):
-        session, created = services.cart_session_create(
-            organization_id=organization.id,
-            cart_id=cart_id,
-            photo_key=photo.storage_key,
-            items=[garment(url, n) for n, url in enumerate(urls, start=1)],
-            render_quality=quality,
-        )
-        assert created
-        return session
+        return make_cart_session(urls, quality=quality, cart_id=cart_id, photo=photo)
 
     return make
 

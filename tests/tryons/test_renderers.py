@@ -1,10 +1,8 @@
 import base64
 import io
 import json
-import threading
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import boto3
@@ -15,7 +13,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from config.storage import storage_exists
-from tests.slow_server import SlowServer, timed
+from tests.http_servers import LocalServer, QuietHandler, SlowServer, timed
 from tests.tryons.conftest import garment_png, person_jpeg
 from tryons import services
 from tryons.models import TryOn
@@ -100,10 +98,7 @@ class InferenceServer:
         self.answers = []  # (status, content type, body) popped per request
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 message = BytesParser(policy=HTTP).parsebytes(
@@ -115,19 +110,13 @@ class InferenceServer:
                 }
                 server.requests.append({"headers": dict(self.headers), "fields": fields})
                 status, kind, payload = server.answers.pop(0)
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.reply(status, payload, {"Content-Type": kind})
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1/tryon"
+        self.server = LocalServer(Handler)
+        self.url = self.server.url("/v1/tryon")
 
     def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.stop()
 
 
 @pytest.fixture
@@ -304,20 +293,8 @@ def test_eventbridge_failed_entry_is_retryable(aws, settings):
 
 
 @pytest.fixture
-def cart_via_eventbridge(organization, photo_of, garment_server, aws, allow_private):
-    photo = photo_of(organization)
-    session, _ = services.cart_session_create(
-        organization_id=organization.id,
-        cart_id="cart-eb",
-        photo_key=photo.storage_key,
-        items=[
-            services.GarmentInput(
-                product_id=f"p{n}", image_url=garment_server.url("/garment.png"), category="tops"
-            )
-            for n in range(2)
-        ],
-        render_quality="sd",
-    )
+def cart_via_eventbridge(make_cart_session, garment_server, aws, allow_private):
+    session = make_cart_session([garment_server.url("/garment.png")] * 2, cart_id="cart-eb")
     services.cart_session_process(session_id=session.id)
     return session
 

@@ -7,17 +7,15 @@ beat, whose sweeper finds the dead worker's session by its stale heartbeat and h
 import os
 import signal
 import subprocess
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 from organizations.models import CreditLedgerEntry
-from tryons import services
+from tests import workers
+from tests.concurrency import wait_until
 from tryons.models import CartTryOnSession, TryOn
 from webhooks.models import WebhookEvent
 
@@ -28,15 +26,13 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 RESUME_DEADLINE_SECONDS = 120  # DESIGN.md: dead work resumed within 2 minutes of a worker's death
 
 
 def start_worker(media_root: str, *args: str) -> subprocess.Popen:
-    db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": workers.worker_database_url(),
         "MEDIA_ROOT": media_root,
         "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
         "TRYON_RENDERER": "local",
@@ -48,77 +44,37 @@ def start_worker(media_root: str, *args: str) -> subprocess.Popen:
         "TRYON_SWEEP_INTERVAL_SECONDS",
     ):
         env.pop(name, None)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-P",
-            "solo",
-            "--without-mingle",
-            "--without-gossip",
-            "-l",
-            "warning",
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.environ.get("WORKER_LOG", os.devnull), "ab"),  # noqa: SIM115
-    )
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+    args = ("-P", "solo", "--without-mingle", "--without-gossip", "-l", "warning", *args)
+    # Not waited for: the test polls for the work itself, which is what it measures.
+    return workers.start_worker(*args, env=env, log=os.environ.get("WORKER_LOG"), wait_ready=False)
 
 
 def test_worker_killed_mid_session_is_resumed_and_finished_within_two_minutes_with_defaults(
-    organization, photo_of, garment_server, allow_private, media_root, tmp_path
+    organization, make_cart_session, garment_server, allow_private, media_root, tmp_path
 ):
     garment_server.delays["/garment-1.png"] = 2.5  # keeps the worker busy on item 2 while we kill it
-    photo = photo_of(organization)
-    session, _ = services.cart_session_create(
-        organization_id=organization.id,
-        cart_id="cart-kill",
-        photo_key=photo.storage_key,
-        items=[
-            services.GarmentInput(
-                product_id=f"p{n}", image_url=garment_server.url(f"/garment-{n}.png"), category="tops"
-            )
-            for n in range(3)
-        ],
-        render_quality="hd",
-    )
+    urls = [garment_server.url(f"/garment-{n}.png") for n in range(3)]
+    session = make_cart_session(urls, quality="hd", cart_id="cart-kill")
     first, second, third = session.items.order_by("position")
     worker = start_worker(media_root)
     try:
-        assert wait_for(lambda: TryOn.objects.get(pk=first.id).status == "completed")
-        assert wait_for(lambda: TryOn.objects.get(pk=second.id).status == "processing")
+        wait_until(lambda: TryOn.objects.get(pk=first.id).status == "completed", timeout=60, interval=0.1)
+        wait_until(lambda: TryOn.objects.get(pk=second.id).status == "processing", timeout=60, interval=0.1)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()
         killed_at = time.monotonic()
         assert CartTryOnSession.objects.get(pk=session.id).status == "processing"
         worker = start_worker(media_root, "--beat", "--schedule", str(tmp_path / "beat-schedule"))
-        assert wait_for(
+        wait_until(
             lambda: CartTryOnSession.objects.get(pk=session.id).status == "completed",
             timeout=RESUME_DEADLINE_SECONDS,
-        ), CartTryOnSession.objects.get(pk=session.id)
+            interval=0.1,
+            message="the killed worker's session was not resumed and finished in time",
+        )
         print(f"resumed and finished {time.monotonic() - killed_at:.0f} s after the kill")
         assert time.monotonic() - killed_at <= RESUME_DEADLINE_SECONDS
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        workers.stop_worker(worker, timeout=10)
 
     attempts = dict(TryOn.objects.filter(session=session).values_list("id", "attempts"))
     assert attempts == {first.id: 1, second.id: 2, third.id: 1}  # the finished item was not rendered again

@@ -1,15 +1,16 @@
 """A real HTTP receiver for webhook tests, and helpers to run delivery tasks in-process."""
 
-import threading
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from tests.concurrency import wait_until
+from tests.http_servers import LocalServer, QuietHandler
 
 
 @dataclass
@@ -24,26 +25,25 @@ class Received:
 class Receiver:
     """Records every POST; `respond(request) -> (status, headers, body, delay_seconds)` decides the answer."""
 
-    server: ThreadingHTTPServer
+    server: LocalServer
     requests: list = field(default_factory=list)
     respond: object = None
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.server.url()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list:
-        deadline = time.monotonic() + timeout
-        while len(self.requests) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
+        """What has arrived once `count` requests have, or after `timeout`: the caller asserts on it."""
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: len(self.requests) >= count, timeout=timeout, interval=0.02)
         return list(self.requests)
 
 
 def _start_receiver() -> Receiver:
     receiver = Receiver(server=None)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self):
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
@@ -54,23 +54,9 @@ def _start_receiver() -> Receiver:
             )
             if delay:
                 time.sleep(delay)
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up waiting, which is what a hanging-endpoint test wants
+            self.reply(status, payload, headers)  # a hanging-endpoint test's client gives up meanwhile
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver.server = server
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    receiver.server = LocalServer(Handler)
     return receiver
 
 
@@ -78,8 +64,7 @@ def _start_receiver() -> Receiver:
 def receiver():
     started = _start_receiver()
     yield started
-    started.server.shutdown()
-    started.server.server_close()
+    started.server.stop()
 
 
 @pytest.fixture
@@ -92,8 +77,7 @@ def make_receiver():
 
     yield build
     for item in started:
-        item.server.shutdown()
-        item.server.server_close()
+        item.server.stop()
 
 
 @pytest.fixture

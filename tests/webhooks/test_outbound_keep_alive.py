@@ -2,11 +2,11 @@
 
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from config import outbound
+from tests.http_servers import LocalServer, QuietHandler
 
 
 class KeepAliveReceiver:
@@ -17,7 +17,7 @@ class KeepAliveReceiver:
         self.cookies = []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):
@@ -25,29 +25,19 @@ class KeepAliveReceiver:
                 receiver.ports.append(self.client_address[1])
                 receiver.cookies.append(self.headers.get("Cookie"))
                 body = b"x" * (200_000 if self.path == "/big" else 2)
-                self.send_response(200)
-                self.send_header("Set-Cookie", "session=partner-secret; Path=/")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, body, {"Set-Cookie": "session=partner-secret; Path=/"})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LocalServer(Handler)
 
     def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return self.server.url(path)
 
 
 @pytest.fixture
 def keep_alive_receiver():
     receiver = KeepAliveReceiver()
     yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    receiver.server.stop()
 
 
 def _post(url, **kwargs):

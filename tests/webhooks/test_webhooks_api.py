@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from tests.slow_server import SlowServer, timed
+from tests.http_servers import SlowServer, timed
 from tests.webhooks.factories import cart_completed_data, make_webhook
 from webhooks import services, signing, tasks
 from webhooks.models import CART_TRYON_COMPLETED, WEBHOOK_TEST, Webhook, WebhookDelivery

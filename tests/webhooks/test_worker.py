@@ -1,17 +1,15 @@
 """Deliveries through a real Celery worker process on PostgreSQL and Redis."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from organizations.models import Organization
+from tests.concurrency import wait_until
 from tests.webhooks.factories import cart_completed_data, make_webhook
+from tests.workers import start_worker, stop_worker, worker_database_url
 from webhooks import services
 from webhooks.models import CART_TRYON_COMPLETED, WebhookDelivery
 
@@ -30,49 +28,19 @@ ENDPOINT_CONCURRENCY = 2  # of the worker's 3 threads: one is always left for ot
 @pytest.fixture
 def worker(tmp_path):
     """`celery -A config worker` on the webhooks queue, using this test's database and Redis."""
-    db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": worker_database_url(),
         "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
         "WEBHOOK_TIMEOUT_SECONDS": str(WORKER_TIMEOUT_SECONDS),
         "WEBHOOK_ENDPOINT_CONCURRENCY": str(ENDPOINT_CONCURRENCY),
     }
     log = tmp_path / "worker.log"
-    celery = Path(sys.executable).with_name("celery")
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [
-                str(celery),
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "webhooks",
-                "-P",
-                "threads",
-                "-c",
-                "3",
-                "--loglevel",
-                "INFO",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=Path(__file__).resolve().parents[2],
-        )
-    deadline = time.monotonic() + 30
-    while b" ready." not in log.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the worker did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
+    process = start_worker(
+        "-Q", "webhooks", "-P", "threads", "-c", "3", "--loglevel", "INFO", env=env, log=log
+    )
     yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_worker(process, timeout=10)
     print(log.read_text()[-5000:])  # shown by pytest when the test failed
 
 
@@ -95,8 +63,10 @@ def test_worker_retries_a_500_after_about_5_and_15_seconds(organization, receive
     gaps = [requests[1].at - requests[0].at, requests[2].at - requests[1].at]
     assert 4.5 <= gaps[0] <= 7.5, gaps
     assert 14.5 <= gaps[1] <= 18.5, gaps
-    time.sleep(0.5)
-    delivery = WebhookDelivery.objects.get(event=event)
+    delivery = wait_until(
+        lambda: WebhookDelivery.objects.filter(event=event, status=WebhookDelivery.Status.FAILED).first(),
+        timeout=5,
+    )
     assert delivery.status == WebhookDelivery.Status.FAILED and delivery.attempt_count == 3
 
 
@@ -116,10 +86,11 @@ def test_a_hanging_endpoint_does_not_delay_another(organization, make_receiver, 
     assert request.at - recorded_at < 3.0, "the healthy endpoint waited behind the hanging one"
     # The hanging endpoint held at most its cap of worker slots.
     assert len(hanging.requests) <= ENDPOINT_CONCURRENCY
-    deadline = time.monotonic() + 5
-    while WebhookDelivery.objects.get(webhook=healthy_hook).status != WebhookDelivery.Status.SUCCEEDED:
-        assert time.monotonic() < deadline, "the healthy delivery was never recorded as succeeded"
-        time.sleep(0.1)
+    wait_until(
+        lambda: WebhookDelivery.objects.get(webhook=healthy_hook).status == WebhookDelivery.Status.SUCCEEDED,
+        timeout=5,
+        message="the healthy delivery was never recorded as succeeded",
+    )
 
 
 def test_worker_sends_a_backlog_for_one_endpoint_once_each_with_a_few_tasks(
@@ -136,11 +107,12 @@ def test_worker_sends_a_backlog_for_one_endpoint_once_each_with_a_few_tasks(
     requests = receiver.wait_for(200, timeout=60)
     assert sorted(r.headers["webhook-id"] for r in requests) == sorted(e.id for e in events)
     deliveries = WebhookDelivery.objects.filter(webhook=webhook)
-    deadline = time.monotonic() + 10
-    while deliveries.filter(status=WebhookDelivery.Status.SUCCEEDED, attempt_count=1).count() < 200:
-        assert time.monotonic() < deadline, "not every delivery was logged as succeeded"
-        time.sleep(0.1)
-    time.sleep(1)  # anything sent twice would arrive by now
+    wait_until(
+        lambda: deliveries.filter(status=WebhookDelivery.Status.SUCCEEDED, attempt_count=1).count() == 200,
+        timeout=10,
+        message="not every delivery was logged as succeeded",
+    )
+    time.sleep(1)  # anything sent twice would arrive by now (an absence: nothing to poll for)
     assert len(receiver.requests) == 200
     tasks_run = (tmp_path / "worker.log").read_text().count("] received")
     # One wake-up, helpers up to the slot cap, a few wake-ups while the burst was being queued; not 200.

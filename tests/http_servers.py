@@ -1,14 +1,73 @@
-"""A real local HTTP server that answers one byte a second: in its headers, or in its body.
+"""Real loopback HTTP servers for tests and bench/: the one place that starts one.
 
-Each byte arrives well within any per-read socket timeout, so only a total deadline stops a client. The
-trickle is finite (`trickle_bytes` bytes, then a valid response), so a client without a deadline does get
-an answer, just far too late, and a test of the deadline fails instead of hanging.
+`LocalServer` runs any `BaseHTTPRequestHandler` (usually a `QuietHandler`, whose `reply` answers a status
+and body and tolerates a client that gave up) on 127.0.0.1 in background threads; it can stop and start
+again on the same port, as a partner's server restarting would. `SlowServer` answers one byte a second, in
+its headers or in its body: each byte arrives well within any per-read socket timeout, so only a total
+deadline stops a client. Its trickle is finite (`trickle_bytes` bytes, then a valid response), so a client
+without a deadline does get an answer, just far too late, and a test of the deadline fails instead of
+hanging.
 """
 
 import socket
 import socketserver
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers in one call."""
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+        try:
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a timeout or size-limit test wants exactly that)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a request still being answered never holds up the end of a test
+    allow_reuse_address = True
+
+
+class LocalServer:
+    """`handler` served on 127.0.0.1 (`port` 0: any free port) until `stop()`; a context manager too."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, port: int = 0):
+        self.handler = handler
+        self.port = port
+        self.start()
+
+    def start(self) -> "LocalServer":
+        self.httpd = _Server(("127.0.0.1", self.port), self.handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Go down: the port refuses connections until `start()`."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    close = stop
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> "LocalServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 class SlowServer:
