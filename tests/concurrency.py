@@ -56,14 +56,27 @@ def run_concurrently(
 
 
 def wait_until(
-    predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05, message: str = ""
+    predicate: Callable[[], Any],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    message: str = "",
+    ignore: tuple[type[Exception], ...] = (),
 ) -> Any:
-    """Poll `predicate` until it returns something truthy and return that; fail after `timeout` seconds."""
+    """Poll `predicate` until it returns something truthy and return that; fail after `timeout` seconds.
+
+    An exception of a type in `ignore` (a probe of a server still starting) counts as "not yet".
+    """
     deadline = time.monotonic() + timeout
+    last_error = None
     while True:
-        outcome = predicate()
+        try:
+            outcome = predicate()
+        except ignore as exc:
+            outcome, last_error = None, exc
         if outcome:
             return outcome
         if time.monotonic() >= deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s")
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise AssertionError((message or f"condition not met within {timeout} s") + detail)
         time.sleep(interval)

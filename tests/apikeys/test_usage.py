@@ -1,4 +1,3 @@
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,6 +7,7 @@ from apikeys import tasks, usage
 from apikeys.models import ApiKey, ApiUsageRecord
 from apikeys.shared_cache import redis_client
 from organizations.models import Membership
+from tests.concurrency import wait_until
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -76,9 +76,7 @@ def test_in_production_requests_are_buffered_in_redis_until_the_flush(organizati
     for _ in range(3):
         client.get("/api/v1/test-things/a")
     # Within about a second the web process's pusher thread moves its batch onto the Redis list.
-    deadline = time.time() + 5
-    while redis_client().llen(usage.BUFFER_KEY) < 3 and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: redis_client().llen(usage.BUFFER_KEY) >= 3, timeout=5)
     assert redis_client().llen(usage.BUFFER_KEY) == 3
     assert ApiUsageRecord.objects.count() == 0  # the database only sees them at the flush
     assert tasks.flush_usage() == 3

@@ -17,11 +17,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from tests.concurrency import wait_until as shared_wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -59,19 +60,12 @@ def free_port() -> int:
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
-    """Poll `predicate` until it returns a truthy value; that value is returned."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except Exception as exc:  # noqa: BLE001 - a probe failing just means "not yet"
-            last_error = exc
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error!r})")
+    """Poll `predicate` until it returns a truthy value; that value is returned. A probe failing (a server
+    still starting) just means "not yet"."""
+    message = f"timed out after {timeout:.0f}s waiting for {what}"
+    return shared_wait_until(
+        predicate, timeout=timeout, interval=interval, message=message, ignore=(Exception,)
+    )
 
 
 @dataclass

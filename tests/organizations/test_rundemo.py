@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from apikeys.models import ApiKey
 from organizations.management.commands.rundemo import DEMO_KEY_NAME, Supervisor
+from tests.concurrency import wait_until as shared_wait_until
 from tests.tryons.conftest import GarmentServer, person_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,12 +97,7 @@ class Demo:
 
 
 def wait_until(condition, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.5)
-    raise AssertionError(message)
+    return shared_wait_until(condition, timeout=timeout, interval=0.5, message=message)
 
 
 @pytest.mark.slow
