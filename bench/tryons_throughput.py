@@ -33,32 +33,13 @@ from config.ids import new_id  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
 from tests.concurrency import wait_until  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
-from tests.tryons.conftest import GarmentServer  # noqa: E402
+from tests.tryons.conftest import GarmentServer, make_photo  # noqa: E402
 from tests.workers import start_worker, stop_worker  # noqa: E402
 from tryons import services  # noqa: E402
 from tryons.models import CartTryOnSession  # noqa: E402
 
 CARTS = 3
 ITEMS = 20
-
-
-def new_photo(organization):
-    from config.storage import storage_save
-    from customers.models import Customer, Photo
-    from tests.tryons.conftest import person_jpeg
-
-    customer = Customer.objects.create(organization=organization, external_id=new_id("ext"))
-    key = f"enterprise/org-{organization.id}/photos/{new_id('photo')}.jpg"
-    storage_save(key, person_jpeg())
-    return Photo.objects.create(
-        organization=organization,
-        customer=customer,
-        storage_key=key,
-        content_type="image/jpeg",
-        width=600,
-        height=900,
-        size_bytes=1,
-    )
 
 
 def create_carts(organization, photo, server, tag):
@@ -83,7 +64,7 @@ def main():
     call_command("migrate", verbosity=0)
     server = GarmentServer()
     organization = organization_create(owner=UserFactory(username=new_id("bench")), name="bench-throughput")
-    photo = new_photo(organization)
+    photo = make_photo(organization)
 
     # Plain loop: the same service the task calls, in this process, no broker.
     enqueue, services._enqueue = services._enqueue, lambda *args: None  # nothing reaches the worker queue

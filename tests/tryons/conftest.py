@@ -48,30 +48,29 @@ def allow_private(settings):
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
 
 
+def make_photo(organization, external_id=None) -> Photo:
+    """A real stored photo of a new customer of `organization` (bench/ uses it too)."""
+    customer = Customer.objects.create(organization=organization, external_id=external_id or new_id("ext"))
+    photo_id = new_id("photo")
+    key = f"enterprise/org-{organization.id}/photos/{photo_id}.jpg"
+    data = person_jpeg()
+    storage_save(key, data)
+    return Photo.objects.create(
+        id=photo_id,
+        organization=organization,
+        customer=customer,
+        storage_key=key,
+        content_type="image/jpeg",
+        width=600,
+        height=900,
+        size_bytes=len(data),
+    )
+
+
 @pytest.fixture
 def photo_of():
-    """A real stored photo of a new customer of `organization`."""
-
-    def make(organization, external_id=None) -> Photo:
-        customer = Customer.objects.create(
-            organization=organization, external_id=external_id or new_id("ext")
-        )
-        photo_id = new_id("photo")
-        key = f"enterprise/org-{organization.id}/photos/{photo_id}.jpg"
-        data = person_jpeg()
-        storage_save(key, data)
-        return Photo.objects.create(
-            id=photo_id,
-            organization=organization,
-            customer=customer,
-            storage_key=key,
-            content_type="image/jpeg",
-            width=600,
-            height=900,
-            size_bytes=len(data),
-        )
-
-    return make
+    """`make_photo`, as a fixture."""
+    return make_photo
 
 
 @pytest.fixture
