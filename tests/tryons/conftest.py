@@ -9,6 +9,7 @@ from config.storage import storage_save
 from customers.models import Customer, Photo
 from tests.http_servers import LocalServer, QuietHandler
 from tryons import services
+from tryons.renderers import get_renderer
 
 
 def person_jpeg(size=(600, 900)) -> bytes:
@@ -95,6 +96,23 @@ def make_cart_session(organization, photo_of):
         return session
 
     return make
+
+
+class CountingRenderer:
+    """The real local renderer, counting calls, with an optional `hook` run inside render call `at`."""
+
+    name = "local"
+
+    def __init__(self, hook=None, at=1):
+        self.inner = get_renderer("local")
+        self.calls: list[str] = []
+        self.hook, self.at = hook, at
+
+    def render(self, request):
+        self.calls.append(request.tryon_id)
+        if self.hook and len(self.calls) == self.at:
+            self.hook()
+        return self.inner.render(request)
 
 
 class GarmentServer:

@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from organizations.models import CreditLedgerEntry
+from tests.tryons.conftest import CountingRenderer
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
 
@@ -29,26 +30,9 @@ def queued(monkeypatch):
     return sent
 
 
-class Renders:
-    """The real local renderer, counting calls, with an optional hook run inside render call `at`."""
-
-    name = "local"
-
-    def __init__(self, hook=None, at=1):
-        self.inner = services.get_renderer("local")
-        self.calls: list[str] = []
-        self.hook, self.at = hook, at
-
-    def render(self, request):
-        self.calls.append(request.tryon_id)
-        if self.hook and len(self.calls) == self.at:
-            self.hook()
-        return self.inner.render(request)
-
-
 @pytest.fixture
 def renders(monkeypatch):
-    renders = Renders()
+    renders = CountingRenderer()
     monkeypatch.setattr(services, "get_renderer", lambda: renders)
     return renders
 
@@ -138,7 +122,7 @@ def test_a_run_whose_session_was_handed_over_stops_before_its_next_item(session,
         # ...and the new run claimed it.
         CartTryOnSession.objects.filter(pk=session.id).update(lease="new-run", heartbeat_at=later)
 
-    renders = Renders(hook=presumed_dead_and_handed_over, at=1)
+    renders = CountingRenderer(hook=presumed_dead_and_handed_over, at=1)
     monkeypatch.setattr(services, "get_renderer", lambda: renders)
 
     services.cart_session_process(session_id=session.id)
@@ -187,7 +171,7 @@ def test_the_worker_keeps_beating_while_one_item_renders_for_long(session, setti
         time.sleep(1.5)
         beats.append(CartTryOnSession.objects.get(pk=session.id).heartbeat_at - started)
 
-    renders = Renders(hook=slow_render, at=1)
+    renders = CountingRenderer(hook=slow_render, at=1)
     monkeypatch.setattr(services, "get_renderer", lambda: renders)
 
     services.cart_session_process(session_id=session.id)

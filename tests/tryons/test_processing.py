@@ -8,9 +8,10 @@ from PIL import Image
 
 from config.storage import storage_exists, storage_read, storage_save
 from organizations.models import CreditLedgerEntry
+from tests.tryons.conftest import CountingRenderer
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
-from tryons.renderers import PermanentRenderError, RetryableRenderError, get_renderer
+from tryons.renderers import PermanentRenderError, RetryableRenderError
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.usefixtures("allow_private")
@@ -33,23 +34,6 @@ def make_session(make_cart_session, photo):
         return make_cart_session(urls, quality=quality, cart_id=cart_id, photo=photo)
 
     return make
-
-
-class CountingRenderer:
-    """The real local renderer, counting calls; optionally running a hook before item `at`."""
-
-    name = "local"
-
-    def __init__(self, before=None, at=None):
-        self.inner = get_renderer("local")
-        self.calls = []
-        self.before, self.at = before, at
-
-    def render(self, request):
-        self.calls.append(request.tryon_id)
-        if self.before and len(self.calls) == self.at:
-            self.before()
-        return self.inner.render(request)
 
 
 @pytest.fixture
@@ -147,7 +131,7 @@ def test_cancel_while_processing_lets_current_item_finish_and_refunds_the_rest(
     def cancel():
         services.cart_session_cancel(organization_id=organization.id, session_id=session.id)
 
-    renderer = CountingRenderer(before=cancel, at=2)
+    renderer = CountingRenderer(hook=cancel, at=2)
     monkeypatch.setattr(services, "get_renderer", lambda: renderer)
     services.cart_session_process(session_id=session.id)
 
@@ -331,7 +315,7 @@ def test_render_finishing_after_erasure_leaves_no_result(
     session = make_session([garment_server.url("/garment.png")])
 
     renderer = CountingRenderer(
-        before=lambda: services.customer_results_erase(customer_id=photo.customer_id), at=1
+        hook=lambda: services.customer_results_erase(customer_id=photo.customer_id), at=1
     )
     monkeypatch.setattr(services, "get_renderer", lambda: renderer)
     services.tryon_process(tryon_id=session.items.get().id)
