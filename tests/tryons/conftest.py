@@ -98,6 +98,32 @@ def make_cart_session(organization, photo_of):
     return make
 
 
+@pytest.fixture
+def make_tryon(organization, photo_of):
+    """A single try-on of `organization` created through the service, for the garment at `url` (product
+    prod_1), on `photo` or a new customer's photo; `options` go to the service (render_quality...)."""
+
+    def make(url, *, category="tops", photo=None, **options):
+        return services.tryon_create(
+            organization_id=organization.id,
+            photo_key=(photo or photo_of(organization)).storage_key,
+            garment=services.GarmentInput(
+                product_id="prod_1", variant_id="var_1", image_url=url, category=category
+            ),
+            **options,
+        )
+
+    return make
+
+
+@pytest.fixture
+def renderer(monkeypatch):
+    """A CountingRenderer that processing uses instead of the configured renderer."""
+    renderer = CountingRenderer()
+    monkeypatch.setattr(services, "get_renderer", lambda: renderer)
+    return renderer
+
+
 class CountingRenderer:
     """The real local renderer, counting calls, with an optional `hook` run inside render call `at`."""
 

@@ -153,16 +153,10 @@ def test_redirect_to_private_target_is_never_followed(garment_server, monkeypatc
     assert garment_server.hits == []
 
 
-def test_blocked_garment_fails_the_item_and_refunds_it(organization, photo_of, garment_server):
-    photo = photo_of(organization)
+def test_blocked_garment_fails_the_item_and_refunds_it(organization, make_tryon, garment_server):
     url = f"https://127.0.0.1:{garment_server.port}/garment.png"
     # The API refuses such URLs up front; the service below is the last line for one that slipped through.
-    tryon = services.tryon_create(
-        organization_id=organization.id,
-        photo_key=photo.storage_key,
-        garment=services.GarmentInput(product_id="p", image_url=url, category="tops"),
-        render_quality="hd",
-    )
+    tryon = make_tryon(url, render_quality="hd")
 
     services.tryon_process(tryon_id=tryon.id)
 

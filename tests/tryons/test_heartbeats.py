@@ -31,10 +31,8 @@ def queued(monkeypatch):
 
 
 @pytest.fixture
-def renders(monkeypatch):
-    renders = CountingRenderer()
-    monkeypatch.setattr(services, "get_renderer", lambda: renders)
-    return renders
+def renders(renderer):
+    return renderer
 
 
 def worker_dies_after_first_item(session) -> None:
@@ -143,17 +141,8 @@ def test_a_finished_item_resets_the_sweepers_count_of_resumes(session, queued, r
     assert CartTryOnSession.objects.get(pk=session.id).sweep_count == 0
 
 
-def test_sweeper_resumes_a_single_tryon_whose_worker_stopped_beating(
-    organization, photo_of, garment_server, queued
-):
-    photo = photo_of(organization)
-    tryon = services.tryon_create(
-        organization_id=organization.id,
-        photo_key=photo.storage_key,
-        garment=services.GarmentInput(
-            product_id="p", image_url=garment_server.url("/garment.png"), category="tops"
-        ),
-    )
+def test_sweeper_resumes_a_single_tryon_whose_worker_stopped_beating(make_tryon, garment_server, queued):
+    tryon = make_tryon(garment_server.url("/garment.png"))
     assert services._lease_claim(TryOn.objects.filter(pk=tryon.id), now=timezone.now())
     later = timezone.now() + timedelta(seconds=django_settings.TRYON_HEARTBEAT_TIMEOUT_SECONDS + 1)
 

@@ -36,13 +36,6 @@ def make_session(make_cart_session, photo):
     return make
 
 
-@pytest.fixture
-def renderer(monkeypatch):
-    renderer = CountingRenderer()
-    monkeypatch.setattr(services, "get_renderer", lambda: renderer)
-    return renderer
-
-
 def events(kind=None):
     qs = WebhookEvent.objects.all()
     return list(qs.filter(event=kind) if kind else qs)
@@ -226,12 +219,9 @@ def test_redelivery_rerenders_an_item_interrupted_mid_render(make_session, garme
     assert (item.status, item.attempts) == ("completed", 2)
 
 
-def test_single_tryon_completes_and_emits_its_event(organization, photo, garment_server, renderer):
-    tryon = services.tryon_create(
-        organization_id=organization.id,
-        photo_key=photo.storage_key,
-        garment=garment(garment_server.url("/garment.png"), category="bottoms"),
-        render_quality="sd",
+def test_single_tryon_completes_and_emits_its_event(photo, make_tryon, garment_server, renderer):
+    tryon = make_tryon(
+        garment_server.url("/garment.png"), category="bottoms", photo=photo, render_quality="sd"
     )
     services.tryon_process(tryon_id=tryon.id)
 
@@ -247,13 +237,8 @@ def test_single_tryon_completes_and_emits_its_event(organization, photo, garment
     assert event.data["resultUrl"]
 
 
-def test_single_tryon_failure_is_refunded_once(organization, photo, garment_server, renderer):
-    tryon = services.tryon_create(
-        organization_id=organization.id,
-        photo_key=photo.storage_key,
-        garment=garment(garment_server.url("/missing.png")),
-        render_quality="4k",
-    )
+def test_single_tryon_failure_is_refunded_once(organization, photo, make_tryon, garment_server, renderer):
+    tryon = make_tryon(garment_server.url("/missing.png"), photo=photo, render_quality="4k")
     services.tryon_process(tryon_id=tryon.id)
     services.tryon_process(tryon_id=tryon.id)
 

@@ -185,19 +185,12 @@ def test_http_renderer_dripping_its_answer_is_cut_off_at_the_timeout(mode):
 
 
 def test_http_backend_runs_through_the_pipeline_with_a_retry(
-    organization, photo_of, garment_server, inference, settings, allow_private
+    make_tryon, garment_server, inference, settings, allow_private
 ):
     settings.TRYON_RENDERER = "http"
     settings.TRYON_HTTP_RENDERER_URL = inference.url
     inference.answers += [(503, "application/json", b"{}"), (200, "image/png", garment_png())]
-    photo = photo_of(organization)
-    tryon = services.tryon_create(
-        organization_id=organization.id,
-        photo_key=photo.storage_key,
-        garment=services.GarmentInput(
-            product_id="p", image_url=garment_server.url("/garment.png"), category="tops"
-        ),
-    )
+    tryon = make_tryon(garment_server.url("/garment.png"))
 
     services.tryon_process(tryon_id=tryon.id)
 
