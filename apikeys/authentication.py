@@ -18,6 +18,7 @@ class ApiKeyAuthentication(BaseAuthentication):
     """
 
     header = "X-API-Key"
+    credential_error = "InvalidApiKey"  # config.errors renders a missing or refused key as this (401)
 
     def authenticate(self, request):
         raw_key = request.META.get("HTTP_X_API_KEY")

@@ -30,14 +30,14 @@ from apikeys.ratelimit import (
     rate_limit_hit,
 )
 from apikeys.scopes import SCOPES
-from apikeys.shared_cache import (
+from config.errors import InvalidApiKey, ValidationError
+from config.shared_cache import (
     redis_hot_client,
     requires_shared_cache,
     shared_delete_many,
     shared_get_many,
     shared_set_many,
 )
-from config.errors import InvalidApiKey, ValidationError
 from organizations.models import Organization
 
 KEY_PREFIX = "gx_live_"
@@ -208,6 +208,14 @@ def organization_keys_unblock(*, organization: Organization) -> None:
     shared_delete_many([_blocked_cache_key(p) for p in prefixes])
 
 
+def organization_status_changed_receive(*, organization: Organization, status: str, **kwargs) -> None:
+    """Block a suspended organization's keys, unblock a reactivated one's (sent after the commit)."""
+    if status == Organization.Status.SUSPENDED:
+        organization_keys_block(organization=organization)
+    else:
+        organization_keys_unblock(organization=organization)
+
+
 def _tombstones_write(reasons: dict[str, str]) -> None:
     shared_set_many({_blocked_cache_key(p): reason for p, reason in reasons.items()}, timeout=None)
 
@@ -219,7 +227,7 @@ def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
     Hot path (key verified before): one cache round trip (verified entry + tombstone) and no database
     query. Slow path: one indexed query and one bcrypt, one at a time per key prefix (apikeys.guard), so
     a correct key is never refused for anybody else's failures. Raises ServiceUnavailable (503) when
-    Redis is unreachable: see apikeys/shared_cache.py.
+    Redis is unreachable: see config/shared_cache.py.
     """
     key_prefix = _key_prefix_of(raw_key)
     verified_key = _verified_cache_key(raw_key)

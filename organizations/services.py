@@ -19,6 +19,7 @@ from organizations.models import (
     Membership,
     Organization,
 )
+from organizations.signals import organization_status_changed
 
 CENT = Decimal("0.01")
 
@@ -298,9 +299,8 @@ def membership_for(*, user, organization_id: str) -> Membership | None:
 
 
 def organization_set_status(*, organization: Organization, status: str, actor=None) -> Organization:
-    """Suspend or reactivate an organization. A suspended organization's API keys fail on the next request."""
-    from apikeys.services import organization_keys_block, organization_keys_unblock
-
+    """Suspend or reactivate an organization. A suspended organization's API keys fail on the next request
+    (apikeys listens to `organization_status_changed`)."""
     if status not in Organization.Status.values:
         raise ValidationError(
             details={"status": [f"Must be one of {', '.join(Organization.Status.values)}."]}
@@ -308,8 +308,9 @@ def organization_set_status(*, organization: Organization, status: str, actor=No
     Organization.objects.filter(pk=organization.pk).update(status=status)
     organization.status = status
     # After the commit, so a rolled-back suspension never leaves keys blocked (and vice versa).
-    if status == Organization.Status.SUSPENDED:
-        transaction.on_commit(lambda: organization_keys_block(organization=organization))
-    else:
-        transaction.on_commit(lambda: organization_keys_unblock(organization=organization))
+    transaction.on_commit(
+        lambda: organization_status_changed.send(
+            sender=Organization, organization=organization, status=status
+        )
+    )
     return organization

@@ -12,8 +12,8 @@ import pytest
 
 from apikeys import services
 from apikeys.ratelimit import bucket_key
-from apikeys.shared_cache import redis_client, redis_hot_client, shared_set_many
 from config.errors import InvalidApiKey, ServiceUnavailable
+from config.shared_cache import redis_client, redis_hot_client, shared_set_many
 from organizations.services import organization_set_status
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
@@ -201,7 +201,7 @@ def test_a_forked_process_builds_its_own_hot_connection(organization, api_key_fo
     _, raw_key = api_key_for(organization)
     services.apikey_admit(raw_key)
     parents = redis_hot_client()
-    with mock.patch("apikeys.shared_cache.os.getpid", return_value=-1):  # as seen from a child
+    with mock.patch("config.shared_cache.os.getpid", return_value=-1):  # as seen from a child
         childs = redis_hot_client()
         assert childs is not parents and childs.connection is not parents.connection
         assert services.apikey_admit(raw_key)[1].allowed

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apikeys import tasks, usage
 from apikeys.models import ApiKey, ApiUsageRecord
-from apikeys.shared_cache import redis_client
+from config.shared_cache import redis_client
 from organizations.models import Membership
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
