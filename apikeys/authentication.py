@@ -2,7 +2,7 @@ import logging
 
 from rest_framework.authentication import BaseAuthentication
 
-from apikeys.services import apikey_admit
+from apikeys.admission import apikey_admit
 from config.client_address import client_address
 from config.errors import InvalidApiKey
 

@@ -24,7 +24,7 @@ URL = "/api/v1/test-things/t1"
 
 
 def count_bcrypt_checks():
-    return mock.patch("apikeys.services.bcrypt.checkpw", side_effect=bcrypt.checkpw)
+    return mock.patch("apikeys.admission.bcrypt.checkpw", side_effect=bcrypt.checkpw)
 
 
 def test_created_key_has_format_prefix_and_bcrypt_hash(organization, api_key_for):
@@ -301,7 +301,7 @@ def test_stale_verification_written_after_revocation_is_ignored(organization, ap
     principal = services.apikey_authenticate(raw_key)
     services.apikey_revoke(key=key)
     # A request that verified just before the revocation writes its entry just after it.
-    shared_set_many({services._verified_cache_key(raw_key): principal.as_cache_entry()}, timeout=300)
+    shared_set_many({services.verified_cache_key(raw_key): principal.as_cache_entry()}, timeout=300)
     with pytest.raises(InvalidApiKey, match="revoked"):
         services.apikey_authenticate(raw_key)
 
@@ -328,7 +328,7 @@ def test_cached_key_is_refused_on_the_first_request_after_it_expires(organizatio
     services.apikey_authenticate(raw_key)  # cached while valid
     later = expires_at.timestamp() + 1
     with (
-        mock.patch("apikeys.services.time.time", return_value=later),
+        mock.patch("apikeys.admission.time.time", return_value=later),
         pytest.raises(InvalidApiKey, match="expired"),
     ):
         services.apikey_authenticate(raw_key)
