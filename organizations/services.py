@@ -18,6 +18,7 @@ from organizations.models import (
     CreditLedgerEntry,
     Membership,
     Organization,
+    credits_number,
 )
 from organizations.signals import organization_status_changed
 
@@ -152,11 +153,11 @@ def _ledger_apply(
     new_balance = organization.credits + amount
     if new_balance < 0:
         raise InsufficientCredits(
-            f"Organization has insufficient credits. Required: {_number(-amount)}, "
-            f"Available: {_number(organization.credits)}",
+            f"Organization has insufficient credits. Required: {credits_number(-amount)}, "
+            f"Available: {credits_number(organization.credits)}",
             details={
-                "required": _number(-amount),
-                "available": _number(organization.credits),
+                "required": credits_number(-amount),
+                "available": credits_number(organization.credits),
                 "organizationId": organization_id,
             },
         )
@@ -171,11 +172,6 @@ def _ledger_apply(
         actor=actor if getattr(actor, "pk", None) else None,
     )
     return entry, True
-
-
-def _number(value: Decimal) -> int | float:
-    """JSON-friendly credits: 4 rather than 4.0, 3.6 stays 3.6."""
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _positive(amount, field: str = "amount") -> Decimal:
