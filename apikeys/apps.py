@@ -7,3 +7,9 @@ class ApiKeysConfig(AppConfig):
 
     def ready(self):
         from apikeys import schema  # noqa: F401  registers the X-API-Key security scheme
+        from apikeys.services import organization_status_changed_receive
+        from organizations.signals import organization_status_changed
+
+        organization_status_changed.connect(
+            organization_status_changed_receive, dispatch_uid="apikeys.organization_status"
+        )

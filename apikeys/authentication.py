@@ -2,7 +2,7 @@ import logging
 
 from rest_framework.authentication import BaseAuthentication
 
-from apikeys.services import apikey_admit
+from apikeys.admission import apikey_admit
 from config.client_address import client_address
 from config.errors import InvalidApiKey
 
@@ -18,6 +18,7 @@ class ApiKeyAuthentication(BaseAuthentication):
     """
 
     header = "X-API-Key"
+    credential_error = "InvalidApiKey"  # config.errors renders a missing or refused key as this (401)
 
     def authenticate(self, request):
         raw_key = request.META.get("HTTP_X_API_KEY")

@@ -23,8 +23,8 @@ import time
 
 from django.core.cache import caches
 
-from apikeys.shared_cache import redis_client, shared_get_many
 from config.errors import ServiceUnavailable
+from config.shared_cache import redis_client, shared_get_many
 
 PREFIX_FREE_FAILURES = 10
 WINDOW_SECONDS = 300

@@ -14,10 +14,10 @@ from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.renderers import JSONRenderer
 
 from apikeys import usage
+from apikeys.admission import ApiKeyPrincipal
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.permissions import RequiresScope
 from apikeys.ratelimit import rate_limit_headers_set, rate_limit_hit
-from apikeys.services import ApiKeyPrincipal
 from config.errors import RateLimitExceeded
 from config.idempotency import IdempotentPostMixin
 

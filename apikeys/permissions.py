@@ -1,7 +1,7 @@
 from rest_framework.permissions import BasePermission
 
+from apikeys.admission import ApiKeyPrincipal
 from apikeys.scopes import grants
-from apikeys.services import ApiKeyPrincipal
 from config.errors import InvalidScope
 
 

@@ -35,7 +35,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from apikeys.models import ApiKey, ApiUsageRecord
-from apikeys.shared_cache import redis_client
+from config.shared_cache import redis_client
 
 logger = logging.getLogger("garmax.apikeys")
 

@@ -131,10 +131,22 @@ def _flatten(messages):
     return [str(messages)]
 
 
-def _uses_api_keys(view) -> bool:
-    from apikeys.authentication import ApiKeyAuthentication
+class ShortCircuit(drf.APIException):
+    """Raised to answer a request with a ready response instead of an error (e.g. an idempotent replay)."""
 
-    return any(issubclass(cls, ApiKeyAuthentication) for cls in getattr(view, "authentication_classes", ()))
+    def response(self) -> Response:
+        raise NotImplementedError
+
+
+def _credential_authenticator(view):
+    """The authentication class of `view` that names its own credential error, if any.
+
+    An attribute protocol, not an import, so config knows no app: a class that sets `credential_error`
+    (apikeys' ApiKeyAuthentication: "InvalidApiKey") and `header` turns a missing or refused credential
+    into that error, "Missing <header> header." when there was none.
+    """
+    classes = getattr(view, "authentication_classes", ())
+    return next((cls for cls in classes if getattr(cls, "credential_error", None)), None)
 
 
 def exception_handler(exc, context):
@@ -142,15 +154,8 @@ def exception_handler(exc, context):
     view = context.get("view")
     headers = {}
 
-    from config.idempotency import IdempotentReplay
-
-    if isinstance(exc, IdempotentReplay):
-        stored = exc.stored
-        return Response(
-            stored["data"],
-            status=stored["status"],
-            headers={**stored["headers"], "Idempotent-Replayed": "true"},
-        )
+    if isinstance(exc, ShortCircuit):
+        return exc.response()
 
     if isinstance(exc, Http404):
         exc = ResourceNotFound()
@@ -166,9 +171,12 @@ def exception_handler(exc, context):
         name, code = "ValidationError", 400
         message = ValidationError.default_message
         details = _validation_details(exc.detail)
-    elif isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)) and _uses_api_keys(view):
-        name, code, details = "InvalidApiKey", 401, {}
-        message = "Missing X-API-Key header." if isinstance(exc, drf.NotAuthenticated) else str(exc.detail)
+    elif isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)) and (
+        authenticator := _credential_authenticator(view)
+    ):
+        name, code, details = authenticator.credential_error, 401, {}
+        missing = f"Missing {authenticator.header} header."
+        message = missing if isinstance(exc, drf.NotAuthenticated) else str(exc.detail)
     elif isinstance(exc, drf.APIException):
         name, default_message = next(
             (value for cls, value in _DRF_NAMES.items() if isinstance(exc, cls)),

@@ -14,8 +14,9 @@ import re
 
 from django.core.cache import cache
 from rest_framework import exceptions as drf
+from rest_framework.response import Response
 
-from config.errors import Conflict, IdempotencyKeyReused, ValidationError
+from config.errors import Conflict, IdempotencyKeyReused, ShortCircuit, ValidationError
 
 REPLAY_TTL_SECONDS = 24 * 3600
 LOCK_TTL_SECONDS = 120
@@ -27,12 +28,20 @@ REDACTED_HEADER = "Idempotent-Replay-Redacted"
 _CREDENTIAL = re.compile(r"^(gx_(?:live|test)_|whsec_)\S{16,}$")
 
 
-class IdempotentReplay(drf.APIException):
+class IdempotentReplay(ShortCircuit):
     """Raised to short-circuit a request with its stored first response (rendered by the error handler)."""
 
     def __init__(self, stored: dict):
         self.stored = stored
         super().__init__()
+
+    def response(self) -> Response:
+        stored = self.stored
+        return Response(
+            stored["data"],
+            status=stored["status"],
+            headers={**stored["headers"], "Idempotent-Replayed": "true"},
+        )
 
 
 def _fingerprint(request) -> str:

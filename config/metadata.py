@@ -11,6 +11,11 @@ METADATA_MAX_BYTES = 8 * 1024
 METADATA_MAX_KEYS = 50
 
 
+def metadata_too_large(value) -> bool:
+    """The size rule, wherever metadata is stored: at most METADATA_MAX_BYTES as compact JSON."""
+    return len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES
+
+
 def _contains_nul(value) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -32,7 +37,7 @@ def metadata_validate(value) -> dict:
         raise serializers.ValidationError(f"Invalid: {problem}")
     if len(value) > METADATA_MAX_KEYS:
         raise serializers.ValidationError(f"At most {METADATA_MAX_KEYS} keys.")
-    if len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
+    if metadata_too_large(value):
         raise serializers.ValidationError(f"Must be at most {METADATA_MAX_BYTES} bytes when serialized.")
     if _contains_nul(value):
         raise serializers.ValidationError("Must not contain NUL characters.")

@@ -7,10 +7,6 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import health, storage
-from organizations.auth_views import RefreshTokenView, StaffLoginForm, TokenView
-
-# Staff sign-ins to the admin are limited on failures like the token endpoint's (organizations.auth_views).
-admin.site.login_form = StaffLoginForm
 
 SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
@@ -23,8 +19,7 @@ urlpatterns = [
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
     path("media/signed/<path:name>", storage.serve_signed, name="signed-media"),
-    path("api/auth/token", TokenView.as_view(), name="token"),
-    path("api/auth/token/refresh", RefreshTokenView.as_view(), name="token-refresh"),
+    path("api/", include("organizations.auth_urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Our ReDoc page is drf-spectacular's without its Google Fonts links (ReDoc falls back to system fonts).

@@ -10,6 +10,7 @@ from django.utils import timezone
 from config.errors import ResourceNotFound
 from config.ids import new_id
 from config.storage import storage_delete, storage_save
+from customers.erasure import customer_data_erase
 from customers.models import Customer, PendingErasure, Photo
 from customers.photos import photo_clean
 
@@ -56,14 +57,6 @@ def customer_get(*, organization_id: str, external_id: str) -> Customer:
     return customer
 
 
-def _tryon_results_erase(customer_id: str) -> list[str]:
-    """Storage keys of the customer's try-on results, cleared from the database by the try-ons app."""
-    # Imported here, not at the top: tryons' models build on this app's models.
-    from tryons.services import customer_results_erase
-
-    return list(customer_results_erase(customer_id=customer_id))
-
-
 def customer_delete(*, organization_id: str, external_id: str) -> list[str]:
     """Delete the customer, its photos and try-on results: rows now, stored objects right after commit.
 
@@ -82,7 +75,7 @@ def customer_delete(*, organization_id: str, external_id: str) -> list[str]:
         if customer is None:
             raise ResourceNotFound(f"Customer {external_id} not found.", details={"externalId": external_id})
         keys = list(customer.photos.values_list("storage_key", flat=True))
-        keys += _tryon_results_erase(customer.id)
+        keys += customer_data_erase(customer_id=customer.id)  # try-on results, by the apps that hold them
         keys = list(dict.fromkeys(keys))
         erasures = PendingErasure.objects.bulk_create(
             PendingErasure(

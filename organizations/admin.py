@@ -11,7 +11,11 @@ from django.urls import path, reverse
 from config.console import admin_link
 from config.errors import ApiError
 from organizations import services
+from organizations.auth_views import StaffLoginForm
 from organizations.models import CreditLedgerEntry, Membership, Organization
+
+# Staff sign-ins to the admin are limited on failures like the token endpoint's (organizations.auth_views).
+admin.site.login_form = StaffLoginForm
 
 
 def _change_url(organization: Organization) -> str:

@@ -3,7 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from organizations.models import CreditLedgerEntry, Organization
+from organizations.models import RENDER_QUALITIES, CreditLedgerEntry, Organization, credits_number
 
 STAFF_ACTOR = "GarmaxAI staff"
 
@@ -19,9 +19,7 @@ class CreditsField(serializers.DecimalField):
 
     def to_representation(self, value):
         value = super().to_representation(value)
-        if value is None:
-            return None
-        return int(value) if value == value.to_integral_value() else float(value)
+        return None if value is None else credits_number(value)
 
 
 # Names are stripped (str.strip) and must not end up blank. Python's whitespace, spelled out for the
@@ -36,7 +34,7 @@ class NameField(serializers.CharField):
 
 class OrganizationSettingsSerializer(serializers.Serializer):
     webhookRetries = serializers.IntegerField(min_value=0, max_value=10, required=False)
-    defaultRenderQuality = serializers.ChoiceField(choices=["sd", "hd", "4k"], required=False)
+    defaultRenderQuality = serializers.ChoiceField(choices=list(RENDER_QUALITIES), required=False)
 
 
 class OrganizationSerializer(serializers.ModelSerializer):

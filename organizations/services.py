@@ -18,7 +18,9 @@ from organizations.models import (
     CreditLedgerEntry,
     Membership,
     Organization,
+    credits_number,
 )
+from organizations.signals import organization_status_changed
 
 CENT = Decimal("0.01")
 
@@ -151,11 +153,11 @@ def _ledger_apply(
     new_balance = organization.credits + amount
     if new_balance < 0:
         raise InsufficientCredits(
-            f"Organization has insufficient credits. Required: {_number(-amount)}, "
-            f"Available: {_number(organization.credits)}",
+            f"Organization has insufficient credits. Required: {credits_number(-amount)}, "
+            f"Available: {credits_number(organization.credits)}",
             details={
-                "required": _number(-amount),
-                "available": _number(organization.credits),
+                "required": credits_number(-amount),
+                "available": credits_number(organization.credits),
                 "organizationId": organization_id,
             },
         )
@@ -170,11 +172,6 @@ def _ledger_apply(
         actor=actor if getattr(actor, "pk", None) else None,
     )
     return entry, True
-
-
-def _number(value: Decimal) -> int | float:
-    """JSON-friendly credits: 4 rather than 4.0, 3.6 stays 3.6."""
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _positive(amount, field: str = "amount") -> Decimal:
@@ -298,9 +295,8 @@ def membership_for(*, user, organization_id: str) -> Membership | None:
 
 
 def organization_set_status(*, organization: Organization, status: str, actor=None) -> Organization:
-    """Suspend or reactivate an organization. A suspended organization's API keys fail on the next request."""
-    from apikeys.services import organization_keys_block, organization_keys_unblock
-
+    """Suspend or reactivate an organization. A suspended organization's API keys fail on the next request
+    (apikeys listens to `organization_status_changed`)."""
     if status not in Organization.Status.values:
         raise ValidationError(
             details={"status": [f"Must be one of {', '.join(Organization.Status.values)}."]}
@@ -308,8 +304,9 @@ def organization_set_status(*, organization: Organization, status: str, actor=No
     Organization.objects.filter(pk=organization.pk).update(status=status)
     organization.status = status
     # After the commit, so a rolled-back suspension never leaves keys blocked (and vice versa).
-    if status == Organization.Status.SUSPENDED:
-        transaction.on_commit(lambda: organization_keys_block(organization=organization))
-    else:
-        transaction.on_commit(lambda: organization_keys_unblock(organization=organization))
+    transaction.on_commit(
+        lambda: organization_status_changed.send(
+            sender=Organization, organization=organization, status=status
+        )
+    )
     return organization

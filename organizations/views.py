@@ -7,10 +7,9 @@ from config.idempotency import IdempotentPostMixin
 from config.schema import ErrorSerializer
 from organizations import services
 from organizations.access import organization_for_user
-from organizations.models import Organization
+from organizations.models import Organization, credits_number
 from organizations.serializers import (
     CreditLedgerEntrySerializer,
-    CreditsField,
     CreditTopUpSerializer,
     OrganizationSerializer,
     TopUpResponseSerializer,
@@ -92,7 +91,7 @@ class OrganizationViewSet(
         organization.refresh_from_db(fields=["credits"])
         body = {
             "organizationId": organization.id,
-            "credits": CreditsField().to_representation(organization.credits),
+            "credits": credits_number(organization.credits),
             "entry": CreditLedgerEntrySerializer(entry).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)

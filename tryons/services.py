@@ -28,9 +28,10 @@ from PIL import Image
 from config import outbound
 from config.errors import Conflict, ResourceNotFound, ValidationError
 from config.ids import new_id
+from config.metadata import METADATA_MAX_BYTES, metadata_too_large
 from config.storage import storage_delete, storage_exists, storage_read, storage_save, storage_signed_url
 from customers.selectors import photo_for_key
-from organizations.models import Organization
+from organizations.models import Organization, credits_number
 from organizations.services import credits_charge, credits_refund
 from tryons import pricing
 from tryons.heartbeats import Heartbeat, lease_new
@@ -61,7 +62,6 @@ GARMENT_MAX_PIXELS = 40_000_000
 # As for customer photos: Pillow's other decoders (TIFF, EPS through Ghostscript, ...) are attack surface that
 # no shop's product image needs.
 GARMENT_FORMATS = ("JPEG", "PNG", "WEBP")
-METADATA_MAX_BYTES = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def _quality(*, organization_id: str, render_quality: str | None) -> str:
 
 
 def _check_metadata(metadata: dict) -> dict:
-    if len(json.dumps(metadata, separators=(",", ":"))) > METADATA_MAX_BYTES:
+    if metadata_too_large(metadata):
         raise ValidationError(
             details={"metadata": [f"Must serialize to at most {METADATA_MAX_BYTES} bytes."]}
         )
@@ -844,10 +844,6 @@ def _record_event(*, organization_id: str, event: str, data: dict) -> None:
     webhook_event_record(organization_id=organization_id, event=event, data=data)
 
 
-def _credits_number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def result_url(tryon: TryOn) -> str | None:
     return storage_signed_url(tryon.result_key) if tryon.result_key else None
 
@@ -862,8 +858,8 @@ def _session_event(session: CartTryOnSession) -> dict:
         "itemCount": session.item_count,
         "successCount": sum(1 for item in items if item.status == TryOn.Status.COMPLETED),
         "failureCount": sum(1 for item in items if item.status == TryOn.Status.FAILED),
-        "creditsCharged": _credits_number(session.credits_charged),
-        "creditsRefunded": _credits_number(session.credits_refunded),
+        "creditsCharged": credits_number(session.credits_charged),
+        "creditsRefunded": credits_number(session.credits_refunded),
         "results": [
             {
                 "productId": item.product_id,
@@ -886,6 +882,6 @@ def _tryon_event(tryon: TryOn) -> dict:
         "variantId": tryon.variant_id or None,
         "resultUrl": result_url(tryon),
         "error": tryon.error or None,
-        "creditsCharged": _credits_number(tryon.credits),
-        "creditsRefunded": _credits_number(tryon.credits_refunded),
+        "creditsCharged": credits_number(tryon.credits),
+        "creditsRefunded": credits_number(tryon.credits_refunded),
     }

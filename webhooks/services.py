@@ -30,6 +30,7 @@ from django.utils import timezone
 from config.errors import Conflict, ValidationError
 from config.ids import new_id
 from config.outbound import OutboundBlocked, OutboundFailed, check_url, post
+from config.shared_cache import shared_cache_backend
 from webhooks import signing
 from webhooks.models import (
     EVENTS,
@@ -232,7 +233,7 @@ def webhook_endpoints_wake(*, webhook_ids: list[str], countdown: float = 0, coal
 
     queued = 0
     for webhook_id in webhook_ids:
-        marked = coalesce and not countdown and bool(settings.REDIS_URL)
+        marked = coalesce and not countdown and shared_cache_backend() is not None
         if marked and not cache.add(_wake_key(webhook_id), 1, WAKE_MARKER_SECONDS):
             continue
         try:

@@ -10,8 +10,8 @@ import pytest
 
 from apikeys import services
 from apikeys.ratelimit import bucket_key
-from apikeys.shared_cache import redis_client, redis_hot_client, shared_set_many
 from config.errors import InvalidApiKey, ServiceUnavailable
+from config.shared_cache import redis_client, redis_hot_client, shared_set_many
 from organizations.services import organization_set_status
 from tests.concurrency import run_concurrently
 
@@ -21,12 +21,12 @@ URL = "/api/v1/test-things/t1"
 
 
 def count_bcrypt_checks():
-    return mock.patch("apikeys.services.bcrypt.checkpw", side_effect=bcrypt.checkpw)
+    return mock.patch("apikeys.admission.bcrypt.checkpw", side_effect=bcrypt.checkpw)
 
 
 def as_other_process(client):
     """Run apikey_admit through another Redis client and connection pool, as another web process would."""
-    return mock.patch("apikeys.services.redis_hot_client", return_value=client)
+    return mock.patch("apikeys.admission.redis_hot_client", return_value=client)
 
 
 def test_admitted_key_is_counted_against_its_own_limit(organization, api_key_for):
@@ -106,7 +106,7 @@ def test_expiry_is_judged_inside_redis_without_bcrypt(organization, api_key_for)
     _, raw_key = api_key_for(organization)
     principal, _ = services.apikey_admit(raw_key)
     expired = dataclasses.replace(principal, expires_at=time.time() - 1)
-    shared_set_many({services._verified_cache_key(raw_key): expired.as_cache_entry()}, timeout=300)
+    shared_set_many({services.verified_cache_key(raw_key): expired.as_cache_entry()}, timeout=300)
     with count_bcrypt_checks() as checkpw, pytest.raises(InvalidApiKey, match="expired"):
         services.apikey_admit(raw_key)
     assert checkpw.call_count == 0
@@ -135,7 +135,7 @@ def test_wrong_secret_for_a_cached_prefix_is_not_admitted(organization, api_key_
 def test_entry_in_an_older_format_is_verified_again(organization, api_key_for):
     key, raw_key = api_key_for(organization)
     old = json.dumps([key.id, key.key_prefix, organization.id, ["all"], 60, None])
-    redis_client().set(services._verified_cache_key(raw_key), old, ex=300)
+    redis_client().set(services.verified_cache_key(raw_key), old, ex=300)
     with count_bcrypt_checks() as checkpw:
         principal, decision = services.apikey_admit(raw_key)
     assert checkpw.call_count == 1 and principal.key_id == key.id and decision.allowed
@@ -197,7 +197,7 @@ def test_a_forked_process_builds_its_own_hot_connection(organization, api_key_fo
     _, raw_key = api_key_for(organization)
     services.apikey_admit(raw_key)
     parents = redis_hot_client()
-    with mock.patch("apikeys.shared_cache.os.getpid", return_value=-1):  # as seen from a child
+    with mock.patch("config.shared_cache.os.getpid", return_value=-1):  # as seen from a child
         childs = redis_hot_client()
         assert childs is not parents and childs.connection is not parents.connection
         assert services.apikey_admit(raw_key)[1].allowed

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from apikeys import guard, services
 from apikeys.models import ApiKey
-from apikeys.shared_cache import shared_set_many
 from config.errors import InvalidApiKey, ServiceUnavailable
+from config.shared_cache import shared_set_many
 from organizations import services as organization_services
 from tests.concurrency import run_concurrently
 
@@ -22,7 +22,7 @@ URL = "/api/v1/test-things/t1"
 
 
 def count_bcrypt_checks():
-    return mock.patch("apikeys.services.bcrypt.checkpw", side_effect=bcrypt.checkpw)
+    return mock.patch("apikeys.admission.bcrypt.checkpw", side_effect=bcrypt.checkpw)
 
 
 def test_created_key_has_format_prefix_and_bcrypt_hash(organization, api_key_for):
@@ -87,7 +87,7 @@ def test_cache_never_holds_the_raw_key(organization, api_key_for):
 
 
 def _raw_redis():
-    from apikeys.shared_cache import redis_client
+    from config.shared_cache import redis_client
 
     return redis_client()
 
@@ -275,7 +275,7 @@ def test_revoked_key_fails_next_request_on_another_process(organization, api_key
     """Two independent Redis clients (own connection pools) stand for two web processes."""
     key, raw_key = api_key_for(organization)
     services.apikey_authenticate(raw_key)  # process A verifies and caches
-    other_process = mock.patch("apikeys.shared_cache.redis_client", return_value=second_redis_client)
+    other_process = mock.patch("config.shared_cache.redis_client", return_value=second_redis_client)
     with other_process, count_bcrypt_checks() as checkpw:
         assert services.apikey_authenticate(raw_key).key_id == key.id  # process B: from the cache
         assert checkpw.call_count == 0
@@ -289,7 +289,7 @@ def test_stale_verification_written_after_revocation_is_ignored(organization, ap
     principal = services.apikey_authenticate(raw_key)
     services.apikey_revoke(key=key)
     # A request that verified just before the revocation writes its entry just after it.
-    shared_set_many({services._verified_cache_key(raw_key): principal.as_cache_entry()}, timeout=300)
+    shared_set_many({services.verified_cache_key(raw_key): principal.as_cache_entry()}, timeout=300)
     with pytest.raises(InvalidApiKey, match="revoked"):
         services.apikey_authenticate(raw_key)
 
@@ -316,7 +316,7 @@ def test_cached_key_is_refused_on_the_first_request_after_it_expires(organizatio
     services.apikey_authenticate(raw_key)  # cached while valid
     later = expires_at.timestamp() + 1
     with (
-        mock.patch("apikeys.services.time.time", return_value=later),
+        mock.patch("apikeys.admission.time.time", return_value=later),
         pytest.raises(InvalidApiKey, match="expired"),
     ):
         services.apikey_authenticate(raw_key)

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apikeys import tasks, usage
 from apikeys.models import ApiKey, ApiUsageRecord
-from apikeys.shared_cache import redis_client
+from config.shared_cache import redis_client
 from organizations.models import Membership
 from tests.concurrency import wait_until
 

@@ -165,7 +165,7 @@ def test_a_failed_attempt_in_a_chunk_wakes_the_endpoint_when_its_retry_is_due(
 def test_without_a_shared_cache_every_commit_wakes_the_endpoint(
     organization, receiver, queued, settings, django_capture_on_commit_callbacks
 ):
-    settings.REDIS_URL = ""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     webhook = make_webhook(organization, receiver.url)
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(3):

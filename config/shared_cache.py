@@ -32,6 +32,16 @@ logger = logging.getLogger("garmax.apikeys")
 RETRY_AFTER_SECONDS = 5
 
 
+def shared_cache_backend() -> RedisCache | None:
+    """The default cache when it is shared by every process (Redis), else None (embedded: local memory).
+
+    The one "is there a shared cache" check: the hot path, the usage buffer and the webhook wake-up
+    marker all ask it, so they agree with the cache that is actually configured.
+    """
+    backend = caches["default"]
+    return backend if isinstance(backend, RedisCache) else None
+
+
 def redis_client():
     """A client on the default cache's Redis connection pool, or None when the cache is not Redis.
 
@@ -39,8 +49,8 @@ def redis_client():
     more than the round trip it is used for (~250 response callbacks), and Django's cache builds one per
     operation, which is why the hot path below talks to Redis directly.
     """
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    backend = shared_cache_backend()
+    if backend is None:
         return None
     client = getattr(backend, "_garmax_client", None)
     if client is None:
@@ -61,8 +71,8 @@ def redis_hot_client():
     before the connection broke, never refused for it. Rebuilt in a forked child, which must never
     share its parent's socket. Connects on first use: raises RedisError when Redis is unreachable.
     """
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    backend = shared_cache_backend()
+    if backend is None:
         return None
     client = getattr(backend, "_garmax_hot_client", None)
     if client is None or backend._garmax_hot_client_pid != os.getpid():
@@ -82,7 +92,7 @@ def redis_hot_client():
 
 # A small string key-value store for hot-path entries (verified keys, tombstones): raw Redis commands in
 # production, Django's local cache in embedded mode. Plain strings, not pickles or JSON: the partner
-# admission script (apikeys/services.py) reads them inside Redis, and decoding them costs nothing.
+# admission script (apikeys/admission.py) reads them inside Redis, and decoding them costs nothing.
 
 
 def shared_get_many(keys: list[str]) -> dict[str, str]:

@@ -20,8 +20,8 @@ from django.core.management.base import CommandError, OutputWrapper
 from PIL import Image
 from rest_framework.test import APIClient
 
+from apikeys.management.commands.rundemo import DEMO_KEY_NAME, Supervisor
 from apikeys.models import ApiKey
-from organizations.management.commands.rundemo import DEMO_KEY_NAME, Supervisor
 from tests.concurrency import wait_until as shared_wait_until
 from tests.tryons.conftest import GarmentServer, person_jpeg
 

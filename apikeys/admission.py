@@ -1,0 +1,264 @@
+"""Request admission: who is calling and may they, on every partner request (the hot path).
+
+Everything the hot path reads lives here: the key format, the cache entry a verified key leaves
+(`ApiKeyPrincipal.as_cache_entry`), the tombstones revocation and suspension write, the Lua script that
+checks all of that and counts the rate limit in one Redis round trip (`apikey_admit`), and the slow path
+(one query, one bcrypt in the prefix's turn) for a key not verified yet. apikeys/services.py writes what
+this module reads (keys, tombstones) and re-exports its public names.
+
+Verification: bcrypt (cost 10) takes ~60 ms, so a key that verified once is remembered in the shared cache
+under an HMAC of the key (never the key itself). Revocation writes a tombstone for the key's prefix that
+every web process checks in the same cache round trip, so a revoked key fails on the very next request.
+Private Django and redis-py internals used here and in config/shared_cache.py: see UPGRADING.md.
+"""
+
+import functools
+import hmac
+import re
+import string
+import time
+from dataclasses import dataclass
+
+import bcrypt
+from django.conf import settings
+
+from apikeys import guard
+from apikeys.models import ApiKey
+from apikeys.ratelimit import (
+    GCRA_LUA_FUNCTION,
+    PERIOD_SECONDS,
+    RateLimitDecision,
+    bucket_key,
+    decision_from,
+    rate_limit_hit,
+)
+from config.errors import InvalidApiKey
+from config.shared_cache import redis_hot_client, requires_shared_cache, shared_get_many, shared_set_many
+
+KEY_PREFIX = "gx_live_"
+KEY_ALPHABET = string.ascii_letters + string.digits
+LOOKUP_LENGTH = 8  # characters after gx_live_ that form keyPrefix
+SECRET_LENGTH = 32  # base62: ~190 bits; the whole key (48 bytes) stays under bcrypt's 72-byte limit
+KEY_PATTERN = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9]{{{LOOKUP_LENGTH + SECRET_LENGTH}}}$")
+BCRYPT_ROUNDS = 10
+# Revocation, expiry and suspension do not wait for this: they are checked on every request. It bounds how
+# long a verification survives if its tombstone is ever lost (e.g. evicted under memory pressure).
+VERIFIED_TTL_SECONDS = 300
+
+# Tombstone values: why a key prefix is refused without looking further.
+BLOCKED_REVOKED = "revoked"
+BLOCKED_SUSPENDED = "suspended"
+_BLOCKED_MESSAGES = {
+    BLOCKED_REVOKED: "API key has been revoked.",
+    BLOCKED_SUSPENDED: "The organization for this API key is suspended.",
+}
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipal:
+    """Who is calling: the verified key, as remembered in the cache. Used as request.user and request.auth."""
+
+    key_id: str
+    key_prefix: str
+    organization_id: str
+    scopes: tuple[str, ...]
+    rate_limit: int
+    expires_at: float | None  # unix seconds
+
+    is_authenticated = True
+    is_staff = False
+    pk = None
+
+    def as_cache_entry(self) -> str:
+        """`limit|expiresMs|keyId|keyPrefix|organizationId|scope,scope`: the admission script reads the
+        first two fields inside Redis, so they lead; none of the fields can contain `|`."""
+        expires_ms = "" if self.expires_at is None else str(int(self.expires_at * 1000))
+        return "|".join(
+            [
+                str(self.rate_limit),
+                expires_ms,
+                self.key_id,
+                self.key_prefix,
+                self.organization_id,
+                ",".join(self.scopes),
+            ]
+        )
+
+    @classmethod
+    def from_cache_entry(cls, entry: str) -> "ApiKeyPrincipal":
+        limit, expires_ms, key_id, key_prefix, organization_id, scopes = entry.split("|")
+        return cls(
+            key_id=key_id,
+            key_prefix=key_prefix,
+            organization_id=organization_id,
+            scopes=tuple(scopes.split(",")) if scopes else (),
+            rate_limit=int(limit),
+            expires_at=int(expires_ms) / 1000 if expires_ms else None,
+        )
+
+
+# An entry fully determines its principal, so each process parses a given entry once. Revocation and
+# expiry do not depend on this: they are checked against Redis on every request.
+_principal_from_entry = functools.lru_cache(maxsize=4096)(ApiKeyPrincipal.from_cache_entry)
+
+
+def _fingerprint(raw_key: str) -> str:
+    """Cache key for a verified key: keyed, so a cache dump cannot be turned back into keys."""
+    return hmac.digest(settings.SECRET_KEY.encode(), raw_key.encode(), "sha256").hex()  # one C call
+
+
+def verified_cache_key(raw_key: str) -> str:
+    return f"gx:apikey:ok:{_fingerprint(raw_key)}"
+
+
+def blocked_cache_key(key_prefix: str) -> str:
+    return f"gx:apikey:blocked:{key_prefix}"
+
+
+@requires_shared_cache
+def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
+    """Return the caller for an `X-API-Key` value, or raise InvalidApiKey (always 401).
+
+    Hot path (key verified before): one cache round trip (verified entry + tombstone) and no database
+    query. Slow path: one indexed query and one bcrypt, one at a time per key prefix (apikeys.guard), so
+    a correct key is never refused for anybody else's failures. Raises ServiceUnavailable (503) when
+    Redis is unreachable: see config/shared_cache.py.
+    """
+    key_prefix = _key_prefix_of(raw_key)
+    verified_key = verified_cache_key(raw_key)
+    blocked_key = blocked_cache_key(key_prefix)
+    found = shared_get_many([verified_key, blocked_key])
+    blocked = found.get(blocked_key)
+    if blocked:
+        raise InvalidApiKey(_BLOCKED_MESSAGES.get(blocked, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
+    cached = found.get(verified_key)
+    if cached is not None and cached[:1].isdigit():  # anything else predates the entry format: re-verify
+        return _principal_from_cached(cached)
+    return _verify_slow(raw_key, key_prefix, verified_key)
+
+
+def _key_prefix_of(raw_key: str | None) -> str:
+    """The key's lookup prefix, or InvalidApiKey if the value cannot be one of our keys."""
+    if not raw_key:
+        raise InvalidApiKey("Missing X-API-Key header.")
+    if not KEY_PATTERN.match(raw_key):
+        raise InvalidApiKey(
+            "API key is malformed. Keys look like gx_live_ followed by 40 letters and digits."
+        )
+    return raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]
+
+
+# The partner hot path in one Redis round trip: tombstone, verified entry, expiry (on Redis's clock)
+# and the GCRA step, in that order, so a refused key is never counted against the rate limit.
+# KEYS: verified entry, tombstone, rate-limit bucket. ARGV: the rate-limit period in ms.
+# The answer is one string (a single bulk reply parses faster than a list of six): a word when the key
+# is refused or unknown, else "allowed remaining retryMs resetMs nowMs entry".
+_ADMIT_LUA = (
+    GCRA_LUA_FUNCTION
+    + """
+local blocked = redis.call('GET', KEYS[2])
+if blocked then return 'blocked ' .. blocked end
+local entry = redis.call('GET', KEYS[1])
+if not entry then return 'unverified' end
+local limit, expires = string.match(entry, '^(%d+)|(%d*)|')
+if not limit then return 'unverified' end
+local now = redis_now_ms()
+if expires ~= '' and tonumber(expires) <= now then return 'expired' end
+local step = gcra_step(KEYS[3], tonumber(limit), tonumber(ARGV[1]), now)
+return string.format('%d %d %d %d %d %s', step[1], step[2], step[3], step[4], now, entry)
+"""
+)
+_admit_script = None
+
+
+@requires_shared_cache
+def apikey_admit(raw_key: str | None) -> tuple[ApiKeyPrincipal, RateLimitDecision]:
+    """Authenticate a partner request and count it against the key's rate limit.
+
+    The same guarantees as apikey_authenticate followed by rate_limit_hit, in one Redis round trip for
+    a key verified before: a revoked, suspended or expired key is refused (401) and not counted; the
+    count is atomic across processes. A key not verified yet takes the slow path (one query, one bcrypt
+    in its prefix's turn) and is then counted in a second round trip. The returned decision may refuse
+    the request; raising 429 is the caller's job, after the headers are attached. 503 when Redis is
+    unreachable.
+    """
+    client = redis_hot_client()
+    if client is None:
+        principal = apikey_authenticate(raw_key)
+        return principal, rate_limit_hit(key_id=principal.key_prefix, limit=principal.rate_limit)
+    key_prefix = _key_prefix_of(raw_key)
+    verified_key = verified_cache_key(raw_key)
+    global _admit_script
+    if _admit_script is None:
+        _admit_script = client.register_script(_ADMIT_LUA)
+    result = _admit_script(
+        keys=[verified_key, blocked_cache_key(key_prefix), bucket_key(key_prefix)],
+        args=[PERIOD_SECONDS * 1000],
+        client=client,
+    )
+    answer = result.decode()
+    if answer[0].isdigit():
+        allowed, remaining, retry_ms, reset_ms, now_ms, entry = answer.split(" ")
+        principal = _principal_from_entry(entry)
+        decision = decision_from(
+            principal.rate_limit, allowed == "1", int(remaining), int(retry_ms), int(reset_ms), int(now_ms)
+        )
+        return principal, decision
+    if answer == "unverified":
+        principal = _verify_slow(raw_key, key_prefix, verified_key)
+        # The bucket is named by the key's prefix, as in the script above.
+        return principal, rate_limit_hit(key_id=key_prefix, limit=principal.rate_limit)
+    if answer == "expired":
+        raise InvalidApiKey("API key has expired.")
+    reason = answer.removeprefix("blocked ")
+    raise InvalidApiKey(_BLOCKED_MESSAGES.get(reason, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
+
+
+def _verify_slow(raw_key: str, key_prefix: str, verified_key: str) -> ApiKeyPrincipal:
+    """One indexed query; then, for a known prefix, one bcrypt in the prefix's turn (apikeys.guard).
+
+    A caller that waited for the turn while another verified this very key reuses that verification.
+    No failure of anybody else refuses a correct key: failures only space out the next bcrypt.
+    """
+    key = ApiKey.objects.select_related("organization").filter(key_prefix=key_prefix).first()
+    if key is None:
+        raise InvalidApiKey("API key is not recognized.")  # unknown prefix: no bcrypt spent
+    entry, turn = guard.verification_turn_wait(key_prefix=key_prefix, verified_key=verified_key)
+    if entry is not None:
+        return _principal_from_cached(entry)
+    try:
+        if not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
+            turn.failed()
+            raise InvalidApiKey("API key is not recognized.")
+        principal = _principal_after_check(key)
+        shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
+        turn.succeeded()
+        return principal
+    finally:
+        turn.release()
+
+
+def _principal_from_cached(entry: str) -> ApiKeyPrincipal:
+    principal = _principal_from_entry(entry)
+    if principal.expires_at is not None and principal.expires_at <= time.time():
+        raise InvalidApiKey("API key has expired.")
+    return principal
+
+
+def _principal_after_check(key: ApiKey) -> ApiKeyPrincipal:
+    """The principal of a key whose secret was just checked, or InvalidApiKey if it may not be used."""
+    status = key.status
+    if status == ApiKey.Status.REVOKED:
+        raise InvalidApiKey(_BLOCKED_MESSAGES[BLOCKED_REVOKED])
+    if status == ApiKey.Status.EXPIRED:
+        raise InvalidApiKey("API key has expired.")
+    if not key.organization.is_active:
+        raise InvalidApiKey(_BLOCKED_MESSAGES[BLOCKED_SUSPENDED])
+    return ApiKeyPrincipal(
+        key_id=key.id,
+        key_prefix=key.key_prefix,
+        organization_id=key.organization_id,
+        scopes=tuple(key.scopes),
+        rate_limit=key.effective_rate_limit,
+        expires_at=key.expires_at.timestamp() if key.expires_at else None,
+    )

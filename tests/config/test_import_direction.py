@@ -1,0 +1,35 @@
+"""Imports point one way: config <- organizations <- apikeys <- customers <- webhooks <- tryons.
+
+An app may import only the apps before it. The later apps reach back through a mixin attribute
+(`credential_error`), a signal sent on commit (`organization_status_changed`) and a registry
+(`customers.erasure`). Function-level imports count too: deferring an import does not reverse an arrow.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDER = ["config", "organizations", "apikeys", "customers", "webhooks", "tryons"]
+
+
+def _imported_apps(path: Path) -> set[str]:
+    apps = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            apps.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            apps.update(alias.name.split(".")[0] for alias in node.names)
+    return apps & set(ORDER)
+
+
+@pytest.mark.parametrize("app", ORDER)
+def test_an_app_imports_only_the_apps_before_it(app):
+    later = set(ORDER[ORDER.index(app) + 1 :])
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(_imported_apps(path) & later)
+        for path in sorted((ROOT / app).rglob("*.py"))
+        if "migrations" not in path.parts and _imported_apps(path) & later
+    }
+    assert wrong == {}

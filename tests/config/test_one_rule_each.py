@@ -1,0 +1,38 @@
+"""One source per business rule shared across apps: each is written once and used everywhere else."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ["config", "organizations", "apikeys", "customers", "tryons", "webhooks"]
+
+RULES = {
+    # credits as a JSON number (4, not 4.0 or "4.00"): organizations.models.credits_number
+    "credits as a JSON number": r"to_integral_value\(\)",
+    # metadata size: config.metadata.metadata_too_large / METADATA_MAX_BYTES
+    "metadata size limit": r"^METADATA_MAX_BYTES\s*=",
+    "metadata serialized size": r"json\.dumps\([^)]*separators=\(\",\", \":\"\)\)\)\s*>",
+    # is there a shared cache: config.shared_cache.shared_cache_backend
+    "shared cache check": r"isinstance\([^)]*RedisCache\)|settings\.REDIS_URL\)",
+}
+
+
+def _sources():
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_a_shared_rule_is_written_once(rule):
+    pattern = re.compile(RULES[rule], re.MULTILINE)
+    places = [
+        f"{path.relative_to(ROOT)}:{text[: match.start()].count(chr(10)) + 1}"
+        for path in _sources()
+        for text in [path.read_text()]
+        for match in pattern.finditer(text)
+    ]
+    assert len(places) <= 1, places
