@@ -49,6 +49,16 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise ChannelError(f"Cannot add file {path!r} to directory") from exc
 
+    def queue_bind(self, queue, exchange=None, routing_key="", arguments=None, **kwargs):
+        exchange = exchange or "amq.direct"
+        if self.state.has_binding(queue, exchange, routing_key):
+            # kombu remembers bindings per process and would skip the table on disk, which may be new (a
+            # var/ folder cleaned while running, another data folder): write it again; it is idempotent.
+            meta = self.typeof(exchange).prepare_bind(queue, exchange, routing_key, arguments)
+            self._queue_bind(exchange, *meta)
+            return
+        super().queue_bind(queue, exchange, routing_key, arguments, **kwargs)
+
     def _queue_bind(self, exchange, routing_key, pattern, queue):
         # kombu creates a new exchange table empty and writes it afterwards, and its readers would parse
         # the empty file; start every table as an empty list that appears at once, then let kombu update

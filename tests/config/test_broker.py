@@ -118,3 +118,21 @@ def test_a_celery_task_travels_through_the_embedded_broker(folders):
         assert message.payload == {"sessionId": "cts_1"}
         message.ack()
         queue.close()
+
+
+def test_a_binding_the_process_already_knows_is_written_to_a_new_control_folder(tmp_path, folders):
+    # kombu remembers bindings process-wide; a second set of folders (or a cleaned var/) must still route.
+    other = {}
+    for key, path in folders.items():
+        other[key] = path if key == "store_processed" else str(tmp_path / "other" / Path(path).name)
+        if key != "store_processed":
+            Path(other[key]).mkdir(parents=True, exist_ok=True)
+    for options in (other, folders):
+        transport = "config.broker:Transport"
+        with Connection("filesystem://", transport=transport, transport_options=options) as conn:
+            queue = conn.SimpleQueue("tryons")
+            queue.put({"sessionId": "cts_2"})
+            message = queue.get(timeout=5)
+            assert message.payload == {"sessionId": "cts_2"}
+            message.ack()
+            queue.close()
