@@ -15,11 +15,17 @@ app.conf.beat_schedule = {
     "flush-api-usage": {"task": "apikeys.flush_usage", "schedule": 5.0},
     "prune-api-usage": {"task": "apikeys.prune_usage", "schedule": 3600.0},
     "retry-customer-erasures": {"task": "customers.retry_pending_erasures", "schedule": 60.0},
-    # Dead workers' try-ons are resumed within a heartbeat timeout plus this interval (tryons.heartbeats).
-    "sweep-stuck-tryons": {
-        "task": "tryons.sweep_stuck_sessions",
-        "schedule": float(settings.TRYON_SWEEP_INTERVAL_SECONDS),
-    },
     "dispatch-due-webhook-deliveries": {"task": "webhooks.dispatch_due_deliveries", "schedule": 10.0},
     "prune-webhook-payloads": {"task": "webhooks.prune_payloads", "schedule": 3600.0},
 }
+
+
+@app.on_after_configure.connect
+def _schedule_the_sweeper(sender, **kwargs):
+    # Settings are read once configured, never at import: a settings module that imports config (bench's)
+    # would otherwise be read half-defined.
+    # Dead workers' try-ons are resumed within a heartbeat timeout plus this interval (tryons.heartbeats).
+    sender.conf.beat_schedule["sweep-stuck-tryons"] = {
+        "task": "tryons.sweep_stuck_sessions",
+        "schedule": float(settings.TRYON_SWEEP_INTERVAL_SECONDS),
+    }
