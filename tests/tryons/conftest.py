@@ -41,7 +41,7 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch):
-    monkeypatch.setattr("tryons.services.RENDER_BACKOFF_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr("tryons.services.processing.RENDER_BACKOFF_SECONDS", (0.01, 0.01))
 
 
 @pytest.fixture

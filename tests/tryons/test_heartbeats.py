@@ -11,6 +11,7 @@ from django.utils import timezone
 from organizations.models import CreditLedgerEntry
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
+from tryons.services import processing, queue
 
 pytestmark = pytest.mark.usefixtures("allow_private")
 
@@ -36,7 +37,7 @@ def session(organization, photo_of, garment_server):
 @pytest.fixture
 def queued(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue", lambda name, object_id: sent.append((name, object_id)))
+    monkeypatch.setattr(queue, "enqueue", lambda name, object_id: sent.append((name, object_id)))
     return sent
 
 
@@ -60,7 +61,7 @@ class Renders:
 @pytest.fixture
 def renders(monkeypatch):
     renders = Renders()
-    monkeypatch.setattr(services, "get_renderer", lambda: renders)
+    monkeypatch.setattr(processing, "get_renderer", lambda: renders)
     return renders
 
 
@@ -150,7 +151,7 @@ def test_a_run_whose_session_was_handed_over_stops_before_its_next_item(session,
         CartTryOnSession.objects.filter(pk=session.id).update(lease="new-run", heartbeat_at=later)
 
     renders = Renders(hook=presumed_dead_and_handed_over, at=1)
-    monkeypatch.setattr(services, "get_renderer", lambda: renders)
+    monkeypatch.setattr(processing, "get_renderer", lambda: renders)
 
     services.cart_session_process(session_id=session.id)
 
@@ -199,7 +200,7 @@ def test_the_worker_keeps_beating_while_one_item_renders_for_long(session, setti
         beats.append(CartTryOnSession.objects.get(pk=session.id).heartbeat_at - started)
 
     renders = Renders(hook=slow_render, at=1)
-    monkeypatch.setattr(services, "get_renderer", lambda: renders)
+    monkeypatch.setattr(processing, "get_renderer", lambda: renders)
 
     services.cart_session_process(session_id=session.id)
 

@@ -11,6 +11,7 @@ from django.db import connection
 from organizations.models import CreditLedgerEntry
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
+from tryons.services import settlement
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +42,7 @@ def _race(session, *, cancel_waits_for_refund_of_failure):
     0.3 s) before its refund until the failure has refunded its item: the interleaving that deadlocked.
     """
     failure_refunded = threading.Event()
-    real_refund = services.credits_refund
+    real_refund = settlement.credits_refund
     start = threading.Barrier(2)
 
     def refund(**kwargs):
@@ -68,12 +69,12 @@ def _race(session, *, cancel_waits_for_refund_of_failure):
         finally:
             connection.close()
 
-    services.credits_refund = refund
+    settlement.credits_refund = refund
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             return list(pool.map(run, ["cancel", "fail"]))
     finally:
-        services.credits_refund = real_refund
+        settlement.credits_refund = real_refund
 
 
 @pytest.mark.parametrize("forced", [True, False], ids=["forced-interleaving", "free-running"])
