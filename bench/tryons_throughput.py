@@ -36,18 +36,20 @@ from tests.factories import UserFactory  # noqa: E402
 from tests.tryons.conftest import GarmentServer  # noqa: E402
 from tryons import services  # noqa: E402
 from tryons.models import CartTryOnSession  # noqa: E402
+from tryons.services import queue  # noqa: E402
 
 CARTS = 3
 ITEMS = 20
 
 
 def new_photo(organization):
-    from config.storage import storage_save
+    from config.storage import storage_key, storage_save
     from customers.models import Customer, Photo
     from tests.tryons.conftest import person_jpeg
 
     customer = Customer.objects.create(organization=organization, external_id=new_id("ext"))
-    key = f"enterprise/org-{organization.id}/photos/{new_id('photo')}.jpg"
+    photo_id = new_id("photo")
+    key = storage_key(organization_id=organization.id, kind="photos", object_id=photo_id, extension="jpg")
     storage_save(key, person_jpeg())
     return Photo.objects.create(
         organization=organization,
@@ -85,9 +87,9 @@ def main():
     photo = new_photo(organization)
 
     # Plain loop: the same service the task calls, in this process, no broker.
-    enqueue, services._enqueue = services._enqueue, lambda *args: None  # nothing reaches the worker queue
+    enqueue, queue.enqueue = queue.enqueue, lambda *args: None  # nothing reaches the worker queue
     sessions = create_carts(organization, photo, server, "loop")
-    services._enqueue = enqueue
+    queue.enqueue = enqueue
     started = time.perf_counter()
     for session in sessions:
         services.cart_session_process(session_id=session.id)
