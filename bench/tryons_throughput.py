@@ -37,6 +37,7 @@ from tests.tryons.conftest import GarmentServer, make_photo  # noqa: E402
 from tests.workers import start_worker, stop_worker  # noqa: E402
 from tryons import services  # noqa: E402
 from tryons.models import CartTryOnSession  # noqa: E402
+from tryons.services import queue  # noqa: E402
 
 CARTS = 3
 ITEMS = 20
@@ -67,9 +68,9 @@ def main():
     photo = make_photo(organization)
 
     # Plain loop: the same service the task calls, in this process, no broker.
-    enqueue, services._enqueue = services._enqueue, lambda *args: None  # nothing reaches the worker queue
+    enqueue, queue.enqueue = queue.enqueue, lambda *args: None  # nothing reaches the worker queue
     sessions = create_carts(organization, photo, server, "loop")
-    services._enqueue = enqueue
+    queue.enqueue = enqueue
     started = time.perf_counter()
     for session in sessions:
         services.cart_session_process(session_id=session.id)

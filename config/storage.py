@@ -18,6 +18,15 @@ from django.http import FileResponse, Http404
 from django.urls import reverse
 
 
+def storage_key(*, organization_id: str, kind: str, object_id: str, extension: str) -> str:
+    """The one layout of stored objects: enterprise/org-{orgId}/{kind}/{objectId}.{ext}.
+
+    `kind` is photos (customers), results or garments (tryons); partners see photo keys as
+    `customerPhotoS3Key`, so the layout is part of the API.
+    """
+    return f"enterprise/org-{organization_id}/{kind}/{object_id}.{extension}"
+
+
 def _uses_s3() -> bool:
     return bool(settings.S3_BUCKET_NAME)
 

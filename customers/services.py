@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from config.errors import ResourceNotFound
 from config.ids import new_id
-from config.storage import storage_delete, storage_save
+from config.storage import storage_delete, storage_key, storage_save
 from customers.erasure import customer_data_erase
 from customers.models import Customer, PendingErasure, Photo
 from customers.photos import photo_clean
@@ -152,7 +152,9 @@ def pending_erasures_retry(*, limit: int = ERASURE_BATCH) -> int:
 
 
 def photo_storage_key(*, organization_id: str, photo_id: str, extension: str) -> str:
-    return f"enterprise/org-{organization_id}/photos/{photo_id}.{extension}"
+    return storage_key(
+        organization_id=organization_id, kind="photos", object_id=photo_id, extension=extension
+    )
 
 
 def photo_upload(*, customer: Customer, upload, metadata: dict | None = None) -> Photo:

@@ -3,7 +3,7 @@
 A worker that claims a row writes a fresh random token into its `lease` and stamps `heartbeat_at` every
 TRYON_HEARTBEAT_SECONDS from a background thread, also while one item blocks for minutes in a download or a
 render. A SIGKILLed worker stops stamping; once the heartbeat is older than TRYON_HEARTBEAT_TIMEOUT_SECONDS
-the sweeper hands the row to a new run (`tryons.services.tryon_sweep_stuck`). Every stamp is conditional on
+the sweeper hands the row to a new run (`tryons.services.sweeper`). Every stamp is conditional on
 the token, so a run that was presumed dead and replaced learns it on its next beat and stops.
 """
 

@@ -8,7 +8,9 @@ from customers.models import Customer, Photo
 from organizations.models import Organization
 
 CATEGORIES = ("tops", "bottoms", "dresses", "outerwear", "one-pieces")
-RENDER_QUALITIES = ("sd", "hd", "4k")
+# A session in one of these holds its cart content: an identical create returns it instead of charging again.
+# A list, as the unique constraint below has always spelled it (a tuple would read as a migration).
+LIVE_SESSION_STATUSES = ["queued", "processing", "completed", "partial"]
 
 
 class CartTryOnSession(models.Model):
@@ -23,6 +25,7 @@ class CartTryOnSession(models.Model):
         CANCELLED = "cancelled"
 
     ACTIVE = (Status.QUEUED, Status.PROCESSING)
+    LIVE = LIVE_SESSION_STATUSES
 
     id = PrefixedIdField(prefix="cts")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="cart_sessions")
@@ -46,7 +49,7 @@ class CartTryOnSession(models.Model):
     credits_refunded = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     estimated_completion_at = models.DateTimeField(null=True, blank=True)
     # Times the sweeper re-queued it since an item last finished: a run that keeps dying, making no progress,
-    # ends (tryons.services.SWEEP_REQUEUE_LIMIT).
+    # ends (tryons.services.sweeper.SWEEP_REQUEUE_LIMIT).
     sweep_count = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -71,7 +74,7 @@ class CartTryOnSession(models.Model):
             # Two concurrent identical creates (a partner's retry) must not both charge.
             models.UniqueConstraint(
                 fields=["organization", "cart_id", "content_hash"],
-                condition=Q(status__in=["queued", "processing", "completed", "partial"]),
+                condition=Q(status__in=LIVE_SESSION_STATUSES),
                 name="one_live_session_per_cart_content",
             ),
         ]

@@ -7,9 +7,13 @@ Everything is Decimal: 5 hd items cost exactly 9.00, never 8.999999.
 
 from decimal import Decimal
 
+from organizations.models import RENDER_QUALITIES
+
 BASE_CREDITS = Decimal("1")
 MAX_CART_ITEMS = 20
-QUALITY_MULTIPLIERS = {"sd": Decimal("1"), "hd": Decimal("2"), "4k": Decimal("4")}
+# One multiplier per quality, in RENDER_QUALITIES order (the one list of qualities); a quality added there
+# without a price here fails at import.
+QUALITY_MULTIPLIERS = dict(zip(RENDER_QUALITIES, (Decimal("1"), Decimal("2"), Decimal("4")), strict=True))
 # (smallest item count, discount) from the largest tier down.
 VOLUME_DISCOUNTS = (
     (20, Decimal("0.40")),

@@ -5,10 +5,12 @@ from rest_framework import serializers
 from config import outbound
 from config.metadata import MetadataField
 from config.url_fields import OutboundURLField
+from organizations.models import RENDER_QUALITIES
 from organizations.serializers import CreditsField
 from tryons import pricing
-from tryons.models import CATEGORIES, RENDER_QUALITIES, CartTryOnSession, TryOn
-from tryons.services import GarmentInput, result_url
+from tryons.models import CATEGORIES, CartTryOnSession, TryOn
+from tryons.representation import result_url, tryon_error
+from tryons.services import GarmentInput
 
 
 def _image_url(value: str) -> str:
@@ -105,9 +107,7 @@ class _ResultMixin(serializers.Serializer):
 
     @extend_schema_field(_ERROR_SCHEMA)
     def get_error(self, tryon: TryOn):
-        if not tryon.error_code:
-            return None
-        return {"code": tryon.error_code, "message": tryon.error}
+        return tryon_error(tryon)
 
 
 class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):

@@ -14,8 +14,9 @@ from openapi_schema_validator import OAS30Validator
 
 from customers.models import Customer
 from customers.serializers import EXTERNAL_ID_PATTERN
+from organizations.models import RENDER_QUALITIES
 from tests.factories import make_photo_row
-from tryons.models import CATEGORIES, RENDER_QUALITIES
+from tryons.models import CATEGORIES
 from webhooks.models import SUBSCRIBABLE_EVENTS
 
 pytestmark = pytest.mark.django_db

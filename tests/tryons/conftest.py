@@ -41,7 +41,7 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch):
-    monkeypatch.setattr("tryons.services.RENDER_BACKOFF_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr("tryons.services.processing.RENDER_BACKOFF_SECONDS", (0.01, 0.01))
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def make_tryon(organization, photo_of):
 def renderer(monkeypatch):
     """A CountingRenderer that processing uses instead of the configured renderer."""
     renderer = CountingRenderer()
-    monkeypatch.setattr(services, "get_renderer", lambda: renderer)
+    monkeypatch.setattr("tryons.services.processing.get_renderer", lambda: renderer)
     return renderer
 
 

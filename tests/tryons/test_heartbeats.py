@@ -12,6 +12,7 @@ from organizations.models import CreditLedgerEntry
 from tests.tryons.conftest import CountingRenderer
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
+from tryons.services import processing, queue
 
 pytestmark = pytest.mark.usefixtures("allow_private")
 
@@ -26,7 +27,7 @@ def session(make_cart_session, garment_server):
 @pytest.fixture
 def queued(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue", lambda name, object_id: sent.append((name, object_id)))
+    monkeypatch.setattr(queue, "enqueue", lambda name, object_id: sent.append((name, object_id)))
     return sent
 
 
@@ -121,7 +122,7 @@ def test_a_run_whose_session_was_handed_over_stops_before_its_next_item(session,
         CartTryOnSession.objects.filter(pk=session.id).update(lease="new-run", heartbeat_at=later)
 
     renders = CountingRenderer(hook=presumed_dead_and_handed_over, at=1)
-    monkeypatch.setattr(services, "get_renderer", lambda: renders)
+    monkeypatch.setattr(processing, "get_renderer", lambda: renders)
 
     services.cart_session_process(session_id=session.id)
 
@@ -161,7 +162,7 @@ def test_the_worker_keeps_beating_while_one_item_renders_for_long(session, setti
         beats.append(CartTryOnSession.objects.get(pk=session.id).heartbeat_at - started)
 
     renders = CountingRenderer(hook=slow_render, at=1)
-    monkeypatch.setattr(services, "get_renderer", lambda: renders)
+    monkeypatch.setattr(processing, "get_renderer", lambda: renders)
 
     services.cart_session_process(session_id=session.id)
 

@@ -10,6 +10,7 @@ from organizations.models import CreditLedgerEntry
 from tests.concurrency import run_concurrently
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
+from tryons.services import settlement
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +41,7 @@ def _race(session, *, cancel_waits_for_refund_of_failure):
     0.3 s) before its refund until the failure has refunded its item: the interleaving that deadlocked.
     """
     failure_refunded = threading.Event()
-    real_refund = services.credits_refund
+    real_refund = settlement.credits_refund
 
     def refund(**kwargs):
         if kwargs["reference"].endswith(":cancel"):
@@ -59,11 +60,11 @@ def _race(session, *, cancel_waits_for_refund_of_failure):
         else:
             services._tryon_fail(tryon=item, code="render_rejected", message="The renderer failed.")
 
-    services.credits_refund = refund
+    settlement.credits_refund = refund
     try:  # a deadlock victim is reported (returned), not raised
         return run_concurrently(run, 2, return_exceptions=True)
     finally:
-        services.credits_refund = real_refund
+        settlement.credits_refund = real_refund
 
 
 @pytest.mark.parametrize("forced", [True, False], ids=["forced-interleaving", "free-running"])

@@ -12,6 +12,7 @@ from tests.tryons.conftest import CountingRenderer
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
 from tryons.renderers import PermanentRenderError, RetryableRenderError
+from tryons.services import processing, queue
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.usefixtures("allow_private")
@@ -125,7 +126,7 @@ def test_cancel_while_processing_lets_current_item_finish_and_refunds_the_rest(
         services.cart_session_cancel(organization_id=organization.id, session_id=session.id)
 
     renderer = CountingRenderer(hook=cancel, at=2)
-    monkeypatch.setattr(services, "get_renderer", lambda: renderer)
+    monkeypatch.setattr(processing, "get_renderer", lambda: renderer)
     services.cart_session_process(session_id=session.id)
 
     session.refresh_from_db()
@@ -161,7 +162,7 @@ def test_renderer_that_keeps_failing_gives_up_and_refunds(
             Down.calls += 1
             raise RetryableRenderError("503 from renderer")
 
-    monkeypatch.setattr(services, "get_renderer", lambda: Down())
+    monkeypatch.setattr(processing, "get_renderer", lambda: Down())
     session = make_session([garment_server.url("/garment.png")])
     services.cart_session_process(session_id=session.id)
 
@@ -180,7 +181,7 @@ def test_permanent_renderer_error_is_not_retried(make_session, garment_server, m
             Rejects.calls += 1
             raise PermanentRenderError("no person detected")
 
-    monkeypatch.setattr(services, "get_renderer", lambda: Rejects())
+    monkeypatch.setattr(processing, "get_renderer", lambda: Rejects())
     session = make_session([garment_server.url("/garment.png")])
     services.cart_session_process(session_id=session.id)
     assert Rejects.calls == 1
@@ -254,7 +255,7 @@ def test_sweeper_requeues_then_fails_stuck_sessions(
     organization, make_session, garment_server, monkeypatch, settings
 ):
     queued = []
-    monkeypatch.setattr(services, "_enqueue", lambda name, object_id: queued.append((name, object_id)))
+    monkeypatch.setattr(queue, "enqueue", lambda name, object_id: queued.append((name, object_id)))
     session = make_session([garment_server.url("/garment.png")] * 2)
     later = timezone.now() + timedelta(seconds=settings.TRYON_STUCK_AFTER_SECONDS + 1)
 
@@ -302,7 +303,7 @@ def test_render_finishing_after_erasure_leaves_no_result(
     renderer = CountingRenderer(
         hook=lambda: services.customer_results_erase(customer_id=photo.customer_id), at=1
     )
-    monkeypatch.setattr(services, "get_renderer", lambda: renderer)
+    monkeypatch.setattr(processing, "get_renderer", lambda: renderer)
     services.tryon_process(tryon_id=session.items.get().id)
 
     item = session.items.get()

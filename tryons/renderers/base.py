@@ -3,8 +3,11 @@
 from dataclasses import dataclass
 from typing import Protocol
 
-# Output size per render quality (width, height): portrait, as shop product pages show people.
-QUALITY_SIZES = {"sd": (576, 864), "hd": (768, 1024), "4k": (1536, 2048)}
+from organizations.models import RENDER_QUALITIES
+
+# Output size per render quality (width, height), in RENDER_QUALITIES order: portrait, as shop product
+# pages show people.
+QUALITY_SIZES = dict(zip(RENDER_QUALITIES, ((576, 864), (768, 1024), (1536, 2048)), strict=True))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.urls import reverse
 
-from config.storage import storage_delete, storage_save, storage_signed_url
+from config.storage import storage_delete, storage_key, storage_save, storage_signed_url
 from tryons.renderers.base import RenderAccepted, RenderRequest, RetryableRenderError
 
 SOURCE = "garmaxai.tryons"
@@ -45,7 +45,7 @@ def callback_url() -> str:
 
 
 def _garment_extension(image: bytes) -> str:
-    # The bytes already decoded as one of these three (tryons.services.garment_image_check).
+    # The bytes already decoded as one of these three (tryons.services.garments.garment_image_check).
     if image.startswith(b"\x89PNG"):
         return "png"
     if image[:4] == b"RIFF" and image[8:12] == b"WEBP":
@@ -54,7 +54,9 @@ def _garment_extension(image: bytes) -> str:
 
 
 def garment_copy_key(*, organization_id: str, tryon_id: str, extension: str) -> str:
-    return f"enterprise/org-{organization_id}/garments/{tryon_id}.{extension}"
+    return storage_key(
+        organization_id=organization_id, kind="garments", object_id=tryon_id, extension=extension
+    )
 
 
 def garment_copy_delete(*, organization_id: str, tryon_id: str) -> None:

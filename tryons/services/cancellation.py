@@ -1,0 +1,68 @@
+"""Cancelling a cart session: refund what has not started, let the running item finish."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from config.errors import Conflict, ResourceNotFound
+from organizations.services import credits_refund
+from tryons.models import CartTryOnSession, TryOn
+
+
+def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) -> CartTryOnSession:
+    """Cancel a queued or processing session and refund every item not yet started, once.
+
+    Queued: everything is refunded. Processing: the item being rendered finishes (and is charged if it
+    succeeds), the items still queued are refunded. Items and the session are locked first, so the worker's
+    `queued → processing` claim on an item either happened before (it renders) or finds it cancelled.
+    Cancelling twice returns the cancelled session; a finished session is a 409 Conflict. `actor` is the
+    staff user cancelling from the admin (None for a partner's API call); the refund records it.
+
+    LOCK ORDER, everywhere a transaction holds more than one of these rows: cart session → its try-on
+    items → organization (the credit ledger). A failing item (`tryon_fail`) used to hold item and
+    organization before asking for the session while a cancel held the session and asked for the
+    organization: PostgreSQL broke the cycle by killing one of them ("deadlock detected").
+    """
+    with transaction.atomic():
+        session = (
+            CartTryOnSession.objects.select_for_update()
+            .filter(organization_id=organization_id, pk=session_id)
+            .first()
+        )
+        if session is None:
+            raise ResourceNotFound("Cart try-on session not found.", details={"sessionId": session_id})
+        if session.status == CartTryOnSession.Status.CANCELLED:
+            return session
+        if session.is_finished:
+            raise Conflict(
+                f"The session already ended as {session.status}; there is nothing to cancel.",
+                details={"sessionId": session_id, "status": session.status},
+            )
+        now = timezone.now()
+        pending = list(
+            TryOn.objects.select_for_update()
+            .filter(session_id=session_id, status=TryOn.Status.QUEUED)
+            .values_list("id", "credits")
+        )
+        TryOn.objects.filter(pk__in=[pk for pk, _ in pending], status=TryOn.Status.QUEUED).update(
+            status=TryOn.Status.CANCELLED, credits_refunded=F("credits"), completed_at=now
+        )
+        refund = sum((credits for _, credits in pending), Decimal("0"))
+        credits_refund(
+            organization_id=organization_id,
+            amount=refund,
+            reference=f"{session_id}:cancel",
+            description=f"Refund: cancelled {len(pending)} item(s) of {session_id}",
+            actor=actor,
+        )
+        running = TryOn.objects.filter(session_id=session_id, status=TryOn.Status.PROCESSING).exists()
+        CartTryOnSession.objects.filter(pk=session_id).update(
+            status=CartTryOnSession.Status.CANCELLED,
+            cancelled_at=now,
+            completed_at=None if running else now,
+            credits_refunded=F("credits_refunded") + refund,
+        )
+    session.refresh_from_db()
+    return session

@@ -1,0 +1,266 @@
+"""Creating try-ons: validate, price, write the rows and the charge together, queue the run on commit."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import serializers
+
+from config.errors import ValidationError
+from config.ids import new_id
+from config.metadata import metadata_validate
+from customers.selectors import photo_for_key
+from organizations.models import Organization
+from organizations.services import credits_charge
+from tryons import pricing
+from tryons.models import CartTryOnSession, TryOn
+from tryons.services import queue
+
+# Per-item duration assumed for estimatedCompletionTime until there is history to measure.
+DEFAULT_ITEM_SECONDS = 8.0
+ETA_SAMPLE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class GarmentInput:
+    product_id: str
+    image_url: str
+    category: str
+    variant_id: str = ""
+    name: str = ""
+    quantity: int = 1
+    price: Decimal | None = None
+    currency: str = ""
+
+    def canonical(self) -> dict:
+        return {
+            "productId": self.product_id,
+            "variantId": self.variant_id,
+            "name": self.name,
+            "imageUrl": self.image_url,
+            "category": self.category,
+            "quantity": self.quantity,
+            "price": None if self.price is None else str(self.price),
+            "currency": self.currency,
+        }
+
+
+def _photo(*, organization_id: str, photo_key: str):
+    photo = photo_for_key(organization_id=organization_id, storage_key=photo_key)
+    if photo is None:
+        # Another organization's key gets the same answer as a key that never existed.
+        raise ValidationError(
+            "customerPhotoS3Key is not a photo of this organization.",
+            details={"customerPhotoS3Key": ["No photo of this organization is stored under this key."]},
+        )
+    return photo
+
+
+def _quality(*, organization_id: str, render_quality: str | None) -> str:
+    if render_quality:
+        return render_quality
+    organization = Organization.objects.only("settings").get(pk=organization_id)
+    return organization.default_render_quality
+
+
+def _check_metadata(metadata: dict) -> dict:
+    # The serializers have checked it already; callers that skip them (admin, bench) meet the same rule.
+    try:
+        return metadata_validate(metadata)
+    except serializers.ValidationError as exc:
+        raise ValidationError(details={"metadata": [str(message) for message in exc.detail]}) from None
+
+
+def tryon_estimated_completion(*, organization_id: str, item_count: int) -> datetime:
+    """When `item_count` new items should be done: recent per-item durations × (items + org backlog)."""
+    recent = list(
+        TryOn.objects.filter(status=TryOn.Status.COMPLETED, render_ms__isnull=False)
+        .order_by("-completed_at")
+        .values_list("render_ms", flat=True)[:ETA_SAMPLE_SIZE]
+    )
+    per_item = (sum(recent) / len(recent) / 1000) if recent else DEFAULT_ITEM_SECONDS
+    backlog = TryOn.objects.filter(
+        organization_id=organization_id, status__in=[TryOn.Status.QUEUED, TryOn.Status.PROCESSING]
+    ).count()
+    return timezone.now() + timedelta(seconds=per_item * (item_count + backlog))
+
+
+def cart_session_create(
+    *,
+    organization_id: str,
+    cart_id: str,
+    photo_key: str,
+    items: list[GarmentInput],
+    render_quality: str | None = None,
+    background_scene: str = "",
+    metadata: dict | None = None,
+) -> tuple[CartTryOnSession, bool]:
+    """Create, charge and queue a cart session. Returns (session, created).
+
+    The session, its items and the ledger charge commit together or not at all: too few credits raise
+    InsufficientCredits and leave nothing behind. A create repeating a live session's cartId and content
+    returns that session unchanged and charges nothing — also when two such requests race, because the
+    second insert hits a unique index and rolls back its charge with it. The processing task is queued only
+    after commit.
+    """
+    if not 1 <= len(items) <= pricing.MAX_CART_ITEMS:
+        raise ValidationError(details={"cartItems": [f"Must hold 1 to {pricing.MAX_CART_ITEMS} items."]})
+    metadata = _check_metadata(metadata or {})
+    photo = _photo(organization_id=organization_id, photo_key=photo_key)
+    quality = _quality(organization_id=organization_id, render_quality=render_quality)
+    content_hash = hashlib.sha256(
+        json.dumps(
+            {
+                "photo": photo_key,
+                "quality": quality,
+                "scene": background_scene,
+                "metadata": metadata,
+                "items": [item.canonical() for item in items],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+    ).hexdigest()
+    existing = _live_session(organization_id=organization_id, cart_id=cart_id, content_hash=content_hash)
+    if existing is not None:
+        return existing, False
+
+    per_item = pricing.item_price(quality=quality, item_count=len(items))
+    total = pricing.cart_price(quality=quality, item_count=len(items))
+    session_id = new_id("cts")
+    try:
+        with transaction.atomic():
+            session = CartTryOnSession.objects.create(
+                id=session_id,
+                organization_id=organization_id,
+                customer_id=photo.customer_id,
+                photo=photo,
+                photo_key=photo_key,
+                cart_id=cart_id,
+                render_quality=quality,
+                background_scene=background_scene,
+                metadata=metadata,
+                content_hash=content_hash,
+                item_count=len(items),
+                credits_required=total,
+                credits_charged=total,
+                estimated_completion_at=tryon_estimated_completion(
+                    organization_id=organization_id, item_count=len(items)
+                ),
+            )
+            TryOn.objects.bulk_create(
+                [
+                    _tryon_row(
+                        organization_id=organization_id,
+                        photo=photo,
+                        photo_key=photo_key,
+                        garment=item,
+                        quality=quality,
+                        background_scene=background_scene,
+                        credits=per_item,
+                        session=session,
+                        position=position,
+                    )
+                    for position, item in enumerate(items)
+                ]
+            )
+            _charge_and_queue(
+                organization_id=organization_id,
+                amount=total,
+                owner_id=session_id,
+                description=f"Cart try-on {cart_id[:60]}: {len(items)} item(s) at {quality}",
+                task="tryons.process_cart_session",
+            )
+    except IntegrityError:
+        existing = _live_session(organization_id=organization_id, cart_id=cart_id, content_hash=content_hash)
+        if existing is None:
+            raise
+        return existing, False
+    return session, True
+
+
+def _live_session(*, organization_id: str, cart_id: str, content_hash: str) -> CartTryOnSession | None:
+    return (
+        CartTryOnSession.objects.filter(
+            organization_id=organization_id,
+            cart_id=cart_id,
+            content_hash=content_hash,
+            status__in=CartTryOnSession.LIVE,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _tryon_row(
+    *, organization_id, photo, photo_key, garment: GarmentInput, quality, background_scene, credits, **extra
+) -> TryOn:
+    return TryOn(
+        id=new_id("tryon"),
+        organization_id=organization_id,
+        customer_id=photo.customer_id,
+        photo=photo,
+        photo_key=photo_key,
+        product_id=garment.product_id,
+        variant_id=garment.variant_id,
+        name=garment.name,
+        image_url=garment.image_url,
+        category=garment.category,
+        quantity=garment.quantity,
+        price=garment.price,
+        currency=garment.currency,
+        render_quality=quality,
+        background_scene=background_scene,
+        credits=credits,
+        **extra,
+    )
+
+
+def tryon_create(
+    *,
+    organization_id: str,
+    photo_key: str,
+    garment: GarmentInput,
+    render_quality: str | None = None,
+    background_scene: str = "",
+    metadata: dict | None = None,
+) -> TryOn:
+    """Create, charge (1 × quality multiplier) and queue one single try-on; all or nothing, like a cart."""
+    metadata = _check_metadata(metadata or {})
+    photo = _photo(organization_id=organization_id, photo_key=photo_key)
+    quality = _quality(organization_id=organization_id, render_quality=render_quality)
+    price = pricing.single_tryon_price(quality=quality)
+    with transaction.atomic():
+        tryon = _tryon_row(
+            organization_id=organization_id,
+            photo=photo,
+            photo_key=photo_key,
+            garment=garment,
+            quality=quality,
+            background_scene=background_scene,
+            credits=price,
+            metadata=metadata,
+        )
+        tryon.save(force_insert=True)
+        _charge_and_queue(
+            organization_id=organization_id,
+            amount=price,
+            owner_id=tryon.id,
+            description=f"Try-on of {garment.product_id[:60]} at {quality}",
+            task="tryons.process_tryon",
+        )
+    tryon.estimated_completion_at = tryon_estimated_completion(organization_id=organization_id, item_count=0)
+    return tryon
+
+
+def _charge_and_queue(*, organization_id: str, amount, owner_id: str, description: str, task: str) -> None:
+    """Charge a new session or single try-on under its own id, in the caller's transaction; queue its run
+    once that commits. The id as reference is what makes a repeated create unable to charge twice."""
+    credits_charge(
+        organization_id=organization_id, amount=amount, reference=owner_id, description=description
+    )
+    transaction.on_commit(lambda: queue.enqueue(task, owner_id))

@@ -1,0 +1,163 @@
+"""Rendering: a session's items in order, or one single try-on, each under its run's lease."""
+
+import logging
+import time
+
+from django.utils import timezone
+
+from config.storage import storage_exists, storage_read
+from tryons.heartbeats import Heartbeat
+from tryons.models import CartTryOnSession, TryOn
+from tryons.renderers import (
+    PermanentRenderError,
+    RenderAccepted,
+    RenderRequest,
+    RetryableRenderError,
+    get_renderer,
+)
+from tryons.services.garments import garment_image_download
+from tryons.services.leases import lease_claim, unsettled
+from tryons.services.settlement import (
+    result_key,
+    session_finish,
+    session_progress,
+    tryon_complete,
+    tryon_fail,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# Attempts per item (download + render) before it fails; counted on the row across redeliveries, so an
+# item that keeps killing its worker also ends.
+RENDER_MAX_ATTEMPTS = 3
+RENDER_BACKOFF_SECONDS = (2.0, 6.0)
+
+
+def cart_session_process(*, session_id: str) -> None:
+    """Render a session's items in order, then settle it. Safe to run again for the same session.
+
+    A re-queued run skips finished items, resumes an interrupted one, and stops at the first item a
+    cancellation took away. The end state and its webhook event are recorded once (`session_finish`).
+    The run holds the session's lease (tryons.heartbeats) and keeps it alive by heartbeats; a run that finds
+    the session owned by a live run (a duplicate or late redelivery) returns at once, and a run that finds
+    its lease handed to another run stops before its next item, so two runs never render one session.
+    """
+    lease = lease_claim(CartTryOnSession.objects.filter(unsettled(), pk=session_id), now=timezone.now())
+    if not lease:
+        return
+    item_ids = list(
+        TryOn.objects.filter(session_id=session_id).order_by("position").values_list("id", flat=True)
+    )
+    with Heartbeat(CartTryOnSession, session_id, lease) as heartbeat:
+        for item_id in item_ids:
+            if heartbeat.lost.is_set():
+                return
+            _tryon_render(tryon_id=item_id)
+            session_progress(session_id=session_id)
+            heartbeat.beat()
+        if heartbeat.lost.is_set():
+            return
+        session_finish(session_id=session_id)
+    heartbeat.release()
+
+
+def tryon_process(*, tryon_id: str, renderer=None) -> None:
+    """Take one try-on from `queued` (or an interrupted `processing`) to its end state.
+
+    A single try-on is processed under its own lease, as a cart session is (`cart_session_process`); a cart
+    item belongs to its session's run.
+
+    Download and render are retried with backoff on retryable errors, up to RENDER_MAX_ATTEMPTS counted on
+    the row. An asynchronous renderer leaves the item `processing` until its callback arrives.
+    """
+    single = TryOn.objects.filter(
+        pk=tryon_id, session__isnull=True, status__in=[TryOn.Status.QUEUED, TryOn.Status.PROCESSING]
+    )
+    lease = lease_claim(single, now=timezone.now())
+    if lease:
+        with Heartbeat(TryOn, tryon_id, lease) as heartbeat:
+            _tryon_render(tryon_id=tryon_id, renderer=renderer)
+        heartbeat.release()
+    elif TryOn.objects.filter(pk=tryon_id, session__isnull=False).exists():
+        _tryon_render(tryon_id=tryon_id, renderer=renderer)
+
+
+def _tryon_render(*, tryon_id: str, renderer=None) -> None:
+    now = timezone.now()
+    TryOn.objects.filter(pk=tryon_id, status=TryOn.Status.QUEUED).update(
+        status=TryOn.Status.PROCESSING, started_at=now, heartbeat_at=now
+    )
+    tryon = TryOn.objects.filter(pk=tryon_id).first()
+    if tryon is None or tryon.status != TryOn.Status.PROCESSING or tryon.awaiting_callback:
+        return
+    if tryon.attempts and _adopt_stored_result(tryon):
+        return
+    renderer = renderer or get_renderer()
+    started = time.monotonic()
+    while True:
+        if tryon.attempts >= RENDER_MAX_ATTEMPTS:
+            tryon_fail(tryon=tryon, code="render_gave_up", message="Rendering kept failing; gave up.")
+            return
+        tryon.attempts += 1
+        job_id = f"{tryon.id}.{tryon.attempts}"
+        # Recorded before the attempt: a crash mid-render still uses up one attempt.
+        TryOn.objects.filter(pk=tryon.id).update(
+            attempts=tryon.attempts, renderer=renderer.name, render_job_id=job_id, heartbeat_at=timezone.now()
+        )
+        try:
+            outcome = renderer.render(_render_request(tryon, job_id=job_id))
+            break
+        except RetryableRenderError as exc:
+            if tryon.attempts >= RENDER_MAX_ATTEMPTS:
+                tryon_fail(tryon=tryon, code=exc.code, message=str(exc))
+                return
+            logger.info("try-on %s attempt %s failed, retrying: %s", tryon.id, tryon.attempts, exc)
+            time.sleep(RENDER_BACKOFF_SECONDS[min(tryon.attempts, len(RENDER_BACKOFF_SECONDS)) - 1])
+        except PermanentRenderError as exc:
+            tryon_fail(tryon=tryon, code=exc.code, message=str(exc))
+            return
+    if isinstance(outcome, RenderAccepted):
+        TryOn.objects.filter(
+            pk=tryon.id, status=TryOn.Status.PROCESSING, render_job_id=outcome.job_id
+        ).update(awaiting_callback=True)
+        return
+    tryon_complete(tryon=tryon, result=outcome, elapsed_ms=int((time.monotonic() - started) * 1000))
+
+
+def _render_request(tryon: TryOn, *, job_id: str) -> RenderRequest:
+    return RenderRequest(
+        tryon_id=tryon.id,
+        organization_id=tryon.organization_id,
+        category=tryon.category,
+        quality=tryon.render_quality,
+        background_scene=tryon.background_scene,
+        person_image=_person_image(tryon),
+        person_photo_key=tryon.photo_key,
+        garment_image=garment_image_download(tryon.image_url),
+        garment_url=tryon.image_url,
+        job_id=job_id,
+    )
+
+
+def _person_image(tryon: TryOn) -> bytes:
+    if not tryon.photo_key:
+        raise PermanentRenderError("The customer photo was erased.", code="photo_unavailable")
+    try:
+        return storage_read(tryon.photo_key)
+    except FileNotFoundError:
+        raise PermanentRenderError(
+            "The customer photo is no longer stored.", code="photo_unavailable"
+        ) from None
+    except OSError as exc:
+        raise RetryableRenderError(f"Could not read the customer photo: {type(exc).__name__}") from None
+
+
+def _adopt_stored_result(tryon: TryOn) -> bool:
+    """A previous run stored the result and died before recording it: record it instead of re-rendering."""
+    for extension in ("jpg", "png"):
+        key = result_key(tryon, extension)
+        if storage_exists(key):
+            tryon_complete(tryon=tryon, result=None, elapsed_ms=None, stored_key=key)
+            return True
+    return False

@@ -1,0 +1,208 @@
+"""Ending an item — completed or failed — exactly once, with its refund, progress and webhook event.
+
+A cart item answers to its session (refund under `<session>:item:<n>:failed`, no event of its own: the
+session's end event reports it); a single try-on answers to itself (`<tryon>:failed`, `tryon.<end>`).
+`settlement_for` is the one place that tells the two apart.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Case, Count, F, PositiveSmallIntegerField, Value, When
+from django.utils import timezone
+
+from config.storage import storage_delete, storage_key, storage_save
+from organizations.services import credits_refund
+from tryons.models import CartTryOnSession, TryOn
+from tryons.renderers import RenderResult
+from tryons.services.payloads import record_event, session_payload, tryon_payload
+
+
+def result_key(tryon: TryOn, extension: str) -> str:
+    return storage_key(
+        organization_id=tryon.organization_id, kind="results", object_id=tryon.id, extension=extension
+    )
+
+
+@dataclass(frozen=True)
+class _CartItemSettlement:
+    session_id: str
+
+    def lock(self) -> None:
+        # LOCK ORDER (see cart_session_cancel): the session before the item and the organization.
+        CartTryOnSession.objects.select_for_update().filter(pk=self.session_id).values_list("pk").first()
+
+    def refund_reference(self, tryon: TryOn) -> tuple[str, str]:
+        return (
+            f"{self.session_id}:item:{tryon.position}:failed",
+            f"Refund: item {tryon.position + 1} of {self.session_id} failed",
+        )
+
+    def refunded(self, amount: Decimal) -> None:
+        CartTryOnSession.objects.filter(pk=self.session_id).update(
+            credits_refunded=F("credits_refunded") + amount
+        )
+
+    def ended(self, tryon: TryOn, end: str) -> None:
+        pass  # the session's own end event reports its items
+
+    def after(self) -> None:
+        session_progress(session_id=self.session_id)
+        session_finish(session_id=self.session_id)
+
+
+@dataclass(frozen=True)
+class _SingleSettlement:
+    def lock(self) -> None:
+        pass  # no session: the item is the first row locked
+
+    def refund_reference(self, tryon: TryOn) -> tuple[str, str]:
+        return f"{tryon.id}:failed", f"Refund: try-on {tryon.id} failed"
+
+    def refunded(self, amount: Decimal) -> None:
+        pass
+
+    def ended(self, tryon: TryOn, end: str) -> None:
+        tryon.refresh_from_db()
+        record_event(organization_id=tryon.organization_id, event=f"tryon.{end}", data=tryon_payload(tryon))
+
+    def after(self) -> None:
+        pass
+
+
+def settlement_for(tryon: TryOn) -> _CartItemSettlement | _SingleSettlement:
+    """Who a finished item answers to: its cart session, or itself."""
+    return _CartItemSettlement(tryon.session_id) if tryon.session_id else _SingleSettlement()
+
+
+def tryon_complete(
+    *, tryon: TryOn, result: RenderResult | None, elapsed_ms: int | None, stored_key: str = ""
+) -> bool:
+    """Store the result and mark the try-on completed; False if it was no longer ours to complete."""
+    key = stored_key
+    if result is not None:
+        key = result_key(tryon, "png" if result.content_type == "image/png" else "jpg")
+        storage_save(key, result.image)
+    with transaction.atomic():
+        # An erasure clears photo_key: a render finishing after it must not leave a result behind.
+        updated = (
+            TryOn.objects.filter(pk=tryon.id, status=TryOn.Status.PROCESSING)
+            .exclude(photo_key="")
+            .update(
+                status=TryOn.Status.COMPLETED,
+                result_key=key,
+                completed_at=timezone.now(),
+                render_ms=elapsed_ms,
+                awaiting_callback=False,
+                error_code="",
+                error="",
+            )
+        )
+        if updated:
+            settlement_for(tryon).ended(tryon, "completed")
+    if not updated:
+        current = TryOn.objects.filter(pk=tryon.id).values_list("result_key", flat=True).first()
+        if current != key:
+            storage_delete(key)
+    return bool(updated)
+
+
+def tryon_fail(*, tryon: TryOn, code: str, message: str) -> bool:
+    """Mark a processing try-on failed and refund it, exactly once.
+
+    Takes its locks in LOCK ORDER (see cart_session_cancel): the session first, then the item, then the
+    organization (in credits_refund), so a concurrent cancel queues behind it instead of deadlocking.
+    """
+    settlement = settlement_for(tryon)
+    with transaction.atomic():
+        settlement.lock()
+        updated = TryOn.objects.filter(pk=tryon.id, status=TryOn.Status.PROCESSING).update(
+            status=TryOn.Status.FAILED,
+            error_code=code[:40],
+            error=message[:500],
+            completed_at=timezone.now(),
+            awaiting_callback=False,
+            credits_refunded=F("credits"),
+        )
+        if not updated:
+            return False
+        reference, description = settlement.refund_reference(tryon)
+        credits_refund(
+            organization_id=tryon.organization_id,
+            amount=tryon.credits,
+            reference=reference,
+            description=description,
+        )
+        settlement.refunded(tryon.credits)
+        settlement.ended(tryon, "failed")
+    return True
+
+
+def session_progress(*, session_id: str) -> None:
+    counts = _item_counts(session_id)
+    total = sum(counts.values()) or 1
+    done = sum(counts.get(status, 0) for status in TryOn.FINISHED)
+    progress = done * 100 // total
+    CartTryOnSession.objects.filter(pk=session_id, status=CartTryOnSession.Status.PROCESSING).update(
+        progress=progress,
+        heartbeat_at=timezone.now(),
+        # An item finished: the sweeper's count of hand-overs without progress starts again.
+        sweep_count=Case(
+            When(progress__lt=progress, then=Value(0)),
+            default=F("sweep_count"),
+            output_field=PositiveSmallIntegerField(),
+        ),
+    )
+
+
+def _item_counts(session_id: str) -> dict[str, int]:
+    return dict(
+        TryOn.objects.filter(session_id=session_id)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+
+
+def session_finish(*, session_id: str) -> str | None:
+    """Settle a session whose items are all finished; returns the end state it recorded, if any.
+
+    The row lock orders this against a concurrent cancel, and the conditional UPDATE from `processing`
+    makes the end state — and with it the webhook event, in the same transaction — happen once.
+    """
+    with transaction.atomic():
+        session = CartTryOnSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None:
+            return None
+        counts = _item_counts(session_id)
+        if counts.get(TryOn.Status.QUEUED) or counts.get(TryOn.Status.PROCESSING):
+            return None
+        now = timezone.now()
+        if session.status == CartTryOnSession.Status.CANCELLED:
+            CartTryOnSession.objects.filter(pk=session_id, completed_at__isnull=True).update(completed_at=now)
+            return None
+        completed, failed = counts.get(TryOn.Status.COMPLETED, 0), counts.get(TryOn.Status.FAILED, 0)
+        if failed == 0:
+            final = CartTryOnSession.Status.COMPLETED
+        elif completed == 0:
+            final = CartTryOnSession.Status.FAILED
+        else:
+            final = CartTryOnSession.Status.PARTIAL
+        updated = CartTryOnSession.objects.filter(
+            pk=session_id, status=CartTryOnSession.Status.PROCESSING
+        ).update(status=final, progress=100, completed_at=now, heartbeat_at=now)
+        if not updated:
+            return None
+        session.refresh_from_db()
+        record_event(
+            organization_id=session.organization_id,
+            event=f"cart_tryon.{final}",
+            data=session_payload(session),
+        )
+        return final
+
+
+def tryon_timeout(tryon: TryOn) -> None:
+    TryOn.objects.filter(pk=tryon.id, status=TryOn.Status.QUEUED).update(status=TryOn.Status.PROCESSING)
+    tryon_fail(tryon=tryon, code="timed_out", message="Rendering did not finish in time.")
