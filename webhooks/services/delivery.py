@@ -197,13 +197,11 @@ def _record_outcomes(
                 Webhook.objects.filter(pk=webhook.pk).update(
                     consecutive_failures=F("consecutive_failures") + 1
                 )
-                Webhook.objects.filter(
-                    pk=webhook.pk, is_active=True, consecutive_failures__gte=FAILURES_BEFORE_DISABLE
-                ).update(
-                    is_active=False,
-                    disabled_at=now,
-                    disabled_reason=f"{FAILURES_BEFORE_DISABLE} consecutive deliveries failed.",
-                    updated_at=now,
+                _disable(
+                    webhook.pk,
+                    now,
+                    f"{FAILURES_BEFORE_DISABLE} consecutive deliveries failed.",
+                    consecutive_failures__gte=FAILURES_BEFORE_DISABLE,
                 )
                 streak_may_be_set = True
             WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
@@ -217,7 +215,8 @@ def _record_outcomes(
     return attempts
 
 
-def _disable(webhook_id: str, now: datetime, reason: str) -> None:
-    Webhook.objects.filter(pk=webhook_id, is_active=True).update(
+def _disable(webhook_id: str, now: datetime, reason: str, **only_if) -> None:
+    """Disable an active endpoint (if it also matches the `only_if` lookups) and say why."""
+    Webhook.objects.filter(pk=webhook_id, is_active=True, **only_if).update(
         is_active=False, disabled_at=now, disabled_reason=reason, updated_at=now
     )

@@ -113,6 +113,10 @@ def webhook_endpoints_wake(*, webhook_ids: list[str], countdown: float = 0, coal
     return queued
 
 
+def _swept_key(webhook_id: str) -> str:
+    return f"webhooks:swept:{webhook_id}"
+
+
 def webhook_deliveries_dispatch_due(*, grace_seconds: float = SWEEP_GRACE_SECONDS) -> int:
     """The outbox sweeper: wake every endpoint with a pending delivery overdue by more than `grace_seconds`.
 
@@ -128,10 +132,10 @@ def webhook_deliveries_dispatch_due(*, grace_seconds: float = SWEEP_GRACE_SECOND
         .values_list("webhook_id", flat=True)
         .distinct()[:SWEEP_BATCH]
     )
-    fresh = [w for w in overdue if cache.add(f"webhooks:swept:{w}", 1, 120)]
+    fresh = [w for w in overdue if cache.add(_swept_key(w), 1, 120)]
     queued = webhook_endpoints_wake(webhook_ids=fresh, coalesce=False)
     if queued < len(fresh):
-        cache.delete_many([f"webhooks:swept:{w}" for w in fresh])
+        cache.delete_many([_swept_key(w) for w in fresh])
     return queued
 
 
