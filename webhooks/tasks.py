@@ -10,12 +10,6 @@ def deliver_endpoint(webhook_id: str) -> int:
     return services.webhook_deliveries_send_due(webhook_id=webhook_id)
 
 
-# Queued by earlier releases, one per delivery; kept so messages already in the broker are still sent.
-@shared_task(name="webhooks.deliver", ignore_result=True)
-def deliver(delivery_id: str) -> None:
-    services.webhook_delivery_attempt(delivery_id=delivery_id)
-
-
 @shared_task(name="webhooks.dispatch_due_deliveries", ignore_result=True)
 def dispatch_due_deliveries() -> int:
     return services.webhook_deliveries_dispatch_due()

@@ -23,11 +23,11 @@ def _fail_one_delivery_with_all_its_retries(organization, receiver, clock) -> We
             data=cart_completed_data(organization),
         )
     delivery = WebhookDelivery.objects.get(event=event)
-    tasks.deliver(delivery.id)
+    tasks.deliver_endpoint(delivery.webhook_id)
     delivery.refresh_from_db()
     while delivery.next_attempt_at is not None:
         clock.advance_to(delivery.next_attempt_at)
-        tasks.deliver(delivery.id)
+        tasks.deliver_endpoint(delivery.webhook_id)
         delivery.refresh_from_db()
     return delivery
 

@@ -81,16 +81,16 @@ def test_a_500_is_retried_after_about_5_then_15_seconds(organization, receiver, 
     started = clock.now
     event = _record(organization)  # no on-commit capture: the first attempt is run below, at t=0
     delivery = WebhookDelivery.objects.get(event=event)
-    tasks.deliver(delivery.id)
+    tasks.deliver_endpoint(delivery.webhook_id)
     offsets = []
     for _ in range(3):
         delivery.refresh_from_db()
         if delivery.next_attempt_at is None:
             break
         # Not due yet: a premature task does nothing.
-        assert services.webhook_delivery_attempt(delivery_id=delivery.id) is None
+        assert services.webhook_deliveries_send_due(webhook_id=delivery.webhook_id) == 0
         clock.advance_to(delivery.next_attempt_at)
-        tasks.deliver(delivery.id)
+        tasks.deliver_endpoint(delivery.webhook_id)
         offsets.append((clock.now - started).total_seconds())
     assert len(receiver.requests) == 4  # first attempt + the default 3 retries
     first_retry, second_retry, third_retry = offsets
@@ -110,7 +110,7 @@ def test_retry_after_on_429_is_honoured(organization, receiver, clock):
     make_webhook(organization, receiver.url)
     event = _record(organization)
     delivery = WebhookDelivery.objects.get(event=event)
-    tasks.deliver(delivery.id)
+    tasks.deliver_endpoint(delivery.webhook_id)
     delivery.refresh_from_db()
     assert (delivery.next_attempt_at - clock.now).total_seconds() == pytest.approx(120, abs=1)
 
@@ -123,7 +123,7 @@ def test_ten_failed_deliveries_deactivate_the_endpoint_when_retries_are_zero(org
         webhook.refresh_from_db()
         assert webhook.is_active, f"disabled after only {n} failures"
         event = _record(organization)
-        tasks.deliver(WebhookDelivery.objects.get(event=event).id)
+        tasks.deliver_endpoint(WebhookDelivery.objects.get(event=event).webhook_id)
     webhook.refresh_from_db()
     assert not webhook.is_active and webhook.consecutive_failures == 10
     assert len(receiver.requests) == 10
@@ -143,7 +143,7 @@ def test_a_success_resets_the_failure_streak(organization, receiver):
     webhook = make_webhook(organization, receiver.url)
     for expected in (1, 2, 0):
         event = _record(organization)
-        tasks.deliver(WebhookDelivery.objects.get(event=event).id)
+        tasks.deliver_endpoint(WebhookDelivery.objects.get(event=event).webhook_id)
         webhook.refresh_from_db()
         assert webhook.consecutive_failures == expected
 
@@ -152,7 +152,7 @@ def test_410_gone_disables_the_endpoint_at_once(organization, receiver):
     receiver.respond = lambda request: (410, {}, b"", 0)
     webhook = make_webhook(organization, receiver.url)
     event = _record(organization)
-    tasks.deliver(WebhookDelivery.objects.get(event=event).id)
+    tasks.deliver_endpoint(WebhookDelivery.objects.get(event=event).webhook_id)
     webhook.refresh_from_db()
     assert not webhook.is_active and "410" in webhook.disabled_reason
     assert WebhookDelivery.objects.get(event=event).status == WebhookDelivery.Status.FAILED
@@ -163,7 +163,7 @@ def test_a_redirect_is_a_failure_and_is_not_followed(organization, receiver, mak
     receiver.respond = lambda request: (307, {"Location": elsewhere.url}, b"", 0)
     make_webhook(organization, receiver.url)
     event = _record(organization)
-    tasks.deliver(WebhookDelivery.objects.get(event=event).id)
+    tasks.deliver_endpoint(WebhookDelivery.objects.get(event=event).webhook_id)
     delivery = WebhookDelivery.objects.get(event=event)
     assert delivery.last_status_code == 307 and delivery.status == WebhookDelivery.Status.PENDING
     assert elsewhere.requests == []
@@ -173,16 +173,15 @@ def test_only_the_first_kb_of_the_response_is_logged(organization, receiver):
     receiver.respond = lambda request: (200, {}, b"x" * 50_000, 0)
     make_webhook(organization, receiver.url)
     event = _record(organization)
-    tasks.deliver(WebhookDelivery.objects.get(event=event).id)
+    tasks.deliver_endpoint(WebhookDelivery.objects.get(event=event).webhook_id)
     assert WebhookDelivery.objects.get(event=event).attempts.get().response_body == "x" * 1024
 
 
 def test_a_delivery_is_sent_once_however_many_tasks_race_for_it(organization, receiver):
-    make_webhook(organization, receiver.url)
-    event = _record(organization)
-    delivery_id = WebhookDelivery.objects.get(event=event).id
+    webhook = make_webhook(organization, receiver.url)
+    _record(organization)
     for _ in range(3):
-        tasks.deliver(delivery_id)
+        tasks.deliver_endpoint(webhook.id)
     assert len(receiver.requests) == 1
 
 
@@ -226,7 +225,7 @@ def test_an_endpoint_at_its_concurrency_cap_waits_without_using_an_attempt(organ
         cache.add(services._slot_key(webhook.id, slot), 1, 60)
     event = _record(organization)
     delivery = WebhookDelivery.objects.get(event=event)
-    assert services.webhook_delivery_attempt(delivery_id=delivery.id) is None
+    assert services.webhook_deliveries_send_due(webhook_id=delivery.webhook_id) == 0
     delivery.refresh_from_db()
     assert delivery.attempt_count == 0 and delivery.status == WebhookDelivery.Status.PENDING
     assert receiver.requests == []
@@ -236,7 +235,7 @@ def test_pending_deliveries_of_a_disabled_endpoint_stop(organization, receiver):
     webhook = make_webhook(organization, receiver.url)
     event = _record(organization)
     Webhook.objects.filter(pk=webhook.pk).update(is_active=False)
-    tasks.deliver(WebhookDelivery.objects.get(event=event).id)
+    tasks.deliver_endpoint(WebhookDelivery.objects.get(event=event).webhook_id)
     assert receiver.requests == []
     assert WebhookDelivery.objects.get(event=event).status == WebhookDelivery.Status.FAILED
 
@@ -244,7 +243,7 @@ def test_pending_deliveries_of_a_disabled_endpoint_stop(organization, receiver):
 def test_prune_deletes_old_finished_events_but_keeps_pending_ones(organization, receiver, clock):
     make_webhook(organization, receiver.url)
     finished = _record(organization)
-    tasks.deliver(WebhookDelivery.objects.get(event=finished).id)
+    tasks.deliver_endpoint(WebhookDelivery.objects.get(event=finished).webhook_id)
     pending = _record(organization)
     clock.advance(31 * 24 * 3600)
     recent = _record(organization)

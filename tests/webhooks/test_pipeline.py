@@ -27,7 +27,7 @@ def _garment(url, n):
 
 def _deliver_all(receiver):
     for delivery in WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING):
-        tasks.deliver(delivery.id)
+        tasks.deliver_endpoint(delivery.webhook_id)
     return [json.loads(r.body) for r in receiver.requests]
 
 

@@ -34,7 +34,7 @@ def _fail_once(organization, receiver):
             data=cart_completed_data(organization),
         )
     delivery = WebhookDelivery.objects.get(event=event)
-    tasks.deliver(delivery.id)
+    tasks.deliver_endpoint(delivery.webhook_id)
     delivery.refresh_from_db()
     return delivery
 

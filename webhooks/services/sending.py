@@ -1,0 +1,141 @@
+"""Sending one attempt: the signed POST, how its answer is judged, retry timing, and the attempt log."""
+
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+from django.conf import settings
+
+from config.outbound import OutboundBlocked, OutboundFailed, post
+from webhooks import signing
+from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
+
+RETRY_DELAYS_SECONDS = (5, 15, 45)  # then ×3 each
+MAX_RETRY_DELAY_SECONDS = 12 * 3600
+MAX_RETRY_AFTER_SECONDS = 3600
+RETRY_JITTER = 0.1  # up to 10 % later, so a fleet of retries does not hit a partner in lock step
+RESPONSE_BODY_LOG_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    succeeded: bool
+    status_code: int | None
+    duration_ms: int
+    response_body: str
+    error: str
+    retry_after: float | None = None
+
+
+def retry_delay(retry_number: int) -> float:
+    """Seconds before retry `retry_number` (1-based): 5, 15, 45, then ×3, capped; plus a little jitter."""
+    if retry_number <= len(RETRY_DELAYS_SECONDS):
+        base = RETRY_DELAYS_SECONDS[retry_number - 1]
+    else:
+        base = RETRY_DELAYS_SECONDS[-1] * 3 ** (retry_number - len(RETRY_DELAYS_SECONDS))
+    base = min(base, MAX_RETRY_DELAY_SECONDS)
+    return base * (1 + random.uniform(0, RETRY_JITTER))
+
+
+def _parse_retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = (when - now).total_seconds()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER_SECONDS))
+
+
+def _signing_secrets(webhook: Webhook, now: datetime) -> list[str]:
+    active = [webhook.secret]
+    if (
+        webhook.previous_secret
+        and webhook.previous_secret_expires_at
+        and webhook.previous_secret_expires_at > now
+    ):
+        active.append(webhook.previous_secret)
+    return active
+
+
+def _send(
+    *,
+    webhook: Webhook,
+    event: WebhookEvent,
+    now: datetime,
+    keep_alive: bool = False,
+    timeout: float | None = None,
+) -> AttemptOutcome:
+    """One signed POST. Network errors, blocked targets, non-2xx and 3xx all come back as failures.
+
+    `keep_alive` reuses this thread's connection to the endpoint (workers send many deliveries to few
+    hosts); one-off sends such as the test event close theirs. `timeout` (default WEBHOOK_TIMEOUT_SECONDS)
+    is the attempt's total wall-clock budget, however slowly the endpoint answers.
+    """
+    body = event.body.encode()
+    timestamp = int(now.timestamp())
+    secrets_in_use = _signing_secrets(webhook, now)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Webhook-Signature": signing.signature_hex(secret=webhook.secret, body=body),
+        "X-Webhook-Event": event.event,
+        "X-Webhook-Id": event.id,
+        "webhook-id": event.id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signing.signature_standard(
+            secrets_in_use=secrets_in_use, message_id=event.id, timestamp=timestamp, body=body
+        ),
+    }
+    if len(secrets_in_use) > 1:
+        # The seed's single hex header can carry one secret; partners mid-rotation can check this one.
+        headers["X-Webhook-Signature-Previous"] = signing.signature_hex(secret=secrets_in_use[1], body=body)
+    started = time.monotonic()
+    try:
+        response = post(
+            webhook.url,
+            data=body,
+            headers=headers,
+            timeout=timeout or settings.WEBHOOK_TIMEOUT_SECONDS,
+            max_response_bytes=RESPONSE_BODY_LOG_BYTES,
+            keep_alive=keep_alive,
+        )
+    except (OutboundBlocked, OutboundFailed) as exc:
+        return AttemptOutcome(False, None, _elapsed_ms(started), "", str(exc)[:500])
+    duration = _elapsed_ms(started)
+    text = response.content[:RESPONSE_BODY_LOG_BYTES].decode("utf-8", errors="replace")
+    code = response.status_code
+    if 200 <= code < 300:
+        return AttemptOutcome(True, code, duration, text, "")
+    error = "Redirects are not followed." if 300 <= code < 400 else f"HTTP {code}"
+    retry_after = _parse_retry_after(response.headers.get("Retry-After"), now) if code in (429, 503) else None
+    return AttemptOutcome(False, code, duration, text, error, retry_after)
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _attempts_log(sent: Iterable[tuple[WebhookDelivery, AttemptOutcome]]) -> list[WebhookAttempt]:
+    """Log each attempt as the delivery's next one (its `attempt_count` + 1), in the order given."""
+    return WebhookAttempt.objects.bulk_create(
+        WebhookAttempt(
+            delivery=delivery,
+            number=delivery.attempt_count + 1,
+            succeeded=outcome.succeeded,
+            status_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            response_body=outcome.response_body,
+            error=outcome.error,
+        )
+        for delivery, outcome in sent
+    )
