@@ -112,3 +112,31 @@ def configure(logging_settings: dict) -> None:
 
     scrubbing_factory.scrubs_database_errors = True
     logging.setLogRecordFactory(scrubbing_factory)
+
+
+def logging_settings(*, level: str) -> dict:
+    """Django's LOGGING: one console handler whose lines carry the request id and never a secret."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "config.logging.RequestIdFilter"},
+            "redact": {"()": "config.logging.RedactSecretsFilter"},
+        },
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["request_id", "redact"],
+            },
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # Django logs the failing request's details on 5xx; our handler already logs the error itself.
+            "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            "django.db.backends": {"level": "WARNING"},
+        },
+    }

@@ -5,46 +5,20 @@ local media, local-memory cache, a filesystem Celery broker); setting DATABASE_U
 variables switches to PostgreSQL, Redis and S3. A malformed value stops start-up with a clear message.
 """
 
-import re
 from datetime import timedelta
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from config import environment
+from config.logging import logging_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
-
-
-def _read(name, cast, default):
-    """Read one variable, turning a malformed value into an error that names the variable."""
-    try:
-        return env.get_value(name, cast=cast, default=default)
-    except (ValueError, TypeError, ImproperlyConfigured) as exc:
-        raise ImproperlyConfigured(f"Environment variable {name} has an invalid value: {exc}") from None
-
-
-def _bool(name, default):
-    raw = env.str(name, default=None)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off", ""}:
-        return False
-    raise ImproperlyConfigured(f"Environment variable {name} must be true or false, got {raw!r}")
-
-
-def _positive_int(name, default, minimum=1, maximum=None):
-    value = _read(name, int, default)
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
-        raise ImproperlyConfigured(f"Environment variable {name} must be an integer {bounds}, got {value}")
-    return value
-
+env = environment.env
+_read, _bool, _positive_int = environment.read, environment.read_bool, environment.read_positive_int
+_trusted_proxies = environment.read_networks
 
 DATA_DIR = Path(_read("GARMAX_DATA_DIR", str, str(BASE_DIR / "var")))
 
@@ -398,35 +372,16 @@ if not DEBUG and not EMBEDDED:
     CSRF_COOKIE_SECURE = True
 
 
-def _trusted_proxies(name):
-    """CIDRs of the proxies whose X-Forwarded-For we believe (config/client_address.py)."""
-    import ipaddress
-
-    proxies = [p.strip() for p in _read(name, list, []) if p.strip()]
-    for proxy in proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"Environment variable {name} must list IP addresses or CIDRs, got {proxy!r}"
-            ) from None
-    return proxies
-
-
 # Empty: REMOTE_ADDR is the client (nothing in front, or a proxy that rewrites it). Behind a load
 # balancer, list its addresses, or every limit keyed on an address is one bucket for everybody.
 TRUSTED_PROXIES = _trusted_proxies("TRUSTED_PROXIES")
 
 # The header a TLS-terminating proxy sets to "https". Trust it only if the proxy overwrites whatever the
 # client sent: otherwise any client can claim to be on https. "" disables it.
-_proxy_ssl_header = _read(
-    "DJANGO_SECURE_PROXY_SSL_HEADER", str, "" if (DEBUG or EMBEDDED) else "X-Forwarded-Proto"
-).strip()
+_proxy_ssl_header = environment.read_header_name(
+    "DJANGO_SECURE_PROXY_SSL_HEADER", "" if (DEBUG or EMBEDDED) else "X-Forwarded-Proto"
+)
 if _proxy_ssl_header:
-    if not re.fullmatch(r"[A-Za-z0-9-]+", _proxy_ssl_header):
-        raise ImproperlyConfigured(
-            f"DJANGO_SECURE_PROXY_SSL_HEADER must be a header name, got {_proxy_ssl_header!r}"
-        )
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 SECURE_SSL_REDIRECT = _bool("DJANGO_SECURE_SSL_REDIRECT", False)
 # Load balancers probe over plain http: a redirect would mark every node unhealthy.
@@ -441,27 +396,4 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
 # dictConfig plus a record factory that withholds database errors' messages (they quote SQL values).
 LOGGING_CONFIG = "config.logging.configure"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "config.logging.RequestIdFilter"},
-        "redact": {"()": "config.logging.RedactSecretsFilter"},
-    },
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id", "redact"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django logs the failing request's details on 5xx; our handler already logs the error itself.
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        "django.db.backends": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_settings(level=LOG_LEVEL)
