@@ -1,5 +1,7 @@
-from webhooks import services
-from webhooks.models import SUBSCRIBABLE_EVENTS
+from django.db import transaction
+
+from webhooks import services, tasks
+from webhooks.models import CART_TRYON_COMPLETED, SUBSCRIBABLE_EVENTS, WebhookDelivery
 
 
 def make_webhook(organization, url, events=SUBSCRIBABLE_EVENTS, **kwargs):
@@ -25,3 +27,17 @@ def cart_completed_data(organization, session_id="cts_test"):
             {"productId": "p1", "variantId": "v1", "status": "completed", "resultUrl": "https://x/1.jpg"}
         ],
     }
+
+
+def cart_completed_delivered_once(organization) -> WebhookDelivery:
+    """Record a cart_tryon.completed event as the pipeline does and run its first delivery attempt."""
+    with transaction.atomic():
+        event = services.webhook_event_record(
+            organization_id=organization.id,
+            event=CART_TRYON_COMPLETED,
+            data=cart_completed_data(organization),
+        )
+    delivery = WebhookDelivery.objects.get(event=event)
+    tasks.deliver_endpoint(delivery.webhook_id)
+    delivery.refresh_from_db()
+    return delivery

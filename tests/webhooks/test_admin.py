@@ -2,12 +2,11 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
-from django.db import transaction
 from django.urls import reverse
 
-from tests.webhooks.factories import cart_completed_data, make_webhook
+from tests.webhooks.factories import cart_completed_delivered_once, make_webhook
 from webhooks import services, tasks
-from webhooks.models import CART_TRYON_COMPLETED, Webhook, WebhookDelivery
+from webhooks.models import Webhook, WebhookDelivery
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_targets", "eager_tasks")]
 
@@ -16,15 +15,7 @@ CHANGELIST = "admin:webhooks_webhook_changelist"
 
 def _fail_one_delivery_with_all_its_retries(organization, receiver, clock) -> WebhookDelivery:
     receiver.respond = lambda request: (500, {}, b"down", 0)
-    with transaction.atomic():
-        event = services.webhook_event_record(
-            organization_id=organization.id,
-            event=CART_TRYON_COMPLETED,
-            data=cart_completed_data(organization),
-        )
-    delivery = WebhookDelivery.objects.get(event=event)
-    tasks.deliver_endpoint(delivery.webhook_id)
-    delivery.refresh_from_db()
+    delivery = cart_completed_delivered_once(organization)
     while delivery.next_attempt_at is not None:
         clock.advance_to(delivery.next_attempt_at)
         tasks.deliver_endpoint(delivery.webhook_id)

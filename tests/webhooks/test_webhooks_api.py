@@ -3,13 +3,12 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from tests.http_servers import SlowServer, timed
-from tests.webhooks.factories import cart_completed_data, make_webhook
-from webhooks import services, signing, tasks
+from tests.webhooks.factories import cart_completed_delivered_once, make_webhook
+from webhooks import services, signing
 from webhooks.models import CART_TRYON_COMPLETED, WEBHOOK_TEST, Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -27,16 +26,7 @@ def _fail_once(organization, receiver):
     from organizations.models import Organization
 
     Organization.objects.filter(pk=organization.pk).update(settings={"webhookRetries": 0})
-    with transaction.atomic():
-        event = services.webhook_event_record(
-            organization_id=organization.id,
-            event=CART_TRYON_COMPLETED,
-            data=cart_completed_data(organization),
-        )
-    delivery = WebhookDelivery.objects.get(event=event)
-    tasks.deliver_endpoint(delivery.webhook_id)
-    delivery.refresh_from_db()
-    return delivery
+    return cart_completed_delivered_once(organization)
 
 
 @pytest.mark.usefixtures("private_targets")
