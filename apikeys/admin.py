@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from apikeys import services
-from apikeys.models import ApiKey, ApiUsageRecord
+from apikeys.models import ApiKey, ApiKeyEvent
 from config.console import action_confirm, admin_link
 
 
@@ -26,6 +27,23 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ApiKeyEventInline(admin.TabularInline):
+    """The key's audit trail (created, updated, rolled, revoked, expired), newest first; read-only."""
+
+    model = ApiKeyEvent
+    fields = ["created_at", "kind", "actor", "changes"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     # What support looks for at a glance; expiry, creator and usage count are on the key's page.
@@ -33,24 +51,28 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "key_prefix",
         "name",
         "organization_link",
+        "mode",
         "status",
         "scopes",
         "effective_rate_limit",
         "last_used_at",
     ]
     list_display_links = ["key_prefix"]
-    list_filter = [StatusFilter, "organization", "created_at", "last_used_at"]
+    list_filter = [StatusFilter, "mode", "organization", "created_at", "last_used_at"]
     search_fields = ["id", "name", "key_prefix", "organization__name", "organization__id"]
     list_select_related = ["organization"]
     # key_hash is deliberately absent: the verifier is never displayed.
     fields = [
         "id",
         "organization",
+        "mode",
         "name",
         "key_prefix",
         "scopes",
         "effective_rate_limit",
+        "endpoint_limits",
         "expires_at",
+        "replaced_by",
         "created_at",
         "created_by",
         "revoked_at",
@@ -59,7 +81,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "usage_count",
     ]
     readonly_fields = fields
-    actions = ["revoke_selected"]
+    inlines = [ApiKeyEventInline]
+    actions = ["revoke_selected", "roll_selected"]
 
     def has_add_permission(self, request):
         return False  # keys are created through the API, where the secret can be shown once
@@ -72,6 +95,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("apikeys.revoke_apikey")
+
+    def has_roll_permission(self, request):
+        return request.user.has_perm("apikeys.roll_apikey")
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, key):
@@ -102,6 +128,45 @@ class ApiKeyAdmin(admin.ModelAdmin):
             act=lambda keys: self._revoke(request, keys),
         )
 
+    @admin.action(description="Roll selected keys (old keys work 24 more hours)…", permissions=["roll"])
+    def roll_selected(self, request, queryset):
+        now = timezone.now()
+        rollable = queryset.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            revoked_at__isnull=True,
+            replaced_by__isnull=True,
+        ).select_related("organization")
+        if not rollable.exists():
+            self.message_user(request, "None of the selected keys can be rolled.", messages.WARNING)
+            return None
+        rolled = []
+        response = action_confirm(
+            self,
+            request,
+            rollable,
+            action="roll_selected",
+            title="Roll API keys",
+            consequence=(
+                "Each key gets a replacement with the same name, mode, scopes and limits, shown once on the "
+                "next page. The old keys keep working for 24 hours, then stop."
+            ),
+            button="Yes, roll these keys",
+            act=lambda keys: rolled.extend(self._roll(request, keys)),
+        )
+        if response is not None:
+            return response
+        # The new secrets are shown on this response only: never stored in messages or the session.
+        context = {**self.admin_site.each_context(request), "title": "New API keys", "rolled": rolled}
+        context["opts"] = self.model._meta
+        return TemplateResponse(request, "admin/apikeys/rolled_keys.html", context)
+
+    def _roll(self, request, keys):
+        for key in keys:
+            new, raw_key = services.apikey_roll(key=key, actor=request.user)
+            key.refresh_from_db(fields=["expires_at"])
+            self.log_change(request, key, f"Rolled the key; replaced by {new.id}.")
+            yield key, new, raw_key
+
     def _revoke(self, request, keys):
         count = 0
         for key in keys:
@@ -111,28 +176,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 
 
-class StatusClassFilter(admin.SimpleListFilter):
-    title = "status class"
-    parameter_name = "status_class"
-
-    def lookups(self, request, model_admin):
-        return [(str(n), f"{n}xx") for n in (2, 3, 4, 5)]
-
-    def queryset(self, request, queryset):
-        if self.value() in {"2", "3", "4", "5"}:
-            low = int(self.value()) * 100
-            return queryset.filter(status_code__gte=low, status_code__lt=low + 100)
-        return queryset
-
-
-@admin.register(ApiUsageRecord)
-class ApiUsageRecordAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "api_key", "method", "route", "status_code", "duration_ms"]
-    list_filter = [StatusClassFilter, "method", "created_at", "api_key__organization"]
-    search_fields = ["route", "api_key__id", "api_key__key_prefix", "api_key__organization__id"]
-    list_select_related = ["api_key", "api_key__organization"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False  # COUNT(*) over millions of rows on every page view is not worth it
+@admin.register(ApiKeyEvent)
+class ApiKeyEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "api_key", "kind", "actor"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["api_key__id", "api_key__key_prefix", "api_key__organization__id"]
+    list_select_related = ["api_key", "actor"]
+    fields = ["api_key", "kind", "actor", "changes", "created_at"]
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False
@@ -141,4 +192,4 @@ class ApiUsageRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False  # the retention task prunes; history is not edited by hand
+        return False  # an audit trail

@@ -34,12 +34,15 @@ from apikeys.ratelimit import (
 )
 from config.errors import InvalidApiKey
 from config.shared_cache import redis_hot_client, requires_shared_cache, shared_get_many, shared_set_many
+from organizations.services import organization_sandbox
 
 KEY_PREFIX = "gx_live_"
+TEST_KEY_PREFIX = "gx_test_"
+KEY_PREFIXES = {"live": KEY_PREFIX, "test": TEST_KEY_PREFIX}  # by ApiKey.Mode; both are 8 characters
 KEY_ALPHABET = string.ascii_letters + string.digits
-LOOKUP_LENGTH = 8  # characters after gx_live_ that form keyPrefix
+LOOKUP_LENGTH = 8  # characters after gx_live_ / gx_test_ that form keyPrefix
 SECRET_LENGTH = 32  # base62: ~190 bits; the whole key (48 bytes) stays under bcrypt's 72-byte limit
-KEY_PATTERN = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9]{{{LOOKUP_LENGTH + SECRET_LENGTH}}}$")
+KEY_PATTERN = re.compile(rf"^gx_(?:live|test)_[A-Za-z0-9]{{{LOOKUP_LENGTH + SECRET_LENGTH}}}$")
 BCRYPT_ROUNDS = 10
 # Revocation, expiry and suspension do not wait for this: they are checked on every request. It bounds how
 # long a verification survives if its tombstone is ever lost (e.g. evicted under memory pressure).
@@ -52,11 +55,16 @@ _BLOCKED_MESSAGES = {
     BLOCKED_REVOKED: "API key has been revoked.",
     BLOCKED_SUSPENDED: "The organization for this API key is suspended.",
 }
+_ENTRY_SEPARATORS = 8  # nine fields; an entry of another shape predates this format and is re-verified
 
 
 @dataclass(frozen=True)
 class ApiKeyPrincipal:
-    """Who is calling: the verified key, as remembered in the cache. Used as request.user and request.auth."""
+    """Who is calling: the verified key, as remembered in the cache. Used as request.user and request.auth.
+
+    `organization_id` is the organization whose data the key acts on: for a test key, the sandbox twin of
+    its organization (organizations.services.organization_sandbox), which is what keeps the modes apart.
+    """
 
     key_id: str
     key_prefix: str
@@ -64,29 +72,49 @@ class ApiKeyPrincipal:
     scopes: tuple[str, ...]
     rate_limit: int
     expires_at: float | None  # unix seconds
+    version: int = 1
+    mode: str = "live"
+    # Per-operation limits (requests per minute), e.g. (("cart-tryons:create", 10),).
+    endpoint_limits: tuple[tuple[str, int], ...] = ()
 
     is_authenticated = True
     is_staff = False
     pk = None
 
+    @property
+    def livemode(self) -> bool:
+        return self.mode == "live"
+
+    def endpoint_limit(self, operation: str) -> int | None:
+        for name, limit in self.endpoint_limits:
+            if name == operation:
+                return limit
+        return None
+
     def as_cache_entry(self) -> str:
-        """`limit|expiresMs|keyId|keyPrefix|organizationId|scope,scope`: the admission script reads the
-        first two fields inside Redis, so they lead; none of the fields can contain `|`."""
+        """`limit|expiresMs|version|keyId|keyPrefix|organizationId|scope,scope|mode|op=n;op=n`: the admission
+        script reads the first three fields inside Redis, so they lead; none of the fields can contain `|`
+        (operation names are `resource:action`, checked when a key is created or changed)."""
         expires_ms = "" if self.expires_at is None else str(int(self.expires_at * 1000))
         return "|".join(
             [
                 str(self.rate_limit),
                 expires_ms,
+                str(self.version),
                 self.key_id,
                 self.key_prefix,
                 self.organization_id,
                 ",".join(self.scopes),
+                self.mode,
+                ";".join(f"{name}={limit}" for name, limit in self.endpoint_limits),
             ]
         )
 
     @classmethod
     def from_cache_entry(cls, entry: str) -> "ApiKeyPrincipal":
-        limit, expires_ms, key_id, key_prefix, organization_id, scopes = entry.split("|")
+        limit, expires_ms, version, key_id, key_prefix, organization_id, scopes, mode, limits = entry.split(
+            "|"
+        )
         return cls(
             key_id=key_id,
             key_prefix=key_prefix,
@@ -94,6 +122,11 @@ class ApiKeyPrincipal:
             scopes=tuple(scopes.split(",")) if scopes else (),
             rate_limit=int(limit),
             expires_at=int(expires_ms) / 1000 if expires_ms else None,
+            version=int(version),
+            mode=mode,
+            endpoint_limits=tuple(
+                (name, int(value)) for name, value in (item.split("=") for item in limits.split(";") if item)
+            ),
         )
 
 
@@ -115,6 +148,18 @@ def blocked_cache_key(key_prefix: str) -> str:
     return f"gx:apikey:blocked:{key_prefix}"
 
 
+def version_cache_key(key_prefix: str) -> str:
+    """The key's current version, written when it changes: entries cached at an older one are stale."""
+    return f"gx:apikey:version:{key_prefix}"
+
+
+def _entry_current(entry: str, floor: str | None) -> bool:
+    """An entry of this format whose version is not older than the key's last change."""
+    if not entry[:1].isdigit() or entry.count("|") != _ENTRY_SEPARATORS:
+        return False
+    return floor is None or int(entry.split("|", 3)[2]) >= int(floor)
+
+
 @requires_shared_cache
 def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
     """Return the caller for an `X-API-Key` value, or raise InvalidApiKey (always 401).
@@ -127,12 +172,14 @@ def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
     key_prefix = _key_prefix_of(raw_key)
     verified_key = verified_cache_key(raw_key)
     blocked_key = blocked_cache_key(key_prefix)
-    found = shared_get_many([verified_key, blocked_key])
+    version_key = version_cache_key(key_prefix)
+    found = shared_get_many([verified_key, blocked_key, version_key])
     blocked = found.get(blocked_key)
     if blocked:
         raise InvalidApiKey(_BLOCKED_MESSAGES.get(blocked, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
     cached = found.get(verified_key)
-    if cached is not None and cached[:1].isdigit():  # anything else predates the entry format: re-verify
+    # An entry of an older format, or cached before the key's last PATCH or roll, is verified again.
+    if cached is not None and _entry_current(cached, found.get(version_key)):
         return _principal_from_cached(cached)
     return _verify_slow(raw_key, key_prefix, verified_key)
 
@@ -143,14 +190,15 @@ def _key_prefix_of(raw_key: str | None) -> str:
         raise InvalidApiKey("Missing X-API-Key header.")
     if not KEY_PATTERN.match(raw_key):
         raise InvalidApiKey(
-            "API key is malformed. Keys look like gx_live_ followed by 40 letters and digits."
+            "API key is malformed. Keys look like gx_live_ (or gx_test_) followed by 40 letters and digits."
         )
     return raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]
 
 
 # The partner hot path in one Redis round trip: tombstone, verified entry, expiry (on Redis's clock)
-# and the GCRA step, in that order, so a refused key is never counted against the rate limit.
-# KEYS: verified entry, tombstone, rate-limit bucket. ARGV: the rate-limit period in ms.
+# and the GCRA step, in that order, so a refused key is never counted against the rate limit. An entry
+# cached before the key's last change (its version is below the key's version marker) is "unverified".
+# KEYS: verified entry, tombstone, rate-limit bucket, version marker. ARGV: the rate-limit period in ms.
 # The answer is one string (a single bulk reply parses faster than a list of six): a word when the key
 # is refused or unknown, else "allowed remaining retryMs resetMs nowMs entry".
 _ADMIT_LUA = (
@@ -160,8 +208,10 @@ local blocked = redis.call('GET', KEYS[2])
 if blocked then return 'blocked ' .. blocked end
 local entry = redis.call('GET', KEYS[1])
 if not entry then return 'unverified' end
-local limit, expires = string.match(entry, '^(%d+)|(%d*)|')
+local limit, expires, version = string.match(entry, '^(%d+)|(%d*)|(%d+)|')
 if not limit then return 'unverified' end
+local floor = redis.call('GET', KEYS[4])
+if floor and tonumber(version) < tonumber(floor) then return 'unverified' end
 local now = redis_now_ms()
 if expires ~= '' and tonumber(expires) <= now then return 'expired' end
 local step = gcra_step(KEYS[3], tonumber(limit), tonumber(ARGV[1]), now)
@@ -192,7 +242,12 @@ def apikey_admit(raw_key: str | None) -> tuple[ApiKeyPrincipal, RateLimitDecisio
     if _admit_script is None:
         _admit_script = client.register_script(_ADMIT_LUA)
     result = _admit_script(
-        keys=[verified_key, blocked_cache_key(key_prefix), bucket_key(key_prefix)],
+        keys=[
+            verified_key,
+            blocked_cache_key(key_prefix),
+            bucket_key(key_prefix),
+            version_cache_key(key_prefix),
+        ],
         args=[PERIOD_SECONDS * 1000],
         client=client,
     )
@@ -223,6 +278,14 @@ def _verify_slow(raw_key: str, key_prefix: str, verified_key: str) -> ApiKeyPrin
     key = ApiKey.objects.select_related("organization").filter(key_prefix=key_prefix).first()
     if key is None:
         raise InvalidApiKey("API key is not recognized.")  # unknown prefix: no bcrypt spent
+    stale = shared_get_many([verified_key]).get(verified_key)
+    if stale is not None and stale[:1].isdigit() and stale.count("|") == _ENTRY_SEPARATORS:
+        # An entry of this format under this key's HMAC exists only because this exact key passed bcrypt;
+        # it is here because the key changed since (PATCH, roll). Refresh it from the row without another
+        # bcrypt, so a change costs one query per key, not one bcrypt. Older formats are verified again.
+        principal = _principal_after_check(key)
+        shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
+        return principal
     entry, turn = guard.verification_turn_wait(key_prefix=key_prefix, verified_key=verified_key)
     if entry is not None:
         return _principal_from_cached(entry)
@@ -254,11 +317,17 @@ def _principal_after_check(key: ApiKey) -> ApiKeyPrincipal:
         raise InvalidApiKey("API key has expired.")
     if not key.organization.is_active:
         raise InvalidApiKey(_BLOCKED_MESSAGES[BLOCKED_SUSPENDED])
+    organization_id = key.organization_id
+    if key.mode == ApiKey.Mode.TEST:
+        organization_id = organization_sandbox(organization=key.organization).id
     return ApiKeyPrincipal(
         key_id=key.id,
         key_prefix=key.key_prefix,
-        organization_id=key.organization_id,
+        organization_id=organization_id,
         scopes=tuple(key.scopes),
         rate_limit=key.effective_rate_limit,
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
+        version=key.version,
+        mode=key.mode,
+        endpoint_limits=tuple(sorted((name, int(limit)) for name, limit in key.endpoint_limits.items())),
     )

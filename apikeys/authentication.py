@@ -5,6 +5,7 @@ from rest_framework.authentication import BaseAuthentication
 from apikeys.admission import apikey_admit
 from config.client_address import client_address
 from config.errors import InvalidApiKey
+from config.request_context import set_principal
 
 logger = logging.getLogger("garmax.apikeys")
 
@@ -31,6 +32,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             # client that keeps sending a stale key. Never the key itself.
             logger.info("API key refused for %s: %s", client_address(request), exc.message)
             raise
+        set_principal(organization_id=principal.organization_id, key_id=principal.key_id)
         return principal, principal
 
     def authenticate_header(self, request):

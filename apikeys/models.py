@@ -12,10 +12,16 @@ class ApiKey(models.Model):
         REVOKED = "revoked"
         EXPIRED = "expired"
 
+    class Mode(models.TextChoices):
+        LIVE = "live"
+        TEST = "test"
+
     id = PrefixedIdField(prefix="key")
+    # The live organization, whatever the mode: a test key acts as its sandbox (Organization.sandbox).
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    mode = models.CharField(max_length=4, choices=Mode.choices, default=Mode.LIVE)
     name = models.CharField(max_length=120)
-    # `gx_live_` plus the key's first characters: shown to partners, used to find the row, never secret.
+    # `gx_live_` / `gx_test_` plus the first characters: shown to partners, finds the row, never secret.
     key_prefix = models.CharField(max_length=32, unique=True)
     # bcrypt (cost 10) of the whole key. The key itself is shown once and never stored.
     key_hash = models.CharField(max_length=100)
@@ -23,7 +29,16 @@ class ApiKey(models.Model):
     rate_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Requests per minute; empty = default"
     )
+    # Per-operation limits on top of rate_limit, e.g. {"cart-tryons:create": 10} requests per minute.
+    endpoint_limits = models.JSONField(default=dict, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every change the hot path must see (PATCH, roll): verifications cached at an older version
+    # are re-done on every web process (apikeys/admission.py).
+    version = models.PositiveIntegerField(default=1)
+    # The key that replaced this one in a roll; this one keeps working until its expires_at.
+    replaced_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -36,9 +51,13 @@ class ApiKey(models.Model):
     usage_count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         verbose_name = "API key"
-        permissions = [("revoke_apikey", "Can revoke API keys")]
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="apikey_org_list")]
+        permissions = [
+            ("revoke_apikey", "Can revoke API keys"),
+            ("roll_apikey", "Can roll API keys"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.key_prefix}…)"
@@ -56,24 +75,34 @@ class ApiKey(models.Model):
         return self.rate_limit or settings.API_KEY_DEFAULT_RATE_LIMIT
 
 
-class ApiUsageRecord(models.Model):
-    """One partner request made with a key. Written in bulk by the usage flush, pruned after retention."""
+class ApiKeyEvent(models.Model):
+    """The audit trail of a key: who created, changed, rolled or revoked it, and when it expired."""
 
-    # No index of its own: the (api_key, created_at) index below serves lookups by key.
-    api_key = models.ForeignKey(
-        ApiKey, on_delete=models.CASCADE, related_name="usage_records", db_index=False
+    class Kind(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+        ROLLED = "rolled"
+        REVOKED = "revoked"
+        EXPIRED = "expired"
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    method = models.CharField(max_length=10)
-    # The URL pattern, e.g. /api/v1/customers/{externalId}: groups requests without leaking ids.
-    route = models.CharField(max_length=200)
-    status_code = models.PositiveSmallIntegerField()
-    duration_ms = models.PositiveIntegerField()
-    created_at = models.DateTimeField(db_index=True)
+    # What changed, e.g. {"scopes": {"from": [...], "to": [...]}}, or the new key's id for a roll.
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        ordering = ["-created_at"]
-        verbose_name = "API usage record"
-        indexes = [models.Index(fields=["api_key", "created_at"], name="apikeys_usage_key_time")]
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key event"
+        constraints = [
+            # A key expires once: the beat task that records expiries may overlap itself harmlessly.
+            models.UniqueConstraint(
+                fields=["api_key"], condition=models.Q(kind="expired"), name="apikey_event_expired_once"
+            )
+        ]
 
     def __str__(self):
-        return f"{self.method} {self.route} → {self.status_code}"
+        return f"{self.api_key_id} {self.kind}"

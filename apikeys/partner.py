@@ -2,8 +2,9 @@
 
 Order on each request: refuse a method the route does not support (405, for every caller: it says
 nothing about the key or the tenant, and a scope error would send a partner hunting for the wrong
-fix), authenticate the key (401), count it against the key's rate limit (429), check
-the action's scope (403), run the view. The rate limit comes before the scope check so refused requests
+fix), authenticate the key (401), count it against the key's rate limit and then against the key's
+limit for this operation if it has one (429 naming the limit hit), check the action's scope (403), run
+the view. The rate limit comes before the scope check so refused requests
 count too and carry the X-RateLimit-* headers like every other response to an authenticated key. Every
 response to an authenticated key, errors included, is recorded for usage statistics.
 """
@@ -16,10 +17,14 @@ from rest_framework.renderers import JSONRenderer
 from apikeys import usage
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.authentication import ApiKeyAuthentication
+from apikeys.operations import operation_name
 from apikeys.permissions import RequiresScope
 from apikeys.ratelimit import rate_limit_headers_set, rate_limit_hit
+from config.client_address import client_address
 from config.errors import RateLimitExceeded
 from config.idempotency import IdempotentPostMixin
+from config.request_context import current_request_id
+from config.routes import route_template
 
 # Renderers keep no per-request state, so one instance serves every request of the process.
 _JSON_RENDERER = JSONRenderer()
@@ -30,6 +35,8 @@ class PartnerAPIMixin(IdempotentPostMixin):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [RequiresScope]
     required_scopes: dict[str, str] = {}
+    # Names this viewset's operations (`cart-tryons:create`) for per-operation limits (apikeys/operations.py).
+    operation_resource: str | None = None
 
     @property
     def organization_id(self) -> str:
@@ -76,12 +83,28 @@ class PartnerAPIMixin(IdempotentPostMixin):
                     key_id=principal.key_prefix, limit=principal.rate_limit
                 )
             if not decision.allowed:
-                raise RateLimitExceeded(
-                    f"Rate limit of {decision.limit} requests per minute exceeded.",
-                    details={"limit": decision.limit, "retryAfter": decision.retry_after},
-                    headers={"Retry-After": str(decision.retry_after)},
-                )
+                raise _rate_limit_exceeded(decision, limited_by="key")
+            if principal.endpoint_limits:
+                self._operation_limit_check(request, principal, decision)
         super().check_permissions(request)
+
+    def _operation_limit_check(self, request, principal: ApiKeyPrincipal, decision) -> None:
+        """The key's own limit for this operation, counted only once the key's overall limit admitted it.
+
+        Its own bucket (the key prefix and the operation); the headers report whichever of the two limits
+        leaves fewer requests, so a client pacing itself by the headers is never surprised by a 429.
+        """
+        operation = operation_name(
+            self.operation_resource, getattr(self, "action", None) or request.method.lower()
+        )
+        limit = principal.endpoint_limit(operation) if operation else None
+        if limit is None:
+            return
+        narrower = rate_limit_hit(key_id=f"{principal.key_prefix}:{operation}", limit=limit)
+        if not narrower.allowed or narrower.remaining < decision.remaining:
+            request.rate_limit = narrower
+        if not narrower.allowed:
+            raise _rate_limit_exceeded(narrower, limited_by=operation)
 
     def check_throttles(self, request):
         """Done in check_permissions, before the scope check (see the module docstring)."""
@@ -92,11 +115,24 @@ class PartnerAPIMixin(IdempotentPostMixin):
         principal = getattr(self, "_principal", None)
         if principal is not None:
             match = request._request.resolver_match
+            data = response.data if response.status_code >= 400 else None
             usage.apikey_usage_record(
                 key_id=principal.key_id,
                 method=request.method,
-                route=usage.route_template(match.route) if match else request.path,
+                route=route_template(match.route) if match else request.path,
                 status_code=response.status_code,
                 duration_ms=(time.perf_counter() - self._started) * 1000,
+                request_id=current_request_id() or "",
+                error_code=data.get("error", "") if isinstance(data, dict) else "",
+                client_address=client_address(request._request),
             )
         return response
+
+
+def _rate_limit_exceeded(decision, *, limited_by: str) -> RateLimitExceeded:
+    scope = "" if limited_by == "key" else f" for {limited_by}"
+    return RateLimitExceeded(
+        f"Rate limit of {decision.limit} requests per minute{scope} exceeded.",
+        details={"limit": decision.limit, "limitedBy": limited_by, "retryAfter": decision.retry_after},
+        headers={"Retry-After": str(decision.retry_after)},
+    )

@@ -7,6 +7,8 @@ PHOTOS_READ = "photos:read"
 CUSTOMERS_CREATE = "customers:create"
 CUSTOMERS_READ = "customers:read"
 WEBHOOKS_MANAGE = "webhooks:manage"
+ACCOUNT_READ = "account:read"
+USAGE_READ = "usage:read"
 ALL = "all"
 
 SCOPES = {
@@ -17,6 +19,8 @@ SCOPES = {
     CUSTOMERS_CREATE: "Create/update external customers",
     CUSTOMERS_READ: "View external customers",
     WEBHOOKS_MANAGE: "Configure webhooks",
+    ACCOUNT_READ: "View the organization's balance and credit ledger (of the key's mode)",
+    USAGE_READ: "View the organization's usage analytics and request logs",
     ALL: "Full access to all operations",
 }
 

@@ -1,79 +1,120 @@
-"""Reads for the key management API: usage statistics over a window of days."""
+"""Reads for the key management API (usage statistics over a window of days) and for the account a key
+sees (its organization, in its mode, and that mode's credit ledger)."""
 
 from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import Avg, Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from apikeys.models import ApiKey, ApiUsageRecord
-
-STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
-
-
-def _average(value) -> float:
-    return round(float(value or 0), 1)
+from apikeys.admission import ApiKeyPrincipal
+from apikeys.models import ApiKey
+from config.errors import ValidationError
+from organizations.models import CreditLedgerEntry, Organization, credits_number
+from usage.selectors import usage_summary
 
 
 def apikey_usage_summary(*, key: ApiKey, days: int) -> dict:
     """Requests by day, by endpoint and by status class over the last `days` days (today included).
 
-    Counts what has been flushed to the database: in production that lags live traffic by a few seconds.
+    Read from the hourly rollups (usage app), so it costs the same however busy the key is. Counts what
+    has been flushed to the database: in production that lags live traffic by a few seconds.
     """
     today = timezone.now().date()
     first_day = today - timedelta(days=days - 1)
-    since = datetime.combine(first_day, time.min, tzinfo=UTC)  # a range the (key, time) index can serve
-    records = ApiUsageRecord.objects.filter(api_key=key, created_at__gte=since)
-    errors = Q(status_code__gte=400)
-
-    totals = records.aggregate(
-        requests=Count("id"), errors=Count("id", filter=errors), avg=Avg("duration_ms")
+    summary = usage_summary(
+        organization_id=key.organization_id,
+        api_key_id=key.id,
+        start=datetime.combine(first_day, time.min, tzinfo=UTC),
+        end=datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC),
+        granularity="day",
     )
-
-    per_day = {
-        row["day"]: row
-        for row in records.annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(requests=Count("id"), errors=Count("id", filter=errors))
-    }
-    by_day = []
-    for offset in range(days):
-        day = first_day + timedelta(days=offset)
-        row = per_day.get(day, {})
-        by_day.append(
-            {"date": day.isoformat(), "requests": row.get("requests", 0), "errors": row.get("errors", 0)}
-        )
-
-    by_endpoint = [
-        {
-            "method": row["method"],
-            "route": row["route"],
-            "requests": row["requests"],
-            "errors": row["errors"],
-            "averageDurationMs": _average(row["avg"]),
-        }
-        for row in records.values("method", "route")
-        .annotate(requests=Count("id"), errors=Count("id", filter=errors), avg=Avg("duration_ms"))
-        .order_by("-requests", "route", "method")
-    ]
-
-    by_status_class = dict.fromkeys(STATUS_CLASSES, 0)
-    for row in records.values("status_code").annotate(requests=Count("id")):
-        status_class = f"{row['status_code'] // 100}xx"
-        if status_class in by_status_class:
-            by_status_class[status_class] += row["requests"]
-
     return {
         "keyId": key.id,
         "days": days,
         "from": first_day.isoformat(),
         "to": today.isoformat(),
-        "totals": {
-            "requests": totals["requests"],
-            "errors": totals["errors"],
-            "averageDurationMs": _average(totals["avg"]),
-        },
-        "byDay": by_day,
-        "byEndpoint": by_endpoint,
-        "byStatusClass": by_status_class,
+        "totals": {key: summary["totals"][key] for key in ("requests", "errors", "averageDurationMs")},
+        "byDay": [
+            {
+                "date": point["start"].date().isoformat(),
+                "requests": point["requests"],
+                "errors": point["errors"],
+            }
+            for point in summary["series"]
+        ],
+        "byEndpoint": summary["byRoute"],
+        "byStatusClass": summary["byStatusClass"],
     }
+
+
+def account_for_key(*, principal: ApiKeyPrincipal, rate_limit) -> dict:
+    """The organization as the key sees it: a test key sees the sandbox balance under the live id."""
+    organization = Organization.objects.only("id", "name", "status", "credits", "sandbox_of").get(
+        pk=principal.organization_id
+    )
+    return {
+        "organizationId": organization.sandbox_of_id or organization.id,
+        "name": organization.name,
+        "status": organization.status,
+        "livemode": principal.livemode,
+        "credits": credits_number(organization.credits),
+        "apiKey": {
+            "id": principal.key_id,
+            "keyPrefix": principal.key_prefix,
+            "mode": principal.mode,
+            "scopes": list(principal.scopes),
+            "rateLimit": principal.rate_limit,
+            "endpointLimits": dict(principal.endpoint_limits),
+            "remaining": rate_limit.remaining if rate_limit else None,
+            "resetAt": rate_limit.reset_at if rate_limit else None,
+            "expiresAt": (
+                datetime.fromtimestamp(principal.expires_at, tz=UTC).isoformat().replace("+00:00", "Z")
+                if principal.expires_at
+                else None
+            ),
+        },
+    }
+
+
+def _bound(raw: str | None, field: str, *, end: bool) -> datetime | None:
+    """An ISO-8601 date (the whole day) or date-time; a time without a zone is UTC."""
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            day = datetime.fromisoformat(raw).date()
+            return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            details={field: ["Must be an ISO-8601 date (2026-01-15) or date-time (2026-01-15T10:30:00Z)."]}
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def account_ledger(*, principal: ApiKeyPrincipal, params) -> QuerySet:
+    """The ledger of the key's mode, newest first, filtered by `type` (kind) and a `from`/`to` range."""
+    entries = CreditLedgerEntry.objects.filter(organization_id=principal.organization_id).select_related(
+        "actor"
+    )
+    kind = params.get("type")
+    if kind:
+        if kind not in CreditLedgerEntry.Kind.values:
+            raise ValidationError(
+                details={"type": [f"Must be one of {', '.join(CreditLedgerEntry.Kind.values)}."]}
+            )
+        entries = entries.filter(kind=kind)
+    since = _bound(params.get("from"), "from", end=False)
+    until = _bound(params.get("to"), "to", end=True)
+    if since and until and since >= until:
+        raise ValidationError(details={"to": ["Must be after from."]})
+    if since:
+        entries = entries.filter(created_at__gte=since)
+    if until:
+        # A date-time bound is inclusive; a date bound covers its whole day.
+        entries = (
+            entries.filter(created_at__lt=until)
+            if len(params["to"]) == 10
+            else entries.filter(created_at__lte=until)
+        )
+    return entries

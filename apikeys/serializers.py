@@ -1,8 +1,9 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, ApiKeyEvent
 from apikeys.scopes import SCOPES
+from organizations.serializers import STAFF_ACTOR
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
@@ -13,17 +14,33 @@ class ApiKeySerializer(serializers.ModelSerializer):
     lastUsedAt = serializers.DateTimeField(source="last_used_at", read_only=True, allow_null=True)
     usageCount = serializers.IntegerField(source="usage_count", read_only=True)
     revokedAt = serializers.DateTimeField(source="revoked_at", read_only=True, allow_null=True)
-    status = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=ApiKey.Status.values, read_only=True)
+    mode = serializers.ChoiceField(choices=ApiKey.Mode.values, read_only=True)
+    endpointLimits = serializers.DictField(
+        source="endpoint_limits",
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Requests per minute for single operations, on top of rateLimit.",
+    )
+    replacedBy = serializers.CharField(
+        source="replaced_by_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The key that replaced this one in a roll; this one works until expiresAt.",
+    )
 
     class Meta:
         model = ApiKey
         fields = [
             "id",
             "name",
+            "mode",
             "keyPrefix",
             "scopes",
             "rateLimit",
+            "endpointLimits",
             "status",
+            "replacedBy",
             "expiresAt",
             "createdAt",
             "lastUsedAt",
@@ -41,6 +58,65 @@ class ApiKeyCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, min_value=1, max_value=settings.API_KEY_MAX_RATE_LIMIT
     )
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    mode = serializers.ChoiceField(
+        choices=ApiKey.Mode.values,
+        default=ApiKey.Mode.LIVE,
+        help_text="`test` keys (`gx_test_…`) see only test data and spend the sandbox balance.",
+    )
+    endpointLimits = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=settings.API_KEY_MAX_RATE_LIMIT),
+        required=False,
+        help_text='Requests per minute for single operations, e.g. {"cart-tryons:create": 10}.',
+    )
+
+
+class ApiKeyUpdateSerializer(serializers.Serializer):
+    """Every field optional; null rateLimit means the default, null expiresAt means never."""
+
+    name = serializers.CharField(max_length=120, required=False)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(SCOPES)),
+        min_length=1,
+        max_length=len(SCOPES),
+        required=False,
+    )
+    rateLimit = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=settings.API_KEY_MAX_RATE_LIMIT
+    )
+    expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    endpointLimits = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=settings.API_KEY_MAX_RATE_LIMIT),
+        required=False,
+        help_text="Replaces the key's per-operation limits; {} removes them.",
+    )
+
+
+class ApiKeyRollSerializer(serializers.Serializer):
+    expiresIn = serializers.IntegerField(
+        required=False,
+        default=86400,
+        min_value=0,
+        max_value=7 * 86400,
+        help_text="Seconds the old key keeps working (0 = it stops now; at most 7 days).",
+    )
+
+
+class ApiKeyEventSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="kind")
+    keyId = serializers.CharField(source="api_key_id")
+    actor = serializers.SerializerMethodField()
+    changes = serializers.DictField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = ApiKeyEvent
+        fields = ["id", "type", "keyId", "actor", "changes", "createdAt"]
+
+    def get_actor(self, event) -> str | None:
+        if not event.actor_id:
+            return None
+        # Partners learn that GarmaxAI did it, never which employee (as on the credit ledger).
+        return STAFF_ACTOR if event.actor.is_staff else event.actor.get_username()
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
@@ -94,3 +170,20 @@ class ApiKeyUsageSerializer(serializers.Serializer):
         fields = super().get_fields()
         fields["from"] = serializers.DateField(help_text="First day of the window (UTC).")
         return fields
+
+
+class ScopeOperationSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    path = serializers.CharField()
+    operationId = serializers.CharField(allow_null=True)
+    summary = serializers.CharField(allow_blank=True)
+
+
+class ScopeSerializer(serializers.Serializer):
+    scope = serializers.CharField()
+    description = serializers.CharField()
+    operations = ScopeOperationSerializer(many=True)
+
+
+class ScopeCatalogueSerializer(serializers.Serializer):
+    scopes = ScopeSerializer(many=True)

@@ -1,15 +1,19 @@
-"""API keys: creation (the secret is shown once), revocation, and blocking a suspended organization's keys.
+"""API keys: creation (the secret is shown once), changes, rolls, revocation, their audit trail, and
+blocking a suspended organization's keys.
 
 Revocation and suspension write tombstones that the hot path (apikeys/admission.py) checks on every
-request, so a revoked or blocked key fails on the very next request on every process.
+request, so a revoked or blocked key fails on the very next request on every process. A change (PATCH,
+roll) bumps the key's version and writes it to the shared cache the same way: every process re-reads a
+verification cached at an older version on its next request (without another bcrypt).
 """
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import bcrypt
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 # Request admission lives in apikeys/admission.py; its public names stay importable from here.
@@ -20,6 +24,7 @@ from apikeys.admission import (
     KEY_ALPHABET,
     KEY_PATTERN,
     KEY_PREFIX,
+    KEY_PREFIXES,
     LOOKUP_LENGTH,
     SECRET_LENGTH,
     ApiKeyPrincipal,
@@ -27,12 +32,18 @@ from apikeys.admission import (
     apikey_authenticate,
     blocked_cache_key,
     verified_cache_key,
+    version_cache_key,
 )
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, ApiKeyEvent
+from apikeys.operations import partner_operations
 from apikeys.scopes import SCOPES
-from config.errors import ValidationError
+from config.errors import Conflict, ValidationError
 from config.shared_cache import requires_shared_cache, shared_delete_many, shared_set_many
 from organizations.models import Organization
+from organizations.services import organization_sandbox
+
+ROLL_DEFAULT_SECONDS = 86400
+ROLL_MAX_SECONDS = 7 * 86400
 
 __all__ = [
     "KEY_PATTERN",
@@ -44,7 +55,11 @@ __all__ = [
     "apikey_admit",
     "apikey_authenticate",
     "apikey_create",
+    "apikey_expired_record",
     "apikey_revoke",
+    "apikey_roll",
+    "apikey_update",
+    "validate_endpoint_limits",
     "organization_keys_block",
     "organization_keys_unblock",
     "organization_status_changed_receive",
@@ -65,6 +80,46 @@ def validate_scopes(scopes) -> list[str]:
     return sorted(set(scopes))
 
 
+def validate_rate_limit(rate_limit, field: str = "rateLimit") -> int | None:
+    if rate_limit is None:
+        return None
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, int):
+        raise ValidationError(details={field: ["Must be an integer."]})
+    if not 1 <= rate_limit <= settings.API_KEY_MAX_RATE_LIMIT:
+        raise ValidationError(details={field: [f"Must be between 1 and {settings.API_KEY_MAX_RATE_LIMIT}."]})
+    return rate_limit
+
+
+def validate_endpoint_limits(limits) -> dict[str, int]:
+    """`{"cart-tryons:create": 10}`: requests per minute for partner operations (apikeys/operations.py)."""
+    if limits is None:
+        return {}
+    if not isinstance(limits, dict):
+        raise ValidationError(
+            details={"endpointLimits": ["Must be an object of operation: requests per minute."]}
+        )
+    known = partner_operations()
+    errors = {}
+    for operation, limit in limits.items():
+        if operation not in known:
+            errors[f"endpointLimits.{operation}"] = [
+                f"Unknown operation. Known operations: {', '.join(sorted(known))}."
+            ]
+            continue
+        try:
+            validate_rate_limit(limit, field="limit")
+        except ValidationError as exc:
+            errors[f"endpointLimits.{operation}"] = exc.details["limit"]
+    if errors:
+        raise ValidationError(details=errors)
+    return dict(sorted(limits.items()))
+
+
+def _expiry_check(expires_at: datetime | None) -> None:
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError(details={"expiresAt": ["Must be in the future."]})
+
+
 def apikey_create(
     *,
     organization: Organization,
@@ -73,34 +128,203 @@ def apikey_create(
     rate_limit: int | None = None,
     expires_at: datetime | None = None,
     created_by=None,
+    mode: str = ApiKey.Mode.LIVE,
+    endpoint_limits: dict[str, int] | None = None,
+    rolled_from: ApiKey | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with the full secret, which is never stored and never shown again."""
+    """Create a key and return it with the full secret, which is never stored and never shown again.
+
+    A test key (`gx_test_…`) acts as the organization's sandbox, created with its first test key.
+    """
     scopes = validate_scopes(scopes)
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError(details={"expiresAt": ["Must be in the future."]})
-    if rate_limit is not None and not 1 <= rate_limit <= settings.API_KEY_MAX_RATE_LIMIT:
-        raise ValidationError(
-            details={"rateLimit": [f"Must be between 1 and {settings.API_KEY_MAX_RATE_LIMIT}."]}
-        )
+    _expiry_check(expires_at)
+    rate_limit = validate_rate_limit(rate_limit)
+    endpoint_limits = validate_endpoint_limits(endpoint_limits)
+    if mode not in ApiKey.Mode.values:
+        raise ValidationError(details={"mode": [f"Must be one of {', '.join(ApiKey.Mode.values)}."]})
+    if mode == ApiKey.Mode.TEST:
+        organization_sandbox(organization=organization)
+    actor = created_by if getattr(created_by, "pk", None) else None
+    prefix = KEY_PREFIXES[mode]
     for _ in range(5):
-        raw_key = KEY_PREFIX + _random(LOOKUP_LENGTH) + _random(SECRET_LENGTH)
+        raw_key = prefix + _random(LOOKUP_LENGTH) + _random(SECRET_LENGTH)
         key_hash = bcrypt.hashpw(raw_key.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
         try:
             with transaction.atomic():
                 key = ApiKey.objects.create(
                     organization=organization,
+                    mode=mode,
                     name=name,
-                    key_prefix=raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH],
+                    key_prefix=raw_key[: len(prefix) + LOOKUP_LENGTH],
                     key_hash=key_hash,
                     scopes=scopes,
                     rate_limit=rate_limit,
+                    endpoint_limits=endpoint_limits,
                     expires_at=expires_at,
-                    created_by=created_by if getattr(created_by, "pk", None) else None,
+                    created_by=actor,
+                )
+                changes = {"mode": mode, "scopes": scopes}
+                if rolled_from is not None:
+                    changes["rolledFrom"] = rolled_from.id
+                ApiKeyEvent.objects.create(
+                    api_key=key, kind=ApiKeyEvent.Kind.CREATED, actor=actor, changes=changes
                 )
         except IntegrityError:
             continue  # 62^8 prefixes: a collision is rare, and the unique index turns it into a retry
         return key, raw_key
     raise RuntimeError("could not allocate a unique API key prefix")
+
+
+# PATCH fields: the model attribute behind each, and how a value is checked.
+_UPDATABLE = {
+    "name": "name",
+    "scopes": "scopes",
+    "rateLimit": "rate_limit",
+    "expiresAt": "expires_at",
+    "endpointLimits": "endpoint_limits",
+}
+
+
+def _json_value(value):
+    return value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+
+
+@requires_shared_cache
+def apikey_update(*, key: ApiKey, data: dict, actor=None) -> ApiKey:
+    """Change a key's name, scopes, rateLimit (null = the default), expiresAt (null = never) or
+    endpointLimits, effective from the next request on every web process.
+
+    The row is locked, so concurrent changes apply one after the other and each records what it changed.
+    The new version is written to the shared cache inside the transaction: if Redis is unreachable the
+    change fails as a whole (503) rather than leaving processes on the old scopes. Only an active key can
+    change (409 otherwise: revoked and expired keys stay as they ended).
+    """
+    cleaned = {}
+    if "name" in data:
+        cleaned["name"] = data["name"]
+    if "scopes" in data:
+        cleaned["scopes"] = validate_scopes(data["scopes"])
+    if "rateLimit" in data:
+        cleaned["rate_limit"] = validate_rate_limit(data["rateLimit"])
+    if "expiresAt" in data:
+        _expiry_check(data["expiresAt"])
+        cleaned["expires_at"] = data["expiresAt"]
+    if "endpointLimits" in data:
+        cleaned["endpoint_limits"] = validate_endpoint_limits(data["endpointLimits"])
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if locked.status != ApiKey.Status.ACTIVE:
+            raise Conflict(f"API key {key.id} is {locked.status} and can no longer be changed.")
+        changes = {}
+        for field, attr in _UPDATABLE.items():
+            if attr in cleaned and getattr(locked, attr) != cleaned[attr]:
+                changes[field] = {
+                    "from": _json_value(getattr(locked, attr)),
+                    "to": _json_value(cleaned[attr]),
+                }
+                setattr(locked, attr, cleaned[attr])
+        if changes:
+            locked.version = F("version") + 1
+            locked.save(update_fields=[*(a for a in cleaned if _field_of(a) in changes), "version"])
+            locked.refresh_from_db(fields=["version"])
+            ApiKeyEvent.objects.create(
+                api_key=locked, kind=ApiKeyEvent.Kind.UPDATED, actor=_user(actor), changes=changes
+            )
+            _version_write(locked)
+    return locked
+
+
+def _field_of(attr: str) -> str:
+    return next(field for field, name in _UPDATABLE.items() if name == attr)
+
+
+@requires_shared_cache
+def apikey_roll(*, key: ApiKey, expires_in: int = ROLL_DEFAULT_SECONDS, actor=None) -> tuple[ApiKey, str]:
+    """Replace a key without downtime: a new key (shown once) with the same name, mode, scopes and limits,
+    while the old one keeps working for `expires_in` seconds (0 = stops now, at most 7 days), then 401.
+
+    The old key's row is locked, so a key is rolled once: rolling it again is a 409 (roll the new key).
+    A planned expiry of the old key is carried to the new one and never extended on the old one.
+    """
+    if (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int)
+        or not 0 <= expires_in <= ROLL_MAX_SECONDS
+    ):
+        raise ValidationError(
+            details={"expiresIn": [f"Must be an integer from 0 to {ROLL_MAX_SECONDS} seconds."]}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        old = ApiKey.objects.select_for_update().select_related("organization").get(pk=key.pk)
+        if old.status != ApiKey.Status.ACTIVE:
+            raise Conflict(f"API key {key.id} is {old.status} and cannot be rolled.")
+        if old.replaced_by_id:
+            raise Conflict(
+                f"API key {key.id} was already rolled; roll its replacement {old.replaced_by_id} instead.",
+                details={"replacedBy": old.replaced_by_id},
+            )
+        planned = old.expires_at
+        new, raw_key = apikey_create(
+            organization=old.organization,
+            name=old.name,
+            scopes=old.scopes,
+            rate_limit=old.rate_limit,
+            expires_at=planned if planned and planned > now + timedelta(seconds=1) else None,
+            created_by=actor,
+            mode=old.mode,
+            endpoint_limits=old.endpoint_limits,
+            rolled_from=old,
+        )
+        grace_end = now + timedelta(seconds=expires_in)
+        if planned is not None and planned < grace_end:
+            grace_end = planned
+        ApiKey.objects.filter(pk=old.pk).update(
+            expires_at=grace_end, replaced_by=new, version=F("version") + 1
+        )
+        old.refresh_from_db(fields=["expires_at", "replaced_by", "version"])
+        ApiKeyEvent.objects.create(
+            api_key=old,
+            kind=ApiKeyEvent.Kind.ROLLED,
+            actor=_user(actor),
+            changes={
+                "replacedBy": new.id,
+                "expiresAt": {"from": _json_value(planned), "to": _json_value(grace_end)},
+            },
+        )
+        _version_write(old)
+    return new, raw_key
+
+
+def apikey_expired_record(*, now: datetime | None = None) -> int:
+    """Record an `expired` event for every key whose expiry has passed (run by beat every minute).
+
+    The unique constraint on (key, expired) makes overlapping runs harmless. Returns how many it recorded.
+    """
+    now = now or timezone.now()
+    expired = ApiKey.objects.filter(expires_at__lte=now, revoked_at__isnull=True).exclude(
+        events__kind=ApiKeyEvent.Kind.EXPIRED
+    )
+    events = [
+        ApiKeyEvent(api_key_id=key_id, kind=ApiKeyEvent.Kind.EXPIRED, created_at=expires_at, changes={})
+        for key_id, expires_at in expired.values_list("id", "expires_at")[:1000]
+    ]
+    return len(ApiKeyEvent.objects.bulk_create(events, ignore_conflicts=True))
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _version_write(key: ApiKey) -> None:
+    """Publish the key's new version: entries cached at an older one are re-read on their next request.
+
+    Written inside the caller's transaction (a Redis failure aborts the change). Should the commit itself
+    then fail, the marker runs ahead of the row and the key's cached entry is refreshed from the row on
+    each request (one query, no bcrypt) until the key's next change: slower, never wrong. No timeout,
+    like the tombstones: it must outlive every entry cached before the change.
+    """
+    shared_set_many({version_cache_key(key.key_prefix): str(key.version)}, timeout=None)
 
 
 @requires_shared_cache
@@ -113,10 +337,11 @@ def apikey_revoke(*, key: ApiKey, actor=None) -> ApiKey:
     verification that was in flight while we revoked and writes its stale "verified" entry afterwards.
     """
     with transaction.atomic():
-        if key.revoked_at is None:
-            ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
-                revoked_at=timezone.now(), revoked_by=actor if getattr(actor, "pk", None) else None
-            )
+        revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=_user(actor)
+        )
+        if revoked:  # only the request that revoked it records the event: a repeat is a no-op
+            ApiKeyEvent.objects.create(api_key_id=key.pk, kind=ApiKeyEvent.Kind.REVOKED, actor=_user(actor))
         _tombstones_write({key.key_prefix: BLOCKED_REVOKED})
     key.refresh_from_db(fields=["revoked_at", "revoked_by"])
     return key

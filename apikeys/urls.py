@@ -1,8 +1,11 @@
 from django.urls import path
 
-from apikeys.views import ApiKeyViewSet
+from apikeys.views import AccountViewSet, ApiKeyViewSet, ScopeCatalogueView
 
 urlpatterns = [
+    path("v1/account", AccountViewSet.as_view({"get": "retrieve"}), name="account"),
+    path("v1/account/ledger", AccountViewSet.as_view({"get": "ledger"}), name="account-ledger"),
+    path("docs/scopes", ScopeCatalogueView.as_view(), name="docs-scopes"),
     path(
         "organizations/<str:organization_id>/api-keys",
         ApiKeyViewSet.as_view({"get": "list", "post": "create"}),
@@ -10,8 +13,18 @@ urlpatterns = [
     ),
     path(
         "organizations/<str:organization_id>/api-keys/<str:key_id>",
-        ApiKeyViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+        ApiKeyViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
         name="organization-api-key-detail",
+    ),
+    path(
+        "organizations/<str:organization_id>/api-keys/<str:key_id>/roll",
+        ApiKeyViewSet.as_view({"post": "roll"}),
+        name="organization-api-key-roll",
+    ),
+    path(
+        "organizations/<str:organization_id>/api-keys/<str:key_id>/events",
+        ApiKeyViewSet.as_view({"get": "events"}),
+        name="organization-api-key-events",
     ),
     path(
         "organizations/<str:organization_id>/api-keys/<str:key_id>/usage",

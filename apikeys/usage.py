@@ -1,4 +1,5 @@
-"""Usage tracking: one record per partner request (key, method, route template, status, duration, time).
+"""Usage tracking: one record per partner request (key, method, route template, status, duration, time,
+request id, error code, client address), stored in the request log and its rollups (the usage app).
 
 Recording sits on the hot path, so in production it costs no round trip at all: each web process
 appends a tuple to an in-memory batch, and a background thread pushes the batch onto a Redis
@@ -7,8 +8,9 @@ task `apikeys.flush_usage` (every 5 s) moves the list into the database in bulk 
 `usage_count` / `last_used_at` with F() expressions in the same transaction. So usage statistics lag live
 traffic by a few seconds; a web process killed with SIGKILL loses at most its last second of records (a
 graceful stop pushes them). Usage is bookkeeping, not billing (credits are), so that is the trade we take
-for keeping it off the request's latency. In embedded mode there is no shared buffer the worker could
-read, so the record is written directly (two small SQLite writes).
+for keeping it off the request's latency (README, "Usage and request logs", says what a SIGKILL can lose).
+In embedded mode there is no shared buffer the worker could read, so the record is written directly (a few
+small SQLite writes).
 
 From the Redis list on, delivery is at-least-once and in practice exactly-once: a flush reads a batch,
 commits it to the database, and only then trims it from the list, under a lock that keeps flushers from
@@ -20,22 +22,20 @@ import atexit
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
-from django.utils import timezone
 
-from apikeys.models import ApiKey, ApiUsageRecord
+from apikeys.models import ApiKey
 from config.shared_cache import redis_client
+from organizations.models import Organization
+from usage.recording import request_log_store
 
 logger = logging.getLogger("garmax.apikeys")
 
@@ -47,37 +47,30 @@ BATCH_SECONDS = 1.0
 BATCH_HARD_CAP = 20_000  # while Redis is down, keep at most this many lines, dropping the oldest
 FLUSH_BATCH = 1000
 FLUSH_MAX_BATCHES = 50  # bounds one run; the next beat tick continues
-PRUNE_CHUNK = 10_000
-
-_REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
-_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-@lru_cache(maxsize=512)
-def route_template(route: str) -> str:
-    """`api/v1/customers/<str:external_id>` or a router regex → `/api/v1/customers/{externalId}`."""
-    route = _REGEX_GROUP.sub(lambda m: "{" + _camel(m.group(1)) + "}", route)
-    route = _CONVERTER.sub(lambda m: "{" + _camel(m.group(1)) + "}", route)
-    route = route.replace("^", "").replace("$", "").replace("\\", "")
-    return "/" + route.lstrip("/")
 
 
 def apikey_usage_record(
-    *, key_id: str, method: str, route: str, status_code: int, duration_ms: float, at: float | None = None
+    *,
+    key_id: str,
+    method: str,
+    route: str,
+    status_code: int,
+    duration_ms: float,
+    at: float | None = None,
+    request_id: str = "",
+    error_code: str = "",
+    client_address: str = "",
 ) -> None:
     """Record one request. Never raises: usage is bookkeeping and must not fail the partner's request."""
     at = time.time() if at is None else at
+    # The request log's fields follow the original six, so lines pushed by an older release still parse.
+    extra = (request_id, error_code, client_address)
     try:
         if redis_client() is None:
-            _store([(key_id, method, route, status_code, round(duration_ms), at)])
+            _store([(key_id, method, route, status_code, round(duration_ms), at, *extra)])
             return
         # Serialized by the pusher, off the request thread.
-        record = (key_id, method, route, status_code, round(duration_ms), round(at, 3))
+        record = (key_id, method, route, status_code, round(duration_ms), round(at, 3), *extra)
         with _batch_lock:
             _batch.append(record)
             full = len(_batch) >= BATCH_MAX
@@ -90,6 +83,7 @@ def apikey_usage_record(
 
 _batch: list[tuple] = []
 _batch_lock = threading.Lock()
+_push_lock = threading.Lock()
 _pusher_pid: int | None = None
 
 
@@ -98,20 +92,23 @@ def apikey_usage_batch_push() -> int:
 
     On a Redis error the lines go back into the batch (bounded by BATCH_HARD_CAP) for the next try.
     """
-    with _batch_lock:
-        records = _batch[:]
-        _batch.clear()
-    if not records:
-        return 0
-    try:
-        redis_client().rpush(BUFFER_KEY, *(json.dumps(record) for record in records))
-    except Exception:
+    # One push at a time: the exit-time push waits for the pusher thread's in-flight RPUSH, which would
+    # otherwise die with the interpreter (daemon threads are stopped after atexit) and take its lines along.
+    with _push_lock:
         with _batch_lock:
-            _batch[:0] = records
-            del _batch[: max(0, len(_batch) - BATCH_HARD_CAP)]
-        logger.warning("Could not push %d usage records to Redis; will retry", len(records))
-        return 0
-    return len(records)
+            records = _batch[:]
+            _batch.clear()
+        if not records:
+            return 0
+        try:
+            redis_client().rpush(BUFFER_KEY, *(json.dumps(record) for record in records))
+        except Exception:
+            with _batch_lock:
+                _batch[:0] = records
+                del _batch[: max(0, len(_batch) - BATCH_HARD_CAP)]
+            logger.warning("Could not push %d usage records to Redis; will retry", len(records))
+            return 0
+        return len(records)
 
 
 def _pusher_ensure_running() -> None:
@@ -135,28 +132,31 @@ def _pusher_loop() -> None:
 atexit.register(apikey_usage_batch_push)
 
 
+def _acting_organizations(key_ids) -> dict[str, str]:
+    """Key id → the organization whose log its requests belong to: a test key's go to the sandbox twin, so
+    live usage and request logs never show test traffic (and a test key's usage:read sees only its own)."""
+    keys = list(ApiKey.objects.filter(pk__in=key_ids).values_list("pk", "organization_id", "mode"))
+    test_organizations = {organization_id for _, organization_id, mode in keys if mode == ApiKey.Mode.TEST}
+    sandbox_of = dict(
+        Organization.objects.filter(sandbox_of_id__in=test_organizations).values_list("sandbox_of_id", "pk")
+    )
+    return {
+        pk: sandbox_of.get(organization_id, organization_id) if mode == ApiKey.Mode.TEST else organization_id
+        for pk, organization_id, mode in keys
+    }
+
+
 def _store(rows: list[tuple]) -> None:
-    """Insert records and advance each key's counters, in one transaction."""
+    """Write records to the request log and rollups and advance each key's counters, in one transaction."""
     per_key: dict[str, list] = defaultdict(lambda: [0, 0.0])
-    records = []
-    for key_id, method, route, status_code, duration_ms, at in rows:
-        records.append(
-            ApiUsageRecord(
-                api_key_id=key_id,
-                method=method[:10],
-                route=route[:200],
-                status_code=status_code,
-                duration_ms=max(0, int(duration_ms)),
-                created_at=datetime.fromtimestamp(at, tz=UTC),
-            )
-        )
-        totals = per_key[key_id]
+    for row in rows:
+        totals = per_key[row[0]]
         totals[0] += 1
-        totals[1] = max(totals[1], at)
+        totals[1] = max(totals[1], row[5])
     with transaction.atomic():
-        existing = set(ApiKey.objects.filter(pk__in=per_key).values_list("pk", flat=True))
-        ApiUsageRecord.objects.bulk_create([r for r in records if r.api_key_id in existing])
-        for key_id in existing:
+        organization_of = _acting_organizations(per_key)
+        request_log_store(rows=rows, organization_of=organization_of)
+        for key_id in organization_of:
             count, latest = per_key[key_id]
             latest_at = Value(datetime.fromtimestamp(latest, tz=UTC))
             # F() increments: concurrent flushes and the embedded path never lose each other's counts;
@@ -197,18 +197,3 @@ def apikey_usage_flush() -> int:
     finally:
         cache.delete(FLUSH_LOCK)
     return stored
-
-
-def apikey_usage_prune(*, now: datetime | None = None) -> int:
-    """Delete usage records older than API_USAGE_RETENTION_DAYS; returns how many were deleted."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.API_USAGE_RETENTION_DAYS)
-    deleted = 0
-    # In chunks: one huge DELETE would hold locks and bloat the WAL while partners keep writing.
-    while True:
-        ids = list(
-            ApiUsageRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PRUNE_CHUNK]
-        )
-        if not ids:
-            return deleted
-        count, _ = ApiUsageRecord.objects.filter(pk__in=ids).delete()
-        deleted += count

@@ -1,21 +1,50 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apikeys import selectors, services
+from apikeys.catalogue import scope_catalogue
 from apikeys.models import ApiKey
+from apikeys.partner import PartnerAPIMixin
+from apikeys.scopes import ACCOUNT_READ
 from apikeys.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
+    ApiKeyEventSerializer,
+    ApiKeyRollSerializer,
     ApiKeySerializer,
+    ApiKeyUpdateSerializer,
     ApiKeyUsageSerializer,
+    ScopeCatalogueSerializer,
 )
 from config.errors import ResourceNotFound, ValidationError
 from config.idempotency import IdempotentPostMixin
 from organizations.access import organization_for_user
+from organizations.models import CreditLedgerEntry, Organization
+from organizations.serializers import CreditLedgerEntrySerializer, CreditsField
 
 USAGE_DEFAULT_DAYS = 7
 USAGE_MAX_DAYS = 90
+
+_KEY_EXAMPLE = {
+    "id": "key_9f8e7d6c5b4a",
+    "name": "Production server",
+    "mode": "live",
+    "keyPrefix": "gx_live_ab12cd34",
+    "scopes": ["tryon:create", "tryon:read", "photos:upload"],
+    "rateLimit": 120,
+    "endpointLimits": {"cart-tryons:create": 10},
+    "status": "active",
+    "replacedBy": None,
+    "expiresAt": None,
+    "createdAt": "2026-01-15T10:30:00Z",
+    "lastUsedAt": "2026-01-15T11:02:13Z",
+    "usageCount": 1520,
+    "revokedAt": None,
+}
+_NEW_KEY = "gx_live_ab12cd34Xy9QeR7tLm2NpK4sVw6ZbH8jFd3GcA5u"
 
 
 @extend_schema(tags=["API keys"])
@@ -41,8 +70,25 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Create an API key (the full key is shown once)",
+        description="`mode: test` makes a `gx_test_…` key: it sees only test data and spends the sandbox "
+        "balance (see `POST /organizations/{id}/sandbox/reset`). `endpointLimits` caps single operations "
+        "(requests per minute) on top of `rateLimit`.",
         request=ApiKeyCreateSerializer,
         responses={201: ApiKeyCreatedSerializer},
+        examples=[
+            OpenApiExample(
+                "Create",
+                value={
+                    "name": "Production server",
+                    "scopes": ["tryon:create", "tryon:read", "photos:upload"],
+                    "rateLimit": 120,
+                    "endpointLimits": {"cart-tryons:create": 10},
+                    "mode": "live",
+                },
+                request_only=True,
+            ),
+            OpenApiExample("Created", value={**_KEY_EXAMPLE, "key": _NEW_KEY}, response_only=True),
+        ],
     )
     def create(self, request, organization_id=None):
         organization = self._organization(manage=True)
@@ -56,14 +102,100 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
             rate_limit=data.get("rateLimit"),
             expires_at=data.get("expiresAt"),
             created_by=request.user,
+            mode=data["mode"],
+            endpoint_limits=data.get("endpointLimits"),
         )
         key.key = raw_key
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="List API keys (never the secret)", responses={200: ApiKeySerializer(many=True)})
+    @extend_schema(
+        summary="Change an API key: name, scopes, rateLimit, expiresAt, endpointLimits",
+        description="Effective from the very next request on every server. Only active keys can change "
+        "(409 for revoked or expired ones). `rateLimit: null` restores the default, `expiresAt: null` "
+        "removes the expiry. Recorded in the key's events with what changed.",
+        request=ApiKeyUpdateSerializer,
+        responses={200: ApiKeySerializer},
+        examples=[
+            OpenApiExample(
+                "Narrow the scopes",
+                value={"scopes": ["tryon:read"], "endpointLimits": {"cart-tryons:create": 5}},
+                request_only=True,
+            ),
+            OpenApiExample("Updated", value=_KEY_EXAMPLE, response_only=True),
+        ],
+    )
+    def partial_update(self, request, organization_id=None, key_id=None):
+        key = self._key(manage=True)
+        serializer = ApiKeyUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = services.apikey_update(key=key, data=serializer.validated_data, actor=request.user)
+        return Response(ApiKeySerializer(key).data)
+
+    @extend_schema(
+        summary="Roll an API key: a new key now, the old one until expiresIn seconds have passed",
+        description="Answers the new key (shown once) with the same name, mode, scopes and limits. The "
+        "old key keeps working until its new `expiresAt` (`expiresIn` seconds from now, default 86400, "
+        "0 = now, at most 7 days), then gets 401; both are listed with their status. A key is rolled "
+        "once (409 again: roll its replacement).",
+        request=ApiKeyRollSerializer,
+        responses={201: ApiKeyCreatedSerializer},
+        examples=[
+            OpenApiExample("Roll with one hour of overlap", value={"expiresIn": 3600}, request_only=True),
+            OpenApiExample(
+                "New key", value={**_KEY_EXAMPLE, "key": _NEW_KEY}, response_only=True, status_codes=["201"]
+            ),
+        ],
+    )
+    def roll(self, request, organization_id=None, key_id=None):
+        key = self._key(manage=True)
+        serializer = ApiKeyRollSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        new, raw_key = services.apikey_roll(
+            key=key, expires_in=serializer.validated_data["expiresIn"], actor=request.user
+        )
+        new.key = raw_key
+        return Response(ApiKeyCreatedSerializer(new).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The key's audit trail: created, updated, rolled, revoked, expired (newest first)",
+        responses={200: ApiKeyEventSerializer(many=True)},
+        examples=[
+            # One event: drf-spectacular wraps a list operation's example in the page envelope itself.
+            OpenApiExample(
+                "Events",
+                value={
+                    "id": 7,
+                    "type": "updated",
+                    "keyId": "key_9f8e7d6c5b4a",
+                    "actor": "owner@example.com",
+                    "changes": {"scopes": {"from": ["all"], "to": ["tryon:read"]}},
+                    "createdAt": "2026-01-15T10:45:00Z",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def events(self, request, organization_id=None, key_id=None):
+        key = self._key(manage=False)
+        page = self.paginate_queryset(key.events.select_related("actor"))
+        return self.get_paginated_response(ApiKeyEventSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="List API keys of both modes (never the secret)",
+        responses={200: ApiKeySerializer(many=True)},
+        parameters=[
+            OpenApiParameter("mode", str, enum=["live", "test"], description="Only keys of this mode.")
+        ],
+    )
     def list(self, request, organization_id=None):
         organization = self._organization(manage=False)
-        page = self.paginate_queryset(organization.api_keys.all())
+        keys = organization.api_keys.all()
+        mode = request.query_params.get("mode")
+        if mode is not None:
+            if mode not in ApiKey.Mode.values:
+                raise ValidationError(details={"mode": ["Must be live or test."]})
+            keys = keys.filter(mode=mode)
+        page = self.paginate_queryset(keys)
         return self.get_paginated_response(ApiKeySerializer(page, many=True).data)
 
     @extend_schema(summary="Get one API key (never the secret)", responses={200: ApiKeySerializer})
@@ -80,7 +212,7 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
         parameters=[
             OpenApiParameter(
                 "days",
-                int,
+                {"type": "integer", "minimum": 1, "maximum": USAGE_MAX_DAYS, "default": USAGE_DEFAULT_DAYS},
                 description=f"Window in days, today included (1–{USAGE_MAX_DAYS}, default "
                 f"{USAGE_DEFAULT_DAYS}). Counts lag live traffic by a few seconds.",
             )
@@ -97,3 +229,120 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
         if not 1 <= days <= USAGE_MAX_DAYS:
             raise ValidationError(details={"days": [f"Must be an integer from 1 to {USAGE_MAX_DAYS}."]})
         return Response(selectors.apikey_usage_summary(key=key, days=days))
+
+
+SCOPE_CATALOGUE_EXAMPLE = {
+    "scopes": [
+        {
+            "scope": "tryon:create",
+            "description": "Create try-on sessions",
+            "operations": [
+                {
+                    "method": "POST",
+                    "path": "/api/v1/cart-tryons",
+                    "operationId": "v1_cart_tryons_create",
+                    "summary": "Create a cart try-on session",
+                }
+            ],
+        }
+    ]
+}
+
+
+class ScopeCatalogueView(APIView):
+    """Public, like the OpenAPI document it is read from."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["Docs"],
+        summary="Every API key scope and the operations it grants",
+        description=(
+            "Read from the permission declarations the API enforces, so it cannot disagree with them. "
+            "`all` grants every operation."
+        ),
+        responses={200: ScopeCatalogueSerializer},
+        examples=[OpenApiExample("Scopes", value=SCOPE_CATALOGUE_EXAMPLE, response_only=True)],
+        auth=[],
+    )
+    def get(self, request):
+        return Response({"scopes": scope_catalogue()})
+
+
+class AccountApiKeySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    keyPrefix = serializers.CharField()
+    mode = serializers.ChoiceField(choices=ApiKey.Mode.values)
+    scopes = serializers.ListField(child=serializers.CharField())
+    rateLimit = serializers.IntegerField(help_text="Requests per minute.")
+    endpointLimits = serializers.DictField(child=serializers.IntegerField())
+    remaining = serializers.IntegerField(help_text="Requests left in this window, this one counted.")
+    resetAt = serializers.IntegerField(help_text="Unix seconds when the full limit is available again.")
+    expiresAt = serializers.DateTimeField(allow_null=True)
+
+
+class AccountSerializer(serializers.Serializer):
+    organizationId = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Organization.Status.values)
+    livemode = serializers.BooleanField(help_text="False for a test key: credits is the sandbox balance.")
+    credits = CreditsField(help_text="The balance of the key's mode.")
+    apiKey = AccountApiKeySerializer()
+
+
+_ACCOUNT_EXAMPLE = {
+    "organizationId": "org_abc123",
+    "name": "Acme Fashion",
+    "status": "active",
+    "livemode": True,
+    "credits": 96.4,
+    "apiKey": {
+        "id": "key_9f8e7d6c5b4a",
+        "keyPrefix": "gx_live_ab12cd34",
+        "mode": "live",
+        "scopes": ["all"],
+        "rateLimit": 60,
+        "endpointLimits": {"cart-tryons:create": 10},
+        "remaining": 59,
+        "resetAt": 1768473060,
+        "expiresAt": None,
+    },
+}
+
+
+@extend_schema(tags=["Account"])
+class AccountViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
+    """The organization and balance an API key sees, in the key's mode (`account:read`)."""
+
+    operation_resource = "account"
+    required_scopes = {"retrieve": ACCOUNT_READ, "ledger": ACCOUNT_READ}
+    serializer_class = AccountSerializer
+    queryset = ApiKey.objects.none()
+
+    @extend_schema(
+        summary="The account behind this API key: organization, balance of the key's mode, the key's limits",
+        responses={200: AccountSerializer},
+        examples=[OpenApiExample("Live key", value=_ACCOUNT_EXAMPLE, response_only=True)],
+    )
+    def retrieve(self, request):
+        account = selectors.account_for_key(
+            principal=request.auth, rate_limit=getattr(request, "rate_limit", None)
+        )
+        return Response(account)
+
+    @extend_schema(
+        summary="The credit ledger of the key's mode, newest first",
+        parameters=[
+            OpenApiParameter("type", str, enum=CreditLedgerEntry.Kind.values, description="Only this kind."),
+            OpenApiParameter(
+                "from", str, description="ISO-8601 date or date-time (UTC unless a zone is given), inclusive."
+            ),
+            OpenApiParameter("to", str, description="ISO-8601 date (whole day) or date-time, inclusive."),
+        ],
+        responses={200: CreditLedgerEntrySerializer(many=True)},
+    )
+    def ledger(self, request):
+        entries = selectors.account_ledger(principal=request.auth, params=request.query_params)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(CreditLedgerEntrySerializer(page, many=True).data)

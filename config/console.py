@@ -23,15 +23,22 @@ def action_confirm(
     title: str,
     consequence: str,
     button: str,
-    act: Callable[[QuerySet], None],
+    act: Callable[..., None],
+    reason_label: str = "",
 ) -> TemplateResponse | None:
     """Show a confirmation page for `queryset`; call `act(queryset)` once staff have confirmed it.
 
     `action` is the action's name (the page posts it back); `queryset` is what will be acted on, already
-    narrowed to the rows the action applies to.
+    narrowed to the rows the action applies to. With `reason_label` the page asks for a required reason
+    (for the ledger and the history) and calls `act(queryset, reason)`.
     """
-    if request.POST.get("post") == "yes":
-        act(queryset)
+    reason = request.POST.get("reason", "").strip()
+    reason_missing = bool(reason_label) and request.POST.get("post") == "yes" and not reason
+    if request.POST.get("post") == "yes" and not reason_missing:
+        if reason_label:
+            act(queryset, reason)
+        else:
+            act(queryset)
         return None  # back to the change list, with act's messages
     opts = modeladmin.model._meta
     context = {
@@ -42,6 +49,9 @@ def action_confirm(
         "button": button,
         "objects": list(queryset),
         "action": action,
+        "reason_label": reason_label,
+        "reason": reason,
+        "reason_missing": reason_missing,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "opts": opts,
         "media": modeladmin.media,

@@ -57,3 +57,11 @@ def read_header_name(name, default):
     if header and not re.fullmatch(r"[A-Za-z0-9-]+", header):
         raise ImproperlyConfigured(f"{name} must be a header name, got {header!r}")
     return header
+
+
+def read_email(url_name, from_name, default_from):
+    """Django's EMAIL_* settings from one URL (django-environ's smtp://, smtp+tls://, consolemail://...) and
+    the sender address; unset means the console backend, which prints mails to the worker's output."""
+    config = read(url_name, env.email_url_config, env.email_url_config("consolemail://"))
+    config["DEFAULT_FROM_EMAIL"] = config["SERVER_EMAIL"] = read(from_name, str, default_from)
+    return config

@@ -1,9 +1,10 @@
 """Liveness (`/health`) and readiness (`/health/ready`).
 
 Readiness answers 503 when this node cannot serve: the database, the cache or the broker is unreachable. It
-also reports the task queues: a queue holding work that no running worker consumes (workers started with a
-`-Q` list that leaves it out, or none running) makes the answer `"status": "degraded"` with the queue named
-under `checks.queues.unconsumed`. That stays a 200 on purpose: the web node itself is fine and still takes
+names the broker (`rabbitmq`, `redis` or the embedded `filesystem`) and reports the task queues: a queue
+holding work that no running worker consumes (workers started with a `-Q` list that leaves it out, or none
+running) makes the answer `"status": "degraded"` with the queue named under `checks.queues.unconsumed`. That
+stays a 200 on purpose: the web node itself is fine and still takes
 partners' work, which waits in the queue; taking every web node out of rotation for it would turn a stalled
 pipeline into a full outage. Alert on it instead.
 """
@@ -11,6 +12,7 @@ pipeline into a full outage. Alert on it instead.
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
@@ -47,11 +49,13 @@ def _check_cache():
         raise RuntimeError("cache did not return the value just written")
 
 
-def _check_broker():
+def _check_broker() -> dict:
     from config.celery import app
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
+    # Which broker, never its URL (it carries the password).
+    return {"broker": settings.BROKER_KIND}
 
 
 def queues_pending() -> dict[str, int]:

@@ -21,6 +21,11 @@ from config.errors import Conflict, IdempotencyKeyReused, ShortCircuit, Validati
 REPLAY_TTL_SECONDS = 24 * 3600
 LOCK_TTL_SECONDS = 120
 HEADER = "Idempotency-Key"
+# Visible ASCII (UUIDs, order ids, base64), inner spaces allowed, 1-255 characters. A proxy strips outer
+# whitespace and may mangle other bytes, so a key made of them would not reach us as it was sent;
+# config/schema.py publishes this same rule.
+KEY_PATTERN = r"^[!-~](?:[ -~]{0,253}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 REDACTED_HEADER = "Idempotent-Replay-Redacted"
 
 # Credentials a response may carry once: API keys (gx_live_/gx_test_) and webhook secrets (whsec_). A
@@ -100,8 +105,15 @@ class IdempotentPostMixin:
         key = request.headers.get(HEADER)
         if key is None:
             return
-        if not 1 <= len(key) <= 255:
-            raise ValidationError(details={HEADER: ["Idempotency-Key must be 1 to 255 characters."]})
+        if not _KEY.match(key):
+            raise ValidationError(
+                details={
+                    HEADER: [
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters (inner spaces allowed), "
+                        "e.g. a UUID."
+                    ]
+                }
+            )
         cache_key = "idem:" + hashlib.sha256(f"{_owner(request)}|{key}".encode()).hexdigest()
         fingerprint = _fingerprint(request)
         self._replay_if_stored(cache_key, key, fingerprint)

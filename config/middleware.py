@@ -6,7 +6,7 @@ from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
 from django.middleware import csrf as csrf_middleware
 
-from config.request_context import reset_request_id, set_request_id
+from config.request_context import clear_principal, reset_request_id, set_request_id
 
 # Accept a caller's id only if it is short and harmless to echo into logs and headers.
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
@@ -27,6 +27,7 @@ class RequestIdMiddleware:
             response = self.get_response(request)
         finally:
             reset_request_id(token)
+            clear_principal()  # a worker thread's next request must not inherit this caller
         response["X-Request-Id"] = request_id
         return response
 

@@ -8,6 +8,7 @@ refused), bounded body size, and a total wall-clock deadline per request (connec
 only.
 """
 
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -30,6 +31,7 @@ from config.deadline import (
     OutboundRejected,
     deadline_session,
 )
+from config.observability import metrics
 
 __all__ = [
     "Deadline",
@@ -40,6 +42,7 @@ __all__ = [
     "deadline_session",
     "fetch_bytes",
     "post",
+    "request",
 ]
 
 USER_AGENT = "GarmaxAI-Enterprise/1.0 (+https://garmaxai.com)"
@@ -176,7 +179,7 @@ def fetch_bytes(
     session = _session(timeout)
     current = url
     try:
-        with Deadline(timeout) as deadline:
+        with Deadline(timeout) as deadline, _refusals_counted("GET"):
             for _ in range(MAX_REDIRECTS + 1):
                 check_url(current, resolve=False)
                 try:
@@ -218,6 +221,16 @@ def fetch_bytes(
             raise OutboundBlocked(f"More than {MAX_REDIRECTS} redirects.")
     finally:
         session.close()
+
+
+@contextlib.contextmanager
+def _refusals_counted(method: str):
+    """Count the guard's refusals of a request about to leave (not the URL checks at validation time)."""
+    try:
+        yield
+    except OutboundBlocked:
+        metrics.outbound_refused(method=method)
+        raise
 
 
 def _failure(what: str, exc: Exception, deadline: Deadline) -> str:
@@ -273,10 +286,11 @@ def post(
     for each of them costs more than the request itself).
     A connection whose response was not read to the end is closed, never reused.
     """
-    check_url(url, resolve=False)
+    with _refusals_counted("POST"):
+        check_url(url, resolve=False)
     session = _pool.get(url, timeout) if keep_alive else _session(timeout)
     try:
-        with Deadline(timeout) as deadline:
+        with Deadline(timeout) as deadline, _refusals_counted("POST"):
             try:
                 response = session.post(
                     url,
@@ -307,3 +321,58 @@ def post(
     finally:
         if not keep_alive:
             session.close()
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    headers: dict,
+    timeout: float,
+    max_response_bytes: int,
+    data: bytes | None = None,
+) -> requests.Response:
+    """One API call (hosted try-on engines: submit, status, result, cancel) through the guard.
+
+    Redirects are never followed (a provider API that redirects is answering wrongly, and following could
+    carry its credentials elsewhere). `timeout` is the wall-clock budget of the whole exchange. A body over
+    `max_response_bytes` is OutboundRejected: an API answer that large is not one we can trust or store.
+    Raises OutboundBlocked (target refused), OutboundRejected (too large) or OutboundFailed (retryable).
+    """
+    with _refusals_counted(method.upper()):
+        check_url(url, resolve=False)
+    session = _session(timeout)
+    try:
+        with Deadline(timeout) as deadline, _refusals_counted(method.upper()):
+            try:
+                response = session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=deadline.timeouts(),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with response:
+                    if deadline.expired:  # cut off mid-headers: what arrived is not the answer
+                        raise OutboundFailed(deadline.message)
+                    declared = response.headers.get("Content-Length")
+                    if declared and declared.isdigit() and int(declared) > max_response_bytes:
+                        raise OutboundRejected(f"Body is larger than {max_response_bytes} bytes.")
+                    body = bytearray()
+                    for chunk in response.iter_content(64 * 1024):
+                        body.extend(chunk)
+                        if len(body) > max_response_bytes:
+                            raise OutboundRejected(f"Body is larger than {max_response_bytes} bytes.")
+                    response._content = bytes(body)
+            except InvalidIPAddress:
+                raise OutboundBlocked(RESOLVES_TO_PRIVATE) from None
+            except requests.RequestException as exc:
+                raise OutboundFailed(_failure("Request failed", exc, deadline)) from None
+            # A connection cut by the deadline can look like a complete answer: never trust it.
+            if deadline.expired:
+                raise OutboundFailed(deadline.message)
+        return response
+    finally:
+        session.close()

@@ -11,10 +11,11 @@ import json
 import re
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from config.errors import PayloadTooLarge
+from config.errors import PayloadTooLarge, ValidationError
 
 MAX_JSON_DEPTH = 64
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -68,3 +69,28 @@ class JSONParser(parsers.JSONParser):
         if problem:
             raise ParseError(f"JSON parse error - {problem}")
         return data
+
+
+# Room in a multipart body for the boundaries, part headers and the small fields around the file.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def multipart_parse_bounded(request, *, max_file_bytes: int, what: str) -> None:
+    """Refuse an oversized upload from its Content-Length before Django reads any of it; then parse it, so
+    Django's own limits surface as our errors. `what` names the file in the message ("Photo")."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ValidationError(details={"Content-Length": ["Must be an integer."]}) from None
+    if declared > max_file_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise PayloadTooLarge(
+            f"{what} must be at most {max_file_bytes} bytes.", details={"maxBytes": max_file_bytes}
+        )
+    try:
+        request.data  # noqa: B018 - parse now
+    except RequestDataTooBig:
+        raise PayloadTooLarge("Form fields are too large.") from None
+    except SuspiciousOperation:
+        raise ValidationError(
+            "Malformed multipart body.", details={"body": ["Too many fields or files."]}
+        ) from None

@@ -1,17 +1,16 @@
 """Settings for the GarmaxAI Enterprise API.
 
 This is the one place that reads the environment. With nothing set the service runs embedded (SQLite,
-local media, local-memory cache, a filesystem Celery broker); setting DATABASE_URL, REDIS_URL and the S3
-variables switches to PostgreSQL, Redis and S3. A malformed value stops start-up with a clear message.
+local media, local-memory cache, a filesystem Celery broker); setting DATABASE_URL, REDIS_URL (and
+CELERY_BROKER_URL for RabbitMQ) and the S3 variables switches to production. A malformed value stops start-up.
 """
 
 from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Exchange, Queue
 
-from config import environment
+from config import broker_settings, environment
 from config.logging import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,10 +59,13 @@ INSTALLED_APPS = [
     "customers",
     "tryons",
     "webhooks",
+    "usage",
+    "config.observability",  # metrics endpoint, tracing and Sentry set-up (its AppConfig.ready)
 ]
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.observability.middleware.RequestObservabilityMiddleware",
     "config.middleware.RejectNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SessionMiddleware",
@@ -152,27 +154,16 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "garmax"}}
 
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
-if not REDIS_URL:
-    # kombu's filesystem transport with atomic writes (see config/broker.py for why).
-    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
-    _broker_dir = DATA_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
-else:
-    # An unacknowledged task returns to the queue after this long. Dead try-on work does not wait for it
-    # (the heartbeat sweeper resumes it within TRYON_HEARTBEAT_TIMEOUT_SECONDS + TRYON_SWEEP_INTERVAL_SECONDS)
-    # and a try-on task redelivered while its run is alive, or after it finished, does nothing.
-    # It stays above the longest run of the other tasks (a webhook attempt: WEBHOOK_TIMEOUT_SECONDS), which
-    # have no lease and would run twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _positive_int("CELERY_VISIBILITY_TIMEOUT", 600)}
+# Celery's broker: RabbitMQ (amqp://) or Redis; transport settings and queues: config/broker_settings.py.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+BROKER_KIND = broker_settings.broker_kind(CELERY_BROKER_URL)
+globals().update(
+    broker_settings.transport_settings(
+        kind=BROKER_KIND,
+        data_dir=DATA_DIR,
+        visibility_timeout=_positive_int("CELERY_VISIBILITY_TIMEOUT", 600),
+    )
+)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -185,15 +176,13 @@ CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic tasks in config/celer
 # Each pipeline gets its own queue so a burst of renders never delays webhook deliveries, and vice versa.
 # Every queue is declared, so a plain `celery -A config worker` consumes all of them; `-Q` only splits them.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-# Declared as Celery creates a missing queue (its own direct exchange and routing key): left to Celery's
-# defaults, all three would be bound to "celery" under one key and a task would land in every one of them.
-CELERY_TASK_QUEUES = tuple(
-    Queue(name, Exchange(name), routing_key=name) for name in ("celery", "tryons", "webhooks")
+CELERY_TASK_QUEUES = broker_settings.task_queues(
+    ("celery", "tryons", "webhooks", "bulk"),
+    kind=BROKER_KIND,
+    queue_type=_read("RABBITMQ_QUEUE_TYPE", str, "quorum"),
 )
-CELERY_TASK_ROUTES = {
-    "tryons.*": {"queue": "tryons"},
-    "webhooks.*": {"queue": "webhooks"},
-}
+# "bulk.*": customer imports and exports (customers.tasks).
+CELERY_TASK_ROUTES = {f"{queue}.*": {"queue": queue} for queue in ("tryons", "webhooks", "bulk")}
 
 # --- Storage ---------------------------------------------------------------------------------------
 S3_BUCKET_NAME = env.str("S3_BUCKET_NAME", default="")
@@ -243,17 +232,17 @@ GARMENT_MAX_BYTES = _positive_int("GARMENT_MAX_BYTES", 15 * 1024 * 1024)
 GARMENT_FETCH_TIMEOUT_SECONDS = _positive_int("GARMENT_FETCH_TIMEOUT_SECONDS", 15)
 
 # --- Credits ---------------------------------------------------------------------------------------
-SIGNUP_CREDIT_GRANT = _read("SIGNUP_CREDIT_GRANT", int, 100)  # once per user
-if SIGNUP_CREDIT_GRANT < 0:
-    raise ImproperlyConfigured("SIGNUP_CREDIT_GRANT must not be negative")
+SIGNUP_CREDIT_GRANT = _positive_int("SIGNUP_CREDIT_GRANT", 100, minimum=0)  # once per user
+# Low-balance emails to billingEmail: EMAIL_URL (smtp+tls://user:pass@host:587), console backend when unset.
+globals().update(environment.read_email("EMAIL_URL", "EMAIL_FROM", "GarmaxAI Billing <billing@garmax.ai>"))
 MAX_CREDIT_TOP_UP = 1_000_000
 # Signup credits go to a user's first organization only; this caps how many organizations one user owns.
 MAX_ORGANIZATIONS_PER_USER = _positive_int("MAX_ORGANIZATIONS_PER_USER", 5)
 
 # --- Try-on pipeline -------------------------------------------------------------------------------
 TRYON_RENDERER = _read("TRYON_RENDERER", str, "local")
-if TRYON_RENDERER not in {"local", "http", "eventbridge"}:
-    raise ImproperlyConfigured("TRYON_RENDERER must be one of local, http, eventbridge")
+if TRYON_RENDERER not in {"local", "http", "eventbridge", "fashn", "fal", "replicate"}:
+    raise ImproperlyConfigured("TRYON_RENDERER must be one of local|http|eventbridge|fashn|fal|replicate")
 TRYON_HTTP_RENDERER_URL = env.str("TRYON_HTTP_RENDERER_URL", default="")
 TRYON_HTTP_RENDERER_AUTH_HEADER = env.str("TRYON_HTTP_RENDERER_AUTH_HEADER", default="")
 TRYON_HTTP_RENDERER_TIMEOUT_SECONDS = _positive_int("TRYON_HTTP_RENDERER_TIMEOUT_SECONDS", 120)
@@ -286,8 +275,7 @@ if TRYON_HEARTBEAT_TIMEOUT_SECONDS < 3 * TRYON_HEARTBEAT_SECONDS:
 
 # --- Webhooks --------------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TIMEOUT_SECONDS", 30)
-# `POST /v1/webhooks/{id}/test` sends inside the API request: keep it well below the web worker's timeout
-# (gunicorn's default is 30 s).
+# `POST /v1/webhooks/{id}/test` sends inside the API request: keep it below gunicorn's timeout (30 s).
 WEBHOOK_TEST_TIMEOUT_SECONDS = _positive_int("WEBHOOK_TEST_TIMEOUT_SECONDS", 10)
 WEBHOOK_PAYLOAD_RETENTION_DAYS = _positive_int("WEBHOOK_PAYLOAD_RETENTION_DAYS", 30)
 # Worker slots one partner endpoint may hold at once; keep it below the webhooks worker concurrency.
@@ -296,7 +284,7 @@ WEBHOOK_ENDPOINT_CONCURRENCY = _positive_int("WEBHOOK_ENDPOINT_CONCURRENCY", 4)
 # --- API keys and usage ----------------------------------------------------------------------------
 API_KEY_DEFAULT_RATE_LIMIT = _positive_int("API_KEY_DEFAULT_RATE_LIMIT", 60)
 API_KEY_MAX_RATE_LIMIT = _positive_int("API_KEY_MAX_RATE_LIMIT", 10_000)
-API_USAGE_RETENTION_DAYS = _positive_int("API_USAGE_RETENTION_DAYS", 90)
+API_USAGE_RETENTION_DAYS = _positive_int("API_USAGE_RETENTION_DAYS", 90)  # request log days (usage app)
 
 # --- Auth, DRF, OpenAPI ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -328,10 +316,10 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "GarmaxAI Enterprise API",
     "DESCRIPTION": (
-        "Virtual try-on for partner e-commerce shops: organizations and prepaid credits, API keys, "
-        "external customers and their photos, cart try-ons of up to 20 garments, and signed webhooks. "
-        "Partner endpoints (`/api/v1/...`) authenticate with `X-API-Key`; organization management "
-        "uses a JWT from `/api/auth/token`."
+        "Virtual try-on for partner e-commerce shops: organizations and prepaid credits, API keys, customers "
+        "and photos, cart try-ons of up to 20 garments, signed webhooks. Partner endpoints (`/api/v1/...`) "
+        "authenticate with `X-API-Key`; organization management uses a JWT from `/api/auth/token`. "
+        "Catalogues: [webhook events](/api/docs/events) and [API key scopes](/api/docs/scopes)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -343,6 +331,7 @@ SPECTACULAR_SETTINGS = {
         "CartTryOnSessionStatusEnum": "tryons.models.CartTryOnSession.Status",
     },
     "POSTPROCESSING_HOOKS": [
+        "webhooks.event_types.document_events",  # webhook payloads (x-webhooks), before enums are named
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.add_error_responses",
         "config.schema.valid_values",
@@ -352,8 +341,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # No badge fetched from the public swagger.io validator.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},  # no swagger.io validator badge
 }
 
 # --- i18n, time ------------------------------------------------------------------------------------
@@ -390,10 +378,9 @@ SECURE_HSTS_SECONDS = _positive_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = _bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 
-# --- Logging ---------------------------------------------------------------------------------------
-LOG_LEVEL = _read("LOG_LEVEL", str, "INFO").upper()
-if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise ImproperlyConfigured("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+# --- Logging, metrics, traces, errors: LOG_*, METRICS_*, OTEL_*, SENTRY_* (config/observability) -----
+from config.observability.settings import *  # noqa: E402, F403
+
 # dictConfig plus a record factory that withholds database errors' messages (they quote SQL values).
 LOGGING_CONFIG = "config.logging.configure"
-LOGGING = logging_settings(level=LOG_LEVEL)
+LOGGING = logging_settings(level=LOG_LEVEL, json_lines=LOG_FORMAT == "json")  # noqa: F405

@@ -7,6 +7,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import health, storage
+from config.observability.views import metrics_view
 
 SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
@@ -15,9 +16,11 @@ urlpatterns = [
     path("api/", include("customers.urls")),
     path("api/", include("tryons.urls")),
     path("api/", include("webhooks.urls")),
+    path("admin/console/", include("console.urls")),  # before admin/: its catch-all would take these
     path("admin/", admin.site.urls),
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("media/signed/<path:name>", storage.serve_signed, name="signed-media"),
     path("api/", include("organizations.auth_urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
@@ -38,6 +41,7 @@ urlpatterns = [
     ),
     path("api/", include("organizations.urls")),
     path("api/", include("apikeys.urls")),
+    path("api/", include("apikeys.usage_urls")),
 ]
 
 handler400 = "config.errors.handler400"

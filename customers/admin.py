@@ -5,7 +5,14 @@ from django.utils.html import format_html
 from config.console import admin_link
 from config.storage import storage_signed_url
 from customers import selectors, services
-from customers.models import Customer, PendingErasure, Photo
+from customers.models import (
+    Customer,
+    CustomerExport,
+    CustomerImport,
+    CustomerImportError,
+    PendingErasure,
+    Photo,
+)
 
 # Thumbnails are fetched while the page is open; a short-lived link is all the console needs.
 THUMBNAIL_URL_TTL_SECONDS = 600
@@ -176,3 +183,86 @@ class PendingErasureAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
+
+
+class _ReadOnlyJobAdmin(admin.ModelAdmin):
+    """Bulk jobs are the record of what a partner ran: listed and inspected here, never edited."""
+
+    list_filter = ["status", "format", ("organization", admin.RelatedOnlyFieldListFilter), "created_at"]
+    search_fields = ["id", "organization__name", "organization__id"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Organization", ordering="organization__name")
+    def organization_link(self, job):
+        return admin_link(job.organization, job.organization.name)
+
+    @admin.display(description="Progress")
+    def progress(self, job):
+        total = "?" if job.total_rows is None else job.total_rows
+        return f"{job.processed_rows} / {total}"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the view permission shows the page read-only
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CustomerImportErrorInline(admin.TabularInline):
+    model = CustomerImportError
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["row", "field", "message"]
+    readonly_fields = fields
+    ordering = ["row", "id"]
+
+    def get_queryset(self, request):
+        # An import may have tens of thousands of row errors; the first ones tell staff what went wrong.
+        ids = super().get_queryset(request).order_by("row", "id").values("id")[:100]
+        return super().get_queryset(request).filter(id__in=ids)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CustomerImport)
+class CustomerImportAdmin(_ReadOnlyJobAdmin):
+    list_display = [
+        "id",
+        "organization_link",
+        "status",
+        "format",
+        "file_name",
+        "progress",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "failed_count",
+        "error_code",
+        "created_at",
+        "finished_at",
+    ]
+    inlines = [CustomerImportErrorInline]
+
+
+@admin.register(CustomerExport)
+class CustomerExportAdmin(_ReadOnlyJobAdmin):
+    list_display = [
+        "id",
+        "organization_link",
+        "status",
+        "format",
+        "progress",
+        "error_code",
+        "created_at",
+        "finished_at",
+        "expires_at",
+    ]

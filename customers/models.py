@@ -17,7 +17,9 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        # Matches the list's filter and order (organization, newest first): pages never sort or scan.
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="customer_org_list")]
         constraints = [
             # Upserts race on this: two concurrent POSTs of one externalId must not create two rows.
             models.UniqueConstraint(
@@ -45,8 +47,9 @@ class Photo(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-uploaded_at"]
-        indexes = [models.Index(fields=["customer", "-uploaded_at"])]
+        ordering = ["-uploaded_at", "-id"]
+        # A customer's photo list and the latest-photo lookup on every customer row.
+        indexes = [models.Index(fields=["customer", "-uploaded_at", "-id"], name="photo_customer_list")]
 
     def __str__(self):
         return self.storage_key
@@ -75,3 +78,101 @@ class PendingErasure(models.Model):
 
     def __str__(self):
         return self.storage_key
+
+
+BULK_FORMATS = [("csv", "CSV"), ("jsonl", "JSON Lines"), ("xlsx", "XLSX")]
+
+
+class BulkJobStatus(models.TextChoices):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class CustomerImport(models.Model):
+    """A file of customers upserted by externalId in the background (`imp_...`).
+
+    Rows are applied in batches; each batch commits its customers, its row errors and the advanced counters
+    together, so a worker that dies mid-file is resumed from `processed_rows` without applying a row twice.
+    """
+
+    Status = BulkJobStatus
+
+    id = PrefixedIdField(prefix="imp")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customer_imports")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    format = models.CharField(max_length=10, choices=BULK_FORMATS)
+    file_name = models.CharField(max_length=255, blank=True)
+    # The URL to fetch (worker side); partners see it without its query string, which may hold a token.
+    source_url = models.URLField(max_length=2048, blank=True)
+    # The file in private storage, once uploaded or fetched; deleted when the job ends.
+    storage_key = models.CharField(max_length=512, blank=True)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    ignored_columns = models.JSONField(default=list, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Stamped as the job advances; the sweeper re-queues a processing job whose stamp is stale (dead worker).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self):
+        return self.id
+
+
+class CustomerImportError(models.Model):
+    """Why one row of an import was not applied (the other rows were)."""
+
+    customer_import = models.ForeignKey(CustomerImport, on_delete=models.CASCADE, related_name="errors")
+    row = models.PositiveIntegerField()
+    field = models.CharField(max_length=50, blank=True)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["customer_import", "row", "id"])]
+
+    def __str__(self):
+        return f"{self.customer_import_id} row {self.row}: {self.message}"
+
+
+class CustomerExport(models.Model):
+    """The organization's customers written to a file in private storage (`exp_...`)."""
+
+    Status = BulkJobStatus
+
+    id = PrefixedIdField(prefix="exp")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customer_exports")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    format = models.CharField(max_length=10, choices=BULK_FORMATS)
+    filters = models.JSONField(default=dict, blank=True)
+    storage_key = models.CharField(max_length=512, blank=True)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=50, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Stamped as the job advances; the sweeper re-queues a processing job whose stamp is stale (dead worker).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The file is erased after this (CUSTOMER_EXPORT_RETENTION_HOURS): it holds every customer's data.
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "-created_at"]), models.Index(fields=["expires_at"])]
+
+    def __str__(self):
+        return self.id

@@ -19,7 +19,11 @@ def photo_for_key(*, organization_id: str, storage_key: str) -> Photo | None:
 def with_latest_photo_key(customers: QuerySet) -> QuerySet:
     """`customers` annotated with `latest_photo_key`, in the same query: `photoUrl` is on every customer
     response, and the admin lists a thumbnail of it."""
-    latest = Photo.objects.filter(customer=OuterRef("pk")).order_by("-uploaded_at").values("storage_key")[:1]
+    latest = (
+        Photo.objects.filter(customer=OuterRef("pk"))
+        .order_by("-uploaded_at", "-id")
+        .values("storage_key")[:1]
+    )
     return customers.annotate(latest_photo_key=Subquery(latest))
 
 

@@ -16,6 +16,8 @@ from customers.models import Photo
 EXTERNAL_ID_PATTERN = re.compile(r"^[^/?#%\s\x00-\x1f\x7f]{1,255}$")
 # The same rule for the OpenAPI document, whose tools use ECMAScript regexes: there `\s` is another set
 # (no \x85, plus \ufeff), so Python's whitespace is spelled out (tests/customers/test_schema_patterns.py).
+# The bulk job collections live at /v1/customers/imports and /v1/customers/exports.
+RESERVED_EXTERNAL_IDS = frozenset({"imports", "exports"})
 EXTERNAL_ID_SCHEMA_PATTERN = (
     r"^[^/?#%\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{1,255}$"
 )
@@ -50,6 +52,8 @@ class CustomerUpsertSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 "Must be 1-255 characters without '/', '?', '#', '%' or whitespace."
             )
+        if value in RESERVED_EXTERNAL_IDS:
+            raise serializers.ValidationError(f"'{value}' is reserved (it names the bulk job collection).")
         return value
 
 

@@ -1,9 +1,10 @@
 """Customers and photos: upsert by externalId, cleaned photo uploads, and erasure that is never lost."""
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -24,6 +25,18 @@ ERASURE_MAX_BACKOFF = timedelta(hours=6)
 ERASURE_BATCH = 200
 
 
+UPSERT_FIELDS = ("email", "name", "metadata")
+UPSERT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    """One upsert: the customer's externalId and the fields to set (the others keep their values)."""
+
+    external_id: str
+    fields: dict
+
+
 def customer_upsert(
     *,
     organization_id: str,
@@ -34,19 +47,86 @@ def customer_upsert(
 ) -> tuple[Customer, bool]:
     """Create the organization's customer `external_id` or update the given fields; -> (customer, created).
 
-    Fields left out keep their stored values; `metadata`, when given, replaces the stored object.
-    Concurrency: the (organization, external_id) unique constraint decides between concurrent creators;
-    the loser's insert fails inside a savepoint and it re-reads and locks the winner's row, so one
-    externalId never yields two rows and exactly one caller sees created=True.
+    Fields left out keep their stored values; `metadata`, when given, replaces the stored object. The
+    single-customer case of `customers_upsert`, which holds the rules and the concurrency contract.
     """
-    changes = {
+    fields = {
         field: value
         for field, value in (("email", email), ("name", name), ("metadata", metadata))
         if value is not _UNSET
     }
-    return Customer.objects.update_or_create(
-        organization_id=organization_id, external_id=external_id, defaults=changes
+    [(customer, outcome)] = customers_upsert(
+        organization_id=organization_id, changes=[CustomerChanges(external_id, fields)]
     )
+    return customer, outcome == "created"
+
+
+def customers_upsert(*, organization_id: str, changes: list[CustomerChanges]) -> list[tuple[Customer, str]]:
+    """Upsert many customers by externalId in one transaction; -> [(customer, outcome)] in input order.
+
+    outcome is "created", "updated" or "unchanged": a customer whose given fields already hold the given
+    values is not written at all (its updatedAt stays), so applying the same changes twice changes
+    nothing the second time. An externalId given twice is applied in order, as two calls would be.
+    Concurrency: existing rows are locked (select_for_update) before they are compared and written, and
+    the (organization, external_id) unique constraint decides between concurrent creators; the loser's
+    insert fails inside a savepoint and it tries again, now finding and locking the winner's row, so one
+    externalId never yields two rows and exactly one caller sees "created".
+    """
+    results: list[tuple[Customer, str]] = []
+    batch: list[CustomerChanges] = []
+    for change in changes:
+        if any(pending.external_id == change.external_id for pending in batch):
+            results += _upsert_batch(organization_id, batch)
+            batch = []
+        batch.append(change)
+    if batch:
+        results += _upsert_batch(organization_id, batch)
+    return results
+
+
+def _upsert_batch(organization_id: str, changes: list[CustomerChanges]) -> list[tuple[Customer, str]]:
+    for attempt in range(UPSERT_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _upsert_locked(organization_id, changes)
+        except IntegrityError:
+            # A concurrent creator inserted one of these externalIds after our read; it exists now.
+            if attempt == UPSERT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _upsert_locked(organization_id: str, changes: list[CustomerChanges]) -> list[tuple[Customer, str]]:
+    existing = {
+        customer.external_id: customer
+        for customer in Customer.objects.select_for_update().filter(
+            organization_id=organization_id, external_id__in=[c.external_id for c in changes]
+        )
+    }
+    now = timezone.now()
+    results, to_create, to_update, touched = [], [], [], set()
+    for change in changes:
+        customer = existing.get(change.external_id)
+        if customer is None:
+            customer = Customer(
+                organization_id=organization_id, external_id=change.external_id, **change.fields
+            )
+            to_create.append(customer)
+            results.append((customer, "created"))
+            continue
+        changed = [name for name, value in change.fields.items() if getattr(customer, name) != value]
+        for name in changed:
+            setattr(customer, name, change.fields[name])
+        if changed:
+            customer.updated_at = now
+            touched.update(changed)
+            to_update.append(customer)
+        results.append((customer, "updated" if changed else "unchanged"))
+    if to_create:
+        Customer.objects.bulk_create(to_create)
+    if to_update:
+        Customer.objects.bulk_update(to_update, [*sorted(touched), "updated_at"])
+    return results
 
 
 def customer_get(*, organization_id: str, external_id: str) -> Customer:

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.parsers import MultiPartParser
@@ -7,22 +6,20 @@ from rest_framework.response import Response
 
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import CUSTOMERS_CREATE, CUSTOMERS_READ, PHOTOS_READ, PHOTOS_UPLOAD
-from config.errors import PayloadTooLarge, ValidationError
+from config.parsers import multipart_parse_bounded
 from customers import selectors, services
 from customers.models import Customer, Photo
 from customers.serializers import (
+    EXTERNAL_ID_SCHEMA_PATTERN,
     CustomerSerializer,
     CustomerUpsertSerializer,
     PhotoSerializer,
     PhotoUploadSerializer,
 )
 
-# Room in a multipart body for the boundaries, part headers and the metadata field around the photo.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
-
 EXTERNAL_ID = OpenApiParameter(
     "externalId",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": EXTERNAL_ID_SCHEMA_PATTERN},
     OpenApiParameter.PATH,
     description="Your identifier for the customer (any characters except '/', '?', '#', '%', whitespace).",
 )
@@ -31,6 +28,8 @@ EXTERNAL_ID = OpenApiParameter(
 @extend_schema(tags=["Customers"])
 class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     """External customers of the key's organization, identified by the partner's `externalId`."""
+
+    operation_resource = "customers"
 
     required_scopes = {
         "create": CUSTOMERS_CREATE,
@@ -84,31 +83,11 @@ class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _parse_upload(request) -> None:
-    """Refuse an oversized body from its Content-Length, before Django reads any of it; then parse it."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ValidationError(details={"Content-Length": ["Must be an integer."]}) from None
-    if declared > settings.PHOTO_MAX_BYTES + MULTIPART_OVERHEAD_BYTES:
-        raise PayloadTooLarge(
-            f"Photo must be at most {settings.PHOTO_MAX_BYTES} bytes.",
-            details={"maxBytes": settings.PHOTO_MAX_BYTES},
-        )
-    try:
-        request.data  # noqa: B018 - parse now, so Django's own limits surface as our errors
-    except RequestDataTooBig:
-        raise PayloadTooLarge("Form fields are too large.") from None
-    except SuspiciousOperation:
-        raise ValidationError(
-            "Malformed multipart body.", details={"body": ["Too many fields or files."]}
-        ) from None
-
-
 @extend_schema(tags=["Customer photos"], parameters=[EXTERNAL_ID])
 class CustomerPhotoViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     """Photos of one customer. Uploads are decoded, EXIF-stripped and re-encoded before they are stored."""
 
+    operation_resource = "photos"
     required_scopes = {"create": PHOTOS_UPLOAD, "list": PHOTOS_READ}
     serializer_class = PhotoSerializer
     queryset = Photo.objects.none()
@@ -118,7 +97,7 @@ class CustomerPhotoViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         super().check_permissions(request)
         # Runs after authentication and scopes but before anything (idempotency included) reads the body.
         if self.action == "create":
-            _parse_upload(request)
+            multipart_parse_bounded(request, max_file_bytes=settings.PHOTO_MAX_BYTES, what="Photo")
 
     @extend_schema(
         summary="Upload a customer photo",

@@ -15,7 +15,8 @@ def staff_reads_every_organization(user) -> bool:
 
 
 def organization_for_user(*, user, organization_id: str, manage: bool = False) -> Organization:
-    organization = Organization.objects.filter(pk=organization_id).first()
+    # A sandbox is reached only through its organization (test keys, /sandbox/reset), never by its own id.
+    organization = Organization.objects.filter(pk=organization_id, sandbox_of__isnull=True).first()
     if organization is None:
         raise ResourceNotFound(f"Organization {organization_id} not found.")
     membership = Membership.objects.filter(organization=organization, user=user).first()

@@ -2,15 +2,17 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 
 from config.console import admin_link
 from config.errors import ApiError
-from organizations import services
+from organizations import ledger_export, selectors, services
 from organizations.auth_views import StaffLoginForm
 from organizations.models import CreditLedgerEntry, Membership, Organization
 
@@ -52,24 +54,83 @@ class AddCreditsForm(forms.Form):
     amount = forms.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=1_000_000
     )
-    description = forms.CharField(max_length=255, required=False, initial="Credit purchase")
+    # The reason is the ledger entry's description: every money change says why (invoice, deal, ...).
+    description = forms.CharField(
+        label="Reason", max_length=255, help_text="E.g. the invoice or order number. Shown to the partner."
+    )
+
+
+class AdjustCreditsForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("-1000000"),
+        max_value=1_000_000,
+        help_text="Positive for goodwill credits, negative for a correction (e.g. a chargeback).",
+    )
+    description = forms.CharField(
+        label="Reason", max_length=255, help_text="Required. Recorded on the ledger entry and in the history."
+    )
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("Must not be 0.")
+        return amount
+
+
+class LowBalanceFilter(admin.SimpleListFilter):
+    title = "balance"
+    parameter_name = "balance"
+
+    def lookups(self, request, model_admin):
+        return [("low", "At or below low-balance threshold")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "low":
+            low = selectors.organizations_low_on_credits().values("pk")
+            return queryset.filter(pk__in=low)
+        return queryset
+
+
+class ModeFilter(admin.SimpleListFilter):
+    title = "mode"
+    parameter_name = "mode"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("test", "Test-mode sandbox")]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"live", "test"}:
+            return queryset.filter(sandbox_of__isnull=self.value() == "live")
+        return queryset
 
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "status", "credits", "billing_email", "created_at"]
+    list_display = ["name", "id", "livemode", "status", "credits", "billing_email", "created_at"]
     list_display_links = ["name", "id"]
-    list_filter = ["status", "created_at"]
+    list_filter = [ModeFilter, "status", LowBalanceFilter, "created_at"]
     search_fields = ["id", "name", "domain", "billing_email"]
-    readonly_fields = ["id", "credits", "created_at", "updated_at", "add_credits_link"]
+    readonly_fields = [
+        "id",
+        "sandbox_of",
+        "credits",
+        "low_balance_alerted_at",
+        "created_at",
+        "updated_at",
+        "add_credits_link",
+    ]
     fields = [
         "id",
+        "sandbox_of",
         "name",
         "domain",
         "billing_email",
         "settings",
         "status",
         "credits",
+        "low_balance_alerted_at",
         "add_credits_link",
         "created_at",
         "updated_at",
@@ -77,24 +138,40 @@ class OrganizationAdmin(admin.ModelAdmin):
     inlines = [MembershipInline, LedgerInline]
     actions = ["add_credits_action"]
 
+    @admin.display(description="Live", boolean=True)
+    def livemode(self, organization):
+        return organization.livemode
+
     def get_urls(self):
         custom = [
             path(
                 "<str:object_id>/add-credits/",
                 self.admin_site.admin_view(self.add_credits_view),
                 name="organizations_organization_add_credits",
-            )
+            ),
+            path(
+                "<str:object_id>/adjust-credits/",
+                self.admin_site.admin_view(self.adjust_credits_view),
+                name="organizations_organization_adjust_credits",
+            ),
         ]
         return custom + super().get_urls()
 
-    @admin.display(description="Add credits")
+    @admin.display(description="Credits")
     def add_credits_link(self, obj):
-        from django.utils.html import format_html
-
         if not obj.pk:
             return "-"
-        url = reverse("admin:organizations_organization_add_credits", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Add credits…</a>', url)
+        links = [
+            (reverse("admin:organizations_organization_add_credits", args=[quote(obj.pk)]), "Add credits…"),
+            (reverse("admin:organizations_organization_adjust_credits", args=[quote(obj.pk)]), "Adjust…"),
+            (
+                reverse("admin:organizations_creditledgerentry_changelist")
+                + f"?organization__id__exact={obj.pk}",
+                "Ledger",
+            ),
+            (reverse("console:organization", args=[obj.pk]), "Overview"),
+        ]
+        return format_html_join(" ", '<a class="button" href="{}">{}</a>', links)
 
     @admin.action(description="Add credits to the selected organization", permissions=["add_credits"])
     def add_credits_action(self, request, queryset):
@@ -109,40 +186,76 @@ class OrganizationAdmin(admin.ModelAdmin):
         return services.user_can_add_credits(request.user)
 
     def add_credits_view(self, request, object_id):
-        organization = get_object_or_404(Organization, pk=object_id)
+        return self._money_view(
+            request,
+            object_id,
+            form_class=AddCreditsForm,
+            verb="Add credits",
+            # Same service as POST /api/organizations/{id}/credits: one path into the ledger.
+            apply=lambda organization, data: services.credits_top_up(
+                organization=organization,
+                amount=data["amount"],
+                description=data["description"],
+                actor=request.user,
+            ),
+        )
+
+    def adjust_credits_view(self, request, object_id):
+        return self._money_view(
+            request,
+            object_id,
+            form_class=AdjustCreditsForm,
+            verb="Adjust credits",
+            apply=lambda organization, data: services.credits_adjust(
+                organization=organization,
+                amount=data["amount"],
+                description=data["description"],
+                actor=request.user,
+            ),
+        )
+
+    def _money_view(self, request, object_id, *, form_class, verb, apply):
+        """A money form in two steps: the amount and reason, then a preview of the balance before and after
+        that staff confirm. Only the confirmed post changes the balance; the service re-checks it under the
+        row lock, so a balance that moved in between is refused rather than taken below zero."""
+        organization = get_object_or_404(Organization, pk=unquote(object_id))
         if not self.has_add_credits_permission(request):
-            self.message_user(request, "Only billing staff can add credits.", messages.ERROR)
+            self.message_user(request, "Only billing staff can change credits.", messages.ERROR)
             return HttpResponseRedirect(_change_url(organization))
-        form = AddCreditsForm(request.POST or None)
+        form = form_class(request.POST or None)
+        preview = None
         if request.method == "POST" and form.is_valid():
-            try:
-                # Same service as POST /api/organizations/{id}/credits: one path into the ledger.
-                entry = services.credits_top_up(
-                    organization=organization,
-                    amount=form.cleaned_data["amount"],
-                    description=form.cleaned_data["description"],
-                    actor=request.user,
+            amount = form.cleaned_data["amount"]
+            after = organization.credits + amount
+            if after < 0:
+                form.add_error(
+                    "amount",
+                    f"Would take the balance to {after}: the balance ({organization.credits}) "
+                    "can never go below 0.",
                 )
-            except ApiError as exc:
-                form.add_error(None, exc.message)
+            elif request.POST.get("confirm") != "yes":
+                preview = {"before": organization.credits, "amount": amount, "after": after}
             else:
-                self.log_change(
-                    request,
-                    organization,
-                    f"Added {entry.amount} credits ({entry.description}); balance {entry.balance_after}.",
-                )
-                self.message_user(
-                    request,
-                    f"Added {entry.amount} credits to {organization.name}; "
-                    f"balance is now {entry.balance_after}.",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(_change_url(organization))
+                try:
+                    entry = apply(organization, form.cleaned_data)
+                except ApiError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    before = entry.balance_after - entry.amount
+                    change = (
+                        f"{verb}: {entry.amount:+} credits (reason: {entry.description}); "
+                        f"balance {before} → {entry.balance_after}. Ledger entry {entry.pk}."
+                    )
+                    self.log_change(request, organization, change)
+                    self.message_user(request, f"{organization.name}: {change}", messages.SUCCESS)
+                    return HttpResponseRedirect(_change_url(organization))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Add credits to {organization.name}",
+            "title": f"{verb} — {organization.name}",
+            "verb": verb,
             "organization": organization,
             "form": form,
+            "preview": preview,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/organizations/add_credits.html", context)
@@ -195,9 +308,33 @@ class CreditLedgerEntryAdmin(admin.ModelAdmin):
         "actor",
     ]
     list_display_links = ["id"]
-    list_filter = ["kind", "created_at"]
+    list_filter = [
+        "kind",
+        "created_at",
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ("organization", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["organization__id", "organization__name", "reference", "description"]
     list_select_related = ["organization", "actor"]
+    date_hierarchy = "created_at"
+    change_list_template = "admin/organizations/creditledgerentry/change_list.html"
+
+    def get_urls(self):
+        export = self.admin_site.admin_view(self.export_view)
+        return [
+            path("export.<str:file_format>", export, name="organizations_creditledgerentry_export"),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request, file_format):
+        """The change list's rows, with its filters, search and date range, as a file."""
+        if file_format not in ("csv", "xlsx") or not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        entries = changelist.get_queryset(request)
+        if file_format == "csv":
+            return ledger_export.ledger_csv_response(entries)
+        return ledger_export.ledger_xlsx_response(entries)
 
     def has_add_permission(self, request):
         return False

@@ -8,6 +8,7 @@ class OrganizationsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from organizations import schema  # noqa: F401  registers the settings object's schema
         from organizations.staff_groups import sync_staff_group_permissions
 
         post_migrate.connect(sync_staff_group_permissions, dispatch_uid="organizations.staff_groups")

@@ -14,6 +14,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -58,7 +59,20 @@ class _RefreshSerializer(TokenRefreshSerializer):
             raise Unauthorized("The user of this token no longer exists.") from None
 
 
-@extend_schema(tags=["Authentication"], summary="Refresh an access token")
+class _RefreshedSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField(
+        required=False, help_text="Only when refresh tokens rotate (SIMPLE_JWT ROTATE_REFRESH_TOKENS)."
+    )
+
+
+# simplejwt's own serializer documents `refresh` as always answered; without rotation it never is.
+@extend_schema(
+    tags=["Authentication"],
+    summary="Refresh an access token",
+    request=_RefreshSerializer,
+    responses={200: _RefreshedSerializer},
+)
 class RefreshTokenView(TokenRefreshView):
     serializer_class = _RefreshSerializer
 

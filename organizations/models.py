@@ -8,7 +8,8 @@ from django.db.models import Q
 from config.ids import PrefixedIdField
 
 RENDER_QUALITIES = ("sd", "hd", "4k")
-DEFAULT_ORGANIZATION_SETTINGS = {"webhookRetries": 3, "defaultRenderQuality": "hd"}
+# lowBalanceThreshold: credits at or below which billingEmail and the credits.low webhook are told, once.
+DEFAULT_ORGANIZATION_SETTINGS = {"webhookRetries": 3, "defaultRenderQuality": "hd", "lowBalanceThreshold": 20}
 
 
 def credits_number(value: Decimal) -> int | float:
@@ -30,6 +31,14 @@ class Organization(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     # Denormalized sum of the ledger; only organizations.services changes it, under a row lock.
     credits = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    # Set when a charge took the balance to or below lowBalanceThreshold (the alert went out); cleared,
+    # re-arming the alert, only when a top-up lifts the balance above it again.
+    low_balance_alerted_at = models.DateTimeField(null=True, blank=True)
+    # Set on a sandbox: the test-mode twin of this live organization. Test keys act as the sandbox, so
+    # every tenant-scoped query (customers, try-ons, webhooks, the ledger) separates the modes unchanged.
+    sandbox_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="sandbox", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,8 +57,17 @@ class Organization(models.Model):
         return self.status == self.Status.ACTIVE
 
     @property
+    def livemode(self) -> bool:
+        return self.sandbox_of_id is None
+
+    @property
     def webhook_retries(self) -> int:
         return int(self.settings.get("webhookRetries", DEFAULT_ORGANIZATION_SETTINGS["webhookRetries"]))
+
+    @property
+    def low_balance_threshold(self) -> Decimal:
+        default = DEFAULT_ORGANIZATION_SETTINGS["lowBalanceThreshold"]
+        return Decimal(str(self.settings.get("lowBalanceThreshold", default)))
 
     @property
     def default_render_quality(self) -> str:
@@ -112,6 +130,8 @@ class CreditLedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "credit ledger entries"
+        # The ledger list and the usage endpoint's credits per period (organization, a time range).
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="ledger_org_list")]
         constraints = [
             # The last line of defence against double charges and double refunds (retries, crashed workers).
             models.UniqueConstraint(

@@ -3,7 +3,14 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from organizations.models import RENDER_QUALITIES, CreditLedgerEntry, Organization, credits_number
+from organizations.models import (
+    DEFAULT_ORGANIZATION_SETTINGS,
+    RENDER_QUALITIES,
+    CreditLedgerEntry,
+    Organization,
+    credits_number,
+)
+from organizations.services import LOW_BALANCE_THRESHOLD_MAX
 
 STAFF_ACTOR = "GarmaxAI staff"
 
@@ -35,6 +42,17 @@ class NameField(serializers.CharField):
 class OrganizationSettingsSerializer(serializers.Serializer):
     webhookRetries = serializers.IntegerField(min_value=0, max_value=10, required=False)
     defaultRenderQuality = serializers.ChoiceField(choices=list(RENDER_QUALITIES), required=False)
+    lowBalanceThreshold = CreditsField(
+        min_value=0,
+        max_value=LOW_BALANCE_THRESHOLD_MAX,
+        required=False,
+        help_text="When a charge takes the balance to or below this many credits, billingEmail gets one "
+        "email and a credits.low webhook is sent; re-armed when a top-up lifts the balance above it.",
+    )
+
+    def to_representation(self, instance):
+        # Organizations created before a setting existed show its default, as the services apply it.
+        return super().to_representation({**DEFAULT_ORGANIZATION_SETTINGS, **instance})
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -108,3 +126,10 @@ class TopUpResponseSerializer(serializers.Serializer):
     organizationId = serializers.CharField()
     credits = CreditsField()
     entry = CreditLedgerEntrySerializer()
+
+
+class SandboxResetResponseSerializer(serializers.Serializer):
+    organizationId = serializers.CharField()
+    mode = serializers.ChoiceField(choices=["test"])
+    credits = CreditsField(help_text="The sandbox balance after the reset.")
+    entry = CreditLedgerEntrySerializer(allow_null=True, help_text="The adjustment; null if none was needed.")

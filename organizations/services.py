@@ -5,13 +5,18 @@ and inserts one ledger row, all in one transaction: concurrent charges queue on 
 reading the same balance, so the balance always equals the ledger's sum and never goes negative.
 """
 
+import logging
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from config.errors import Forbidden, InsufficientCredits, ValidationError
+from config.observability import metrics
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
@@ -20,7 +25,9 @@ from organizations.models import (
     Organization,
     credits_number,
 )
-from organizations.signals import organization_status_changed
+from organizations.signals import credits_added, credits_low, organization_status_changed
+
+logger = logging.getLogger("garmax.organizations")
 
 CENT = Decimal("0.01")
 
@@ -55,10 +62,34 @@ def organization_settings_clean(raw: dict | None, *, base: dict | None = None) -
             errors["settings.webhookRetries"] = ["Must be an integer from 0 to 10."]
     if "defaultRenderQuality" in raw and raw["defaultRenderQuality"] not in RENDER_QUALITIES:
         errors["settings.defaultRenderQuality"] = [f"Must be one of {', '.join(RENDER_QUALITIES)}."]
+    raw = dict(raw)
+    if "lowBalanceThreshold" in raw:
+        threshold = _threshold_clean(raw["lowBalanceThreshold"])
+        if threshold is None:
+            errors["settings.lowBalanceThreshold"] = [
+                f"Must be a number of credits from 0 to {LOW_BALANCE_THRESHOLD_MAX}, with at most 2 decimals."
+            ]
+        else:
+            raw["lowBalanceThreshold"] = credits_number(threshold)
     if errors:
         raise ValidationError(details=errors)
     merged.update(raw)
     return merged
+
+
+LOW_BALANCE_THRESHOLD_MAX = 1_000_000
+
+
+def _threshold_clean(value) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        return None
+    try:
+        threshold = Decimal(repr(value) if isinstance(value, float) else value)
+    except (InvalidOperation, ValueError):
+        return None
+    if not threshold.is_finite() or threshold != threshold.quantize(CENT) or threshold < 0:
+        return None
+    return threshold if threshold <= LOW_BALANCE_THRESHOLD_MAX else None
 
 
 SIGNUP_GRANT_REFERENCE = "signup"
@@ -130,8 +161,72 @@ def organization_update(*, organization: Organization, data: dict) -> Organizati
         organization.settings = organization_settings_clean(data["settings"], base=organization.settings)
         fields.append("settings")
     if fields:
-        organization.save(update_fields=[*fields, "updated_at"])
+        with transaction.atomic():
+            organization.save(update_fields=[*fields, "updated_at"])
+            # The sandbox behaves like its organization: same name, same render and retry settings.
+            Organization.objects.filter(sandbox_of=organization).update(
+                name=organization.name, settings=organization.settings
+            )
     return organization
+
+
+SANDBOX_GRANT_REFERENCE = "sandbox-start"
+
+
+def organization_sandbox(*, organization: Organization) -> Organization:
+    """The test-mode twin of a live organization, created (with the signup grant as its balance) on first use.
+
+    Test keys act as the sandbox: their customers, try-ons, webhooks, usage and ledger are the sandbox's,
+    so no live query can reach them and no test charge can touch the live balance. Concurrent first calls
+    queue on the live organization's row lock, so there is one sandbox per organization.
+    """
+    if not organization.livemode:
+        raise ValueError("a sandbox has no sandbox of its own")
+    sandbox = Organization.objects.filter(sandbox_of=organization).first()
+    if sandbox is not None:
+        return sandbox
+    with transaction.atomic():
+        live = Organization.objects.select_for_update().get(pk=organization.pk)
+        sandbox = Organization.objects.filter(sandbox_of=live).first()
+        if sandbox is None:
+            sandbox = Organization.objects.create(
+                name=live.name,
+                domain=live.domain,
+                billing_email=live.billing_email,
+                settings=live.settings,
+                status=live.status,
+                sandbox_of=live,
+            )
+            _sandbox_fill(sandbox=sandbox, reference=SANDBOX_GRANT_REFERENCE, actor=None)
+    sandbox.refresh_from_db()
+    return sandbox
+
+
+def sandbox_reset(*, organization: Organization, actor) -> CreditLedgerEntry | None:
+    """Bring the sandbox balance back to the signup grant, through one ledger adjustment.
+
+    Runs under the sandbox's row lock like every balance change, so a test charge in flight either lands
+    before the reset (and is undone by it) or after it. Returns None when the balance already equals it.
+    """
+    sandbox = organization_sandbox(organization=organization)
+    with transaction.atomic():
+        return _sandbox_fill(sandbox=sandbox, reference="", actor=actor)
+
+
+def _sandbox_fill(*, sandbox: Organization, reference: str, actor) -> CreditLedgerEntry | None:
+    current = Organization.objects.select_for_update().only("credits").get(pk=sandbox.pk).credits
+    difference = Decimal(settings.SIGNUP_CREDIT_GRANT).quantize(CENT) - current
+    if difference == 0:
+        return None
+    entry, _ = _ledger_apply(
+        organization_id=sandbox.pk,
+        kind=CreditLedgerEntry.Kind.GRANT if reference else CreditLedgerEntry.Kind.ADJUSTMENT,
+        amount=difference,
+        reference=reference,
+        description="Sandbox balance" if reference else "Sandbox balance reset",
+        actor=actor,
+    )
+    return entry
 
 
 def _ledger_apply(
@@ -171,6 +266,8 @@ def _ledger_apply(
         description=description[:255],
         actor=actor if getattr(actor, "pk", None) else None,
     )
+    if amount:
+        transaction.on_commit(lambda: metrics.credits_moved(kind=kind, amount=amount))
     return entry, True
 
 
@@ -195,7 +292,7 @@ def credits_top_up(
     if value > settings.MAX_CREDIT_TOP_UP:
         raise ValidationError(details={"amount": [f"Must be at most {settings.MAX_CREDIT_TOP_UP}."]})
     with transaction.atomic():
-        entry, _ = _ledger_apply(
+        entry, created = _ledger_apply(
             organization_id=organization.pk,
             kind=CreditLedgerEntry.Kind.TOP_UP,
             amount=value,
@@ -203,30 +300,38 @@ def credits_top_up(
             description=description or "Credit top-up",
             actor=actor,
         )
+        if created:
+            _low_balance_rearm(entry)
+            # Inside the transaction: the webhooks app records credits.added in its outbox with the top-up.
+            credits_added.send(sender=CreditLedgerEntry, entry=entry)
     return entry
 
 
 def credits_charge(
-    *, organization_id: str, amount, reference: str, description: str = ""
+    *, organization_id: str, amount, reference: str, description: str = "", actor=None
 ) -> CreditLedgerEntry:
     """Take `amount` credits for `reference` (e.g. a cart session id).
 
     Raises InsufficientCredits (nothing changes) when the balance is too low. Charging the same reference
     twice returns the first entry and charges nothing. Call it inside the transaction that creates the
-    thing being paid for, so both commit or neither does.
+    thing being paid for, so both commit or neither does. `actor` is the staff user whose action charges
+    (a console re-run), recorded on the entry.
     """
     if not reference:
         raise ValueError("a charge needs a reference")
     value = _positive(amount)
     try:
         with transaction.atomic():
-            entry, _ = _ledger_apply(
+            entry, created = _ledger_apply(
                 organization_id=organization_id,
                 kind=CreditLedgerEntry.Kind.CHARGE,
                 amount=-value,
                 reference=reference,
                 description=description or f"Charge for {reference}",
+                actor=actor,
             )
+            if created:
+                _low_balance_alert(entry)
     except IntegrityError:
         # A concurrent charge of the same reference won the unique constraint: it is already paid.
         return CreditLedgerEntry.objects.get(
@@ -265,6 +370,81 @@ def credits_refund(
     return entry
 
 
+def _low_balance_alert(entry: CreditLedgerEntry) -> None:
+    """After a charge (organization row locked): alert once when the balance crossed the threshold downward.
+
+    The alert is disarmed in the same transaction as the charge, so two charges racing across the
+    threshold (they queue on the row lock) alert once; the credits.low event goes into the outbox with
+    the charge and the email is queued only once it commits.
+    """
+    organization = Organization.objects.only("id", "settings", "low_balance_alerted_at", "sandbox_of_id").get(
+        pk=entry.organization_id
+    )
+    threshold, before = organization.low_balance_threshold, entry.balance_after - entry.amount
+    if organization.low_balance_alerted_at is not None or not before > threshold >= entry.balance_after:
+        return
+    Organization.objects.filter(pk=organization.pk).update(low_balance_alerted_at=timezone.now())
+    credits_low.send(sender=CreditLedgerEntry, entry=entry, threshold=threshold)
+    # A test-mode sandbox gets its (livemode false) event for the partner's integration, but the billing
+    # team is not emailed about play money.
+    if organization.sandbox_of_id is None:
+        transaction.on_commit(lambda: _low_balance_email_queue(entry_id=entry.pk))
+
+
+def _low_balance_email_queue(*, entry_id: int) -> None:
+    from organizations.tasks import send_low_balance_email
+
+    try:
+        send_low_balance_email.delay(entry_id)
+    except Exception as exc:
+        # The webhook event is in the outbox already; the email is the best-effort second channel.
+        logger.warning("Could not queue the low-balance email for entry %s: %s", entry_id, type(exc).__name__)
+
+
+def _low_balance_rearm(entry: CreditLedgerEntry) -> None:
+    """After a top-up (organization row locked): re-arm the alert once the balance is above the threshold."""
+    organization = Organization.objects.only("id", "settings", "low_balance_alerted_at").get(
+        pk=entry.organization_id
+    )
+    if (
+        organization.low_balance_alerted_at is not None
+        and entry.balance_after > organization.low_balance_threshold
+    ):
+        Organization.objects.filter(pk=organization.pk).update(low_balance_alerted_at=None)
+
+
+def low_balance_email_send(*, entry_id: int) -> bool:
+    """Email billingEmail that a charge took the balance to or below the threshold. Returns whether one went.
+
+    Queued once, after the charge commits. Nothing is sent when the organization has no billingEmail or a
+    top-up re-armed the alert before the task ran (the warning would be stale). A mail-backend error
+    propagates, so the task retries it.
+    """
+    entry = CreditLedgerEntry.objects.select_related("organization").filter(pk=entry_id).first()
+    if entry is None or not entry.organization.billing_email:
+        return False
+    organization = entry.organization
+    if organization.low_balance_alerted_at is None:
+        return False  # topped up above the threshold before the email went: nothing to warn about
+    balance, threshold = (
+        credits_number(organization.credits),
+        credits_number(organization.low_balance_threshold),
+    )
+    send_mail(
+        subject=f"GarmaxAI: {organization.name} is low on credits ({balance} left)",
+        message=(
+            f"Your organization {organization.name} ({organization.id}) has {balance} credits left, at or "
+            f"below your low-balance threshold of {threshold}.\n\n"
+            "Try-ons are refused once the balance cannot pay for them. Contact GarmaxAI billing to top up.\n"
+            "You can change the threshold with PATCH /api/organizations/{id} "
+            "(settings.lowBalanceThreshold).\n"
+        ),
+        from_email=None,
+        recipient_list=[organization.billing_email],
+    )
+    return True
+
+
 def credits_adjust(*, organization: Organization, amount, description: str, actor) -> CreditLedgerEntry:
     """A signed correction by billing staff (e.g. goodwill, chargeback); never takes the balance below 0."""
     if not user_can_add_credits(actor):
@@ -301,7 +481,8 @@ def organization_set_status(*, organization: Organization, status: str, actor=No
         raise ValidationError(
             details={"status": [f"Must be one of {', '.join(Organization.Status.values)}."]}
         )
-    Organization.objects.filter(pk=organization.pk).update(status=status)
+    # The sandbox follows: a suspended partner's test keys and test work stop too.
+    Organization.objects.filter(Q(pk=organization.pk) | Q(sandbox_of=organization.pk)).update(status=status)
     organization.status = status
     # After the commit, so a rolled-back suspension never leaves keys blocked (and vice versa).
     transaction.on_commit(

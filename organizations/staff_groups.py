@@ -1,11 +1,11 @@
-"""The staff groups: "billing" may add credits and cancel sessions (refunds), "support" reads everything
-and changes nothing but keys and webhooks.
+"""The staff groups: "billing" may add credits, cancel sessions (refunds) and re-run failed items
+(charges), "support" reads everything and changes nothing but keys and webhooks.
 
 The groups are created by a data migration; this keeps their permissions complete as later apps add models
 (it runs after every migrate, once all permissions exist).
 """
 
-STAFF_APPS = ("organizations", "apikeys", "customers", "tryons", "webhooks")
+STAFF_APPS = ("organizations", "apikeys", "customers", "tryons", "webhooks", "usage")
 
 
 def sync_staff_group_permissions(sender=None, **kwargs):
@@ -25,10 +25,15 @@ def sync_staff_group_permissions(sender=None, **kwargs):
     billing.permissions.add(
         *Permission.objects.filter(content_type__app_label="tryons", codename="cancel_carttryonsession")
     )
-    # Support revokes keys and re-enables webhooks (seed: "support revokes keys and watches the pipeline").
+    # Re-running a failed item charges the organization again: money, so billing's too.
+    billing.permissions.add(
+        *Permission.objects.filter(content_type__app_label="tryons", codename="rerun_tryon")
+    )
+    # Support revokes and rolls keys and re-enables webhooks (seed: "support revokes keys and watches the
+    # pipeline"; a roll is how a leaked key is replaced without downtime).
     support.permissions.add(
         *Permission.objects.filter(
             content_type__app_label__in=("apikeys", "webhooks"),
-            codename__in=("revoke_apikey", "manage_webhook"),
+            codename__in=("revoke_apikey", "roll_apikey", "manage_webhook"),
         )
     )

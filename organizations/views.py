@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from organizations.serializers import (
     CreditLedgerEntrySerializer,
     CreditTopUpSerializer,
     OrganizationSerializer,
+    SandboxResetResponseSerializer,
     TopUpResponseSerializer,
 )
 
@@ -95,3 +96,45 @@ class OrganizationViewSet(
             "entry": CreditLedgerEntrySerializer(entry).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Reset the test-mode sandbox balance to the signup grant (owner or admin)",
+        description="Test keys (`gx_test_…`) spend a sandbox balance that never touches the live one. This "
+        "brings it back to the signup grant with one `adjustment` ledger entry (none when it is already "
+        "there); test customers, try-ons and webhooks are kept.",
+        request=None,
+        responses={200: SandboxResetResponseSerializer},
+        examples=[
+            OpenApiExample(
+                "Reset",
+                value={
+                    "organizationId": "org_abc123",
+                    "mode": "test",
+                    "credits": 100,
+                    "entry": {
+                        "id": 42,
+                        "type": "adjustment",
+                        "amount": 37,
+                        "balanceAfter": 100,
+                        "reference": "",
+                        "description": "Sandbox balance reset",
+                        "actor": "owner@example.com",
+                        "createdAt": "2026-01-15T10:30:00Z",
+                    },
+                },
+                response_only=True,
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="sandbox/reset")
+    def sandbox_reset(self, request, pk=None):
+        organization = organization_for_user(user=request.user, organization_id=pk, manage=True)
+        entry = services.sandbox_reset(organization=organization, actor=request.user)
+        sandbox = services.organization_sandbox(organization=organization)
+        body = {
+            "organizationId": organization.id,
+            "mode": "test",
+            "credits": credits_number(sandbox.credits),
+            "entry": CreditLedgerEntrySerializer(entry).data if entry else None,
+        }
+        return Response(body)

@@ -18,6 +18,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if item.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
+        if item.get_closest_marker("rabbitmq") and not os.environ.get("RABBITMQ_URL"):
+            item.add_marker(pytest.mark.skip(reason="needs RabbitMQ: set RABBITMQ_URL"))
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +112,14 @@ def partner_client(api_key_for):
         return client
 
     return build
+
+
+@pytest.fixture
+def rabbitmq_broker(settings):
+    """A private RabbitMQ vhost, with this process's Celery app publishing to it; yields its amqp:// URL for
+    the workers a test starts (CELERY_BROKER_URL). Tests using it are marked `rabbitmq`."""
+    from tests import rabbitmq
+
+    with rabbitmq.private_vhost() as url, rabbitmq.celery_app_on(url):
+        settings.CELERY_BROKER_URL, settings.BROKER_KIND = url, "rabbitmq"
+        yield url

@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
 from django.utils.html import format_html
 
 from config.console import action_confirm, admin_link
 from config.errors import ApiError
 from tryons import services
-from tryons.models import CartTryOnSession, TryOn
+from tryons.engines.settings import RENDERERS
+from tryons.models import CartTryOnSession, EngineCircuit, EngineJob, TryOn
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,9 +31,14 @@ class TryOnInline(admin.TabularInline):
         "category",
         "status",
         "attempts",
+        "reruns",
+        "renderer",
+        "render_ms",
         "credits",
         "credits_refunded",
         "result",
+        "duration",
+        "error_code",
         "error",
     ]
     readonly_fields = fields
@@ -50,8 +57,48 @@ class TryOnInline(admin.TabularInline):
 
     @admin.display(description="Result")
     def result(self, obj):
+        # A thumbnail from the same expiring signed URL partners get; the full image opens on click.
         url = services.result_url(obj)
-        return format_html('<a href="{}" target="_blank" rel="noopener">open</a>', url) if url else "—"
+        if not url:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">'
+            '<img class="console-thumb" src="{}" alt="result {}"></a>',
+            url,
+            url,
+            obj.pk,
+        )
+
+    @admin.display(description="Duration")
+    def duration(self, obj):
+        return item_duration(obj)
+
+
+def item_duration(tryon: TryOn) -> str:
+    """How long the item took: render time if the renderer reported it, else start to finish."""
+    if tryon.render_ms is not None:
+        return f"{tryon.render_ms / 1000:.1f} s"
+    if tryon.started_at and tryon.completed_at:
+        return f"{(tryon.completed_at - tryon.started_at).total_seconds():.1f} s"
+    return "—"
+
+
+class SessionEngineFilter(admin.SimpleListFilter):
+    """Sessions with at least one item rendered (or rendering) by an engine: where support starts when one
+    provider misbehaves."""
+
+    title = "engine"
+    parameter_name = "engine"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in RENDERERS]
+
+    def queryset(self, request, queryset):
+        if self.value() in RENDERERS:
+            return queryset.filter(
+                Exists(TryOn.objects.filter(session=OuterRef("pk"), renderer=self.value()))
+            )
+        return queryset
 
 
 @admin.register(CartTryOnSession)
@@ -67,7 +114,13 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_display_links = ["id"]
-    list_filter = ["status", "render_quality", "created_at"]
+    list_filter = [
+        "status",
+        SessionEngineFilter,
+        ("organization", admin.RelatedOnlyFieldListFilter),
+        "render_quality",
+        "created_at",
+    ]
     search_fields = ["id", "cart_id", "organization__id", "organization__name"]
     list_select_related = ["organization"]
     date_hierarchy = "created_at"
@@ -130,8 +183,54 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
         self.message_user(request, f"Cancelled {cancelled} session(s).", messages.SUCCESS)
 
 
+# Per render attempt on a hosted engine: provider job id, queue and render time, cost, how it ended.
+ENGINE_JOB_FIELDS = [
+    "id",
+    "engine",
+    "model",
+    "state",
+    "provider_job_id",
+    "provider_status",
+    "polls",
+    "submitted_at",
+    "queue_ms",
+    "render_ms",
+    "cost",
+    "cost_unit",
+    "error",
+]
+
+
+class EngineJobInline(admin.TabularInline):
+    model = EngineJob
+    fields = ENGINE_JOB_FIELDS
+    readonly_fields = fields
+    ordering = ["created_at"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EngineJob)
+class EngineJobAdmin(ReadOnlyAdmin):
+    list_display = ["id", "engine", "model", "state", "provider_job_id", "queue_ms", "render_ms"]
+    list_filter = ["engine", "state", "created_at"]
+    search_fields = ["id", "provider_job_id", "tryon__id"]
+    readonly_fields = [field.name for field in EngineJob._meta.fields]
+    date_hierarchy = "created_at"
+
+
+@admin.register(EngineCircuit)
+class EngineCircuitAdmin(ReadOnlyAdmin):
+    list_display = ["engine", "consecutive_failures", "open_until", "updated_at"]
+    readonly_fields = ["engine", "consecutive_failures", "open_until", "updated_at"]
+
+
 @admin.register(TryOn)
 class TryOnAdmin(ReadOnlyAdmin):
+    inlines = [EngineJobInline]
     list_display = [
         "id",
         "session_link",
@@ -151,6 +250,48 @@ class TryOnAdmin(ReadOnlyAdmin):
         "item_number" if field.name == "position" else field.name for field in TryOn._meta.fields
     ]
     exclude = ["position"]
+    actions = ["rerun_failed_items"]
+
+    def has_rerun_permission(self, request):
+        return services.user_can_rerun(request.user)
+
+    @admin.action(
+        description="Re-run selected failed cart items (charges their price again)", permissions=["rerun"]
+    )
+    def rerun_failed_items(self, request, queryset):
+        failed = queryset.filter(status=TryOn.Status.FAILED, session__isnull=False)
+        if not failed.exists():
+            self.message_user(request, "None of the selected items is a failed cart item.", messages.WARNING)
+            return None
+        return action_confirm(
+            self,
+            request,
+            failed,
+            action="rerun_failed_items",
+            title="Re-run failed cart items",
+            consequence=(
+                "Each item is rendered once more and its price is charged to its organization again (it "
+                "was refunded when it failed); if it fails again it is refunded again. Its session reopens "
+                "and the partner gets the session's end event again with the new result."
+            ),
+            button="Yes, re-run and charge these items",
+            act=lambda items, reason: self._rerun(request, items, reason),
+            reason_label="Reason (recorded on the ledger entry and in the history)",
+        )
+
+    def _rerun(self, request, items, reason):
+        rerun = 0
+        for item in items:
+            try:
+                item = services.cart_item_rerun(tryon_id=item.pk, actor=request.user, reason=reason)
+            except ApiError as exc:
+                self.message_user(request, f"{item.pk}: {exc.message}", messages.WARNING)
+                continue
+            self.log_change(
+                request, item, f"Re-run {item.reruns}; charged {item.credits} credits. Reason: {reason}"
+            )
+            rerun += 1
+        self.message_user(request, f"Re-ran {rerun} item(s).", messages.SUCCESS)
 
     @admin.display(description="Session", ordering="session_id")
     def session_link(self, obj):

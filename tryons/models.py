@@ -61,13 +61,20 @@ class CartTryOnSession(models.Model):
     heartbeat_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         verbose_name = "cart try-on session"
         # Cancelling refunds credits: money, so a permission of its own (the billing group's), not "view".
         permissions = [("cancel_carttryonsession", "Can cancel cart try-on sessions (refunds credits)")]
         indexes = [
-            models.Index(fields=["organization", "cart_id"]),
-            models.Index(fields=["organization", "status", "-created_at"]),
+            # One per filter combination of the list (by organization, by cartId, by status), each in the
+            # list's order, so every page is an index walk that stops at the page's end.
+            models.Index(fields=["organization", "-created_at", "-id"], name="cart_session_org_list"),
+            models.Index(
+                fields=["organization", "cart_id", "-created_at", "-id"], name="cart_session_cart_list"
+            ),
+            models.Index(
+                fields=["organization", "status", "-created_at", "-id"], name="cart_session_status_list"
+            ),
             models.Index(fields=["status", "heartbeat_at"]),
         ]
         constraints = [
@@ -141,13 +148,30 @@ class TryOn(models.Model):
     lease = models.CharField(max_length=32, blank=True, default="")
     heartbeat_at = models.DateTimeField(auto_now_add=True)
     sweep_count = models.PositiveSmallIntegerField(default=0)
+    # Staff re-runs of this failed cart item (tryons.services.rerun): each is charged and, if it fails
+    # again, refunded under references of its own, so the number is part of every reference and job id.
+    # db_default too: rows written by raw SQL (bulk fills) or by code from before this column get 0.
+    reruns = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         verbose_name = "try-on"
+        # A re-run charges the organization again: money, so a permission of its own (the billing group's).
+        permissions = [("rerun_tryon", "Can re-run a failed cart item (charges credits again)")]
         indexes = [
             models.Index(fields=["session", "position"]),
-            models.Index(fields=["organization", "session", "-created_at"]),
+            # The single try-on list (cart items are listed through their session): partial, so cart items
+            # neither bloat it nor sit between a page's rows.
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                condition=Q(session__isnull=True),
+                name="tryon_single_list",
+            ),
+            models.Index(
+                fields=["organization", "status", "-created_at", "-id"],
+                condition=Q(session__isnull=True),
+                name="tryon_single_status_list",
+            ),
             models.Index(fields=["status", "completed_at"]),
         ]
         constraints = [
@@ -164,3 +188,75 @@ class TryOn(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+
+class EngineJob(models.Model):
+    """One render attempt on a hosted engine (FASHN, fal.ai, Replicate): submitted, polled, never waited on.
+
+    The row is the whole state of the attempt, so any worker can take the next step (submit, poll, settle)
+    and a lost poll message is found again by the sweeper. `state` only moves forward through conditional
+    UPDATEs: two workers polling one job settle it once.
+    """
+
+    class State(models.TextChoices):
+        WAITING = "waiting"  # no slot under the engine's concurrency cap (or throttled): not yet submitted
+        SUBMITTED = "submitted"  # the provider holds it (queued or running there)
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        TIMED_OUT = "timed_out"
+        ABANDONED = "abandoned"  # the item ended another way (cancelled, erased)
+
+    IN_FLIGHT = (State.SUBMITTED,)
+    OPEN = (State.WAITING, State.SUBMITTED)
+
+    # Our job id, "<tryon id>.<attempt>" (the item's render_job_id while it is current).
+    id = models.CharField(primary_key=True, max_length=64)
+    tryon = models.ForeignKey(TryOn, on_delete=models.CASCADE, related_name="engine_jobs")
+    engine = models.CharField(max_length=20)
+    model = models.CharField(max_length=200)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    provider_job_id = models.CharField(max_length=200, blank=True)
+    # The provider's own links for this job (fal: status/response/cancel URLs; Replicate: get/cancel).
+    provider_urls = models.JSONField(default=dict, blank=True)
+    provider_status = models.CharField(max_length=40, blank=True)
+    # Where the inputs live while the provider may still read them (our garment copy); deleted at the end.
+    garment_key = models.CharField(max_length=255, blank=True)
+    polls = models.PositiveIntegerField(default=0)
+    # Consecutive throttled/unavailable answers: the backoff grows with it, a success resets it.
+    backoffs = models.PositiveSmallIntegerField(default=0)
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # first seen running at the provider
+    finished_at = models.DateTimeField(null=True, blank=True)
+    queue_ms = models.PositiveIntegerField(null=True, blank=True)
+    render_ms = models.PositiveIntegerField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    cost_unit = models.CharField(max_length=20, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "engine job"
+        indexes = [
+            models.Index(fields=["engine", "state", "created_at"]),
+            models.Index(fields=["state", "next_step_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.id} on {self.engine} ({self.state})"
+
+
+class EngineCircuit(models.Model):
+    """Per engine: its circuit breaker, and the row admissions lock so the cap holds across workers."""
+
+    engine = models.CharField(primary_key=True, max_length=20)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "engine circuit"
+
+    def __str__(self):
+        return self.engine

@@ -6,8 +6,11 @@ from config.errors import ResourceNotFound
 from tryons.models import CartTryOnSession, TryOn
 
 
-def _with_items(queryset: QuerySet) -> QuerySet:
-    return queryset.prefetch_related(Prefetch("items", queryset=TryOn.objects.order_by("position")))
+def _with_items(queryset: QuerySet, *, customer_join: bool = True) -> QuerySet:
+    items = Prefetch("items", queryset=TryOn.objects.order_by("position"))
+    if customer_join:
+        return queryset.select_related("customer").prefetch_related(items)
+    return queryset.prefetch_related("customer", items)
 
 
 def cart_session_list(
@@ -18,7 +21,9 @@ def cart_session_list(
         sessions = sessions.filter(cart_id=cart_id)
     if status:
         sessions = sessions.filter(status=status)
-    return _with_items(sessions.order_by("-created_at", "-id"))
+    # Lists fetch the page's customers by id afterwards (one indexed query): joining them into the page
+    # query lets the planner hash-join the whole customers table on deep pages.
+    return _with_items(sessions.order_by("-created_at", "-id"), customer_join=False)
 
 
 def cart_session_get(*, organization_id: str, session_id: str) -> CartTryOnSession:
@@ -32,14 +37,27 @@ def cart_session_get(*, organization_id: str, session_id: str) -> CartTryOnSessi
 
 def tryon_list(*, organization_id: str, status: str | None = None) -> QuerySet:
     """Single try-ons only; a cart's items are listed with their session."""
-    tryons = TryOn.objects.filter(organization_id=organization_id, session__isnull=True)
+    tryons = TryOn.objects.prefetch_related("customer").filter(
+        organization_id=organization_id, session__isnull=True
+    )
     if status:
         tryons = tryons.filter(status=status)
     return tryons.order_by("-created_at", "-id")
 
 
 def tryon_get(*, organization_id: str, tryon_id: str) -> TryOn:
-    tryon = TryOn.objects.filter(organization_id=organization_id, pk=tryon_id).first()
+    tryon = (
+        TryOn.objects.select_related("customer").filter(organization_id=organization_id, pk=tryon_id).first()
+    )
     if tryon is None:
         raise ResourceNotFound("Try-on not found.", details={"tryonId": tryon_id})
     return tryon
+
+
+def cart_session_for_event(*, session_id: str) -> CartTryOnSession:
+    """The session as a webhook event reports it: with its customer and its items in cart order."""
+    return _with_items(CartTryOnSession.objects.filter(pk=session_id)).get()
+
+
+def tryon_for_event(*, tryon_id: str) -> TryOn:
+    return TryOn.objects.select_related("customer").get(pk=tryon_id)

@@ -1,3 +1,5 @@
+from decimal import ROUND_HALF_EVEN, Decimal
+
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -10,7 +12,7 @@ from organizations.serializers import CreditsField
 from tryons import pricing
 from tryons.models import CATEGORIES, CartTryOnSession, TryOn
 from tryons.representation import result_url, tryon_error
-from tryons.services import GarmentInput
+from tryons.services.creation import GarmentInput
 
 
 def _image_url(value: str) -> str:
@@ -21,9 +23,23 @@ def _image_url(value: str) -> str:
     return value
 
 
+class BlankAsNullCharField(serializers.CharField):
+    """A text the partner did not give reads as null, in REST answers and webhook events alike."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class GarmentSerializer(serializers.Serializer):
     productId = serializers.CharField(max_length=255)
-    variantId = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    # null is accepted too, so that a client can send back the item as it reads it.
+    variantId = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, allow_null=True, default=""
+    )
     name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     imageUrl = OutboundURLField(max_length=2048, validators=[_image_url])
     category = serializers.ChoiceField(choices=CATEGORIES)
@@ -31,7 +47,7 @@ class GarmentSerializer(serializers.Serializer):
     def to_garment(self, data: dict) -> GarmentInput:
         return GarmentInput(
             product_id=data["productId"],
-            variant_id=data.get("variantId", ""),
+            variant_id=data.get("variantId") or "",
             name=data.get("name", ""),
             image_url=data["imageUrl"],
             category=data["category"],
@@ -57,14 +73,28 @@ class CartItemListSerializer(serializers.ListSerializer):
         return [*super().get_validators(), *bounds]
 
 
+class PriceField(serializers.DecimalField):
+    """A shop's display price, kept to the cent: any number the schema allows (0 to 10^10) is taken and
+    rounded, so 29.990000000000002 from a client's float arithmetic is 29.99, not a 400. It is shown back,
+    never billed."""
+
+    CENT = Decimal("0.01")
+    LARGEST = Decimal("9999999999.99")
+    LIMIT = Decimal("1e10")
+
+    def validate_precision(self, value):
+        # Out of range, the digits check refuses it (a 400); quantizing 8e173 would overflow instead (a 500).
+        if abs(value) < self.LIMIT:
+            value = min(value.quantize(self.CENT, rounding=ROUND_HALF_EVEN), self.LARGEST)
+        return super().validate_precision(value)
+
+
 class CartItemSerializer(GarmentSerializer):
     class Meta:
         list_serializer_class = CartItemListSerializer
 
     quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False, default=1)
-    price = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
+    price = PriceField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_blank=True, default="")
 
 
@@ -100,6 +130,20 @@ _ERROR_SCHEMA = {
 class _ResultMixin(serializers.Serializer):
     resultUrl = serializers.SerializerMethodField(help_text="Expiring signed URL of the rendered image.")
     error = serializers.SerializerMethodField()
+    engine = serializers.SerializerMethodField(
+        help_text="The renderer that rendered (or is rendering) it: local, http, eventbridge, fashn, fal or "
+        "replicate; null before rendering starts."
+    )
+    renderMs = serializers.IntegerField(
+        source="render_ms",
+        allow_null=True,
+        help_text="Milliseconds from handing the item to its renderer to its result (a hosted engine's queue "
+        "time included); null until completed.",
+    )
+
+    @extend_schema_field({"type": "string", "nullable": True, "example": "fashn"})
+    def get_engine(self, tryon: TryOn) -> str | None:
+        return tryon.renderer or None
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_resultUrl(self, tryon: TryOn) -> str | None:
@@ -111,9 +155,11 @@ class _ResultMixin(serializers.Serializer):
 
 
 class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
+    """One cart item, the same in `cartItems` (REST) and in a cart event's `results` (webhooks)."""
+
     tryonId = serializers.CharField(source="id")
     productId = serializers.CharField(source="product_id")
-    variantId = serializers.CharField(source="variant_id")
+    variantId = BlankAsNullCharField(source="variant_id")
     imageUrl = serializers.URLField(source="image_url")
     creditsCharged = CreditsField(source="credits")
     creditsRefunded = CreditsField(source="credits_refunded")
@@ -132,6 +178,8 @@ class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
             "status",
             "resultUrl",
             "error",
+            "engine",
+            "renderMs",
             "creditsCharged",
             "creditsRefunded",
             "completedAt",
@@ -139,8 +187,14 @@ class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# The customer's own id; null once the customer was deleted (its photos and results are erased with it).
+def _external_id_field():
+    return serializers.CharField(source="customer.external_id", allow_null=True, read_only=True)
+
+
 class CartTryOnSessionSerializer(serializers.ModelSerializer):
     cartId = serializers.CharField(source="cart_id")
+    externalId = _external_id_field()
     customerPhotoS3Key = serializers.CharField(source="photo_key")
     renderQuality = serializers.CharField(source="render_quality")
     backgroundScene = serializers.CharField(source="background_scene")
@@ -160,6 +214,7 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "cartId",
+            "externalId",
             "status",
             "progress",
             "customerPhotoS3Key",
@@ -182,9 +237,10 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
 
 class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
     sessionId = serializers.CharField(source="session_id", allow_null=True)
+    externalId = _external_id_field()
     customerPhotoS3Key = serializers.CharField(source="photo_key")
     productId = serializers.CharField(source="product_id")
-    variantId = serializers.CharField(source="variant_id")
+    variantId = BlankAsNullCharField(source="variant_id")
     imageUrl = serializers.URLField(source="image_url")
     renderQuality = serializers.CharField(source="render_quality")
     backgroundScene = serializers.CharField(source="background_scene")
@@ -199,6 +255,7 @@ class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
         fields = [
             "id",
             "sessionId",
+            "externalId",
             "status",
             "customerPhotoS3Key",
             "productId",
@@ -210,6 +267,8 @@ class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
             "backgroundScene",
             "resultUrl",
             "error",
+            "engine",
+            "renderMs",
             "creditsCharged",
             "creditsRefunded",
             "estimatedCompletionTime",
@@ -223,6 +282,87 @@ class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
     def get_estimatedCompletionTime(self, tryon: TryOn) -> str | None:
         estimate = getattr(tryon, "estimated_completion_at", None)
         return estimate.strftime("%Y-%m-%dT%H:%M:%SZ") if estimate else None
+
+
+# --- Webhook event data: built from the same fields as the REST answers above, so the two cannot drift.
+
+
+class CartTryOnEventDataSerializer(serializers.ModelSerializer):
+    """`data` of every cart_tryon.* event (seed 001's shape plus metadata, externalId and full items)."""
+
+    sessionId = serializers.CharField(source="id")
+    cartId = serializers.CharField(source="cart_id")
+    organizationId = serializers.CharField(source="organization_id")
+    externalId = _external_id_field()
+    itemCount = serializers.IntegerField(source="item_count")
+    successCount = serializers.SerializerMethodField()
+    failureCount = serializers.SerializerMethodField()
+    creditsCharged = CreditsField(source="credits_charged")
+    creditsRefunded = CreditsField(
+        source="credits_refunded", help_text="Everything refunded on this session so far."
+    )
+    results = CartItemResultSerializer(source="items", many=True)
+    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
+    cancelledAt = serializers.DateTimeField(source="cancelled_at", allow_null=True)
+
+    class Meta:
+        model = CartTryOnSession
+        fields = [
+            "sessionId",
+            "cartId",
+            "organizationId",
+            "externalId",
+            "status",
+            "itemCount",
+            "successCount",
+            "failureCount",
+            "creditsCharged",
+            "creditsRefunded",
+            "metadata",
+            "results",
+            "completedAt",
+            "cancelledAt",
+        ]
+        read_only_fields = fields
+
+    def get_successCount(self, session: CartTryOnSession) -> int:
+        return sum(1 for item in session.items.all() if item.status == TryOn.Status.COMPLETED)
+
+    def get_failureCount(self, session: CartTryOnSession) -> int:
+        return sum(1 for item in session.items.all() if item.status == TryOn.Status.FAILED)
+
+
+class CancellationSerializer(serializers.Serializer):
+    refundedCredits = CreditsField(help_text="Credits this cancellation returned to the balance.")
+    refundedItemCount = serializers.IntegerField(help_text="Items cancelled before they started.")
+    itemStillRendering = serializers.BooleanField(
+        help_text="An item was rendering: it finishes, and is charged only if it succeeds."
+    )
+
+
+class CartTryOnCancelledEventDataSerializer(CartTryOnEventDataSerializer):
+    """`data` of cart_tryon.cancelled: the session as cancelled, and what the cancellation refunded."""
+
+    cancellation = serializers.SerializerMethodField()
+
+    class Meta(CartTryOnEventDataSerializer.Meta):
+        fields = [*CartTryOnEventDataSerializer.Meta.fields, "cancellation"]
+        read_only_fields = fields
+
+    @extend_schema_field(CancellationSerializer)
+    def get_cancellation(self, session: CartTryOnSession) -> dict:
+        return CancellationSerializer(self.context["cancellation"]).data
+
+
+class TryOnEventDataSerializer(TryOnSerializer):
+    """`data` of tryon.completed / tryon.failed: the REST try-on under its event names."""
+
+    tryonId = serializers.CharField(source="id")
+    organizationId = serializers.CharField(source="organization_id")
+
+    class Meta(TryOnSerializer.Meta):
+        fields = ["tryonId", "organizationId", *TryOnSerializer.Meta.fields[1:]]
+        read_only_fields = fields
 
 
 class RenderCallbackSerializer(serializers.Serializer):

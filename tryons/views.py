@@ -44,6 +44,8 @@ class CartTryOnViewSet(
 ):
     """Cart try-on sessions: one customer photo, up to 20 garments, paid up front and rendered in order."""
 
+    operation_resource = "cart-tryons"
+
     serializer_class = CartTryOnSessionSerializer
     queryset = CartTryOnSession.objects.none()
     lookup_value_regex = r"[^/]+"
@@ -70,16 +72,17 @@ class CartTryOnViewSet(
             "Charges the cart's credits and queues rendering. Price per item: 1 × quality multiplier "
             "(sd 1, hd 2, 4k 4) × (1 − volume discount: 5–9 items 10 %, 10–14 20 %, 15–19 30 %, 20 40 %); "
             "`quantity` does not multiply. Repeating a create with the same `cartId` and identical content "
-            "returns the existing session with 200 and charges nothing."
+            "returns the existing session and charges nothing. Both answer 200, never 201: seed 001's PHP "
+            "client throws on anything but 200 (DESIGN.md); compare `createdAt` to tell a replay apart."
         ),
         request=CartTryOnCreateSerializer,
-        responses={201: CartTryOnSessionSerializer, 200: CartTryOnSessionSerializer},
+        responses={200: CartTryOnSessionSerializer},
     )
     def create(self, request, *args, **kwargs):
         serializer = CartTryOnCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        session, created = services.cart_session_create(
+        session, _created = services.cart_session_create(
             organization_id=self.organization_id,
             cart_id=data["cartId"],
             photo_key=data["customerPhotoS3Key"],
@@ -89,10 +92,7 @@ class CartTryOnViewSet(
             metadata=data["metadata"],
         )
         session = selectors.cart_session_get(organization_id=self.organization_id, session_id=session.id)
-        return Response(
-            CartTryOnSessionSerializer(session).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return Response(CartTryOnSessionSerializer(session).data, status=status.HTTP_200_OK)
 
     @extend_schema(
         summary="List cart try-on sessions",
@@ -128,6 +128,8 @@ class TryOnViewSet(
     PartnerAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Single try-ons: one garment on one customer photo, priced 1 × quality multiplier."""
+
+    operation_resource = "tryons"
 
     serializer_class = TryOnSerializer
     queryset = TryOn.objects.none()

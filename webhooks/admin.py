@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Max
 
 from config.console import admin_link
+from config.errors import ApiError
 from webhooks import services
 from webhooks.models import WEBHOOK_TEST, Webhook, WebhookAttempt, WebhookDelivery
 
@@ -20,6 +21,7 @@ class DeliveryInline(admin.TabularInline):
         "status",
         "attempt_count",
         "last_status_code",
+        "last_response",
         "last_error",
         "next_attempt_at",
         "created_at",
@@ -33,6 +35,18 @@ class DeliveryInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("event")
+
+    @admin.display(description="Last response (truncated)")
+    def last_response(self, delivery):
+        attempt = delivery.attempts.order_by("-number").only("response_body").first()
+        return truncate_body(attempt.response_body) if attempt else "—"
+
+
+RESPONSE_BODY_SHOWN = 200
+
+
+def truncate_body(body: str) -> str:
+    return body if len(body) <= RESPONSE_BODY_SHOWN else body[:RESPONSE_BODY_SHOWN] + "…"
 
 
 @admin.register(Webhook)
@@ -141,6 +155,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "event__event", "organization"]
     search_fields = ["id", "event__id", "webhook__id", "webhook__url"]
     list_select_related = ["event", "webhook", "organization"]
+    actions = ["redeliver_selected"]
     fields = [
         "id",
         "organization",
@@ -165,6 +180,24 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_manage_permission(self, request):
+        return request.user.has_perm("webhooks.manage_webhook")
+
+    @admin.action(
+        description="Redeliver selected deliveries (a new delivery of the same event)", permissions=["manage"]
+    )
+    def redeliver_selected(self, request, queryset):
+        count = 0
+        for delivery in queryset.select_related("webhook"):
+            try:
+                again = services.webhook_delivery_redeliver(delivery=delivery)
+            except ApiError as exc:
+                self.message_user(request, f"{delivery.pk}: {exc.message}", messages.WARNING)
+                continue
+            self.log_addition(request, again, f"Redelivery of {delivery.pk} ({delivery.event_id}).")
+            count += 1
+        self.message_user(request, f"Queued {count} redelivery(ies).", messages.SUCCESS)
 
     @admin.display(description="event", ordering="event__event")
     def event_name(self, obj):

@@ -9,8 +9,12 @@ from organizations.models import Organization
 CART_TRYON_COMPLETED = "cart_tryon.completed"
 CART_TRYON_PARTIAL = "cart_tryon.partial"
 CART_TRYON_FAILED = "cart_tryon.failed"
+CART_TRYON_CANCELLED = "cart_tryon.cancelled"
 TRYON_COMPLETED = "tryon.completed"
 TRYON_FAILED = "tryon.failed"
+CUSTOMERS_IMPORTED = "customers.imported"
+CREDITS_LOW = "credits.low"
+CREDITS_ADDED = "credits.added"
 WEBHOOK_TEST = "webhook.test"
 
 # What an endpoint can subscribe to. The test event is sent on request only, never by subscription.
@@ -18,8 +22,12 @@ SUBSCRIBABLE_EVENTS = (
     CART_TRYON_COMPLETED,
     CART_TRYON_PARTIAL,
     CART_TRYON_FAILED,
+    CART_TRYON_CANCELLED,
     TRYON_COMPLETED,
     TRYON_FAILED,
+    CUSTOMERS_IMPORTED,
+    CREDITS_LOW,
+    CREDITS_ADDED,
 )
 EVENTS = (*SUBSCRIBABLE_EVENTS, WEBHOOK_TEST)
 
@@ -46,8 +54,11 @@ class Webhook(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "is_active"])]
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "is_active"]),
+            models.Index(fields=["organization", "-created_at", "-id"], name="webhook_org_list"),
+        ]
         permissions = [("manage_webhook", "Can re-enable webhooks and send test events")]
 
     def __str__(self):
@@ -102,10 +113,11 @@ class WebhookDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         verbose_name_plural = "webhook deliveries"
         indexes = [
-            models.Index(fields=["webhook", "-created_at"]),
+            models.Index(fields=["webhook", "-created_at", "-id"], name="delivery_webhook_list"),
+            models.Index(fields=["webhook", "status", "-created_at", "-id"], name="delivery_status_list"),
             models.Index(
                 fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_delivery_due"
             ),

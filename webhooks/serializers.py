@@ -144,3 +144,15 @@ class WebhookRotatedSerializer(WebhookSerializer):
 
     class Meta(WebhookSerializer.Meta):
         fields = ["id", "secret", "previousSecretExpiresAt"]
+
+
+class EventTypeSerializer(serializers.Serializer):
+    event = serializers.CharField(help_text="The `event` field of the delivered body.")
+    description = serializers.CharField()
+    subscribable = serializers.BooleanField(help_text="Whether a webhook can list it in `events`.")
+    schema = serializers.DictField(help_text="JSON Schema (2020-12) of the whole delivered body.")
+    example = serializers.DictField(help_text="An example delivered body.")
+
+
+class EventCatalogueSerializer(serializers.Serializer):
+    events = EventTypeSerializer(many=True)

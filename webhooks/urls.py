@@ -1,8 +1,9 @@
 from django.urls import path
 
-from webhooks.views import WebhookViewSet
+from webhooks.views import EventCatalogueView, WebhookViewSet
 
 urlpatterns = [
+    path("docs/events", EventCatalogueView.as_view(), name="docs-events"),
     path("v1/webhooks", WebhookViewSet.as_view({"get": "list", "post": "create"}), name="webhooks"),
     path(
         "v1/webhooks/<str:webhookId>",

@@ -1,13 +1,21 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+import functools
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import WEBHOOKS_MANAGE
 from config.errors import ResourceNotFound, ValidationError
+from config.pagination import PAGE_OPENAPI_PARAMETERS
+from config.schema import json_schema, openapi_document
 from webhooks import services
+from webhooks.event_types import event_types
 from webhooks.models import EVENTS, Webhook, WebhookDelivery
 from webhooks.serializers import (
+    EventCatalogueSerializer,
     WebhookCreatedSerializer,
     WebhookCreateSerializer,
     WebhookDeliveryPageSerializer,
@@ -27,6 +35,8 @@ DELIVERY_ID = OpenApiParameter("deliveryId", str, OpenApiParameter.PATH, descrip
 @extend_schema(tags=["Webhooks"])
 class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     """The key's organization's webhook endpoints, their delivery log and recovery tools."""
+
+    operation_resource = "webhooks"
 
     required_scopes = dict.fromkeys(
         [
@@ -138,8 +148,7 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             WEBHOOK_ID,
             OpenApiParameter("status", str, enum=[*WebhookDelivery.Status.values]),
             OpenApiParameter("event", str, enum=[*EVENTS]),
-            OpenApiParameter("limit", int, description="Number of results to return (1–100, default 20)."),
-            OpenApiParameter("offset", int, description="Number of results to skip."),
+            *PAGE_OPENAPI_PARAMETERS,
         ],
         responses={200: WebhookDeliveryPageSerializer},
     )
@@ -211,3 +220,64 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     def rotate_secret(self, request, webhookId=None):
         webhook = services.webhook_rotate_secret(webhook=self._webhook())
         return Response(WebhookRotatedSerializer(webhook).data)
+
+
+@functools.cache
+def _event_catalogue() -> list[dict]:
+    document = openapi_document()
+    components = document["components"]["schemas"]
+    catalogue = []
+    for event_type in event_types():
+        body = document["x-webhooks"][event_type.name]["post"]["requestBody"]["content"]["application/json"]
+        catalogue.append(
+            {
+                "event": event_type.name,
+                "description": event_type.description,
+                "subscribable": event_type.subscribable,
+                "schema": json_schema(body["schema"], components),
+                "example": event_type.example_envelope(),
+            }
+        )
+    return catalogue
+
+
+class EventCatalogueView(APIView):
+    """Public, like the OpenAPI document its schemas come from."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["Docs"],
+        summary="Every webhook event type, with the JSON Schema of its body and an example",
+        description=(
+            "The schemas are generated from the serializers that build the payloads, the same ones the "
+            "OpenAPI document lists under `x-webhooks`."
+        ),
+        responses={200: EventCatalogueSerializer},
+        examples=[
+            OpenApiExample(
+                "Events",
+                value={
+                    "events": [
+                        {
+                            "event": "webhook.test",
+                            "description": "Sent on request by POST /v1/webhooks/{webhookId}/test.",
+                            "subscribable": False,
+                            "schema": {"type": "object", "required": ["id", "event", "timestamp", "data"]},
+                            "example": {
+                                "id": "evt_abc123",
+                                "event": "webhook.test",
+                                "timestamp": "2025-12-11T10:05:00Z",
+                                "data": {"webhookId": "webhook_abc", "organizationId": "org_abc123"},
+                            },
+                        }
+                    ]
+                },
+                response_only=True,
+            )
+        ],
+        auth=[],
+    )
+    def get(self, request):
+        return Response({"events": _event_catalogue()})

@@ -3,10 +3,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
 from django.urls import reverse
-from django.utils import timezone
 
 from apikeys import services
-from apikeys.models import ApiKey, ApiUsageRecord
+from apikeys.models import ApiKey
 from config.errors import InvalidApiKey
 
 pytestmark = pytest.mark.django_db
@@ -104,25 +103,32 @@ def test_keys_list_and_detail_never_show_the_hash(client, support_staff, organiz
     assert key.key_prefix not in revoked_listing
 
 
-def test_usage_log_is_read_only_and_filterable(client, support_staff, organization, api_key_for):
-    key, _ = api_key_for(organization)
-    for status_code in (200, 404, 503):
-        ApiUsageRecord.objects.create(
-            api_key=key,
-            method="GET",
-            route=f"/api/v1/customers/s{status_code}",
-            status_code=status_code,
-            duration_ms=3,
-            created_at=timezone.now(),
-        )
+def test_support_rolls_keys_after_a_confirmation_and_sees_the_new_keys_once(
+    client, support_staff, organization, api_key_for
+):
+    key, raw_key = api_key_for(organization, name="storefront", scopes=["tryon:read"])
     client.force_login(support_staff)
-    url = reverse("admin:apikeys_apiusagerecord_changelist")
-    page = client.get(url + "?status_class=4").content.decode()
-    assert "/api/v1/customers/s404" in page and "/api/v1/customers/s200" not in page
-    assert client.get(url + f"?api_key__organization__id__exact={organization.pk}").status_code == 200
-    assert client.get(reverse("admin:apikeys_apiusagerecord_add")).status_code == 403
-    record = ApiUsageRecord.objects.first()
-    change = reverse("admin:apikeys_apiusagerecord_change", args=[quote(record.pk)])
-    client.post(change, {"route": "/tampered"})
-    record.refresh_from_db()
-    assert record.route != "/tampered"
+    selection = {"action": "roll_selected", ACTION_CHECKBOX_NAME: [key.pk]}
+    confirmation = client.post(reverse(CHANGELIST), selection)
+    assert "Yes, roll these keys" in confirmation.content.decode()
+    assert ApiKey.objects.count() == 1  # nothing happens on one click
+
+    page = client.post(reverse(CHANGELIST), {**selection, "post": "yes"}).content.decode()
+    new = ApiKey.objects.exclude(pk=key.pk).get()
+    assert new.name == "storefront" and new.scopes == ["tryon:read"]
+    assert new.key_prefix in page and "shown only on this page" in page
+    key.refresh_from_db()
+    assert key.replaced_by == new and key.expires_at is not None
+    assert services.apikey_authenticate(raw_key).key_id == key.pk  # still inside its grace period
+    assert list(key.events.values_list("kind", "actor")) == [("rolled", support_staff.pk), ("created", None)]
+    assert LogEntry.objects.filter(object_id=key.pk, action_flag=CHANGE).exists()
+
+
+def test_key_events_are_readable_in_the_admin(client, support_staff, organization, api_key_for):
+    key, _ = api_key_for(organization, name="storefront")
+    services.apikey_update(key=key, data={"name": "shop"}, actor=support_staff)
+    client.force_login(support_staff)
+    page = client.get(reverse("admin:apikeys_apikey_change", args=[quote(key.pk)])).content.decode()
+    assert "updated" in page and "storefront" in page
+    listing = client.get(reverse("admin:apikeys_apikeyevent_changelist")).content.decode()
+    assert key.key_prefix in listing and "updated" in listing

@@ -51,12 +51,20 @@ def expected_scope(url: str, method: str) -> str | None:
     read = method == "get"
     if url.startswith("/api/v1/webhooks"):
         return "webhooks:manage"
+    # Bulk jobs take the scope of what they do to customers, whatever the HTTP method: an import writes
+    # them (its status and row errors echo what was written), an export reads them all.
+    if url.startswith("/api/v1/customers/imports"):
+        return "customers:create"
+    if url.startswith("/api/v1/customers/exports"):
+        return "customers:read"
     if re.match(r"^/api/v1/customers/[^/]+/photos", url):
         return "photos:read" if read else "photos:upload"
     if url.startswith("/api/v1/customers"):
         return "customers:read" if read else "customers:create"
     if url.startswith(("/api/v1/cart-tryons", "/api/v1/tryons")):
         return "tryon:read" if read else "tryon:create"
+    if re.match(r"^/api/organizations/[^/]+/(usage|logs/requests)", url):
+        return "usage:read"
     return None
 
 
@@ -65,7 +73,10 @@ ENDPOINTS = partner_endpoints()
 
 def test_partner_endpoints_are_discovered():
     assert ENDPOINTS, "no view authenticating with X-API-Key was found in the URLconf"
-    assert all(url.startswith("/api/v1/") for url, *_ in ENDPOINTS)
+    # Partner endpoints, plus the organization's usage and request log, which members read with a JWT and
+    # keys with `usage:read` (issue 14).
+    assert all(url.startswith(("/api/v1/", "/api/organizations/")) for url, *_ in ENDPOINTS)
+    assert all(expected_scope(url, "get") == "usage:read" for url, *_ in ENDPOINTS if "/api/v1/" not in url)
 
 
 def test_discovery_finds_a_partner_view_added_to_the_urlconf():

@@ -4,10 +4,13 @@ import pytest
 from django.utils import timezone
 
 from apikeys import tasks, usage
-from apikeys.models import ApiKey, ApiUsageRecord
+from apikeys.models import ApiKey
+from config.routes import route_template
 from config.shared_cache import redis_client
 from organizations.models import Membership
 from tests.concurrency import wait_until
+from usage.models import RequestLogEntry, UsageRollup
+from usage.services import request_log_maintain
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
@@ -26,6 +29,11 @@ def flush():
     return tasks.flush_usage()
 
 
+def store(key, *, at, method="GET", route="/r", status_code=200, duration_ms=1):
+    """One record through the flush's own write path (request log and rollups)."""
+    usage._store([(key.id, method, route, status_code, duration_ms, at.timestamp())])
+
+
 def usage_url(organization, key):
     return f"/api/organizations/{organization.id}/api-keys/{key.id}/usage"
 
@@ -40,7 +48,7 @@ def usage_url(organization, key):
     ],
 )
 def test_route_template_names_parameters_not_values(route, template):
-    assert usage.route_template(route) == template
+    assert route_template(route) == template
 
 
 def test_every_partner_request_is_recorded_with_route_template_status_and_duration(
@@ -55,7 +63,7 @@ def test_every_partner_request_is_recorded_with_route_template_status_and_durati
     key_client("gx_live_" + "N" * 40).get("/api/v1/test-things/abc")  # unknown key: nobody to charge it to
     flush()
 
-    records = list(ApiUsageRecord.objects.order_by("created_at", "id"))
+    records = list(RequestLogEntry.objects.order_by("created_at", "id"))
     assert [(r.method, r.status_code) for r in records] == [
         ("GET", 200),
         ("POST", 403),
@@ -78,10 +86,10 @@ def test_in_production_requests_are_buffered_in_redis_until_the_flush(organizati
     # Within about a second the web process's pusher thread moves its batch onto the Redis list.
     wait_until(lambda: redis_client().llen(usage.BUFFER_KEY) >= 3, timeout=5)
     assert redis_client().llen(usage.BUFFER_KEY) == 3
-    assert ApiUsageRecord.objects.count() == 0  # the database only sees them at the flush
+    assert RequestLogEntry.objects.count() == 0  # the database only sees them at the flush
     assert tasks.flush_usage() == 3
     assert redis_client().llen(usage.BUFFER_KEY) == 0
-    assert ApiUsageRecord.objects.count() == 3
+    assert RequestLogEntry.objects.count() == 3
     assert flush() == 0  # nothing counted twice
     key.refresh_from_db()
     assert key.usage_count == 3
@@ -119,26 +127,33 @@ def test_counters_only_move_forward(organization, api_key_for):
 
 def test_records_of_a_deleted_key_are_dropped_not_crashing_the_flush(organization, api_key_for):
     key, _ = api_key_for(organization)
-    usage._store([("key_gone", "GET", "/api/v1/x", 200, 1, 0.0), (key.id, "GET", "/api/v1/x", 200, 1, 0.0)])
-    assert list(ApiUsageRecord.objects.values_list("api_key_id", flat=True)) == [key.id]
+    now = timezone.now().timestamp()
+    usage._store([("key_gone", "GET", "/api/v1/x", 200, 1, now), (key.id, "GET", "/api/v1/x", 200, 1, now)])
+    assert list(RequestLogEntry.objects.values_list("api_key_id", flat=True)) == [key.id]
 
 
-def test_prune_deletes_records_older_than_retention(organization, api_key_for, settings):
+def test_prune_drops_records_older_than_retention(organization, api_key_for, settings):
     settings.API_USAGE_RETENTION_DAYS = 30
     key, _ = api_key_for(organization)
     now = timezone.now()
-    for age_days in (1, 29, 31, 400):
-        ApiUsageRecord.objects.create(
-            api_key=key,
-            method="GET",
-            route="/r",
-            status_code=200,
-            duration_ms=1,
-            created_at=now - timedelta(days=age_days),
-        )
-    assert tasks.prune_usage() == 2
-    ages = sorted((now - r.created_at).days for r in ApiUsageRecord.objects.all())
-    assert ages == [1, 29]
+    for age_days in (1, 10, 20, 29):
+        store(key, at=now - timedelta(days=age_days))
+    tasks.prune_usage()
+    assert RequestLogEntry.objects.count() == 4
+    # Fifteen days later the two oldest days are past the retention (whole days go on PostgreSQL).
+    request_log_maintain(now=now + timedelta(days=15))
+    ages = sorted((now - r.created_at).days for r in RequestLogEntry.objects.all())
+    assert ages == [1, 10]
+
+
+def test_records_dated_outside_the_retention_window_are_not_stored(organization, api_key_for, settings):
+    settings.API_USAGE_RETENTION_DAYS = 30
+    key, _ = api_key_for(organization)
+    now = timezone.now()
+    for at in (now - timedelta(days=400), now + timedelta(days=30), now):  # skewed clocks, then a good one
+        store(key, at=at)
+    assert [r.created_at for r in RequestLogEntry.objects.all()] == [now]
+    assert sum(UsageRollup.objects.filter(period="hour").values_list("requests", flat=True)) == 1
 
 
 def test_usage_statistics_by_day_endpoint_and_status_class(organization, owner, api_key_for, jwt_client):
@@ -159,17 +174,8 @@ def test_usage_statistics_by_day_endpoint_and_status_class(organization, owner, 
         (now - timedelta(days=10), "GET", "/api/v1/customers", 200, 70),  # outside a 7-day window
     ]
     for at, method, route, status_code, ms in rows:
-        ApiUsageRecord.objects.create(
-            api_key=key, method=method, route=route, status_code=status_code, duration_ms=ms, created_at=at
-        )
-    ApiUsageRecord.objects.create(
-        api_key=other_key,
-        method="GET",
-        route="/api/v1/customers",
-        status_code=200,
-        duration_ms=1,
-        created_at=now,
-    )
+        store(key, at=at, method=method, route=route, status_code=status_code, duration_ms=ms)
+    store(other_key, at=now, route="/api/v1/customers")
 
     response = jwt_client(owner).get(usage_url(organization, key) + "?days=7")
     assert response.status_code == 200
@@ -241,7 +247,7 @@ def test_usage_count_matches_records_after_many_requests(organization, api_key_f
         client.get("/api/v1/test-things/a")
     flush()
     key.refresh_from_db()
-    assert key.usage_count == ApiUsageRecord.objects.filter(api_key=key).count() == 25
+    assert key.usage_count == RequestLogEntry.objects.filter(api_key_id=key.id).count() == 25
     assert ApiKey.objects.get(pk=key.pk).last_used_at is not None
 
 

@@ -64,3 +64,4 @@ def test_readiness_is_503_when_a_dependency_is_down():
 def test_readiness_reaches_the_real_redis_broker():
     response = APIClient().get("/health/ready")
     assert response.status_code == 200, response.json()
+    assert response.json()["checks"]["broker"]["broker"] == "redis"

@@ -2,7 +2,9 @@ import hashlib
 
 import pytest
 from django.core.cache import cache
+from rest_framework.test import APIClient
 
+from config.idempotency import KEY_PATTERN
 from organizations.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +111,36 @@ def test_the_stored_record_of_a_webhook_creation_holds_no_secret(organization, p
     replay = client.post("/api/v1/webhooks", body, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
     assert replay.json()["secret"] == "whsec_[redacted]"
     assert replay["Idempotent-Replay-Redacted"] == "secret"
+
+
+@pytest.mark.parametrize("key", ["   ", "\t", "order-1\x7f", "ключ-1", " order-1", "x" * 256])
+def test_a_key_the_documented_pattern_refuses_is_a_400_and_nothing_is_created(owner, jwt_client, key):
+    client = jwt_client(owner)
+    response = client.post(
+        "/api/organizations",
+        {"name": "Acme"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key.encode().decode("latin-1"),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "ValidationError"
+    assert "Idempotency-Key" in response.json()["details"]
+    assert not Organization.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["a", "5f0c6a1e-9b1e-4d7e-8a51-6f1f3c2b9d40", "order 42/retry:1", "~" * 255])
+def test_keys_of_visible_ascii_are_accepted(owner, jwt_client, key):
+    assert create(jwt_client(owner), key).status_code == 201
+
+
+def test_the_documented_pattern_is_the_one_the_server_applies():
+    document = APIClient().get("/api/schema", {"format": "json"}).json()
+    headers = [
+        parameter["schema"]
+        for item in document["paths"].values()
+        for operation in item.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "Idempotency-Key"
+    ]
+    assert headers and all(schema["pattern"] == KEY_PATTERN for schema in headers)
+    assert all(schema["maxLength"] == 255 for schema in headers)

@@ -184,3 +184,49 @@ def test_organization_name_schema_and_api_agree(openapi, jwt_client, owner, name
     documented = schema_accepts(openapi, "OrganizationRequest", body)
     accepted = api_accepts(jwt_client(owner).post("/api/organizations", body, format="json"), "name")
     assert documented == accepted
+
+
+@pytest.mark.parametrize(
+    "settings_body",
+    [
+        {"webhookRetries": 3},
+        {"defaultRenderQuality": "4k"},
+        {"scene": "studio"},
+        {"webhookRetries": 3, "x": 1},
+    ],
+)
+def test_organization_settings_schema_and_api_agree_on_unknown_keys(
+    openapi, owner, jwt_client, settings_body
+):
+    body = {"name": "Acme Fashion", "settings": settings_body}
+    response = jwt_client(owner).post("/api/organizations", body, format="json")
+    assert schema_accepts(openapi, "OrganizationRequest", body) == api_accepts(response, "settings")
+
+
+@pytest.mark.parametrize(
+    "price", [29.99, 29.990000000000002, 0.30000000000000004, 1e-300, 9999999999.99, "29.99"]
+)
+def test_any_price_the_schema_accepts_is_taken_and_kept_to_the_cent(openapi, partner, photo_key, price):
+    item = {"productId": "p", "imageUrl": IMAGE, "category": "tops", "price": price}
+    body = {"cartId": f"cart-{price}", "customerPhotoS3Key": photo_key, "cartItems": [item]}
+    response = partner.post("/api/v1/cart-tryons", body, format="json")
+    if isinstance(price, float):
+        assert schema_accepts(openapi, "CartTryOnCreateRequest", body)
+    assert api_accepts(response, "cartItems"), response.json()
+
+
+@pytest.mark.parametrize("price", [-8.77022834903013e173, 1e300, 1e10, -0.5])
+def test_a_price_out_of_range_is_a_validation_error_not_a_server_error(openapi, partner, photo_key, price):
+    item = {"productId": "p", "imageUrl": IMAGE, "category": "tops", "price": price}
+    body = {"cartId": "cart-out-of-range", "customerPhotoS3Key": photo_key, "cartItems": [item]}
+    response = partner.post("/api/v1/cart-tryons", body, format="json")
+    assert not schema_accepts(openapi, "CartTryOnCreateRequest", body)
+    assert not api_accepts(response, "cartItems")
+
+
+@pytest.mark.parametrize("name", ["Blue T-Shirt", "nul\x00inside"])
+def test_item_names_schema_and_api_agree_on_nul_characters(openapi, partner, photo_key, name):
+    item = {"productId": "p", "imageUrl": IMAGE, "category": "tops", "name": name}
+    body = {"cartId": "cart-nul", "customerPhotoS3Key": photo_key, "cartItems": [item]}
+    accepted = api_accepts(partner.post("/api/v1/cart-tryons", body, format="json"), "cartItems")
+    assert schema_accepts(openapi, "CartTryOnCreateRequest", body) == accepted

@@ -4,7 +4,7 @@ import pytest
 
 from tests.e2e.client import Operator, Partner
 from tests.e2e.servers import GarmentServer, WebhookReceiver
-from tests.e2e.stack import STAFF_USERNAME, Stack
+from tests.e2e.stack import BROKERS, STAFF_USERNAME, Stack
 
 _running_stack: Stack | None = None
 
@@ -15,10 +15,21 @@ def _clean_cache():
     yield
 
 
+def pytest_generate_tests(metafunc):
+    """Tests marked `each_broker` run on a stack per broker (Redis, then RabbitMQ); the rest on Redis only.
+
+    The stack is parametrized indirectly at session scope, so pytest groups the tests by broker and keeps
+    one stack at a time: the Redis one is torn down before the RabbitMQ one starts.
+    """
+    if "stack" in metafunc.fixturenames:
+        brokers = BROKERS if metafunc.definition.get_closest_marker("each_broker") else BROKERS[:1]
+        metafunc.parametrize("stack", brokers, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack(request, tmp_path_factory):
     global _running_stack
-    stack = Stack(tmp_path_factory.mktemp("stack"))
+    stack = Stack(tmp_path_factory.mktemp(f"stack-{request.param}"), broker=request.param)
     try:
         stack.start()
     except BaseException:
@@ -26,7 +37,7 @@ def stack(tmp_path_factory):
         stack.stop()
         raise
     _running_stack = stack
-    print(f"\ne2e stack: {stack.base_url}, database {stack.database}, logs in {stack.workdir}")
+    print(f"\ne2e stack: {stack.base_url} ({stack.broker}), database {stack.database}, logs {stack.workdir}")
     try:
         yield stack
     finally:
@@ -77,18 +88,26 @@ def fresh_partner(stack, operator):
 
 
 # Journey first, fault injection last: a fault test that failed to mend the stack must not fail the others.
-_MODULE_ORDER = ["test_flow", "test_fuzz", "test_load", "test_faults"]
+_MODULE_ORDER = ["test_flow", "test_metrics_scrape", "test_fuzz", "test_load", "test_faults"]
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Order the e2e modules among themselves; every other test keeps its place."""
+    """Order the e2e tests by broker, then module (one stack per broker, started once); every other test
+    keeps its place. Runs after pytest's own reordering by fixture parameters, which would interleave them."""
 
     def module(item):
         return (
             item.module.__name__.rsplit(".", 1)[-1] if item.module.__name__.startswith("tests.e2e.") else None
         )
 
+    def broker(item):
+        callspec = getattr(item, "callspec", None)
+        return BROKERS.index(callspec.params["stack"]) if callspec and "stack" in callspec.params else 0
+
     slots = [index for index, item in enumerate(items) if module(item) in _MODULE_ORDER]
-    ordered = sorted((items[index] for index in slots), key=lambda item: _MODULE_ORDER.index(module(item)))
+    ordered = sorted(
+        (items[index] for index in slots), key=lambda item: (broker(item), _MODULE_ORDER.index(module(item)))
+    )
     for index, item in zip(slots, ordered, strict=True):
         items[index] = item

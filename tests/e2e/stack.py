@@ -2,8 +2,10 @@
 
 PostgreSQL is the machine's server (we create and drop our own `garmax_e2e_*` database). Redis is a private
 `redis-server` on a free port, so the fault tests can stop and restart it without touching the Redis other
-engineers' tests use. S3 is moto's server mode on loopback. gunicorn, a Celery worker and Celery beat run
-with the production settings (DATABASE_URL, REDIS_URL, S3_*). Every process is started in its own session
+engineers' tests use. The Celery broker is that Redis, or (`broker="rabbitmq"`) the machine's RabbitMQ in a
+virtual host of our own (created and deleted with the stack; tests/rabbitmq.py), with Redis still the cache.
+S3 is moto's server mode on loopback. gunicorn, a Celery worker and Celery beat run with the production
+settings (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, S3_*). Every process is started in its own session
 and torn down by its process-group id, so a prefork worker's children go with it.
 """
 
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import requests
 
+from tests import rabbitmq
 from tests.concurrency import wait_until as shared_wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,17 +133,24 @@ class Process:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
 
+BROKERS = ("redis", "rabbitmq")
+
+
 @dataclass
 class Stack:
     workdir: Path
+    broker: str = "redis"
     web_port: int = field(default_factory=free_port)
     redis_port: int = field(default_factory=free_port)
     s3_port: int = field(default_factory=free_port)
+    worker_metrics_port: int = field(default_factory=free_port)
     database: str = field(default_factory=lambda: f"garmax_e2e_{os.getpid()}_{secrets.token_hex(3)}")
     processes: dict[str, Process] = field(default_factory=dict)
     staff_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     worker_generation: int = 0
     _database_created: bool = False
+    vhost: str = ""
+    broker_url: str = ""
 
     # --- addresses and environment ---------------------------------------------------------------
     @property
@@ -167,12 +177,15 @@ class Stack:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "AWS_", "S3_", "CELERY_", "PYTEST_"))
+            if not key.startswith(
+                ("DJANGO_", "DATABASE_", "REDIS_", "AWS_", "S3_", "CELERY_", "PYTEST_", "RABBITMQ_")
+            )
         }
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings",
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
+            CELERY_BROKER_URL=self.broker_url or self.redis_url,
             DJANGO_SECRET_KEY=self.secret_key,
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
             S3_BUCKET_NAME=BUCKET,
@@ -187,17 +200,42 @@ class Stack:
             # defaults to their promise (a dead worker's cart resumed within 2 minutes).
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
+            # Metrics as the README runs them: a token for the web nodes' /metrics, one multiprocess
+            # directory per service (_start gives each process its own; this one is for manage.py).
+            METRICS_TOKEN=self.metrics_token,
+            PROMETHEUS_MULTIPROC_DIR=str(self._metrics_dir("manage")),
         )
         return env
 
+    def _metrics_dir(self, name: str) -> Path:
+        path = self.workdir / "metrics" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _process_env(self, name: str) -> dict[str, str]:
+        env = self.env()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir(name))
+        if name == "web":
+            env["LOG_FORMAT"] = "json"  # the operator's log shipper reads one JSON object per line
+        if name.startswith("worker"):
+            env["METRICS_PORT"] = str(self.worker_metrics_port)
+        return env
+
     def __post_init__(self):
+        if self.broker not in BROKERS:
+            raise ValueError(f"broker must be one of {BROKERS}, got {self.broker!r}")
         self.secret_key = secrets.token_urlsafe(48)
+        self.metrics_token = secrets.token_urlsafe(24)
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "data").mkdir(exist_ok=True)
 
     # --- lifecycle --------------------------------------------------------------------------------
     def start(self) -> Stack:
         self.start_redis()
+        if self.broker == "rabbitmq":
+            self.vhost = f"garmax_e2e_{os.getpid()}_{secrets.token_hex(3)}"
+            _note_for_cleanup(f"vhost {self.vhost}")
+            self.broker_url = rabbitmq.vhost_create(self.vhost)
         self._start("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.s3_port)])
         self._create_database()
         wait_until(lambda: requests.get(self.s3_endpoint, timeout=2).ok, timeout=30, what="moto server")
@@ -242,6 +280,8 @@ class Stack:
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             self.processes[name].stop()
+        if self.vhost:
+            rabbitmq.vhost_delete(self.vhost)
         if self._database_created:
             subprocess.run(
                 [*PG_ADMIN, "-c", f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'],
@@ -251,7 +291,7 @@ class Stack:
             )
 
     def _start(self, name: str, argv: list[str]) -> Process:
-        process = Process(name, argv, self.workdir / f"{name}.log").start(self.env())
+        process = Process(name, argv, self.workdir / f"{name}.log").start(self._process_env(name))
         self.processes[name] = process
         return process
 

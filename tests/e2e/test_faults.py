@@ -20,7 +20,10 @@ from tests.e2e.test_flow import assert_downloads_image, assert_signed_by
 pytestmark = pytest.mark.e2e
 
 CART_EVENTS = ["cart_tryon.completed", "cart_tryon.partial", "cart_tryon.failed"]
-RESUME_DEADLINE_SECONDS = 120
+# DESIGN.md: dead work resumed within 2 minutes (beat's heartbeat sweeper). RabbitMQ redelivers the dead
+# worker's message as soon as its connection drops, and the redelivered run takes over after one missed
+# heartbeat: the cart is finished within 30 s of the kill.
+RESUME_DEADLINE_SECONDS = {"redis": 120, "rabbitmq": 30}
 
 
 def _items(garments, tag: str, names=("tshirt", "jeans", "dress", "jacket")) -> list[dict]:
@@ -52,18 +55,22 @@ def _ledger_balances(operator, organization_id: str) -> list[dict]:
     return ledger
 
 
-def test_worker_killed_mid_cart_resumes_within_two_minutes_completes_once_and_charges_once(
+@pytest.mark.each_broker
+def test_worker_killed_mid_cart_resumes_in_time_completes_once_and_charges_once(
     stack, operator, fresh_partner, garments, receiver
 ):
-    """Default settings (the stack shortens no timeout): the new worker gets the cart back from beat's
-    heartbeat sweeper, not from a Redis redelivery, and finishes it within 2 minutes of the kill."""
+    """Default settings (the stack shortens no timeout). On Redis the new worker gets the cart back from
+    beat's heartbeat sweeper, not from a Redis redelivery, within 2 minutes of the kill; on RabbitMQ from the
+    broker's immediate redelivery of the dead worker's unacknowledged message, within 30 s."""
+    deadline = RESUME_DEADLINE_SECONDS[stack.broker]
+    tag = f"kill-{stack.broker}"  # the receiver and the garment server outlive a stack
     partner = fresh_partner("Crashy Worker Fashion")
     webhook = expect(
-        partner.post("/v1/webhooks", json={"url": receiver.url("/kill"), "events": CART_EVENTS}), 201
+        partner.post("/v1/webhooks", json={"url": receiver.url(f"/{tag}"), "events": CART_EVENTS}), 201
     )
     partner.upsert_customer("kill-shopper")
     photo_key = partner.upload_photo("kill-shopper")["photoS3Key"]
-    items = _items(garments, "kill")
+    items = _items(garments, tag)
 
     garments.delay = 1.5  # each item's garment download takes 1.5 s: time to catch the worker mid-cart
     try:
@@ -89,18 +96,18 @@ def test_worker_killed_mid_cart_resumes_within_two_minutes_completes_once_and_ch
     )
 
     stack.start_worker()
-    finished = partner.wait_for_cart(session["id"], timeout=RESUME_DEADLINE_SECONDS)
+    finished = partner.wait_for_cart(session["id"], timeout=deadline)
     resumed_after = time.monotonic() - killed_at
-    print(f"\nkilled worker's cart finished {resumed_after:.0f} s after the kill")
+    print(f"\n{stack.broker}: killed worker's cart finished {resumed_after:.0f} s after the kill")
     assert finished["status"] == "completed", finished
-    assert resumed_after <= RESUME_DEADLINE_SECONDS, "DESIGN.md: dead work resumed within 2 minutes"
+    assert resumed_after <= deadline, f"{stack.broker}: dead work resumed within {deadline} s"
     assert finished["progress"] == 100
     for item in finished["cartItems"]:
         assert item["status"] == "completed"
         assert_downloads_image(item["resultUrl"])
 
     # Finished items were not rendered again: their garment was fetched exactly once.
-    hits = Counter(path.rsplit("/", 1)[-1] for path in garments.hits if "-kill" in path)
+    hits = Counter(path.rsplit("/", 1)[-1] for path in garments.hits if f"-{tag}" in path)
     for item in items:
         name = item["imageUrl"].rsplit("/", 1)[-1]
         if item["productId"] in rendered_before:
@@ -112,9 +119,9 @@ def test_worker_killed_mid_cart_resumes_within_two_minutes_completes_once_and_ch
     assert Counter(e["type"] for e in ledger) == {"grant": 1, "charge": 1}
 
     # One completion event, however many times the task ran.
-    events = wait_until(lambda: _events_for(receiver, "/kill"), timeout=60, what="completion webhook")
+    events = wait_until(lambda: _events_for(receiver, f"/{tag}"), timeout=60, what="completion webhook")
     time.sleep(3)  # a duplicate would arrive right behind the first
-    events = _events_for(receiver, "/kill")
+    events = _events_for(receiver, f"/{tag}")
     assert len(events) == 1, events.keys()
     (deliveries,) = events.values()
     payload = assert_signed_by(deliveries[0], webhook["secret"])

@@ -1,4 +1,5 @@
-"""A partner's whole journey over HTTP against the real stack, then seed 001's own client examples."""
+"""A partner's whole journey over HTTP against the real stack, then seed 001's own client examples; once on
+each Celery broker (Redis, RabbitMQ)."""
 
 import hashlib
 import hmac
@@ -21,7 +22,7 @@ from standardwebhooks import Webhook
 from tests.e2e.client import Partner, cart_items, expect
 from tests.e2e.stack import wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.each_broker]
 
 SEED = Path(os.environ.get("GARMAX_SEED_001", "/work/shared/seeds/001_908b79fe5522f3fd.txt"))
 CART_EVENTS = ["cart_tryon.completed", "cart_tryon.partial", "cart_tryon.failed"]
@@ -58,25 +59,34 @@ def substitute(code: str, replacements: dict[str, str]) -> str:
     return code
 
 
-@pytest.fixture(scope="module")
-def journey(stack, operator, garments, receiver):
-    """Everything up to the first finished cart; tests below check its pieces."""
-    state = {}
-    organization = operator.create_organization("Acme Fashion")
+_JOURNEYS: dict[tuple[str, str], dict] = {}
+
+
+def _journey(mode, stack, operator, garments, receiver) -> dict:
+    """Everything up to the first finished cart with a key of `mode`: once per mode on each broker's stack."""
+    if (stack.broker, mode) in _JOURNEYS:
+        return _JOURNEYS[stack.broker, mode]
+    # The receiver outlives a stack: each broker's journey in each mode has its own path.
+    state = {"mode": mode, "path": f"/flow-{stack.broker}-{mode}"}
+    organization = operator.create_organization(f"Acme Fashion ({mode}, {stack.broker})")
     assert organization["credits"] == 100
-    key = operator.create_api_key(organization["id"], scopes=["all"], rate_limit=1000)
+    key = operator.create_api_key(organization["id"], scopes=["all"], rate_limit=1000, mode=mode)
+    assert key["key"].startswith(f"gx_{mode}_")
     partner = Partner(stack.api, key["key"])
     webhook = expect(
         partner.post(
             "/v1/webhooks",
-            json={"url": receiver.url("/flow"), "events": CART_EVENTS, "description": "e2e receiver"},
+            json={"url": receiver.url(state["path"]), "events": CART_EVENTS, "description": "e2e receiver"},
         ),
         201,
     )
     assert webhook["secret"].startswith("whsec_") and webhook["isActive"] is True
     customer = partner.upsert_customer("customer_12345")
     photo = partner.upload_photo("customer_12345")
-    assert photo["photoS3Key"].startswith(f"enterprise/org-{organization['id']}/photos/")
+    # A test key works in the organization's sandbox: its own id in storage keys, never the live one's.
+    assert (photo["photoS3Key"].startswith(f"enterprise/org-{organization['id']}/photos/")) is (
+        mode == "live"
+    )
     session = partner.create_cart(photo["photoS3Key"], cart_items(garments), quality="hd")
     state.update(
         organization=organization,
@@ -85,10 +95,28 @@ def journey(stack, operator, garments, receiver):
         customer=customer,
         photo=photo,
         session=session,
-        credits_after_create=operator.credits(organization["id"]),
+        credits_after_create=_balance(partner),
+        live_credits_after_create=operator.credits(organization["id"]),
         finished=partner.wait_for_cart(session["id"], timeout=120),
     )
+    _JOURNEYS[stack.broker, mode] = state
     return state
+
+
+def _balance(partner) -> Decimal:
+    """The balance of the key's mode, as the partner reads it through the key (GET /v1/account)."""
+    return Decimal(str(expect(partner.get("/v1/account"), 200)["credits"]))
+
+
+@pytest.fixture(scope="module", params=["test", "live"])
+def journey(request, stack, operator, garments, receiver):
+    return _journey(request.param, stack, operator, garments, receiver)
+
+
+@pytest.fixture(scope="module")
+def live_journey(stack, operator, garments, receiver):
+    """The live journey, for seed 001's examples (they run once, with a live key)."""
+    return _journey("live", stack, operator, garments, receiver)
 
 
 def test_cart_is_charged_four_credits_at_creation(journey):
@@ -97,6 +125,9 @@ def test_cart_is_charged_four_credits_at_creation(journey):
     assert session["itemCount"] == 2
     assert Decimal(str(session["creditsCharged"])) == 4
     assert journey["credits_after_create"] == Decimal(96)
+    # A test cart spends the sandbox balance only: the live balance does not move.
+    live_expected = Decimal(96) if journey["mode"] == "live" else Decimal(100)
+    assert journey["live_credits_after_create"] == live_expected
 
 
 def test_cart_completes_and_every_result_downloads_an_image(journey, operator):
@@ -107,8 +138,12 @@ def test_cart_completes_and_every_result_downloads_an_image(journey, operator):
     for item in finished["cartItems"]:
         assert item["status"] == "completed"
         assert_downloads_image(item["resultUrl"])
-    # completed carts keep their charge: still 96
-    assert operator.credits(journey["organization"]["id"]) == Decimal(96)
+    # completed carts keep their charge: still 96 (the sandbox's in test mode, where live stays at 100)
+    assert _balance(journey["partner"]) == Decimal(96)
+    live_expected = Decimal(96) if journey["mode"] == "live" else Decimal(100)
+    assert operator.credits(journey["organization"]["id"]) == live_expected
+    if journey["mode"] == "test":
+        assert all(entry["type"] == "grant" for entry in operator.ledger(journey["organization"]["id"]))
 
 
 def test_photo_url_is_a_working_signed_url(journey):
@@ -122,7 +157,7 @@ def test_completed_webhook_arrives_signed_both_ways(journey, receiver):
     def arrived():
         return [
             d
-            for d in receiver.received("/flow")
+            for d in receiver.received(journey["path"])
             if json.loads(d.body).get("data", {}).get("sessionId") == session_id
         ]
 
@@ -131,14 +166,16 @@ def test_completed_webhook_arrives_signed_both_ways(journey, receiver):
     payload = assert_signed_by(deliveries[0], journey["webhook"]["secret"])
     assert payload["event"] == "cart_tryon.completed"
     assert payload["id"].startswith("evt_")
+    assert payload["livemode"] is (journey["mode"] == "live")
     data = payload["data"]
-    assert data["organizationId"] == journey["organization"]["id"]
+    assert data["organizationId"] == journey["organization"]["id"]  # one id in both modes
     assert (data["itemCount"], data["successCount"], data["failureCount"]) == (2, 2, 0)
     for result in data["results"]:
         assert_downloads_image(result["resultUrl"])
 
 
-def test_seed_python_example_runs_unchanged(stack, operator, journey, garments):
+def test_seed_python_example_runs_unchanged(stack, operator, live_journey, garments):
+    journey = live_journey
     organization_id = journey["organization"]["id"]
     code = substitute(
         seed_code_block("### Python", "python"),
@@ -196,7 +233,8 @@ def node_dir():
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_seed_node_example_runs_unchanged(stack, journey, garments, node_dir):
+def test_seed_node_example_runs_unchanged(stack, live_journey, garments, node_dir):
+    journey = live_journey
     example = substitute(
         seed_code_block("### Node.js / Express", "javascript"),
         {
@@ -222,9 +260,10 @@ def test_seed_node_example_runs_unchanged(stack, journey, garments, node_dir):
         assert_downloads_image(url)
 
 
-def test_seed_node_signature_check_accepts_our_webhook(journey, receiver, node_dir):
+def test_seed_node_signature_check_accepts_our_webhook(live_journey, receiver, node_dir):
     """Seed 001's verifyWebhookSignature(JSON.stringify(req.body)) on the body express would parse."""
-    delivery = receiver.received("/flow")[0]
+    journey = live_journey
+    delivery = receiver.received(journey["path"])[0]
     snippet = seed_code_block("### Signature Verification", "javascript")
     function = snippet.split("// Express middleware", 1)[0]
     check = (
@@ -244,3 +283,41 @@ def test_seed_node_signature_check_accepts_our_webhook(journey, receiver, node_d
         check=False,
     )
     assert run.returncode == 0, f"seed signature check rejected our webhook: {run.stderr}"
+
+
+def _php_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def test_seed_php_example_runs_unchanged(stack, operator, live_journey, garments, tmp_path):
+    """Seed 001's PHP client throws unless the create answers exactly 200; Debian's php-cli and php-curl
+    run it as the seed prints it, with only the URL, key and the example's data replaced."""
+    php = shutil.which("php")
+    assert php, "php is not installed: apt-get install php-cli php-curl (.ci/run installs them when missing)"
+    modules = subprocess.run([php, "-m"], capture_output=True, text=True, check=False).stdout.split()
+    assert "curl" in modules, "PHP's curl extension is missing: apt-get install php-curl"
+    organization_id, key = live_journey["organization"]["id"], live_journey["partner"].key
+    before = operator.credits(organization_id)
+    code = substitute(
+        seed_code_block("### PHP", "php"),
+        {
+            "$baseUrl = 'https://api.garmaxai.com/api'": f"$baseUrl = {_php_string(stack.api)}",
+            "GarmaxAIClient('gx_live_abc123...')": f"GarmaxAIClient({_php_string(key)})",
+            "'enterprise/org-abc/photos/customer.jpg'": _php_string(live_journey["photo"]["photoS3Key"]),
+            "'https://shop.com/tshirt.jpg'": _php_string(garments.url("tshirt")),
+        },
+    )
+    script = tmp_path / "example.php"
+    script.write_text(code)
+    run = subprocess.run([php, str(script)], capture_output=True, text=True, timeout=180, check=False)
+    assert run.returncode == 0, f"seed PHP example failed:\n{run.stdout}\n{run.stderr}"
+    session_id = re.search(r"^Session created: (cts_\S+)$", run.stdout, re.M)
+    assert session_id, run.stdout
+    assert "Progress: 100%" in run.stdout, run.stdout
+    # print_r of the finished cart's items: the one item, rendered, with its signed result URL.
+    assert re.search(r"\[status\] => completed", run.stdout), run.stdout
+    urls = re.findall(r"\[resultUrl\] => (\S+)", run.stdout)
+    assert len(urls) == 1, run.stdout
+    assert_downloads_image(urls[0])
+    # One hd item: 2 credits.
+    assert operator.credits(organization_id) == before - 2

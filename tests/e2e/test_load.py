@@ -44,7 +44,7 @@ def _partner_iteration(partner: Partner, garments, photo_key: str, n: int) -> li
             },
         ),
     )
-    if created.status_code == 201:
+    if created.status_code == 200:
         session_id = created.json()["id"]
         if n % 4 == 0:
             record("cancel", partner.post(f"/v1/cart-tryons/{session_id}/cancel"))

@@ -19,7 +19,16 @@ def add_credits_url(organization):
 
 def test_billing_staff_add_credits_through_the_ledger(client, organization, billing_staff):
     client.force_login(billing_staff)
-    response = client.post(add_credits_url(organization), {"amount": "250.50", "description": "Invoice 42"})
+    form = {"amount": "250.50", "description": "Invoice 42"}
+    preview = client.post(add_credits_url(organization), form)
+    assert preview.status_code == 200
+    assert preview.context["preview"] == {
+        "before": Decimal("100.00"),
+        "amount": Decimal("250.50"),
+        "after": Decimal("350.50"),
+    }
+    assert not CreditLedgerEntry.objects.filter(kind="top_up").exists()  # nothing until confirmed
+    response = client.post(add_credits_url(organization), {**form, "confirm": "yes"})
     assert response.status_code == 302
     organization.refresh_from_db()
     assert organization.credits == Decimal("350.50")
@@ -121,10 +130,14 @@ def test_organizations_with_a_ledger_cannot_be_deleted_and_staff_are_told_to_sus
 
 def test_adding_credits_in_admin_leaves_history_in_recent_actions(client, organization, billing_staff):
     client.force_login(billing_staff)
-    client.post(add_credits_url(organization), {"amount": "25", "description": "Invoice 7"})
+    client.post(add_credits_url(organization), {"amount": "25", "description": "Invoice 7", "confirm": "yes"})
     entry = LogEntry.objects.get(object_id=organization.pk)
     assert entry.user == billing_staff and entry.action_flag == CHANGE
-    assert entry.get_change_message() == "Added 25.00 credits (Invoice 7); balance 125.00."
+    ledger_entry = organization.ledger_entries.get(kind="top_up")
+    assert entry.get_change_message() == (
+        f"Add credits: +25.00 credits (reason: Invoice 7); balance 100.00 → 125.00. "
+        f"Ledger entry {ledger_entry.pk}."
+    )
     home = client.get(reverse("admin:index")).content.decode()
     assert "None available" not in home and organization.name in home
 

@@ -15,7 +15,7 @@ def test_creating_an_organization_makes_the_creator_owner_and_grants_signup_cred
             "name": "Acme Fashion",
             "domain": "acmefashion.com",
             "billingEmail": "billing@acmefashion.com",
-            "settings": {"webhookRetries": 3, "defaultRenderQuality": "hd"},
+            "settings": {"webhookRetries": 3, "defaultRenderQuality": "hd", "lowBalanceThreshold": 20},
         },
         format="json",
     )
@@ -68,7 +68,11 @@ def test_owner_updates_settings_and_members_cannot(organization, owner, member_o
         f"/api/organizations/{organization.id}", {"settings": {"defaultRenderQuality": "4k"}}, format="json"
     )
     assert response.status_code == 200, response.content
-    assert response.json()["settings"] == {"webhookRetries": 3, "defaultRenderQuality": "4k"}
+    assert response.json()["settings"] == {
+        "webhookRetries": 3,
+        "defaultRenderQuality": "4k",
+        "lowBalanceThreshold": 20,
+    }
     member = member_of(organization)
     response = jwt_client(member).patch(f"/api/organizations/{organization.id}", {"name": "x"}, format="json")
     assert response.status_code == 403

@@ -8,6 +8,7 @@ from config.ids import new_id
 from config.storage import storage_save
 from customers.models import Customer, Photo
 from tests.http_servers import LocalServer, QuietHandler
+from tests.tryons.engine_fixtures import _fresh_engine_settings, engine, tasks  # noqa: F401 (fixtures)
 from tryons import services
 from tryons.renderers import get_renderer
 
@@ -120,7 +121,7 @@ def make_tryon(organization, photo_of):
 def renderer(monkeypatch):
     """A CountingRenderer that processing uses instead of the configured renderer."""
     renderer = CountingRenderer()
-    monkeypatch.setattr("tryons.services.processing.get_renderer", lambda: renderer)
+    monkeypatch.setattr("tryons.services.processing.get_renderer", lambda *name: renderer)
     return renderer
 
 

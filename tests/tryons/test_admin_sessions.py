@@ -67,3 +67,20 @@ def test_session_list_links_ids_and_the_organization(client, support_staff, orga
     assert reverse("admin:tryons_carttryonsession_change", args=[quote(session.pk)]) in page
     assert reverse("admin:organizations_organization_change", args=[quote(organization.pk)]) in page
     assert session.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") in page
+
+
+def test_sessions_filter_by_the_engine_that_rendered_their_items(client, support_staff, make_cart_session):
+    garments = ["https://shop.example/a.png", "https://shop.example/b.png"]
+    by_fashn = make_cart_session(garments, cart_id="cart_f")
+    by_local = make_cart_session(["https://shop.example/c.png"], cart_id="cart_l")
+    by_fashn.items.filter(position=1).update(renderer="fashn")  # one item is enough to list the session
+    by_local.items.update(renderer="local")
+    client.force_login(support_staff)
+
+    def listed(engine):
+        page = client.get(reverse(CHANGELIST), {"engine": engine}).content.decode()
+        return {s.cart_id for s in (by_fashn, by_local) if s.cart_id in page}
+
+    assert listed("fashn") == {"cart_f"}
+    assert listed("local") == {"cart_l"}
+    assert listed("replicate") == set()

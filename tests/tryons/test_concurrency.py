@@ -35,7 +35,7 @@ def test_thirty_parallel_carts_on_ten_credits_create_exactly_ten(
 
     results = run_concurrently(create, 30)
 
-    assert sorted(results).count((201, None)) == 10
+    assert sorted(results).count((200, None)) == 10
     assert sorted(results).count((403, "InsufficientCredits")) == 20
     organization.refresh_from_db()
     assert organization.credits == Decimal("0")

@@ -122,7 +122,7 @@ def test_a_run_whose_session_was_handed_over_stops_before_its_next_item(session,
         CartTryOnSession.objects.filter(pk=session.id).update(lease="new-run", heartbeat_at=later)
 
     renders = CountingRenderer(hook=presumed_dead_and_handed_over, at=1)
-    monkeypatch.setattr(processing, "get_renderer", lambda: renders)
+    monkeypatch.setattr(processing, "get_renderer", lambda *name: renders)
 
     services.cart_session_process(session_id=session.id)
 
@@ -162,7 +162,7 @@ def test_the_worker_keeps_beating_while_one_item_renders_for_long(session, setti
         beats.append(CartTryOnSession.objects.get(pk=session.id).heartbeat_at - started)
 
     renders = CountingRenderer(hook=slow_render, at=1)
-    monkeypatch.setattr(processing, "get_renderer", lambda: renders)
+    monkeypatch.setattr(processing, "get_renderer", lambda *name: renders)
 
     services.cart_session_process(session_id=session.id)
 

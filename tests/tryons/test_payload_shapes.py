@@ -1,4 +1,6 @@
-"""A try-on reads the same in a webhook event as in the REST answer about it (issue 12, item 2)."""
+"""A try-on reads the same in a webhook event as in the REST answer about it (issue 12 item 2, issue 14):
+items identical field for field, `variantId` null when not given, `error` as {code, message}, and cart
+events carrying the session's metadata, the customer's externalId and each item's tryonId."""
 
 import pytest
 
@@ -38,10 +40,11 @@ def test_cart_session_event_names_and_represents_items_as_the_rest_answer(
             "customerPhotoS3Key": photo.storage_key,
             "cartItems": [cart_item(garment_server.url("/missing.png"), 1), without_variant],
             "renderQuality": "sd",
+            "metadata": {"orderId": "order_789"},
         },
         format="json",
     )
-    assert created.status_code == 201, created.json()
+    assert created.status_code == 200, created.json()
     services.cart_session_process(session_id=created.json()["id"])
 
     rest = client.get(f"/api/v1/cart-tryons/{created.json()['id']}").json()
@@ -50,11 +53,19 @@ def test_cart_session_event_names_and_represents_items_as_the_rest_answer(
     assert [item["status"] for item in rest["cartItems"]] == ["failed", "completed"]
     assert len(event["results"]) == len(rest["cartItems"])
     for rest_item, event_item in zip(rest["cartItems"], event["results"], strict=True):
+        # Every field of a REST cart item, and nothing else, is in the event's item.
+        assert set(event_item) == set(rest_item)
         expected, actual = _shared(rest_item, event_item)
-        assert set(expected) == {"productId", "variantId", "status", "resultUrl", "error"}
         assert actual == expected
+    failed, rendered = event["results"]
+    assert failed["error"] == {"code": "garment_unavailable", "message": failed["error"]["message"]}
+    assert failed["variantId"] == "var_1" and rendered["variantId"] is None
+    assert [item["tryonId"] for item in event["results"]] == [item["tryonId"] for item in rest["cartItems"]]
+    assert event["sessionId"] == rest["id"]
+    assert event["metadata"] == rest["metadata"] == {"orderId": "order_789"}
+    assert event["externalId"] == rest["externalId"] == photo.customer.external_id
     expected, actual = _shared(rest, event)
-    assert {"cartId", "status", "itemCount", "creditsCharged", "creditsRefunded"} <= set(expected)
+    assert {"cartId", "status", "itemCount", "creditsCharged", "creditsRefunded", "metadata"} <= set(expected)
     assert actual == expected
 
 
@@ -80,7 +91,23 @@ def test_single_tryon_event_names_and_represents_fields_as_the_rest_answer(
     event = WebhookEvent.objects.get(event="tryon.failed").data
 
     assert event["tryonId"] == rest["id"]
+    assert set(event) == (set(rest) - {"id"}) | {"tryonId", "organizationId"}
     expected, actual = _shared(rest, event)
-    assert set(expected) >= {"productId", "variantId", "status", "resultUrl", "error", "creditsRefunded"}
     assert rest["error"]["code"] == "garment_unavailable"
+    assert rest["variantId"] is None and rest["externalId"] == photo.customer.external_id
     assert actual == expected
+
+
+def test_a_variant_sent_as_null_is_accepted_and_reads_back_as_null(client, organization, photo_of):
+    item = {**cart_item("https://shop.example.com/a.png", 1), "variantId": None}
+    created = client.post(
+        "/api/v1/cart-tryons",
+        {
+            "cartId": "cart_null",
+            "customerPhotoS3Key": photo_of(organization).storage_key,
+            "cartItems": [item],
+        },
+        format="json",
+    )
+    assert created.status_code == 200, created.json()
+    assert created.json()["cartItems"][0]["variantId"] is None

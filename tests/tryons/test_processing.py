@@ -126,7 +126,7 @@ def test_cancel_while_processing_lets_current_item_finish_and_refunds_the_rest(
         services.cart_session_cancel(organization_id=organization.id, session_id=session.id)
 
     renderer = CountingRenderer(hook=cancel, at=2)
-    monkeypatch.setattr(processing, "get_renderer", lambda: renderer)
+    monkeypatch.setattr(processing, "get_renderer", lambda *name: renderer)
     services.cart_session_process(session_id=session.id)
 
     session.refresh_from_db()
@@ -139,7 +139,17 @@ def test_cancel_while_processing_lets_current_item_finish_and_refunds_the_rest(
     assert session.completed_at is not None
     organization.refresh_from_db()
     assert organization.credits == Decimal("100") - Decimal("9") + Decimal("5.40")
-    assert events() == []  # a cancelled session emits no event
+    # One event, cart_tryon.cancelled, sent when it was cancelled (the item rendering then finished later
+    # and was charged); no completed/partial/failed event follows.
+    (cancelled,) = events()
+    assert cancelled.event == "cart_tryon.cancelled"
+    assert cancelled.data["cancellation"] == {
+        "refundedCredits": 5.4,
+        "refundedItemCount": 3,
+        "itemStillRendering": True,
+    }
+    assert cancelled.data["creditsRefunded"] == 5.4
+    assert [r["status"] for r in cancelled.data["results"]] == ["completed", "processing"] + ["cancelled"] * 3
 
 
 def test_retryable_download_error_is_retried(make_session, garment_server, renderer):
@@ -162,7 +172,7 @@ def test_renderer_that_keeps_failing_gives_up_and_refunds(
             Down.calls += 1
             raise RetryableRenderError("503 from renderer")
 
-    monkeypatch.setattr(processing, "get_renderer", lambda: Down())
+    monkeypatch.setattr(processing, "get_renderer", lambda *name: Down())
     session = make_session([garment_server.url("/garment.png")])
     services.cart_session_process(session_id=session.id)
 
@@ -181,7 +191,7 @@ def test_permanent_renderer_error_is_not_retried(make_session, garment_server, m
             Rejects.calls += 1
             raise PermanentRenderError("no person detected")
 
-    monkeypatch.setattr(processing, "get_renderer", lambda: Rejects())
+    monkeypatch.setattr(processing, "get_renderer", lambda *name: Rejects())
     session = make_session([garment_server.url("/garment.png")])
     services.cart_session_process(session_id=session.id)
     assert Rejects.calls == 1
@@ -303,7 +313,7 @@ def test_render_finishing_after_erasure_leaves_no_result(
     renderer = CountingRenderer(
         hook=lambda: services.customer_results_erase(customer_id=photo.customer_id), at=1
     )
-    monkeypatch.setattr(processing, "get_renderer", lambda: renderer)
+    monkeypatch.setattr(processing, "get_renderer", lambda *name: renderer)
     services.tryon_process(tryon_id=session.items.get().id)
 
     item = session.items.get()

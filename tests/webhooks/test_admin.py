@@ -68,3 +68,33 @@ def test_send_test_message_keeps_the_url_as_written_and_leaves_history(
     assert len(receiver.requests) == 1
     entry = LogEntry.objects.get(object_id=webhook.pk)
     assert entry.get_change_message().startswith("Sent a test event: delivered (HTTP 200")
+
+
+def test_the_endpoint_page_shows_each_deliverys_code_and_truncated_response(
+    client, support_staff, organization, receiver
+):
+    webhook = make_webhook(organization, receiver.url)
+    receiver.respond = lambda request: (500, {}, b"x" * 300 + b"TAIL", 0)
+    cart_completed_delivered_once(organization)
+    client.force_login(support_staff)
+    page = client.get(reverse("admin:webhooks_webhook_change", args=[quote(webhook.pk)])).content.decode()
+    assert "Last response (truncated)" in page
+    assert "x" * 200 + "…" in page and "TAIL" not in page
+
+
+def test_support_redelivers_a_delivery_as_a_new_one_with_history(
+    client, support_staff, organization, receiver
+):
+    make_webhook(organization, receiver.url)
+    delivery = cart_completed_delivered_once(organization)
+    client.force_login(support_staff)
+    client.post(
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        {"action": "redeliver_selected", ACTION_CHECKBOX_NAME: [delivery.pk]},
+    )
+    again = WebhookDelivery.objects.exclude(pk=delivery.pk).get(event=delivery.event)
+    assert again.status == WebhookDelivery.Status.PENDING
+    tasks.deliver_endpoint(again.webhook_id)  # what the wake-up queued after commit runs
+    again.refresh_from_db()
+    assert again.status == WebhookDelivery.Status.SUCCEEDED
+    assert LogEntry.objects.get(object_id=again.pk).user == support_staff

@@ -1,7 +1,9 @@
-"""Renderer backends, chosen by `settings.TRYON_RENDERER`: local (default), http, eventbridge."""
+"""Renderer backends, chosen by `settings.TRYON_RENDERER` (or per item, tryons.engines.selection): local
+(default), http, eventbridge, and the hosted engines fashn, fal, replicate."""
 
 from django.conf import settings
 
+from organizations.models import Organization
 from tryons.renderers.base import (
     QUALITY_SIZES,
     PermanentRenderError,
@@ -23,6 +25,7 @@ __all__ = [
     "Renderer",
     "RetryableRenderError",
     "get_renderer",
+    "renderer_override",
 ]
 
 
@@ -48,4 +51,20 @@ def get_renderer(name: str | None = None) -> Renderer:
             region=settings.AWS_REGION,
             endpoint_url=settings.EVENTBRIDGE_ENDPOINT_URL,
         )
+    if name in ("fashn", "fal", "replicate"):
+        from tryons.renderers.hosted import HostedEngineRenderer
+
+        return HostedEngineRenderer(name)
     raise ValueError(f"unknown renderer {name!r}")
+
+
+def renderer_override(organization_id: str) -> str | None:
+    """The renderer an organization's try-ons must use instead of the configured one, or None.
+
+    Test mode (a sandbox organization) always renders with the local preview compositor, whatever engine
+    live mode is configured with: test keys never spend money on a paid engine, and test results are
+    plainly previews (the try-on records `renderer: local`).
+    """
+    if Organization.objects.filter(pk=organization_id, sandbox_of__isnull=False).exists():
+        return "local"
+    return None

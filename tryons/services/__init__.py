@@ -2,16 +2,17 @@
 
 Invariants every module here keeps, whatever crashes or runs twice:
 - Credits move only through `organizations.services` with one reference per reason (`<session>` charge,
-  `<session>:cancel`, `<session>:item:<n>:failed`, `<tryon>` and `<tryon>:failed` for single try-ons), so a
-  repeated step can never charge or refund twice.
+  `<session>:cancel`, `<session>:item:<n>:failed`, `<session>:item:<n>:rerun:<k>[:failed]` for staff
+  re-runs, `<tryon>` and `<tryon>:failed` for single try-ons), so a repeated step can never charge or
+  refund twice.
 - Every state change is a conditional UPDATE on the current status (`queued → processing → completed`); the
   one caller that wins the UPDATE does the follow-up (refund, webhook event), everyone else does nothing.
 - Item state lives on the item row, so a re-delivered task resumes: finished items are skipped, and a
   result stored just before a crash is picked up instead of rendered again.
 
 One concept per module: creation, queue (naming the tasks), leases, processing, garments, settlement,
-callback (asynchronous results), cancellation, sweeper, erasure, payloads (webhook events). The names
-views, tasks, the admin and tests use are re-exported here.
+callback (asynchronous results), cancellation, rerun (staff re-runs of failed items), sweeper, erasure,
+payloads (webhook events). The names views, tasks, the admin and tests use are re-exported here.
 """
 
 from tryons.renderers import PermanentRenderError, get_renderer
@@ -24,10 +25,17 @@ from tryons.services.creation import (
     tryon_create,
     tryon_estimated_completion,
 )
+from tryons.services.engine_jobs import (
+    engine_job_poll,
+    engine_job_submit,
+    engine_jobs_poll_due,
+    engine_jobs_sweep,
+)
 from tryons.services.erasure import customer_results_erase
 from tryons.services.garments import garment_image_check
 from tryons.services.leases import lease_claim as _lease_claim
 from tryons.services.processing import RENDER_MAX_ATTEMPTS, cart_session_process, tryon_process
+from tryons.services.rerun import cart_item_rerun, user_can_rerun
 from tryons.services.settlement import tryon_fail as _tryon_fail
 from tryons.services.sweeper import SWEEP_REQUEUE_LIMIT, tryon_sweep_stuck
 
@@ -38,10 +46,15 @@ __all__ = [
     "PermanentRenderError",
     "_lease_claim",
     "_tryon_fail",
+    "cart_item_rerun",
     "cart_session_cancel",
     "cart_session_create",
     "cart_session_process",
     "customer_results_erase",
+    "engine_job_poll",
+    "engine_job_submit",
+    "engine_jobs_poll_due",
+    "engine_jobs_sweep",
     "garment_image_check",
     "get_renderer",
     "result_url",
@@ -50,4 +63,5 @@ __all__ = [
     "tryon_process",
     "tryon_render_callback",
     "tryon_sweep_stuck",
+    "user_can_rerun",
 ]

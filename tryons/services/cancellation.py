@@ -7,8 +7,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.errors import Conflict, ResourceNotFound
+from config.observability import metrics
 from organizations.services import credits_refund
 from tryons.models import CartTryOnSession, TryOn
+from tryons.services.payloads import record_event, session_cancelled_payload
+from webhooks.models import CART_TRYON_CANCELLED
 
 
 def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) -> CartTryOnSession:
@@ -19,6 +22,7 @@ def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) ->
     `queued → processing` claim on an item either happened before (it renders) or finds it cancelled.
     Cancelling twice returns the cancelled session; a finished session is a 409 Conflict. `actor` is the
     staff user cancelling from the admin (None for a partner's API call); the refund records it.
+    A `cart_tryon.cancelled` event, with what was refunded, commits with the cancellation (the outbox), once.
 
     LOCK ORDER, everywhere a transaction holds more than one of these rows: cart session → its try-on
     items → organization (the credit ledger). A failing item (`tryon_fail`) used to hold item and
@@ -58,11 +62,24 @@ def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) ->
             actor=actor,
         )
         running = TryOn.objects.filter(session_id=session_id, status=TryOn.Status.PROCESSING).exists()
+        transaction.on_commit(lambda: _cancellation_count(len(pending)))
         CartTryOnSession.objects.filter(pk=session_id).update(
             status=CartTryOnSession.Status.CANCELLED,
             cancelled_at=now,
             completed_at=None if running else now,
             credits_refunded=F("credits_refunded") + refund,
         )
+        record_event(
+            organization_id=organization_id,
+            event=CART_TRYON_CANCELLED,
+            data=session_cancelled_payload(
+                session, refunded=refund, refunded_items=len(pending), still_rendering=running
+            ),
+        )
     session.refresh_from_db()
     return session
+
+
+def _cancellation_count(items: int) -> None:
+    metrics.cart_session_entered(CartTryOnSession.Status.CANCELLED)
+    metrics.tryon_ended(status=TryOn.Status.CANCELLED, source="cart", count=items)

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from config.errors import ValidationError
 from config.ids import new_id
 from config.metadata import metadata_validate
+from config.observability import metrics
 from customers.selectors import photo_for_key
 from organizations.models import Organization
 from organizations.services import credits_charge
@@ -175,6 +176,7 @@ def cart_session_create(
                 description=f"Cart try-on {cart_id[:60]}: {len(items)} item(s) at {quality}",
                 task="tryons.process_cart_session",
             )
+            transaction.on_commit(lambda: metrics.cart_session_entered(CartTryOnSession.Status.QUEUED))
     except IntegrityError:
         existing = _live_session(organization_id=organization_id, cart_id=cart_id, content_hash=content_hash)
         if existing is None:

@@ -1,7 +1,18 @@
-"""Webhook event payloads for try-ons and cart sessions, in the REST representation."""
+"""Webhook event payloads for try-ons and cart sessions.
 
+They are the REST representation: built by the event serializers in tryons/serializers.py, which share
+their fields with the REST ones, so a try-on reads the same in an answer and in an event.
+"""
+
+from decimal import Decimal
+
+from tryons import selectors
 from tryons.models import CartTryOnSession, TryOn
-from tryons.representation import credits_number, result_url, tryon_error
+from tryons.serializers import (
+    CartTryOnCancelledEventDataSerializer,
+    CartTryOnEventDataSerializer,
+    TryOnEventDataSerializer,
+)
 from webhooks.services import webhook_event_record
 
 
@@ -10,38 +21,22 @@ def record_event(*, organization_id: str, event: str, data: dict) -> None:
     webhook_event_record(organization_id=organization_id, event=event, data=data)
 
 
-def _item_result(tryon: TryOn) -> dict:
-    # Named and represented as the same fields of CartItemResultSerializer / TryOnSerializer.
-    return {
-        "productId": tryon.product_id,
-        "variantId": tryon.variant_id,
-        "status": tryon.status,
-        "resultUrl": result_url(tryon),
-        "error": tryon_error(tryon),
-    }
-
-
 def session_payload(session: CartTryOnSession) -> dict:
-    items = list(session.items.order_by("position"))
-    return {
-        "sessionId": session.id,
-        "cartId": session.cart_id,
-        "organizationId": session.organization_id,
-        "status": session.status,
-        "itemCount": session.item_count,
-        "successCount": sum(1 for item in items if item.status == TryOn.Status.COMPLETED),
-        "failureCount": sum(1 for item in items if item.status == TryOn.Status.FAILED),
-        "creditsCharged": credits_number(session.credits_charged),
-        "creditsRefunded": credits_number(session.credits_refunded),
-        "results": [_item_result(item) for item in items],
+    return CartTryOnEventDataSerializer(selectors.cart_session_for_event(session_id=session.id)).data
+
+
+def session_cancelled_payload(
+    session: CartTryOnSession, *, refunded: Decimal, refunded_items: int, still_rendering: bool
+) -> dict:
+    cancellation = {
+        "refundedCredits": refunded,
+        "refundedItemCount": refunded_items,
+        "itemStillRendering": still_rendering,
     }
+    return CartTryOnCancelledEventDataSerializer(
+        selectors.cart_session_for_event(session_id=session.id), context={"cancellation": cancellation}
+    ).data
 
 
 def tryon_payload(tryon: TryOn) -> dict:
-    return {
-        "tryonId": tryon.id,
-        "organizationId": tryon.organization_id,
-        **_item_result(tryon),
-        "creditsCharged": credits_number(tryon.credits),
-        "creditsRefunded": credits_number(tryon.credits_refunded),
-    }
+    return TryOnEventDataSerializer(selectors.tryon_for_event(tryon_id=tryon.id)).data

@@ -2,10 +2,15 @@
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+from django.db import connection
 from django.utils import timezone
 
+from config.observability import metrics, tracing
 from config.storage import storage_exists, storage_read
+from tryons.engines import ENGINES
+from tryons.engines.selection import renderer_for
 from tryons.heartbeats import Heartbeat
 from tryons.models import CartTryOnSession, TryOn
 from tryons.renderers import (
@@ -16,7 +21,7 @@ from tryons.renderers import (
     get_renderer,
 )
 from tryons.services.garments import garment_image_download
-from tryons.services.leases import lease_claim, unsettled
+from tryons.services.leases import lease_claim, lease_claim_redelivered, unsettled
 from tryons.services.settlement import (
     result_key,
     session_finish,
@@ -34,7 +39,7 @@ RENDER_MAX_ATTEMPTS = 3
 RENDER_BACKOFF_SECONDS = (2.0, 6.0)
 
 
-def cart_session_process(*, session_id: str) -> None:
+def cart_session_process(*, session_id: str, redelivered: bool = False) -> None:
     """Render a session's items in order, then settle it. Safe to run again for the same session.
 
     A re-queued run skips finished items, resumes an interrupted one, and stops at the first item a
@@ -42,14 +47,27 @@ def cart_session_process(*, session_id: str) -> None:
     The run holds the session's lease (tryons.heartbeats) and keeps it alive by heartbeats; a run that finds
     the session owned by a live run (a duplicate or late redelivery) returns at once, and a run that finds
     its lease handed to another run stops before its next item, so two runs never render one session.
+    A run the broker `redelivered` (its worker died) takes over as soon as the dead run misses a heartbeat
+    (`lease_claim_redelivered`), not after the sweeper's timeout.
     """
-    lease = lease_claim(CartTryOnSession.objects.filter(unsettled(), pk=session_id), now=timezone.now())
+    lease = _claim(CartTryOnSession.objects.filter(unsettled(), pk=session_id), redelivered=redelivered)
     if not lease:
         return
     item_ids = list(
         TryOn.objects.filter(session_id=session_id).order_by("position").values_list("id", flat=True)
     )
     with Heartbeat(CartTryOnSession, session_id, lease) as heartbeat:
+        if _hands_items_over(session_id):
+            _submit_concurrently(item_ids, heartbeat)
+            session_progress(session_id=session_id)
+            heartbeat.beat()
+            # What the loop below still has to do: items a concurrent submit did not hand over.
+            handed_over = set(
+                TryOn.objects.filter(session_id=session_id, awaiting_callback=True).values_list(
+                    "id", flat=True
+                )
+            )
+            item_ids = [item_id for item_id in item_ids if item_id not in handed_over]
         for item_id in item_ids:
             if heartbeat.lost.is_set():
                 return
@@ -62,7 +80,40 @@ def cart_session_process(*, session_id: str) -> None:
     heartbeat.release()
 
 
-def tryon_process(*, tryon_id: str, renderer=None) -> None:
+# Items of one session handed to a hosted engine at once: each is I/O (garment download, storage, the submit
+# call, a dozen short queries), so a few threads keep one worker slot's submissions from queueing on latency.
+ENGINE_SUBMIT_THREADS = 8
+
+
+def _hands_items_over(session_id: str) -> bool:
+    """True when the session's items go to a hosted engine that renders without us waiting (submit only).
+
+    Only on PostgreSQL: SQLite (the embedded mode) takes one writer at a time, so threads would only queue."""
+    session = (
+        CartTryOnSession.objects.filter(pk=session_id).values("render_quality", "organization_id").first()
+    )
+    return connection.vendor == "postgresql" and renderer_for(TryOn(**session)) in ENGINES
+
+
+def _submit_concurrently(item_ids: list[str], heartbeat: Heartbeat) -> None:
+    """Submit the session's items to the engine side by side. Each item's state is its own row, so the
+    order-preserving loop that follows finds them handed over (awaiting their engine job) and skips them; a
+    submit that failed here is simply retried by that loop."""
+
+    def submit(item_id: str) -> None:
+        try:
+            if not heartbeat.lost.is_set():
+                _tryon_render(tryon_id=item_id)
+        except Exception:  # the sequential loop after this retries the item and reports what went wrong
+            logger.warning("try-on %s: concurrent submit failed; retrying in order", item_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=ENGINE_SUBMIT_THREADS) as pool:
+        list(pool.map(submit, item_ids))
+
+
+def tryon_process(*, tryon_id: str, renderer=None, redelivered: bool = False) -> None:
     """Take one try-on from `queued` (or an interrupted `processing`) to its end state.
 
     A single try-on is processed under its own lease, as a cart session is (`cart_session_process`); a cart
@@ -74,13 +125,17 @@ def tryon_process(*, tryon_id: str, renderer=None) -> None:
     single = TryOn.objects.filter(
         pk=tryon_id, session__isnull=True, status__in=[TryOn.Status.QUEUED, TryOn.Status.PROCESSING]
     )
-    lease = lease_claim(single, now=timezone.now())
+    lease = _claim(single, redelivered=redelivered)
     if lease:
         with Heartbeat(TryOn, tryon_id, lease) as heartbeat:
             _tryon_render(tryon_id=tryon_id, renderer=renderer)
         heartbeat.release()
     elif TryOn.objects.filter(pk=tryon_id, session__isnull=False).exists():
         _tryon_render(tryon_id=tryon_id, renderer=renderer)
+
+
+def _claim(rows, *, redelivered: bool) -> str:
+    return lease_claim_redelivered(rows) if redelivered else lease_claim(rows, now=timezone.now())
 
 
 def _tryon_render(*, tryon_id: str, renderer=None) -> None:
@@ -93,36 +148,50 @@ def _tryon_render(*, tryon_id: str, renderer=None) -> None:
         return
     if tryon.attempts and _adopt_stored_result(tryon):
         return
-    renderer = renderer or get_renderer()
+    renderer = renderer or get_renderer(renderer_for(tryon))
     started = time.monotonic()
+
+    def observed(outcome: str) -> None:
+        metrics.render_observed(engine=renderer.name, outcome=outcome, seconds=time.monotonic() - started)
+
     while True:
         if tryon.attempts >= RENDER_MAX_ATTEMPTS:
             tryon_fail(tryon=tryon, code="render_gave_up", message="Rendering kept failing; gave up.")
+            observed("failed")
             return
         tryon.attempts += 1
-        job_id = f"{tryon.id}.{tryon.attempts}"
+        # A staff re-run starts its attempts again: its number keeps the job ids (engine job keys) unique.
+        job_id = (
+            f"{tryon.id}.r{tryon.reruns}.{tryon.attempts}" if tryon.reruns else f"{tryon.id}.{tryon.attempts}"
+        )
         # Recorded before the attempt: a crash mid-render still uses up one attempt.
         TryOn.objects.filter(pk=tryon.id).update(
             attempts=tryon.attempts, renderer=renderer.name, render_job_id=job_id, heartbeat_at=timezone.now()
         )
         try:
-            outcome = renderer.render(_render_request(tryon, job_id=job_id))
+            # The engine's own span: one trace runs from the partner's POST through here to the webhook.
+            with tracing.span("tryon.render", engine=renderer.name, attempt=tryon.attempts):
+                outcome = renderer.render(_render_request(tryon, job_id=job_id))
             break
         except RetryableRenderError as exc:
             if tryon.attempts >= RENDER_MAX_ATTEMPTS:
                 tryon_fail(tryon=tryon, code=exc.code, message=str(exc))
+                observed("failed")
                 return
             logger.info("try-on %s attempt %s failed, retrying: %s", tryon.id, tryon.attempts, exc)
             time.sleep(RENDER_BACKOFF_SECONDS[min(tryon.attempts, len(RENDER_BACKOFF_SECONDS)) - 1])
         except PermanentRenderError as exc:
             tryon_fail(tryon=tryon, code=exc.code, message=str(exc))
+            observed("failed")
             return
     if isinstance(outcome, RenderAccepted):
+        observed("accepted")  # an asynchronous engine: its render time ends with the callback
         TryOn.objects.filter(
             pk=tryon.id, status=TryOn.Status.PROCESSING, render_job_id=outcome.job_id
         ).update(awaiting_callback=True)
         return
     tryon_complete(tryon=tryon, result=outcome, elapsed_ms=int((time.monotonic() - started) * 1000))
+    observed("completed")
 
 
 def _render_request(tryon: TryOn, *, job_id: str) -> RenderRequest:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Case, Count, F, PositiveSmallIntegerField, Value, When
 from django.utils import timezone
 
+from config.observability import metrics
 from config.storage import storage_delete, storage_key, storage_save
 from organizations.services import credits_refund
 from tryons.models import CartTryOnSession, TryOn
@@ -34,6 +35,12 @@ class _CartItemSettlement:
         CartTryOnSession.objects.select_for_update().filter(pk=self.session_id).values_list("pk").first()
 
     def refund_reference(self, tryon: TryOn) -> tuple[str, str]:
+        if tryon.reruns:
+            # A staff re-run was charged under its own reference; failing again refunds that charge.
+            return (
+                f"{self.session_id}:item:{tryon.position}:rerun:{tryon.reruns}:failed",
+                f"Refund: re-run {tryon.reruns} of item {tryon.position + 1} of {self.session_id} failed",
+            )
         return (
             f"{self.session_id}:item:{tryon.position}:failed",
             f"Refund: item {tryon.position + 1} of {self.session_id} failed",
@@ -101,6 +108,7 @@ def tryon_complete(
         )
         if updated:
             settlement_for(tryon).ended(tryon, "completed")
+            _count_end(tryon, TryOn.Status.COMPLETED)
     if not updated:
         current = TryOn.objects.filter(pk=tryon.id).values_list("result_key", flat=True).first()
         if current != key:
@@ -136,6 +144,7 @@ def tryon_fail(*, tryon: TryOn, code: str, message: str) -> bool:
         )
         settlement.refunded(tryon.credits)
         settlement.ended(tryon, "failed")
+        _count_end(tryon, TryOn.Status.FAILED)
     return True
 
 
@@ -195,12 +204,18 @@ def session_finish(*, session_id: str) -> str | None:
         if not updated:
             return None
         session.refresh_from_db()
+        transaction.on_commit(lambda: metrics.cart_session_entered(final))
         record_event(
             organization_id=session.organization_id,
             event=f"cart_tryon.{final}",
             data=session_payload(session),
         )
         return final
+
+
+def _count_end(tryon: TryOn, status: str) -> None:
+    source = "cart" if tryon.session_id else "single"
+    transaction.on_commit(lambda: metrics.tryon_ended(status=status, source=source))
 
 
 def tryon_timeout(tryon: TryOn) -> None:

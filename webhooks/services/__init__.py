@@ -7,10 +7,14 @@
 - `sending`: one signed POST, how its answer is judged, retry timing, and the attempt log.
 - `delivery`: a woken task sending an endpoint's due deliveries in chunks and moving each one on.
 - `manual`: sends the partner asks for (test event, redelivery, recovery).
+- `customers`, `credits`: events other apps announce by signal (`customers.imported`, `credits.low`,
+  `credits.added`).
 
 Views, tasks, the admin and other apps import the service names from here.
 """
 
+from webhooks.services.credits import credits_added_receive, credits_low_receive
+from webhooks.services.customers import customers_imported_receive
 from webhooks.services.delivery import FAILURES_BEFORE_DISABLE, MAX_RETRIES, webhook_deliveries_send_due
 from webhooks.services.endpoints import (
     webhook_create,
@@ -34,6 +38,9 @@ __all__ = [
     "MAX_RETRIES",
     "AttemptOutcome",
     "_slot_key",
+    "credits_added_receive",
+    "credits_low_receive",
+    "customers_imported_receive",
     "retry_delay",
     "webhook_create",
     "webhook_delete",

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.observability import metrics
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from webhooks.services.leasing import (
     LEASE_MARGIN_SECONDS,
@@ -167,6 +168,7 @@ def _record_outcomes(
         succeeded.clear()
 
     with transaction.atomic():
+        transaction.on_commit(lambda: _count_attempts(results))  # counted once the attempts are logged
         attempts = _attempts_log((delivery, outcome) for delivery, outcome, _ in results)
         for delivery, outcome, ended_at in results:
             number = delivery.attempt_count + 1
@@ -213,6 +215,19 @@ def _record_outcomes(
                 )
             )
     return attempts
+
+
+def _count_attempts(results: list[tuple[WebhookDelivery, AttemptOutcome, datetime]]) -> None:
+    for delivery, outcome, ended_at in results:
+        if outcome.succeeded:
+            lag = (ended_at - delivery.event.created_at).total_seconds()
+            metrics.webhook_attempt_observed(outcome="success", lag_seconds=lag)
+        elif outcome.status_code == 410:
+            metrics.webhook_attempt_observed(outcome="gone")
+        elif outcome.status_code is not None:
+            metrics.webhook_attempt_observed(outcome="http_error")
+        else:
+            metrics.webhook_attempt_observed(outcome="network_error")
 
 
 def _disable(webhook_id: str, now: datetime, reason: str, **only_if) -> None:

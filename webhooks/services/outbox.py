@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from config.ids import new_id
 from config.shared_cache import shared_cache_backend
+from organizations.models import Organization
 from webhooks import signing
 from webhooks.models import EVENTS, Webhook, WebhookDelivery, WebhookEvent
 
@@ -59,7 +60,19 @@ def webhook_event_record(*, organization_id: str, event: str, data: dict) -> Web
 
 def _event_create(*, organization_id: str, event: str, data: dict) -> WebhookEvent:
     event_id, now = new_id("evt"), timezone.now()
-    payload = {"id": event_id, "event": event, "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+    # Test-mode work happens in the organization's sandbox, whose endpoints only test keys can register.
+    # Partners know one organization id in both modes (GET /v1/account shows the live one): payloads too.
+    live_id = Organization.objects.filter(pk=organization_id).values_list("sandbox_of_id", flat=True).first()
+    livemode = live_id is None
+    if not livemode and data.get("organizationId") == organization_id:
+        data = {**data, "organizationId": live_id}
+    payload = {
+        "id": event_id,
+        "event": event,
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "livemode": livemode,
+        "data": data,
+    }
     return WebhookEvent.objects.create(
         id=event_id,
         organization_id=organization_id,

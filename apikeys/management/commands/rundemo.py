@@ -27,8 +27,10 @@ from organizations.models import Organization
 DEMO_USERNAME = "demo-admin"
 DEMO_ORGANIZATION = "Demo Fashion Shop"
 DEMO_KEY_NAME = "Demo key (rundemo)"
+DEMO_TEST_KEY_NAME = "Demo test key (rundemo)"
 # Kept beside the SQLite file so that a saved key keeps working from one `make run` to the next.
 DEMO_KEY_FILE = "demo_api_key"
+DEMO_TEST_KEY_FILE = "demo_test_api_key"
 DEMO_PASSWORD_FILE = "demo_admin_password"  # noqa: S105 (a file name)
 
 
@@ -41,7 +43,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, addr, setup_only, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        password, organization, raw_key, key_note = self._demo_data()
+        password, organization, (raw_key, key_note), (test_key, test_note) = self._demo_data()
+        sandbox = organization_services.organization_sandbox(organization=organization)
         base = f"http://{addr}"
         self.stdout.write(
             "\nGarmaxAI Enterprise API (embedded mode: SQLite, local media, filesystem broker)\n"
@@ -51,6 +54,8 @@ class Command(BaseCommand):
             f"  Organization {organization.id}  ({organization.name}, {organization.credits} credits)\n"
             f"  API key      {raw_key}\n"
             f"               ({key_note})\n"
+            f"  Test key     {test_key}\n"
+            f"               (test mode: sandbox of {sandbox.credits} credits, local renderer; {test_note})\n"
             f"  Try it       curl -H 'X-API-Key: {raw_key}' {base}/api/v1/customers\n"
             f"  JWT          curl -X POST {base}/api/auth/token -H 'Content-Type: application/json' "
             f'-d \'{{"username": "{DEMO_USERNAME}", "password": "{password}"}}\'\n'
@@ -78,14 +83,22 @@ class Command(BaseCommand):
                 domain="demo.example.com",
                 billing_email="billing@example.com",
             )
-        raw_key, note = self._demo_key(organization, user)
-        return password, organization, raw_key, note
+        live = self._demo_key(organization, user, mode=ApiKey.Mode.LIVE)
+        test = self._demo_key(organization, user, mode=ApiKey.Mode.TEST)
+        return password, organization, live, test
 
-    def _demo_key(self, organization, user) -> tuple[str, str]:
+    def _demo_key(self, organization, user, *, mode: str) -> tuple[str, str]:
         """The key saved by the last run if it still works, else a new one; the note says which and why."""
-        key_file = Path(settings.DATA_DIR) / DEMO_KEY_FILE
-        saved = _saved_secret(DEMO_KEY_FILE)
-        active = ApiKey.objects.filter(organization=organization, name=DEMO_KEY_NAME, revoked_at__isnull=True)
+        file_name, name = (
+            (DEMO_KEY_FILE, DEMO_KEY_NAME)
+            if mode == ApiKey.Mode.LIVE
+            else (DEMO_TEST_KEY_FILE, DEMO_TEST_KEY_NAME)
+        )
+        key_file = Path(settings.DATA_DIR) / file_name
+        saved = _saved_secret(file_name)
+        active = ApiKey.objects.filter(
+            organization=organization, name=name, mode=mode, revoked_at__isnull=True
+        )
         if saved and apikey_services.KEY_PATTERN.match(saved):
             prefix = saved[: len(apikey_services.KEY_PREFIX) + apikey_services.LOOKUP_LENGTH]
             key = active.filter(key_prefix=prefix).first()
@@ -101,9 +114,9 @@ class Command(BaseCommand):
             apikey_services.apikey_revoke(key=old_key, actor=user)
             replaced.append(old_key.key_prefix)
         _, raw_key = apikey_services.apikey_create(
-            organization=organization, name=DEMO_KEY_NAME, scopes=["all"], created_by=user
+            organization=organization, name=name, scopes=["all"], created_by=user, mode=mode
         )
-        _save_secret(DEMO_KEY_FILE, raw_key)
+        _save_secret(file_name, raw_key)
         if replaced:
             old = ", ".join(f"{prefix}…" for prefix in replaced)
             return raw_key, f"all scopes; NEW key saved in {key_file}; the old demo key {old} was revoked"

@@ -1,0 +1,64 @@
+"""The scope catalogue: every scope and the operations it grants, read from the views' own declarations.
+
+Each partner view declares `required_scopes = {action: scope}` and RequiresScope enforces exactly that, so
+walking the URL configuration and reading those declarations lists what a key with a scope can call — the
+same table the permission check uses, never a second list kept by hand.
+"""
+
+import functools
+
+from drf_spectacular.generators import EndpointEnumerator
+from rest_framework.settings import api_settings
+
+from apikeys.permissions import RequiresScope
+from apikeys.scopes import ALL, SCOPES
+from config.schema import openapi_document
+
+
+def _granted_operations() -> list[tuple[str, dict]]:
+    document = openapi_document()["paths"]
+    operations = []
+    for path, _pattern, method, callback in EndpointEnumerator().get_api_endpoints():
+        view = getattr(callback, "cls", None)
+        permissions = getattr(view, "permission_classes", ())
+        if view is None or not any(issubclass(permission, RequiresScope) for permission in permissions):
+            continue
+        action = (getattr(callback, "actions", None) or {}).get(method.lower())
+        scope = view.required_scopes.get(action or method.lower())
+        if scope is None:
+            continue  # undeclared: RequiresScope closes it to every key
+        if api_settings.SCHEMA_COERCE_PATH_PK:
+            path = path.replace("{pk}", "{id}")  # as the OpenAPI document names it
+        documented = document.get(path, {}).get(method.lower(), {})
+        operations.append(
+            (
+                scope,
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "operationId": documented.get("operationId"),
+                    "summary": documented.get("summary", ""),
+                },
+            )
+        )
+    return operations
+
+
+@functools.cache
+def scope_catalogue() -> list[dict]:
+    """[{scope, description, operations: [{method, path, operationId, summary}]}], in SCOPES order.
+
+    `all` grants every operation any scope grants. Computed once per process: it depends on code only.
+    """
+    granted = _granted_operations()
+    order = lambda operation: (operation["path"], operation["method"])  # noqa: E731
+    return [
+        {
+            "scope": scope,
+            "description": description,
+            "operations": sorted(
+                (operation for needed, operation in granted if scope in (needed, ALL)), key=order
+            ),
+        }
+        for scope, description in SCOPES.items()
+    ]

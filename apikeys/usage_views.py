@@ -1,0 +1,238 @@
+"""Usage analytics and the request log of an organization: for its members (JWT) and its API keys holding
+`usage:read` (another organization's id is a 404 for both)."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.response import Response
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from apikeys.admission import ApiKeyPrincipal
+from apikeys.authentication import ApiKeyAuthentication
+from apikeys.partner import PartnerAPIMixin
+from apikeys.permissions import RequiresScope
+from apikeys.scopes import USAGE_READ
+from config.errors import ResourceNotFound, ValidationError
+from config.schema import ErrorSerializer
+from organizations.access import organization_for_user
+from organizations.models import Organization
+from usage import selectors
+from usage.serializers import RequestLogEntrySerializer, UsageQuerySerializer, UsageSerializer
+
+# Buckets one usage response may hold: a month of hours, or a year and a bit of days (the rollups' life).
+MAX_SPAN = {"hour": timedelta(days=31), "day": timedelta(days=400)}
+DEFAULT_SPAN = {"hour": timedelta(hours=24), "day": timedelta(days=30)}
+
+ORGANIZATION_ID = OpenApiParameter("organization_id", str, OpenApiParameter.PATH, description="`org_…`")
+RATE_LIMITED = OpenApiResponse(ErrorSerializer, description="RateLimitExceeded (API keys): see Retry-After.")
+
+
+LOG_ENTRY_EXAMPLE = OpenApiExample(
+    "A failed request",
+    response_only=True,
+    value={
+        "requestId": "req_9b1d4c0e8f7a4a55",
+        "keyId": "key_8Hq1",
+        "method": "POST",
+        "route": "/api/v1/cart-tryons",
+        "statusCode": 403,
+        "errorCode": "InsufficientCredits",
+        "durationMs": 12,
+        "clientAddress": "203.0.113.7",
+        "createdAt": "2026-11-24T15:04:05Z",
+    },
+)
+
+
+class MembersOrUsageKeys(RequiresScope):
+    """A signed-in user (membership is checked against the organization in the view) or an API key with
+    `usage:read`; an API key without it gets InvalidScope."""
+
+    def has_permission(self, request, view):
+        if isinstance(request.auth, ApiKeyPrincipal):
+            return super().has_permission(request, view)
+        return bool(request.user and request.user.is_authenticated)
+
+
+class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
+    operation_resource = "usage"
+    # The key first: a request carrying X-API-Key is a partner call (rate limited, recorded in the log).
+    authentication_classes = [ApiKeyAuthentication, JWTAuthentication]
+    permission_classes = [MembersOrUsageKeys]
+    required_scopes = {"usage": USAGE_READ, "logs": USAGE_READ, "log_entry": USAGE_READ}
+    serializer_class = RequestLogEntrySerializer
+    # The log's cursors are request ids; `cursor` is accepted as another name for `startingAfter`.
+    cursor_field = "request_id"
+    cursor_aliases = ("cursor",)
+
+    def _organization_id(self) -> str:
+        wanted = self.kwargs["organization_id"]
+        principal = self.request.auth
+        if isinstance(principal, ApiKeyPrincipal):
+            # Partners name their organization by its live id in both modes (GET /v1/account says so); a
+            # test key reads its sandbox's usage and log, never the live ones.
+            acting = principal.organization_id
+            named = (
+                acting
+                if principal.livemode
+                else Organization.objects.filter(pk=acting).values_list("sandbox_of_id", flat=True).first()
+            )
+            if wanted != named:
+                raise ResourceNotFound(f"Organization {wanted} not found.")
+            return acting
+        return organization_for_user(user=self.request.user, organization_id=wanted).pk
+
+    def _span(self, values: dict, granularity: str):
+        end = values.get("to") or timezone.now()
+        start = values.get("from") or end - DEFAULT_SPAN[granularity]
+        start = selectors.bucket_start(start, granularity)
+        if end <= start:
+            raise ValidationError(details={"to": ["Must be after `from`."]})
+        if end - start > MAX_SPAN[granularity]:
+            raise ValidationError(
+                details={"from": [f"At most {MAX_SPAN[granularity].days} days at {granularity} granularity."]}
+            )
+        return start, end
+
+    @extend_schema(
+        tags=["Usage and logs"],
+        summary="Usage: totals, a time series and breakdowns by route, status class and key",
+        description=(
+            "Read from hourly rollups, so it costs the same at any traffic. Counts lag live traffic by a "
+            "few seconds (the usage flush). `from` (inclusive, rounded down to its bucket) and `to` "
+            "(exclusive) are ISO-8601 UTC; defaults: the last 30 days by day, or the last 24 hours by "
+            "hour; at most 400 days by day and 31 days by hour. Credits are the organization's "
+            "(charges and refunds of the period), also when `keyId` narrows the request counts."
+        ),
+        parameters=[
+            ORGANIZATION_ID,
+            OpenApiParameter("from", str, description="Start (ISO-8601), e.g. 2026-11-01T00:00:00Z."),
+            OpenApiParameter("to", str, description="End, exclusive (ISO-8601). Default: now."),
+            OpenApiParameter("granularity", str, enum=["hour", "day"], description="Default `day`."),
+            OpenApiParameter("keyId", str, description="Only this key's requests (`key_…`)."),
+        ],
+        responses={200: UsageSerializer, 429: RATE_LIMITED},
+        examples=[
+            OpenApiExample(
+                "30 days by day",
+                response_only=True,
+                value={
+                    "organizationId": "org_4fQ2x9",
+                    "keyId": None,
+                    "granularity": "day",
+                    "from": "2026-10-26T00:00:00Z",
+                    "to": "2026-11-25T00:00:00Z",
+                    "totals": {
+                        "requests": 120500,
+                        "errors": 310,
+                        "averageDurationMs": 41.2,
+                        "creditsCharged": 5320.0,
+                        "creditsRefunded": 12.0,
+                    },
+                    "series": [
+                        {
+                            "start": "2026-10-26T00:00:00Z",
+                            "requests": 4012,
+                            "errors": 9,
+                            "averageDurationMs": 40.8,
+                            "creditsCharged": 180.0,
+                            "creditsRefunded": 0.0,
+                        }
+                    ],
+                    "byRoute": [
+                        {
+                            "method": "POST",
+                            "route": "/api/v1/cart-tryons",
+                            "requests": 5200,
+                            "errors": 40,
+                            "averageDurationMs": 88.5,
+                        }
+                    ],
+                    "byStatusClass": {"2xx": 120190, "3xx": 0, "4xx": 300, "5xx": 10},
+                    "byKey": [{"keyId": "key_8Hq1", "requests": 120500, "errors": 310}],
+                },
+            )
+        ],
+    )
+    def usage(self, request, organization_id=None):
+        organization_id = self._organization_id()
+        query = UsageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        granularity = query.validated_data["granularity"]
+        start, end = self._span(query.validated_data, granularity)
+        summary = selectors.usage_summary(
+            organization_id=organization_id,
+            start=start,
+            end=end,
+            granularity=granularity,
+            api_key_id=query.validated_data.get("keyId"),
+        )
+        return Response(UsageSerializer(summary).data)
+
+    @extend_schema(
+        tags=["Usage and logs"],
+        summary="Request log, newest first",
+        description=(
+            "Every partner API request, recorded a few seconds after it is answered and kept for "
+            "API_USAGE_RETENTION_DAYS (default 90). Page on with `startingAfter` (or `cursor`) = the last "
+            "`requestId` of a page."
+        ),
+        parameters=[
+            ORGANIZATION_ID,
+            OpenApiParameter("status", str, description="A status (`404`) or a class (`4xx`)."),
+            OpenApiParameter("keyId", str, description="Only this key's requests."),
+            OpenApiParameter(
+                "route", str, description="A route template, e.g. `/api/v1/customers/{externalId}`."
+            ),
+            OpenApiParameter("from", str, description="From this time (ISO-8601, inclusive)."),
+            OpenApiParameter("to", str, description="Before this time (ISO-8601, exclusive)."),
+            OpenApiParameter(
+                "cursor", str, description="Same as `startingAfter`: a `requestId` from the log."
+            ),
+        ],
+        responses={200: RequestLogEntrySerializer(many=True), 429: RATE_LIMITED},
+        examples=[LOG_ENTRY_EXAMPLE],
+    )
+    def logs(self, request, organization_id=None):
+        organization_id = self._organization_id()
+        params = request.query_params
+        status = params.get("status") or None
+        if (
+            status
+            and not (status.isdigit() and 100 <= int(status) <= 599)
+            and status.lower()
+            not in {
+                "1xx",
+                "2xx",
+                "3xx",
+                "4xx",
+                "5xx",
+            }
+        ):
+            raise ValidationError(details={"status": ["A status code (e.g. 404) or a class (e.g. 4xx)."]})
+        times = UsageQuerySerializer(data=params)
+        times.is_valid(raise_exception=True)
+        entries = selectors.request_log_list(
+            organization_id=organization_id,
+            status=status,
+            api_key_id=params.get("keyId") or None,
+            route=params.get("route") or None,
+            start=times.validated_data.get("from"),
+            end=times.validated_data.get("to"),
+        )
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(RequestLogEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["Usage and logs"],
+        summary="One request log entry, by the requestId a response carried",
+        description="Every response carries `X-Request-Id`, and every error body `requestId`.",
+        parameters=[ORGANIZATION_ID, OpenApiParameter("request_id", str, OpenApiParameter.PATH)],
+        responses={200: RequestLogEntrySerializer, 429: RATE_LIMITED},
+        examples=[LOG_ENTRY_EXAMPLE],
+    )
+    def log_entry(self, request, organization_id=None, request_id=None):
+        entry = selectors.request_log_entry(organization_id=self._organization_id(), request_id=request_id)
+        return Response(RequestLogEntrySerializer(entry).data)

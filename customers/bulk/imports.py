@@ -1,0 +1,273 @@
+"""Customer imports: accept a file (upload or URL), then upsert its rows in batches on the bulk queue.
+
+Each row goes through the same validation (`CustomerUpsertSerializer`) and the same service
+(`customers_upsert`) as `POST /v1/customers`. A bad row becomes that row's error and never stops the
+others; a bad file (format, encoding, header, size, row count) fails the job before any row is applied.
+"""
+
+import logging
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from config.errors import PayloadTooLarge, ResourceNotFound, ValidationError
+from config.ids import new_id
+from config.outbound import OutboundBlocked, OutboundFailed, OutboundRejected, check_url, fetch_bytes
+from config.parsers import json_loads
+from config.storage import storage_key, storage_read, storage_save
+from customers import services
+from customers.bulk import formats
+from customers.bulk import settings as limits
+from customers.bulk.representation import import_representation
+from customers.models import CustomerImport, CustomerImportError, PendingErasure
+from customers.serializers import CustomerUpsertSerializer
+from customers.signals import customers_imported
+
+logger = logging.getLogger("garmax.customers")
+
+Status = CustomerImport.Status
+
+
+def _format_required(fmt: str | None, file_name: str) -> str:
+    detected = formats.format_detect(declared=fmt, file_name=file_name)
+    if detected is None:
+        raise ValidationError(
+            "Cannot tell the file's format.",
+            details={
+                "format": [
+                    "Give format (csv, jsonl or xlsx), or a file name ending in .csv, .jsonl or .xlsx."
+                ]
+            },
+        )
+    return detected
+
+
+def _file_refused(exc: formats.ImportFileInvalid) -> ValidationError:
+    return ValidationError(exc.message, details={"file": [exc.message], "fileError": [exc.code]})
+
+
+def customer_import_create(
+    *, organization_id: str, upload=None, url: str | None = None, fmt: str | None = None
+) -> CustomerImport:
+    """Accept an import job: an uploaded file is checked (format, encoding, header) and stored now; a URL
+    is checked against the outbound guard now and fetched by the worker. The job is queued on commit.
+
+    Raises ValidationError (nothing stored) or PayloadTooLarge. Stored file and job row go together: if
+    the row cannot be written the file is recorded for erasure.
+    """
+    import_id = new_id("imp")
+    if upload is not None:
+        file_name = (upload.name or "")[:255]
+        fmt = _format_required(fmt, file_name)
+        if upload.size > limits.IMPORT_MAX_BYTES:
+            raise _too_large()
+        content = upload.read()
+        try:
+            formats.header_check(content, fmt, max_uncompressed=limits.IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES)
+        except formats.ImportFileInvalid as exc:
+            raise _file_refused(exc) from None
+        key = storage_key(organization_id=organization_id, kind="imports", object_id=import_id, extension=fmt)
+        storage_save(key, content)
+        job = CustomerImport(id=import_id, file_name=file_name, storage_key=key)
+    else:
+        try:
+            check_url(url)
+        except OutboundBlocked as exc:
+            raise ValidationError(str(exc), details={"url": [str(exc)]}) from None
+        fmt = _format_required(fmt, urlsplit(url).path)
+        job = CustomerImport(
+            id=import_id, source_url=url, file_name=urlsplit(url).path.rsplit("/", 1)[-1][:255]
+        )
+    job.organization_id, job.format = organization_id, fmt
+    try:
+        with transaction.atomic():
+            job.save(force_insert=True)
+            transaction.on_commit(lambda: _enqueue(import_id))
+    except BaseException:
+        if job.storage_key:
+            _erase_later(job, reason=f"import {import_id} could not be created")
+        raise
+    return job
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"Import files must be at most {limits.IMPORT_MAX_BYTES} bytes.",
+        details={"maxBytes": limits.IMPORT_MAX_BYTES},
+    )
+
+
+def _enqueue(import_id: str) -> None:
+    from customers.tasks import import_customers
+
+    try:
+        import_customers.delay(import_id)
+    except Exception as exc:  # broker down: the job stays queued and the sweeper queues it again
+        logger.warning("Could not queue import %s: %s", import_id, type(exc).__name__)
+
+
+def _erase_later(job: CustomerImport, *, reason: str) -> None:
+    erasure = PendingErasure.objects.create(
+        storage_key=job.storage_key,
+        organization_id=job.organization_id,
+        reason=reason,
+        next_attempt_at=timezone.now() + services.ERASURE_GRACE,
+    )
+    transaction.on_commit(lambda: services.pending_erasures_attempt(erasure_ids=[erasure.id]), robust=True)
+
+
+def customer_import_process(*, import_id: str) -> None:
+    """Run (or resume) the import: read the whole file, then apply its rows batch by batch.
+
+    Safe to run twice at once or again after a crash: each batch locks the job row and applies only if
+    `processed_rows` is still where this run expects it, committing customers, row errors and counters
+    together. So every row is applied exactly once, and a run that finds another ahead of it stops.
+    """
+    job = CustomerImport.objects.filter(id=import_id).first()
+    if job is None or job.status in (Status.COMPLETED, Status.FAILED):
+        return
+    now = timezone.now()
+    CustomerImport.objects.filter(id=job.id, status=Status.QUEUED).update(
+        status=Status.PROCESSING, started_at=now, heartbeat_at=now
+    )
+    try:
+        content = _content(job)
+        parsed = formats.rows_read(
+            content,
+            job.format,
+            max_rows=limits.IMPORT_MAX_ROWS,
+            max_uncompressed=limits.IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES,
+        )
+    except formats.ImportFileInvalid as exc:
+        _finish(job.id, Status.FAILED, exc.code, exc.message)
+        return
+    except (OutboundBlocked, OutboundRejected, OutboundFailed) as exc:
+        _finish(job.id, Status.FAILED, "FetchFailed", f"The file could not be fetched: {exc}"[:500])
+        return
+    CustomerImport.objects.filter(id=job.id).update(
+        total_rows=len(parsed.rows), ignored_columns=parsed.ignored_columns, heartbeat_at=timezone.now()
+    )
+    offset = job.processed_rows
+    while offset < len(parsed.rows):
+        batch = parsed.rows[offset : offset + limits.IMPORT_BATCH_ROWS]
+        if not _apply(job, offset, batch, tabular=parsed.tabular):
+            return  # another run of this job is ahead of us; it finishes the job
+        offset += len(batch)
+    _finish(job.id, Status.COMPLETED)
+
+
+def _content(job: CustomerImport) -> bytes:
+    if job.storage_key:
+        return storage_read(job.storage_key)
+    try:
+        content, _ = fetch_bytes(
+            job.source_url, max_bytes=limits.IMPORT_MAX_BYTES, timeout=limits.IMPORT_FETCH_TIMEOUT_SECONDS
+        )
+    except OutboundRejected as exc:
+        if "larger than" in str(exc):
+            raise formats.ImportFileInvalid("FileTooLarge", _too_large().message) from None
+        raise
+    # Kept, so a resumed run reads the very same file instead of fetching again.
+    key = storage_key(
+        organization_id=job.organization_id, kind="imports", object_id=job.id, extension=job.format
+    )
+    storage_save(key, content)
+    CustomerImport.objects.filter(id=job.id, storage_key="").update(storage_key=key)
+    job.storage_key = key
+    return content
+
+
+def _row_validate(values: dict, *, tabular: bool) -> tuple[services.CustomerChanges | None, dict[str, str]]:
+    data, problems = dict(values), {}
+    if tabular and "metadata" in data:
+        try:
+            data["metadata"] = json_loads(data["metadata"])  # bounded depth: hostile cells are row errors
+        except ValueError as exc:
+            problems["metadata"] = f"Must be a JSON object: {exc}"
+            del data["metadata"]
+    serializer = CustomerUpsertSerializer(data=data)
+    if not serializer.is_valid():
+        for name, messages in serializer.errors.items():
+            problems.setdefault(name, str(messages[0] if isinstance(messages, list) else messages))
+    if problems:
+        return None, problems
+    validated = dict(serializer.validated_data)
+    return services.CustomerChanges(validated.pop("externalId"), validated), {}
+
+
+def _apply(job: CustomerImport, offset: int, batch: list[tuple[int, dict | str]], *, tabular: bool) -> bool:
+    changes, errors = [], []
+    for row, values in batch:
+        if isinstance(values, str):
+            errors.append(CustomerImportError(customer_import_id=job.id, row=row, message=values[:500]))
+            continue
+        change, problems = _row_validate(values, tabular=tabular)
+        if change is None:
+            errors += [
+                CustomerImportError(
+                    customer_import_id=job.id, row=row, field=name[:50], message=message[:500]
+                )
+                for name, message in problems.items()
+            ]
+        else:
+            changes.append(change)
+    failed_rows = len(batch) - len(changes)
+    with transaction.atomic():
+        # The lock and the offset check make a batch apply once, whatever other run of the job exists.
+        current = (
+            CustomerImport.objects.select_for_update()
+            .filter(id=job.id, status=Status.PROCESSING, processed_rows=offset)
+            .exists()
+        )
+        if not current:
+            return False
+        outcomes = [
+            outcome
+            for _, outcome in services.customers_upsert(organization_id=job.organization_id, changes=changes)
+        ]
+        CustomerImportError.objects.bulk_create(errors)
+        CustomerImport.objects.filter(id=job.id).update(
+            processed_rows=F("processed_rows") + len(batch),
+            created_count=F("created_count") + outcomes.count("created"),
+            updated_count=F("updated_count") + outcomes.count("updated"),
+            unchanged_count=F("unchanged_count") + outcomes.count("unchanged"),
+            failed_count=F("failed_count") + failed_rows,
+            heartbeat_at=timezone.now(),
+        )
+    return True
+
+
+def _finish(import_id: str, status: str, code: str = "", message: str = "") -> None:
+    """End the job once (a conditional lock), record `customers.imported` with it, erase the file."""
+    with transaction.atomic():
+        job = (
+            CustomerImport.objects.select_for_update()
+            .filter(id=import_id, status__in=[Status.QUEUED, Status.PROCESSING])
+            .first()
+        )
+        if job is None:
+            return  # another run finished it
+        job.status, job.error_code, job.error_message = status, code, message[:500]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+        customers_imported.send(
+            sender=CustomerImport, customer_import=job, payload=import_representation(job)
+        )
+        if job.storage_key:  # the partner's file holds personal data: it goes once the job is done
+            _erase_later(job, reason=f"import {job.id} finished")
+
+
+def import_errors(*, organization_id: str, import_id: str):
+    """The job's row errors, in row order (404 for another organization's job)."""
+    return customer_import_get(organization_id=organization_id, import_id=import_id).errors.order_by(
+        "row", "id"
+    )
+
+
+def customer_import_get(*, organization_id: str, import_id: str) -> CustomerImport:
+    job = CustomerImport.objects.filter(organization_id=organization_id, id=import_id).first()
+    if job is None:
+        raise ResourceNotFound(f"Import {import_id} not found.", details={"importId": import_id})
+    return job

@@ -1,0 +1,255 @@
+"""The console as staff use it, in a real browser (Chromium driven by Selenium) against a live server.
+
+Billing staff add credits, adjust, and export the ledger (the downloaded files are read back); support staff
+see everything but cannot add credits or cancel sessions, and revoke a key that then fails the partner's
+next request. Every page visited is saved as a screenshot under screenshots/console/ (see the README).
+"""
+
+import csv
+import io
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from organizations.models import CreditLedgerEntry
+from tests.factories import PASSWORD, UserFactory, make_organization
+from tryons.models import CartTryOnSession
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots" / "console"
+WAIT = 20
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None or CHROMEDRIVER is None,
+        reason="chromium and chromium-driver not installed (apt-get install chromium chromium-driver)",
+    ),
+]
+
+
+class Staff:
+    """One staff member's browser: log in, visit, click, and a screenshot of each page."""
+
+    def __init__(self, driver, live_server, downloads: Path, name: str):
+        self.driver, self.base, self.downloads, self.name = driver, live_server.url, downloads, name
+        self.shots = 0
+
+    def visit(self, path: str, shot: str | None = None):
+        self.driver.get(self.base + path)
+        if shot:
+            self.screenshot(shot)
+
+    def screenshot(self, label: str):
+        self.shots += 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.driver.save_screenshot(str(SCREENSHOTS / f"{self.name}-{self.shots:02d}-{label}.png"))
+
+    def find(self, selector: str):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        return WebDriverWait(self.driver, WAIT).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))
+        )
+
+    def finds(self, selector: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_elements(By.CSS_SELECTOR, selector)
+
+    def log_in(self, username: str):
+        self.visit("/admin/login/")
+        self.find("#id_username").send_keys(username)
+        self.find("#id_password").send_keys(PASSWORD)
+        self.submit("input[type=submit]")
+        self.find("#console-nav")
+
+    def submit(self, selector: str):
+        """Click a button or link that loads a new page, and wait until it has replaced the old one."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        self.find(selector).click()
+        WebDriverWait(self.driver, WAIT).until(expected_conditions.staleness_of(page))
+
+    def fill(self, selector: str, value: str):
+        field = self.find(selector)
+        field.clear()
+        field.send_keys(value)
+
+    def message(self) -> str:
+        return self.find("ul.messagelist").text
+
+    def download(self, link_selector: str, suffix: str) -> Path:
+        before = set(self.downloads.glob(f"*{suffix}"))
+        self.find(link_selector).click()
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            new = set(self.downloads.glob(f"*{suffix}")) - before
+            if new:
+                return new.pop()
+            time.sleep(0.1)
+        raise AssertionError(f"no {suffix} file arrived in {self.downloads}")
+
+
+@pytest.fixture
+def browser_for(live_server, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    drivers = []
+
+    def start(name: str) -> Staff:
+        downloads = tmp_path / f"downloads-{name}"
+        downloads.mkdir()
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for argument in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1400,1100",
+            f"--user-data-dir={tmp_path / f'profile-{name}'}",
+        ):
+            options.add_argument(argument)
+        options.add_experimental_option(
+            "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        )
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        driver.execute_cdp_cmd(
+            "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+        )
+        drivers.append(driver)
+        return Staff(driver, live_server, downloads, name)
+
+    yield start
+    for driver in drivers:
+        driver.quit()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_billing_staff_add_credits_adjust_and_export_the_ledger(browser_for):
+    UserFactory(username="billie", is_staff=True, groups=["billing"])
+    owner = UserFactory(username="acme-owner")
+    shop = make_organization(owner=owner, name="Acme Fashion", billing_email="billing@acme.example")
+    change_page = reverse("admin:organizations_organization_change", args=[quote(shop.pk)])
+    billing = browser_for("billing")
+    billing.log_in("billie")
+
+    billing.visit(change_page, shot="organization")
+    billing.submit('a[href$="/add-credits/"]')
+    billing.fill("#id_amount", "250")
+    billing.fill("#id_description", "Invoice 2026-001")
+    billing.submit("input[name=_preview]")
+    assert billing.find("#preview-before").text == "100.00"
+    assert billing.find("#preview-after").text == "350.00"
+    billing.screenshot("add-credits-preview")
+    billing.submit("input[name=_confirm]")
+    assert "balance 100.00 → 350.00" in billing.message()
+    billing.screenshot("add-credits-done")
+
+    billing.submit('a[href$="/adjust-credits/"]')
+    billing.fill("#id_amount", "-400")
+    billing.fill("#id_description", "Chargeback")
+    billing.submit("input[name=_preview]")
+    assert "can never go below 0" in billing.find("#money-form").text  # refused before any preview
+    billing.screenshot("adjust-refused")
+    billing.fill("#id_amount", "-50")
+    billing.submit("input[name=_preview]")
+    assert billing.find("#preview-after").text == "300.00"
+    billing.submit("input[name=_confirm]")
+    assert "balance 350.00 → 300.00" in billing.message()
+
+    billing.visit(
+        reverse("admin:organizations_creditledgerentry_changelist") + f"?organization__id__exact={shop.pk}",
+        shot="ledger",
+    )
+    rows = list(csv.DictReader(io.StringIO(billing.download("#export-csv", ".csv").read_text())))
+    assert [(r["kind"], r["amount"], r["actor"], r["description"]) for r in rows] == [
+        ("adjustment", "-50.00", "billie", "Chargeback"),
+        ("top_up", "250.00", "billie", "Invoice 2026-001"),
+        ("grant", "100.00", "acme-owner", "Signup credit grant"),
+    ]
+    sheet = load_workbook(billing.download("#export-xlsx", ".xlsx"), read_only=True).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][:5] == ("id", "createdAt", "organizationId", "organizationName", "kind")
+    assert [row[4] for row in values[1:]] == ["adjustment", "top_up", "grant"]
+
+    shop.refresh_from_db()
+    assert shop.credits == Decimal("300.00") == sum(e.amount for e in shop.ledger_entries.all())
+    billing.visit(reverse("admin:organizations_organization_history", args=[quote(shop.pk)]), shot="history")
+    assert "reason: Chargeback" in billing.find("#change-history").text
+
+    billing.visit(reverse("console:billing"), shot="dashboard")
+    assert len(billing.finds("svg.console-chart")) == 2
+    assert billing.find("#credits-sold .console-figure").text == "250.00"
+    assert "Invoice 2026-001" in billing.find("#recent-top-ups").text
+    assert CreditLedgerEntry.objects.filter(actor__username="billie").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_support_sees_everything_cannot_add_credits_or_cancel_and_revokes_a_key(
+    browser_for, live_server, api_key_for
+):
+    UserFactory(username="sam", is_staff=True, groups=["support"])
+    shop = make_organization(name="Acme Fashion")
+    # A queued session as a row only: created through the service it would be queued to a worker.
+    session = CartTryOnSession.objects.create(
+        organization=shop,
+        cart_id="cart_browser",
+        render_quality="sd",
+        content_hash="0" * 64,
+        item_count=1,
+        credits_required=1,
+    )
+    key, raw_key = api_key_for(shop, name="Storefront")
+    partner = {"X-API-Key": raw_key}
+    assert requests.get(f"{live_server.url}/api/v1/customers", headers=partner, timeout=10).status_code == 200
+    support = browser_for("support")
+    support.log_in("sam")
+
+    support.visit(reverse("console:organization", args=[shop.pk]), shot="organization-overview")
+    assert "Storefront" in support.find("#keys").text
+    assert "100.00 credits" in support.find("#balance").text
+    assert not support.finds('#balance a[href$="/add-credits/"]')
+
+    support.visit(reverse("admin:organizations_organization_add_credits", args=[quote(shop.pk)]))
+    assert "Only billing staff" in support.message()
+    support.screenshot("add-credits-refused")
+    shop.refresh_from_db()
+    assert shop.credits == Decimal("100.00")
+
+    support.visit(reverse("admin:tryons_carttryonsession_changelist"), shot="sessions")
+    assert session.pk in support.find("#result_list").text
+    actions = [o.get_attribute("value") for o in support.finds("select[name=action] option")]
+    assert "cancel_sessions" not in actions
+
+    # Search by the key's id, then revoke it through the confirmation page.
+    support.find("#console-search input[name=q]").send_keys(key.pk)
+    support.submit("#console-search input[type=submit]")
+    assert key.key_prefix in support.find("#content").text
+    support.screenshot("key")
+    support.visit(reverse("admin:apikeys_apikey_changelist"))
+    support.find(f'input.action-select[value="{key.pk}"]').click()
+    support.find("select[name=action] option[value=revoke_selected]").click()
+    support.submit("button[name=index]")
+    support.screenshot("revoke-confirm")
+    support.submit("#content form input[type=submit]")
+    assert "Revoked 1 key" in support.message()
+    support.screenshot("revoked")
+
+    response = requests.get(f"{live_server.url}/api/v1/customers", headers=partner, timeout=10)
+    assert response.status_code == 401 and response.json()["error"] == "InvalidApiKey"

@@ -1,0 +1,121 @@
+"""schemathesis hooks for tests/e2e/test_fuzz.py (loaded through SCHEMATHESIS_HOOKS).
+
+Some valid values cannot come from a schema: a photo key must name a photo the organization uploaded, a
+garment or webhook URL must reach a server (this machine has no internet), a photo must decode as an image
+(and its metadata part be JSON text), an import needs a file in a known format, a key must expire in the
+future, and a deleted customer can be deleted only once. Generated requests would stop at those checks and
+never reach the code behind them, so `before_call` hands most of them real objects of the fuzzing organization
+(E2E_FUZZ_DATA, written by the test) — as a partner's client would send — and leaves the rest as generated,
+so the refusals are still exercised.
+
+A partner also sends a new Idempotency-Key with every new request; the same key with another request is
+rightly a 422 (IdempotencyKeyReused). schemathesis draws keys from a small space (its coverage phase repeats
+boundary values such as "0"), so a key the documented pattern accepts is replaced by a fresh UUID; keys the
+pattern refuses are sent as generated, so their 400 is exercised.
+"""
+
+import json
+import os
+import random
+import re
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import schemathesis
+from hypothesis.internal import lambda_sources
+
+from config.idempotency import KEY_PATTERN
+
+_VALID_KEY = re.compile(KEY_PATTERN)
+_DATA = json.loads(os.environ.get("E2E_FUZZ_DATA", "{}"))
+_PHOTO = bytes.fromhex(_DATA.get("photo_jpeg_hex", ""))
+_SPARE_CUSTOMERS = list(_DATA.get("spare_external_ids", []))
+_RANDOM = random.Random(int(os.environ.get("E2E_FUZZ_SEED", "7001")))
+_LOCK = threading.Lock()
+# Share of generated values replaced by a real object.
+REAL = 0.8
+
+# CPython 3.11's ast.parse is not thread-safe ("AST constructor recursion depth mismatch" when two threads
+# parse at once), and hypothesis parses lambda sources to name its strategies: with --workers 2 that
+# crashed whole operations. One parse at a time.
+_describe = lambda_sources.lambda_description
+
+
+def _lambda_description(f):
+    with _LOCK:
+        return _describe(f)
+
+
+lambda_sources.lambda_description = _lambda_description
+
+
+def _real() -> bool:
+    with _LOCK:
+        return _RANDOM.random() < REAL
+
+
+def _json_object(text) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except (TypeError, ValueError):
+        return False
+
+
+def _in_the_past(text) -> bool:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) <= datetime.now(UTC)
+    except ValueError:
+        return False
+
+
+def _substitute_body(path: str, body, multipart: bool = False) -> None:
+    # One draw per request: a cart of 20 items drawing per item would almost never be all real.
+    if not isinstance(body, dict) or not _real():
+        return
+    # An API key must expire in the future, which a schema cannot say.
+    if path.endswith("/api-keys") and body.get("expiresAt") and _in_the_past(body["expiresAt"]):
+        body["expiresAt"] = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # A photo's `metadata` part is a JSON object sent as text (multipart has no JSON type).
+    if path.endswith("/photos") and "metadata" in body and not _json_object(body["metadata"]):
+        body["metadata"] = json.dumps({"capturedAt": "2025-12-11T10:00:00Z"})
+    if "customerPhotoS3Key" in body:
+        body["customerPhotoS3Key"] = _DATA["photo_key"]
+    if path == "/api/v1/tryons" and "imageUrl" in body:
+        body["imageUrl"] = _DATA["garment_url"]
+    if path == "/api/v1/cart-tryons" and isinstance(body.get("cartItems"), list):
+        for item in body["cartItems"]:
+            if isinstance(item, dict) and "imageUrl" in item:
+                item["imageUrl"] = _DATA["garment_url"]
+    if path.startswith("/api/v1/webhooks") and "url" in body:
+        body["url"] = _DATA["webhook_url"]
+    if path.endswith("/photos") and "photo" in body and _PHOTO:
+        body["photo"] = _PHOTO
+    # A customer import: a file in one of the formats (multipart), or a URL the worker can reach (JSON;
+    # this one serves an image, so that import ends `failed`, as a wrong file does), never both.
+    if path == "/api/v1/customers/imports" and _DATA.get("import_csv"):
+        body.clear()
+        if multipart:
+            body.update(file=_DATA["import_csv"].encode(), format="csv")
+        else:
+            body.update(url=_DATA["garment_url"], format="csv")
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    path = case.operation.path
+    headers = case.headers or {}
+    for name in list(headers):
+        if (
+            name.lower() == "idempotency-key"
+            and isinstance(headers[name], str)
+            and _VALID_KEY.match(headers[name])
+        ):
+            headers[name] = str(uuid.uuid4())
+    if case.method.upper() in ("POST", "PATCH"):
+        _substitute_body(path, case.body, multipart=(case.media_type or "").startswith("multipart/"))
+    if case.method.upper() == "DELETE" and path == "/api/v1/customers/{externalId}":
+        with _LOCK:
+            spare = _SPARE_CUSTOMERS.pop() if _SPARE_CUSTOMERS else None
+        if spare is not None:
+            case.path_parameters["externalId"] = spare

@@ -1,0 +1,382 @@
+"""Loopback fakes of the hosted try-on engines, one per provider, speaking each documented protocol.
+
+`FakeFashn`, `FakeFal` and `FakeReplicate` accept the provider's own request (path, auth header, field names
+and category vocabulary, checked), answer with its own shapes and status words, move each job through the
+provider's states (queued, running, then completed or failed) either by polls (`polls_queued`,
+`polls_running`: deterministic for tests) or by time (`render_seconds`: the bench's 2 s renders), and serve
+the output the way the provider does (FASHN: a base64 data URI; fal and Replicate: a file URL). Scripted
+faults: `script` holds (operation, status) answers to give next (429 with Retry-After, 500...); `delay`
+slows every answer; `fail_jobs` makes renders fail at the provider. Every request is recorded in `requests`.
+"""
+
+import base64
+import io
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from tests.http_servers import LocalServer, QuietHandler
+
+
+def result_jpeg(size=(576, 864)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (40, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@dataclass
+class Job:
+    id: str
+    body: dict
+    created: float = field(default_factory=time.monotonic)
+    polls: int = 0
+    cancelled: bool = False
+    deleted: bool = False
+
+
+class FakeProvider:
+    """Shared machinery; subclasses route the provider's paths."""
+
+    key = "test-key"
+    auth_scheme = "Bearer"
+    valid_categories: tuple = ()
+
+    def __init__(self, *, render_seconds: float | None = None, polls_queued: int = 1, polls_running: int = 1):
+        self.render_seconds = render_seconds
+        self.polls_queued, self.polls_running = polls_queued, polls_running
+        self.jobs: dict[str, Job] = {}
+        self.requests: list[dict] = []
+        self.script: list[tuple[str, int]] = []  # (operation, HTTP status) answered next for that operation
+        self.delay = 0.0
+        self.fail_jobs = False
+        self.result = result_jpeg()
+        self.lock = threading.Lock()
+        self.in_flight_peak = 0
+        provider = self
+
+        class Handler(QuietHandler):
+            def do_GET(self):
+                provider._handle(self, "GET")
+
+            def do_POST(self):
+                provider._handle(self, "POST")
+
+            def do_PUT(self):
+                provider._handle(self, "PUT")
+
+            def do_DELETE(self):
+                provider._handle(self, "DELETE")
+
+        self.server = LocalServer(Handler)
+
+    def url(self, path: str = "") -> str:
+        return self.server.url(path)
+
+    def close(self) -> None:
+        self.server.stop()
+
+    # --- plumbing ------------------------------------------------------------------------------------
+    def _handle(self, handler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        record = {"method": method, "path": handler.path, "headers": dict(handler.headers), "body": body}
+        with self.lock:
+            self.requests.append(record)
+        if self.delay:
+            time.sleep(self.delay)
+        if handler.headers.get("Authorization") != f"{self.auth_scheme} {self.key}" and not self._public(
+            handler.path
+        ):
+            return self._json(handler, 401, self.unauthorized())
+        status, payload, headers = self.route(method, handler.path, body)
+        if isinstance(payload, bytes):
+            return handler.reply(status, payload, {"Content-Type": "image/jpeg", **headers})
+        self._json(handler, status, payload, headers)
+
+    def _public(self, path: str) -> bool:
+        return path.startswith("/files/")
+
+    def _json(self, handler, status, payload, headers=None) -> None:
+        handler.reply(
+            status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})}
+        )
+
+    def scripted(self, operation: str):
+        """The next scripted answer for `operation` (consumed), or None."""
+        with self.lock:
+            for index, (op, status) in enumerate(self.script):
+                if op == operation:
+                    del self.script[index]
+                    return status
+        return None
+
+    def new_job(self, body: dict) -> Job:
+        job = Job(id=str(uuid.uuid4()), body=body)
+        with self.lock:
+            self.jobs[job.id] = job
+            running = sum(1 for j in self.jobs.values() if self.phase(j, peek=True) in ("queued", "running"))
+            self.in_flight_peak = max(self.in_flight_peak, running)
+        return job
+
+    def phase(self, job: Job, *, peek: bool = False) -> str:
+        """queued | running | done | failed | cancelled; a status request (not a peek) counts as a poll."""
+        if job.cancelled:
+            return "cancelled"
+        if not peek:
+            job.polls += 1
+        if self.render_seconds is not None:
+            finished = time.monotonic() - job.created >= self.render_seconds
+            return ("failed" if self.fail_jobs else "done") if finished else "running"
+        if job.polls <= self.polls_queued:
+            return "queued"
+        if job.polls <= self.polls_queued + self.polls_running:
+            return "running"
+        return "failed" if self.fail_jobs else "done"
+
+    def finished_jobs(self) -> int:
+        return sum(1 for j in self.jobs.values() if self.phase(j, peek=True) in ("done", "failed"))
+
+    def requests_to(self, method: str, prefix: str) -> list[dict]:
+        return [r for r in self.requests if r["method"] == method and r["path"].startswith(prefix)]
+
+    def throttled(self, operation: str):
+        status = self.scripted(operation)
+        if status is None:
+            return None
+        if status == 429:
+            return 429, self.too_many(), {"Retry-After": "1"}
+        return status, self.server_error(status), {}
+
+
+class FakeFashn(FakeProvider):
+    """api.fashn.ai/v1: POST /v1/run, GET /v1/status/{id}; errors {"error", "message"}."""
+
+    valid_categories = ("tops", "bottoms", "one-pieces", "auto")
+
+    def unauthorized(self):
+        return {"error": "UnauthorizedAccess", "message": "Unauthorized: Invalid token"}
+
+    def too_many(self):
+        return {"error": "RateLimitExceeded", "message": "Too many requests"}
+
+    def server_error(self, status):
+        return {"error": "InternalServerError", "message": "Something went wrong"}
+
+    def route(self, method, path, body):
+        if method == "POST" and path == "/v1/run":
+            if (answer := self.throttled("run")) is not None:
+                return answer
+            inputs = (body or {}).get("inputs") or {}
+            missing = [k for k in ("model_image", "garment_image") if not inputs.get(k)]
+            if (
+                not body
+                or not body.get("model_name")
+                or missing
+                or inputs.get("category") not in self.valid_categories
+            ):
+                return (
+                    400,
+                    {"error": "BadRequest", "message": f"Invalid request: {missing or 'category'}"},
+                    {},
+                )
+            return 200, {"id": self.new_job(body).id, "error": None}, {}
+        if method == "GET" and path.startswith("/v1/status/"):
+            if (answer := self.throttled("status")) is not None:
+                return answer
+            job = self.jobs.get(path.rsplit("/", 1)[1])
+            if job is None:
+                return 404, {"error": "NotFound", "message": "Prediction not found"}, {}
+            phase = self.phase(job)
+            status = {"queued": "in_queue", "running": "processing", "done": "completed", "failed": "failed"}[
+                phase
+            ]
+            answer = {"id": job.id, "status": status, "output": [], "error": None}
+            if phase == "done":
+                answer["output"] = ["data:image/jpeg;base64," + base64.b64encode(self.result).decode()]
+            if phase == "failed":
+                answer["error"] = {
+                    "name": "PoseError",
+                    "message": "Failed to detect body pose in model image.",
+                }
+            return 200, answer, {}
+        return 404, {"error": "NotFound", "message": "Not found"}, {}
+
+
+class FakeFal(FakeProvider):
+    """queue.fal.run: POST /{model_id}; GET/PUT the returned status/response/cancel URLs; plus the platform
+    API's DELETE /v1/models/requests/{id}/payloads. Errors {"detail"}."""
+
+    auth_scheme = "Key"
+    model = "fal-ai/cat-vton"
+    valid_categories = ("upper", "lower", "overall", "inner", "outer")
+
+    def unauthorized(self):
+        return {"detail": "Unauthorized"}
+
+    def too_many(self):
+        return {"detail": "Too many requests"}
+
+    def server_error(self, status):
+        return {"detail": "Internal server error"}
+
+    def route(self, method, path, body):
+        app_root = "/" + "/".join(self.model.split("/")[:2])
+        if method == "POST" and path == "/" + self.model:
+            if (answer := self.throttled("submit")) is not None:
+                return answer
+            if (
+                not body
+                or not body.get("human_image_url")
+                or body.get("cloth_type") not in self.valid_categories
+            ):
+                return 422, {"detail": [{"loc": ["body", "cloth_type"], "msg": "field required"}]}, {}
+            job = self.new_job(body)
+            base = self.url(f"{app_root}/requests/{job.id}")
+            return 200, {"request_id": job.id, "status_url": base + "/status", "response_url": base,
+                         "cancel_url": base + "/cancel", "queue_position": 0}, {}  # fmt: skip
+        if path.startswith("/v1/models/requests/") and method == "DELETE":
+            job = self.jobs.get(path.split("/")[4])
+            if job is None:
+                return 404, {"detail": "Request not found"}, {}
+            job.deleted = True
+            return (
+                200,
+                {"cdn_delete_results": [{"link": self.url(f"/files/{job.id}.jpg"), "exception": None}]},
+                {},
+            )
+        if path.startswith(app_root + "/requests/"):
+            parts = path[len(app_root) + len("/requests/") :].split("/")
+            job = self.jobs.get(parts[0])
+            if job is None:
+                return 404, {"detail": "Request not found"}, {}
+            if method == "GET" and parts[1:] == ["status"]:
+                if (answer := self.throttled("status")) is not None:
+                    return answer
+                phase = self.phase(job)
+                if phase in ("queued", "running"):
+                    status = {"queued": "IN_QUEUE", "running": "IN_PROGRESS"}[phase]
+                    return (
+                        202,
+                        {"status": status, "queue_position": 0, "response_url": self.url(path[:-7])},
+                        {},
+                    )
+                return (
+                    200,
+                    {
+                        "status": "COMPLETED",
+                        "metrics": {"inference_time": 1.25},
+                        "response_url": self.url(path[:-7]),
+                    },
+                    {},
+                )
+            if method == "GET" and parts[1:] == []:
+                phase = self.phase(job, peek=True)
+                if phase == "failed":
+                    return 422, {"detail": [{"msg": "Could not detect a person in the image"}]}, {}
+                if phase != "done":
+                    return 400, {"detail": "Request is still in progress"}, {}
+                return (
+                    200,
+                    {"image": {"url": self.url(f"/files/{job.id}.jpg"), "content_type": "image/jpeg"}},
+                    {},
+                )
+            if method == "PUT" and parts[1:] == ["cancel"]:
+                job.cancelled = True
+                return 202, {"status": "CANCELLATION_REQUESTED"}, {}
+        if method == "GET" and path.startswith("/files/"):
+            job = self.jobs.get(path.split("/")[2].split(".")[0])
+            if job is None or job.deleted:
+                return 404, {"detail": "Not found"}, {}
+            return 200, self.result, {}
+        return 404, {"detail": "Not found"}, {}
+
+
+class FakeReplicate(FakeProvider):
+    """api.replicate.com/v1 predictions: POST /v1/predictions (version) or /v1/models/{o}/{n}/predictions;
+    GET urls.get; POST urls.cancel. Errors are problem details {"title", "detail", "status"}."""
+
+    valid_categories = ("upper_body", "lower_body", "dresses")
+
+    def unauthorized(self):
+        return {
+            "title": "Unauthenticated",
+            "detail": "You did not pass a valid authentication token",
+            "status": 401,
+        }
+
+    def too_many(self):
+        return {
+            "title": "Request was throttled.",
+            "detail": "Request was throttled.",
+            "status": 429,
+            "retry_after": 1,
+        }
+
+    def server_error(self, status):
+        return {"title": "Internal Server Error", "detail": "Something went wrong", "status": status}
+
+    def _prediction(self, job: Job, phase: str) -> dict:
+        status = {"queued": "starting", "running": "processing", "done": "succeeded", "failed": "failed",
+                  "cancelled": "canceled"}[phase]  # fmt: skip
+        base = self.url(f"/v1/predictions/{job.id}")
+        return {
+            "id": job.id,
+            "status": status,
+            "input": job.body.get("input"),
+            "output": self.url(f"/files/{job.id}.jpg") if phase == "done" else None,
+            "error": "CUDA out of memory" if phase == "failed" else None,
+            "metrics": {"predict_time": 1.5} if phase == "done" else {},
+            "urls": {"get": base, "cancel": base + "/cancel"},
+        }
+
+    def route(self, method, path, body):
+        if method == "POST" and (path == "/v1/predictions" or path.endswith("/predictions")):
+            if (answer := self.throttled("create")) is not None:
+                return answer
+            inputs = (body or {}).get("input") or {}
+            if path == "/v1/predictions" and not (body or {}).get("version"):
+                return 422, {"title": "Invalid version", "detail": "version is required", "status": 422}, {}
+            if not inputs.get("human_img") or inputs.get("category") not in self.valid_categories:
+                return 422, {"title": "Input validation failed", "detail": "category", "status": 422}, {}
+            job = self.new_job(body)
+            return 201, self._prediction(job, "queued"), {}
+        if path.startswith("/v1/predictions/"):
+            parts = path.split("/")[3:]
+            job = self.jobs.get(parts[0])
+            if job is None:
+                return 404, {"title": "Not found", "detail": "Prediction not found", "status": 404}, {}
+            if method == "GET" and len(parts) == 1:
+                if (answer := self.throttled("get")) is not None:
+                    return answer
+                return 200, self._prediction(job, self.phase(job)), {}
+            if method == "POST" and parts[1:] == ["cancel"]:
+                job.cancelled = True
+                return 200, self._prediction(job, "cancelled"), {}
+        if method == "GET" and path.startswith("/files/"):
+            return 200, self.result, {}
+        return 404, {"title": "Not found", "detail": "Not found", "status": 404}, {}
+
+
+FAKES = {"fashn": FakeFashn, "fal": FakeFal, "replicate": FakeReplicate}
+
+
+def engine_environment(engine: str, fake: FakeProvider) -> dict[str, str]:
+    """The environment that points `engine` at `fake` (tests, bench/ and worker processes alike)."""
+    return {
+        "fashn": {"FASHN_API_KEY": fake.key, "FASHN_API_URL": fake.url("/v1")},
+        "fal": {"FAL_KEY": fake.key, "FAL_QUEUE_URL": fake.url(""), "FAL_API_URL": fake.url("/v1")},
+        "replicate": {
+            "REPLICATE_API_TOKEN": fake.key,
+            "REPLICATE_API_URL": fake.url("/v1"),
+            "REPLICATE_MODEL": "cuuupid/idm-vton:"
+            "0513734a452173b8173e907e3a59d19a36266e55b48528559432bd21c7d7e985",
+        },
+    }[engine]

@@ -1,0 +1,96 @@
+"""JSON calls to a provider's API through the outbound guard, with the provider's answers mapped to ours.
+
+The provider's credentials go only to its configured API origin: a URL a provider hands back (fal's
+status/response URLs, Replicate's `urls.get`) is called with them only if it is on that origin.
+"""
+
+import json
+from urllib.parse import urlsplit
+
+from config import outbound
+from tryons.engines.base import EngineRejected, EngineThrottled, EngineUnavailable
+
+# An API answer (not an image download) larger than this is refused; FASHN's base64 results are the largest.
+API_MAX_BYTES = 48 * 1024 * 1024
+
+
+def same_origin(url: str, base: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+def _message(body: bytes) -> str:
+    """The provider's own words, from the error shapes FASHN ({error, message}), fal ({detail}) and Replicate
+    ({title, detail}) document; never the whole body (it could echo our inputs)."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    parts = []
+    for key in ("error", "title", "message", "detail"):
+        value = data.get(key)
+        if isinstance(value, dict):
+            value = value.get("message") or value.get("name")
+        if isinstance(value, list):  # fal/pydantic validation errors
+            value = "; ".join(
+                str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in value
+            )
+        if value and str(value) not in parts:
+            parts.append(str(value))
+    return ": ".join(parts)[:300]
+
+
+def _retry_after(response, body: bytes) -> float | None:
+    header = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:  # Replicate also says it in the body
+        value = json.loads(body or b"null").get("retry_after")
+        return max(0.0, float(value)) if value is not None else None
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def call(
+    provider: str, method: str, url: str, *, headers: dict, timeout: float, payload: dict | None = None
+) -> dict:
+    """One API call; returns the JSON object answered. Raises EngineThrottled (429), EngineUnavailable
+    (408, 5xx, network, deadline) or EngineRejected (other 4xx, a non-JSON answer, a refused target)."""
+    data = None
+    headers = {"Accept": "application/json", **headers}
+    if payload is not None:
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        headers["Content-Type"] = "application/json"
+    try:
+        response = outbound.request(
+            method, url, headers=headers, data=data, timeout=timeout, max_response_bytes=API_MAX_BYTES
+        )
+    except outbound.OutboundBlocked as exc:
+        raise EngineRejected(f"{provider}: API URL refused: {exc}") from None
+    except outbound.OutboundRejected as exc:
+        raise EngineRejected(f"{provider}: {exc}") from None
+    except outbound.OutboundFailed as exc:
+        raise EngineUnavailable(f"{provider}: {exc}") from None
+    status, body = response.status_code, response.content
+    if status == 429:
+        raise EngineThrottled(
+            f"{provider} throttled the request (HTTP 429) {_message(body)}".strip(),
+            retry_after=_retry_after(response, body),
+        )
+    if status == 408 or status >= 500:
+        raise EngineUnavailable(f"{provider} answered HTTP {status} {_message(body)}".strip())
+    if status >= 300:
+        raise EngineRejected(f"{provider} answered HTTP {status} {_message(body)}".strip())
+    if not body.strip():
+        return {}
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise EngineRejected(f"{provider} answered something that is not JSON.") from None
+    if not isinstance(answer, dict):
+        raise EngineRejected(f"{provider} answered JSON that is not an object.")
+    return answer

@@ -1,0 +1,68 @@
+"""What every hosted engine client does: submit a render, report its status, cancel it, clean up after it."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from tryons.renderers.base import PermanentRenderError, RetryableRenderError
+
+
+class EngineThrottled(RetryableRenderError):
+    """HTTP 429 (rate or concurrency limit): back off, for `retry_after` seconds when the provider says."""
+
+    code = "engine_throttled"
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class EngineUnavailable(RetryableRenderError):
+    """5xx, 408, a timeout or a connection failure: back off and try the same step again."""
+
+    code = "engine_unavailable"
+
+
+class EngineRejected(PermanentRenderError):
+    """The provider refused the request (4xx): trying again cannot help."""
+
+    code = "engine_rejected"
+
+
+@dataclass(frozen=True)
+class Submission:
+    provider_job_id: str
+    urls: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    state: str  # queued | running | succeeded | failed
+    raw: str  # the provider's own status word
+    output: str = ""  # the result: an https URL or a data URI
+    error: str = ""
+    render_ms: int | None = None  # the provider's own figure, when it reports one
+    cost: Decimal | None = None
+    cost_unit: str = ""
+
+
+@dataclass(frozen=True)
+class EngineInputs:
+    person: str  # data URI or short-lived signed URL of our copy
+    garment: str
+    category: str  # ours: tops, bottoms, dresses, outerwear, one-pieces
+    quality: str  # sd, hd, 4k
+    job_id: str
+
+
+class Engine(Protocol):
+    name: str
+    model: str
+
+    def submit(self, inputs: EngineInputs) -> Submission: ...
+
+    def status(self, provider_job_id: str, urls: dict) -> ProviderStatus: ...
+
+    def cancel(self, provider_job_id: str, urls: dict) -> None: ...
+
+    def cleanup(self, provider_job_id: str, urls: dict) -> None: ...

@@ -1,0 +1,99 @@
+"""FASHN (https://docs.fashn.ai): `POST /v1/run`, then `GET /v1/status/{id}`, with `Authorization: Bearer`.
+
+Request   {"model_name": FASHN_MODEL, "inputs": {"model_image", "garment_image", "category", "mode",
+          "output_format": "jpeg", "return_base64": true}}; images are URLs or base64 data URIs.
+Answer    {"id": "...", "error": null}
+Status    {"id", "status": starting | in_queue | processing | completed | failed,
+           "output": ["<url or data URI>"], "error": {"name", "message"} | null}
+Errors    400 BadRequest, 401 UnauthorizedAccess, 404 NotFound, 429 RateLimitExceeded /
+          ConcurrencyLimitExceeded / OutOfCredits, 500 InternalServerError: {"error", "message"}.
+`return_base64: true` keeps the output off FASHN's CDN (their docs: such outputs are not stored), so there
+is nothing to delete afterwards; FASHN stores no input images, only the request body with URLs (ours expire)
+or a `<base64>` placeholder. FASHN has no cancel endpoint: a timed-out prediction is left to finish.
+"""
+
+from tryons.engines import api
+from tryons.engines.base import EngineInputs, EngineRejected, ProviderStatus, Submission
+
+# Our categories in FASHN's vocabulary (tops, bottoms, one-pieces; "auto" is never sent: we know).
+CATEGORIES = {
+    "tops": "tops",
+    "outerwear": "tops",
+    "bottoms": "bottoms",
+    "dresses": "one-pieces",
+    "one-pieces": "one-pieces",
+}
+# Our render quality as FASHN's speed/quality trade-off (5 s, 8 s, 12-17 s for tryon-v1.6).
+MODES = {"sd": "performance", "hd": "balanced", "4k": "quality"}
+STATES = {
+    "starting": "queued",
+    "in_queue": "queued",
+    "processing": "running",
+    "completed": "succeeded",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+class FashnEngine:
+    name = "fashn"
+
+    def __init__(self, *, api_key: str, api_url: str, model: str, timeout: float):
+        self.api_url = api_url
+        self.model = model
+        self.timeout = timeout
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+
+    def submit(self, inputs: EngineInputs) -> Submission:
+        answer = api.call(
+            "FASHN",
+            "POST",
+            f"{self.api_url}/run",
+            headers=self.headers,
+            timeout=self.timeout,
+            payload={
+                "model_name": self.model,
+                "inputs": {
+                    "model_image": inputs.person,
+                    "garment_image": inputs.garment,
+                    "category": CATEGORIES[inputs.category],
+                    "mode": MODES[inputs.quality],
+                    "output_format": "jpeg",
+                    "return_base64": True,
+                },
+            },
+        )
+        if answer.get("error") or not answer.get("id"):
+            raise EngineRejected(f"FASHN refused the prediction: {answer.get('error') or 'no id'}")
+        return Submission(provider_job_id=str(answer["id"]))
+
+    def status(self, provider_job_id: str, urls: dict) -> ProviderStatus:
+        answer = api.call(
+            "FASHN",
+            "GET",
+            f"{self.api_url}/status/{provider_job_id}",
+            headers=self.headers,
+            timeout=self.timeout,
+        )
+        raw = str(answer.get("status", ""))
+        state = STATES.get(raw)
+        if state is None:
+            raise EngineRejected(f"FASHN reported an unknown status {raw[:40]!r}.")
+        error = answer.get("error")
+        if isinstance(error, dict):
+            error = ": ".join(str(error[k]) for k in ("name", "message") if error.get(k))
+        output = answer.get("output") or []
+        if state == "succeeded" and not (isinstance(output, list) and output and isinstance(output[0], str)):
+            return ProviderStatus(state="failed", raw=raw, error="FASHN completed without an output image.")
+        return ProviderStatus(
+            state=state,
+            raw=raw,
+            output=output[0] if state == "succeeded" else "",
+            error=str(error or "")[:300],
+        )
+
+    def cancel(self, provider_job_id: str, urls: dict) -> None:
+        pass  # FASHN documents no cancel endpoint
+
+    def cleanup(self, provider_job_id: str, urls: dict) -> None:
+        pass  # return_base64: the output was never stored on FASHN's CDN

@@ -1,0 +1,114 @@
+"""`manage.py renderer_check [--engine NAME]`: render the bundled sample pair and print where the time went.
+
+The operator's smoke test with a real provider key: it runs the engine's whole protocol (submit, poll,
+download through the outbound guard) outside the pipeline — no organization, no credits, nothing stored
+but the `--output` file — and exits non-zero, with the provider's own message, if the render fails.
+"""
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from tryons.engines import ENGINES, engine_client, engine_settings
+from tryons.engines.base import EngineInputs, EngineThrottled, EngineUnavailable
+from tryons.engines.settings import RENDERERS
+from tryons.renderers import RenderError, RenderRequest, get_renderer
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+class Command(BaseCommand):
+    help = "Render the bundled sample person/garment pair through a renderer and print its timings."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--engine", choices=RENDERERS, help="Renderer to check (default: TRYON_RENDERER)."
+        )
+        parser.add_argument("--quality", choices=("sd", "hd", "4k"), default="sd")
+        parser.add_argument("--category", default="tops")
+        parser.add_argument("--output", default="renderer-check.jpg", help="Where to write the result image.")
+
+    def handle(
+        self, *args, engine=None, quality="sd", category="tops", output="renderer-check.jpg", **options
+    ):
+        name = engine or settings.TRYON_RENDERER
+        person = (SAMPLES / "person.jpg").read_bytes()
+        garment = (SAMPLES / "garment.png").read_bytes()
+        started = time.monotonic()
+        if name in ENGINES:
+            image = self._hosted(name, person, garment, quality, category)
+        elif name == "eventbridge":
+            raise CommandError("eventbridge answers by callback; check it with a real cart instead.")
+        else:
+            request = RenderRequest(
+                tryon_id="tryon_check", organization_id="org_check", category=category, quality=quality,
+                background_scene="", person_image=person, person_photo_key="", garment_image=garment,
+                garment_url="", job_id="tryon_check.1",
+            )  # fmt: skip
+            try:
+                image = get_renderer(name).render(request).image
+            except RenderError as exc:
+                raise CommandError(f"{name}: {exc}") from None
+            self.stdout.write(f"render      {_ms(time.monotonic() - started)}")
+        Path(output).write_bytes(image)
+        self.stdout.write(f"total       {_ms(time.monotonic() - started)}")
+        self.stdout.write(self.style.SUCCESS(f"{name}: rendered {len(image):,} bytes into {output}"))
+
+    def _hosted(self, name: str, person: bytes, garment: bytes, quality: str, category: str) -> bytes:
+        from tryons.services.engine_jobs import _data_uri, engine_result_fetch
+
+        s = engine_settings()
+        client = engine_client(name)
+        self.stdout.write(f"engine      {name} ({client.model})")
+        inputs = EngineInputs(
+            person=_data_uri(person), garment=_data_uri(garment), category=category, quality=quality,
+            job_id="tryon_check.1",
+        )  # fmt: skip
+        t0 = time.monotonic()
+        try:
+            submission = client.submit(inputs)
+        except RenderError as exc:
+            raise CommandError(f"{name}: submit failed: {exc}") from None
+        submitted = time.monotonic()
+        self.stdout.write(f"submit      {_ms(submitted - t0)}  (job {submission.provider_job_id})")
+        running_at = None
+        try:
+            while True:
+                if time.monotonic() - t0 > s.render_timeout:
+                    client.cancel(submission.provider_job_id, submission.urls)
+                    raise CommandError(
+                        f"{name}: no result within TRYON_RENDER_TIMEOUT_SECONDS ({s.render_timeout})"
+                    )
+                time.sleep(s.poll_seconds)
+                try:
+                    status = client.status(submission.provider_job_id, submission.urls)
+                except (EngineThrottled, EngineUnavailable) as exc:
+                    self.stdout.write(f"poll        {exc} (retrying)")
+                    continue
+                if status.state == "running" and running_at is None:
+                    running_at = time.monotonic()
+                if status.state == "failed":
+                    raise CommandError(f"{name}: the render failed: {status.error or status.raw}")
+                if status.state == "succeeded":
+                    break
+            finished = time.monotonic()
+            self.stdout.write(f"queued      {_ms((running_at or finished) - submitted)}")
+            provider = f"  (provider: {status.render_ms:,} ms)" if status.render_ms else ""
+            self.stdout.write(f"rendering   {_ms(finished - (running_at or finished))}{provider}")
+            try:
+                image = engine_result_fetch(status.output).image
+            except RenderError as exc:
+                raise CommandError(f"{name}: result download failed: {exc}") from None
+            self.stdout.write(f"download    {_ms(time.monotonic() - finished)}")
+            return image
+        finally:
+            try:
+                client.cleanup(submission.provider_job_id, submission.urls)
+            except RenderError as exc:
+                self.stdout.write(f"cleanup     {exc}")

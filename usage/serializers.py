@@ -1,0 +1,98 @@
+from rest_framework import serializers
+
+from usage.models import RequestLogEntry
+
+
+class RequestLogEntrySerializer(serializers.ModelSerializer):
+    requestId = serializers.CharField(source="request_id")
+    keyId = serializers.CharField(source="api_key_id")
+    statusCode = serializers.IntegerField(source="status_code")
+    errorCode = serializers.SerializerMethodField()
+    durationMs = serializers.IntegerField(source="duration_ms")
+    clientAddress = serializers.IPAddressField(source="client_address", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = RequestLogEntry
+        fields = [
+            "requestId",
+            "keyId",
+            "method",
+            "route",
+            "statusCode",
+            "errorCode",
+            "durationMs",
+            "clientAddress",
+            "createdAt",
+        ]
+
+    def get_errorCode(self, entry) -> str | None:
+        return entry.error_code or None
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    """`from`/`to` as ISO-8601 dates or times (UTC); `to` is exclusive."""
+
+    granularity = serializers.ChoiceField(choices=["hour", "day"], default="day")
+    keyId = serializers.CharField(required=False, max_length=40)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        field = serializers.DateTimeField()
+        for name in ("from", "to"):
+            raw = data.get(name)
+            if raw:
+                try:
+                    values[name] = field.to_internal_value(raw)
+                except serializers.ValidationError as exc:
+                    raise serializers.ValidationError({name: exc.detail}) from None
+        return values
+
+
+class _Totals(serializers.Serializer):
+    requests = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    averageDurationMs = serializers.FloatField()
+    creditsCharged = serializers.DecimalField(max_digits=14, decimal_places=2)
+    creditsRefunded = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class _Point(_Totals):
+    start = serializers.DateTimeField()
+
+
+class _Route(serializers.Serializer):
+    method = serializers.CharField()
+    route = serializers.CharField()
+    requests = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    averageDurationMs = serializers.FloatField()
+
+
+class _Key(serializers.Serializer):
+    keyId = serializers.CharField()
+    requests = serializers.IntegerField()
+    errors = serializers.IntegerField()
+
+
+class _StatusClasses(serializers.Serializer):
+    def get_fields(self):
+        # "2xx" is not a Python name: the fields are declared here rather than as attributes.
+        return {name: serializers.IntegerField() for name in ("2xx", "3xx", "4xx", "5xx")}
+
+
+class UsageSerializer(serializers.Serializer):
+    organizationId = serializers.CharField()
+    keyId = serializers.CharField(allow_null=True)
+    granularity = serializers.ChoiceField(choices=["hour", "day"])
+    to = serializers.DateTimeField()
+    totals = _Totals()
+    series = _Point(many=True)
+    byRoute = _Route(many=True)
+    byStatusClass = _StatusClasses()
+    byKey = _Key(many=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateTimeField()  # a Python keyword, so not declared as an attribute
+        return fields
