@@ -13,6 +13,7 @@
 
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter
@@ -109,6 +110,18 @@ def list_total(queryset) -> tuple[int, bool]:
     return max(estimate, EXACT_TOTAL_MAX + 1), True
 
 
+def _could_be_id(model, field_name: str, value: str) -> bool:
+    """Whether `value` can name a row by `field_name` at all: on an integer-keyed list (ledger entries, key
+    events, import errors) letters are simply not in the list, rather than a database error. (NUL characters
+    never get this far: config/middleware.py refuses them in any URL.)"""
+    field = model._meta.pk if field_name == "pk" else model._meta.get_field(field_name)
+    try:
+        field.get_prep_value(field.to_python(value))
+    except (DjangoValidationError, ValueError, TypeError, OverflowError):
+        return False
+    return True
+
+
 class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """`?limit=` (default 20, 1–100) with `?startingAfter=` / `?endingBefore=` or a bounded `?offset=`.
 
@@ -159,10 +172,12 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
             # Looked up in the list itself, so another organization's id is "not in this list", like a typo.
             # Unordered: with the list's ORDER BY … LIMIT 1 the planner may walk the list's index looking
             # for the id instead of looking it up by its own index.
-            anchors = (
-                queryset.filter(**{cursor_field: cursor_id}).order_by().values(*(n for n, _ in ordering))
-            )
-            anchor = next(iter(anchors[:1]), None)
+            anchor = None
+            if _could_be_id(queryset.model, cursor_field, cursor_id):
+                anchors = (
+                    queryset.filter(**{cursor_field: cursor_id}).order_by().values(*(n for n, _ in ordering))
+                )
+                anchor = next(iter(anchors[:1]), None)
             if anchor is None:
                 raise ValidationError(
                     f"No object {cursor_id} in this list.",

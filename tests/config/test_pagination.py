@@ -134,3 +134,24 @@ def test_ledger_pages_with_cursors_too(organization, owner, jwt_client):
     first = client.get(url, {"limit": 2}).json()
     rest = client.get(url, {"limit": 2, "startingAfter": first["data"][-1]["id"]}).json()
     assert [e["id"] for e in first["data"] + rest["data"]] == [e["id"] for e in everything]
+
+
+# Found by the bounded fuzzing in .ci/e2e: ids that cannot name a row of the list were a 500 on integer-keyed
+# lists (ledger entries, key events, import errors).
+@pytest.mark.parametrize("cursor", ["ïÒC¶\x94Ü_", "-1.5e-207", "99999999999999999999999999", "12abc"])
+@pytest.mark.parametrize("param", ["startingAfter", "endingBefore"])
+def test_a_cursor_that_cannot_be_an_id_is_a_validation_error_on_every_kind_of_list(
+    organization, owner, jwt_client, partner_client, cursor, param
+):
+    from organizations import services
+
+    make_customers(organization, 2)
+    services.credits_charge(organization_id=organization.id, amount="1.00", reference="cts_1")
+    for response in (
+        partner_client(organization).get(URL, {param: cursor}),
+        partner_client(organization).get("/api/v1/account/ledger", {param: cursor}),
+        jwt_client(owner).get(f"/api/organizations/{organization.id}/credits", {param: cursor}),
+    ):
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert body["error"] == "ValidationError" and param in body["details"]
