@@ -14,7 +14,7 @@ from tests.tryons.engine_fixtures import start_fake
 from tryons import services
 from tryons.engines.settings import engine_settings
 from tryons.models import EngineJob
-from tryons.services.engine_jobs import engine_jobs_poll
+from tryons.services.engine_polls import engine_jobs_poll
 
 pytestmark = [
     pytest.mark.postgres,

@@ -9,10 +9,10 @@ a few statements per batch, and only the provider calls fan out to threads (`eng
           WAITING admits a job once however many submit tasks carry it); 429/5xx put it back to WAITING
           with backoff. No slot: it waits, and the step that frees a slot submits the oldest waiting jobs
           right there (`_hand_slots_on`); a fallback task retries it if that never happens.
-- poll    asks the provider; queued/running → poll again in TRYON_ENGINE_POLL_SECONDS; 429/5xx → back off;
-          succeeded → download the result through the outbound guard (size-capped), store it, complete the
-          item; failed, or older than TRYON_RENDER_TIMEOUT_SECONDS → fail the item and refund it
-          (tryon_fail: exactly once, whoever else tries).
+- poll    (engine_polls) asks the provider; queued/running → poll again in TRYON_ENGINE_POLL_SECONDS;
+          429/5xx → back off; succeeded → download the result through the outbound guard (size-capped),
+          store it, complete the item; failed, or older than TRYON_RENDER_TIMEOUT_SECONDS → fail the item
+          and refund it (tryon_fail: exactly once, whoever else tries).
 - finally our garment copy is deleted, and the provider's copy where its API allows (fal), on every end.
 What a batch leaves to do once — sessions' progress and end, the circuit, freed slots — is collected in an
 `Aftermath` and done after the batch, not per job.
@@ -23,24 +23,21 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from config.storage import storage_delete, storage_key, storage_save
 from tryons.engines import engine_client, engine_settings
-from tryons.engines.base import EngineThrottled, EngineUnavailable, ProviderStatus, Submission
+from tryons.engines.base import EngineUnavailable, Submission
 from tryons.engines.circuit import circuit_failure, circuit_success
 from tryons.models import EngineCircuit, EngineJob, TryOn
 from tryons.renderers import PermanentRenderError, RenderRequest, RetryableRenderError
 from tryons.services import queue
-from tryons.services.engine_io import data_uri, engine_inputs, engine_result_fetch, extension, fan_out
+from tryons.services.engine_io import data_uri, engine_inputs, extension, fan_out
 from tryons.services.settlement import (
-    cart_items_complete,
-    result_key,
     session_finish,
     session_progress,
-    tryon_complete,
     tryon_fail,
 )
 
@@ -49,8 +46,6 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60
 # A job whose next step is this late lost its task (a worker died holding it): the sweeper schedules it again.
 LOST_STEP_SECONDS = 120
-# Due jobs of one engine polled by one poll task.
-POLL_BATCH = 50
 
 
 @dataclass
@@ -107,7 +102,7 @@ def engine_job_record(*, tryon_id: str, job_id: str, engine: str, garment_key: s
     return EngineJob(id=job_id, tryon_id=tryon_id, engine=engine, model=model, garment_key=garment_key)
 
 
-def _schedule(task: str, job_ids: list[str], delay: float, *, state: str, **fields) -> None:
+def schedule_step(task: str, job_ids: list[str], delay: float, *, state: str, **fields) -> None:
     """Run `task` in `delay` seconds for jobs still in `state`; `fields` are saved in the same UPDATE.
 
     One task for the batch, carrying its first id: a poll task polls every due job of that job's engine, and
@@ -119,7 +114,7 @@ def _schedule(task: str, job_ids: list[str], delay: float, *, state: str, **fiel
         transaction.on_commit(lambda: queue.enqueue_later(task, first, countdown=delay))
 
 
-def _backoff(job: EngineJob, exc: Exception) -> float:
+def backoff_seconds(job: EngineJob, exc: Exception) -> float:
     """Exponential from the poll interval, capped, with jitter so throttled jobs do not return in step."""
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
@@ -162,11 +157,11 @@ def _admit(engine: str, candidates) -> list[str]:
     return ids
 
 
-def _timed_out(job: EngineJob) -> bool:
+def timed_out(job: EngineJob) -> bool:
     return timezone.now() - job.created_at > timedelta(seconds=engine_settings().render_timeout)
 
 
-def _load(job_ids, state: str) -> list[tuple[EngineJob, TryOn | None]]:
+def jobs_with_items(job_ids, state: str) -> list[tuple[EngineJob, TryOn | None]]:
     """The jobs still in `state`, each with its item if this job is still the item's current attempt and
     the item still renders (else None): two statements for the batch."""
     jobs = list(EngineJob.objects.filter(pk__in=job_ids, state=state).order_by("created_at"))
@@ -189,12 +184,20 @@ def engine_job_submit(*, job_id: str) -> None:
 def engine_jobs_submit(job_ids: list[str], *, after: Aftermath, known: dict | None = None) -> None:
     """Submit the waiting jobs among `job_ids` that get a slot; the others wait for one."""
     live = []
-    for job, tryon in _load(job_ids, EngineJob.State.WAITING):
+    for job, tryon in jobs_with_items(job_ids, EngineJob.State.WAITING):
         if tryon is None:
-            _end(job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job.")
-        elif _timed_out(job):
-            _fail(job, tryon, after=after, state=EngineJob.State.TIMED_OUT, code="render_timed_out",
-                  message="No engine slot came free before the render timeout.")  # fmt: skip
+            job_end(
+                job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job."
+            )
+        elif timed_out(job):
+            job_fail(
+                job,
+                tryon,
+                after=after,
+                state=EngineJob.State.TIMED_OUT,
+                code="render_timed_out",
+                message="No engine slot came free before the render timeout.",
+            )
         else:
             live.append((job, tryon))
     for engine in sorted({job.engine for job, _ in live}):
@@ -207,7 +210,7 @@ def engine_jobs_submit(job_ids: list[str], *, after: Aftermath, known: dict | No
         # submit admitted meanwhile is no longer WAITING and keeps the schedule it has.
         rest = [job_id for job_id in ids if job_id not in admitted]
         fallback = max(5.0, engine_settings().poll_seconds * 2.0)
-        _schedule("tryons.engine_job_submit", rest, fallback, state=EngineJob.State.WAITING)
+        schedule_step("tryons.engine_job_submit", rest, fallback, state=EngineJob.State.WAITING)
         _send([(job, tryon) for job, tryon in live if job.id in admitted], after=after, known=known or {})
 
 
@@ -220,12 +223,20 @@ def _hand_slots_on(engine: str, *, after: Aftermath) -> None:
     if not admitted:
         return
     live = []
-    for job, tryon in _load(admitted, EngineJob.State.SUBMITTED):
+    for job, tryon in jobs_with_items(admitted, EngineJob.State.SUBMITTED):
         if tryon is None:
-            _end(job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job.")
-        elif _timed_out(job):
-            _fail(job, tryon, after=after, state=EngineJob.State.TIMED_OUT, code="render_timed_out",
-                  message="No engine slot came free before the render timeout.")  # fmt: skip
+            job_end(
+                job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job."
+            )
+        elif timed_out(job):
+            job_fail(
+                job,
+                tryon,
+                after=after,
+                state=EngineJob.State.TIMED_OUT,
+                code="render_timed_out",
+                message="No engine slot came free before the render timeout.",
+            )
         else:
             live.append((job, tryon))
     _send(live, after=after, known={})
@@ -257,13 +268,25 @@ def _send(jobs: list[tuple[EngineJob, TryOn]], *, after: Aftermath, known: dict)
         elif isinstance(sent.error, RetryableRenderError):  # throttled, unavailable, or our storage
             _give_back(job, sent.error)
         else:
-            _fail(job, tryon, after=after, state=EngineJob.State.FAILED, code=sent.error.code,
-                  message=str(sent.error))  # fmt: skip
+            job_fail(
+                job,
+                tryon,
+                after=after,
+                state=EngineJob.State.FAILED,
+                code=sent.error.code,
+                message=str(sent.error),
+            )
     if accepted:
         # The provider's ids first, in one statement; then one poll task for the whole batch.
         EngineJob.objects.bulk_update(accepted, ["provider_job_id", "provider_urls"])
-        _schedule("tryons.engine_job_poll", [job.id for job in accepted], engine_settings().poll_seconds,
-                  state=EngineJob.State.SUBMITTED, backoffs=0, error="")  # fmt: skip
+        schedule_step(
+            "tryons.engine_job_poll",
+            [job.id for job in accepted],
+            engine_settings().poll_seconds,
+            state=EngineJob.State.SUBMITTED,
+            backoffs=0,
+            error="",
+        )
 
 
 def _give_back(job: EngineJob, exc: RetryableRenderError) -> None:
@@ -274,176 +297,14 @@ def _give_back(job: EngineJob, exc: RetryableRenderError) -> None:
     if isinstance(exc, EngineUnavailable):
         circuit_failure(job.engine)
     logger.info("engine job %s: submit deferred: %s", job.id, exc)
-    _schedule("tryons.engine_job_submit", [job.id], _backoff(job, exc), state=EngineJob.State.WAITING)
-
-
-def engine_jobs_poll_due(*, job_id: str) -> int:
-    """The poll task: poll `job_id` and every other job of its engine whose poll is due; returns how many.
-
-    Due jobs are claimed with SKIP LOCKED and pushed a poll interval ahead, so two workers never poll one
-    job at once, and the countdown tasks of jobs polled here find them not due and return.
-    """
-    engine = EngineJob.objects.filter(pk=job_id).values_list("engine", flat=True).first()
-    if engine is None:
-        return 0
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            EngineJob.objects.select_for_update(skip_locked=True)
-            .filter(engine=engine, state=EngineJob.State.SUBMITTED, next_step_at__lte=now)
-            .exclude(provider_job_id="")
-            .order_by("next_step_at")
-            .values_list("id", flat=True)[:POLL_BATCH]
-        )
-        # Claimed for as long as one poll may take; each poll then sets its real next step.
-        hold = now + timedelta(seconds=engine_settings().http_timeout * 2)
-        EngineJob.objects.filter(pk__in=ids).update(next_step_at=hold)
-    engine_jobs_poll(ids)
-    return len(ids)
-
-
-def engine_job_poll(*, job_id: str) -> None:
-    engine_jobs_poll([job_id])
-
-
-@dataclass(frozen=True)
-class _Polled:
-    status: ProviderStatus | None = None
-    stored_key: str = ""  # the result, already in our storage
-    deferred: Exception | None = None  # throttled, unavailable, our storage: poll again later
-    rejected: PermanentRenderError | None = None
-
-
-def _ask_provider(pair) -> _Polled:
-    """One job's provider round trips, on a fan-out thread: status, and on success the result, stored."""
-    job, tryon = pair
-    engine = engine_client(job.engine)
-    try:
-        status = engine.status(job.provider_job_id, job.provider_urls)
-        if status.state != "succeeded":
-            return _Polled(status=status)
-        result = engine_result_fetch(status.output)
-        key = result_key(tryon, "png" if result.content_type == "image/png" else "jpg")
-        storage_save(key, result.image)
-    except (EngineThrottled, EngineUnavailable) as exc:
-        return _Polled(deferred=exc)
-    except PermanentRenderError as exc:
-        return _Polled(rejected=exc)
-    except OSError as exc:  # our storage; the provider keeps the result until we come back
-        return _Polled(deferred=exc)
-    _cleanup(job)  # the provider's copy and our garment copy are not needed any more
-    return _Polled(status=status, stored_key=key)
-
-
-def engine_jobs_poll(job_ids: list[str]) -> None:
-    """Poll the submitted jobs among `job_ids` side by side and settle each that ended."""
-    after = Aftermath()
-    live = []
-    for job, tryon in _load(job_ids, EngineJob.State.SUBMITTED):
-        if not job.provider_job_id:
-            continue
-        if tryon is None:
-            _cancel_at_provider(job)
-            _end(job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job.")
-        elif _timed_out(job):
-            _cancel_at_provider(job)
-            _fail(job, tryon, after=after, state=EngineJob.State.TIMED_OUT, code="render_timed_out",
-                  message="The engine did not finish the render in time.")  # fmt: skip
-        else:
-            live.append((job, tryon))
-    pending: dict[tuple[str, bool], list[str]] = {}
-    delivered: list[tuple[EngineJob, TryOn, _Polled]] = []
-    for (job, tryon), polled in zip(live, fan_out(_ask_provider, live), strict=True):
-        status = polled.status
-        if polled.deferred is not None:
-            EngineJob.objects.filter(pk=job.id).update(backoffs=F("backoffs") + 1, polls=F("polls") + 1)
-            logger.info("engine job %s: poll deferred: %s", job.id, polled.deferred)
-            _schedule("tryons.engine_job_poll", [job.id], _backoff(job, polled.deferred),
-                      state=EngineJob.State.SUBMITTED)  # fmt: skip
-        elif polled.rejected is not None:
-            _fail(job, tryon, after=after, state=EngineJob.State.FAILED, code=polled.rejected.code,
-                  message=str(polled.rejected))  # fmt: skip
-        elif status.state in ("queued", "running"):
-            first_run = status.state == "running" and job.started_at is None
-            pending.setdefault((status.raw[:40], first_run), []).append(job.id)
-        elif status.state == "failed":
-            _fail(job, tryon, after=after, state=EngineJob.State.FAILED, code="render_failed",
-                  message=f"The {job.engine} engine failed: {status.error or status.raw}")  # fmt: skip
-        else:
-            delivered.append((job, tryon, polled))
-    now = timezone.now()
-    for (raw, first_run), ids in pending.items():  # one UPDATE per provider status word seen
-        started = {"started_at": now} if first_run else {}
-        _schedule("tryons.engine_job_poll", ids, engine_settings().poll_seconds,
-                  state=EngineJob.State.SUBMITTED, polls=F("polls") + 1, backoffs=0, provider_status=raw,
-                  **started)  # fmt: skip
-    _settle_delivered(delivered, after=after)
-    after.run()
-
-
-# Jobs the provider delivered, ended in one statement with each one's figures.
-_END_DELIVERED = """
-UPDATE tryons_enginejob AS j
-   SET state = 'succeeded', finished_at = %s, next_step_at = NULL, provider_status = v.provider_status,
-       queue_ms = v.queue_ms, render_ms = v.render_ms, cost = v.cost, cost_unit = v.cost_unit
-  FROM (VALUES {rows}) AS v(id, provider_status, queue_ms, render_ms, cost, cost_unit)
- WHERE j.id = v.id AND j.state IN ('waiting', 'submitted')
-RETURNING j.id
-"""
-_END_DELIVERED_ROW = "(%s, %s, CAST(%s AS integer), CAST(%s AS integer), CAST(%s AS numeric), %s)"
-
-
-def _settle_delivered(delivered: list[tuple[EngineJob, TryOn, "_Polled"]], *, after: Aftermath) -> None:
-    """Renders the provider delivered (results stored): end their jobs in one statement, hand the freed
-    slots on at once, then complete the items (one statement for cart items). The next renders start before
-    this batch's bookkeeping; a job ends once (conditional on its open state) and its item completes once."""
-    if not delivered:
-        return
-    now = timezone.now()
-    rows, params = [], [now]
-    for job, _, polled in delivered:
-        status = polled.status
-        started = job.started_at or now
-        render_ms = status.render_ms
-        if render_ms is None:
-            render_ms = int((now - started).total_seconds() * 1000)
-        queue_ms = int((started - job.submitted_at).total_seconds() * 1000) if job.submitted_at else None
-        rows.append(_END_DELIVERED_ROW)
-        params += [job.id, status.raw[:40], queue_ms, render_ms, status.cost, status.cost_unit]
-    with connection.cursor() as cursor:
-        cursor.execute(_END_DELIVERED.format(rows=", ".join(rows)), params)
-        ended = {row[0] for row in cursor.fetchall()}
-    engines = {job.engine for job, _, _ in delivered if job.id in ended}
-    after.freed |= engines
-    after.delivered |= engines
-    after.hand_on()
-
-    def elapsed(job: EngineJob) -> int | None:
-        return int((now - job.submitted_at).total_seconds() * 1000) if job.submitted_at else None
-
-    ours = [(job, tryon, polled.stored_key) for job, tryon, polled in delivered if job.id in ended]
-    completed = cart_items_complete(
-        results=[(tryon, key, elapsed(job)) for job, tryon, key in ours if tryon.session_id]
+    schedule_step(
+        "tryons.engine_job_submit", [job.id], backoff_seconds(job, exc), state=EngineJob.State.WAITING
     )
-    for job, tryon, key in ours:
-        if not tryon.session_id and tryon_complete(
-            tryon=tryon, result=None, elapsed_ms=elapsed(job), stored_key=key
-        ):
-            completed.add(tryon.id)
-        if tryon.session_id:
-            after.sessions.add(tryon.session_id)
-    # Delivered, but the item had ended another way meanwhile (cancelled, erased): the job was abandoned.
-    EngineJob.objects.filter(pk__in=[job.id for job, tryon, _ in ours if tryon.id not in completed]).update(
-        state=EngineJob.State.ABANDONED
-    )
-    for job, tryon, polled in delivered:
-        if job.id not in ended:  # ended by another step meanwhile: this stored result is nobody's
-            storage_delete(polled.stored_key)
 
 
-def _fail(job: EngineJob, tryon: TryOn, *, after: Aftermath, state: str, code: str, message: str) -> None:
+def job_fail(job: EngineJob, tryon: TryOn, *, after: Aftermath, state: str, code: str, message: str) -> None:
     """End the job and fail (and refund) its item; the provider-side failures count against the circuit."""
-    if not _end(job, state, after=after, error=message):
+    if not job_end(job, state, after=after, error=message):
         return
     tryon_fail(tryon=tryon, code=code, message=message)
     if state in (EngineJob.State.FAILED, EngineJob.State.TIMED_OUT) and code != "photo_unavailable":
@@ -452,7 +313,7 @@ def _fail(job: EngineJob, tryon: TryOn, *, after: Aftermath, state: str, code: s
         after.sessions.add(tryon.session_id)
 
 
-def _end(job: EngineJob, state: str, *, after: Aftermath, cleaned: bool = False, **fields) -> bool:
+def job_end(job: EngineJob, state: str, *, after: Aftermath, cleaned: bool = False, **fields) -> bool:
     """Move an open job to its end state (once), free its slot for a waiting job, and clean up after it."""
     was_submitted = job.state == EngineJob.State.SUBMITTED
     ended = EngineJob.objects.filter(pk=job.id, state__in=EngineJob.OPEN).update(
@@ -463,11 +324,11 @@ def _end(job: EngineJob, state: str, *, after: Aftermath, cleaned: bool = False,
     if was_submitted:
         after.freed.add(job.engine)
     if not cleaned:
-        _cleanup(job)
+        job_cleanup(job)
     return True
 
 
-def _cleanup(job: EngineJob) -> None:
+def job_cleanup(job: EngineJob) -> None:
     try:
         if job.garment_key:
             storage_delete(job.garment_key)
@@ -480,7 +341,7 @@ def _cleanup(job: EngineJob) -> None:
             logger.warning("engine job %s: provider clean-up failed: %s", job.id, exc)
 
 
-def _cancel_at_provider(job: EngineJob) -> None:
+def job_cancel_at_provider(job: EngineJob) -> None:
     try:
         engine_client(job.engine).cancel(job.provider_job_id, job.provider_urls)
     except Exception as exc:  # best effort: the job is over for us either way
@@ -501,5 +362,5 @@ def engine_jobs_sweep(*, now=None) -> int:
         )
         state = EngineJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
         task = "tryons.engine_job_poll" if state == EngineJob.State.SUBMITTED else "tryons.engine_job_submit"
-        _schedule(task, [job_id], 0, state=state)
+        schedule_step(task, [job_id], 0, state=state)
     return len(late)

@@ -134,6 +134,12 @@ def cart_items_complete(*, results: list[tuple[TryOn, str, int | None]]) -> set[
     run) is left alone, and its stored result removed unless it is the one the item records."""
     if not results:
         return set()
+    if connection.vendor != "postgresql":  # SQLite (embedded mode): one item at a time
+        return {
+            tryon.id
+            for tryon, key, ms in results
+            if tryon_complete(tryon=tryon, result=None, elapsed_ms=ms, stored_key=key)
+        }
     rows = ", ".join(["(%s, %s, %s::integer)"] * len(results))
     params = [timezone.now()] + [value for tryon, key, ms in results for value in (tryon.id, key, ms)]
     with connection.cursor() as cursor:
