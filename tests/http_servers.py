@@ -37,6 +37,9 @@ class QuietHandler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a request still being answered never holds up the end of a test
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops the SYNs of a worker's parallel downloads and submits, and
+    # the kernel retries them a second later: that second was the fake's, not ours.
+    request_queue_size = 128
 
 
 class LocalServer:

@@ -11,7 +11,8 @@ Invariants every module here keeps, whatever crashes or runs twice:
   result stored just before a crash is picked up instead of rendered again.
 
 One concept per module: creation, queue (naming the tasks), leases, processing, garments, settlement,
-callback (asynchronous results), cancellation, rerun (staff re-runs of failed items), sweeper, erasure,
+callback (asynchronous results), engine jobs (engine_handover, engine_jobs, engine_polls, engine_io),
+cancellation, rerun (staff re-runs of failed items), sweeper, erasure,
 payloads (webhook events). The names views, tasks, the admin and tests use are re-exported here.
 """
 
@@ -25,12 +26,8 @@ from tryons.services.creation import (
     tryon_create,
     tryon_estimated_completion,
 )
-from tryons.services.engine_jobs import (
-    engine_job_poll,
-    engine_job_submit,
-    engine_jobs_poll_due,
-    engine_jobs_sweep,
-)
+from tryons.services.engine_jobs import engine_job_submit, engine_jobs_sweep
+from tryons.services.engine_polls import engine_job_poll, engine_jobs_poll_due
 from tryons.services.erasure import customer_results_erase
 from tryons.services.garments import garment_image_check
 from tryons.services.leases import lease_claim as _lease_claim

@@ -1,40 +1,45 @@
 """Hosted engine jobs: submit under the engine's cap, poll on countdown tasks, settle the item exactly once.
 
 A job's whole state is its EngineJob row; every step loads it by id, so any worker can take any step and a
-redelivered or duplicated task finds the row already moved on and does nothing. Steps:
+redelivered or duplicated task finds the row already moved on and does nothing. Steps work on batches (one
+job, a cart's items, or every due job of an engine): rows are read and written on the task's own thread in
+a few statements per batch, and only the provider calls fan out to threads (`engine_io.fan_out`).
 - submit  WAITING → SUBMITTED when the engine has a free slot (the engine's circuit row is locked while the
-          jobs in flight are counted, so the cap holds across workers); 429/5xx put it back to WAITING with
-          backoff. No slot: it waits, and the job that frees one hands it on (`_kick`).
-- poll    asks the provider; queued/running → poll again in TRYON_ENGINE_POLL_SECONDS; 429/5xx → back off;
-          succeeded → download the result through the outbound guard (size-capped), store it, complete the
-          item; failed, or older than TRYON_RENDER_TIMEOUT_SECONDS → fail the item and refund it
-          (tryon_fail: exactly once, whoever else tries).
+          jobs in flight are counted, so the cap holds across workers, and the conditional UPDATE from
+          WAITING admits a job once however many submit tasks carry it); 429/5xx put it back to WAITING
+          with backoff. No slot: it waits, and the step that frees a slot submits the oldest waiting jobs
+          right there (`_hand_slots_on`); a fallback task retries it if that never happens.
+- poll    (engine_polls) asks the provider; queued/running → poll again in TRYON_ENGINE_POLL_SECONDS;
+          429/5xx → back off; succeeded → download the result through the outbound guard (size-capped),
+          store it, complete the item; failed, or older than TRYON_RENDER_TIMEOUT_SECONDS → fail the item
+          and refund it (tryon_fail: exactly once, whoever else tries).
 - finally our garment copy is deleted, and the provider's copy where its API allows (fal), on every end.
+What a batch leaves to do once — sessions' progress and end, the circuit, freed slots — is collected in an
+`Aftermath` and done after the batch, not per job.
 """
 
-import base64
-import binascii
-import io
 import logging
 import random
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
-from PIL import Image
 
-from config import outbound
-from config.storage import storage_delete, storage_key, storage_read, storage_save, storage_signed_url
+from config.storage import storage_delete, storage_key, storage_save
 from tryons.engines import engine_client, engine_settings
-from tryons.engines.base import EngineInputs, EngineRejected, EngineThrottled, EngineUnavailable
+from tryons.engines.base import EngineUnavailable, Submission
 from tryons.engines.circuit import circuit_failure, circuit_success
 from tryons.models import EngineCircuit, EngineJob, TryOn
-from tryons.renderers import PermanentRenderError, RenderRequest, RenderResult, RetryableRenderError
+from tryons.renderers import PermanentRenderError, RenderRequest, RetryableRenderError
 from tryons.services import queue
-from tryons.services.garments import garment_image_check
-from tryons.services.settlement import settlement_for, tryon_complete, tryon_fail
+from tryons.services.engine_io import data_uri, engine_inputs, extension, fan_out
+from tryons.services.settlement import (
+    session_finish,
+    session_progress,
+    tryon_fail,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,46 +48,73 @@ MAX_BACKOFF_SECONDS = 60
 LOST_STEP_SECONDS = 120
 
 
-def _image_type(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "image/jpeg"
+@dataclass
+class Aftermath:
+    """What a batch of job steps leaves to do once, after the batch: hand freed slots to waiting jobs,
+    close the circuits of engines that delivered, update the progress (maybe the end) of touched sessions."""
 
+    freed: set[str] = field(default_factory=set)
+    delivered: set[str] = field(default_factory=set)
+    sessions: set[str] = field(default_factory=set)
 
-def _extension(data: bytes) -> str:
-    return {"image/png": "png", "image/webp": "webp"}.get(_image_type(data), "jpg")
+    def hand_on(self) -> None:
+        while self.freed:
+            _hand_slots_on(self.freed.pop(), after=self)
+
+    def run(self) -> None:
+        # Freed slots first: the next renders start before this batch's bookkeeping.
+        self.hand_on()
+        for engine in sorted(self.delivered):
+            circuit_success(engine)
+        for session_id in sorted(self.sessions):
+            session_progress(session_id=session_id)
+            session_finish(session_id=session_id)
+        self.delivered.clear()
+        self.sessions.clear()
 
 
 def engine_job_start(*, request: RenderRequest, engine: str) -> EngineJob:
     """Record a render attempt on `engine` and submit it if a slot is free (else it waits for one)."""
-    s = engine_settings()
-    garment_key = storage_key(
-        organization_id=request.organization_id,
-        kind="garments",
-        object_id=request.tryon_id,
-        extension=_extension(request.garment_image),
+    garment_key = engine_garment_store(request.organization_id, request.tryon_id, request.garment_image)
+    job = engine_job_record(
+        tryon_id=request.tryon_id, job_id=request.job_id, engine=engine, garment_key=garment_key
     )
-    storage_save(garment_key, request.garment_image)
-    model = {"fashn": s.fashn_model, "fal": s.fal_model, "replicate": s.replicate_model}[engine]
-    job = EngineJob(
-        id=request.job_id, tryon_id=request.tryon_id, engine=engine, model=model, garment_key=garment_key
-    )
-    # One statement; a redelivered attempt that already recorded this job id keeps the row it has.
     EngineJob.objects.bulk_create([job], ignore_conflicts=True)
-    engine_job_submit(job_id=job.id)
+    after = Aftermath()
+    engine_jobs_submit([job.id], after=after, known={garment_key: data_uri(request.garment_image)})
+    after.run()
     return job
 
 
-def _schedule(task: str, job_id: str, delay: float, **fields) -> None:
-    """Run `task` for the job in `delay` seconds; `fields` are saved in the same UPDATE."""
+def engine_garment_store(organization_id: str, tryon_id: str, image: bytes) -> str:
+    """Our copy of the garment, which the provider reads instead of the partner's URL; returns its key."""
+    key = storage_key(
+        organization_id=organization_id, kind="garments", object_id=tryon_id, extension=extension(image)
+    )
+    storage_save(key, image)
+    return key
+
+
+def engine_job_record(*, tryon_id: str, job_id: str, engine: str, garment_key: str) -> EngineJob:
+    """An unsaved job row, to insert with ON CONFLICT DO NOTHING: a redelivered attempt keeps its row."""
+    s = engine_settings()
+    model = {"fashn": s.fashn_model, "fal": s.fal_model, "replicate": s.replicate_model}[engine]
+    return EngineJob(id=job_id, tryon_id=tryon_id, engine=engine, model=model, garment_key=garment_key)
+
+
+def schedule_step(task: str, job_ids: list[str], delay: float, *, state: str, **fields) -> None:
+    """Run `task` in `delay` seconds for jobs still in `state`; `fields` are saved in the same UPDATE.
+
+    One task for the batch, carrying its first id: a poll task polls every due job of that job's engine, and
+    a submit task hands every free slot of it to the waiting jobs. Conditional on the state, so a late
+    duplicate step never moves the next step of a job that moved on."""
     when = timezone.now() + timedelta(seconds=delay)
-    EngineJob.objects.filter(pk=job_id).update(next_step_at=when, **fields)
-    transaction.on_commit(lambda: queue.enqueue_later(task, job_id, countdown=delay))
+    if EngineJob.objects.filter(pk__in=job_ids, state=state).update(next_step_at=when, **fields):
+        first = job_ids[0]
+        transaction.on_commit(lambda: queue.enqueue_later(task, first, countdown=delay))
 
 
-def _backoff(job: EngineJob, exc: Exception) -> float:
+def backoff_seconds(job: EngineJob, exc: Exception) -> float:
     """Exponential from the poll interval, capped, with jitter so throttled jobs do not return in step."""
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
@@ -99,254 +131,204 @@ def _lock_circuit(engine: str) -> None:
         EngineCircuit.objects.select_for_update().filter(engine=engine).values_list("pk").first()
 
 
-def _admit(job: EngineJob) -> bool:
-    """Take a slot under the engine's cap: WAITING → SUBMITTED, or False when the engine is full."""
+def _admit(engine: str, candidates) -> list[str]:
+    """Take slots under the engine's cap for the oldest of `candidates` (a query of jobs): WAITING →
+    SUBMITTED. Returns the ids admitted, none when the engine is full.
+
+    The circuit row serialises admissions per engine, so two workers cannot both take the last slot; the
+    candidates are locked and re-checked as WAITING under it, so a job is admitted once, however many
+    submit tasks (a redelivery, a fallback and a hand-on) carry it at the same moment."""
     cap = engine_settings().max_in_flight
     with transaction.atomic():
-        # The circuit row serialises admissions per engine: two workers cannot both take the last slot.
-        _lock_circuit(job.engine)
-        if EngineJob.objects.filter(engine=job.engine, state=EngineJob.State.SUBMITTED).count() >= cap:
-            return False
-        now = timezone.now()
-        return bool(
-            EngineJob.objects.filter(pk=job.id, state=EngineJob.State.WAITING).update(
-                state=EngineJob.State.SUBMITTED, submitted_at=now, next_step_at=now
-            )
+        _lock_circuit(engine)
+        free = cap - EngineJob.objects.filter(engine=engine, state=EngineJob.State.SUBMITTED).count()
+        if free <= 0:
+            return []
+        ids = list(
+            candidates.filter(engine=engine, state=EngineJob.State.WAITING)
+            .select_for_update(skip_locked=True)
+            .order_by("created_at")
+            .values_list("id", flat=True)[:free]
         )
+        now = timezone.now()
+        EngineJob.objects.filter(pk__in=ids).update(
+            state=EngineJob.State.SUBMITTED, submitted_at=now, next_step_at=now
+        )
+    return ids
 
 
-def _inputs(job: EngineJob, tryon: TryOn) -> EngineInputs:
-    s = engine_settings()
-    if not tryon.photo_key:
-        raise PermanentRenderError("The customer photo was erased.", code="photo_unavailable")
-    if s.inputs == "signed-url":
-        # Valid as long as the provider may still read them, no longer.
-        person = storage_signed_url(tryon.photo_key, ttl=s.render_timeout)
-        garment = storage_signed_url(job.garment_key, ttl=s.render_timeout)
-    else:
-        try:
-            person, garment = (_data_uri(storage_read(key)) for key in (tryon.photo_key, job.garment_key))
-        except FileNotFoundError:
-            raise PermanentRenderError(
-                "The customer photo is no longer stored.", code="photo_unavailable"
-            ) from None
-        except OSError as exc:
-            raise RetryableRenderError(f"Could not read the render inputs: {type(exc).__name__}") from None
-    return EngineInputs(
-        person=person, garment=garment, category=tryon.category, quality=tryon.render_quality, job_id=job.id
-    )
-
-
-def _data_uri(data: bytes) -> str:
-    return f"data:{_image_type(data)};base64,{base64.b64encode(data).decode()}"
-
-
-def _current(job: EngineJob) -> TryOn | None:
-    """The job's item, if this job is still the item's current attempt and the item still renders."""
-    return TryOn.objects.filter(pk=job.tryon_id, status=TryOn.Status.PROCESSING, render_job_id=job.id).first()
-
-
-def _timed_out(job: EngineJob) -> bool:
+def timed_out(job: EngineJob) -> bool:
     return timezone.now() - job.created_at > timedelta(seconds=engine_settings().render_timeout)
 
 
+def jobs_with_items(job_ids, state: str) -> list[tuple[EngineJob, TryOn | None]]:
+    """The jobs still in `state`, each with its item if this job is still the item's current attempt and
+    the item still renders (else None): two statements for the batch."""
+    jobs = list(EngineJob.objects.filter(pk__in=job_ids, state=state).order_by("created_at"))
+    items = TryOn.objects.filter(pk__in=[j.tryon_id for j in jobs], status=TryOn.Status.PROCESSING)
+    current = {t.render_job_id: t for t in items}
+    return [(job, current.get(job.id)) for job in jobs]
+
+
 def engine_job_submit(*, job_id: str) -> None:
-    job = EngineJob.objects.filter(pk=job_id, state=EngineJob.State.WAITING).first()
-    if job is None:
-        return
-    tryon = _current(job)
-    if tryon is None:
-        _end(job, EngineJob.State.ABANDONED, error="The item no longer renders on this job.")
-        return
-    if _timed_out(job):
-        _fail(job, tryon, state=EngineJob.State.TIMED_OUT, code="render_timed_out",
-              message="No engine slot came free before the render timeout.")  # fmt: skip
-        return
-    if not _admit(job):
-        # Full: the job that frees a slot hands it on (_kick); this is the fallback if that message is lost.
-        _schedule("tryons.engine_job_submit", job.id, max(5.0, engine_settings().poll_seconds * 2.0))
-        return
-    engine = engine_client(job.engine)
-    try:
-        submission = engine.submit(_inputs(job, tryon))
-    except RetryableRenderError as exc:  # throttled, unavailable, or our storage: give the slot back
-        EngineJob.objects.filter(pk=job.id, state=EngineJob.State.SUBMITTED).update(
-            state=EngineJob.State.WAITING, submitted_at=None, backoffs=F("backoffs") + 1, error=str(exc)[:500]
-        )
-        if isinstance(exc, EngineUnavailable):
-            circuit_failure(job.engine)
-        logger.info("engine job %s: submit deferred: %s", job.id, exc)
-        _schedule("tryons.engine_job_submit", job.id, _backoff(job, exc))
-        return
-    except PermanentRenderError as exc:
-        _fail(job, tryon, state=EngineJob.State.FAILED, code=exc.code, message=str(exc))
-        return
-    _schedule(
-        "tryons.engine_job_poll",
-        job.id,
-        engine_settings().poll_seconds,
-        provider_job_id=submission.provider_job_id[:200],
-        provider_urls=submission.urls,
-        backoffs=0,
-        error="",
-    )
-
-
-# Due jobs of one engine polled side by side by whichever poll task runs first (on PostgreSQL), so a burst
-# of finished renders is settled by one worker slot in the time of a few, not one after another.
-POLL_THREADS = 8
-POLL_BATCH = 50
-
-
-def engine_jobs_poll_due(*, job_id: str) -> int:
-    """The poll task: poll `job_id` and every other job of its engine whose poll is due; returns how many.
-
-    Due jobs are claimed with SKIP LOCKED and pushed a poll interval ahead, so two workers never poll one
-    job at once, and the countdown tasks of jobs polled here find them not due and return.
-    """
+    """The submit task (the fallback and the back-off retry): submit the job if it still waits, and hand
+    any other free slot of its engine to the jobs waiting with it."""
+    after = Aftermath()
+    engine_jobs_submit([job_id], after=after)
     engine = EngineJob.objects.filter(pk=job_id).values_list("engine", flat=True).first()
-    if engine is None:
-        return 0
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            EngineJob.objects.select_for_update(skip_locked=True)
-            .filter(engine=engine, state=EngineJob.State.SUBMITTED, next_step_at__lte=now)
-            .exclude(provider_job_id="")
-            .order_by("next_step_at")
-            .values_list("id", flat=True)[:POLL_BATCH]
-        )
-        # Claimed for as long as one poll may take; each poll then sets its real next step.
-        hold = now + timedelta(seconds=engine_settings().http_timeout * 2)
-        EngineJob.objects.filter(pk__in=ids).update(next_step_at=hold)
-    if len(ids) > 1 and connection.vendor == "postgresql":
-        with ThreadPoolExecutor(max_workers=POLL_THREADS) as pool:
-            list(pool.map(_poll_in_thread, ids))
-    else:  # one job, or SQLite (one writer at a time: threads would only queue)
-        for due in ids:
-            engine_job_poll(job_id=due)
-    return len(ids)
+    if engine:
+        after.freed.add(engine)
+    after.run()
 
 
-def _poll_in_thread(job_id: str) -> None:
-    try:
-        engine_job_poll(job_id=job_id)
-    except Exception:  # one job's surprise must not stop the others; its next sweep or task retries it
-        logger.exception("engine job %s: poll failed", job_id)
-        EngineJob.objects.filter(pk=job_id, state=EngineJob.State.SUBMITTED).update(
-            next_step_at=timezone.now()
-        )
-    finally:
-        connection.close()  # this thread's own connection
+def engine_jobs_submit(job_ids: list[str], *, after: Aftermath, known: dict | None = None) -> None:
+    """Submit the waiting jobs among `job_ids` that get a slot; the others wait for one."""
+    live = []
+    for job, tryon in jobs_with_items(job_ids, EngineJob.State.WAITING):
+        if tryon is None:
+            job_end(
+                job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job."
+            )
+        elif timed_out(job):
+            job_fail(
+                job,
+                tryon,
+                after=after,
+                state=EngineJob.State.TIMED_OUT,
+                code="render_timed_out",
+                message="No engine slot came free before the render timeout.",
+            )
+        else:
+            live.append((job, tryon))
+    for engine in sorted({job.engine for job, _ in live}):
+        ids = [job.id for job, _ in live if job.engine == engine]
+        admitted = set(_admit(engine, EngineJob.objects.filter(pk__in=ids)))
+        for job, _ in live:
+            if job.id in admitted:
+                job.state = EngineJob.State.SUBMITTED  # its slot is freed if it ends from here on
+        # Full: a step that frees a slot hands it on; this is the fallback if that never comes. A job another
+        # submit admitted meanwhile is no longer WAITING and keeps the schedule it has.
+        rest = [job_id for job_id in ids if job_id not in admitted]
+        fallback = max(5.0, engine_settings().poll_seconds * 2.0)
+        schedule_step("tryons.engine_job_submit", rest, fallback, state=EngineJob.State.WAITING)
+        _send([(job, tryon) for job, tryon in live if job.id in admitted], after=after, known=known or {})
 
 
-def engine_job_poll(*, job_id: str) -> None:
-    job = EngineJob.objects.filter(pk=job_id, state=EngineJob.State.SUBMITTED).first()
-    if job is None or not job.provider_job_id:
+def _hand_slots_on(engine: str, *, after: Aftermath) -> None:
+    """Slots came free: admit the oldest waiting jobs (not those backing off) and submit them now."""
+    waiting = EngineJob.objects.filter(backoffs=0)
+    if not waiting.filter(engine=engine, state=EngineJob.State.WAITING).exists():
+        return  # the usual case: nobody is waiting for a slot
+    admitted = _admit(engine, waiting)
+    if not admitted:
         return
-    tryon = _current(job)
-    if tryon is None:
-        _cancel_at_provider(job)
-        _end(job, EngineJob.State.ABANDONED, error="The item no longer renders on this job.")
-        return
-    if _timed_out(job):
-        _cancel_at_provider(job)
-        _fail(job, tryon, state=EngineJob.State.TIMED_OUT, code="render_timed_out",
-              message="The engine did not finish the render in time.")  # fmt: skip
-        return
-    engine = engine_client(job.engine)
-    try:
-        status = engine.status(job.provider_job_id, job.provider_urls)
-        result = engine_result_fetch(status.output) if status.state == "succeeded" else None
-    except (EngineThrottled, EngineUnavailable) as exc:
-        EngineJob.objects.filter(pk=job.id).update(backoffs=F("backoffs") + 1, polls=F("polls") + 1)
-        logger.info("engine job %s: poll deferred: %s", job.id, exc)
-        _schedule("tryons.engine_job_poll", job.id, _backoff(job, exc))
-        return
-    except PermanentRenderError as exc:
-        _fail(job, tryon, state=EngineJob.State.FAILED, code=exc.code, message=str(exc))
-        return
-    now = timezone.now()
-    if status.state in ("queued", "running"):
-        started = now if status.state == "running" and job.started_at is None else job.started_at
-        EngineJob.objects.filter(pk=job.id).update(
-            polls=F("polls") + 1, backoffs=0, provider_status=status.raw[:40], started_at=started
-        )
-        _schedule("tryons.engine_job_poll", job.id, engine_settings().poll_seconds)
-        return
-    if status.state == "failed":
-        _fail(job, tryon, state=EngineJob.State.FAILED, code="render_failed",
-              message=f"The {job.engine} engine failed: {status.error or status.raw}")  # fmt: skip
-        return
-    elapsed = int((now - job.submitted_at).total_seconds() * 1000) if job.submitted_at else None
-    completed = tryon_complete(tryon=tryon, result=result, elapsed_ms=elapsed)
-    started = job.started_at or now
-    queue_ms = int((started - job.submitted_at).total_seconds() * 1000) if job.submitted_at else None
-    render_ms = (
-        status.render_ms if status.render_ms is not None else int((now - started).total_seconds() * 1000)
-    )
-    _end(
-        job,
-        EngineJob.State.SUCCEEDED if completed else EngineJob.State.ABANDONED,
-        provider_status=status.raw[:40],
-        queue_ms=queue_ms,
-        render_ms=render_ms,
-        cost=status.cost,
-        cost_unit=status.cost_unit,
-    )
-    circuit_success(job.engine)
-    settlement_for(tryon).after()
+    live = []
+    for job, tryon in jobs_with_items(admitted, EngineJob.State.SUBMITTED):
+        if tryon is None:
+            job_end(
+                job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job."
+            )
+        elif timed_out(job):
+            job_fail(
+                job,
+                tryon,
+                after=after,
+                state=EngineJob.State.TIMED_OUT,
+                code="render_timed_out",
+                message="No engine slot came free before the render timeout.",
+            )
+        else:
+            live.append((job, tryon))
+    _send(live, after=after, known={})
 
 
-def engine_result_fetch(output: str) -> RenderResult:
-    """The provider's output as our result: a data URI decoded, or a URL downloaded through the guard."""
-    cap = engine_settings().result_max_bytes
-    if output.startswith("data:"):
-        header, _, payload = output.partition(",")
-        if ";base64" not in header or len(payload) > cap * 4 // 3 + 4:
-            raise EngineRejected("The engine's result is not a base64 image within the size limit.")
+@dataclass(frozen=True)
+class _Sent:
+    submission: Submission | None = None
+    error: RetryableRenderError | PermanentRenderError | None = None
+
+
+def _send(jobs: list[tuple[EngineJob, TryOn]], *, after: Aftermath, known: dict) -> None:
+    """Hand admitted jobs to the provider side by side, then record what it answered (one UPDATE for all
+    accepted jobs)."""
+
+    def send(pair) -> _Sent:
+        job, tryon = pair
         try:
-            image = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            raise EngineRejected("The engine's result is not valid base64.") from None
-    else:
-        try:
-            image, _ = outbound.fetch_bytes(output, max_bytes=cap, timeout=engine_settings().http_timeout)
-        except (outbound.OutboundBlocked, outbound.OutboundRejected) as exc:
-            raise EngineRejected(f"Result download refused: {exc}") from None
-        except outbound.OutboundFailed as exc:
-            raise EngineUnavailable(f"Result download failed: {exc}") from None
-    try:
-        garment_image_check(image)  # the same decoder allow-list as garments: JPEG, PNG, WebP
-    except PermanentRenderError:
-        raise EngineRejected("The engine's result is not a usable image.", code="render_invalid") from None
-    if _image_type(image) == "image/webp":  # results are served as JPEG or PNG
-        out = io.BytesIO()
-        Image.open(io.BytesIO(image)).save(out, "PNG")
-        image = out.getvalue()
-    return RenderResult(
-        image=image, content_type="image/png" if image.startswith(b"\x89PNG") else "image/jpeg"
+            return _Sent(submission=engine_client(job.engine).submit(engine_inputs(job, tryon, known)))
+        except (RetryableRenderError, PermanentRenderError) as exc:
+            return _Sent(error=exc)
+
+    accepted = []
+    for (job, tryon), sent in zip(jobs, fan_out(send, jobs), strict=True):
+        if sent.submission is not None:
+            job.provider_job_id = sent.submission.provider_job_id[:200]
+            job.provider_urls = sent.submission.urls
+            accepted.append(job)
+        elif isinstance(sent.error, RetryableRenderError):  # throttled, unavailable, or our storage
+            _give_back(job, sent.error)
+        else:
+            job_fail(
+                job,
+                tryon,
+                after=after,
+                state=EngineJob.State.FAILED,
+                code=sent.error.code,
+                message=str(sent.error),
+            )
+    if accepted:
+        # The provider's ids first, in one statement; then one poll task for the whole batch.
+        EngineJob.objects.bulk_update(accepted, ["provider_job_id", "provider_urls"])
+        schedule_step(
+            "tryons.engine_job_poll",
+            [job.id for job in accepted],
+            engine_settings().poll_seconds,
+            state=EngineJob.State.SUBMITTED,
+            backoffs=0,
+            error="",
+        )
+
+
+def _give_back(job: EngineJob, exc: RetryableRenderError) -> None:
+    """A submit the provider could not take now: give the slot back and retry after a back-off."""
+    EngineJob.objects.filter(pk=job.id, state=EngineJob.State.SUBMITTED).update(
+        state=EngineJob.State.WAITING, submitted_at=None, backoffs=F("backoffs") + 1, error=str(exc)[:500]
+    )
+    if isinstance(exc, EngineUnavailable):
+        circuit_failure(job.engine)
+    logger.info("engine job %s: submit deferred: %s", job.id, exc)
+    schedule_step(
+        "tryons.engine_job_submit", [job.id], backoff_seconds(job, exc), state=EngineJob.State.WAITING
     )
 
 
-def _fail(job: EngineJob, tryon: TryOn, *, state: str, code: str, message: str) -> None:
+def job_fail(job: EngineJob, tryon: TryOn, *, after: Aftermath, state: str, code: str, message: str) -> None:
     """End the job and fail (and refund) its item; the provider-side failures count against the circuit."""
-    if not _end(job, state, error=message):
+    if not job_end(job, state, after=after, error=message):
         return
     tryon_fail(tryon=tryon, code=code, message=message)
     if state in (EngineJob.State.FAILED, EngineJob.State.TIMED_OUT) and code != "photo_unavailable":
         circuit_failure(job.engine)
-    settlement_for(tryon).after()
+    if tryon.session_id:
+        after.sessions.add(tryon.session_id)
 
 
-def _end(job: EngineJob, state: str, **fields) -> bool:
+def job_end(job: EngineJob, state: str, *, after: Aftermath, cleaned: bool = False, **fields) -> bool:
     """Move an open job to its end state (once), free its slot for a waiting job, and clean up after it."""
+    was_submitted = job.state == EngineJob.State.SUBMITTED
     ended = EngineJob.objects.filter(pk=job.id, state__in=EngineJob.OPEN).update(
         state=state, finished_at=timezone.now(), next_step_at=None, **fields
     )
     if not ended:
         return False
-    _kick(job.engine)
+    if was_submitted:
+        after.freed.add(job.engine)
+    if not cleaned:
+        job_cleanup(job)
+    return True
+
+
+def job_cleanup(job: EngineJob) -> None:
     try:
         if job.garment_key:
             storage_delete(job.garment_key)
@@ -357,40 +339,13 @@ def _end(job: EngineJob, state: str, **fields) -> bool:
             engine_client(job.engine).cleanup(job.provider_job_id, job.provider_urls)
         except Exception as exc:  # best effort: the provider's own retention still applies
             logger.warning("engine job %s: provider clean-up failed: %s", job.id, exc)
-    return True
 
 
-def _cancel_at_provider(job: EngineJob) -> None:
+def job_cancel_at_provider(job: EngineJob) -> None:
     try:
         engine_client(job.engine).cancel(job.provider_job_id, job.provider_urls)
     except Exception as exc:  # best effort: the job is over for us either way
         logger.info("engine job %s: cancel failed: %s", job.id, exc)
-
-
-def _kick(engine: str) -> None:
-    """Slots came free: hand each to a different waiting job (oldest first, not one backing off).
-
-    A job handed a slot is marked (its next step set to now), so the next job to end, before that submit has
-    run, hands its own slot to the next waiting job instead of the same one.
-    """
-    now = timezone.now()
-    waiting = (
-        EngineJob.objects.filter(engine=engine, state=EngineJob.State.WAITING, backoffs=0)
-        .filter(Q(next_step_at__isnull=True) | Q(next_step_at__gt=now))
-        .order_by("created_at")
-    )
-    if not waiting.exists():  # the usual case: nobody is waiting for a slot
-        return
-    free = (
-        engine_settings().max_in_flight
-        - EngineJob.objects.filter(engine=engine, state=EngineJob.State.SUBMITTED).count()
-    )
-    for job_id, seen in waiting.values_list("id", "next_step_at")[: max(free, 0)]:
-        # Conditional on the mark seen: of two jobs ending at once, each hands its slot to a different job.
-        if EngineJob.objects.filter(pk=job_id, next_step_at=seen).update(next_step_at=now):
-            transaction.on_commit(
-                lambda job_id=job_id: queue.enqueue_later("tryons.engine_job_submit", job_id, countdown=0)
-            )
 
 
 def engine_jobs_sweep(*, now=None) -> int:
@@ -399,7 +354,7 @@ def engine_jobs_sweep(*, now=None) -> int:
     late = EngineJob.objects.filter(
         state__in=EngineJob.OPEN, next_step_at__lt=now - timedelta(seconds=LOST_STEP_SECONDS)
     ).values_list("id", "state")[:200]
-    for job_id, state in late:
+    for job_id, _ in late:
         # Admitted but never acknowledged by the provider (the worker died mid-submit): whether the provider
         # got it cannot be known, so it is submitted again rather than left holding a slot for ever.
         EngineJob.objects.filter(pk=job_id, state=EngineJob.State.SUBMITTED, provider_job_id="").update(
@@ -407,5 +362,5 @@ def engine_jobs_sweep(*, now=None) -> int:
         )
         state = EngineJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
         task = "tryons.engine_job_poll" if state == EngineJob.State.SUBMITTED else "tryons.engine_job_submit"
-        _schedule(task, job_id, 0)
+        schedule_step(task, [job_id], 0, state=state)
     return len(late)

@@ -2,7 +2,6 @@
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection
 from django.utils import timezone
@@ -20,6 +19,7 @@ from tryons.renderers import (
     RetryableRenderError,
     get_renderer,
 )
+from tryons.services.engine_handover import cart_items_hand_over
 from tryons.services.garments import garment_image_download
 from tryons.services.leases import lease_claim, lease_claim_redelivered, unsettled
 from tryons.services.settlement import (
@@ -57,11 +57,12 @@ def cart_session_process(*, session_id: str, redelivered: bool = False) -> None:
         TryOn.objects.filter(session_id=session_id).order_by("position").values_list("id", flat=True)
     )
     with Heartbeat(CartTryOnSession, session_id, lease) as heartbeat:
-        if _hands_items_over(session_id):
-            _submit_concurrently(item_ids, heartbeat)
+        engine = _hosted_engine(session_id)
+        if engine:
+            cart_items_hand_over(session_id=session_id, engine=engine)
             session_progress(session_id=session_id)
             heartbeat.beat()
-            # What the loop below still has to do: items a concurrent submit did not hand over.
+            # What the loop below still has to do: items the batch did not hand over.
             handed_over = set(
                 TryOn.objects.filter(session_id=session_id, awaiting_callback=True).values_list(
                     "id", flat=True
@@ -80,37 +81,18 @@ def cart_session_process(*, session_id: str, redelivered: bool = False) -> None:
     heartbeat.release()
 
 
-# Items of one session handed to a hosted engine at once: each is I/O (garment download, storage, the submit
-# call, a dozen short queries), so a few threads keep one worker slot's submissions from queueing on latency.
-ENGINE_SUBMIT_THREADS = 8
-
-
-def _hands_items_over(session_id: str) -> bool:
-    """True when the session's items go to a hosted engine that renders without us waiting (submit only).
+def _hosted_engine(session_id: str) -> str:
+    """The hosted engine the session's items go to when it renders without us waiting (submit only), to be
+    handed over in one batch; "" otherwise.
 
     Only on PostgreSQL: SQLite (the embedded mode) takes one writer at a time, so threads would only queue."""
     session = (
         CartTryOnSession.objects.filter(pk=session_id).values("render_quality", "organization_id").first()
     )
-    return connection.vendor == "postgresql" and renderer_for(TryOn(**session)) in ENGINES
-
-
-def _submit_concurrently(item_ids: list[str], heartbeat: Heartbeat) -> None:
-    """Submit the session's items to the engine side by side. Each item's state is its own row, so the
-    order-preserving loop that follows finds them handed over (awaiting their engine job) and skips them; a
-    submit that failed here is simply retried by that loop."""
-
-    def submit(item_id: str) -> None:
-        try:
-            if not heartbeat.lost.is_set():
-                _tryon_render(tryon_id=item_id)
-        except Exception:  # the sequential loop after this retries the item and reports what went wrong
-            logger.warning("try-on %s: concurrent submit failed; retrying in order", item_id, exc_info=True)
-        finally:
-            connection.close()  # this thread's own connection
-
-    with ThreadPoolExecutor(max_workers=ENGINE_SUBMIT_THREADS) as pool:
-        list(pool.map(submit, item_ids))
+    if connection.vendor != "postgresql" or session is None:
+        return ""
+    name = renderer_for(TryOn(**session))
+    return name if name in ENGINES else ""
 
 
 def tryon_process(*, tryon_id: str, renderer=None, redelivered: bool = False) -> None:
@@ -149,6 +131,7 @@ def _tryon_render(*, tryon_id: str, renderer=None) -> None:
     if tryon.attempts and _adopt_stored_result(tryon):
         return
     renderer = renderer or get_renderer(renderer_for(tryon))
+    hosted = renderer.name in ENGINES
     started = time.monotonic()
 
     def observed(outcome: str) -> None:
@@ -164,16 +147,30 @@ def _tryon_render(*, tryon_id: str, renderer=None) -> None:
         job_id = (
             f"{tryon.id}.r{tryon.reruns}.{tryon.attempts}" if tryon.reruns else f"{tryon.id}.{tryon.attempts}"
         )
-        # Recorded before the attempt: a crash mid-render still uses up one attempt.
-        TryOn.objects.filter(pk=tryon.id).update(
-            attempts=tryon.attempts, renderer=renderer.name, render_job_id=job_id, heartbeat_at=timezone.now()
+        # Recorded before the attempt: a crash mid-render still uses up one attempt. Conditional on the
+        # attempt seen and on the item not being handed over: of two runs of one item (a duplicate delivery,
+        # a run that took over a slow one's lease) only one takes each attempt. A hosted engine's item counts
+        # as handed over from here on, so a second run arriving while this one submits it finds it taken,
+        # instead of starting a second provider job for it under the engine's cap.
+        claimed = TryOn.objects.filter(
+            pk=tryon.id, status=TryOn.Status.PROCESSING, attempts=tryon.attempts - 1, awaiting_callback=False
+        ).update(
+            attempts=tryon.attempts,
+            renderer=renderer.name,
+            render_job_id=job_id,
+            heartbeat_at=timezone.now(),
+            awaiting_callback=hosted,
         )
+        if not claimed:
+            return  # another run took this attempt and renders the item
         try:
             # The engine's own span: one trace runs from the partner's POST through here to the webhook.
             with tracing.span("tryon.render", engine=renderer.name, attempt=tryon.attempts):
                 outcome = renderer.render(_render_request(tryon, job_id=job_id))
             break
         except RetryableRenderError as exc:
+            if hosted:  # released for this run's next attempt
+                TryOn.objects.filter(pk=tryon.id, render_job_id=job_id).update(awaiting_callback=False)
             if tryon.attempts >= RENDER_MAX_ATTEMPTS:
                 tryon_fail(tryon=tryon, code=exc.code, message=str(exc))
                 observed("failed")

@@ -8,7 +8,7 @@ session's end event reports it); a single try-on answers to itself (`<tryon>:fai
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, PositiveSmallIntegerField, Value, When
 from django.utils import timezone
 
@@ -114,6 +114,47 @@ def tryon_complete(
         if current != key:
             storage_delete(key)
     return bool(updated)
+
+
+# Cart items completed in one statement: the same conditions and fields as tryon_complete's UPDATE.
+_COMPLETE_CART_ITEMS = """
+UPDATE tryons_tryon AS t
+   SET status = 'completed', result_key = v.result_key, completed_at = %s, render_ms = v.render_ms,
+       awaiting_callback = FALSE, error_code = '', error = ''
+  FROM (VALUES {rows}) AS v(id, result_key, render_ms)
+ WHERE t.id = v.id AND t.status = 'processing' AND t.photo_key <> '' AND t.session_id IS NOT NULL
+RETURNING t.id
+"""
+
+
+def cart_items_complete(*, results: list[tuple[TryOn, str, int | None]]) -> set[str]:
+    """Complete many cart items whose results are stored, as `tryon_complete` does one: (item, result key,
+    render ms) each; returns the ids completed. One statement for all, so a batch of finished renders does
+    not pay a transaction per item. An item no longer ours to complete (cancelled, erased, ended by another
+    run) is left alone, and its stored result removed unless it is the one the item records."""
+    if not results:
+        return set()
+    if connection.vendor != "postgresql":  # SQLite (embedded mode): one item at a time
+        return {
+            tryon.id
+            for tryon, key, ms in results
+            if tryon_complete(tryon=tryon, result=None, elapsed_ms=ms, stored_key=key)
+        }
+    rows = ", ".join(["(%s, %s, %s::integer)"] * len(results))
+    params = [timezone.now()] + [value for tryon, key, ms in results for value in (tryon.id, key, ms)]
+    with connection.cursor() as cursor:
+        cursor.execute(_COMPLETE_CART_ITEMS.format(rows=rows), params)
+        completed = {row[0] for row in cursor.fetchall()}
+    transaction.on_commit(
+        lambda: metrics.tryon_ended(status=TryOn.Status.COMPLETED, source="cart", count=len(completed))
+    )
+    lost = [(tryon.id, key) for tryon, key, _ in results if tryon.id not in completed]
+    if lost:
+        current = dict(TryOn.objects.filter(pk__in=[i for i, _ in lost]).values_list("id", "result_key"))
+        for tryon_id, key in lost:
+            if current.get(tryon_id) != key:
+                storage_delete(key)
+    return completed
 
 
 def tryon_fail(*, tryon: TryOn, code: str, message: str) -> bool:

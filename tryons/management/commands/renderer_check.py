@@ -61,13 +61,13 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{name}: rendered {len(image):,} bytes into {output}"))
 
     def _hosted(self, name: str, person: bytes, garment: bytes, quality: str, category: str) -> bytes:
-        from tryons.services.engine_jobs import _data_uri, engine_result_fetch
+        from tryons.services.engine_io import data_uri, engine_result_fetch
 
         s = engine_settings()
         client = engine_client(name)
         self.stdout.write(f"engine      {name} ({client.model})")
         inputs = EngineInputs(
-            person=_data_uri(person), garment=_data_uri(garment), category=category, quality=quality,
+            person=data_uri(person), garment=data_uri(garment), category=category, quality=quality,
             job_id="tryon_check.1",
         )  # fmt: skip
         t0 = time.monotonic()
