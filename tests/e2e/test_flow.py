@@ -300,7 +300,8 @@ def test_seed_php_example_runs_unchanged(stack, operator, live_journey, garments
     before = operator.credits(organization_id)
     # The PHP example sends the very cart of the Python and Node examples (cartId cart_123, same photo and
     # item): a create repeating a session's cartId and content answers that session and charges nothing.
-    earlier = expect(live_journey["partner"].get("/v1/cart-tryons", params={"cartId": "cart_123"}), 200)["data"]
+    listed = live_journey["partner"].get("/v1/cart-tryons", params={"cartId": "cart_123"})
+    earlier = expect(listed, 200)["data"]
     code = substitute(
         seed_code_block("### PHP", "php"),
         {

@@ -106,8 +106,14 @@ parameters = {{ "path.id" = "{data["import_id"]}" }}
 include-path-regex = "/customers/exports/\\\\{{id\\\\}}"
 parameters = {{ "path.id" = "{data["export_id"]}" }}
 
+# Cancelling a finished session is a 409 (its handler's refusal), and the bound session finishes within a
+# second; cancelling a cancelled session answers it again (200), so cancel is bound to one cancelled up front.
 [[operations]]
-include-path-regex = "/cart-tryons/\\\\{{id\\\\}}"
+include-path-regex = "/cart-tryons/\\\\{{id\\\\}}/cancel$"
+parameters = {{ "path.id" = "{data["cancelled_session_id"]}" }}
+
+[[operations]]
+include-path-regex = "/cart-tryons/\\\\{{id\\\\}}$"
 parameters = {{ "path.id" = "{data["session_id"]}" }}
 
 [[operations]]
@@ -120,6 +126,17 @@ parameters = {{ "path.webhookId" = "{data["webhook_id"]}", "path.deliveryId" = "
 """
 
 
+def _cancelled_cart(partner: Partner, photo_key: str, items: list[dict]) -> dict:
+    """A cart cancelled while still queued (a local render can win the race; then another cart is tried)."""
+    for _ in range(10):
+        session = partner.create_cart(photo_key, items, quality="sd")
+        response = partner.post(f"/v1/cart-tryons/{session['id']}/cancel")
+        if response.status_code == 200 and response.json()["status"] == "cancelled":
+            return response.json()
+        assert response.status_code == 409, response.text  # finished first
+    raise AssertionError("every cart finished before it could be cancelled")
+
+
 def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
     """Real objects of the fuzzing organization: a customer with a photo, a cart, a try-on, a delivery."""
     external_id = "fuzz-customer"
@@ -127,6 +144,7 @@ def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
     photo_key = partner.upload_photo(external_id)["photoS3Key"]
     items = cart_items(garments)
     session = partner.create_cart(photo_key, items, quality="sd")
+    cancelled = _cancelled_cart(partner, photo_key, items)
     tryon = expect(partner.post("/v1/tryons", json={"customerPhotoS3Key": photo_key, **items[0]}), 201)
     webhook = expect(
         partner.post("/v1/webhooks", json={"url": receiver.url("/fuzz"), "events": ["cart_tryon.completed"]}),
@@ -155,6 +173,7 @@ def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
         "photo_key": photo_key,
         "garment_url": items[0]["imageUrl"],
         "session_id": session["id"],
+        "cancelled_session_id": cancelled["id"],
         "tryon_id": tryon["id"],
         "webhook_id": webhook["id"],
         "delivery_id": delivery["deliveryId"],
