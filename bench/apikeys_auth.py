@@ -115,13 +115,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_gunicorn(port: int) -> subprocess.Popen:
+def _start_gunicorn(port: int, workers: int = 2) -> subprocess.Popen:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     return subprocess.Popen(
         [
             gunicorn,
             "config.wsgi:application",
-            "--workers=2",
+            f"--workers={workers}",
             "--worker-class=sync",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
@@ -232,12 +232,14 @@ def main() -> None:
     ours_vs_bare = statistics.median(o["rps"] / b["rps"] for o, b in zip(ours, bare, strict=True))
     ours_vs_peer = statistics.median(o["rps"] / p["rps"] for o, p in zip(ours, peer, strict=True))
     ours_vs_bcrypt = statistics.median(o["rps"] / s["rps"] for o, s in zip(ours, slow, strict=True))
+    p99_vs_bare = statistics.median(o["p99"] / b["p99"] for o, b in zip(ours, bare, strict=True))
     ours_p99 = medians["partner GET /v1/customers/{id}"]["p99"]
     print("\nratios: median over rounds of the ratio within each round")
-    print(f"ours / bare   = {ours_vs_bare:.2f}   (target >= 0.70)")
+    print(f"ours / bare   = {ours_vs_bare:.2f}   (target >= 0.9)")
+    print(f"ours p99 / bare p99 = {p99_vs_bare:.2f}   (target <= 1.2)")
     print(f"ours / drf-api-key = {ours_vs_peer:.2f}   (target >= 1.5)")
     print(f"ours / bcrypt = {ours_vs_bcrypt:.1f}   (target >= 40)")
-    print(f"ours p99      = {ours_p99:.2f} ms (target < 25 ms)")
+    print(f"ours p99: {ours_p99:.2f} ms (no target: at 16 connections it follows this machine's throughput)")
     print(f"usage records recorded and flushed to PostgreSQL: {flushed}")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")

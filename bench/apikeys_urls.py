@@ -88,7 +88,7 @@ class BareCartCreateView(APIView):
         serializer = CartTryOnCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        session, _ = tryon_services.cart_session_create(
+        session, created = tryon_services.cart_session_create(
             organization_id=organization_id,
             cart_id=data["cartId"],
             photo_key=data["customerPhotoS3Key"],
@@ -97,8 +97,12 @@ class BareCartCreateView(APIView):
             background_scene=data["backgroundScene"],
             metadata=data["metadata"],
         )
-        session = cart_session_get(organization_id=organization_id, session_id=session.id)
-        return Response(CartTryOnSessionSerializer(session).data)
+        if created:
+            answer = CartTryOnSessionSerializer(session, context={"items": session.written_items}).data
+        else:
+            session = cart_session_get(organization_id=organization_id, session_id=session.id)
+            answer = CartTryOnSessionSerializer(session).data
+        return Response(answer)
 
 
 # The service's own patterns follow unnested, so the partner path resolves as in production (an

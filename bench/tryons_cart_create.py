@@ -2,10 +2,12 @@
 
 Every create validates 20 items, prices them, charges the organization's credits (one row lock, so 16
 concurrent creators on one organization is the worst case), writes the session and its 20 item rows and
-the ledger entry in one transaction, and enqueues the processing task on commit. Starts gunicorn (2 sync
-workers) on PostgreSQL + Redis (the Celery broker; no worker consumes, the messages only pile up) with
-bench/apikeys_auth.py's settings and drives, with wrk (1 thread, 16 connections, a Lua script giving every
-request its own `cartId` so none is a replay), two variants in interleaved rounds:
+the ledger entry in one transaction, and enqueues the processing task on commit. Starts gunicorn (sync
+workers, 2 × cores as README's production set-up: a create waits on PostgreSQL for about a third of its
+time, which two workers on two cores cannot fill with other work) on PostgreSQL + Redis (the Celery
+broker; no worker consumes, the messages only pile up) with bench/apikeys_auth.py's settings and drives,
+with wrk (1 thread, 16 connections, a Lua script giving every request its own `cartId` so none is a
+replay), two variants in interleaved rounds:
 - bare: a stock DRF view calling the same serializers and service, no authentication, the organization
   in the query string (bench/apikeys_urls.py);
 - partner: the real endpoint with the full key path (key, scope, rate limit, usage).
@@ -13,7 +15,7 @@ request its own `cartId` so none is a replay), two variants in interleaved round
 Afterwards it checks the books: every session was charged exactly once (lost updates = balance consumed
 minus the sessions' charges, must be 0) and the balance equals the ledger's sum.
 
-    .venv/bin/python bench/tryons_cart_create.py [--rounds 3] [--duration 5] [--connections 16]
+    .venv/bin/python bench/tryons_cart_create.py [--rounds 3] [--duration 5] [--connections 16] [--workers N]
 
 Environment: BENCH_DATABASE_URL, BENCH_REDIS_URL as in bench/apikeys_auth.py.
 """
@@ -105,6 +107,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds per variant and round")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up before each measurement")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1),
+        help="gunicorn sync workers; default 2 x cores, as README's production set-up",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required (apt-get install -y wrk)")
@@ -128,7 +136,7 @@ def main() -> None:
     }
     samples: dict[str, list[dict]] = {name: [] for name in variants}
     run = secrets.token_hex(4)
-    server = _start_gunicorn(port)
+    server = _start_gunicorn(port, workers=args.workers)
     try:
         _wait_ready(f"{base}/health")
         names = list(variants)
@@ -149,9 +157,9 @@ def main() -> None:
         pass
 
     print(
-        f"\n{CART_ITEMS}-item carts on one organization; gunicorn 2 sync workers, PostgreSQL + Redis, wrk 1 "
-        f"thread {args.connections} connections; {args.rounds} interleaved rounds of {args.duration:g} s per "
-        "variant; medians"
+        f"\n{CART_ITEMS}-item carts on one organization; gunicorn {args.workers} sync workers, PostgreSQL + "
+        f"Redis, wrk 1 thread {args.connections} connections; {args.rounds} interleaved rounds of "
+        f"{args.duration:g} s per variant; medians"
     )
     print(f"{'variant':34} {'creates/s':>9} {'p99 ms':>8}   creates/s per round")
     medians = {}

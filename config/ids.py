@@ -9,8 +9,18 @@ _ALPHABET = string.ascii_letters + string.digits
 _RANDOM_LENGTH = 22  # ~131 bits: unguessable, so ids leak nothing about volume or order
 
 
+_ID_SPACE = len(_ALPHABET) ** _RANDOM_LENGTH
+
+
 def new_id(prefix: str) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(_RANDOM_LENGTH))
+    # One draw from the OS random source spelled in base 62: the same uniform ids as 22 independent
+    # secrets.choice() calls, without their 22 urandom reads (a 20-item cart creates 21 ids).
+    number = secrets.randbelow(_ID_SPACE)
+    digits = []
+    for _ in range(_RANDOM_LENGTH):
+        number, digit = divmod(number, len(_ALPHABET))
+        digits.append(_ALPHABET[digit])
+    return f"{prefix}_" + "".join(digits)
 
 
 class PrefixedIdField(models.CharField):

@@ -230,22 +230,37 @@ def _sandbox_fill(*, sandbox: Organization, reference: str, actor) -> CreditLedg
 
 
 def _ledger_apply(
-    *, organization_id: str, kind: str, amount: Decimal, reference: str, description: str, actor=None
+    *,
+    organization_id: str,
+    kind: str,
+    amount: Decimal,
+    reference: str,
+    description: str,
+    actor=None,
+    duplicate_raises: bool = False,
 ) -> tuple[CreditLedgerEntry, bool]:
     """Lock the organization, apply a signed `amount` and record it. Returns (entry, created).
 
     A reference already recorded for this kind returns the earlier entry unchanged, so a retried charge or
-    refund is a no-op rather than a second balance change. Must run inside a transaction.
+    refund is a no-op rather than a second balance change. With `duplicate_raises` the caller, which runs
+    this in a savepoint and catches IntegrityError, lets the unique constraint find the repeat instead of a
+    look-up under the lock: creates charge under fresh ids, and every statement between the lock and the
+    commit is time other creators of the organization wait. Must run inside a transaction. The entry
+    carries the locked organization (`entry.organization`) with its alert settings.
     """
     # The row lock serializes balance changes per organization: no lost update, no double spend.
-    organization = Organization.objects.select_for_update().only("id", "credits").get(pk=organization_id)
-    if reference:
+    organization = (
+        Organization.objects.select_for_update()
+        .only("id", "credits", "settings", "low_balance_alerted_at", "sandbox_of_id")
+        .get(pk=organization_id)
+    )
+    new_balance = organization.credits + amount
+    if reference and (not duplicate_raises or new_balance < 0):
         existing = CreditLedgerEntry.objects.filter(
             organization_id=organization_id, kind=kind, reference=reference
         ).first()
         if existing is not None:
             return existing, False
-    new_balance = organization.credits + amount
     if new_balance < 0:
         raise InsufficientCredits(
             f"Organization has insufficient credits. Required: {credits_number(-amount)}, "
@@ -257,8 +272,9 @@ def _ledger_apply(
             },
         )
     Organization.objects.filter(pk=organization_id).update(credits=new_balance)
+    organization.credits = new_balance
     entry = CreditLedgerEntry.objects.create(
-        organization_id=organization_id,
+        organization=organization,
         kind=kind,
         amount=amount,
         balance_after=new_balance,
@@ -329,11 +345,13 @@ def credits_charge(
                 reference=reference,
                 description=description or f"Charge for {reference}",
                 actor=actor,
+                duplicate_raises=True,
             )
             if created:
                 _low_balance_alert(entry)
     except IntegrityError:
-        # A concurrent charge of the same reference won the unique constraint: it is already paid.
+        # The reference was charged before (a retry), or a concurrent charge of it won the unique
+        # constraint: it is already paid.
         return CreditLedgerEntry.objects.get(
             organization_id=organization_id, kind=CreditLedgerEntry.Kind.CHARGE, reference=reference
         )
@@ -362,6 +380,7 @@ def credits_refund(
                 reference=reference,
                 description=description or f"Refund for {reference}",
                 actor=actor,
+                duplicate_raises=True,
             )
     except IntegrityError:
         return CreditLedgerEntry.objects.get(
@@ -377,9 +396,7 @@ def _low_balance_alert(entry: CreditLedgerEntry) -> None:
     threshold (they queue on the row lock) alert once; the credits.low event goes into the outbox with
     the charge and the email is queued only once it commits.
     """
-    organization = Organization.objects.only("id", "settings", "low_balance_alerted_at", "sandbox_of_id").get(
-        pk=entry.organization_id
-    )
+    organization = entry.organization  # as locked by _ledger_apply
     threshold, before = organization.low_balance_threshold, entry.balance_after - entry.amount
     if organization.low_balance_alerted_at is not None or not before > threshold >= entry.balance_after:
         return
@@ -403,9 +420,7 @@ def _low_balance_email_queue(*, entry_id: int) -> None:
 
 def _low_balance_rearm(entry: CreditLedgerEntry) -> None:
     """After a top-up (organization row locked): re-arm the alert once the balance is above the threshold."""
-    organization = Organization.objects.only("id", "settings", "low_balance_alerted_at").get(
-        pk=entry.organization_id
-    )
+    organization = entry.organization  # as locked by _ledger_apply
     if (
         organization.low_balance_alerted_at is not None
         and entry.balance_after > organization.low_balance_threshold

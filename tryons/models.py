@@ -28,12 +28,24 @@ class CartTryOnSession(models.Model):
     LIVE = LIVE_SESSION_STATUSES
 
     id = PrefixedIdField(prefix="cts")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="cart_sessions")
+    # Foreign keys without their own index (db_index=False) are indexed in Meta.indexes: Django's own
+    # indexes on text keys come with a second, `varchar_pattern_ops` one for LIKE that no query of ours
+    # uses, and every index is written on each insert (20 item rows per cart create).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="cart_sessions", db_index=False
+    )
     # Erasing a customer must not erase what the organization was billed for: the session survives.
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="cart_sessions"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cart_sessions",
+        db_index=False,
     )
-    photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    photo = models.ForeignKey(
+        Photo, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     photo_key = models.CharField(max_length=255, blank=True)
     cart_id = models.CharField(max_length=255)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -67,7 +79,8 @@ class CartTryOnSession(models.Model):
         permissions = [("cancel_carttryonsession", "Can cancel cart try-on sessions (refunds credits)")]
         indexes = [
             # One per filter combination of the list (by organization, by cartId, by status), each in the
-            # list's order, so every page is an index walk that stops at the page's end.
+            # list's order, so every page is an index walk that stops at the page's end. The first also
+            # serves the organization foreign key.
             models.Index(fields=["organization", "-created_at", "-id"], name="cart_session_org_list"),
             models.Index(
                 fields=["organization", "cart_id", "-created_at", "-id"], name="cart_session_cart_list"
@@ -76,6 +89,8 @@ class CartTryOnSession(models.Model):
                 fields=["organization", "status", "-created_at", "-id"], name="cart_session_status_list"
             ),
             models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["customer"], name="cart_session_customer"),
+            models.Index(fields=["photo"], name="cart_session_photo"),
         ]
         constraints = [
             # Two concurrent identical creates (a partner's retry) must not both charge.
@@ -105,17 +120,28 @@ class TryOn(models.Model):
         CANCELLED = "cancelled"
 
     FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+    ACTIVE = [Status.QUEUED, Status.PROCESSING]
 
     id = PrefixedIdField(prefix="tryon")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tryons")
+    # Foreign keys indexed in Meta.indexes, as on the session (why there).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="tryons", db_index=False
+    )
     session = models.ForeignKey(
-        CartTryOnSession, null=True, blank=True, on_delete=models.CASCADE, related_name="items"
+        CartTryOnSession,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="items",
+        db_index=False,
     )
     position = models.PositiveSmallIntegerField(default=0)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="tryons"
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="tryons", db_index=False
     )
-    photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    photo = models.ForeignKey(
+        Photo, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     photo_key = models.CharField(max_length=255, blank=True)
     product_id = models.CharField(max_length=255)
     variant_id = models.CharField(max_length=255, blank=True)
@@ -159,7 +185,10 @@ class TryOn(models.Model):
         # A re-run charges the organization again: money, so a permission of its own (the billing group's).
         permissions = [("rerun_tryon", "Can re-run a failed cart item (charges credits again)")]
         indexes = [
-            models.Index(fields=["session", "position"]),
+            # A session's items are found through the unique (session, position) index below.
+            models.Index(fields=["organization"], name="tryon_organization"),
+            models.Index(fields=["customer"], name="tryon_customer"),
+            models.Index(fields=["photo"], name="tryon_photo"),
             # The single try-on list (cart items are listed through their session): partial, so cart items
             # neither bloat it nor sit between a page's rows.
             models.Index(
@@ -173,6 +202,13 @@ class TryOn(models.Model):
                 name="tryon_single_status_list",
             ),
             models.Index(fields=["status", "completed_at"]),
+            # An organization's backlog for the completion estimate of every create: only live items, so
+            # its size is the queue's, not the history's.
+            models.Index(
+                fields=["organization"],
+                condition=Q(status__in=["queued", "processing"]),
+                name="tryon_org_backlog",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

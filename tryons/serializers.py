@@ -1,5 +1,7 @@
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -89,13 +91,79 @@ class PriceField(serializers.DecimalField):
         return super().validate_precision(value)
 
 
+# What DRF's CharField refuses in any text (ProhibitNullCharacters, ProhibitSurrogateCharacters).
+_REFUSED_IN_TEXT = re.compile("[\x00\ud800-\udfff]")
+_CURRENCY = r"^[A-Z]{3}$"
+
+
+def _plain_text(value, max_length: int, *, blank: bool) -> bool:
+    """True if DRF's CharField would take `value` exactly as it is (no trimming, no conversion)."""
+    return (
+        type(value) is str
+        and (blank or value != "")
+        and len(value) <= max_length
+        and value == value.strip()
+        and _REFUSED_IN_TEXT.search(value) is None
+    )
+
+
 class CartItemSerializer(GarmentSerializer):
+    """A cart item as sent. The declared fields are the contract and give every error; an item made only
+    of plainly valid values (nearly all of them) is taken by `_plain_item`, which checks the same rules
+    without DRF's per-field walk (20 items × 8 fields was most of a create's validation CPU).
+    tests/tryons/test_serializers.py checks that both take the same items to the same values."""
+
     class Meta:
         list_serializer_class = CartItemListSerializer
 
     quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False, default=1)
     price = PriceField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
-    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_blank=True, default="")
+    currency = serializers.RegexField(_CURRENCY, required=False, allow_blank=True, default="")
+
+    def to_internal_value(self, data):
+        item = self._plain_item(data)
+        return item if item is not None else super().to_internal_value(data)
+
+    def _plain_item(self, data) -> dict | None:
+        """The validated item if every value is plainly valid, else None (DRF's walk decides, and words
+        the errors)."""
+        if type(data) is not dict:
+            return None
+        variant_id, name = data.get("variantId", ""), data.get("name", "")
+        image_url, category = data.get("imageUrl"), data.get("category")
+        quantity, currency = data.get("quantity", 1), data.get("currency", "")
+        if not (
+            _plain_text(data.get("productId"), 255, blank=False)
+            and _plain_text(variant_id, 255, blank=True)
+            and _plain_text(name, 500, blank=True)
+            and _plain_text(image_url, 2048, blank=False)
+            and type(category) is str
+            and category in CATEGORIES
+            and type(quantity) is int
+            and 1 <= quantity <= 10_000
+            and _plain_text(currency, 3, blank=True)
+            and (currency == "" or re.match(_CURRENCY, currency))
+        ):
+            return None
+        item = {
+            "productId": data["productId"],
+            "variantId": variant_id,
+            "name": name,
+            "imageUrl": image_url,
+            "category": category,
+            "quantity": quantity,
+            "currency": currency,
+        }
+        try:
+            # The URL's own validators (Django's URLValidator, the outbound policy), and the price through
+            # its field: the same objects DRF's walk runs.
+            for validator in self.fields["imageUrl"].validators:
+                validator(image_url)
+            if "price" in data:
+                item["price"] = self.fields["price"].run_validation(data["price"])
+        except (serializers.ValidationError, DjangoValidationError):
+            return None
+        return item
 
 
 class CartTryOnCreateSerializer(serializers.Serializer):
@@ -116,6 +184,19 @@ class TryOnCreateSerializer(GarmentSerializer):
     )
     backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     metadata = MetadataField(required=False, default=dict)
+
+
+# Format values as the declared fields do, for the written-out representations below.
+_CREDITS = CreditsField()
+_TIMESTAMP = serializers.DateTimeField()
+
+
+def _credits(value: Decimal | None) -> int | float | None:
+    return None if value is None else _CREDITS.to_representation(value)
+
+
+def _timestamp(value) -> str | None:
+    return None if value is None else _TIMESTAMP.to_representation(value)
 
 
 # null until an item fails; then why, in a form partners can branch on (`code`) and show (`message`).
@@ -155,7 +236,12 @@ class _ResultMixin(serializers.Serializer):
 
 
 class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
-    """One cart item, the same in `cartItems` (REST) and in a cart event's `results` (webhooks)."""
+    """One cart item, the same in `cartItems` (REST) and in a cart event's `results` (webhooks).
+
+    The declared fields are the schema; `to_representation` writes the same values out directly: DRF's
+    walk over 15 fields for each of 20 items was most of the status poll's and the cart create's
+    serialization (tests/tryons/test_serializers.py checks the two agree).
+    """
 
     tryonId = serializers.CharField(source="id")
     productId = serializers.CharField(source="product_id")
@@ -185,6 +271,25 @@ class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
             "completedAt",
         ]
         read_only_fields = fields
+
+    def to_representation(self, tryon: TryOn) -> dict:
+        return {
+            "tryonId": tryon.id,
+            "productId": tryon.product_id,
+            "variantId": tryon.variant_id or None,
+            "name": tryon.name,
+            "imageUrl": tryon.image_url,
+            "category": tryon.category,
+            "quantity": tryon.quantity,
+            "status": str(tryon.status),
+            "resultUrl": result_url(tryon),
+            "error": tryon_error(tryon),
+            "engine": tryon.renderer or None,
+            "renderMs": tryon.render_ms,
+            "creditsCharged": _credits(tryon.credits),
+            "creditsRefunded": _credits(tryon.credits_refunded),
+            "completedAt": _timestamp(tryon.completed_at),
+        }
 
 
 # The customer's own id; null once the customer was deleted (its photos and results are erased with it).
@@ -233,6 +338,36 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
             "cancelledAt",
         ]
         read_only_fields = fields
+
+    def to_representation(self, session: CartTryOnSession) -> dict:
+        # Written out like CartItemResultSerializer's, from the same declared fields (the schema). The
+        # context may give the items (a create's rows as written) instead of the session's relation.
+        customer = session.customer
+        items = self.context.get("items")
+        if items is None:
+            items = session.items.all()
+        item = CartItemResultSerializer()
+        return {
+            "id": session.id,
+            "cartId": session.cart_id,
+            "externalId": customer.external_id if customer is not None else None,
+            "status": str(session.status),
+            "progress": session.progress,
+            "customerPhotoS3Key": session.photo_key,
+            "renderQuality": session.render_quality,
+            "backgroundScene": session.background_scene,
+            "itemCount": session.item_count,
+            "creditsRequired": _credits(session.credits_required),
+            "creditsCharged": _credits(session.credits_charged),
+            "creditsRefunded": _credits(session.credits_refunded),
+            "estimatedCompletionTime": _timestamp(session.estimated_completion_at),
+            "cartItems": [item.to_representation(row) for row in items],
+            "metadata": session.metadata,
+            "createdAt": _timestamp(session.created_at),
+            "startedAt": _timestamp(session.started_at),
+            "completedAt": _timestamp(session.completed_at),
+            "cancelledAt": _timestamp(session.cancelled_at),
+        }
 
 
 class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):

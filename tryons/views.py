@@ -82,7 +82,7 @@ class CartTryOnViewSet(
         serializer = CartTryOnCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        session, _created = services.cart_session_create(
+        session, created = services.cart_session_create(
             organization_id=self.organization_id,
             cart_id=data["cartId"],
             photo_key=data["customerPhotoS3Key"],
@@ -91,8 +91,12 @@ class CartTryOnViewSet(
             background_scene=data["backgroundScene"],
             metadata=data["metadata"],
         )
-        session = selectors.cart_session_get(organization_id=self.organization_id, session_id=session.id)
-        return Response(CartTryOnSessionSerializer(session).data, status=status.HTTP_200_OK)
+        if created:
+            answer = CartTryOnSessionSerializer(session, context={"items": session.written_items}).data
+        else:  # a replay answers with the session as it is now
+            session = selectors.cart_session_get(organization_id=self.organization_id, session_id=session.id)
+            answer = CartTryOnSessionSerializer(session).data
+        return Response(answer, status=status.HTTP_200_OK)
 
     @extend_schema(
         summary="List cart try-on sessions",

@@ -96,3 +96,43 @@ def test_a_pooled_connection_still_checks_the_address_on_every_request(monkeypat
             _post("https://hooks.partner.example/hook", keep_alive=True)
     with pytest.raises(outbound.OutboundBlocked):
         _post("http://hooks.partner.example/hook", keep_alive=True)  # and plain http is refused first
+
+
+class _RecordingReceiver(KeepAliveReceiver):
+    """Records the Authorization header each request carried."""
+
+    def __init__(self):
+        self.authorizations = []
+        receiver = self
+
+        class Handler(QuietHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.authorizations.append(self.headers.get("Authorization"))
+                self.reply(200, b"ok")
+
+        self.server = LocalServer(Handler)
+
+
+@pytest.mark.usefixtures("private_targets")
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_outbound_requests_take_no_proxy_or_netrc_credentials_from_the_environment(
+    tmp_path, monkeypatch, keep_alive
+):
+    receiver = _RecordingReceiver()
+    try:
+        # A proxy that does not exist: a request sent through it would fail, not reach the receiver.
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        netrc = tmp_path / ".netrc"
+        netrc.write_text("machine 127.0.0.1 login operator password hunter2\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        monkeypatch.setattr(outbound, "_pool", outbound._SessionPool())  # sessions built under this env
+
+        assert _post(receiver.url(), keep_alive=keep_alive).status_code == 200
+        assert receiver.authorizations == [None]
+    finally:
+        receiver.server.stop()
