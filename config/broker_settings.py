@@ -75,7 +75,12 @@ def transport_settings(*, kind: str, data_dir: Path, visibility_timeout: int) ->
         # TRYON_SWEEP_INTERVAL_SECONDS) and a try-on task redelivered while its run is alive, or after it
         # finished, does nothing. It stays above the longest run of the other tasks (a webhook attempt:
         # WEBHOOK_TIMEOUT_SECONDS), which have no lease and would run twice.
-        return {"CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": visibility_timeout}}
+        return {
+            # kombu's Redis transport, fixed to survive a Redis restart with tasks in flight
+            # (config/redis_broker.py).
+            "CELERY_BROKER_TRANSPORT": "config.redis_broker:Transport",
+            "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": visibility_timeout},
+        }
     return {
         # Publisher confirms: `.delay()` returns once RabbitMQ has taken the message (written to a quorum of
         # nodes), and a message the broker refuses raises instead of vanishing.
