@@ -161,6 +161,38 @@ def timed_out(job: EngineJob) -> bool:
     return timezone.now() - job.created_at > timedelta(seconds=engine_settings().render_timeout)
 
 
+NO_SLOT_IN_TIME = "No engine slot came free before the render timeout."
+
+
+def jobs_still_rendering(
+    pairs, *, after: Aftermath, timeout_message: str, on_drop=None
+) -> list[tuple[EngineJob, TryOn]]:
+    """The (job, item) pairs worth going on with: a job whose item no longer renders on it is abandoned, one
+    past the render timeout fails its item (refunded once, by job_fail). `on_drop(job)` runs before either
+    (e.g. cancelling the render at the provider)."""
+    live = []
+    for job, tryon in pairs:
+        if tryon is not None and not timed_out(job):
+            live.append((job, tryon))
+            continue
+        if on_drop is not None:
+            on_drop(job)
+        if tryon is None:
+            job_end(
+                job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job."
+            )
+        else:
+            job_fail(
+                job,
+                tryon,
+                after=after,
+                state=EngineJob.State.TIMED_OUT,
+                code="render_timed_out",
+                message=timeout_message,
+            )
+    return live
+
+
 def jobs_with_items(job_ids, state: str) -> list[tuple[EngineJob, TryOn | None]]:
     """The jobs still in `state`, each with its item if this job is still the item's current attempt and
     the item still renders (else None): two statements for the batch."""
@@ -183,23 +215,9 @@ def engine_job_submit(*, job_id: str) -> None:
 
 def engine_jobs_submit(job_ids: list[str], *, after: Aftermath, known: dict | None = None) -> None:
     """Submit the waiting jobs among `job_ids` that get a slot; the others wait for one."""
-    live = []
-    for job, tryon in jobs_with_items(job_ids, EngineJob.State.WAITING):
-        if tryon is None:
-            job_end(
-                job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job."
-            )
-        elif timed_out(job):
-            job_fail(
-                job,
-                tryon,
-                after=after,
-                state=EngineJob.State.TIMED_OUT,
-                code="render_timed_out",
-                message="No engine slot came free before the render timeout.",
-            )
-        else:
-            live.append((job, tryon))
+    live = jobs_still_rendering(
+        jobs_with_items(job_ids, EngineJob.State.WAITING), after=after, timeout_message=NO_SLOT_IN_TIME
+    )
     for engine in sorted({job.engine for job, _ in live}):
         ids = [job.id for job, _ in live if job.engine == engine]
         admitted = set(_admit(engine, EngineJob.objects.filter(pk__in=ids)))
@@ -222,23 +240,9 @@ def _hand_slots_on(engine: str, *, after: Aftermath) -> None:
     admitted = _admit(engine, waiting)
     if not admitted:
         return
-    live = []
-    for job, tryon in jobs_with_items(admitted, EngineJob.State.SUBMITTED):
-        if tryon is None:
-            job_end(
-                job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job."
-            )
-        elif timed_out(job):
-            job_fail(
-                job,
-                tryon,
-                after=after,
-                state=EngineJob.State.TIMED_OUT,
-                code="render_timed_out",
-                message="No engine slot came free before the render timeout.",
-            )
-        else:
-            live.append((job, tryon))
+    live = jobs_still_rendering(
+        jobs_with_items(admitted, EngineJob.State.SUBMITTED), after=after, timeout_message=NO_SLOT_IN_TIME
+    )
     _send(live, after=after, known={})
 
 

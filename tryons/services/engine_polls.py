@@ -25,11 +25,10 @@ from tryons.services.engine_jobs import (
     backoff_seconds,
     job_cancel_at_provider,
     job_cleanup,
-    job_end,
     job_fail,
+    jobs_still_rendering,
     jobs_with_items,
     schedule_step,
-    timed_out,
 )
 from tryons.services.settlement import cart_items_complete, result_key, tryon_complete
 
@@ -100,27 +99,12 @@ def _ask_provider(pair) -> _Polled:
 def engine_jobs_poll(job_ids: list[str]) -> None:
     """Poll the submitted jobs among `job_ids` side by side and settle each that ended."""
     after = Aftermath()
-    live = []
-    for job, tryon in jobs_with_items(job_ids, EngineJob.State.SUBMITTED):
-        if not job.provider_job_id:
-            continue
-        if tryon is None:
-            job_cancel_at_provider(job)
-            job_end(
-                job, EngineJob.State.ABANDONED, after=after, error="The item no longer renders on this job."
-            )
-        elif timed_out(job):
-            job_cancel_at_provider(job)
-            job_fail(
-                job,
-                tryon,
-                after=after,
-                state=EngineJob.State.TIMED_OUT,
-                code="render_timed_out",
-                message="The engine did not finish the render in time.",
-            )
-        else:
-            live.append((job, tryon))
+    live = jobs_still_rendering(
+        (pair for pair in jobs_with_items(job_ids, EngineJob.State.SUBMITTED) if pair[0].provider_job_id),
+        after=after,
+        timeout_message="The engine did not finish the render in time.",
+        on_drop=job_cancel_at_provider,
+    )
     pending: dict[tuple[str, bool], list[str]] = {}
     delivered: list[tuple[EngineJob, TryOn, _Polled]] = []
     for (job, tryon), polled in zip(live, fan_out(_ask_provider, live), strict=True):
