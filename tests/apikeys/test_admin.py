@@ -53,7 +53,7 @@ def test_revoking_in_admin_leaves_history_in_recent_actions(client, support_staf
     assert entry.get_change_message() == "Revoked the key."
     home = client.get(reverse("admin:index")).content.decode()
     assert "None available" not in home and str(key) in home
-    history = client.get(reverse("admin:apikeys_apikey_history", args=[key.pk])).content.decode()
+    history = client.get(reverse("admin:apikeys_apikey_history", args=[quote(key.pk)])).content.decode()
     assert "Revoked the key." in history
 
 

@@ -58,17 +58,17 @@ def test_customer_list_filters_by_organization(client, support_staff, photograph
 def test_customer_page_shows_photos_read_only(client, support_staff, photographed):
     client.force_login(support_staff)
     customer = Customer.objects.get(external_id="jane.doe")
-    page = client.get(reverse("admin:customers_customer_change", args=[customer.pk]))
+    page = client.get(reverse("admin:customers_customer_change", args=[quote(customer.pk)]))
     assert page.status_code == 200
     assert photographed["photoS3Key"] in page.content.decode()
-    photo_page = client.get(reverse("admin:customers_photo_change", args=[photographed["id"]]))
+    photo_page = client.get(reverse("admin:customers_photo_change", args=[quote(photographed["id"])]))
     assert photo_page.status_code == 200
     assert client.get(reverse("admin:customers_photo_add")).status_code == 403
 
 
 def test_photos_cannot_be_changed_or_deleted_in_admin(client, superuser, photographed):
     client.force_login(superuser)
-    delete_url = reverse("admin:customers_photo_delete", args=[photographed["id"]])
+    delete_url = reverse("admin:customers_photo_delete", args=[quote(photographed["id"])])
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
     assert Photo.objects.filter(id=photographed["id"]).exists()
 
@@ -80,7 +80,7 @@ def test_deleting_a_customer_in_admin_erases_its_photos(
     customer = Customer.objects.get(external_id="jane.doe")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("admin:customers_customer_delete", args=[customer.pk]), {"post": "yes"}
+            reverse("admin:customers_customer_delete", args=[quote(customer.pk)]), {"post": "yes"}
         )
     assert response.status_code == 302
     assert not Customer.objects.filter(pk=customer.pk).exists()

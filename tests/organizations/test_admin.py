@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def add_credits_url(organization):
-    return reverse("admin:organizations_organization_add_credits", args=[organization.pk])
+    return reverse("admin:organizations_organization_add_credits", args=[quote(organization.pk)])
 
 
 def test_billing_staff_add_credits_through_the_ledger(client, organization, billing_staff):
@@ -115,7 +115,7 @@ def test_organizations_with_a_ledger_cannot_be_deleted_and_staff_are_told_to_sus
     listing = client.get(reverse("admin:organizations_organization_changelist"))
     assert "delete_selected" not in listing.content.decode()
 
-    delete_url = reverse("admin:organizations_organization_delete", args=[organization.pk])
+    delete_url = reverse("admin:organizations_organization_delete", args=[quote(organization.pk)])
     response = client.post(delete_url, {"post": "yes"}, follow=True)
     assert response.redirect_chain[-1][0] == change_url
     assert "Suspend it instead" in response.content.decode()

@@ -4,6 +4,7 @@ import base64
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from config.storage import storage_exists
@@ -352,7 +353,7 @@ def test_support_staff_see_each_items_engine_job_in_the_admin(
     job = EngineJob.objects.get(tryon=item)
     client.force_login(support_staff)
 
-    page = client.get(f"/admin/tryons/tryon/{item.id}/change/").content.decode()
+    page = client.get(f"/admin/tryons/tryon/{quote(item.id)}/change/").content.decode()
     for shown in (job.provider_job_id, "replicate", "cuuupid/idm-vton", "succeeded", str(job.render_ms)):
         assert shown in page
     assert job.render_ms == 1500, "Replicate's own predict_time"
