@@ -273,7 +273,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         return actions
 
     def delete_view(self, request, object_id, extra_context=None):
-        organization = self.get_object(request, object_id)
+        organization = self.get_object(request, unquote(object_id))
         if organization is not None and organization.ledger_entries.exists():
             self.message_user(
                 request,
