@@ -9,6 +9,7 @@ from django.urls import reverse
 from apikeys.services import apikey_authenticate
 from config.errors import InvalidApiKey
 from organizations.models import CreditLedgerEntry, Organization
+from tests.factories import make_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +151,24 @@ def test_ledger_list_shows_times_to_the_second_and_links_the_organization(
     grant = organization.ledger_entries.get()
     assert grant.created_at.strftime("%Y-%m-%d %H:%M:%S UTC") in page
     assert reverse("admin:organizations_organization_change", args=[quote(organization.pk)]) in page
+
+
+def test_the_delete_guard_finds_an_organization_whose_id_looks_like_an_admin_escape(
+    client, django_user_model, monkeypatch
+):
+    # The admin writes "_5B" for "[" in its URLs; an id that happens to contain it must still be found.
+    from config import ids
+
+    original = ids.new_id
+    monkeypatch.setattr(
+        ids, "new_id", lambda prefix: "org_5B2F" + "x" * 18 if prefix == "org" else original(prefix)
+    )
+    organization = make_organization(name="Escaped Fashion")
+    monkeypatch.setattr(ids, "new_id", original)
+    assert organization.pk == "org_5B2F" + "x" * 18 and quote(organization.pk) != organization.pk
+    superuser = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123456")
+    client.force_login(superuser)
+    delete_url = reverse("admin:organizations_organization_delete", args=[quote(organization.pk)])
+    response = client.post(delete_url, {"post": "yes"}, follow=True)
+    assert "Suspend it instead" in response.content.decode()
+    assert Organization.objects.filter(pk=organization.pk).exists()
