@@ -25,6 +25,11 @@ logger = logging.getLogger("garmax.webhooks")
 
 # The sweeper leaves a due delivery to its own queued task for this long before re-queuing it.
 SWEEP_GRACE_SECONDS = 30
+# How long the sweeper leaves an endpoint it woke alone. Short, because the wake-up it queued may itself be
+# lost (taken by a worker that was then killed: Redis gives it back only after the visibility timeout), and
+# an extra wake-up is harmless (deliveries are claimed before they are sent): at most one per endpoint per
+# this many seconds while its deliveries are overdue.
+SWEEP_REPEAT_SECONDS = 30
 SWEEP_BATCH = 500
 # An immediate wake-up is skipped while another is queued; this bounds how long a lost one can suppress them.
 WAKE_MARKER_SECONDS = 60
@@ -146,7 +151,7 @@ def webhook_deliveries_dispatch_due(*, grace_seconds: float = SWEEP_GRACE_SECOND
         .values_list("webhook_id", flat=True)
         .distinct()[:SWEEP_BATCH]
     )
-    fresh = [w for w in overdue if cache.add(_swept_key(w), 1, 120)]
+    fresh = [w for w in overdue if cache.add(_swept_key(w), 1, SWEEP_REPEAT_SECONDS)]
     queued = webhook_endpoints_wake(webhook_ids=fresh, coalesce=False)
     if queued < len(fresh):
         cache.delete_many([_swept_key(w) for w in fresh])
