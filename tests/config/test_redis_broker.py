@@ -26,6 +26,10 @@ def _connection(transport: str, tag: str) -> Connection:
 
 def _in_flight(connection: Connection, queue: Queue):
     """A task taken from `queue` and not yet acknowledged, as a worker holds it while the task runs."""
+    return _in_flight_message(connection, queue).channel
+
+
+def _in_flight_message(connection: Connection, queue: Queue):
     channel = connection.channel()
     bound = queue(channel)
     bound.declare()
@@ -34,7 +38,26 @@ def _in_flight(connection: Connection, queue: Queue):
     )
     message = bound.get(no_ack=False)
     assert message is not None and channel.qos._delivered
-    return channel
+    return message
+
+
+def _closed_after_the_loss(channel) -> None:
+    # As Celery leaves the old channel when it reconnects: closed, pool gone, detached from its connection.
+    _lose_the_connection(channel)
+    channel.close()
+    assert channel.connection is None
+
+
+def _restored_after_the_visibility_timeout(tag: str, queue: Queue) -> dict | None:
+    with _connection("config.redis_broker:Transport", tag) as connection:
+        channel = connection.channel()
+        bound = queue(channel)
+        assert bound.get(no_ack=True) is None
+        time.sleep(1.5)
+        channel.qos.restore_visible(num=100)
+        message = bound.get(no_ack=True)
+        bound.delete()
+        return None if message is None else message.payload
 
 
 def _lose_the_connection(channel) -> None:
@@ -68,12 +91,63 @@ def test_closing_after_a_lost_connection_keeps_the_task_for_the_visibility_timeo
     channel.close()  # no AttributeError: the worker reconnects instead of exiting
 
     # The task waits in the unacknowledged index and returns to its queue once the visibility timeout passed.
-    with _connection("config.redis_broker:Transport", tag) as connection:
-        channel = connection.channel()
-        bound = queue(channel)
-        assert bound.get(no_ack=True) is None
-        time.sleep(1.5)
-        channel.qos.restore_visible(num=100)
-        message = bound.get(no_ack=True)
-        assert message is not None and message.payload == {"task": "tryons.process_cart_session"}
-        bound.delete()
+    assert _restored_after_the_visibility_timeout(tag, queue) == {"task": "tryons.process_cart_session"}
+
+
+def test_publishes_share_one_client_per_pool_and_a_new_pool_gets_a_new_one():
+    tag = f"test-{uuid.uuid4().hex}"
+    queue = Queue(tag, Exchange(tag, type="direct"), routing_key=tag)
+    connection = _connection("config.redis_broker:Transport", tag)
+    channel = connection.channel()
+    bound = queue(channel)
+    bound.declare()
+    producer = Producer(channel)
+
+    def publish(n):
+        producer.publish({"n": n}, exchange=queue.exchange, routing_key=queue.name)
+
+    publish(1)
+    first_client = channel._sync_client
+    publish(2)
+    assert channel._sync_client is first_client
+    old_pool = channel._pool
+    channel._pool = None  # as after a reconnect: a fresh pool
+    publish(3)
+    assert channel._sync_client is not first_client
+    assert channel._sync_client.connection_pool is channel._pool is not old_pool
+
+    received = []
+    while (message := bound.get(no_ack=True)) is not None:
+        received.append(message.payload["n"])
+    assert received == [1, 2, 3]
+    channel.close()
+    connection.release()
+
+
+def test_kombus_own_transport_dies_acknowledging_a_task_that_outlived_its_channel():
+    tag = f"test-{uuid.uuid4().hex}"
+    queue = Queue(tag, Exchange(tag, type="direct"), routing_key=tag)
+    message = _in_flight_message(_connection("redis", tag), queue)
+    channel = message.channel
+    channel.qos._delivered.clear()  # kombu's own close would die restoring them (the test above)
+    channel._pool = None
+    channel.connection.client = None
+    channel.close()
+    with pytest.raises(AttributeError):
+        message.ack()
+
+
+@pytest.mark.parametrize("finish", ["ack", "reject", "requeue"])
+def test_a_task_finishing_after_its_channel_closed_returns_after_the_visibility_timeout(finish):
+    tag = f"test-{uuid.uuid4().hex}"
+    queue = Queue(tag, Exchange(tag, type="direct"), routing_key=tag)
+    message = _in_flight_message(_connection("config.redis_broker:Transport", tag), queue)
+    _closed_after_the_loss(message.channel)
+
+    # No AttributeError: the worker goes on with its new connection instead of exiting.
+    if finish == "ack":
+        message.ack()
+    else:
+        message.reject(requeue=finish == "requeue")
+
+    assert _restored_after_the_visibility_timeout(tag, queue) == {"task": "tryons.process_cart_session"}
