@@ -1,19 +1,37 @@
 """Reads other apps rely on; kept here so their queries stay tenant-scoped in one place."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from config.errors import ResourceNotFound
 from config.prepared import PreparedQuery
 from customers.models import Customer, Photo
 
+# Every try-on create looks its photo up: compiled once per process (config/prepared.py), with the
+# customer's externalId that the create's answer carries.
+_photo_for_key_query = PreparedQuery(
+    Photo,
+    lambda organization_id, storage_key: (
+        Photo.objects.filter(organization_id=organization_id, storage_key=storage_key)
+        .annotate(customer_external_id=F("customer__external_id"))
+        .order_by()[:1]
+    ),
+)
+
 
 def photo_for_key(*, organization_id: str, storage_key: str) -> Photo | None:
-    """The organization's photo stored at `storage_key`, or None (another organization's key is None too)."""
-    return (
-        Photo.objects.select_related("customer")
-        .filter(organization_id=organization_id, storage_key=storage_key)
-        .first()
-    )
+    """The organization's photo stored at `storage_key`, or None (another organization's key is None too).
+
+    `photo.customer` comes loaded with its id, organization and externalId (as `.only()` would load it;
+    any other field is read on first use).
+    """
+    photo = _photo_for_key_query.first(organization_id=organization_id, storage_key=storage_key)
+    if photo is not None:
+        photo.customer = Customer.from_db(
+            photo._state.db,
+            ["id", "organization_id", "external_id"],
+            [photo.customer_id, photo.organization_id, photo.customer_external_id],
+        )
+    return photo
 
 
 def with_latest_photo_key(customers: QuerySet) -> QuerySet:
