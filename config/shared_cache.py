@@ -14,6 +14,7 @@ Usage recording is the exception: it happens after the work is done, so a failur
 response goes out unchanged.
 """
 
+import contextlib
 import functools
 import logging
 import os
@@ -123,6 +124,38 @@ def shared_delete_many(keys: list[str]) -> None:
         caches["default"].delete_many(keys)
     else:
         client.delete(*keys)
+
+
+# Short-lived counters (an organization's queued items, for estimates): a number that expires, to which
+# later events add until it does. An addition to a counter that has expired is dropped, so a counter never
+# outlives its timeout and the next reader counts afresh.
+_ADD_IF_PRESENT = (
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end"
+)
+
+
+def shared_counters_get(keys: list[str]) -> list[int | None]:
+    """The counters' values in the order of `keys`; None for one not set (or expired)."""
+    found = shared_get_many(keys)
+    return [None if found.get(key) is None else int(found[key]) for key in keys]
+
+
+def shared_counter_start(key: str, value: int, timeout: int) -> None:
+    """Set the counter unless it is set already (a concurrent reader's count and additions win)."""
+    client = redis_client()
+    if client is None:
+        caches["default"].add(key, value, timeout=timeout)
+    else:
+        client.set(key, value, ex=timeout, nx=True)
+
+
+def shared_counter_add(key: str, amount: int) -> None:
+    client = redis_client()
+    if client is None:
+        with contextlib.suppress(ValueError):  # not set: nothing to add to
+            caches["default"].incr(key, amount)
+    else:
+        client.eval(_ADD_IF_PRESENT, 1, key, amount)
 
 
 def requires_shared_cache(function):

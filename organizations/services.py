@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from config.errors import Forbidden, InsufficientCredits, ValidationError
 from config.observability import metrics
+from config.prepared import PreparedQuery
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
@@ -229,6 +230,21 @@ def _sandbox_fill(*, sandbox: Organization, reference: str, actor) -> CreditLedg
     return entry
 
 
+# The row lock serializes balance changes per organization: no lost update, no double spend. NO KEY: the
+# rows a create inserts point at the organization, and PostgreSQL's foreign-key check share-locks its key;
+# a plain FOR UPDATE would make every concurrent create of the organization wait for the charging one's
+# commit before it could insert a row, not just before it charges. Compiled once (config/prepared.py):
+# every cart create runs it.
+_locked_organization_query = PreparedQuery(
+    Organization,
+    lambda organization_id: (
+        Organization.objects.select_for_update(no_key=True)
+        .only("id", "credits", "settings", "low_balance_alerted_at", "sandbox_of_id")
+        .filter(pk=organization_id)[:1]
+    ),
+)
+
+
 def _ledger_apply(
     *,
     organization_id: str,
@@ -248,12 +264,9 @@ def _ledger_apply(
     commit is time other creators of the organization wait. Must run inside a transaction. The entry
     carries the locked organization (`entry.organization`) with its alert settings.
     """
-    # The row lock serializes balance changes per organization: no lost update, no double spend.
-    organization = (
-        Organization.objects.select_for_update()
-        .only("id", "credits", "settings", "low_balance_alerted_at", "sandbox_of_id")
-        .get(pk=organization_id)
-    )
+    organization = _locked_organization_query.first(organization_id=organization_id)
+    if organization is None:
+        raise Organization.DoesNotExist(f"Organization {organization_id} does not exist.")
     new_balance = organization.credits + amount
     if reference and (not duplicate_raises or new_balance < 0):
         existing = CreditLedgerEntry.objects.filter(
@@ -324,38 +337,52 @@ def credits_top_up(
 
 
 def credits_charge(
-    *, organization_id: str, amount, reference: str, description: str = "", actor=None
+    *,
+    organization_id: str,
+    amount,
+    reference: str,
+    description: str = "",
+    actor=None,
+    new_reference: bool = False,
 ) -> CreditLedgerEntry:
     """Take `amount` credits for `reference` (e.g. a cart session id).
 
     Raises InsufficientCredits (nothing changes) when the balance is too low. Charging the same reference
     twice returns the first entry and charges nothing. Call it inside the transaction that creates the
     thing being paid for, so both commit or neither does. `actor` is the staff user whose action charges
-    (a console re-run), recorded on the entry.
+    (a console re-run), recorded on the entry. `new_reference` says the reference is the id of a row this
+    transaction has just inserted, so nothing can have been charged under it: the charge then skips the
+    savepoint that catches a repeat (two round trips while the organization is locked, on every create).
     """
     if not reference:
         raise ValueError("a charge needs a reference")
     value = _positive(amount)
+
+    def charge() -> CreditLedgerEntry:
+        entry, created = _ledger_apply(
+            organization_id=organization_id,
+            kind=CreditLedgerEntry.Kind.CHARGE,
+            amount=-value,
+            reference=reference,
+            description=description or f"Charge for {reference}",
+            actor=actor,
+            duplicate_raises=True,
+        )
+        if created:
+            _low_balance_alert(entry)
+        return entry
+
+    if new_reference:
+        return charge()
     try:
         with transaction.atomic():
-            entry, created = _ledger_apply(
-                organization_id=organization_id,
-                kind=CreditLedgerEntry.Kind.CHARGE,
-                amount=-value,
-                reference=reference,
-                description=description or f"Charge for {reference}",
-                actor=actor,
-                duplicate_raises=True,
-            )
-            if created:
-                _low_balance_alert(entry)
+            return charge()
     except IntegrityError:
         # The reference was charged before (a retry), or a concurrent charge of it won the unique
         # constraint: it is already paid.
         return CreditLedgerEntry.objects.get(
             organization_id=organization_id, kind=CreditLedgerEntry.Kind.CHARGE, reference=reference
         )
-    return entry
 
 
 def credits_refund(

@@ -46,7 +46,8 @@ class GarmentSerializer(serializers.Serializer):
     imageUrl = OutboundURLField(max_length=2048, validators=[_image_url])
     category = serializers.ChoiceField(choices=CATEGORIES)
 
-    def to_garment(self, data: dict) -> GarmentInput:
+    @staticmethod
+    def to_garment(data: dict) -> GarmentInput:
         return GarmentInput(
             product_id=data["productId"],
             variant_id=data.get("variantId") or "",

@@ -86,7 +86,7 @@ class CartTryOnViewSet(
             organization_id=self.organization_id,
             cart_id=data["cartId"],
             photo_key=data["customerPhotoS3Key"],
-            items=[CartItemSerializer().to_garment(item) for item in data["cartItems"]],
+            items=[CartItemSerializer.to_garment(item) for item in data["cartItems"]],
             render_quality=data.get("renderQuality"),
             background_scene=data["backgroundScene"],
             metadata=data["metadata"],

@@ -40,6 +40,29 @@ class TestCharges:
         organization.refresh_from_db()
         assert organization.credits == Decimal("96.00")
 
+    def test_a_new_reference_is_charged_without_a_savepoint_and_all_or_nothing(self, organization):
+        from django.db import connection, transaction
+        from django.test.utils import CaptureQueriesContext
+
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            entry = services.credits_charge(
+                organization_id=organization.id, amount=5, reference="cts_new", new_reference=True
+            )
+        assert not [query for query in queries.captured_queries if "SAVEPOINT" in query["sql"]]
+        assert entry.balance_after == Decimal("95.00") and ledger_sum(organization) == Decimal("95.00")
+
+        with pytest.raises(InsufficientCredits), transaction.atomic():
+            services.credits_charge(
+                organization_id=organization.id, amount=96, reference="cts_big", new_reference=True
+            )
+        organization.refresh_from_db()
+        assert organization.credits == Decimal("95.00")
+        assert not CreditLedgerEntry.objects.filter(reference="cts_big").exists()
+
+    def test_a_charge_of_an_organization_that_does_not_exist_raises(self):
+        with pytest.raises(Organization.DoesNotExist):
+            services.credits_charge(organization_id="org_missing", amount=1, reference="cts_x")
+
     def test_the_same_reference_is_refunded_once(self, organization):
         services.credits_charge(organization_id=organization.id, amount=4, reference="cts_r")
         services.credits_refund(organization_id=organization.id, amount=4, reference="cts_r:cancel")

@@ -3,6 +3,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
@@ -12,7 +15,7 @@ from tests.tryons.conftest import CountingRenderer
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
 from tryons.renderers import PermanentRenderError, RetryableRenderError
-from tryons.services import processing, queue
+from tryons.services import creation, processing, queue
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.usefixtures("allow_private")
@@ -328,7 +331,58 @@ def test_estimated_completion_follows_recent_render_durations(organization, make
         status="completed", render_ms=60_000, completed_at=timezone.now()
     )
 
+    cache.clear()  # the estimate's inputs are reused for a few seconds (next tests)
+
     slow = services.tryon_estimated_completion(organization_id=organization.id, item_count=4)
     expected = timezone.now() + timedelta(seconds=240)
     assert abs((slow - expected).total_seconds()) < 5
     assert slow - fast > timedelta(seconds=150)
+
+
+def _backlog_counts(queries) -> int:
+    return sum('SELECT COUNT(*) FROM (SELECT "tryons_tryon"."id"' in query["sql"] for query in queries)
+
+
+def test_backlog_is_counted_once_per_window_and_each_create_adds_its_items(
+    organization, make_session, garment_server, django_capture_on_commit_callbacks
+):
+    cache.clear()
+    url = garment_server.url("/garment.png")
+    with CaptureQueriesContext(connection) as queries:
+        with django_capture_on_commit_callbacks(execute=True):  # each create commits
+            first = make_session([url, url], cart_id="cart_a")
+        with django_capture_on_commit_callbacks(execute=True):
+            second = make_session([url, url, url], cart_id="cart_b")
+        estimate = services.tryon_estimated_completion(organization_id=organization.id, item_count=0)
+
+    assert _backlog_counts(queries.captured_queries) == 1
+    # No history: 8 s per item. The second cart waited for the first cart's 2 items, and the 5 items of
+    # both carts are the backlog now, although the count was taken before either was created.
+    assert abs((second.estimated_completion_at - second.created_at).total_seconds() - 8 * (2 + 3)) < 2
+    assert abs((estimate - timezone.now()).total_seconds() - 8 * 5) < 2
+    assert first.estimated_completion_at < second.estimated_completion_at
+
+    cache.clear()  # the window ends: the next estimate counts again
+    with CaptureQueriesContext(connection) as queries:
+        services.tryon_estimated_completion(organization_id=organization.id, item_count=0)
+    assert _backlog_counts(queries.captured_queries) == 1
+
+
+def test_estimate_without_a_reachable_cache_counts_every_time(
+    organization, make_session, garment_server, monkeypatch
+):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def unreachable(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    for name in ("shared_counters_get", "shared_counter_start", "shared_counter_add"):
+        monkeypatch.setattr(creation, name, unreachable)
+    url = garment_server.url("/garment.png")
+    make_session([url, url], cart_id="cart_a")
+
+    with CaptureQueriesContext(connection) as queries:
+        estimate = services.tryon_estimated_completion(organization_id=organization.id, item_count=1)
+
+    assert _backlog_counts(queries.captured_queries) == 1
+    assert abs((estimate - timezone.now()).total_seconds() - 8 * 3) < 2
