@@ -92,7 +92,7 @@ class BareCartCreateView(APIView):
             organization_id=organization_id,
             cart_id=data["cartId"],
             photo_key=data["customerPhotoS3Key"],
-            items=[CartItemSerializer().to_garment(item) for item in data["cartItems"]],
+            items=[CartItemSerializer.to_garment(item) for item in data["cartItems"]],
             render_quality=data.get("renderQuality"),
             background_scene=data["backgroundScene"],
             metadata=data["metadata"],
