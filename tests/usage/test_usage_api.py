@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from organizations import services as organization_services
@@ -65,6 +67,13 @@ def test_daily_usage_totals_series_and_breakdowns_come_from_the_rollups(
     assert only_one["totals"]["requests"] == 2 and [k["keyId"] for k in only_one["byKey"]] == [key.id]
 
 
+def half_past_this_hour():
+    return timezone.now().replace(minute=30, second=0, microsecond=0)
+
+
+# Half past: `to` (now + 1 minute) stays inside the current hour, so there are exactly three buckets. At
+# hh:59 on the real clock it reached into the next hour and the series had four.
+@time_machine.travel(half_past_this_hour(), tick=True)
 def test_hourly_usage_and_credits_charged_and_refunded_per_period(
     organization, owner, api_key_for, jwt_client, store
 ):
@@ -121,6 +130,13 @@ def test_a_key_with_usage_read_reads_its_organizations_usage(
     assert refused.status_code == 403 and refused.json()["error"] == "InvalidScope"
 
 
+def midday_today():
+    return midnight(timezone.now().date()) + timedelta(hours=12)
+
+
+# At midday every day before today is closed. Run at the real clock, the count below was 29 between 00:00 and
+# 00:10 UTC (yesterday is still open then: the test after this one), and CI once met exactly that.
+@time_machine.travel(midday_today(), tick=True)
 def test_closed_periods_credits_are_rolled_up_once_and_the_open_one_is_live(organization, owner, jwt_client):
     from organizations.models import CreditLedgerEntry
     from usage.models import CreditRollup
@@ -142,3 +158,36 @@ def test_closed_periods_credits_are_rolled_up_once_and_the_open_one_is_live(orga
     again = client.get(usage_url(organization)).json()
     assert again["totals"]["creditsCharged"] == 5.5
     assert again["series"][-1]["creditsCharged"] == 1.5
+
+
+def test_yesterday_stays_live_for_the_first_minutes_of_a_day(organization, owner, jwt_client):
+    """A transaction that began before midnight may still commit a ledger entry dated yesterday, so for
+    CLOSED_AFTER (10 minutes) yesterday is summed from the ledger on every read and not yet rolled up."""
+    from organizations.models import CreditLedgerEntry
+    from usage.models import CreditRollup
+
+    today = midnight(timezone.now().date())
+    with time_machine.travel(today + timedelta(minutes=4), tick=True):
+        organization_services.credits_charge(
+            organization_id=organization.id, amount="2.00", reference="cts_late"
+        )
+        CreditLedgerEntry.objects.filter(reference="cts_late").update(created_at=today - timedelta(minutes=1))
+        client = jwt_client(owner)
+        first = client.get(usage_url(organization)).json()
+        assert first["totals"]["creditsCharged"] == 2.0
+        rolled_up = CreditRollup.objects.filter(organization_id=organization.id, period="day")
+        assert rolled_up.count() == 29
+        assert not rolled_up.filter(start=today - timedelta(days=1)).exists()
+
+        # The late entry commits a minute later and the next read counts it.
+        organization_services.credits_charge(
+            organization_id=organization.id, amount="0.50", reference="cts_later"
+        )
+        CreditLedgerEntry.objects.filter(reference="cts_later").update(
+            created_at=today - timedelta(seconds=5)
+        )
+        assert client.get(usage_url(organization)).json()["totals"]["creditsCharged"] == 2.5
+
+    with time_machine.travel(today + timedelta(minutes=11), tick=True):
+        assert jwt_client(owner).get(usage_url(organization)).json()["totals"]["creditsCharged"] == 2.5
+        assert rolled_up.get(start=today - timedelta(days=1)).charged == Decimal("2.50")
