@@ -32,6 +32,7 @@ from config.deadline import (
     OutboundRejected,
     deadline_session,
 )
+from config.numbers import whole_number
 from config.observability import metrics
 
 __all__ = [
@@ -210,8 +211,8 @@ def fetch_bytes(
                         raise OutboundRejected(f"HTTP {response.status_code}")
                     if response.status_code >= 400:
                         raise OutboundFailed(f"HTTP {response.status_code}")
-                    declared = response.headers.get("Content-Length")
-                    if declared and declared.isdigit() and int(declared) > max_bytes:
+                    declared = whole_number(response.headers.get("Content-Length"))
+                    if declared is not None and declared > max_bytes:
                         raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
                     body = bytearray()
                     try:
@@ -364,8 +365,8 @@ def request(
                 with response:
                     if deadline.expired:  # cut off mid-headers: what arrived is not the answer
                         raise OutboundFailed(deadline.message)
-                    declared = response.headers.get("Content-Length")
-                    if declared and declared.isdigit() and int(declared) > max_response_bytes:
+                    declared = whole_number(response.headers.get("Content-Length"))
+                    if declared is not None and declared > max_response_bytes:
                         raise OutboundRejected(f"Body is larger than {max_response_bytes} bytes.")
                     body = bytearray()
                     for chunk in response.iter_content(64 * 1024):

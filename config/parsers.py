@@ -16,6 +16,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 from config.errors import PayloadTooLarge, ValidationError
+from config.numbers import whole_number
 
 MAX_JSON_DEPTH = 64
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -56,8 +57,8 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if limit is not None and declared and declared.isdigit() and int(declared) > limit:
+        declared = whole_number(request.META.get("CONTENT_LENGTH")) if request is not None else None
+        if limit is not None and declared is not None and declared > limit:
             raise PayloadTooLarge(
                 f"The request body must be at most {limit} bytes.", details={"maxBytes": limit}
             )

@@ -115,6 +115,21 @@ def test_retry_after_on_429_is_honoured(organization, receiver, clock):
     assert (delivery.next_attempt_at - clock.now).total_seconds() == pytest.approx(120, abs=1)
 
 
+@pytest.mark.parametrize("retry_after", ["²", "soon", "-5"])
+def test_a_retry_after_that_is_no_number_or_date_leaves_the_usual_schedule(
+    organization, receiver, clock, retry_after
+):
+    # "²" is a digit to str.isdigit(), and float("²") raised inside the delivery.
+    receiver.respond = lambda request: (429, {"Retry-After": retry_after}, b"", 0)
+    make_webhook(organization, receiver.url)
+    event = _record(organization)
+    delivery = WebhookDelivery.objects.get(event=event)
+    tasks.deliver_endpoint(delivery.webhook_id)
+    delivery.refresh_from_db()
+    assert delivery.attempts.get().status_code == 429
+    assert 5 <= (delivery.next_attempt_at - clock.now).total_seconds() <= 5.6
+
+
 def test_ten_failed_deliveries_deactivate_the_endpoint_when_retries_are_zero(organization, receiver):
     _set_retries(organization, 0)
     receiver.respond = lambda request: (503, {}, b"", 0)

@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 
+from config.numbers import whole_number
 from config.outbound import OutboundBlocked, OutboundFailed, post
 from webhooks import signing
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
@@ -44,9 +45,8 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
+    seconds = whole_number(value)
+    if seconds is None:
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
