@@ -24,7 +24,8 @@ from tests.e2e.stack import BIN, ROOT, STAFF_USERNAME
 HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 HOOK_DATA = ("photo_key", "garment_url", "webhook_url", "photo_jpeg_hex", "spare_external_ids", "import_csv")
 IMPORT_CSV = b"externalId,email,name\nfuzz-imported-1,one@example.com,One\nfuzz-imported-2,,Two\n"
-# More than the DELETE cases a run generates: each can be deleted once.
+# Customers the DELETE cases may delete, each once (a run generates 60 to 150 of those cases; past the spares
+# fuzz_hooks.py sends ids that never existed).
 SPARE_CUSTOMERS = 60
 
 pytestmark = pytest.mark.e2e
