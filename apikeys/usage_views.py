@@ -15,7 +15,6 @@ from apikeys.partner import PartnerAPIMixin
 from apikeys.permissions import RequiresScope
 from apikeys.scopes import USAGE_READ
 from config.errors import ResourceNotFound, ValidationError
-from config.numbers import whole_number
 from config.schema import ErrorSerializer
 from organizations.access import organization_for_user
 from organizations.models import Organization
@@ -25,8 +24,6 @@ from usage.serializers import RequestLogEntrySerializer, UsageQuerySerializer, U
 # Buckets one usage response may hold: a month of hours, or a year and a bit of days (the rollups' life).
 MAX_SPAN = {"hour": timedelta(days=31), "day": timedelta(days=400)}
 DEFAULT_SPAN = {"hour": timedelta(hours=24), "day": timedelta(days=30)}
-# The request log's `status` filter: one code (100-599) or one of these classes.
-STATUS_CLASSES = frozenset({"1xx", "2xx", "3xx", "4xx", "5xx"})
 
 ORGANIZATION_ID = OpenApiParameter("organization_id", str, OpenApiParameter.PATH, description="`org_…`")
 RATE_LIMITED = OpenApiResponse(ErrorSerializer, description="RateLimitExceeded (API keys): see Retry-After.")
@@ -202,8 +199,7 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         organization_id = self._organization_id()
         params = request.query_params
         status = params.get("status") or None
-        code = whole_number(status)
-        if status and not (code is not None and 100 <= code <= 599) and status.lower() not in STATUS_CLASSES:
+        if status and selectors.status_filter(status) is None:
             raise ValidationError(details={"status": ["A status code (e.g. 404) or a class (e.g. 4xx)."]})
         times = UsageQuerySerializer(data=params)
         times.is_valid(raise_exception=True)

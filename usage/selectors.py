@@ -9,6 +9,7 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from config.errors import ResourceNotFound
+from config.numbers import whole_number
 from organizations.models import CreditLedgerEntry
 from usage.models import CreditRollup, RequestLogEntry, UsageRollup
 
@@ -192,12 +193,17 @@ def usage_summary(
     }
 
 
-def status_filter(value: str) -> Q:
-    """`404` (one status) or `4xx` (a class)."""
-    if len(value) == 3 and value[0] in "12345" and value[1:].lower() == "xx":
+# The request log also takes 1xx, which the usage breakdown leaves out (the API answers none).
+LOG_STATUS_CLASSES = frozenset({"1xx", *STATUS_CLASSES})
+
+
+def status_filter(value: str) -> Q | None:
+    """`404` (one status, 100-599) or `4xx` (a class, any case); None for anything else."""
+    if value.lower() in LOG_STATUS_CLASSES:
         low = int(value[0]) * 100
         return Q(status_code__gte=low, status_code__lt=low + 100)
-    return Q(status_code=int(value))
+    code = whole_number(value)
+    return Q(status_code=code) if code is not None and 100 <= code <= 599 else None
 
 
 def request_log_list(
@@ -209,7 +215,8 @@ def request_log_list(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> QuerySet:
-    """The organization's request log, newest first; each filter has an index in this order."""
+    """The organization's request log, newest first; each filter has an index in this order. `status` must be
+    one that `status_filter` takes."""
     entries = RequestLogEntry.objects.filter(organization_id=organization_id)
     if status:
         entries = entries.filter(status_filter(status))
