@@ -54,7 +54,7 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
         if when.tzinfo is None:
             return None
         seconds = (when - now).total_seconds()
-    return max(0.0, min(seconds, MAX_RETRY_AFTER_SECONDS))
+    return max(0.0, min(float(seconds), MAX_RETRY_AFTER_SECONDS))
 
 
 def _signing_secrets(webhook: Webhook, now: datetime) -> list[str]:
