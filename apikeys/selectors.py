@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.models import ApiKey
+from config.date_parameters import date_parameter, is_date_only
 from config.errors import ValidationError
+from config.timestamps import timestamp_text
 from organizations.models import CreditLedgerEntry, Organization, credits_number
 from usage.selectors import usage_summary
 
@@ -68,28 +70,12 @@ def account_for_key(*, principal: ApiKeyPrincipal, rate_limit) -> dict:
             "remaining": rate_limit.remaining if rate_limit else None,
             "resetAt": rate_limit.reset_at if rate_limit else None,
             "expiresAt": (
-                datetime.fromtimestamp(principal.expires_at, tz=UTC).isoformat().replace("+00:00", "Z")
+                timestamp_text(datetime.fromtimestamp(principal.expires_at, tz=UTC))
                 if principal.expires_at
                 else None
             ),
         },
     }
-
-
-def _bound(raw: str | None, field: str, *, end: bool) -> datetime | None:
-    """An ISO-8601 date (the whole day) or date-time; a time without a zone is UTC."""
-    if not raw:
-        return None
-    try:
-        if len(raw) == 10:
-            day = datetime.fromisoformat(raw).date()
-            return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(
-            details={field: ["Must be an ISO-8601 date (2026-01-15) or date-time (2026-01-15T10:30:00Z)."]}
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def account_ledger(*, principal: ApiKeyPrincipal, params) -> QuerySet:
@@ -104,8 +90,8 @@ def account_ledger(*, principal: ApiKeyPrincipal, params) -> QuerySet:
                 details={"type": [f"Must be one of {', '.join(CreditLedgerEntry.Kind.values)}."]}
             )
         entries = entries.filter(kind=kind)
-    since = _bound(params.get("from"), "from", end=False)
-    until = _bound(params.get("to"), "to", end=True)
+    since = date_parameter(params.get("from"), field="from")
+    until = date_parameter(params.get("to"), field="to", day_end=True)
     if since and until and since >= until:
         raise ValidationError(details={"to": ["Must be after from."]})
     if since:
@@ -114,7 +100,7 @@ def account_ledger(*, principal: ApiKeyPrincipal, params) -> QuerySet:
         # A date-time bound is inclusive; a date bound covers its whole day.
         entries = (
             entries.filter(created_at__lt=until)
-            if len(params["to"]) == 10
+            if is_date_only(params["to"])
             else entries.filter(created_at__lte=until)
         )
     return entries

@@ -14,11 +14,17 @@ from apikeys.authentication import ApiKeyAuthentication
 from apikeys.partner import PartnerAPIMixin
 from apikeys.permissions import RequiresScope
 from apikeys.scopes import USAGE_READ
+from apikeys.user_rate_limit import UserRateLimit
+from config.date_parameters import date_openapi_parameter
 from config.errors import ResourceNotFound, ValidationError
+from config.request_context import REQUEST_ID_MAX_LENGTH
 from config.schema import ErrorSerializer
+from config.timestamps import timestamp_text
 from organizations.access import organization_for_user
 from organizations.models import Organization
+from organizations.partner_ids import partner_organization_id
 from usage import selectors
+from usage import settings as usage_settings
 from usage.serializers import RequestLogEntrySerializer, UsageQuerySerializer, UsageSerializer
 
 # Buckets one usage response may hold: a month of hours, or a year and a bit of days (the rollups' life).
@@ -33,6 +39,7 @@ LOG_ENTRY_EXAMPLE = OpenApiExample(
     "A failed request",
     response_only=True,
     value={
+        "id": "log_AAYJ8ZQvXcAAAAAAAAAAKg",
         "requestId": "req_9b1d4c0e8f7a4a55",
         "keyId": "key_8Hq1",
         "method": "POST",
@@ -63,8 +70,7 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     permission_classes = [MembersOrUsageKeys]
     required_scopes = {"usage": USAGE_READ, "logs": USAGE_READ, "log_entry": USAGE_READ}
     serializer_class = RequestLogEntrySerializer
-    # The log's cursors are request ids; `cursor` is accepted as another name for `startingAfter`.
-    cursor_field = "request_id"
+    # `cursor` is accepted as another name for `startingAfter`; both read cursor_lookup.
     cursor_aliases = ("cursor",)
 
     def _organization_id(self) -> str:
@@ -84,9 +90,41 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             return acting
         return organization_for_user(user=self.request.user, organization_id=wanted).pk
 
+    def check_throttles(self, request):
+        """A key is counted as it is authenticated (PartnerAPIMixin); a signed-in user is counted here."""
+        if not isinstance(request.auth, ApiKeyPrincipal):
+            UserRateLimit().allow_request(request, self)
+
+    def cursor_lookup(self, value: str) -> dict | None:
+        """A cursor is an entry's `id` (`log_…`), or, as before, a `requestId` that names one entry: a
+        retried request repeats its id, and such an id names no single place in the log."""
+        lookup = selectors.log_entry_lookup(value)
+        if lookup is not None or len(value) > REQUEST_ID_MAX_LENGTH:
+            return lookup
+        named = selectors.RequestLogEntry.objects.filter(
+            organization_id=self._organization_id(), request_id=value
+        ).values("pk")[:2]
+        if len(named) > 1:
+            message = (
+                f"Request id {value} names several entries (a retried request): page with an entry's `id`."
+            )
+            raise ValidationError(message, details={"startingAfter": [message]})
+        return {"request_id": value}
+
     def _span(self, values: dict, granularity: str):
+        """[start, end) of a usage read: inside the rollups' retention (a 400 naming the window for an
+        explicit `from` before it; a default `from` is moved up to it), at most MAX_SPAN long."""
+        earliest = selectors.usage_earliest(granularity)
+        window = (
+            f"Usage is kept for {usage_settings.ROLLUP_RETENTION_DAYS} days (USAGE_ROLLUP_RETENTION_DAYS): "
+            f"the earliest `from` at {granularity} granularity is {timestamp_text(earliest)}."
+        )
         end = values.get("to") or timezone.now()
-        start = values.get("from") or end - DEFAULT_SPAN[granularity]
+        if end <= earliest:
+            raise ValidationError(window, details={"to": [window]})
+        if values.get("from") is not None and values["from"] < earliest:
+            raise ValidationError(window, details={"from": [window]})
+        start = values.get("from") or max(end - DEFAULT_SPAN[granularity], earliest)
         start = selectors.bucket_start(start, granularity)
         if end <= start:
             raise ValidationError(details={"to": ["Must be after `from`."]})
@@ -108,8 +146,13 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         ),
         parameters=[
             ORGANIZATION_ID,
-            OpenApiParameter("from", str, description="Start (ISO-8601), e.g. 2026-11-01T00:00:00Z."),
-            OpenApiParameter("to", str, description="End, exclusive (ISO-8601). Default: now."),
+            date_openapi_parameter(
+                "from",
+                "Start, inclusive, rounded down to its bucket; not before the retention window "
+                "(USAGE_ROLLUP_RETENTION_DAYS, default 400 days). Default: `to` less 30 days (by day) or 24 "
+                "hours (by hour).",
+            ),
+            date_openapi_parameter("to", "End, exclusive. Default: now."),
             OpenApiParameter("granularity", str, enum=["hour", "day"], description="Default `day`."),
             OpenApiParameter("keyId", str, description="Only this key's requests (`key_…`)."),
         ],
@@ -169,6 +212,8 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             granularity=granularity,
             api_key_id=query.validated_data.get("keyId"),
         )
+        # A test key reads its sandbox's usage, under the live id partners know.
+        summary["organizationId"] = partner_organization_id(organization_id)
         return Response(UsageSerializer(summary).data)
 
     @extend_schema(
@@ -177,7 +222,7 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         description=(
             "Every partner API request, recorded a few seconds after it is answered and kept for "
             "API_USAGE_RETENTION_DAYS (default 90). Page on with `startingAfter` (or `cursor`) = the last "
-            "`requestId` of a page."
+            "entry's `id`; a `requestId` is still taken where it names one entry (a retry repeats it)."
         ),
         parameters=[
             ORGANIZATION_ID,
@@ -186,10 +231,10 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             OpenApiParameter(
                 "route", str, description="A route template, e.g. `/api/v1/customers/{externalId}`."
             ),
-            OpenApiParameter("from", str, description="From this time (ISO-8601, inclusive)."),
-            OpenApiParameter("to", str, description="Before this time (ISO-8601, exclusive)."),
+            date_openapi_parameter("from", "From this time, inclusive."),
+            date_openapi_parameter("to", "Before this time, exclusive."),
             OpenApiParameter(
-                "cursor", str, description="Same as `startingAfter`: a `requestId` from the log."
+                "cursor", str, description="Same as `startingAfter`: an entry's `id` (`log_…`) from the log."
             ),
         ],
         responses={200: RequestLogEntrySerializer(many=True), 429: RATE_LIMITED},

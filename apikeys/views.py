@@ -19,6 +19,7 @@ from apikeys.serializers import (
     ApiKeyUsageSerializer,
     ScopeCatalogueSerializer,
 )
+from config.date_parameters import date_openapi_parameter
 from config.errors import ResourceNotFound, ValidationError
 from config.idempotency import IdempotentPostMixin
 from organizations.access import organization_for_user
@@ -335,10 +336,8 @@ class AccountViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         summary="The credit ledger of the key's mode, newest first",
         parameters=[
             OpenApiParameter("type", str, enum=CreditLedgerEntry.Kind.values, description="Only this kind."),
-            OpenApiParameter(
-                "from", str, description="ISO-8601 date or date-time (UTC unless a zone is given), inclusive."
-            ),
-            OpenApiParameter("to", str, description="ISO-8601 date (whole day) or date-time, inclusive."),
+            date_openapi_parameter("from", "From this time (a date: its start), inclusive."),
+            date_openapi_parameter("to", "Up to this time, inclusive (a date: its whole day)."),
         ],
         responses={200: CreditLedgerEntrySerializer(many=True)},
     )

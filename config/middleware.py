@@ -6,10 +6,10 @@ from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
 from django.middleware import csrf as csrf_middleware
 
-from config.request_context import clear_principal, reset_request_id, set_request_id
+from config.request_context import REQUEST_ID_MAX_LENGTH, clear_principal, reset_request_id, set_request_id
 
 # Accept a caller's id only if it is short and harmless to echo into logs and headers.
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+_SANE_REQUEST_ID = re.compile(rf"^[A-Za-z0-9._:\-]{{8,{REQUEST_ID_MAX_LENGTH}}}$")
 
 
 class RequestIdMiddleware:

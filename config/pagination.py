@@ -126,7 +126,8 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     """`?limit=` (default 20, 1–100) with `?startingAfter=` / `?endingBefore=` or a bounded `?offset=`.
 
     Bad values are a 400 in the seed's error format, never silently replaced. A view names the field its
-    cursors refer to with `cursor_field` (default the primary key), and may accept `cursor_aliases` (e.g.
+    cursors refer to with `cursor_field` (default the primary key), or reads them itself with a
+    `cursor_lookup(value)` method (filters naming one row, or None), and may accept `cursor_aliases` (e.g.
     `cursor` for `startingAfter`).
     """
 
@@ -173,10 +174,17 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
             # Unordered: with the list's ORDER BY … LIMIT 1 the planner may walk the list's index looking
             # for the id instead of looking it up by its own index.
             anchor = None
-            if _could_be_id(queryset.model, cursor_field, cursor_id):
-                anchors = (
-                    queryset.filter(**{cursor_field: cursor_id}).order_by().values(*(n for n, _ in ordering))
+            if hasattr(view, "cursor_lookup"):
+                # The view reads its own cursors (an opaque one it issued): filters naming one row, or None.
+                lookup = view.cursor_lookup(cursor_id)
+            else:
+                lookup = (
+                    {cursor_field: cursor_id}
+                    if _could_be_id(queryset.model, cursor_field, cursor_id)
+                    else None
                 )
+            if lookup is not None:
+                anchors = queryset.filter(**lookup).order_by().values(*(n for n, _ in ordering))
                 anchor = next(iter(anchors[:1]), None)
             if anchor is None:
                 raise ValidationError(

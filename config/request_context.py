@@ -2,6 +2,9 @@
 
 from contextvars import ContextVar
 
+# The longest X-Request-Id taken from a caller (config/middleware.py); the request log keeps it whole.
+REQUEST_ID_MAX_LENGTH = 128
+
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 # (organization id, API key id) of a partner request once its key is admitted; never the key itself.
 _principal: ContextVar[tuple[str, str] | None] = ContextVar("principal", default=None)

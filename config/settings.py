@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import broker_settings, environment
 from config.logging import logging_settings
+from config.timestamps import DATETIME_FORMAT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,8 @@ elif len(SECRET_KEY) < 32:
 
 ALLOWED_HOSTS = _read("DJANGO_ALLOWED_HOSTS", list, ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _read("DJANGO_CSRF_TRUSTED_ORIGINS", list, [])
+# Outside the admin's pages a CSRF refusal is JSON in the seed's format, like every other error.
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 PUBLIC_BASE_URL = _read("PUBLIC_BASE_URL", str, "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -285,6 +288,8 @@ WEBHOOK_ENDPOINT_CONCURRENCY = _positive_int("WEBHOOK_ENDPOINT_CONCURRENCY", 4)
 API_KEY_DEFAULT_RATE_LIMIT = _positive_int("API_KEY_DEFAULT_RATE_LIMIT", 60)
 API_KEY_MAX_RATE_LIMIT = _positive_int("API_KEY_MAX_RATE_LIMIT", 10_000)
 API_USAGE_RETENTION_DAYS = _positive_int("API_USAGE_RETENTION_DAYS", 90)  # request log days (usage app)
+# Requests per minute of one signed-in user (JWT) across the management API, like a key's rateLimit.
+API_USER_RATE_LIMIT = _positive_int("API_USER_RATE_LIMIT", 120)
 
 # --- Auth, DRF, OpenAPI ----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -298,10 +303,13 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
+    # Signed-in users (JWT) are limited per user, as keys are per key (API_USER_RATE_LIMIT).
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.user_rate_limit.UserRateLimit"],
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "config.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    # 2026-01-15T10:30:00Z, with a four-digit year on every platform (config/timestamps.py).
+    "DATETIME_FORMAT": DATETIME_FORMAT,
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": None,
 }

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from config.errors import ResourceNotFound
 from config.ids import new_id
-from config.storage import storage_delete, storage_key, storage_save
+from config.storage import storage_delete, storage_save
 from customers.erasure import customer_data_erase
 from customers.models import Customer, PendingErasure, Photo
 from customers.photos import photo_clean
+from organizations.partner_ids import partner_storage_key
 
 logger = logging.getLogger("garmax.customers")
 
@@ -232,7 +233,7 @@ def pending_erasures_retry(*, limit: int = ERASURE_BATCH) -> int:
 
 
 def photo_storage_key(*, organization_id: str, photo_id: str, extension: str) -> str:
-    return storage_key(
+    return partner_storage_key(
         organization_id=organization_id, kind="photos", object_id=photo_id, extension=extension
     )
 

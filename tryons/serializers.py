@@ -10,6 +10,7 @@ from config import outbound
 from config.metadata import MetadataField
 from config.url_fields import OutboundURLField
 from organizations.models import RENDER_QUALITIES
+from organizations.partner_ids import PartnerOrganizationIdField
 from organizations.serializers import CreditsField
 from tryons import pricing
 from tryons.models import CATEGORIES, CartTryOnSession, TryOn
@@ -428,7 +429,7 @@ class CartTryOnEventDataSerializer(serializers.ModelSerializer):
 
     sessionId = serializers.CharField(source="id")
     cartId = serializers.CharField(source="cart_id")
-    organizationId = serializers.CharField(source="organization_id")
+    organizationId = PartnerOrganizationIdField(source="organization_id")
     externalId = _external_id_field()
     itemCount = serializers.IntegerField(source="item_count")
     successCount = serializers.SerializerMethodField()
@@ -494,7 +495,7 @@ class TryOnEventDataSerializer(TryOnSerializer):
     """`data` of tryon.completed / tryon.failed: the REST try-on under its event names."""
 
     tryonId = serializers.CharField(source="id")
-    organizationId = serializers.CharField(source="organization_id")
+    organizationId = PartnerOrganizationIdField(source="organization_id")
 
     class Meta(TryOnSerializer.Meta):
         fields = ["tryonId", "organizationId", *TryOnSerializer.Meta.fields[1:]]

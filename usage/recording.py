@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from config.request_context import REQUEST_ID_MAX_LENGTH
 from usage.models import RequestLogEntry, UsageRollup
 from usage.partitions import partitions_ensure
 
@@ -54,7 +55,7 @@ def request_log_store(*, rows: list[tuple], organization_of: dict[str, str]) -> 
             RequestLogEntry(
                 organization_id=organization_id,
                 api_key_id=key_id,
-                request_id=(request_id or "")[:64],
+                request_id=(request_id or "")[:REQUEST_ID_MAX_LENGTH],
                 method=method[:10],
                 route=route[:200],
                 status_code=status_code,

@@ -1,7 +1,9 @@
 """Reads of usage (from the hourly and daily rollups) and of the request log (newest first)."""
 
+import base64
+import struct
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
@@ -11,15 +13,26 @@ from django.utils import timezone
 from config.errors import ResourceNotFound
 from config.numbers import whole_number
 from organizations.models import CreditLedgerEntry
+from usage import settings as usage_settings
 from usage.models import CreditRollup, RequestLogEntry, UsageRollup
 
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GRANULARITIES = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
 def bucket_start(moment: datetime, granularity: str) -> datetime:
     moment = moment.replace(minute=0, second=0, microsecond=0)
     return moment.replace(hour=0) if granularity == "day" else moment
+
+
+def usage_earliest(granularity: str, *, now: datetime | None = None) -> datetime:
+    """The first bucket usage can answer for: the rollups (and CreditRollup) are kept
+    USAGE_ROLLUP_RETENTION_DAYS, so an earlier bucket would read as zeros that are not true, and would be
+    written only to be deleted by the next prune. Rounded up, so the whole bucket is inside retention."""
+    cutoff = (now or timezone.now()) - timedelta(days=usage_settings.ROLLUP_RETENTION_DAYS)
+    first = bucket_start(cutoff, granularity)
+    return first if first >= cutoff else first + GRANULARITIES[granularity]
 
 
 def _average(total: int, count: int) -> float:
@@ -62,13 +75,18 @@ def _credits_by_bucket(*, organization_id: str, start: datetime, end: datetime, 
     """Credits charged and refunded per bucket: closed periods from CreditRollup (summed from the ledger the
     first time they are asked for, then kept), the open ones from the ledger."""
     closed_end = min(end, bucket_start(timezone.now() - CLOSED_AFTER, granularity))
+    # Only periods inside retention are ever written: a read of an older period (which the views refuse)
+    # must not leave rows behind, let alone one per hour back to year 1.
+    kept_from = usage_earliest(granularity)
     credits = {
         row.start: {"charged": row.charged, "refunded": row.refunded}
         for row in CreditRollup.objects.filter(
             organization_id=organization_id, period=granularity, start__gte=start, start__lt=closed_end
         )
     }
-    missing = [bucket for bucket in _buckets(start, closed_end, granularity) if bucket not in credits]
+    missing = [
+        bucket for bucket in _buckets(max(start, kept_from), closed_end, granularity) if bucket not in credits
+    ]
     if missing:
         last = missing[-1] + GRANULARITIES[granularity]
         sums = _ledger_sums(
@@ -90,6 +108,15 @@ def _credits_by_bucket(*, organization_id: str, start: datetime, end: datetime, 
             ignore_conflicts=True,
         )
         credits.update({bucket: dict(sums[bucket]) for bucket in missing})
+    if start < kept_from:
+        credits.update(
+            _ledger_sums(
+                organization_id=organization_id,
+                start=start,
+                end=min(kept_from, closed_end),
+                granularity=granularity,
+            )
+        )
     if closed_end < end:
         credits.update(
             _ledger_sums(
@@ -231,10 +258,37 @@ def request_log_list(
     return entries.order_by("-created_at", "-id")
 
 
+LOG_ENTRY_ID_PREFIX = "log_"
+_LOG_ENTRY_ID = struct.Struct(">qq")  # microseconds since the epoch (created_at), then the row id
+
+
+def log_entry_id(entry: RequestLogEntry) -> str:
+    """The entry's own id as partners see it (`log_…`): its place in the log's order, (created_at, id),
+    which no partner chooses. Opaque by contract; the time lets a lookup read one day's partition."""
+    micros = (entry.created_at - _EPOCH) // timedelta(microseconds=1)
+    return LOG_ENTRY_ID_PREFIX + base64.urlsafe_b64encode(
+        _LOG_ENTRY_ID.pack(micros, entry.pk)
+    ).decode().rstrip("=")
+
+
+def log_entry_lookup(value: str) -> dict | None:
+    """Filters naming the entry behind a `log_…` id, or None when `value` is not one."""
+    if not value.startswith(LOG_ENTRY_ID_PREFIX) or len(value) != len(LOG_ENTRY_ID_PREFIX) + 22:
+        return None
+    try:
+        micros, pk = _LOG_ENTRY_ID.unpack(base64.urlsafe_b64decode(value[len(LOG_ENTRY_ID_PREFIX) :] + "=="))
+        return {"created_at": _EPOCH + timedelta(microseconds=micros), "pk": pk}
+    except (ValueError, OverflowError, struct.error):
+        return None
+
+
 def request_log_entry(*, organization_id: str, request_id: str) -> RequestLogEntry:
-    """The entry behind a request id the partner got; another organization's is a 404."""
+    """The entry behind a request id the partner got (exactly as sent), or behind an entry's `id`; another
+    organization's is a 404."""
+    # An entry's own id names it alone; a request id names the latest of its tries (a retry repeats it).
+    lookup = log_entry_lookup(request_id) or {"request_id": request_id}
     entry = (
-        RequestLogEntry.objects.filter(organization_id=organization_id, request_id=request_id)
+        RequestLogEntry.objects.filter(organization_id=organization_id, **lookup)
         .order_by("-created_at")
         .first()
     )

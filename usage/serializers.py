@@ -1,9 +1,14 @@
 from rest_framework import serializers
 
+from config.date_parameters import date_parameter
 from usage.models import RequestLogEntry
+from usage.selectors import log_entry_id
 
 
 class RequestLogEntrySerializer(serializers.ModelSerializer):
+    id = serializers.SerializerMethodField(
+        help_text="The entry's own id (`log_…`, opaque): the list's cursor (`startingAfter`, `endingBefore`)."
+    )
     requestId = serializers.CharField(source="request_id")
     keyId = serializers.CharField(source="api_key_id")
     statusCode = serializers.IntegerField(source="status_code")
@@ -15,6 +20,7 @@ class RequestLogEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = RequestLogEntry
         fields = [
+            "id",
             "requestId",
             "keyId",
             "method",
@@ -26,26 +32,25 @@ class RequestLogEntrySerializer(serializers.ModelSerializer):
             "createdAt",
         ]
 
+    def get_id(self, entry) -> str:
+        return log_entry_id(entry)
+
     def get_errorCode(self, entry) -> str | None:
         return entry.error_code or None
 
 
 class UsageQuerySerializer(serializers.Serializer):
-    """`from`/`to` as ISO-8601 dates or times (UTC); `to` is exclusive."""
+    """`from`/`to` as the one date parameter reading (config/date_parameters.py); `to` is exclusive."""
 
     granularity = serializers.ChoiceField(choices=["hour", "day"], default="day")
     keyId = serializers.CharField(required=False, max_length=40)
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
-        field = serializers.DateTimeField()
         for name in ("from", "to"):
-            raw = data.get(name)
-            if raw:
-                try:
-                    values[name] = field.to_internal_value(raw)
-                except serializers.ValidationError as exc:
-                    raise serializers.ValidationError({name: exc.detail}) from None
+            value = date_parameter(data.get(name), field=name)
+            if value is not None:
+                values[name] = value
         return values
 
 

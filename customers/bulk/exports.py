@@ -13,12 +13,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.errors import ResourceNotFound
-from config.storage import storage_key, storage_save
+from config.storage import storage_save
 from customers import services
 from customers.bulk import formats
 from customers.bulk import settings as limits
 from customers.models import Customer, CustomerExport, CustomerImport, PendingErasure
 from customers.selectors import with_latest_photo_key
+from organizations.partner_ids import partner_storage_key
 
 logger = logging.getLogger("garmax.customers")
 
@@ -96,7 +97,7 @@ def customer_export_process(*, export_id: str) -> None:
                 )
 
     content = formats.file_write(job.format, rows())
-    key = storage_key(
+    key = partner_storage_key(
         organization_id=job.organization_id, kind="exports", object_id=job.id, extension=job.format
     )
     storage_save(key, content)

@@ -199,6 +199,8 @@ class Stack:
             # No shortened CELERY_VISIBILITY_TIMEOUT or heartbeat settings: the worker-kill test holds the
             # defaults to their promise (a dead worker's cart resumed within 2 minutes).
             LOG_LEVEL="INFO",
+            # The operator user drives the fuzzer's and the flows' JWT calls: as high a limit as the keys'.
+            API_USER_RATE_LIMIT="10000",
             PYTHONUNBUFFERED="1",
             # Metrics as the README runs them: a token for the web nodes' /metrics, one multiprocess
             # directory per service (_start gives each process its own; this one is for manage.py).

@@ -33,6 +33,7 @@ def test_every_partner_request_is_logged_with_request_id_error_code_and_client_a
     assert page["total"] == 3 and page["hasMore"] is False
     newest, middle, oldest = page["data"]
     assert newest == {
+        "id": newest["id"],
         "requestId": refused["X-Request-Id"],
         "keyId": key.id,
         "method": "POST",
@@ -51,6 +52,7 @@ def test_every_partner_request_is_logged_with_request_id_error_code_and_client_a
     )
     assert (oldest["requestId"], oldest["statusCode"], oldest["errorCode"]) == (ok["X-Request-Id"], 200, None)
     assert missing.json()["requestId"] == middle["requestId"]  # the id in an error body finds its entry
+    assert len({newest["id"], middle["id"], oldest["id"]}) == 3 and newest["id"].startswith("log_")
 
 
 def test_the_entry_behind_an_error_is_found_by_its_request_id(
@@ -166,3 +168,57 @@ def test_members_read_the_log_and_strangers_get_404(
     assert jwt_client(stranger).get(f"/api/organizations/{organization.id}/usage").status_code == 404
     anonymous = jwt_client(None).get(logs_url(organization))
     assert anonymous.status_code == 401
+
+
+def test_a_retried_request_id_loses_no_entry_when_the_log_is_paged_one_by_one(
+    organization, owner, api_key_for, jwt_client, store
+):
+    """Issue 27 item 5: six requests, three of them one partner's retries under one X-Request-Id, paged with
+    limit=1 gave 2 entries and then hasMore false (the cursor was the request id)."""
+    key, _ = api_key_for(organization)
+    now = timezone.now()
+    for n, request_id in enumerate(["req-retried-1", "req-a-000001", "req-retried-1", "req-b-000002"]):
+        store(key, at=now - timedelta(minutes=n), request_id=request_id)
+    store(key, at=now - timedelta(minutes=4), request_id="req-retried-1")
+    store(key, at=now - timedelta(minutes=4), request_id="req-c-000003")  # same microsecond as the one above
+    client = jwt_client(owner)
+
+    seen, params = [], {"limit": 1}
+    while True:
+        page = client.get(logs_url(organization), params).json()
+        seen += page["data"]
+        if not page["hasMore"]:
+            break
+        params = {"limit": 1, "cursor": page["data"][-1]["id"]}
+    assert len(seen) == 6 and len({entry["id"] for entry in seen}) == 6
+    assert [entry["requestId"] for entry in seen].count("req-retried-1") == 3
+    # Backwards from the last entry, with startingAfter's counterpart, the same six in the same order.
+    back = client.get(logs_url(organization), {"limit": 5, "endingBefore": seen[-1]["id"]}).json()
+    assert [entry["id"] for entry in back["data"]] == [entry["id"] for entry in seen[:5]]
+    # A request id still pages where it names one entry; one a retry repeated is refused, saying why.
+    after_unique = client.get(logs_url(organization), {"limit": 1, "startingAfter": "req-a-000001"}).json()
+    assert after_unique["data"][0]["id"] == seen[2]["id"]
+    ambiguous = client.get(logs_url(organization), {"limit": 1, "cursor": "req-retried-1"})
+    assert ambiguous.status_code == 400 and ambiguous.json()["error"] == "ValidationError"
+    assert "several entries" in ambiguous.json()["message"]
+    for bad in ("log_AAAAAAAAAAAAAAAAAAAAAA", "log_x", "log_" + "!" * 22):
+        response = client.get(logs_url(organization), {"cursor": bad})
+        assert response.status_code == 400 and response.json()["error"] == "ValidationError"
+    # One entry by its own id, or by its request id (the latest of a retried one).
+    assert client.get(logs_url(organization, f"/{seen[3]['id']}")).json()["id"] == seen[3]["id"]
+    assert client.get(logs_url(organization, "/req-retried-1")).json()["id"] == seen[0]["id"]
+
+
+def test_a_request_id_of_128_characters_is_logged_and_found_as_sent(
+    organization, owner, api_key_for, jwt_client, flush
+):
+    """Issue 27 item 5: the log kept 64 characters of the request id, so a 104-character id answered 404."""
+    _, raw_key = api_key_for(organization)
+    long_id = "partner-retry." + "a1b2c3d4" * 14 + "z" * 2  # 128 characters, all the middleware takes
+    assert len(long_id) == 128
+    response = key_client(raw_key).get("/api/v1/customers/nobody", HTTP_X_REQUEST_ID=long_id)
+    assert response["X-Request-Id"] == long_id
+    flush()
+    entry = jwt_client(owner).get(logs_url(organization, f"/{long_id}"))
+    assert entry.status_code == 200 and entry.json()["requestId"] == long_id
+    assert jwt_client(owner).get(logs_url(organization, f"/{long_id[:64]}")).status_code == 404

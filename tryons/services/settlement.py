@@ -13,7 +13,8 @@ from django.db.models import Case, Count, F, PositiveSmallIntegerField, Value, W
 from django.utils import timezone
 
 from config.observability import metrics
-from config.storage import storage_delete, storage_key, storage_save
+from config.storage import storage_delete, storage_save
+from organizations.partner_ids import partner_storage_key
 from organizations.services import credits_refund
 from tryons.models import CartTryOnSession, TryOn
 from tryons.renderers import RenderResult
@@ -21,7 +22,7 @@ from tryons.services.payloads import record_event, session_payload, tryon_payloa
 
 
 def result_key(tryon: TryOn, extension: str) -> str:
-    return storage_key(
+    return partner_storage_key(
         organization_id=tryon.organization_id, kind="results", object_id=tryon.id, extension=extension
     )
 

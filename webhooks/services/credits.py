@@ -2,6 +2,7 @@
 records the matching event in the outbox, so the event commits (or rolls back) with the change."""
 
 from organizations.models import CreditLedgerEntry, credits_number
+from organizations.partner_ids import partner_organization_id
 from webhooks.models import CREDITS_ADDED, CREDITS_LOW
 from webhooks.services.outbox import webhook_event_record
 
@@ -11,7 +12,7 @@ def credits_low_receive(*, entry: CreditLedgerEntry, threshold, **kwargs) -> Non
         organization_id=entry.organization_id,
         event=CREDITS_LOW,
         data={
-            "organizationId": entry.organization_id,
+            "organizationId": partner_organization_id(entry.organization_id),
             "balance": credits_number(entry.balance_after),
             "threshold": credits_number(threshold),
             # The charge that crossed the threshold (e.g. a cart session id).
@@ -25,7 +26,7 @@ def credits_added_receive(*, entry: CreditLedgerEntry, **kwargs) -> None:
         organization_id=entry.organization_id,
         event=CREDITS_ADDED,
         data={
-            "organizationId": entry.organization_id,
+            "organizationId": partner_organization_id(entry.organization_id),
             "amount": credits_number(entry.amount),
             "balance": credits_number(entry.balance_after),
             "description": entry.description,

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Conflict
+from organizations.partner_ids import partner_organization_id
 from webhooks.models import WEBHOOK_TEST, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
 from webhooks.services.outbox import _dispatch_on_commit, _event_create
 from webhooks.services.sending import _attempts_log, _send
@@ -25,7 +26,7 @@ def webhook_test_send(*, webhook: Webhook) -> WebhookAttempt:
         event=WEBHOOK_TEST,
         data={
             "webhookId": webhook.id,
-            "organizationId": webhook.organization_id,
+            "organizationId": partner_organization_id(webhook.organization_id),
             "message": "This is a test event from GarmaxAI.",
         },
     )
