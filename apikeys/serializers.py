@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from apikeys.models import ApiKey, ApiKeyEvent
 from apikeys.scopes import SCOPES
+from config.text import NameField
 from organizations.serializers import STAFF_ACTOR
 
 
@@ -50,7 +51,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = NameField(max_length=120)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(SCOPES)), min_length=1, max_length=len(SCOPES)
     )
@@ -73,7 +74,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 class ApiKeyUpdateSerializer(serializers.Serializer):
     """Every field optional; null rateLimit means the default, null expiresAt means never."""
 
-    name = serializers.CharField(max_length=120, required=False)
+    name = NameField(max_length=120, required=False)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(SCOPES)),
         min_length=1,

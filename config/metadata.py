@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.parsers import json_refusal
+from config.text import refused_character
 
 METADATA_MAX_BYTES = 8 * 1024
 METADATA_MAX_KEYS = 50
@@ -26,10 +27,28 @@ def _contains_nul(value) -> bool:
     return False
 
 
+def _refused_key(value) -> str | None:
+    """The first key, at any depth, holding a character a short text may not hold (config.text)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if refused_character(key) is not None:
+                return key
+            found = _refused_key(item)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = _refused_key(item)
+            if found is not None:
+                return found
+    return None
+
+
 def metadata_validate(value) -> dict:
     """Raise a field error unless `value` is an object of at most 50 keys and 8 KB, free of NUL characters
     and lone surrogates (PostgreSQL's jsonb cannot store them: they would otherwise surface as a 500 on
-    insert), nested at most MAX_JSON_DEPTH deep."""
+    insert), nested at most MAX_JSON_DEPTH deep, with keys that are short texts (config.text: no control
+    or format characters; values are free text)."""
     if not isinstance(value, dict):
         raise serializers.ValidationError("Must be a JSON object.")
     problem = json_refusal(value)  # first: json.dumps below recurses
@@ -41,6 +60,13 @@ def metadata_validate(value) -> dict:
         raise serializers.ValidationError(f"Must be at most {METADATA_MAX_BYTES} bytes when serialized.")
     if _contains_nul(value):
         raise serializers.ValidationError("Must not contain NUL characters.")
+    key = _refused_key(value)
+    if key is not None:
+        character = refused_character(key)
+        # The key is not repeated: it is what the rule refuses.
+        raise serializers.ValidationError(
+            f"Keys must not contain control or format characters (found U+{ord(character):04X} in a key)."
+        )
     return value
 
 

@@ -1,8 +1,8 @@
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.text import NameField, PlainTextField
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
@@ -29,16 +29,6 @@ class CreditsField(serializers.DecimalField):
         return None if value is None else credits_number(value)
 
 
-# Names are stripped (str.strip) and must not end up blank. Python's whitespace, spelled out for the
-# ECMAScript regexes of OpenAPI tools; unanchored: the name contains at least one other character.
-_NOT_ONLY_WHITESPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-
-
-@extend_schema_field({"type": "string", "minLength": 1, "pattern": _NOT_ONLY_WHITESPACE})
-class NameField(serializers.CharField):
-    pass
-
-
 class OrganizationSettingsSerializer(serializers.Serializer):
     webhookRetries = serializers.IntegerField(min_value=0, max_value=10, required=False)
     defaultRenderQuality = serializers.ChoiceField(choices=list(RENDER_QUALITIES), required=False)
@@ -58,7 +48,7 @@ class OrganizationSettingsSerializer(serializers.Serializer):
 class OrganizationSerializer(serializers.ModelSerializer):
     name = NameField(max_length=200)  # as the model field would give, with the non-blank rule documented
     billingEmail = serializers.EmailField(source="billing_email", required=False, allow_blank=True)
-    domain = serializers.CharField(max_length=253, required=False, allow_blank=True)
+    domain = PlainTextField(max_length=253, required=False, allow_blank=True)
     settings = OrganizationSettingsSerializer(required=False)
     credits = CreditsField(read_only=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
@@ -99,7 +89,7 @@ class CreditTopUpSerializer(serializers.Serializer):
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=1_000_000
     )
-    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    description = PlainTextField(max_length=255, required=False, allow_blank=True, default="")
 
 
 class CreditLedgerEntrySerializer(serializers.ModelSerializer):

@@ -13,11 +13,11 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from config.errors import Forbidden, InsufficientCredits, ValidationError
 from config.observability import metrics
 from config.prepared import PreparedQuery
+from config.text import display_text
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
@@ -207,11 +207,16 @@ def sandbox_reset(*, organization: Organization, actor) -> CreditLedgerEntry | N
     """Bring the sandbox balance back to the signup grant, through one ledger adjustment.
 
     Runs under the sandbox's row lock like every balance change, so a test charge in flight either lands
-    before the reset (and is undone by it) or after it. Returns None when the balance already equals it.
+    before the reset (and is undone by it) or after it. Re-arms the low-balance alert as a top-up does.
+    Returns None when the balance already equals it.
     """
     sandbox = organization_sandbox(organization=organization)
     with transaction.atomic():
-        return _sandbox_fill(sandbox=sandbox, reference="", actor=actor)
+        entry = _sandbox_fill(sandbox=sandbox, reference="", actor=actor)
+        # As a top-up does: back above the threshold, the next crossing alerts again (credits.low).
+        locked = _locked_organization_query.first(organization_id=sandbox.pk)
+        _low_balance_rearm_above_threshold(organization=locked, balance=locked.credits)
+        return entry
 
 
 def _sandbox_fill(*, sandbox: Organization, reference: str, actor) -> CreditLedgerEntry | None:
@@ -421,70 +426,110 @@ def _low_balance_alert(entry: CreditLedgerEntry) -> None:
 
     The alert is disarmed in the same transaction as the charge, so two charges racing across the
     threshold (they queue on the row lock) alert once; the credits.low event goes into the outbox with
-    the charge and the email is queued only once it commits.
+    the charge and the email is queued only once it commits. The disarm is stamped with the charge's own
+    time, so the email task can tell its alert from a later one and re-arm exactly its own when the email
+    cannot be sent (`low_balance_alert_rearm`).
     """
     organization = entry.organization  # as locked by _ledger_apply
     threshold, before = organization.low_balance_threshold, entry.balance_after - entry.amount
     if organization.low_balance_alerted_at is not None or not before > threshold >= entry.balance_after:
         return
-    Organization.objects.filter(pk=organization.pk).update(low_balance_alerted_at=timezone.now())
+    Organization.objects.filter(pk=organization.pk).update(low_balance_alerted_at=entry.created_at)
     credits_low.send(sender=CreditLedgerEntry, entry=entry, threshold=threshold)
     # A test-mode sandbox gets its (livemode false) event for the partner's integration, but the billing
     # team is not emailed about play money.
     if organization.sandbox_of_id is None:
-        transaction.on_commit(lambda: _low_balance_email_queue(entry_id=entry.pk))
+        transaction.on_commit(lambda: _low_balance_email_queue(entry_id=entry.pk, threshold=threshold))
 
 
-def _low_balance_email_queue(*, entry_id: int) -> None:
+def _low_balance_email_queue(*, entry_id: int, threshold: Decimal) -> None:
     from organizations.tasks import send_low_balance_email
 
     try:
-        send_low_balance_email.delay(entry_id)
+        # The threshold as the event states it; the balance is the entry's (the one right after the charge).
+        send_low_balance_email.delay(entry_id, str(threshold))
     except Exception as exc:
-        # The webhook event is in the outbox already; the email is the best-effort second channel.
+        # The webhook event is in the outbox already; without its email the alert must not stay disarmed.
         logger.warning("Could not queue the low-balance email for entry %s: %s", entry_id, type(exc).__name__)
+        low_balance_alert_rearm(entry_id=entry_id)
 
 
 def _low_balance_rearm(entry: CreditLedgerEntry) -> None:
     """After a top-up (organization row locked): re-arm the alert once the balance is above the threshold."""
-    organization = entry.organization  # as locked by _ledger_apply
-    if (
-        organization.low_balance_alerted_at is not None
-        and entry.balance_after > organization.low_balance_threshold
-    ):
+    _low_balance_rearm_above_threshold(organization=entry.organization, balance=entry.balance_after)
+
+
+def _low_balance_rearm_above_threshold(*, organization: Organization, balance: Decimal) -> None:
+    # `organization` as locked by _ledger_apply (or the sandbox reset), with its alert state.
+    if organization.low_balance_alerted_at is not None and balance > organization.low_balance_threshold:
         Organization.objects.filter(pk=organization.pk).update(low_balance_alerted_at=None)
 
 
-def low_balance_email_send(*, entry_id: int) -> bool:
+class LowBalanceEmailFailed(Exception):
+    """The mail backend did not take the low-balance email. Its message names only the error's type: the
+    original error can quote the headers, and with them the partner's organization name."""
+
+    def __init__(self, *, entry_id: int, error: BaseException):
+        # A header the backend refuses (BadHeaderError) or an address it cannot parse fails again every time.
+        self.retryable = not isinstance(error, ValueError)
+        super().__init__(f"low-balance email for ledger entry {entry_id}: {type(error).__name__}")
+
+
+def low_balance_email_send(*, entry_id: int, threshold: str | None = None) -> bool:
     """Email billingEmail that a charge took the balance to or below the threshold. Returns whether one went.
 
-    Queued once, after the charge commits. Nothing is sent when the organization has no billingEmail or a
-    top-up re-armed the alert before the task ran (the warning would be stale). A mail-backend error
-    propagates, so the task retries it.
+    Queued once, after the charge commits. It states what the credits.low event states: the balance right
+    after the crossing charge (the ledger entry's), and the `threshold` then (the current one for an email
+    queued without it), never a balance read later. Nothing is sent when the organization has no
+    billingEmail, or a top-up re-armed the alert (or a later alert replaced it) before the task ran: the
+    warning would be stale. A mail-backend error raises LowBalanceEmailFailed, which says nothing the
+    partner wrote; the task retries it and re-arms the alert when it gives up.
     """
     entry = CreditLedgerEntry.objects.select_related("organization").filter(pk=entry_id).first()
     if entry is None or not entry.organization.billing_email:
         return False
     organization = entry.organization
-    if organization.low_balance_alerted_at is None:
-        return False  # topped up above the threshold before the email went: nothing to warn about
-    balance, threshold = (
-        credits_number(organization.credits),
-        credits_number(organization.low_balance_threshold),
-    )
-    send_mail(
-        subject=f"GarmaxAI: {organization.name} is low on credits ({balance} left)",
-        message=(
-            f"Your organization {organization.name} ({organization.id}) has {balance} credits left, at or "
-            f"below your low-balance threshold of {threshold}.\n\n"
-            "Try-ons are refused once the balance cannot pay for them. Contact GarmaxAI billing to top up.\n"
-            "You can change the threshold with PATCH /api/organizations/{id} "
-            "(settings.lowBalanceThreshold).\n"
-        ),
-        from_email=None,
-        recipient_list=[organization.billing_email],
-    )
+    if organization.low_balance_alerted_at != entry.created_at:
+        return False  # re-armed (or alerted again) before the email went: nothing current to warn about
+    balance = credits_number(entry.balance_after)
+    threshold_shown = credits_number(Decimal(threshold) if threshold else organization.low_balance_threshold)
+    # Stored before names refused control characters, a name could still break a header: shown without them.
+    name = display_text(organization.name)
+    try:
+        send_mail(
+            subject=f"GarmaxAI: {name} is low on credits ({balance} left)",
+            message=(
+                f"Your organization {name} ({organization.id}) has {balance} credits left, at or "
+                f"below your low-balance threshold of {threshold_shown}.\n\n"
+                "Try-ons are refused once the balance cannot pay for them. "
+                "Contact GarmaxAI billing to top up.\n"
+                "You can change the threshold with PATCH /api/organizations/{id} "
+                "(settings.lowBalanceThreshold).\n"
+            ),
+            from_email=None,
+            recipient_list=[organization.billing_email],
+        )
+    except Exception as exc:
+        raise LowBalanceEmailFailed(entry_id=entry_id, error=exc) from None
     return True
+
+
+def low_balance_alert_rearm(*, entry_id: int) -> bool:
+    """Re-arm the alert this entry's charge disarmed, if it is still that one; returns whether it did.
+
+    For an email that could not be handed to the mail backend: the next charge crossing the threshold
+    alerts again (event and email) instead of the warning being lost for good. Conditional on the disarm's
+    stamp, so a later alert (after a top-up re-armed and a charge crossed again) is left alone.
+    """
+    entry = CreditLedgerEntry.objects.filter(pk=entry_id).only("organization_id", "created_at").first()
+    if entry is None:
+        return False
+    rearmed = Organization.objects.filter(
+        pk=entry.organization_id, low_balance_alerted_at=entry.created_at
+    ).update(low_balance_alerted_at=None)
+    if rearmed:
+        logger.warning("Low-balance email for entry %s was not sent; the alert is re-armed", entry_id)
+    return bool(rearmed)
 
 
 def credits_adjust(*, organization: Organization, amount, description: str, actor) -> CreditLedgerEntry:

@@ -2,14 +2,22 @@ from celery import shared_task
 
 from organizations import services
 
+LOW_BALANCE_EMAIL_RETRIES = 8
 
-# Retried on mail-server errors (SMTP down, timeouts): the alert is already recorded, only the email waits.
-@shared_task(
-    name="organizations.send_low_balance_email",
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=8,
-)
-def send_low_balance_email(entry_id: int) -> bool:
-    return services.low_balance_email_send(entry_id=entry_id)
+
+def _retry_countdown(retries: int) -> int:
+    return min(30 * 2**retries, 600)  # 30 s, 60 s, … then every 10 minutes: about 45 minutes in all
+
+
+# The alert was disarmed by the charge that crossed the threshold; until this email reaches the mail backend
+# the warning exists only as the webhook event. A mail-backend error is retried; when it cannot succeed
+# (a refused header or address) or the retries run out, the alert is re-armed, so it is not lost for good.
+@shared_task(name="organizations.send_low_balance_email", bind=True, max_retries=LOW_BALANCE_EMAIL_RETRIES)
+def send_low_balance_email(self, entry_id: int, threshold: str | None = None) -> bool:
+    try:
+        return services.low_balance_email_send(entry_id=entry_id, threshold=threshold)
+    except services.LowBalanceEmailFailed as exc:
+        if exc.retryable and self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=_retry_countdown(self.request.retries)) from None
+        services.low_balance_alert_rearm(entry_id=entry_id)
+        return False

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.text import PlainTextField
 from config.url_fields import OutboundURLField
 from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
 
@@ -57,7 +58,7 @@ class WebhookCreateSerializer(serializers.Serializer):
         min_length=1,
         max_length=len(SUBSCRIBABLE_EVENTS),
     )
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    description = PlainTextField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class WebhookUpdateSerializer(serializers.Serializer):
@@ -68,7 +69,7 @@ class WebhookUpdateSerializer(serializers.Serializer):
         max_length=len(SUBSCRIBABLE_EVENTS),
         required=False,
     )
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = PlainTextField(max_length=500, required=False, allow_blank=True)
     isActive = serializers.BooleanField(required=False, help_text="true re-enables and resets failures.")
 
 

@@ -218,3 +218,102 @@ def test_concurrent_charges_across_the_threshold_alert_once():
     shop.refresh_from_db()
     assert shop.credits == Decimal("10.00")
     assert len(events(shop, CREDITS_LOW)) == 1
+
+
+@pytest.mark.django_db
+class TestLowBalanceEmailDelivery:
+    """Issue 27 item 7: the email states the crossing's balance, and an alert whose email could not be handed
+    to the mail backend does not stay disarmed; nothing the partner wrote reaches the log."""
+
+    def test_the_email_states_the_balance_right_after_the_crossing_charge_as_the_event_does(
+        self, owner, django_capture_on_commit_callbacks, eager_tasks
+    ):
+        shop = make_organization(
+            owner=owner, billing_email="billing@acme.example", settings_={"lowBalanceThreshold": 30}
+        )
+        with django_capture_on_commit_callbacks() as queued:
+            services.credits_charge(organization_id=shop.id, amount=74, reference="cts_cross")  # 100 -> 26
+        # Refunds land before the email task runs (a busy queue): the balance is 30.5 when it does.
+        services.credits_refund(organization_id=shop.id, amount=Decimal("4.5"), reference="cts_other:refund")
+        for callback in queued:
+            callback()
+
+        [event] = events(shop, CREDITS_LOW)
+        [email] = mail.outbox
+        assert event["data"]["balance"] == 26
+        assert "(26 left)" in email.subject and "has 26 credits left" in email.body
+        assert "30.5" not in email.subject + email.body
+
+    def test_a_refused_email_rearms_the_alert_and_logs_nothing_the_partner_wrote(
+        self, shop, charge, settings, caplog
+    ):
+        settings.EMAIL_BACKEND = "tests.organizations.mail_backends.Refusing"
+        Organization.objects.filter(pk=shop.pk).update(name="Org B Bcc: attacker@evil.example")
+
+        with caplog.at_level("INFO"):
+            charge(shop, 85)
+
+        shop.refresh_from_db()
+        assert shop.low_balance_alerted_at is None  # re-armed: the next crossing alerts again
+        assert len(events(shop, CREDITS_LOW)) == 1  # the event went once, in the outbox with the charge
+        assert "attacker" not in caplog.text and "Org B" not in caplog.text
+        assert "re-armed" in caplog.text
+
+    def test_a_mail_server_outage_is_retried_until_the_email_goes(self, shop, charge, settings):
+        from tests.organizations.mail_backends import Down
+
+        settings.EMAIL_BACKEND = "tests.organizations.mail_backends.Down"
+        Down.failures = 3
+
+        charge(shop, 85)
+
+        [email] = mail.outbox
+        assert "15 left" in email.subject
+        shop.refresh_from_db()
+        assert shop.low_balance_alerted_at is not None  # sent: disarmed until a top-up
+        assert len(events(shop, CREDITS_LOW)) == 1
+
+    def test_the_alert_is_rearmed_when_the_mail_server_stays_down(self, shop, charge, settings, caplog):
+        from tests.organizations.mail_backends import Down
+
+        settings.EMAIL_BACKEND = "tests.organizations.mail_backends.Down"
+        Down.failures = 100
+
+        with caplog.at_level("INFO"):
+            charge(shop, 85)
+        Down.failures = 0
+
+        assert mail.outbox == []
+        shop.refresh_from_db()
+        assert shop.low_balance_alerted_at is None
+        assert "Acme Fashion" not in caplog.text
+
+    def test_a_name_stored_with_a_newline_before_the_rule_cannot_break_the_email(self, shop, charge):
+        Organization.objects.filter(pk=shop.pk).update(name="Org B\nBcc: attacker@evil.example")
+
+        charge(shop, 85)
+
+        [email] = mail.outbox
+        assert email.to == ["billing@acme.example"] and email.bcc == []
+        assert "\n" not in email.subject and "Org B Bcc: attacker@evil.example" in email.subject
+
+    def test_a_later_alert_is_not_rearmed_by_an_earlier_failed_email(self, shop, billing_staff):
+        first = services.credits_charge(organization_id=shop.id, amount=85, reference="cts_first")
+        services.credits_top_up(organization=shop, amount=50, actor=billing_staff)  # 65: re-armed
+        services.credits_charge(organization_id=shop.id, amount=50, reference="cts_second")  # 15: alerted
+
+        assert services.low_balance_alert_rearm(entry_id=first.pk) is False
+        shop.refresh_from_db()
+        assert shop.low_balance_alerted_at is not None
+
+
+@pytest.mark.django_db
+def test_a_sandbox_reset_rearms_the_alert_as_a_top_up_does(shop, owner):
+    sandbox = services.organization_sandbox(organization=shop)
+    for cycle in range(3):
+        services.credits_charge(organization_id=sandbox.id, amount=85, reference=f"cts_spend_{cycle}")
+        services.sandbox_reset(organization=shop, actor=owner)
+
+    assert len(events(sandbox, CREDITS_LOW)) == 3
+    sandbox.refresh_from_db()
+    assert sandbox.credits == Decimal("100.00") and sandbox.low_balance_alerted_at is None

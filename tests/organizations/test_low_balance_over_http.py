@@ -1,0 +1,66 @@
+"""Issue 27 item M5, from the attacker's side: a sandbox reset re-arms `credits.low` as a top-up does.
+
+Against the README's production command: a partner spends its test balance below the threshold with a test
+key, resets the sandbox, and does it again. Each crossing is one `credits.low` event (test mode); today the
+second and third crossings sent nothing, because only a top-up re-armed the alert.
+"""
+
+import uuid
+
+import pytest
+import requests
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apikeys import services as apikey_services
+from organizations.models import Organization
+from tests.e2e.servers import jpeg_bytes
+from tests.factories import UserFactory, make_organization
+from tests.live_service import live_service  # noqa: F401
+from webhooks.models import CREDITS_LOW, WebhookEvent
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+GARMENT = "https://93.184.216.34/garments/shirt.png"  # a public address: no lookup at create
+
+
+def test_three_spend_and_reset_cycles_send_three_credits_low_events(live_service, transactional_db):  # noqa: F811
+    owner = UserFactory()
+    shop = make_organization(owner=owner, name="Acme", billing_email="billing@acme.example")  # threshold 20
+    _, test_key = apikey_services.apikey_create(organization=shop, name="ci", scopes=["all"], mode="test")
+    partner = {"X-API-Key": test_key}
+    jwt = {"Authorization": f"Bearer {RefreshToken.for_user(owner).access_token}"}
+
+    def call(method: str, path: str, **kwargs) -> dict:
+        response = requests.request(method, live_service.url(path), timeout=30, **kwargs)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    call("POST", "/api/v1/customers", json={"externalId": "shopper"}, headers=partner)
+    photo = call(
+        "POST",
+        "/api/v1/customers/shopper/photos",
+        files={"photo": ("me.jpg", jpeg_bytes(600, 800), "image/jpeg")},
+        headers=partner,
+    )
+    balances = []
+    for _ in range(3):
+        for _ in range(2):  # 20 items in 4k: 20 × 4 × 0.6 = 48 credits each; 100 → 52 → 4
+            call(
+                "POST",
+                "/api/v1/cart-tryons",
+                json={
+                    "cartId": f"cart-{uuid.uuid4()}",
+                    "customerPhotoS3Key": photo["photoS3Key"],
+                    "renderQuality": "4k",
+                    "cartItems": [
+                        {"productId": f"p{n}", "imageUrl": GARMENT, "category": "tops"} for n in range(20)
+                    ],
+                },
+                headers=partner,
+            )
+        balances.append(call("GET", "/api/v1/account", headers=partner))
+        call("POST", f"/api/organizations/{shop.id}/sandbox/reset", headers=jwt)
+
+    sandbox = Organization.objects.get(sandbox_of=shop)
+    crossings = WebhookEvent.objects.filter(organization=sandbox, event=CREDITS_LOW).count()
+    assert crossings == 3, balances
