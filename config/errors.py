@@ -43,6 +43,11 @@ class Unauthorized(ApiError):
     default_message = "Authentication credentials were not provided or are invalid."
 
 
+class InvalidToken(ApiError):
+    name, status_code = "InvalidToken", 401
+    default_message = "The token is invalid or has expired."
+
+
 class InvalidScope(ApiError):
     name, status_code = "InvalidScope", 403
     default_message = "API key does not have the scope this operation needs."
@@ -138,6 +143,28 @@ class ShortCircuit(drf.APIException):
         raise NotImplementedError
 
 
+def _token_refusal(exc: drf.AuthenticationFailed) -> ApiError:
+    """simplejwt's refusals carry a dict detail (its repr used to be the message): say it in a sentence.
+
+    A token from the Authorization header (an access token) is refused with the messages of each token class
+    it was tried as; one posted to the refresh endpoint with a bare detail.
+    """
+    detail = exc.detail
+    code = str(detail.get("code", ""))
+    if code != "token_not_valid":
+        # The token was sound but its user cannot sign in (deleted, inactive, password changed).
+        text = str(detail.get("detail", "")).rstrip(".") or "Authentication failed"
+        return Unauthorized(f"{text}.")
+    texts = [str(detail.get("detail", ""))] + [str(m.get("message", "")) for m in detail.get("messages", [])]
+    reason = "expired" if any("expired" in text.lower() for text in texts) else "invalid"
+    if "messages" in detail:
+        token, remedy = "access", "Get a new one from POST /api/auth/token/refresh, or sign in again."
+    else:
+        token, remedy = "refresh", "Sign in again with POST /api/auth/token."
+    state = "has expired" if reason == "expired" else "is invalid"
+    return InvalidToken(f"The {token} token {state}. {remedy}", details={"token": token, "reason": reason})
+
+
 def _credential_authenticator(view):
     """The authentication class of `view` that names its own credential error, if any.
 
@@ -163,6 +190,8 @@ def exception_handler(exc, context):
         exc = Forbidden()
     elif isinstance(exc, RequestDataTooBig):
         exc = _payload_too_large()
+    elif isinstance(exc, drf.AuthenticationFailed) and isinstance(exc.detail, dict):
+        exc = _token_refusal(exc)
 
     if isinstance(exc, ApiError):
         name, message, code, details = exc.name, exc.message, exc.status_code, exc.details
@@ -192,18 +221,55 @@ def exception_handler(exc, context):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
     else:
-        logger.exception("Unhandled error in %s", type(view).__name__ if view else "request")
-        name, message, code, details = "InternalError", "An unexpected error occurred. Retry later.", 500, {}
+        response = Response(error_body(*INTERNAL_ERROR, 500), status=500)
+        request = context.get("request")
+        _log_internal_error(request, exc)
+        # Logged here once, with the route: Django's own "Internal Server Error: <path>" line is not wanted.
+        response._has_been_logged = True
+        return response
 
     return Response(error_body(name, message, code, details), status=code, headers=headers)
+
+
+INTERNAL_ERROR = ("InternalError", "An unexpected error occurred. Retry later.")
+
+
+def _log_internal_error(request, exc: BaseException) -> None:
+    """One line per 500: the request id (the record carries it), method and route template, and the
+    (scrubbed) traceback; never the path or query, which carry partners' ids and customers' data."""
+    from config.routes import request_route
+
+    route = request_route(request) if request is not None else "unmatched"
+    method = getattr(request, "method", "-")
+    logger.error(
+        "Unhandled error answered 500 on %s %s",
+        method,
+        route,
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"route": route, "method": method, "status": 500},
+    )
 
 
 def json_error(request, name: str, message: str, code: int) -> JsonResponse:
     return JsonResponse(error_body(name, message, code), status=code)
 
 
+def method_not_allowed(request, allowed: tuple[str, ...] = ("GET", "HEAD")) -> JsonResponse:
+    response = json_error(request, "MethodNotAllowed", f'Method "{request.method}" not allowed.', 405)
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+# The staff console's own pages are HTML; every other answer of this service is JSON in the seed's format.
+ADMIN_PREFIX = "/admin/"
+
+
+def _is_admin_page(request) -> bool:
+    return request.path.startswith(ADMIN_PREFIX)
+
+
 def handler404(request, exception=None):
-    if request.path.startswith("/api") or request.path.startswith("/health"):
+    if not _is_admin_page(request):
         return json_error(request, "ResourceNotFound", "No endpoint matches this path.", 404)
     from django.views.defaults import page_not_found
 
@@ -211,8 +277,8 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    if request.path.startswith("/api") or request.path.startswith("/health"):
-        return json_error(request, "InternalError", "An unexpected error occurred. Retry later.", 500)
+    if not _is_admin_page(request):
+        return json_error(request, *INTERNAL_ERROR, 500)
     from django.views.defaults import server_error
 
     return server_error(request)
@@ -231,8 +297,17 @@ def handler400(request, exception=None):
 
 
 def handler403(request, exception=None):
-    if request.path.startswith("/api"):
+    if not _is_admin_page(request):
         return json_error(request, "Forbidden", "You do not have permission to perform this action.", 403)
     from django.views.defaults import permission_denied
 
     return permission_denied(request, exception)
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW: the admin's forms keep Django's page; anywhere else a refusal is JSON."""
+    if not _is_admin_page(request):
+        return json_error(request, "Forbidden", "Cross-site request refused: CSRF verification failed.", 403)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason=reason)

@@ -16,6 +16,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from config.errors import method_not_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,21 @@ class QueuesUnconsumed(Exception):
         self.detail = detail
 
 
+def _probe(view):
+    """Probes are GET (or HEAD): anything else is a JSON 405, never Django's CSRF page."""
+
+    @csrf_exempt
+    def probe(request):
+        if request.method not in ("GET", "HEAD"):
+            return method_not_allowed(request)
+        return view(request)
+
+    probe.__name__ = probe.__qualname__ = view.__name__
+    probe.__doc__ = view.__doc__
+    return probe
+
+
+@_probe
 def live(request):
     return JsonResponse({"status": "ok"})
 
@@ -94,6 +112,7 @@ def _check_queues() -> dict:
     return detail
 
 
+@_probe
 def ready(request):
     checks = {}
     for name, check in (

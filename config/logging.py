@@ -40,7 +40,40 @@ def redact(text: str) -> str:
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = current_request_id() or "-"
+        # Django logs a response after our middleware has left (the context is reset by then): the request's
+        # own id, which DjangoRequestFilter took from it, stays.
+        record.request_id = current_request_id() or getattr(record, "request_id", None) or "-"
+        return True
+
+
+class DjangoRequestFilter(logging.Filter):
+    """Django's request loggers (`django.request`, `django.security.csrf`) put the request object on the
+    record (`<WSGIRequest: GET '/api/v1/customers/<externalId>?…'>` in a JSON line) and its path in the
+    message. Both carry what partners chose (external ids are often email addresses) and query strings:
+    the path becomes the method and route template, the request its id, and the object leaves the record.
+
+    Installed on those loggers themselves (so Sentry's breadcrumbs, taken before any handler, see the
+    rewritten record) and on the console handler for any other logger that attaches a request.
+    """
+
+    def filter(self, record):
+        request = record.__dict__.pop("request", None)
+        if request is None:
+            return True
+        from config.routes import request_route
+
+        route, method = request_route(request), str(getattr(request, "method", "-"))[:10]
+        path = str(getattr(request, "path", ""))
+        paths = {path, path.encode("unicode_escape").decode("ascii")}
+        if isinstance(record.args, tuple):
+            record.args = tuple(f"{method} {route}" if arg in paths else arg for arg in record.args)
+        elif isinstance(record.msg, str) and path:
+            record.msg = record.msg.replace(path, f"{method} {route}")
+        record.route, record.method = route, method
+        if "status_code" in record.__dict__:
+            record.status = record.__dict__.pop("status_code")
+        if getattr(request, "request_id", None):
+            record.request_id = request.request_id
         return True
 
 
@@ -192,6 +225,7 @@ def logging_settings(*, level: str, json_lines: bool = False) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
+            "django_request": {"()": "config.logging.DjangoRequestFilter"},
             "request_id": {"()": "config.logging.RequestIdFilter"},
             "redact": {"()": "config.logging.RedactSecretsFilter"},
             "principal": {"()": "config.logging.PrincipalFilter"},
@@ -204,13 +238,20 @@ def logging_settings(*, level: str, json_lines: bool = False) -> dict:
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json" if json_lines else "plain",
-                "filters": ["request_id", "principal", "redact"],
+                "filters": ["django_request", "request_id", "principal", "redact"],
             },
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
-            # Django logs the failing request's details on 5xx; our handler already logs the error itself.
-            "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            # Django logs a 5xx that escaped DRF (its "Internal Server Error" line, with the traceback); DRF's
+            # are logged once by config.errors, route and request id included, and marked as logged.
+            "django.request": {
+                "handlers": ["console"],
+                "level": "ERROR",
+                "propagate": False,
+                "filters": ["django_request"],
+            },
+            "django.security.csrf": {"filters": ["django_request"]},
             "django.db.backends": {"level": "WARNING"},
             ACCESS_LOGGER: {"level": "INFO" if json_lines else "WARNING"},
         },

@@ -32,7 +32,7 @@ ERROR_EXAMPLE = OpenApiExample(
 
 _ERROR_DESCRIPTIONS = {
     "400": "ValidationError: the request is malformed or a field is invalid (see details).",
-    "401": "InvalidApiKey (partner endpoints) or Unauthorized (JWT endpoints).",
+    "401": "InvalidApiKey (partner endpoints); InvalidToken (a bad or expired JWT) or Unauthorized (none).",
     "403": "InvalidScope, InsufficientCredits or Forbidden.",
     "404": "ResourceNotFound: it does not exist or belongs to another organization.",
     "405": "MethodNotAllowed.",

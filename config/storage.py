@@ -16,6 +16,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from config.errors import method_not_allowed
 
 
 def storage_key(*, organization_id: str, kind: str, object_id: str, extension: str) -> str:
@@ -70,8 +73,13 @@ def storage_signed_url(name: str, *, ttl: int | None = None) -> str:
     return f"{settings.PUBLIC_BASE_URL}{reverse('signed-media', args=[name])}?{query}"
 
 
+@csrf_exempt  # read-only: other methods are a JSON 405, not Django's CSRF page
 def serve_signed(request, name: str):
-    """GET /media/signed/<name>?expires=…&signature=… (embedded mode only)."""
+    """GET /media/signed/<name>?expires=…&signature=… (embedded mode only).
+
+    Refusals are the seed's JSON 404 (config.errors.handler404), like every error outside the admin."""
+    if request.method not in ("GET", "HEAD"):
+        return method_not_allowed(request)
     if _uses_s3():
         raise Http404
     try:

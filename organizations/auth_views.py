@@ -13,14 +13,15 @@ checking one costs microseconds, so counting would only refuse legitimate client
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from config.client_address import client_address
 from config.errors import RateLimitExceeded, Unauthorized
+from config.schema import ErrorSerializer
 from organizations import login_attempts
 
 
@@ -34,7 +35,36 @@ def _refuse_if_locked(username: str) -> None:
         )
 
 
-@extend_schema(tags=["Authentication"], summary="Obtain a JWT pair (username and password)")
+def _refusal(name: str, message: str, details: dict) -> OpenApiExample:
+    body = {"error": name, "message": message, "code": 401, "details": details}
+    return OpenApiExample(name, value=body, response_only=True, status_codes=["401"])
+
+
+SIGN_IN_REFUSED = OpenApiResponse(
+    ErrorSerializer,
+    description="Unauthorized: no active account has this username and password (failures are counted; "
+    "see 429).",
+    examples=[_refusal("Unauthorized", "No active account found with the given credentials", {})],
+)
+REFRESH_REFUSED = OpenApiResponse(
+    ErrorSerializer,
+    description="InvalidToken: the refresh token is invalid or has expired (`details.reason`: `invalid` or "
+    "`expired`); sign in again. Unauthorized: the token's user no longer exists or cannot sign in.",
+    examples=[
+        _refusal(
+            "InvalidToken",
+            "The refresh token has expired. Sign in again with POST /api/auth/token.",
+            {"token": "refresh", "reason": "expired"},
+        )
+    ],
+)
+
+
+@extend_schema(
+    tags=["Authentication"],
+    summary="Obtain a JWT pair (username and password)",
+    responses={200: TokenObtainPairSerializer, 401: SIGN_IN_REFUSED},
+)
 class TokenView(TokenObtainPairView):
     def post(self, request, *args, **kwargs):
         username = request.data.get("username") if hasattr(request.data, "get") else None
@@ -71,7 +101,7 @@ class _RefreshedSerializer(serializers.Serializer):
     tags=["Authentication"],
     summary="Refresh an access token",
     request=_RefreshSerializer,
-    responses={200: _RefreshedSerializer},
+    responses={200: _RefreshedSerializer, 401: REFRESH_REFUSED},
 )
 class RefreshTokenView(TokenRefreshView):
     serializer_class = _RefreshSerializer

@@ -74,6 +74,9 @@ def before_send(event, hint):
         request.pop("data", None)
         request.pop("cookies", None)
         request.pop("query_string", None)  # may carry ids partners chose (externalId filters)
+        request.pop(
+            "url", None
+        )  # its path does too (/v1/customers/<externalId>); the transaction names the route
     for exception in (event.get("exception") or {}).get("values") or []:
         if isinstance(exception.get("value"), str):
             exception["value"] = redact(exception["value"])

@@ -14,6 +14,13 @@ def explode_in_drf(request):
     raise RuntimeError("database password=hunter2 leaked into an exception")
 
 
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([])
+def explode_for_customer(request, external_id):
+    raise RuntimeError("failure while reading a customer")
+
+
 def explode_in_django(request):
     raise RuntimeError("plain django failure with secret gx_live_abcdefgh1234567890")
 
@@ -28,6 +35,7 @@ def echo(request):
 urlpatterns = [
     path("api/test/explode", explode_in_drf),
     path("api/test/explode-django", explode_in_django),
+    path("api/test/customers/<str:external_id>/explode", explode_for_customer),
     path("api/test/echo", echo),
     *real_urlpatterns,
 ]

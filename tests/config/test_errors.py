@@ -46,7 +46,8 @@ def test_field_errors_are_listed_per_field(owner, jwt_client):
 def test_bad_token_is_a_seed_format_401():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
-    assert_seed_error(client.get("/api/organizations/org_x"), 401, "Unauthorized")
+    body = assert_seed_error(client.get("/api/organizations/org_x"), 401, "InvalidToken")
+    assert body["message"].startswith("The access token is invalid.")
 
 
 def test_bad_pagination_is_a_validation_error(organization, owner, jwt_client):
