@@ -17,6 +17,7 @@ import hmac
 import re
 import string
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import bcrypt
@@ -32,6 +33,7 @@ from apikeys.ratelimit import (
     decision_from,
     rate_limit_hit,
 )
+from config.client_address import UNKNOWN as UNKNOWN_ADDRESS
 from config.errors import InvalidApiKey
 from config.shared_cache import redis_hot_client, requires_shared_cache, shared_get_many, shared_set_many
 from organizations.services import organization_sandbox
@@ -47,6 +49,10 @@ BCRYPT_ROUNDS = 10
 # Revocation, expiry and suspension do not wait for this: they are checked on every request. It bounds how
 # long a verification survives if its tombstone is ever lost (e.g. evicted under memory pressure).
 VERIFIED_TTL_SECONDS = 300
+# How long a key that passed bcrypt is known to be right, so that when its entry above expires (or the key
+# changes) it is refreshed from the row without another bcrypt. Only the slow path reads it, after the row
+# (revocation, expiry, suspension), so it never lets a key through that the row refuses.
+VERIFIED_PROOF_TTL_SECONDS = 86400
 
 # Tombstone values: why a key prefix is refused without looking further.
 BLOCKED_REVOKED = "revoked"
@@ -135,6 +141,10 @@ class ApiKeyPrincipal:
 _principal_from_entry = functools.lru_cache(maxsize=4096)(ApiKeyPrincipal.from_cache_entry)
 
 
+def _unknown_address() -> str:
+    return UNKNOWN_ADDRESS
+
+
 def _fingerprint(raw_key: str) -> str:
     """Cache key for a verified key: keyed, so a cache dump cannot be turned back into keys."""
     return hmac.digest(settings.SECRET_KEY.encode(), raw_key.encode(), "sha256").hex()  # one C call
@@ -142,6 +152,10 @@ def _fingerprint(raw_key: str) -> str:
 
 def verified_cache_key(raw_key: str) -> str:
     return f"gx:apikey:ok:{_fingerprint(raw_key)}"
+
+
+def verified_proof_cache_key(raw_key: str) -> str:
+    return f"gx:apikey:proof:{_fingerprint(raw_key)}"
 
 
 def blocked_cache_key(key_prefix: str) -> str:
@@ -161,13 +175,18 @@ def _entry_current(entry: str, floor: str | None) -> bool:
 
 
 @requires_shared_cache
-def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
+def apikey_authenticate(
+    raw_key: str | None, *, address: Callable[[], str] = _unknown_address
+) -> ApiKeyPrincipal:
     """Return the caller for an `X-API-Key` value, or raise InvalidApiKey (always 401).
 
     Hot path (key verified before): one cache round trip (verified entry + tombstone) and no database
-    query. Slow path: one indexed query and one bcrypt, one at a time per key prefix (apikeys.guard), so
-    a correct key is never refused for anybody else's failures. Raises ServiceUnavailable (503) when
-    Redis is unreachable: see config/shared_cache.py.
+    query. Slow path: one indexed query and one bcrypt, one at a time per key prefix and lane
+    (apikeys.guard): a request that finds the turn taken gets RateLimitExceeded (429, Retry-After: 1) at
+    once, never a wait and never a 401 for anybody else's failures. `address` answers the client's
+    address (config.client_address), which picks the lane; it is called on the slow path only, because
+    behind trusted proxies working it out costs ~18 µs, a few percent of a hot-path request. Raises
+    ServiceUnavailable (503) when Redis is unreachable: see config/shared_cache.py.
     """
     key_prefix = _key_prefix_of(raw_key)
     verified_key = verified_cache_key(raw_key)
@@ -181,7 +200,7 @@ def apikey_authenticate(raw_key: str | None) -> ApiKeyPrincipal:
     # An entry of an older format, or cached before the key's last PATCH or roll, is verified again.
     if cached is not None and _entry_current(cached, found.get(version_key)):
         return _principal_from_cached(cached)
-    return _verify_slow(raw_key, key_prefix, verified_key)
+    return _verify_slow(raw_key, key_prefix, verified_key, address)
 
 
 def _key_prefix_of(raw_key: str | None) -> str:
@@ -222,19 +241,22 @@ _admit_script = None
 
 
 @requires_shared_cache
-def apikey_admit(raw_key: str | None) -> tuple[ApiKeyPrincipal, RateLimitDecision]:
+def apikey_admit(
+    raw_key: str | None, *, address: Callable[[], str] = _unknown_address
+) -> tuple[ApiKeyPrincipal, RateLimitDecision]:
     """Authenticate a partner request and count it against the key's rate limit.
 
     The same guarantees as apikey_authenticate followed by rate_limit_hit, in one Redis round trip for
     a key verified before: a revoked, suspended or expired key is refused (401) and not counted; the
     count is atomic across processes. A key not verified yet takes the slow path (one query, one bcrypt
-    in its prefix's turn) and is then counted in a second round trip. The returned decision may refuse
+    in its prefix's turn, or 429 at once when the turn is taken: see apikey_authenticate) and is then
+    counted in a second round trip. The returned decision may refuse
     the request; raising 429 is the caller's job, after the headers are attached. 503 when Redis is
     unreachable.
     """
     client = redis_hot_client()
     if client is None:
-        principal = apikey_authenticate(raw_key)
+        principal = apikey_authenticate(raw_key, address=address)
         return principal, rate_limit_hit(key_id=principal.key_prefix, limit=principal.rate_limit)
     key_prefix = _key_prefix_of(raw_key)
     verified_key = verified_cache_key(raw_key)
@@ -260,7 +282,7 @@ def apikey_admit(raw_key: str | None) -> tuple[ApiKeyPrincipal, RateLimitDecisio
         )
         return principal, decision
     if answer == "unverified":
-        principal = _verify_slow(raw_key, key_prefix, verified_key)
+        principal = _verify_slow(raw_key, key_prefix, verified_key, address)
         # The bucket is named by the key's prefix, as in the script above.
         return principal, rate_limit_hit(key_id=key_prefix, limit=principal.rate_limit)
     if answer == "expired":
@@ -269,36 +291,52 @@ def apikey_admit(raw_key: str | None) -> tuple[ApiKeyPrincipal, RateLimitDecisio
     raise InvalidApiKey(_BLOCKED_MESSAGES.get(reason, _BLOCKED_MESSAGES[BLOCKED_REVOKED]))
 
 
-def _verify_slow(raw_key: str, key_prefix: str, verified_key: str) -> ApiKeyPrincipal:
+def _verify_slow(
+    raw_key: str, key_prefix: str, verified_key: str, address: Callable[[], str]
+) -> ApiKeyPrincipal:
     """One indexed query; then, for a known prefix, one bcrypt in the prefix's turn (apikeys.guard).
 
-    A caller that waited for the turn while another verified this very key reuses that verification.
-    No failure of anybody else refuses a correct key: failures only space out the next bcrypt.
+    A key that passed bcrypt in the last VERIFIED_PROOF_TTL_SECONDS is refreshed from its row without
+    another (so is one verified by a concurrent request meanwhile). A request that cannot get the turn is
+    answered at once (429, Retry-After: 1), never made to wait. No failure of anybody else makes a correct
+    key wrong: failures only space out the next bcrypt.
     """
     key = ApiKey.objects.select_related("organization").filter(key_prefix=key_prefix).first()
     if key is None:
         raise InvalidApiKey("API key is not recognized.")  # unknown prefix: no bcrypt spent
-    stale = shared_get_many([verified_key]).get(verified_key)
-    if stale is not None and stale[:1].isdigit() and stale.count("|") == _ENTRY_SEPARATORS:
-        # An entry of this format under this key's HMAC exists only because this exact key passed bcrypt;
-        # it is here because the key changed since (PATCH, roll). Refresh it from the row without another
-        # bcrypt, so a change costs one query per key, not one bcrypt. Older formats are verified again.
-        principal = _principal_after_check(key)
-        shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
-        return principal
-    entry, turn = guard.verification_turn_wait(key_prefix=key_prefix, verified_key=verified_key)
-    if entry is not None:
-        return _principal_from_cached(entry)
+    proof_key = verified_proof_cache_key(raw_key)
+    # A proof, or an entry of this format, under this key's HMAC exists only because this exact key passed
+    # bcrypt; it is looked at here because the key changed since (PATCH, roll), its entry expired, or a
+    # concurrent request verified it meanwhile. Then the principal is refreshed from the row without
+    # another bcrypt: that costs one query per key, and a key in use never needs a turn, even while its
+    # prefix is under attack.
+    turn = guard.verification_turn_take(
+        key_id=key.id,
+        key_prefix=key_prefix,
+        address=address(),
+        verified_key=verified_key,
+        proof_key=proof_key,
+        entry_separators=_ENTRY_SEPARATORS,
+    )
+    if turn is None:
+        return _verified_remember(key, verified_key, proof_key)
     try:
         if not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
             turn.failed()
             raise InvalidApiKey("API key is not recognized.")
-        principal = _principal_after_check(key)
-        shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
+        principal = _verified_remember(key, verified_key, proof_key)
         turn.succeeded()
         return principal
     finally:
         turn.release()
+
+
+def _verified_remember(key: ApiKey, verified_key: str, proof_key: str) -> ApiKeyPrincipal:
+    """Cache the principal of a key whose secret was just proven (InvalidApiKey if it may not be used)."""
+    principal = _principal_after_check(key)
+    shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
+    shared_set_many({proof_key: key.id}, timeout=VERIFIED_PROOF_TTL_SECONDS)
+    return principal
 
 
 def _principal_from_cached(entry: str) -> ApiKeyPrincipal:

@@ -1,3 +1,4 @@
+import functools
 import logging
 
 from rest_framework.authentication import BaseAuthentication
@@ -26,7 +27,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         if raw_key is None:
             return None  # the permission check turns this into 401 InvalidApiKey "Missing X-API-Key"
         try:
-            principal, request.rate_limit = apikey_admit(raw_key.strip())
+            principal, request.rate_limit = apikey_admit(
+                raw_key.strip(), address=functools.partial(client_address, request)
+            )
         except InvalidApiKey as exc:
             # The address is worked out only here, off the hot path: it is for operators tracing a
             # client that keeps sending a stale key. Never the key itself.

@@ -1,155 +1,220 @@
-"""Bounds the bcrypt work of the slow path of key verification without ever refusing a correct key.
+"""Bounds the bcrypt work of the slow path of key verification; no request ever waits in a web worker for it.
 
-A wrong secret costs a full bcrypt (~60 ms of CPU), so someone who knows a key's prefix (not a secret)
-could burn CPU at will. Refusing the prefix or the client address after some failures would lock out
-the key's owner, or everyone behind the same NAT, for somebody else's mistakes. Instead:
+A wrong secret costs a full bcrypt (~60 ms of CPU), and a key's prefix is not a secret (key lists, the console
+and logs show it), so anyone could burn CPU with it at will. Waiting for a turn inside a sync worker hands
+the attacker the workers instead (issue 27: 4 connections took another organization from 3,273 answers in
+6 s to 24). Refusing the prefix or an address for a while would lock out the key's owner, or everyone behind
+the same NAT, for somebody else's mistakes. Instead:
 
-- Unknown prefixes cost one indexed query and no bcrypt; they are not counted at all.
-- Single flight per prefix: at most one bcrypt per key prefix runs at a time, across every web process
-  (a short lock in the shared cache, its "turn"). A caller that waits re-reads the verified entry each
-  time it looks at the turn, so concurrent first requests with one key cost one bcrypt and all succeed.
-- Only failed bcrypt checks are counted, per prefix. The first PREFIX_FREE_FAILURES in WINDOW_SECONDS
-  cost what they cost; beyond that each failure keeps the prefix's turn for FAILURE_SPACING_SECONDS,
-  so a prefix under attack costs at most one bcrypt per FAILURE_SPACING_SECONDS, whatever the number of
-  attackers, addresses or processes. A correct key still gets its turn and verifies; under a concurrent
-  flood on its own prefix it may wait up to TURN_WAIT_SECONDS and then be asked to retry (503 with
-  Retry-After), never told its key is wrong.
+- Unknown prefixes cost one indexed query and no bcrypt; they never reach this module.
+- A turn is the right to run one bcrypt for a key prefix: a short lock in the shared cache, held for that
+  one check. A request that finds the turn taken is answered at once, 429 RateLimitExceeded with
+  `Retry-After: 1`, unless this very key was verified meanwhile (then it is served from that).
+- Two lanes per prefix, each with its own turn: addresses that sent a wrong secret for this prefix in the
+  last WINDOW_SECONDS ("failing"), and every other address ("fresh"). A flood from a few addresses
+  only ever contends for the failing lane, so it cannot take the turn a partner's new key needs.
+- Only failed checks are counted, per prefix. The first PREFIX_FREE_FAILURES in WINDOW_SECONDS cost what
+  they cost; beyond that each failure keeps its lane's turn for FAILURE_SPACING_SECONDS, so a prefix under
+  attack costs at most one bcrypt per second per lane (two a second), whatever the number of connections,
+  addresses or processes.
 
-Keys verified before are answered from the cache and never reach this module.
+The bound this gives a correct key that is not verified yet: its request is answered at once, and its
+bcrypt is never queued behind wrong secrets. From an address that sent no wrong secret for the prefix in
+the last 5 minutes it is checked on the first try that finds the fresh lane free; each other address can
+take the fresh lane for at most one check (and its 1 s of spacing) per 5 minutes before it moves to the
+failing lane, so retrying after each `Retry-After: 1`, the key is checked within N + 1 seconds, N being
+the number of new addresses sending wrong secrets for that prefix. From an address that did send wrong
+secrets (or when every request seems to come from one address: see TRUSTED_PROXIES) it shares the failing
+lane, which still checks one secret a second. Keys verified before are answered from the cache and never
+reach this module (apikeys/admission.py remembers a verification for a day, so that holds under a
+sustained attack too).
 """
 
 import secrets
-import time
 
 from django.core.cache import caches
 
-from config.errors import ServiceUnavailable
-from config.shared_cache import redis_client, shared_get_many
+from config.errors import RateLimitExceeded
+from config.shared_cache import redis_client
 
 PREFIX_FREE_FAILURES = 10
 WINDOW_SECONDS = 300
 FAILURE_SPACING_SECONDS = 1.0
-TURN_WAIT_SECONDS = 2.5  # > the spacing plus one bcrypt, so a sequential caller always gets the next turn
+RETRY_AFTER_SECONDS = 1
 # A turn whose holder died (killed worker) frees itself after this; a bcrypt takes ~60 ms.
-TURN_TIMEOUT_SECONDS = 5.0
-_POLL_SECONDS = 0.01
+TURN_TIMEOUT_SECONDS = 2.0
 
-# Ends a turn only if it is still ours (a turn that timed out may have gone to another caller):
-# release it, or keep it ARGV[2] more milliseconds to space out failures.
-_END_TURN_LUA = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return redis.call('DEL', KEYS[1])
+FRESH, FAILING = "fresh", "failing"
+
+# Take the caller's lane's turn, unless this very key is known to be right: its proof names this key (or an
+# entry of the current format lies under its HMAC, as written before proofs were), so no bcrypt is needed.
+# KEYS: the address's failing marker, the fresh turn, the failing turn, the key's verified entry, its proof.
+# ARGV: token, turn timeout (ms), the key's id, the number of separators in a current entry.
+# Answers "proven", "turn <lane>" or "taken".
+_TAKE_TURN_LUA = """
+if redis.call('GET', KEYS[5]) == ARGV[3] then return 'proven' end
+local entry = redis.call('GET', KEYS[4])
+if entry and string.match(entry, '^%d') and select(2, string.gsub(entry, '|', '')) == tonumber(ARGV[4]) then
+  return 'proven'
+end
+local turn, lane = KEYS[2], 'fresh'
+if redis.call('EXISTS', KEYS[1]) == 1 then turn, lane = KEYS[3], 'failing' end
+if redis.call('SET', turn, ARGV[1], 'NX', 'PX', ARGV[2]) then return 'turn ' .. lane end
+return 'taken'
 """
-_end_turn_script = None
+# Count a failed check and end the turn if it is still ours (one that timed out may have gone to another
+# caller): past the free allowance keep it ARGV[4] ms to space out the next check, else release it.
+# KEYS: the prefix's failure count, the address's failing marker, the turn.
+# ARGV: token, window (s), free failures, spacing (ms).
+_TURN_FAILED_LUA = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+if redis.call('GET', KEYS[3]) == ARGV[1] then
+  if count > tonumber(ARGV[3]) then
+    redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  else
+    redis.call('DEL', KEYS[3])
+  end
+end
+return count
+"""
+_RELEASE_TURN_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_scripts = {}
 
 
-def _turn_key(key_prefix: str) -> str:
-    return f"gx:apikey:turn:{key_prefix}"
+def _script(client, source: str):
+    if source not in _scripts:
+        _scripts[source] = client.register_script(source)
+    return _scripts[source]
+
+
+def _turn_key(key_prefix: str, lane: str) -> str:
+    return f"gx:apikey:turn:{lane}:{key_prefix}"
 
 
 def _failures_key(key_prefix: str) -> str:
     return f"gx:apikey:failures:{key_prefix}"
 
 
-class VerificationTurn:
-    """The right to run bcrypt for one key prefix; end it with succeeded() or failed()."""
+def _failing_key(key_prefix: str, address: str) -> str:
+    return f"gx:apikey:failing:{key_prefix}:{address}"
 
-    def __init__(self, key_prefix: str, token: str):
+
+class VerificationTurn:
+    """The right to run one bcrypt for one key prefix in one lane; end it with succeeded() or failed()."""
+
+    def __init__(self, key_prefix: str, lane: str, address: str, token: str):
         self.key_prefix = key_prefix
+        self.lane = lane
+        self.address = address
         self.token = token
         self.ended = False
 
     def succeeded(self) -> None:
-        self._end(hold_seconds=0)
+        self.release()
 
     def failed(self) -> None:
-        """Count a wrong secret; past the free allowance, keep the turn to space out the next bcrypt."""
-        failures = _failures_count(self.key_prefix)
-        self._end(hold_seconds=FAILURE_SPACING_SECONDS if failures > PREFIX_FREE_FAILURES else 0)
+        """Count a wrong secret and mark its address as failing; past the free allowance, keep the turn
+        for FAILURE_SPACING_SECONDS to space out the lane's next check."""
+        self.ended = True
+        _turn_failed(self)
 
     def release(self) -> None:
         """End the turn if nothing else did (the check raised): free it for the next caller."""
         if not self.ended:
-            self._end(hold_seconds=0)
-
-    def _end(self, hold_seconds: float) -> None:
-        self.ended = True
-        _turn_end(self.key_prefix, self.token, hold_seconds)
+            self.ended = True
+            _turn_release(self)
 
 
-def verification_turn_wait(
-    *, key_prefix: str, verified_key: str
-) -> tuple[str | None, VerificationTurn | None]:
-    """Wait for this prefix's turn to run bcrypt.
+def verification_turn_take(
+    *, key_id: str, key_prefix: str, address: str, verified_key: str, proof_key: str, entry_separators: int
+) -> VerificationTurn | None:
+    """Take this prefix's turn in the caller's lane to run bcrypt, without waiting.
 
-    Returns (entry, None) when the verified entry for this very key appeared meanwhile (another caller
-    with the same key verified it: reuse it, no bcrypt), else (None, turn). Raises ServiceUnavailable
-    (503, Retry-After) if the turn stays taken for TURN_WAIT_SECONDS, which only a concurrent flood of
-    checks on this prefix can cause.
+    Returns None when this very key is known to be right (its proof, written when it passed bcrypt, names
+    `key_id`, or a verified entry with `entry_separators` separators lies under its HMAC): no bcrypt is
+    needed. Else the turn. Raises RateLimitExceeded (429, Retry-After: 1) at once when the lane's turn is
+    taken: a check is running, or failures are being spaced out. One round trip.
     """
     token = secrets.token_hex(8)
-    deadline = time.monotonic() + TURN_WAIT_SECONDS
-    waited = False
-    while True:
-        if _turn_take(key_prefix, token):
-            turn = VerificationTurn(key_prefix, token)
-            if waited:
-                # The holder we waited for may have verified this very key just before it let go.
-                entry = shared_get_many([verified_key]).get(verified_key)
-                if entry is not None:
-                    turn.succeeded()
-                    return entry, None
-            return None, turn
-        entry = shared_get_many([verified_key]).get(verified_key)
-        if entry is not None:
-            return entry, None
-        if time.monotonic() >= deadline:
-            raise ServiceUnavailable(
-                "This API key is being verified by too many requests at once. Retry shortly.",
-                details={"retryAfter": 1},
-                headers={"Retry-After": "1"},
-            )
-        waited = True
-        time.sleep(_POLL_SECONDS)
-
-
-def _turn_take(key_prefix: str, token: str) -> bool:
     client = redis_client()
     if client is None:
-        return caches["default"].add(_turn_key(key_prefix), token, TURN_TIMEOUT_SECONDS)
-    return bool(client.set(_turn_key(key_prefix), token, nx=True, px=int(TURN_TIMEOUT_SECONDS * 1000)))
+        answer = _turn_take_locally(
+            key_id, key_prefix, address, verified_key, proof_key, entry_separators, token
+        )
+    else:
+        answer = _script(client, _TAKE_TURN_LUA)(
+            keys=[
+                _failing_key(key_prefix, address),
+                _turn_key(key_prefix, FRESH),
+                _turn_key(key_prefix, FAILING),
+                verified_key,
+                proof_key,
+            ],
+            args=[token, int(TURN_TIMEOUT_SECONDS * 1000), key_id, entry_separators],
+            client=client,
+        ).decode()
+    if answer == "proven":
+        return None
+    if answer == "taken":
+        raise RateLimitExceeded(
+            "Too many checks of this API key at once. Retry in a second.",
+            details={"retryAfter": RETRY_AFTER_SECONDS},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    return VerificationTurn(key_prefix, answer.removeprefix("turn "), address, token)
 
 
-def _turn_end(key_prefix: str, token: str, hold_seconds: float) -> None:
+# Embedded mode (one process, local-memory cache): the same steps, not atomic across processes, which
+# there are none of.
+
+
+def _turn_take_locally(key_id, key_prefix, address, verified_key, proof_key, entry_separators, token) -> str:
+    cache = caches["default"]
+    entry = cache.get(verified_key)
+    if cache.get(proof_key) == key_id or (
+        entry is not None and entry[:1].isdigit() and entry.count("|") == entry_separators
+    ):
+        return "proven"
+    lane = FAILING if cache.get(_failing_key(key_prefix, address)) else FRESH
+    return f"turn {lane}" if cache.add(_turn_key(key_prefix, lane), token, TURN_TIMEOUT_SECONDS) else "taken"
+
+
+def _turn_failed(turn: VerificationTurn) -> int:
+    turn_key = _turn_key(turn.key_prefix, turn.lane)
     client = redis_client()
-    if client is None:
-        cache = caches["default"]
-        if cache.get(_turn_key(key_prefix)) == token:
-            if hold_seconds:
-                cache.set(_turn_key(key_prefix), token, hold_seconds)
-            else:
-                cache.delete(_turn_key(key_prefix))
-        return
-    global _end_turn_script
-    if _end_turn_script is None:
-        _end_turn_script = client.register_script(_END_TURN_LUA)
-    _end_turn_script(keys=[_turn_key(key_prefix)], args=[token, int(hold_seconds * 1000)], client=client)
-
-
-def _failures_count(key_prefix: str) -> int:
-    """Count one failed bcrypt for the prefix in the current window; return the window's count."""
-    client = redis_client()
-    if client is None:
-        cache = caches["default"]
-        cache.add(_failures_key(key_prefix), 0, WINDOW_SECONDS)
-        try:
-            return cache.incr(_failures_key(key_prefix))
-        except ValueError:  # the window expired between add() and incr()
-            cache.set(_failures_key(key_prefix), 1, WINDOW_SECONDS)
-            return 1
-    with client.pipeline(transaction=True) as pipe:
-        pipe.incr(_failures_key(key_prefix))
-        pipe.expire(_failures_key(key_prefix), WINDOW_SECONDS, nx=True)
-        count, _ = pipe.execute()
+    if client is not None:
+        return _script(client, _TURN_FAILED_LUA)(
+            keys=[_failures_key(turn.key_prefix), _failing_key(turn.key_prefix, turn.address), turn_key],
+            args=[turn.token, WINDOW_SECONDS, PREFIX_FREE_FAILURES, int(FAILURE_SPACING_SECONDS * 1000)],
+            client=client,
+        )
+    cache = caches["default"]
+    cache.add(_failures_key(turn.key_prefix), 0, WINDOW_SECONDS)
+    try:
+        count = cache.incr(_failures_key(turn.key_prefix))
+    except ValueError:  # the window expired between add() and incr()
+        cache.set(_failures_key(turn.key_prefix), 1, WINDOW_SECONDS)
+        count = 1
+    cache.set(_failing_key(turn.key_prefix, turn.address), 1, WINDOW_SECONDS)
+    if cache.get(turn_key) == turn.token:
+        if count > PREFIX_FREE_FAILURES:
+            cache.set(turn_key, turn.token, FAILURE_SPACING_SECONDS)
+        else:
+            cache.delete(turn_key)
     return count
+
+
+def _turn_release(turn: VerificationTurn) -> None:
+    turn_key = _turn_key(turn.key_prefix, turn.lane)
+    client = redis_client()
+    if client is not None:
+        _script(client, _RELEASE_TURN_LUA)(keys=[turn_key], args=[turn.token], client=client)
+        return
+    cache = caches["default"]
+    if cache.get(turn_key) == turn.token:
+        cache.delete(turn_key)

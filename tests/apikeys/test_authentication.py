@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from apikeys import guard, services
 from apikeys.models import ApiKey
 from config.errors import InvalidApiKey, ServiceUnavailable
-from config.shared_cache import shared_set_many
+from config.shared_cache import shared_delete_many, shared_set_many
 from organizations import services as organization_services
 from tests.concurrency import run_concurrently
 
@@ -150,25 +150,110 @@ def test_bad_keys_from_one_address_do_not_refuse_a_fresh_valid_key_from_it(
 def test_wrong_secrets_on_a_prefix_do_not_block_its_correct_key(organization, api_key_for, key_client):
     """Anyone who knows a key's prefix (it is not secret) must not be able to lock out its owner."""
     key, raw_key = api_key_for(organization)
-    for attempt in range(guard.PREFIX_FREE_FAILURES + 2):
-        assert key_client(wrong_secret_for(key), address=f"10.1.0.{attempt}").get(URL).status_code == 401
-    assert key_client(raw_key, address="10.7.7.7").get(URL).status_code == 200
+    for _ in range(guard.PREFIX_FREE_FAILURES + 2):
+        assert key_client(wrong_secret_for(key), address="10.1.0.1").get(URL).status_code in (401, 429)
+    with count_bcrypt_checks() as checkpw:
+        assert key_client(raw_key, address="10.7.7.7").get(URL).status_code == 200
+    assert checkpw.call_count == 1
 
 
-def test_wrong_secrets_beyond_the_allowance_cost_at_most_one_bcrypt_per_spacing(
+def test_wrong_secrets_beyond_the_allowance_cost_at_most_one_bcrypt_per_spacing_and_never_wait(
     organization, api_key_for, key_client
 ):
     key, _ = api_key_for(organization)
     for _ in range(guard.PREFIX_FREE_FAILURES):
-        key_client(wrong_secret_for(key)).get(URL)
-    extra = 3
-    started = time.monotonic()
+        assert key_client(wrong_secret_for(key)).get(URL).status_code == 401
     with count_bcrypt_checks() as checkpw:
-        for attempt in range(extra):
-            assert key_client(wrong_secret_for(key), address=f"10.1.1.{attempt}").get(URL).status_code == 401
-    # Each failure past the allowance holds the prefix's turn, whatever the caller's address.
-    assert time.monotonic() - started >= (extra - 1) * guard.FAILURE_SPACING_SECONDS
-    assert checkpw.call_count == extra
+        assert key_client(wrong_secret_for(key)).get(URL).status_code == 401  # checked; the lane now waits
+        started = time.monotonic()
+        for _ in range(5):
+            response = key_client(wrong_secret_for(key)).get(URL)
+            assert response.status_code == 429
+        assert time.monotonic() - started < guard.FAILURE_SPACING_SECONDS  # answered at once, not held
+        assert checkpw.call_count == 1
+        time.sleep(guard.FAILURE_SPACING_SECONDS)
+        assert key_client(wrong_secret_for(key)).get(URL).status_code == 401  # the next check, a second on
+    assert checkpw.call_count == 2
+
+
+def test_a_taken_turn_is_answered_429_with_retry_after_in_the_error_format(
+    organization, api_key_for, key_client
+):
+    key, _ = api_key_for(organization)
+    for _ in range(guard.PREFIX_FREE_FAILURES + 1):
+        key_client(wrong_secret_for(key)).get(URL)
+    response = key_client(wrong_secret_for(key)).get(URL)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+    body = response.json()
+    assert body["error"] == "RateLimitExceeded" and body["code"] == 429
+    assert body["details"] == {"retryAfter": 1}
+    assert set(body) >= {"error", "message", "code", "details"}
+
+
+def test_a_new_correct_key_is_checked_at_once_while_another_address_floods_its_prefix(
+    organization, api_key_for, key_client
+):
+    """Wrong secrets from one address only ever hold their own lane: the partner's first request with a
+    key nobody verified yet is checked at once from any other address."""
+    key, raw_key = api_key_for(organization)
+    for _ in range(guard.PREFIX_FREE_FAILURES + 1):
+        key_client(wrong_secret_for(key), address="10.66.0.1").get(URL)
+    assert key_client(wrong_secret_for(key), address="10.66.0.1").get(URL).status_code == 429  # held
+    with count_bcrypt_checks() as checkpw:
+        assert key_client(raw_key, address="10.7.7.7").get(URL).status_code == 200
+    assert checkpw.call_count == 1
+
+
+def test_each_new_attacking_address_holds_the_fresh_lane_for_one_check_at_most(
+    organization, api_key_for, key_client
+):
+    """The stated bound: a correct key retrying after each Retry-After is checked within N + 1 seconds,
+    N being the new addresses sending wrong secrets; an address that failed moves to the failing lane."""
+    key, raw_key = api_key_for(organization)
+    for _ in range(guard.PREFIX_FREE_FAILURES):
+        key_client(wrong_secret_for(key), address="10.66.0.1").get(URL)
+    assert key_client(wrong_secret_for(key), address="10.66.0.2").get(URL).status_code == 401
+    assert key_client(raw_key, address="10.7.7.7").get(URL).status_code == 429  # the fresh lane is spaced
+    time.sleep(guard.FAILURE_SPACING_SECONDS)
+    # 10.66.0.2 failed before: it now waits in the failing lane and cannot hold the fresh one again.
+    assert key_client(wrong_secret_for(key), address="10.66.0.2").get(URL).status_code == 401
+    assert key_client(raw_key, address="10.7.7.7").get(URL).status_code == 200
+
+
+def test_a_correct_key_from_the_attackers_address_still_gets_a_check_a_second(
+    organization, api_key_for, key_client
+):
+    """Behind one NAT with the attacker (or with no trusted proxy configured) the key shares the failing
+    lane: it is never told it is wrong, and the lane checks one secret a second."""
+    key, raw_key = api_key_for(organization)
+    for _ in range(guard.PREFIX_FREE_FAILURES + 1):
+        key_client(wrong_secret_for(key), address="10.66.0.1").get(URL)
+    response = key_client(raw_key, address="10.66.0.1").get(URL)
+    assert response.status_code == 429 and response["Retry-After"] == "1"
+    time.sleep(guard.FAILURE_SPACING_SECONDS)
+    assert key_client(raw_key, address="10.66.0.1").get(URL).status_code == 200
+
+
+def test_a_key_verified_before_needs_no_turn_after_its_entry_expires(organization, api_key_for, key_client):
+    """Its proof outlives the 5-minute entry: under a sustained attack on its prefix it needs no bcrypt."""
+    key, raw_key = api_key_for(organization)
+    assert key_client(raw_key, address="10.66.0.1").get(URL).status_code == 200
+    shared_delete_many([services.verified_cache_key(raw_key)])  # as if VERIFIED_TTL_SECONDS had passed
+    for _ in range(guard.PREFIX_FREE_FAILURES + 1):
+        key_client(wrong_secret_for(key), address="10.66.0.1").get(URL)
+    with count_bcrypt_checks() as checkpw:
+        assert key_client(raw_key, address="10.66.0.1").get(URL).status_code == 200
+    assert checkpw.call_count == 0
+
+
+def test_a_proof_does_not_let_a_revoked_key_through(organization, api_key_for):
+    key, raw_key = api_key_for(organization)
+    services.apikey_authenticate(raw_key)
+    services.apikey_revoke(key=key)
+    shared_delete_many([services.verified_cache_key(raw_key), services.blocked_cache_key(key.key_prefix)])
+    with pytest.raises(InvalidApiKey, match="revoked"):
+        services.apikey_authenticate(raw_key)
 
 
 def test_unknown_prefixes_cost_no_bcrypt_however_many(organization, api_key_for, key_client):
@@ -215,26 +300,35 @@ def test_successful_verifications_do_not_use_up_the_prefix_allowance(organizatio
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_first_requests_with_one_valid_key_all_succeed_on_one_bcrypt(organization, api_key_for):
-    """16 partner requests race with a key nobody has verified yet: all 200, one bcrypt between them."""
+def test_concurrent_first_requests_with_one_valid_key_cost_one_bcrypt_and_none_waits(
+    organization, api_key_for
+):
+    """16 partner requests race with a key nobody has verified yet: one bcrypt between them; the others are
+    served from it or told to retry in a second (never a wait, never a 401), and the retry succeeds."""
     _, raw_key = api_key_for(organization)
     callers = 16
 
     def call(_):
         client = APIClient(REMOTE_ADDR="10.6.6.6")
         client.credentials(HTTP_X_API_KEY=raw_key)
-        return client.get(URL).status_code
+        started = time.monotonic()
+        response = client.get(URL)
+        return response.status_code, response.get("Retry-After"), time.monotonic() - started
 
     with count_bcrypt_checks() as checkpw:
-        statuses = run_concurrently(call, callers)
-    assert statuses == [200] * callers
+        results = run_concurrently(call, callers)
+        assert {status for status, _, _ in results} <= {200, 429}
+        assert all(retry == "1" for status, retry, _ in results if status == 429)
+        told_to_retry = [seconds for status, _, seconds in results if status == 429]
+        assert all(seconds < guard.FAILURE_SPACING_SECONDS for seconds in told_to_retry)
+        assert APIClient(REMOTE_ADDR="10.6.6.6", HTTP_X_API_KEY=raw_key).get(URL).status_code == 200
     assert checkpw.call_count == 1
 
 
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_a_concurrent_flood_of_wrong_secrets_is_spaced_out_and_told_to_retry(organization, api_key_for):
+def test_a_concurrent_flood_of_wrong_secrets_is_answered_at_once_with_one_bcrypt(organization, api_key_for):
     key, _ = api_key_for(organization)
     for _ in range(guard.PREFIX_FREE_FAILURES):
         with pytest.raises(InvalidApiKey):
@@ -244,19 +338,20 @@ def test_a_concurrent_flood_of_wrong_secrets_is_spaced_out_and_told_to_retry(org
     def call(_):
         client = APIClient(REMOTE_ADDR="10.8.8.8")
         client.credentials(HTTP_X_API_KEY=wrong_secret_for(key))
+        started = time.monotonic()
         response = client.get(URL)
-        return response.status_code, response
+        return response.status_code, response, time.monotonic() - started
 
     with count_bcrypt_checks() as checkpw:
         results = run_concurrently(call, callers)
-    # One bcrypt per spacing while the others wait their turn: bounded whatever the concurrency.
-    max_checks = int(guard.TURN_WAIT_SECONDS / guard.FAILURE_SPACING_SECONDS) + 1
-    assert 1 <= checkpw.call_count <= max_checks
-    statuses = [status for status, _ in results]
-    assert statuses.count(401) == checkpw.call_count
-    assert statuses.count(503) == callers - checkpw.call_count
-    retry = next(response for status, response in results if status == 503)
-    assert retry.json()["error"] == "ServiceUnavailable" and retry["Retry-After"] == "1"
+    # One bcrypt in the lane's turn; past the allowance it keeps the turn for a second, so the rest are
+    # told to retry at once instead of waiting for it.
+    assert checkpw.call_count == 1
+    statuses = [status for status, _, _ in results]
+    assert statuses.count(401) == 1 and statuses.count(429) == callers - 1
+    retry = next(response for status, response, _ in results if status == 429)
+    assert retry.json()["error"] == "RateLimitExceeded" and retry["Retry-After"] == "1"
+    assert max(seconds for status, _, seconds in results if status == 429) < guard.FAILURE_SPACING_SECONDS
 
 
 def test_revoked_key_fails_next_request(organization, api_key_for, key_client):

@@ -15,15 +15,16 @@ import time
 import pytest
 from django.conf import settings
 
-from apikeys import services
+from apikeys import guard, services
 from tests.factories import make_organization
 from tests.live_service import live_service  # noqa: F401
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 PATH = "/api/v1/customers?limit=1"
-PHASE_SECONDS = 4.0
-PARTNER_CONNECTIONS = 4  # organization B's own client pool
+PHASE_SECONDS = 2.0
+ROUNDS = 2  # each flood runs ROUNDS phases: 4 s in all
+PARTNER_CONNECTIONS = 8  # organization B's own client pool
 TIMEOUT_SECONDS = 5.0
 ALPHABET = string.ascii_letters + string.digits
 
@@ -104,32 +105,39 @@ def test_wrong_secrets_behind_a_known_prefix_do_not_slow_down_another_organizati
     def wrong_secret():
         return attacked_key.key_prefix + random_text(services.SECRET_LENGTH)
 
+    # The attack starts: its first PREFIX_FREE_FAILURES wrong secrets cost a bcrypt each, as a partner's
+    # typos do; past them the prefix's checks are spaced out (one a second), so a 429 comes back.
+    for _ in range(guard.PREFIX_FREE_FAILURES + 5):
+        if answer_or_timeout(port, wrong_secret())[0] == 429:
+            break
+    # A wrong secret has just been checked: 80 more in a row must not wait, each a 429 or answered in 30 ms.
+    deadline = time.monotonic() + 10
+    in_a_row = []
+    while len(in_a_row) < 80 and time.monotonic() < deadline:
+        in_a_row.append(answer_or_timeout(port, wrong_secret()))
+    timings = [round(seconds * 1000, 1) for _, _, seconds in in_a_row]
+    statuses = [status for status, _, _ in in_a_row]
+    print("80 in a row:", {status: statuses.count(status) for status in set(statuses)}, sorted(timings))
+
+    # Floods of equal size, unknown prefixes and wrong secrets taking turns so that whatever else runs on
+    # the machine weighs on both alike.
     figures = {}
     for connections in (4, 64):
-        for name, flood_key in (("unknown", unknown_prefix), ("wrong", wrong_secret)):
-            figures[name, connections] = phase(
-                port, partner_key=partner_key, flood_key=flood_key, connections=connections
-            )
+        for _ in range(ROUNDS):
+            for name, flood_key in (("unknown", unknown_prefix), ("wrong", wrong_secret)):
+                counts = phase(port, partner_key=partner_key, flood_key=flood_key, connections=connections)
+                totals = figures.setdefault((name, connections), dict.fromkeys(counts, 0))
+                for outcome, count in counts.items():
+                    totals[outcome] += count
     print("flood figures:", figures)
-
-    # The prefix is under attack: a wrong secret has just been checked, so 80 more in a row find its
-    # checks spaced out. None may wait: each is a 429 or answered within 30 ms.
-    deadline = time.monotonic() + 10
-    while answer_or_timeout(port, wrong_secret())[0] != 401 and time.monotonic() < deadline:
-        pass
-    in_a_row = []
-    while len(in_a_row) < 80 and time.monotonic() < deadline + 10:
-        in_a_row.append(answer_or_timeout(port, wrong_secret()))
-    timings = sorted(round(seconds * 1000, 1) for _, _, seconds in in_a_row)
-    print("80 in a row:", {s: [r[0] for r in in_a_row].count(s) for s in {r[0] for r in in_a_row}}, timings)
 
     for connections in (4, 64):
         baseline, attacked_phase = figures["unknown", connections], figures["wrong", connections]
         assert attacked_phase["timeouts"] == 0 and baseline["timeouts"] == 0, figures
         assert attacked_phase["other"] == 0 and baseline["other"] == 0, figures
         assert attacked_phase["answers"] >= 0.8 * baseline["answers"], (connections, figures)
-    assert len(in_a_row) == 80, timings
+    assert len(in_a_row) == 80, (statuses, timings)
     for status, headers, seconds in in_a_row:
-        assert status == 429 or seconds < 0.030, (status, seconds, timings)
+        assert status == 429 or seconds < 0.030, (statuses, timings)
         if status == 429:
             assert headers.get("Retry-After") == "1"
