@@ -119,11 +119,11 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             f"Usage is kept for {usage_settings.ROLLUP_RETENTION_DAYS} days (USAGE_ROLLUP_RETENTION_DAYS): "
             f"the earliest `from` at {granularity} granularity is {timestamp_text(earliest)}."
         )
+        if values.get("from") is not None and values["from"] < earliest:
+            raise ValidationError(window, details={"from": [window]})
         end = values.get("to") or timezone.now()
         if end <= earliest:
             raise ValidationError(window, details={"to": [window]})
-        if values.get("from") is not None and values["from"] < earliest:
-            raise ValidationError(window, details={"from": [window]})
         start = values.get("from") or max(end - DEFAULT_SPAN[granularity], earliest)
         start = selectors.bucket_start(start, granularity)
         if end <= start:

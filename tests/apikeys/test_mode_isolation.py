@@ -7,6 +7,7 @@ the API without this check.
 """
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,12 +17,16 @@ from rest_framework.test import APIClient
 
 from apikeys import usage
 from apikeys.partner import PartnerAPIMixin
-from organizations.models import Organization
+from config.storage import storage_save
+from customers.models import Customer
+from organizations.models import CreditLedgerEntry, Organization
+from tests.factories import make_photo_row
 from tests.tryons.conftest import person_jpeg
 from tests.webhooks.factories import cart_completed_data, make_webhook
 from usage.models import RequestLogEntry
 from webhooks import services as webhook_services
-from webhooks.models import CART_TRYON_COMPLETED, WebhookDelivery
+from webhooks.models import CART_TRYON_COMPLETED, WebhookDelivery, WebhookEvent
+from webhooks.services.credits import credits_added_receive, credits_low_receive
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.postgres]
 
@@ -245,3 +250,79 @@ def test_usage_and_request_logs_show_only_the_keys_mode(modes, organization):
         stored = RequestLogEntry.objects.filter(organization_id=own["acting"]).count()
         summary = client.get(f"/api/organizations/{organization.id}/usage").json()
         assert summary["totals"]["requests"] == stored
+
+
+def test_test_mode_answers_name_only_the_live_organization(modes, organization):
+    """Issue 27 item 10: a test key read the sandbox's internal id in /usage (`organizationId`) and in every
+    photoS3Key (`org-<sandbox id>`) and the signed URLs built from it."""
+    sandbox_id = modes["test"][1]["acting"]
+    client, own = modes["test"]
+    paths = [
+        "/api/v1/account",
+        "/api/v1/account/ledger",
+        "/api/v1/customers",
+        f"/api/v1/customers/{own['externalId']}",
+        f"/api/v1/customers/{own['externalId']}/photos",
+        "/api/v1/cart-tryons",
+        f"/api/v1/cart-tryons/{own['session']}",
+        "/api/v1/tryons",
+        f"/api/v1/tryons/{own['tryon']}",
+        "/api/v1/webhooks",
+        f"/api/v1/webhooks/{own['webhook']}",
+        f"/api/v1/webhooks/{own['webhook']}/deliveries",
+        f"/api/v1/customers/imports/{own['import']}",
+        f"/api/v1/customers/exports/{own['export']}",
+        f"/api/organizations/{organization.id}/usage",
+        f"/api/organizations/{organization.id}/logs/requests",
+    ]
+    leaks = []
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        if sandbox_id in response.content.decode():
+            leaks.append(path)
+    assert leaks == []
+    assert (
+        client.get(f"/api/organizations/{organization.id}/usage").json()["organizationId"] == organization.id
+    )
+    photo = client.get(f"/api/v1/customers/{own['externalId']}/photos").json()["data"][0]
+    assert photo["photoS3Key"].startswith(f"enterprise/org-{organization.id}/test/photos/")
+    live_photo = modes["live"][0].get(f"/api/v1/customers/{modes['live'][1]['externalId']}/photos").json()
+    assert live_photo["data"][0]["photoS3Key"].startswith(f"enterprise/org-{organization.id}/photos/")
+    # Events recorded for the sandbox (credits, try-ons) carry the live id too.
+    entry = CreditLedgerEntry.objects.filter(organization_id=sandbox_id).first()
+    with transaction.atomic():
+        credits_low_receive(entry=entry, threshold=Decimal("20"))
+        credits_added_receive(entry=entry)
+    assert WebhookEvent.objects.filter(organization_id=sandbox_id, event__startswith="credits.").count() == 2
+    for event in WebhookEvent.objects.filter(organization_id=sandbox_id):
+        assert sandbox_id not in event.body, event.event
+
+
+def test_a_photo_stored_under_the_sandbox_id_before_keeps_working(modes, organization):
+    """Keys stored before item 10 keep naming their photo: rows keep the key they were stored at."""
+    client, own = modes["test"]
+    sandbox_id = own["acting"]
+    customer = Customer.objects.get(organization_id=sandbox_id, external_id=own["externalId"])
+    legacy_key = f"enterprise/org-{sandbox_id}/photos/photo_legacy.jpg"
+    storage_save(legacy_key, person_jpeg())
+    make_photo_row(customer, legacy_key)
+    tryon = client.post(
+        "/api/v1/tryons",
+        {
+            "customerPhotoS3Key": legacy_key,
+            "renderQuality": "sd",
+            "productId": "p1",
+            "imageUrl": GARMENT,
+            "category": "tops",
+        },
+        format="json",
+    )
+    assert tryon.status_code in (200, 201), tryon.json()
+    # The live key cannot use it: the photo is the sandbox's, whatever the key's text.
+    refused = modes["live"][0].post(
+        "/api/v1/tryons",
+        {"customerPhotoS3Key": legacy_key, "productId": "p1", "imageUrl": GARMENT, "category": "tops"},
+        format="json",
+    )
+    assert refused.status_code in (400, 404)

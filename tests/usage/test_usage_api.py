@@ -6,6 +6,8 @@ import time_machine
 from django.utils import timezone
 
 from organizations import services as organization_services
+from usage import selectors
+from usage.models import CreditRollup
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +193,49 @@ def test_yesterday_stays_live_for_the_first_minutes_of_a_day(organization, owner
     with time_machine.travel(today + timedelta(minutes=11), tick=True):
         assert jwt_client(owner).get(usage_url(organization)).json()["totals"]["creditsCharged"] == 2.5
         assert rolled_up.get(start=today - timedelta(days=1)).charged == Decimal("2.50")
+
+
+def test_usage_before_the_retention_window_is_refused_and_no_read_writes_a_row_before_it(
+    organization, owner, jwt_client, settings
+):
+    """Issue 27 item 3: an hourly read of January 2001 answered 200 and stored 744 zero CreditRollup rows."""
+    client = jwt_client(owner)
+    old = client.get(
+        usage_url(organization), {"granularity": "hour", "from": "2001-01-01", "to": "2001-01-31T00:00:00Z"}
+    )
+    assert old.status_code == 400 and old.json()["error"] == "ValidationError"
+    assert list(old.json()["details"]) == ["from"] and "400 days" in old.json()["message"]
+    assert client.get(usage_url(organization), {"to": "2020-01-01"}).json()["details"].keys() == {"to"}
+    assert not CreditRollup.objects.filter(organization_id=organization.id).exists()
+
+    # At the window's edge a read answers, and keeps nothing older than the window.
+    earliest = selectors.usage_earliest("day")
+    edge = client.get(usage_url(organization), {"from": earliest.isoformat()})
+    assert edge.status_code == 200, edge.json()
+    assert not CreditRollup.objects.filter(start__lt=earliest).exists()
+    assert CreditRollup.objects.filter(organization_id=organization.id, period="day").count() > 300
+    # The selector itself, asked for older periods, sums them without storing them.
+    selectors.usage_summary(
+        organization_id=organization.id,
+        start=earliest - timedelta(days=3),
+        end=earliest + timedelta(days=1),
+        granularity="day",
+    )
+    assert not CreditRollup.objects.filter(start__lt=earliest).exists()
+
+
+def test_a_signed_in_user_is_limited_per_user_with_429_and_retry_after(
+    organization, owner, stranger, jwt_client, partner_client, settings
+):
+    settings.API_USER_RATE_LIMIT = 3
+    client = jwt_client(owner)
+    answers = [client.get(usage_url(organization)).status_code for _ in range(2)]
+    answers.append(client.get(f"/api/organizations/{organization.id}").status_code)  # every JWT route counts
+    refused = client.get(f"/api/organizations/{organization.id}/api-keys")
+    assert answers == [200, 200, 200] and refused.status_code == 429
+    body = refused.json()
+    assert body["error"] == "RateLimitExceeded" and body["details"]["limitedBy"] == "user"
+    assert body["details"]["limit"] == 3 and int(refused["Retry-After"]) == body["details"]["retryAfter"] >= 1
+    # Others are not refused for this user's requests: another user, or the organization's API keys.
+    assert jwt_client(stranger).get(f"/api/organizations/{organization.id}").status_code == 404
+    assert partner_client(organization).get("/api/v1/customers").status_code == 200
