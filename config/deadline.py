@@ -152,8 +152,13 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+def current_deadline() -> Deadline | None:
+    """The deadline running in this thread, if any (config/outbound.py bounds its name look-ups by it)."""
+    return getattr(_current, "deadline", None)
+
+
 def _watch(sock: socket.socket | None) -> None:
-    deadline = getattr(_current, "deadline", None)
+    deadline = current_deadline()
     if deadline is not None and sock is not None:
         deadline.watch(sock)
 

@@ -14,6 +14,8 @@ import os
 import socket
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
@@ -30,6 +32,7 @@ from config.deadline import (
     OutboundBlocked,
     OutboundFailed,
     OutboundRejected,
+    current_deadline,
     deadline_session,
 )
 from config.numbers import whole_number
@@ -65,10 +68,53 @@ class _GuardedAdapter(DeadlineAdapter, IPFilterAdapter):
     """
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        # requests-hardened looks the host up in here: getaddrinfo has no timeout of its own and no socket
+        # the deadline's watchdog could cut, so the look-up runs on a helper thread for at most what is
+        # left of the request's deadline (a name server that never answers costs the deadline, no more).
+        host_params, pool_kwargs = _within_deadline(
+            super().build_connection_pool_key_attributes, request, verify, cert
+        )
         if not _is_public_ip(host_params["host"].strip("[]")):
             raise InvalidIPAddress(host_params["host"])
         return host_params, pool_kwargs
+
+
+class _LookupThreads:
+    """This process's threads for name look-ups (a pool per process: threads do not survive a fork)."""
+
+    SIZE = 16
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self.pool: ThreadPoolExecutor | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, call, *args) -> Future:
+        with self.lock:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(self.SIZE, thread_name_prefix="outbound-lookup")
+        return self.pool.submit(call, *args)
+
+
+_lookup_threads = _LookupThreads()
+
+
+def _within_deadline(call, *args):
+    """`call(*args)`, given up with OutboundFailed when the running deadline is spent first."""
+    deadline = current_deadline()
+    if deadline is None:
+        return call(*args)
+    _, remaining = deadline.timeouts()  # raises OutboundFailed when nothing is left
+    future = _lookup_threads.submit(call, *args)
+    try:
+        return future.result(timeout=remaining)
+    except FutureTimeout:
+        future.cancel()  # still queued: never runs; running: its answer is dropped
+        deadline.expire()
+        raise OutboundFailed(deadline.message) from None
 
 
 def _session(timeout: float) -> requests.Session:

@@ -12,7 +12,7 @@ import time
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.urls import reverse
@@ -34,11 +34,11 @@ def _uses_s3() -> bool:
     return bool(settings.S3_BUCKET_NAME)
 
 
-def storage_save(name: str, content: bytes) -> str:
-    """Store `content` under exactly `name` (overwriting), returning the name."""
+def storage_save(name: str, content: bytes | File) -> str:
+    """Store `content` (bytes, or a file copied in chunks) under exactly `name` (overwriting)."""
     if not _uses_s3() and default_storage.exists(name):
         default_storage.delete(name)  # FileSystemStorage would otherwise pick a new name
-    saved = default_storage.save(name, ContentFile(content))
+    saved = default_storage.save(name, content if isinstance(content, File) else ContentFile(content))
     if saved != name:
         raise RuntimeError(f"storage saved {name!r} as {saved!r}")
     return saved
@@ -47,6 +47,11 @@ def storage_save(name: str, content: bytes) -> str:
 def storage_read(name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         return handle.read()
+
+
+def storage_open(name: str):
+    """The stored object as a binary file to read from (the caller closes it)."""
+    return default_storage.open(name, "rb")
 
 
 def storage_exists(name: str) -> bool:

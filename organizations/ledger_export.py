@@ -1,8 +1,9 @@
 """The ledger as CSV or XLSX, for any filtered range: rows are read in chunks and written out as they come,
 so an export of millions of rows holds one chunk in memory (CSV streams to the client; XLSX is built by
-openpyxl's write-only workbook in a temporary file, then streamed from disk)."""
+openpyxl's write-only workbook in a temporary file, then streamed from disk). Text cells are made inert in
+spreadsheets and CSV cells are all quoted (config.spreadsheet_cells): organization names and descriptions
+are partner- and staff-written."""
 
-import csv
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC
@@ -12,6 +13,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 
+from config.spreadsheet_cells import cell_text, csv_writer
 from organizations.models import CreditLedgerEntry
 
 HEADER = [
@@ -27,12 +29,6 @@ HEADER = [
     "actor",
 ]
 CHUNK = 2000
-# Spreadsheets run text starting with these as a formula ("CSV injection"); a leading ' keeps it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
 def ledger_rows(entries: QuerySet[CreditLedgerEntry]) -> Iterator[list]:
@@ -42,13 +38,13 @@ def ledger_rows(entries: QuerySet[CreditLedgerEntry]) -> Iterator[list]:
             entry.pk,
             entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             entry.organization_id,
-            _text(entry.organization.name),
+            cell_text(entry.organization.name),
             entry.kind,
             entry.amount,
             entry.balance_after,
-            _text(entry.reference),
-            _text(entry.description),
-            entry.actor.get_username() if entry.actor_id else "",
+            cell_text(entry.reference),
+            cell_text(entry.description),
+            cell_text(entry.actor.get_username()) if entry.actor_id else "",
         ]
 
 
@@ -58,7 +54,7 @@ class _Echo:
 
 
 def _csv_lines(rows: Iterable[list]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     yield writer.writerow(HEADER)
     for row in rows:
         yield writer.writerow(row)

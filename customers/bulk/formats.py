@@ -1,21 +1,34 @@
-"""Reading import files and writing export files: CSV (the csv module), JSON Lines, XLSX (openpyxl).
+"""Reading import files and writing export files: CSV (the csv module), JSON Lines, XLSX.
 
-Readers turn a file into numbered rows of raw values, or raise `ImportFileInvalid` with a code a partner
-can act on (WrongFormat, InvalidEncoding, MissingHeader, TooManyRows, FileTooLarge); a problem with one
-row is that row's error, never the file's. Writers neutralize spreadsheet formulas: a cell starting with
-`=`, `+`, `-`, `@` (or a tab or carriage return, which some spreadsheets skip before one) is prefixed with
-`'`, so opening an export never runs a formula a shopper typed into their name.
+Readers run in the bulk worker, never in a web request, and stream: a file is read a line or an XML element
+at a time, under caps on rows, columns, cell length and (XLSX) members, inflated size, compression ratio and
+shared strings, so a small hostile file is refused after a bounded amount of work and memory. They turn a
+file into numbered rows of raw values, or raise `ImportFileInvalid` with a code a partner can act on
+(WrongFormat, InvalidEncoding, MissingHeader, TooManyRows, TooManyColumns, CellTooLong, RowTooLong,
+FileTooLarge); a problem with one row is that row's error, never the file's. XLSX is read with our own
+streaming reader, not openpyxl's: openpyxl loads every shared string (and keeps a parsed element for each)
+before the first row, even read-only, so a 43 KB workbook of 1.5 M empty strings cost 12.8 s and 211 MB.
+Writers make every cell inert in spreadsheets (config.spreadsheet_cells).
 """
 
+import codecs
 import csv
 import io
 import json
+import posixpath
+import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import BinaryIO
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
 
 from config.parsers import json_loads
+from config.spreadsheet_cells import cell_text, csv_writer
 
 FORMATS = ("csv", "jsonl", "xlsx")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
@@ -27,7 +40,13 @@ CONTENT_TYPES = {
 FIELDS = ("externalId", "email", "name", "metadata")
 EXPORT_COLUMNS = ("externalId", "email", "name", "metadata", "latestPhotoS3Key", "createdAt", "updatedAt")
 ZIP_SIGNATURE = b"PK\x03\x04"
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+CHUNK_BYTES = 64 * 1024
+IGNORED_COLUMNS_SHOWN = 50
+# A workbook has a few dozen members; the central directory is read whole by zipfile, so its size is capped
+# before zipfile reads it.
+XLSX_MAX_MEMBERS = 10_000
+# Members this small may compress as well as they like (Apache POI's ZipSecureFile grace size).
+XLSX_RATIO_GRACE_BYTES = 100 * 1024
 
 
 class ImportFileInvalid(Exception):
@@ -36,6 +55,23 @@ class ImportFileInvalid(Exception):
     def __init__(self, code: str, message: str):
         self.code, self.message = code, message
         super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ReadCaps:
+    """What an import file may hold (customers.bulk.settings); past any of it the file is refused."""
+
+    max_rows: int
+    max_columns: int
+    max_cell_chars: int
+    max_inflated_bytes: int
+    max_shared_strings: int
+    max_compression_ratio: int
+
+    @property
+    def max_line_chars(self) -> int:
+        """A CSV row or a JSON Lines record: at most max_columns cells of max_cell_chars, quoted."""
+        return self.max_columns * (self.max_cell_chars + 3)
 
 
 @dataclass
@@ -54,27 +90,69 @@ def format_detect(*, declared: str | None, file_name: str) -> str | None:
     return next((fmt for ext, fmt in EXTENSIONS.items() if name.endswith(ext)), None)
 
 
+def signature_check(head: bytes, fmt: str) -> None:
+    """The one check cheap enough for the web request: the first bytes say zip (XLSX) or not (CSV, JSON
+    Lines). Everything else is read by the worker."""
+    if fmt == "xlsx" and not head.startswith(ZIP_SIGNATURE):
+        raise _wrong_format("xlsx", "an XLSX workbook (it is not a zip archive)")
+    if fmt != "xlsx" and head.startswith(ZIP_SIGNATURE):
+        hint = "CSV text" if fmt == "csv" else "JSON Lines"
+        raise _wrong_format(fmt, f"{hint} but a zip archive, perhaps an XLSX workbook")
+
+
+def rows_read(source: BinaryIO, fmt: str, caps: ReadCaps) -> ParsedFile:
+    """Every data row of the file (a seekable binary file), or ImportFileInvalid: nothing is applied
+    before this succeeds."""
+    signature_check(source.read(len(ZIP_SIGNATURE)), fmt)
+    source.seek(0)
+    if fmt == "csv":
+        return _read_csv(source, caps)
+    if fmt == "jsonl":
+        return _read_jsonl(source, caps)
+    return _read_xlsx(source, caps)
+
+
 def _wrong_format(fmt: str, hint: str) -> ImportFileInvalid:
     return ImportFileInvalid("WrongFormat", f"The file is not {hint} ({fmt} was expected).")
 
 
-def _decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = content.count(b"\n", 0, exc.start) + 1
-        raise ImportFileInvalid(
-            "InvalidEncoding",
-            f"The file must be UTF-8 text; byte {exc.start} (line {line}) is not valid UTF-8. "
-            "Save it as 'CSV UTF-8' or convert it before importing.",
-        ) from None
+def _invalid_encoding(where: str) -> ImportFileInvalid:
+    return ImportFileInvalid(
+        "InvalidEncoding",
+        f"The file must be UTF-8 text; {where} is not valid UTF-8. "
+        "Save it as 'CSV UTF-8' or convert it before importing.",
+    )
 
 
-def _header(names: list, fmt: str) -> tuple[dict[str, int], list[str]]:
+def _too_many(max_rows: int) -> ImportFileInvalid:
+    return ImportFileInvalid("TooManyRows", f"The file has more than {max_rows} data rows; split it.")
+
+
+def _too_many_columns(caps: ReadCaps) -> ImportFileInvalid:
+    return ImportFileInvalid("TooManyColumns", f"The file has more than {caps.max_columns} columns.")
+
+
+def _cell_too_long(row: int, caps: ReadCaps) -> ImportFileInvalid:
+    return ImportFileInvalid(
+        "CellTooLong", f"Row {row} has a cell longer than {caps.max_cell_chars} characters."
+    )
+
+
+def _row_too_long(row: int, caps: ReadCaps) -> ImportFileInvalid:
+    return ImportFileInvalid(
+        "RowTooLong",
+        f"Line {row} is longer than {caps.max_line_chars} characters "
+        f"({caps.max_columns} columns of {caps.max_cell_chars}).",
+    )
+
+
+def _header(names: list, caps: ReadCaps) -> tuple[dict[str, int], list[str]]:
     """{field: column index} of the known columns, and the names of the ignored ones."""
+    if len(names) > caps.max_columns:
+        raise _too_many_columns(caps)
     cleaned = ["" if name is None else str(name).strip() for name in names]
     if "externalId" not in cleaned:
-        found = ", ".join(repr(name) for name in cleaned[:10] if name) or "nothing"
+        found = ", ".join(repr(name[:100]) for name in cleaned[:10] if name) or "nothing"
         raise ImportFileInvalid(
             "MissingHeader",
             f"The first row must be a header naming an externalId column (and optionally email, name, "
@@ -86,10 +164,6 @@ def _header(names: list, fmt: str) -> tuple[dict[str, int], list[str]]:
     columns = {name: index for index, name in enumerate(cleaned) if name in FIELDS}
     ignored = [name for name in cleaned if name and name not in FIELDS]
     return columns, ignored
-
-
-def _too_many(max_rows: int) -> ImportFileInvalid:
-    return ImportFileInvalid("TooManyRows", f"The file has more than {max_rows} data rows; split it.")
 
 
 def _cell(value) -> str:
@@ -114,40 +188,101 @@ def _tabular_row(cells: list, columns: dict[str, int], width: int) -> dict | str
     return values
 
 
-def _read_csv(content: bytes, max_rows: int) -> ParsedFile:
-    if content.startswith(ZIP_SIGNATURE):
-        raise _wrong_format("csv", "CSV text but a zip archive, perhaps an XLSX workbook")
-    reader = csv.reader(io.StringIO(_decode(content), newline=""))
+def _tabular(rows: Iterator[tuple[int, list]], caps: ReadCaps, empty: str) -> ParsedFile:
+    """Header and data rows of a CSV file or a sheet: (row number, cells) of each row holding a value."""
+    first = next(rows, None)
+    if first is None:
+        raise ImportFileInvalid("MissingHeader", f"{empty}: a header row is required.")
+    header = first[1]
+    columns, ignored = _header(header, caps)
+    parsed = ParsedFile(ignored_columns=ignored[:IGNORED_COLUMNS_SHOWN])
+    for row_number, cells in rows:
+        if len(parsed.rows) >= caps.max_rows:
+            raise _too_many(caps.max_rows)
+        parsed.rows.append((row_number, _tabular_row(cells, columns, len(header))))
+    return parsed
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+
+def _text_lines(text: io.TextIOWrapper, caps: ReadCaps, lines_read: list[int]) -> Iterator[str]:
+    """The file's physical lines, none longer than a row may be."""
     try:
-        header = next(reader, None)
-        if header is None:
-            raise ImportFileInvalid("MissingHeader", "The file is empty: a header row is required.")
-        columns, ignored = _header(header, "csv")
-        parsed = ParsedFile(ignored_columns=ignored)
-        row_number = 1
+        while line := text.readline(caps.max_line_chars + 1):
+            lines_read[0] += 1
+            if len(line) > caps.max_line_chars:
+                raise _row_too_long(lines_read[0], caps)
+            yield line
+    except UnicodeDecodeError:
+        raise _invalid_encoding(f"the text at or after line {lines_read[0] + 1}") from None
+
+
+def _csv_rows(text: io.TextIOWrapper, caps: ReadCaps) -> Iterator[tuple[int, list]]:
+    lines_read = [0]
+    reader = csv.reader(_text_lines(text, caps, lines_read))
+    row_number = 0
+    try:
         for cells in reader:
             row_number += 1
             if not any(cell.strip() for cell in cells):
                 continue
-            if len(parsed.rows) >= max_rows:
-                raise _too_many(max_rows)
-            parsed.rows.append((row_number, _tabular_row(cells, columns, len(header))))
+            if any(len(cell) > caps.max_cell_chars for cell in cells):
+                raise _cell_too_long(row_number, caps)
+            yield row_number, cells
     except csv.Error as exc:
-        raise ImportFileInvalid("WrongFormat", f"Row {reader.line_num} is not valid CSV: {exc}.") from None
-    return parsed
+        raise ImportFileInvalid("WrongFormat", f"Row {row_number + 1} is not valid CSV: {exc}.") from None
 
 
-def _read_jsonl(content: bytes, max_rows: int) -> ParsedFile:
-    if content.startswith(ZIP_SIGNATURE):
-        raise _wrong_format("jsonl", "JSON Lines but a zip archive, perhaps an XLSX workbook")
+def _read_csv(source: BinaryIO, caps: ReadCaps) -> ParsedFile:
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    try:
+        return _tabular(_csv_rows(text, caps), caps, "The file is empty")
+    finally:
+        text.detach()  # the caller's file stays open (and is the caller's to close)
+
+
+# --- JSON Lines ---------------------------------------------------------------------------------------
+
+
+def _jsonl_lines(source: BinaryIO, caps: ReadCaps) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line that is not blank. Runs of blank lines are counted a chunk at a
+    time, so 50 MB of newlines cost milliseconds, not 50 M loop turns."""
+    number, pending = 0, b""
+    chunk = source.read(CHUNK_BYTES).removeprefix(codecs.BOM_UTF8)
+    while chunk:
+        if not pending and chunk.isspace():
+            number += chunk.count(b"\n")
+        else:
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                number += 1
+                if line.strip():
+                    yield number, _line_text(line, number, caps)
+            if len(pending) > caps.max_line_chars:
+                raise _row_too_long(number + 1, caps)
+        chunk = source.read(CHUNK_BYTES)
+    if pending.strip():
+        yield number + 1, _line_text(pending, number + 1, caps)
+
+
+def _line_text(line: bytes, number: int, caps: ReadCaps) -> str:
+    if len(line) > caps.max_line_chars:
+        raise _row_too_long(number, caps)
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid_encoding(f"line {number}") from None
+
+
+def _read_jsonl(source: BinaryIO, caps: ReadCaps) -> ParsedFile:
     parsed = ParsedFile(tabular=False)
     ignored: dict[str, None] = {}
     first = True
-    for number, line in enumerate(_decode(content).split("\n"), start=1):
-        if not line.strip():
-            continue
-        if len(parsed.rows) >= max_rows:
-            raise _too_many(max_rows)
+    for number, line in _jsonl_lines(source, caps):
+        if len(parsed.rows) >= caps.max_rows:
+            raise _too_many(caps.max_rows)
         try:
             value = json_loads(line)  # bounded: deep nesting is that line's error, not a crash
         except ValueError as exc:
@@ -162,106 +297,280 @@ def _read_jsonl(content: bytes, max_rows: int) -> ParsedFile:
             continue
         first = False
         for key in value:
-            if key not in FIELDS:
-                ignored[key] = None
+            if key not in FIELDS and len(ignored) < IGNORED_COLUMNS_SHOWN:
+                ignored[key[:100]] = None
         parsed.rows.append((number, {key: item for key, item in value.items() if key in FIELDS}))
-    parsed.ignored_columns = list(ignored)[:50]
+    if first:
+        raise _wrong_format("jsonl", "JSON Lines: it holds no JSON object, one customer per line")
+    parsed.ignored_columns = list(ignored)
     return parsed
 
 
-def _xlsx_open(content: bytes, max_uncompressed: int):
-    import openpyxl  # imported when needed: most processes never read a workbook
+# --- XLSX ---------------------------------------------------------------------------------------------
 
-    if not content.startswith(ZIP_SIGNATURE):
-        raise _wrong_format("xlsx", "an XLSX workbook (it is not a zip archive)")
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            inflated = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, ValueError):
-        raise _wrong_format("xlsx", "a readable XLSX workbook") from None
-    if inflated > max_uncompressed:
-        raise ImportFileInvalid(
-            "FileTooLarge", f"The workbook inflates to more than {max_uncompressed} bytes when unzipped."
-        )
-    try:
-        return openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises a dozen types (KeyError, InvalidFileException, XML errors...)
-        raise _wrong_format("xlsx", "a readable XLSX workbook") from None
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_SHEET, _SHEET_DATA, _ROW, _CELL = (f"{_MAIN}{tag}" for tag in ("sheet", "sheetData", "row", "c"))
+_STRING_ITEM, _VALUE, _TEXT, _PHONETIC = (f"{_MAIN}{tag}" for tag in ("si", "v", "t", "rPh"))
 
 
-def _read_xlsx(content: bytes, max_rows: int, max_uncompressed: int) -> ParsedFile:
-    workbook = _xlsx_open(content, max_uncompressed)
-    try:
-        if not workbook.worksheets:
-            raise ImportFileInvalid("MissingHeader", "The workbook has no sheet.")
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
+def _unreadable() -> ImportFileInvalid:
+    return _wrong_format("xlsx", "a readable XLSX workbook")
+
+
+def _inflates_too_much(caps: ReadCaps) -> ImportFileInvalid:
+    return ImportFileInvalid(
+        "FileTooLarge", f"The workbook inflates to more than {caps.max_inflated_bytes} bytes when unzipped."
+    )
+
+
+class _InflationBudget:
+    """The bytes the workbook's members may still inflate to, counted as they are actually read (a member's
+    declared size is the zip's word; zipfile stops at it, and this stops at the workbook's cap)."""
+
+    def __init__(self, archive: zipfile.ZipFile, caps: ReadCaps):
+        self.archive, self.caps, self.left = archive, caps, caps.max_inflated_bytes
+
+    def open(self, name: str) -> "_CountedMember":
         try:
-            header = next(rows, None)
-            if header is None:
+            return _CountedMember(self.archive.open(name), self)
+        except KeyError:
+            raise _unreadable() from None
+
+
+class _CountedMember:
+    def __init__(self, member, budget: _InflationBudget):
+        self.member, self.budget = member, budget
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.member.read(min(size, CHUNK_BYTES) if size >= 0 else CHUNK_BYTES)
+        self.budget.left -= len(data)
+        if self.budget.left < 0:
+            raise _inflates_too_much(self.budget.caps)
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.member.close()
+
+
+def _member_count(source: BinaryIO) -> int | None:
+    """Entries in the zip's central directory, from its end record (None if there is none to read)."""
+    source.seek(0, io.SEEK_END)
+    size = source.tell()
+    tail_size = min(size, 22 + 0xFFFF)  # the end record and the longest comment it may carry
+    source.seek(size - tail_size)
+    tail = source.read(tail_size)
+    at = tail.rfind(b"PK\x05\x06")
+    source.seek(0)
+    if at < 0 or len(tail) - at < 22:
+        return None
+    return struct.unpack_from("<H", tail, at + 10)[0]
+
+
+def _archive_open(source: BinaryIO, caps: ReadCaps) -> zipfile.ZipFile:
+    """The workbook's zip, once its members' declared sizes and compression ratios are within the caps."""
+    members = _member_count(source)
+    if members is not None and members > XLSX_MAX_MEMBERS:  # 0xFFFF: a zip64 count, never an XLSX's
+        raise ImportFileInvalid("FileTooLarge", f"The workbook has more than {XLSX_MAX_MEMBERS} parts.")
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        raise _unreadable() from None
+    declared = 0
+    for member in archive.infolist():
+        declared += member.file_size
+        if declared > caps.max_inflated_bytes:
+            archive.close()
+            raise _inflates_too_much(caps)
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > XLSX_RATIO_GRACE_BYTES and ratio > caps.max_compression_ratio:
+            archive.close()
+            raise ImportFileInvalid(
+                "FileTooLarge",
+                f"A part of the workbook is compressed {ratio:.0f}:1, more than the "
+                f"{caps.max_compression_ratio}:1 any spreadsheet writes (a zip bomb).",
+            )
+    return archive
+
+
+def _elements(member: _CountedMember) -> Iterator[tuple[str, object, list]]:
+    """(event, element, open elements) of a part, each finished element dropped from the tree once seen:
+    memory stays flat whatever the part holds (rows, cells, runs, columns...). No DTD, no entities."""
+    stack: list = []
+    try:
+        for event, element in iterparse(member, events=("start", "end"), forbid_dtd=True):
+            if event == "start":
+                stack.append(element)
+                yield event, element, stack
+                continue
+            stack.pop()
+            yield event, element, stack
+            if stack:
+                stack[-1].remove(element)
+    except (ParseError, DefusedXmlException):
+        raise _unreadable() from None
+
+
+def _relationships(budget: _InflationBudget, part: str) -> dict[str, tuple[str, str]]:
+    """{id: (type, part name)} of `part`'s relationships (an absent .rels file is none)."""
+    folder, name = posixpath.split(part)
+    rels = posixpath.join(folder, "_rels", f"{name}.rels")
+    if rels not in budget.archive.NameToInfo:
+        return {}
+    found = {}
+    with budget.open(rels) as member:
+        for event, element, _ in _elements(member):
+            if event == "end" and element.tag == _RELATIONSHIP:
+                target = element.get("Target", "")
+                resolved = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+                found[element.get("Id", "")] = (element.get("Type", ""), posixpath.normpath(resolved))
+    return found
+
+
+def _workbook_parts(budget: _InflationBudget) -> tuple[str, str | None]:
+    """(first worksheet, shared strings or None), found as Excel finds them: through the relationships."""
+    workbook = next(
+        (part for kind, part in _relationships(budget, "").values() if kind.endswith("/officeDocument")),
+        "xl/workbook.xml",
+    )
+    related = _relationships(budget, workbook)
+    sheet = None
+    with budget.open(workbook) as member:
+        for event, element, _ in _elements(member):
+            if event == "end" and element.tag == _SHEET:
+                kind, part = related.get(element.get(_RELATIONSHIP_ID, ""), ("", ""))
+                if kind.endswith("/worksheet"):
+                    sheet = part
+                    break
+    if sheet is None:
+        raise ImportFileInvalid("MissingHeader", "The workbook has no sheet.")
+    strings = next((part for kind, part in related.values() if kind.endswith("/sharedStrings")), None)
+    return sheet, strings
+
+
+def _texts(member: _CountedMember, caps: ReadCaps, item_tag: str):
+    """(item element, its text) for each `item_tag` element: its <t> runs joined, phonetic runs left out.
+    Text past the cell cap stops the read."""
+    parts: list[str] = []
+    size = phonetic = 0
+    for event, element, _ in _elements(member):
+        tag = element.tag
+        if tag == _PHONETIC:
+            phonetic += 1 if event == "start" else -1
+        elif event == "start":
+            if tag == item_tag:
+                parts, size = [], 0
+        elif tag in (_TEXT, _VALUE) and not phonetic and element.text:
+            parts.append(element.text)
+            size += len(element.text)
+            if size > caps.max_cell_chars:
                 raise ImportFileInvalid(
-                    "MissingHeader", "The first sheet is empty: a header row is required."
+                    "CellTooLong", f"The workbook holds a text longer than {caps.max_cell_chars} characters."
                 )
-            columns, ignored = _header(list(header), "xlsx")
-            parsed = ParsedFile(ignored_columns=ignored)
-            for row_number, cells in enumerate(rows, start=2):
-                if not any(_cell(c).strip() for c in cells):
+        yield event, element, parts
+
+
+def _shared_strings(budget: _InflationBudget, part: str, caps: ReadCaps) -> list[str]:
+    strings: list[str] = []
+    with budget.open(part) as member:
+        for event, element, parts in _texts(member, caps, _STRING_ITEM):
+            if event == "end" and element.tag == _STRING_ITEM:
+                if len(strings) >= caps.max_shared_strings:
+                    raise ImportFileInvalid(
+                        "FileTooLarge",
+                        f"The workbook holds more than {caps.max_shared_strings} shared strings.",
+                    )
+                strings.append("".join(parts))
+    return strings
+
+
+def _reference_column(reference: str | None, previous: int) -> int:
+    """The column number of a cell reference such as "AB12" (the next column when it has none)."""
+    letters = (reference or "").rstrip("0123456789")
+    if not letters or len(letters) > 3 or not letters.isascii() or not letters.isalpha():
+        return previous + 1
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def _number(text: str):
+    try:
+        return float(text) if any(mark in text for mark in ".eE") else int(text)
+    except ValueError:
+        return text
+
+
+def _cell_value(kind: str, text: str, strings: list[str]):
+    if kind == "s":
+        try:
+            return strings[int(text)]
+        except (ValueError, IndexError):
+            raise _unreadable() from None
+    if kind == "b":
+        return text.strip() == "1"
+    if kind in ("inlineStr", "str", "e", "d"):
+        return text
+    return _number(text.strip())
+
+
+def _sheet_rows(budget: _InflationBudget, part: str, strings: list[str], caps: ReadCaps):
+    """(row number, cells) of each row holding a value, read one element at a time."""
+    row_number = column = 0
+    values: dict[int, object] = {}
+    with budget.open(part) as member:
+        for event, element, parts in _texts(member, caps, _CELL):
+            tag = element.tag
+            if event == "start":
+                if tag == _ROW:
+                    reference = element.get("r", "")
+                    digits = reference.isascii() and reference.isdigit() and len(reference) < 10
+                    row_number = int(reference) if digits else row_number + 1
+                    values, column = {}, 0
+                elif tag == _CELL:
+                    column = _reference_column(element.get("r"), column)
+                continue
+            if tag == _CELL and parts:
+                value = _cell_value(element.get("t", "n"), "".join(parts), strings)
+                if value == "" or value is None:
                     continue
-                if len(parsed.rows) >= max_rows:
-                    raise _too_many(max_rows)
-                parsed.rows.append((row_number, _tabular_row(list(cells), columns, len(header))))
-        except ImportFileInvalid:
-            raise
-        except Exception:
-            raise _wrong_format("xlsx", "a readable XLSX workbook") from None
-        return parsed
-    finally:
-        workbook.close()
+                if column > caps.max_columns:
+                    raise _too_many_columns(caps)
+                values[column] = value
+            elif tag == _ROW and values:
+                yield row_number, [values.get(index) for index in range(1, max(values) + 1)]
+            elif tag == _SHEET_DATA:
+                return  # what follows the cells (merges, links, drawings) is not read
 
 
-def rows_read(content: bytes, fmt: str, *, max_rows: int, max_uncompressed: int) -> ParsedFile:
-    """Every data row of the file, or ImportFileInvalid (nothing is applied before this succeeds)."""
-    if fmt == "csv":
-        return _read_csv(content, max_rows)
-    if fmt == "jsonl":
-        return _read_jsonl(content, max_rows)
-    return _read_xlsx(content, max_rows, max_uncompressed)
-
-
-def header_check(content: bytes, fmt: str, *, max_uncompressed: int) -> None:
-    """The cheap checks an upload gets before it is accepted: format, encoding, header (XLSX: its zip)."""
-    if fmt == "xlsx":
-        _xlsx_open(content, max_uncompressed).close()
-        return
-    if fmt == "csv":
-        if content.startswith(ZIP_SIGNATURE):
-            raise _wrong_format("csv", "CSV text but a zip archive, perhaps an XLSX workbook")
-        header = next(csv.reader(io.StringIO(_decode(content), newline="")), None)
-        if header is None:
-            raise ImportFileInvalid("MissingHeader", "The file is empty: a header row is required.")
-        _header(header, fmt)
-        return
-    if content.startswith(ZIP_SIGNATURE):
-        raise _wrong_format("jsonl", "JSON Lines but a zip archive, perhaps an XLSX workbook")
-    lines = (line for line in _decode(content).split("\n") if line.strip())
-    _read_jsonl(next(lines, "").encode(), max_rows=1)  # the first record decides the format
+def _read_xlsx(source: BinaryIO, caps: ReadCaps) -> ParsedFile:
+    with _archive_open(source, caps) as archive:
+        budget = _InflationBudget(archive, caps)
+        try:
+            sheet, strings_part = _workbook_parts(budget)
+            strings = _shared_strings(budget, strings_part, caps) if strings_part else []
+            return _tabular(_sheet_rows(budget, sheet, strings, caps), caps, "The first sheet is empty")
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
+            # a corrupt member (CRC, truncated), an unsupported compression, an encrypted member
+            raise _unreadable() from None
 
 
 # --- Writing ----------------------------------------------------------------------------------------
 
 
-def neutralize(value: str) -> str:
-    """`value` made inert in a spreadsheet: a leading formula trigger is escaped with `'`."""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
-
-
 class _CsvWriter:
     def __init__(self):
         self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer)
+        self.writer = csv_writer(self.buffer)
         self.writer.writerow(EXPORT_COLUMNS)
 
     def write(self, row: dict) -> None:
-        self.writer.writerow([neutralize(_text(row[name])) for name in EXPORT_COLUMNS])
+        self.writer.writerow([cell_text(_text(row[name])) for name in EXPORT_COLUMNS])
 
     def finish(self) -> bytes:
         return self.buffer.getvalue().encode("utf-8")
@@ -293,7 +602,7 @@ class _XlsxWriter:
     def write(self, row: dict) -> None:
         # Control characters cannot be stored in the XML of a sheet; they become U+FFFD.
         self.sheet.append(
-            [neutralize(self.illegal.sub("\ufffd", _text(row[name]))) for name in EXPORT_COLUMNS]
+            [cell_text(self.illegal.sub("\ufffd", _text(row[name]))) for name in EXPORT_COLUMNS]
         )
 
     def finish(self) -> bytes:

@@ -1,10 +1,14 @@
 """Customer imports: accept a file (upload or URL), then upsert its rows in batches on the bulk queue.
 
+The web request only stores an upload (streamed to storage) or records a URL, and answers: nothing there
+parses a file or looks a host up, so no file and no DNS answer can hold a web worker. The worker fetches
+(through the outbound guard, under a deadline) and reads the file under caps (customers.bulk.formats).
 Each row goes through the same validation (`CustomerUpsertSerializer`) and the same service
 (`customers_upsert`) as `POST /v1/customers`. A bad row becomes that row's error and never stops the
-others; a bad file (format, encoding, header, size, row count) fails the job before any row is applied.
+others; a bad file (format, encoding, header, size, caps) fails the job before any row is applied.
 """
 
+import io
 import logging
 from urllib.parse import urlsplit
 
@@ -16,7 +20,7 @@ from config.errors import PayloadTooLarge, ResourceNotFound, ValidationError
 from config.ids import new_id
 from config.outbound import OutboundBlocked, OutboundFailed, OutboundRejected, check_url, fetch_bytes
 from config.parsers import json_loads
-from config.storage import storage_key, storage_read, storage_save
+from config.storage import storage_key, storage_open, storage_save
 from customers import services
 from customers.bulk import formats
 from customers.bulk import settings as limits
@@ -28,6 +32,12 @@ from customers.signals import customers_imported
 logger = logging.getLogger("garmax.customers")
 
 Status = CustomerImport.Status
+# One answer for every URL the worker could not fetch: which of "does not resolve", "resolves to a private
+# address", "refused", "timed out" it was would tell an outsider about our network.
+FETCH_FAILED = (
+    "Could not fetch the file from that URL: it must be a public https URL that answers 200 with the file "
+    "within {seconds} s."
+)
 
 
 def _format_required(fmt: str | None, file_name: str) -> str:
@@ -51,8 +61,9 @@ def _file_refused(exc: formats.ImportFileInvalid) -> ValidationError:
 def customer_import_create(
     *, organization_id: str, upload=None, url: str | None = None, fmt: str | None = None
 ) -> CustomerImport:
-    """Accept an import job: an uploaded file is checked (format, encoding, header) and stored now; a URL
-    is checked against the outbound guard now and fetched by the worker. The job is queued on commit.
+    """Accept an import job: an uploaded file is stored as it is (after O(1) checks: format named, size,
+    first bytes); a URL is checked for its form only (https, no credentials, not a private address written
+    out) and fetched by the worker. The job is queued on commit; everything else is the job's result.
 
     Raises ValidationError (nothing stored) or PayloadTooLarge. Stored file and job row go together: if
     the row cannot be written the file is recorded for erasure.
@@ -63,17 +74,19 @@ def customer_import_create(
         fmt = _format_required(fmt, file_name)
         if upload.size > limits.IMPORT_MAX_BYTES:
             raise _too_large()
-        content = upload.read()
+        upload.seek(0)
+        head = upload.read(len(formats.ZIP_SIGNATURE))
+        upload.seek(0)
         try:
-            formats.header_check(content, fmt, max_uncompressed=limits.IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES)
+            formats.signature_check(head, fmt)
         except formats.ImportFileInvalid as exc:
             raise _file_refused(exc) from None
         key = storage_key(organization_id=organization_id, kind="imports", object_id=import_id, extension=fmt)
-        storage_save(key, content)
+        storage_save(key, upload)
         job = CustomerImport(id=import_id, file_name=file_name, storage_key=key)
     else:
         try:
-            check_url(url)
+            check_url(url, resolve=False)  # no look-up here: the worker resolves, under its deadline
         except OutboundBlocked as exc:
             raise ValidationError(str(exc), details={"url": [str(exc)]}) from None
         fmt = _format_required(fmt, urlsplit(url).path)
@@ -133,18 +146,15 @@ def customer_import_process(*, import_id: str) -> None:
         status=Status.PROCESSING, started_at=now, heartbeat_at=now
     )
     try:
-        content = _content(job)
-        parsed = formats.rows_read(
-            content,
-            job.format,
-            max_rows=limits.IMPORT_MAX_ROWS,
-            max_uncompressed=limits.IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES,
-        )
+        parsed = _rows(job)
     except formats.ImportFileInvalid as exc:
         _finish(job.id, Status.FAILED, exc.code, exc.message)
         return
-    except (OutboundBlocked, OutboundRejected, OutboundFailed) as exc:
-        _finish(job.id, Status.FAILED, "FetchFailed", f"The file could not be fetched: {exc}"[:500])
+    except (OutboundBlocked, OutboundFailed) as exc:
+        # The reason stays with us (no URL: it may carry a token); the partner gets the one answer.
+        logger.info("Import %s: the URL could not be fetched (%s: %s)", job.id, type(exc).__name__, exc)
+        message = FETCH_FAILED.format(seconds=limits.IMPORT_FETCH_TIMEOUT_SECONDS)
+        _finish(job.id, Status.FAILED, "FetchFailed", message)
         return
     CustomerImport.objects.filter(id=job.id).update(
         total_rows=len(parsed.rows), ignored_columns=parsed.ignored_columns, heartbeat_at=timezone.now()
@@ -158,25 +168,39 @@ def customer_import_process(*, import_id: str) -> None:
     _finish(job.id, Status.COMPLETED)
 
 
-def _content(job: CustomerImport) -> bytes:
-    if job.storage_key:
-        return storage_read(job.storage_key)
-    try:
-        content, _ = fetch_bytes(
-            job.source_url, max_bytes=limits.IMPORT_MAX_BYTES, timeout=limits.IMPORT_FETCH_TIMEOUT_SECONDS
-        )
-    except OutboundRejected as exc:
-        if "larger than" in str(exc):
-            raise formats.ImportFileInvalid("FileTooLarge", _too_large().message) from None
-        raise
-    # Kept, so a resumed run reads the very same file instead of fetching again.
-    key = storage_key(
-        organization_id=job.organization_id, kind="imports", object_id=job.id, extension=job.format
+def read_caps() -> formats.ReadCaps:
+    """The caps of customers.bulk.settings, read when a job runs (tests change them)."""
+    return formats.ReadCaps(
+        max_rows=limits.IMPORT_MAX_ROWS,
+        max_columns=limits.IMPORT_MAX_COLUMNS,
+        max_cell_chars=limits.IMPORT_MAX_CELL_CHARS,
+        max_inflated_bytes=limits.IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES,
+        max_shared_strings=limits.IMPORT_MAX_XLSX_SHARED_STRINGS,
+        max_compression_ratio=limits.IMPORT_MAX_XLSX_COMPRESSION_RATIO,
     )
-    storage_save(key, content)
-    CustomerImport.objects.filter(id=job.id, storage_key="").update(storage_key=key)
-    job.storage_key = key
-    return content
+
+
+def _rows(job: CustomerImport) -> formats.ParsedFile:
+    """The job's file read under the caps: the stored upload, or the URL fetched (once: it is kept, so a
+    resumed run reads the very same file) through the outbound guard within the fetch deadline."""
+    if not job.storage_key:
+        try:
+            content, _ = fetch_bytes(
+                job.source_url, max_bytes=limits.IMPORT_MAX_BYTES, timeout=limits.IMPORT_FETCH_TIMEOUT_SECONDS
+            )
+        except OutboundRejected as exc:
+            if "larger than" in str(exc):
+                raise formats.ImportFileInvalid("FileTooLarge", _too_large().message) from None
+            raise
+        key = storage_key(
+            organization_id=job.organization_id, kind="imports", object_id=job.id, extension=job.format
+        )
+        storage_save(key, content)
+        CustomerImport.objects.filter(id=job.id, storage_key="").update(storage_key=key)
+        job.storage_key = key
+        return formats.rows_read(io.BytesIO(content), job.format, read_caps())
+    with storage_open(job.storage_key) as source:
+        return formats.rows_read(source, job.format, read_caps())
 
 
 def _row_validate(values: dict, *, tabular: bool) -> tuple[services.CustomerChanges | None, dict[str, str]]:

@@ -167,26 +167,43 @@ def test_json_lines_and_xlsx_imports_read_the_same_fields(customer_client, organ
 
 
 @pytest.mark.parametrize(
-    ("content", "name", "fields", "code"),
+    ("content", "name", "code"),
     [
-        ("email,name\na@example.com,A\n", "c.csv", {}, "MissingHeader"),
-        ("\n\n", "c.csv", {}, "MissingHeader"),
-        ("externalId,name\nc1,Ren\xe9e\n".encode("latin-1"), "c.csv", {}, "InvalidEncoding"),
-        ("externalId,name\nc1,A\n", "c.xlsx", {}, "WrongFormat"),
-        (b"PK\x03\x04 not really a workbook", "c.csv", {}, "WrongFormat"),
-        ("externalId,name\nc1,A\n", "c.csv", {"format": "jsonl"}, "WrongFormat"),
+        ("externalId,name\nc1,A\n", "c.xlsx", "WrongFormat"),
+        (b"PK\x03\x04 not really a workbook", "c.csv", "WrongFormat"),
+        (b"PK\x03\x04 not really a workbook", "c.jsonl", "WrongFormat"),
     ],
 )
-def test_a_file_that_cannot_be_imported_is_refused_with_its_reason_and_nothing_is_stored(
-    customer_client, content, name, fields, code
+def test_a_file_whose_first_bytes_are_not_its_format_is_refused_at_once_and_nothing_is_stored(
+    customer_client, content, name, code
 ):
-    response = start(customer_client, csv_file(content, name), **fields)
+    response = start(customer_client, csv_file(content, name))
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["error"] == "ValidationError" and body["details"]["fileError"] == [code]
     assert body["message"] == body["details"]["file"][0]
     assert not CustomerImport.objects.exists() and not Customer.objects.exists()
     assert not default_storage.exists("enterprise")
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "fields", "code"),
+    [
+        ("email,name\na@example.com,A\n", "c.csv", {}, "MissingHeader"),
+        ("\n\n", "c.csv", {}, "MissingHeader"),
+        ("externalId,name\nc1,Ren\xe9e\n".encode("latin-1"), "c.csv", {}, "InvalidEncoding"),
+        ('{"externalId": "c1"}\n{"name": "Ren\xe9e"}\n'.encode("latin-1"), "c.jsonl", {}, "InvalidEncoding"),
+        ("externalId,name\nc1,A\n", "c.csv", {"format": "jsonl"}, "WrongFormat"),
+        (b"PK\x03\x04 not really a workbook", "c.xlsx", {}, "WrongFormat"),
+    ],
+)
+def test_a_file_that_cannot_be_imported_fails_its_job_with_the_reason_and_nothing_is_applied(
+    customer_client, content, name, fields, code
+):
+    accepted = start(customer_client, csv_file(content, name), **fields)
+    done = job(customer_client, run(accepted))
+    assert (done["status"], done["error"]["code"]) == ("failed", code), done
+    assert done["counts"]["processed"] == 0 and not Customer.objects.exists()
 
 
 def test_an_unknown_extension_without_a_format_is_refused(customer_client):
@@ -239,15 +256,16 @@ def test_a_metadata_cell_nested_thousands_deep_is_that_rows_error_not_a_crash(cu
     assert errors(customer_client, jsonl)["data"][0]["row"] == 2
 
 
-def test_a_zip_bomb_workbook_is_refused_before_it_is_inflated(customer_client, monkeypatch):
+def test_a_zip_bomb_workbook_fails_its_job_before_it_is_inflated(customer_client, monkeypatch):
     monkeypatch.setattr(limits, "IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", 1024 * 1024)
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (20 * 1024 * 1024))  # 20 MB of zeros, ~20 KB
     bomb.seek(0)
     bomb.name = "bomb.xlsx"
-    response = start(customer_client, bomb)
-    assert response.status_code == 400 and response.json()["details"]["fileError"] == ["FileTooLarge"]
+    done = job(customer_client, run(start(customer_client, bomb)))
+    assert (done["status"], done["error"]["code"]) == ("failed", "FileTooLarge")
+    assert "inflates to more than 1048576 bytes" in done["error"]["message"]
 
 
 def test_the_import_file_is_erased_once_the_job_ends(customer_client, organization):
