@@ -114,7 +114,7 @@ class IdempotentPostMixin:
                     ]
                 }
             )
-        cache_key = "idem:" + hashlib.sha256(f"{_owner(request)}|{key}".encode()).hexdigest()
+        cache_key = "idem:" + hashlib.sha256(f"{self.idempotency_scope(request)}|{key}".encode()).hexdigest()
         fingerprint = _fingerprint(request)
         self._replay_if_stored(cache_key, key, fingerprint)
         if not cache.add(cache_key + ":lock", 1, LOCK_TTL_SECONDS):
@@ -130,6 +130,11 @@ class IdempotentPostMixin:
             cache.delete(cache_key + ":lock")
             raise
         self._idempotency = (cache_key, fingerprint)
+
+    def idempotency_scope(self, request) -> str:
+        """Whose keys a key is compared with: the caller's organization (API keys) or user (JWT). A view may
+        widen it where several callers act for one thing (top-ups: the organization)."""
+        return _owner(request)
 
     @staticmethod
     def _replay_if_stored(cache_key: str, key: str, fingerprint: str) -> None:

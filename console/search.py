@@ -7,7 +7,7 @@ from django.contrib.admin.utils import quote
 from django.db.models import Model
 from django.urls import reverse
 
-from apikeys.admission import KEY_PREFIX, LOOKUP_LENGTH
+from apikeys.admission import KEY_PREFIXES, LOOKUP_LENGTH
 from apikeys.models import ApiKey
 from customers.models import Customer, Photo
 from organizations.models import Organization
@@ -24,7 +24,7 @@ MODELS: dict[str, type[Model]] = {
     "webhook": Webhook,
     "dlv": WebhookDelivery,
 }
-PREFIXES = [*MODELS, "evt", "gx_live", "req"]
+PREFIXES = [*MODELS, "evt", *(prefix.rstrip("_") for prefix in KEY_PREFIXES.values()), "req"]
 
 
 @dataclass
@@ -43,9 +43,11 @@ def _change_url(obj: Model) -> str:
 
 def find(query: str, *, user) -> SearchResult:
     """Where `query` lives in the console: a URL to open, or a message saying why there is none."""
-    if query.startswith(KEY_PREFIX):
-        # A partner pasting a whole key: only its public prefix is looked up; the secret part is ignored.
-        key_prefix = query[: len(KEY_PREFIX) + LOOKUP_LENGTH]
+    mode_prefix = next((prefix for prefix in KEY_PREFIXES.values() if query.startswith(prefix)), None)
+    if mode_prefix is not None:
+        # A partner pasting a whole key, live or test: only its public prefix is looked up; the secret part
+        # is ignored.
+        key_prefix = query[: len(mode_prefix) + LOOKUP_LENGTH]
         key = ApiKey.objects.filter(key_prefix=key_prefix).first()
         if key is not None and _can_view(user, ApiKey):
             return SearchResult(url=_change_url(key))

@@ -1,9 +1,13 @@
+import re
+import secrets
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -25,29 +29,32 @@ def _change_url(organization: Organization) -> str:
     return reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
 
 
+# A money form's one-time confirmation: 16 random bytes, URL-safe base64 (22 characters).
+CONFIRMATION_BYTES = 16
+_CONFIRMATION = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+
+def _confirmation_reference(confirmation: str) -> str:
+    """The ledger reference a money form's confirmation is recorded under ("" for none or a malformed one)."""
+    return f"admin:{confirmation}" if _CONFIRMATION.match(confirmation) else ""
+
+
+def _money_change(verb: str, entry: CreditLedgerEntry) -> str:
+    before = entry.balance_after - entry.amount
+    return (
+        f"{verb}: {entry.amount:+} credits (reason: {entry.description}); "
+        f"balance {before} → {entry.balance_after}. Ledger entry {entry.pk}."
+    )
+
+
+def _below_zero(after: Decimal, balance: Decimal) -> str:
+    return f"Would take the balance to {after}: the balance ({balance}) can never go below 0."
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
-
-
-class LedgerInline(admin.TabularInline):
-    """The ledger is append-only: shown here, changed only through the services."""
-
-    model = CreditLedgerEntry
-    extra = 0
-    max_num = 0
-    can_delete = False
-    ordering = ["-created_at", "-id"]
-    fields = ["created_at", "kind", "amount", "balance_after", "reference", "description", "actor"]
-    readonly_fields = fields
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AddCreditsForm(forms.Form):
@@ -135,8 +142,29 @@ class OrganizationAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [MembershipInline, LedgerInline]
+    # The ledger is not an inline: an inline form per entry made a busy organization's page post more than
+    # Django's 1,000 fields (a 400 on Save and on suspension). It is shown read-only and paged below the
+    # form (change_view), with the full list a link away.
+    inlines = [MembershipInline]
     actions = ["add_credits_action"]
+    # What Save writes. Money and alert state (credits, low_balance_alerted_at) change only through the ledger
+    # services, under the organization's row lock: a whole-row save wrote back the balance read when the
+    # POST began over every charge and refund committed meanwhile. Status goes through its service.
+    editable_fields = ("name", "domain", "billing_email", "settings")
+    ledger_page_size = 25
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        entries = CreditLedgerEntry.objects.filter(organization_id=unquote(object_id)).select_related("actor")
+        ledger_url = (
+            reverse("admin:organizations_creditledgerentry_changelist")
+            + f"?organization__id__exact={unquote(object_id)}"
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "ledger_page": Paginator(entries, self.ledger_page_size).get_page(request.GET.get("ledger_page")),
+            "ledger_url": ledger_url,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Live", boolean=True)
     def livemode(self, organization):
@@ -190,13 +218,15 @@ class OrganizationAdmin(admin.ModelAdmin):
             request,
             object_id,
             form_class=AddCreditsForm,
+            kind=CreditLedgerEntry.Kind.TOP_UP,
             verb="Add credits",
             # Same service as POST /api/organizations/{id}/credits: one path into the ledger.
-            apply=lambda organization, data: services.credits_top_up(
+            apply=lambda organization, data, reference: services.credits_top_up(
                 organization=organization,
                 amount=data["amount"],
                 description=data["description"],
                 actor=request.user,
+                reference=reference,
             ),
         )
 
@@ -205,19 +235,25 @@ class OrganizationAdmin(admin.ModelAdmin):
             request,
             object_id,
             form_class=AdjustCreditsForm,
+            kind=CreditLedgerEntry.Kind.ADJUSTMENT,
             verb="Adjust credits",
-            apply=lambda organization, data: services.credits_adjust(
+            apply=lambda organization, data, reference: services.credits_adjust(
                 organization=organization,
                 amount=data["amount"],
                 description=data["description"],
                 actor=request.user,
+                reference=reference,
             ),
         )
 
-    def _money_view(self, request, object_id, *, form_class, verb, apply):
+    def _money_view(self, request, object_id, *, form_class, kind, verb, apply):
         """A money form in two steps: the amount and reason, then a preview of the balance before and after
         that staff confirm. Only the confirmed post changes the balance; the service re-checks it under the
-        row lock, so a balance that moved in between is refused rather than taken below zero."""
+        row lock, so a balance that moved in between is refused rather than taken below zero.
+
+        Each preview carries a one-time confirmation, recorded as the ledger entry's reference: the ledger's
+        uniqueness makes a confirmation change the balance once, whether it is posted twice at once (a double
+        click, two tabs) or resubmitted later; every repeat shows the first result."""
         organization = get_object_or_404(Organization, pk=unquote(object_id))
         if not self.has_add_credits_permission(request):
             self.message_user(request, "Only billing staff can change credits.", messages.ERROR)
@@ -225,30 +261,26 @@ class OrganizationAdmin(admin.ModelAdmin):
         form = form_class(request.POST or None)
         preview = None
         if request.method == "POST" and form.is_valid():
-            amount = form.cleaned_data["amount"]
-            after = organization.credits + amount
-            if after < 0:
-                form.add_error(
-                    "amount",
-                    f"Would take the balance to {after}: the balance ({organization.credits}) "
-                    "can never go below 0.",
+            reference = _confirmation_reference(request.POST.get("confirmation", ""))
+            if request.POST.get("confirm") == "yes" and reference:
+                confirmed = self._money_confirm(
+                    request, organization, form, kind=kind, verb=verb, reference=reference, apply=apply
                 )
-            elif request.POST.get("confirm") != "yes":
-                preview = {"before": organization.credits, "amount": amount, "after": after}
+                if confirmed is not None:
+                    return confirmed
             else:
-                try:
-                    entry = apply(organization, form.cleaned_data)
-                except ApiError as exc:
-                    form.add_error(None, exc.message)
+                # A confirm without a confirmation (an old form) is shown as a preview to confirm again.
+                amount = form.cleaned_data["amount"]
+                after = organization.credits + amount
+                if after < 0:
+                    form.add_error("amount", _below_zero(after, organization.credits))
                 else:
-                    before = entry.balance_after - entry.amount
-                    change = (
-                        f"{verb}: {entry.amount:+} credits (reason: {entry.description}); "
-                        f"balance {before} → {entry.balance_after}. Ledger entry {entry.pk}."
-                    )
-                    self.log_change(request, organization, change)
-                    self.message_user(request, f"{organization.name}: {change}", messages.SUCCESS)
-                    return HttpResponseRedirect(_change_url(organization))
+                    preview = {
+                        "before": organization.credits,
+                        "amount": amount,
+                        "after": after,
+                        "confirmation": secrets.token_urlsafe(CONFIRMATION_BYTES),
+                    }
         context = {
             **self.admin_site.each_context(request),
             "title": f"{verb} — {organization.name}",
@@ -259,6 +291,40 @@ class OrganizationAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/organizations/add_credits.html", context)
+
+    def _money_confirm(self, request, organization, form, *, kind, verb, reference, apply):
+        """Apply a confirmed money form once; the redirect to the organization, or None to show the form's
+        errors."""
+        with transaction.atomic():
+            # Confirms of one preview queue on the organization's row lock, so exactly one finds no entry
+            # under its reference and applies it; the ledger's unique reference backs that up.
+            locked = (
+                Organization.objects.select_for_update(no_key=True).only("credits").get(pk=organization.pk)
+            )
+            earlier = CreditLedgerEntry.objects.filter(
+                organization_id=organization.pk, kind=kind, reference=reference
+            ).first()
+            if earlier is not None:
+                self.message_user(
+                    request,
+                    f"{organization.name}: this confirmation was already applied, nothing changed now. "
+                    f"{_money_change(verb, earlier)}",
+                    messages.WARNING,
+                )
+                return HttpResponseRedirect(_change_url(organization))
+            after = locked.credits + form.cleaned_data["amount"]
+            if after < 0:
+                form.add_error("amount", _below_zero(after, locked.credits))
+                return None
+            try:
+                entry = apply(organization, form.cleaned_data, reference)
+            except ApiError as exc:
+                form.add_error(None, exc.message)
+                return None
+            change = _money_change(verb, entry)
+            self.log_change(request, organization, change)
+        self.message_user(request, f"{organization.name}: {change}", messages.SUCCESS)
+        return HttpResponseRedirect(_change_url(organization))
 
     # The ledger is money history and PROTECTs its organization: offering Delete would only lead to an
     # error page. Every organization has at least its signup grant, so suspension is the way out.
@@ -286,13 +352,15 @@ class OrganizationAdmin(admin.ModelAdmin):
         return super().delete_view(request, object_id, extra_context)
 
     def save_model(self, request, obj, form, change):
-        status_changed = change and "status" in form.changed_data
-        new_status = obj.status
-        if status_changed:
-            obj.status = form.initial["status"]  # the service applies it, with its side effects
-        super().save_model(request, obj, form, change)
-        if status_changed:
-            services.organization_set_status(organization=obj, status=new_status, actor=request.user)
+        if not change:
+            super().save_model(request, obj, form, change)  # a new row: no balance to overwrite yet
+            return
+        changed = [name for name in self.editable_fields if name in form.changed_data]
+        if changed:
+            obj.save(update_fields=[*changed, "updated_at"])
+        if "status" in form.changed_data:
+            # The service applies it with its side effects (keys blocked, the sandbox follows).
+            services.organization_set_status(organization=obj, status=obj.status, actor=request.user)
 
 
 @admin.register(CreditLedgerEntry)

@@ -532,8 +532,13 @@ def low_balance_alert_rearm(*, entry_id: int) -> bool:
     return bool(rearmed)
 
 
-def credits_adjust(*, organization: Organization, amount, description: str, actor) -> CreditLedgerEntry:
-    """A signed correction by billing staff (e.g. goodwill, chargeback); never takes the balance below 0."""
+def credits_adjust(
+    *, organization: Organization, amount, description: str, actor, reference: str = ""
+) -> CreditLedgerEntry:
+    """A signed correction by billing staff (e.g. goodwill, chargeback); never takes the balance below 0.
+
+    A `reference` makes it once-only: a repeat returns the first entry (the admin's one-time confirmation).
+    """
     if not user_can_add_credits(actor):
         raise Forbidden("Only GarmaxAI billing staff can adjust credits.")
     value = to_credits(amount)
@@ -544,7 +549,7 @@ def credits_adjust(*, organization: Organization, amount, description: str, acto
             organization_id=organization.pk,
             kind=CreditLedgerEntry.Kind.ADJUSTMENT,
             amount=value,
-            reference="",
+            reference=reference,
             description=description,
             actor=actor,
         )

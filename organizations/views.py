@@ -62,9 +62,22 @@ class OrganizationViewSet(
         services.organization_update(organization=organization, data=serializer.validated_data)
         return Response(self.get_serializer(organization).data)
 
+    def idempotency_scope(self, request) -> str:
+        # Top-ups: billing staff share one Idempotency-Key space per organization, so two of them sending
+        # one key (one invoice, entered twice) top up once. Only billing staff: anybody else's refusal must
+        # not be stored where a top-up would find it.
+        if self.action == "credits" and services.user_can_add_credits(request.user):
+            return f"credits:{self.kwargs.get('pk')}"
+        return super().idempotency_scope(request)
+
     @extend_schema(
         methods=["POST"],
         summary="Add credits (GarmaxAI billing staff only)",
+        description=(
+            "An `Idempotency-Key` on a top-up is scoped to the organization, not to the staff user: two "
+            "billing staff sending the same key top up once (the second gets the first answer, "
+            "`Idempotent-Replayed: true`)."
+        ),
         request=CreditTopUpSerializer,
         responses={201: TopUpResponseSerializer, 403: ErrorSerializer},
     )

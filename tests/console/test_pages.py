@@ -174,6 +174,22 @@ class TestSearch:
         response = client.post(SEARCH, {"q": raw})
         assert response["Location"].endswith(f"/{quote(key.pk)}/change/")
 
+    def test_a_pasted_test_mode_key_finds_its_key_by_prefix_only(
+        self, client, support_staff, organization, api_key_for
+    ):
+        key, raw = api_key_for(organization, mode="test")
+        assert raw.startswith("gx_test_")
+        client.force_login(support_staff)
+        response = client.post(SEARCH, {"q": raw})
+        assert response.status_code == 302 and response["Location"].endswith(f"/{quote(key.pk)}/change/")
+        missing = client.post(SEARCH, {"q": "gx_test_zzzzzzzz" + "0" * 40})
+        assert "No API key has the prefix gx_test_zzzzzzzz." in missing.content.decode()
+
+    def test_the_unknown_id_message_names_both_key_prefixes(self, client, support_staff):
+        client.force_login(support_staff)
+        page = client.post(SEARCH, {"q": "hello"}).content.decode()
+        assert "gx_live_" in page and "gx_test_" in page
+
     def test_an_event_id_opens_its_deliveries(self, client, support_staff, organization):
         from webhooks.services import webhook_event_record
 

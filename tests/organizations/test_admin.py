@@ -23,13 +23,16 @@ def test_billing_staff_add_credits_through_the_ledger(client, organization, bill
     form = {"amount": "250.50", "description": "Invoice 42"}
     preview = client.post(add_credits_url(organization), form)
     assert preview.status_code == 200
+    confirmation = preview.context["preview"].pop("confirmation")
     assert preview.context["preview"] == {
         "before": Decimal("100.00"),
         "amount": Decimal("250.50"),
         "after": Decimal("350.50"),
     }
     assert not CreditLedgerEntry.objects.filter(kind="top_up").exists()  # nothing until confirmed
-    response = client.post(add_credits_url(organization), {**form, "confirm": "yes"})
+    response = client.post(
+        add_credits_url(organization), {**form, "confirm": "yes", "confirmation": confirmation}
+    )
     assert response.status_code == 302
     organization.refresh_from_db()
     assert organization.credits == Decimal("350.50")
@@ -64,6 +67,9 @@ def test_ledger_is_shown_read_only_and_credits_cannot_be_edited(client, organiza
     url = reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
     page = client.get(url)
     assert b"Signup credit grant" in page.content
+    form = page.context["adminform"].form
+    assert not {"credits", "low_balance_alerted_at"} & set(form.fields)
+    assert "ledger_entries-TOTAL_FORMS" not in page.content.decode()  # the ledger is no inline formset
     ledger_admin = client.get(reverse("admin:organizations_creditledgerentry_changelist"))
     assert ledger_admin.status_code == 200
     assert client.get(reverse("admin:organizations_creditledgerentry_add")).status_code == 403
@@ -89,10 +95,6 @@ def test_suspending_an_organization_in_admin_blocks_its_keys(
             "memberships-0-organization": organization.pk,
             "memberships-0-user": str(organization.memberships.get().user_id),
             "memberships-0-role": "owner",
-            "ledger_entries-TOTAL_FORMS": "1",
-            "ledger_entries-INITIAL_FORMS": "1",
-            "ledger_entries-0-id": str(organization.ledger_entries.get().pk),
-            "ledger_entries-0-organization": organization.pk,
         }
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -129,9 +131,11 @@ def test_organizations_with_a_ledger_cannot_be_deleted_and_staff_are_told_to_sus
     assert organization.ledger_entries.count() == 1
 
 
-def test_adding_credits_in_admin_leaves_history_in_recent_actions(client, organization, billing_staff):
+def test_adding_credits_in_admin_leaves_history_in_recent_actions(
+    client, organization, billing_staff, confirm_money_form
+):
     client.force_login(billing_staff)
-    client.post(add_credits_url(organization), {"amount": "25", "description": "Invoice 7", "confirm": "yes"})
+    confirm_money_form(client, add_credits_url(organization), {"amount": "25", "description": "Invoice 7"})
     entry = LogEntry.objects.get(object_id=organization.pk)
     assert entry.user == billing_staff and entry.action_flag == CHANGE
     ledger_entry = organization.ledger_entries.get(kind="top_up")
@@ -172,3 +176,72 @@ def test_the_delete_guard_finds_an_organization_whose_id_looks_like_an_admin_esc
     response = client.post(delete_url, {"post": "yes"}, follow=True)
     assert "Suspend it instead" in response.content.decode()
     assert Organization.objects.filter(pk=organization.pk).exists()
+
+
+class TestMoneyConfirmation:
+    def test_a_confirmation_applied_once_shows_its_first_result_when_repeated(
+        self, client, organization, billing_staff, confirm_money_form
+    ):
+        client.force_login(billing_staff)
+        url = add_credits_url(organization)
+        form = {"amount": "25", "description": "Invoice 7"}
+        preview, first = confirm_money_form(client, url, form)
+        confirmation = preview.context["preview"]["confirmation"]
+
+        again = client.post(url, {**form, "confirm": "yes", "confirmation": confirmation}, follow=True)
+        changed = client.post(url, {**form, "amount": "99", "confirm": "yes", "confirmation": confirmation})
+
+        assert first.status_code == 302 and changed.status_code == 302
+        entry = organization.ledger_entries.get(kind="top_up")
+        assert entry.reference == f"admin:{confirmation}" and entry.amount == Decimal("25.00")
+        assert (
+            "already applied" in again.content.decode()
+            and f"Ledger entry {entry.pk}" in again.content.decode()
+        )
+        organization.refresh_from_db()
+        assert organization.credits == Decimal("125.00")
+        assert LogEntry.objects.filter(object_id=organization.pk).count() == 1
+
+    @pytest.mark.parametrize("confirmation", ["", "short", "x" * 21 + "!", "a" * 23])
+    def test_a_confirm_without_a_valid_confirmation_is_only_previewed(
+        self, client, organization, billing_staff, confirmation
+    ):
+        client.force_login(billing_staff)
+        form = {"amount": "25", "description": "Invoice 7", "confirm": "yes", "confirmation": confirmation}
+        response = client.post(add_credits_url(organization), form)
+        assert response.status_code == 200 and response.context["preview"]["after"] == Decimal("125.00")
+        assert not organization.ledger_entries.filter(kind="top_up").exists()
+
+    def test_each_preview_has_its_own_confirmation(self, client, organization, billing_staff):
+        client.force_login(billing_staff)
+        form = {"amount": "25", "description": "Invoice 7"}
+        first, second = (client.post(add_credits_url(organization), form) for _ in range(2))
+        assert first.context["preview"]["confirmation"] != second.context["preview"]["confirmation"]
+
+
+def test_saving_the_organization_writes_only_the_fields_staff_changed(
+    client, organization, django_user_model
+):
+    superuser = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123456")
+    client.force_login(superuser)
+    url = reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
+    page = client.get(url)
+    data = {
+        "name": "Acme Fashion EU",
+        "domain": "",
+        "billing_email": "",
+        "settings": page.context["adminform"].form["settings"].value(),
+        "status": "active",
+        "credits": "999999",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    # A charge commits after the page was read and before Save: Save must not write the balance back.
+    from organizations import services
+
+    services.credits_charge(organization_id=organization.id, amount=30, reference="cts_meanwhile")
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    organization.refresh_from_db()
+    assert (organization.name, organization.credits) == ("Acme Fashion EU", Decimal("70.00"))

@@ -37,16 +37,15 @@ def read_xlsx(response):
 
 class TestAdjustments:
     def test_a_negative_adjustment_previews_then_records_staff_and_reason(
-        self, client, organization, billing_staff
+        self, client, organization, billing_staff, confirm_money_form
     ):
         client.force_login(billing_staff)
         form = {"amount": "-30", "description": "Chargeback on invoice 9"}
 
-        preview = client.post(adjust_url(organization), form)
+        preview, response = confirm_money_form(client, adjust_url(organization), form)
 
         assert preview.context["preview"]["after"] == Decimal("70.00")
         assert b"70.00" in preview.content
-        response = client.post(adjust_url(organization), {**form, "confirm": "yes"})
         assert response.status_code == 302
         entry = organization.ledger_entries.get(kind="adjustment")
         assert (entry.amount, entry.balance_after) == (Decimal("-30.00"), Decimal("70.00"))
@@ -56,9 +55,11 @@ class TestAdjustments:
         assert "reason: Chargeback on invoice 9" in log.get_change_message()
         assert "balance 100.00 → 70.00" in log.get_change_message()
 
-    def test_goodwill_credits_are_a_positive_adjustment(self, client, organization, billing_staff):
+    def test_goodwill_credits_are_a_positive_adjustment(
+        self, client, organization, billing_staff, confirm_money_form
+    ):
         client.force_login(billing_staff)
-        client.post(adjust_url(organization), {"amount": "5", "description": "Goodwill", "confirm": "yes"})
+        confirm_money_form(client, adjust_url(organization), {"amount": "5", "description": "Goodwill"})
         organization.refresh_from_db()
         assert organization.credits == Decimal("105.00")
 
@@ -83,12 +84,14 @@ class TestAdjustments:
 
     def test_a_balance_that_moved_since_the_preview_is_rechecked(self, client, organization, billing_staff):
         client.force_login(billing_staff)
+        form = {"amount": "-90", "description": "x"}
+        confirmation = client.post(adjust_url(organization), form).context["preview"]["confirmation"]
         services.credits_charge(organization_id=organization.id, amount=50, reference="cts_meanwhile")
         # Previewed at 100 → 10; confirmed after the charge: 50 - 90 would be negative.
         response = client.post(
-            adjust_url(organization), {"amount": "-90", "description": "x", "confirm": "yes"}
+            adjust_url(organization), {**form, "confirm": "yes", "confirmation": confirmation}
         )
-        assert response.status_code == 200
+        assert response.status_code == 200 and "can never go below 0" in response.content.decode()
         organization.refresh_from_db()
         assert organization.credits == Decimal("50.00")
 
