@@ -49,7 +49,7 @@ def _session(status: str, results: list[dict], *, refunded: int = 0, cancelled: 
         "creditsRefunded": refunded,
         "metadata": {"orderId": "order_789", "sessionId": "web_session_456"},
         "results": results,
-        "completedAt": None if cancelled else "2025-12-11T10:04:32Z",
+        "completedAt": "2025-12-11T10:01:00Z" if cancelled else "2025-12-11T10:04:32Z",
         "cancelledAt": "2025-12-11T10:01:00Z" if cancelled else None,
     }
 
@@ -115,16 +115,17 @@ EVENT_TYPES = [
     EventType(
         events.CART_TRYON_CANCELLED,
         "The session was cancelled (POST /v1/cart-tryons/{id}/cancel or by staff). `cancellation` says "
-        "what it refunded; an item already rendering finishes and is charged only if it succeeds.",
+        "what it refunded: every item not rendered yet, an item rendering at that moment included (its "
+        "result, if one comes, is dropped). The session reads the same from then on.",
         CartTryOnCancelledEventDataSerializer,
         {
             **_session(
                 "cancelled",
-                [_item(1, "processing"), _item(2, "cancelled", refunded=2)],
-                refunded=2,
+                [_item(1, "cancelled", refunded=2), _item(2, "cancelled", refunded=2)],
+                refunded=4,
                 cancelled=True,
             ),
-            "cancellation": {"refundedCredits": 2, "refundedItemCount": 1, "itemStillRendering": True},
+            "cancellation": {"refundedCredits": 4, "refundedItemCount": 2, "itemStillRendering": True},
         },
     ),
     EventType(

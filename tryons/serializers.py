@@ -471,9 +471,12 @@ class CartTryOnEventDataSerializer(serializers.ModelSerializer):
 
 class CancellationSerializer(serializers.Serializer):
     refundedCredits = CreditsField(help_text="Credits this cancellation returned to the balance.")
-    refundedItemCount = serializers.IntegerField(help_text="Items cancelled before they started.")
+    refundedItemCount = serializers.IntegerField(
+        help_text="Items cancelled and refunded: every item not rendered yet, one rendering then included."
+    )
     itemStillRendering = serializers.BooleanField(
-        help_text="An item was rendering: it finishes, and is charged only if it succeeds."
+        help_text="An item was rendering when the session was cancelled: it is refunded with the others, and "
+        "its result, if one comes, is dropped."
     )
 
 

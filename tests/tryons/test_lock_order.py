@@ -78,15 +78,17 @@ def test_cancel_racing_an_item_failure_never_deadlocks_and_refunds_exactly(organ
 
         session.refresh_from_db()
         assert session.status == CartTryOnSession.Status.CANCELLED
-        # Two queued items refunded by the cancel, the failed one by the failure: everything back.
+        # Everything back: the queued items by the cancel, the rendering one by whichever came first (the
+        # failure's refund, or the cancel's, which takes a rendering item too: README, cancelling).
         assert session.credits_refunded == Decimal("6")
-        assert set(TryOn.objects.filter(session=session).values_list("status", flat=True)) == {
-            TryOn.Status.FAILED,
-            TryOn.Status.CANCELLED,
-        }
+        statuses = list(
+            TryOn.objects.filter(session=session).order_by("position").values_list("status", flat=True)
+        )
+        assert statuses[0] in (TryOn.Status.FAILED, TryOn.Status.CANCELLED)
+        assert statuses[1:] == [TryOn.Status.CANCELLED] * 2
 
     organization.refresh_from_db()
     assert organization.credits == Decimal("100")
     ledger = CreditLedgerEntry.objects.filter(organization=organization)
     assert sum(ledger.values_list("amount", flat=True)) == organization.credits
-    assert ledger.filter(kind="refund").count() == 2 * rounds
+    assert rounds <= ledger.filter(kind="refund").count() <= 2 * rounds

@@ -120,9 +120,11 @@ def test_all_items_failing_fails_the_session_and_refunds_all(
     assert [e.event for e in events()] == ["cart_tryon.failed"]
 
 
-def test_cancel_while_processing_lets_current_item_finish_and_refunds_the_rest(
+def test_cancel_while_processing_refunds_the_rendering_item_too_and_drops_its_result(
     organization, make_session, garment_server, monkeypatch
 ):
+    """Issue 27 item 8: an item that finishes rendering after the cancel is refunded with the rest and its
+    result dropped, so progress, counts, credits and the event agree (README: cancelling)."""
     session = make_session([garment_server.url(f"/garment-{n}.png") for n in range(5)])  # 5 hd: 1.8 each
 
     def cancel():
@@ -134,25 +136,27 @@ def test_cancel_while_processing_lets_current_item_finish_and_refunds_the_rest(
 
     session.refresh_from_db()
     assert session.status == "cancelled"
-    assert [i.status for i in session.items.order_by("position")] == ["completed", "completed"] + [
-        "cancelled"
-    ] * 3
-    assert len(renderer.calls) == 2
-    assert session.credits_refunded == Decimal("5.40")
+    items = list(session.items.order_by("position"))
+    assert [i.status for i in items] == ["completed"] + ["cancelled"] * 4
+    assert len(renderer.calls) == 2  # the second rendered, after the cancel: dropped
+    assert items[1].result_key == "" and items[1].credits_refunded == items[1].credits
+    assert not storage_exists(f"enterprise/org-{organization.id}/results/{items[1].id}.jpg")
+    assert session.credits_refunded == Decimal("7.20")
+    assert session.progress == 20  # the one item rendered before the cancel
     assert session.completed_at is not None
     organization.refresh_from_db()
-    assert organization.credits == Decimal("100") - Decimal("9") + Decimal("5.40")
-    # One event, cart_tryon.cancelled, sent when it was cancelled (the item rendering then finished later
-    # and was charged); no completed/partial/failed event follows.
+    assert organization.credits == Decimal("100") - Decimal("9") + Decimal("7.20")
+    # One event, cart_tryon.cancelled, sent when it was cancelled; it already states the end: nothing the
+    # item still rendering did afterwards changes it. No completed/partial/failed event follows.
     (cancelled,) = events()
     assert cancelled.event == "cart_tryon.cancelled"
     assert cancelled.data["cancellation"] == {
-        "refundedCredits": 5.4,
-        "refundedItemCount": 3,
+        "refundedCredits": 7.2,
+        "refundedItemCount": 4,
         "itemStillRendering": True,
     }
-    assert cancelled.data["creditsRefunded"] == 5.4
-    assert [r["status"] for r in cancelled.data["results"]] == ["completed", "processing"] + ["cancelled"] * 3
+    assert (cancelled.data["successCount"], cancelled.data["creditsRefunded"]) == (1, 7.2)
+    assert [r["status"] for r in cancelled.data["results"]] == ["completed"] + ["cancelled"] * 4
 
 
 def test_retryable_download_error_is_retried(make_session, garment_server, renderer):

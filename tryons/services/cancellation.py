@@ -1,4 +1,4 @@
-"""Cancelling a cart session: refund what has not started, let the running item finish."""
+"""Cancelling a cart session: every item not rendered yet is refunded, the one rendering included."""
 
 from decimal import Decimal
 
@@ -15,11 +15,15 @@ from webhooks.models import CART_TRYON_CANCELLED
 
 
 def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) -> CartTryOnSession:
-    """Cancel a queued or processing session and refund every item not yet started, once.
+    """Cancel a queued or processing session and refund every item not yet rendered, once.
 
-    Queued: everything is refunded. Processing: the item being rendered finishes (and is charged if it
-    succeeds), the items still queued are refunded. Items and the session are locked first, so the worker's
-    `queued → processing` claim on an item either happened before (it renders) or finds it cancelled.
+    Queued: everything is refunded. Processing: items already rendered (or failed) stay as they are; every
+    other item — queued, or rendering right now — is cancelled and refunded. A render still running when
+    the cancel commits is dropped when it ends: `tryon_complete` completes only a `processing` item, and
+    deletes the stored result it cannot record. So the session's progress, counts and credits are final
+    here, and the event says what the session shows from now on (README: cancelling). Items and the
+    session are locked first, so a worker's claim or completion of an item either happened before (it
+    counts) or finds it cancelled.
     Cancelling twice returns the cancelled session; a finished session is a 409 Conflict. `actor` is the
     staff user cancelling from the admin (None for a partner's API call); the refund records it.
     A `cart_tryon.cancelled` event, with what was refunded, commits with the cancellation (the outbox), once.
@@ -47,13 +51,16 @@ def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) ->
         now = timezone.now()
         pending = list(
             TryOn.objects.select_for_update()
-            .filter(session_id=session_id, status=TryOn.Status.QUEUED)
-            .values_list("id", "credits")
+            .filter(session_id=session_id, status__in=TryOn.ACTIVE)
+            .values_list("id", "credits", "status")
         )
-        TryOn.objects.filter(pk__in=[pk for pk, _ in pending], status=TryOn.Status.QUEUED).update(
-            status=TryOn.Status.CANCELLED, credits_refunded=F("credits"), completed_at=now
+        TryOn.objects.filter(pk__in=[pk for pk, _, _ in pending], status__in=TryOn.ACTIVE).update(
+            status=TryOn.Status.CANCELLED,
+            credits_refunded=F("credits"),
+            completed_at=now,
+            awaiting_callback=False,
         )
-        refund = sum((credits for _, credits in pending), Decimal("0"))
+        refund = sum((credits for _, credits, _ in pending), Decimal("0"))
         credits_refund(
             organization_id=organization_id,
             amount=refund,
@@ -61,12 +68,12 @@ def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) ->
             description=f"Refund: cancelled {len(pending)} item(s) of {session_id}",
             actor=actor,
         )
-        running = TryOn.objects.filter(session_id=session_id, status=TryOn.Status.PROCESSING).exists()
+        running = any(status == TryOn.Status.PROCESSING for _, _, status in pending)
         transaction.on_commit(lambda: _cancellation_count(len(pending)))
         CartTryOnSession.objects.filter(pk=session_id).update(
             status=CartTryOnSession.Status.CANCELLED,
             cancelled_at=now,
-            completed_at=None if running else now,
+            completed_at=now,
             credits_refunded=F("credits_refunded") + refund,
         )
         record_event(

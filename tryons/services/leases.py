@@ -12,7 +12,8 @@ from tryons.models import CartTryOnSession
 
 
 def unsettled() -> Q:
-    # A cancelled session still lets its interrupted item finish; its queued items are already cancelled.
+    # A cancel ends every unrendered item and the session at once (completed_at set); a session cancelled
+    # before that rule (completed_at still null) still lets its interrupted item finish.
     return Q(status__in=CartTryOnSession.ACTIVE) | Q(
         status=CartTryOnSession.Status.CANCELLED, completed_at__isnull=True
     )

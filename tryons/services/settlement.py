@@ -114,6 +114,10 @@ def tryon_complete(
         current = TryOn.objects.filter(pk=tryon.id).values_list("result_key", flat=True).first()
         if current != key:
             storage_delete(key)
+        # Its photo reference cleared by anything but the erasure (which fails its rendering items itself):
+        # the item must still end, now, not when the stuck-work sweep finds it.
+        if TryOn.objects.filter(pk=tryon.id, status=TryOn.Status.PROCESSING, photo_key="").exists():
+            tryon_fail(tryon=tryon, code="photo_unavailable", message="The customer photo was erased.")
     return bool(updated)
 
 
