@@ -84,7 +84,11 @@ class ApiKeyUpdateSerializer(serializers.Serializer):
     rateLimit = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=settings.API_KEY_MAX_RATE_LIMIT
     )
-    expiresAt = serializers.DateTimeField(required=False, allow_null=True)
+    expiresAt = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="null = never; a rolled key's end can only be brought forward (409 otherwise).",
+    )
     endpointLimits = serializers.DictField(
         child=serializers.IntegerField(min_value=1, max_value=settings.API_KEY_MAX_RATE_LIMIT),
         required=False,

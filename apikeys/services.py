@@ -39,6 +39,7 @@ from apikeys.operations import partner_operations
 from apikeys.scopes import SCOPES
 from config.errors import Conflict, ValidationError
 from config.shared_cache import requires_shared_cache, shared_delete_many, shared_set_many
+from config.timestamps import timestamp_text
 from organizations.models import Organization
 from organizations.services import organization_sandbox
 
@@ -197,7 +198,8 @@ def apikey_update(*, key: ApiKey, data: dict, actor=None) -> ApiKey:
     The row is locked, so concurrent changes apply one after the other and each records what it changed.
     The new version is written to the shared cache inside the transaction: if Redis is unreachable the
     change fails as a whole (503) rather than leaving processes on the old scopes. Only an active key can
-    change (409 otherwise: revoked and expired keys stay as they ended).
+    change (409 otherwise: revoked and expired keys stay as they ended). A rolled key's expiresAt can only
+    be brought forward (409 for null or later, nothing changed), so its grace ends when the roll said.
     """
     cleaned = {}
     if "name" in data:
@@ -215,6 +217,8 @@ def apikey_update(*, key: ApiKey, data: dict, actor=None) -> ApiKey:
         locked = ApiKey.objects.select_for_update().get(pk=key.pk)
         if locked.status != ApiKey.Status.ACTIVE:
             raise Conflict(f"API key {key.id} is {locked.status} and can no longer be changed.")
+        if "expires_at" in cleaned:
+            _grace_check(locked, cleaned["expires_at"])
         changes = {}
         for field, attr in _UPDATABLE.items():
             if attr in cleaned and getattr(locked, attr) != cleaned[attr]:
@@ -232,6 +236,19 @@ def apikey_update(*, key: ApiKey, data: dict, actor=None) -> ApiKey:
             )
             _version_write(locked)
     return locked
+
+
+def _grace_check(key: ApiKey, expires_at: datetime | None) -> None:
+    """A replaced key's end was planned by its roll: it may come sooner, never later or never (409)."""
+    if key.replaced_by_id is None or key.expires_at is None:
+        return
+    if expires_at is None or expires_at > key.expires_at:
+        planned = timestamp_text(key.expires_at)
+        raise Conflict(
+            f"API key {key.id} was replaced by {key.replaced_by_id} and stops working at {planned}. "
+            "That can be brought forward, never removed or put off.",
+            details={"expiresAt": planned, "replacedBy": key.replaced_by_id},
+        )
 
 
 def _field_of(attr: str) -> str:

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from apikeys.serializers import (
 from config.date_parameters import date_openapi_parameter
 from config.errors import ResourceNotFound, ValidationError
 from config.idempotency import IdempotentPostMixin
+from config.schema import ErrorSerializer
 from organizations.access import organization_for_user
 from organizations.models import CreditLedgerEntry, Organization
 from organizations.serializers import CreditLedgerEntrySerializer, CreditsField
@@ -46,6 +47,7 @@ _KEY_EXAMPLE = {
     "revokedAt": None,
 }
 _NEW_KEY = "gx_live_ab12cd34Xy9QeR7tLm2NpK4sVw6ZbH8jFd3GcA5u"
+_OLD_KEY_ID, _NEW_KEY_ID = _KEY_EXAMPLE["id"], "key_1a2b3c4d5e6f"
 
 
 @extend_schema(tags=["API keys"])
@@ -113,9 +115,18 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
         summary="Change an API key: name, scopes, rateLimit, expiresAt, endpointLimits",
         description="Effective from the very next request on every server. Only active keys can change "
         "(409 for revoked or expired ones). `rateLimit: null` restores the default, `expiresAt: null` "
-        "removes the expiry. Recorded in the key's events with what changed.",
+        "removes the expiry, except on a rolled key (one with `replacedBy`): its end, planned by the "
+        "roll, can only be brought forward (409 for null or a later time; nothing of that PATCH applies). "
+        "Recorded in the key's events with what changed.",
         request=ApiKeyUpdateSerializer,
-        responses={200: ApiKeySerializer},
+        responses={
+            200: ApiKeySerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Conflict: the key is revoked or expired, or it was rolled and the PATCH would "
+                "remove or put off its planned end (details: `expiresAt`, `replacedBy`).",
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Narrow the scopes",
@@ -123,6 +134,18 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
                 request_only=True,
             ),
             OpenApiExample("Updated", value=_KEY_EXAMPLE, response_only=True),
+            OpenApiExample(
+                "Planned end put off",
+                value={
+                    "error": "Conflict",
+                    "message": f"API key {_OLD_KEY_ID} was replaced by {_NEW_KEY_ID} and stops working at "
+                    "2025-06-02T09:00:00Z. That can be brought forward, never removed or put off.",
+                    "code": 409,
+                    "details": {"expiresAt": "2025-06-02T09:00:00Z", "replacedBy": _NEW_KEY_ID},
+                },
+                response_only=True,
+                status_codes=["409"],
+            ),
         ],
     )
     def partial_update(self, request, organization_id=None, key_id=None):

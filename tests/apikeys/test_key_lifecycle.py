@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from apikeys import services
 from apikeys.admission import ApiKeyPrincipal, verified_cache_key
 from apikeys.models import ApiKey, ApiKeyEvent
+from config.errors import Conflict
 from config.shared_cache import redis_client, shared_set_many
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.postgres]
@@ -177,6 +178,38 @@ def test_roll_with_expires_in_zero_refuses_the_old_key_on_the_next_request(
     assert partner(new["key"]).get("/api/v1/customers").status_code == 200
     listed = {k["id"]: k["status"] for k in owner_client.get(keys_url(organization)).json()["data"]}
     assert listed == {key.id: "expired", new["id"]: "active"}
+
+
+def test_a_rolled_keys_grace_can_only_be_brought_forward(organization, api_key_for):
+    key, _ = api_key_for(organization)
+    new, _ = services.apikey_roll(key=key, expires_in=600)
+    key.refresh_from_db()
+    grace_end = key.expires_at
+    for refused in (None, grace_end + timedelta(seconds=1), grace_end + timedelta(days=7)):
+        with pytest.raises(Conflict) as caught:
+            services.apikey_update(key=key, data={"name": "renamed", "expiresAt": refused})
+        assert caught.value.details["replacedBy"] == new.id
+    key.refresh_from_db()
+    assert (key.expires_at, key.name) == (grace_end, "Test key")  # nothing of a refused PATCH applied
+    assert not key.events.filter(kind=ApiKeyEvent.Kind.UPDATED).exists()
+
+    services.apikey_update(key=key, data={"expiresAt": grace_end})  # the same end: nothing to change
+    sooner = grace_end - timedelta(minutes=5)
+    services.apikey_update(key=key, data={"expiresAt": sooner})
+    key.refresh_from_db()
+    assert key.expires_at == sooner
+    (updated,) = key.events.filter(kind=ApiKeyEvent.Kind.UPDATED)
+    assert updated.changes == {
+        "expiresAt": {"from": services._json_value(grace_end), "to": services._json_value(sooner)}
+    }
+
+
+def test_the_replacement_and_keys_never_rolled_may_still_drop_their_expiry(organization, api_key_for):
+    key, _ = api_key_for(organization, expires_at=timezone.now() + timedelta(days=1))
+    assert services.apikey_update(key=key, data={"expiresAt": None}).expires_at is None
+    new, _ = services.apikey_roll(key=key, expires_in=60)
+    assert services.apikey_update(key=new, data={"expiresAt": timezone.now() + timedelta(days=30)}).expires_at
+    assert services.apikey_update(key=new, data={"expiresAt": None}).expires_at is None
 
 
 def test_roll_validates_expires_in(organization, api_key_for, owner_client):
