@@ -253,3 +253,55 @@ def test_support_sees_everything_cannot_add_credits_or_cancel_and_revokes_a_key(
 
     response = requests.get(f"{live_server.url}/api/v1/customers", headers=partner, timeout=10)
     assert response.status_code == 401 and response.json()["error"] == "InvalidApiKey"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_save_and_suspend_an_organization_with_a_big_ledger_and_confirm_add_credits_once(browser_for):
+    """Issue 27 M1-M3 in a browser: a 2,000-entry ledger is shown paged below the form, Save and suspension
+    post only the organization's fields and keep the balance, and a confirmation sent three times (twice at
+    once, then the button) adds the credits once and then shows that first result."""
+    from tests.organizations.test_admin_over_http import big_ledger, ledger_audit
+
+    UserFactory(username="olive", is_staff=True, is_superuser=True)
+    shop = make_organization(name="Acme Fashion")
+    big_ledger(shop, 2000)
+    change_page = reverse("admin:organizations_organization_change", args=[quote(shop.pk)])
+    staff = browser_for("ops")
+    staff.log_in("olive")
+
+    staff.visit(change_page, shot="big-ledger-organization")
+    assert "2001 entries" in staff.find("#ledger").text
+    assert staff.find("#ledger-pages").text.startswith("Page 1 of 81")
+    staff.fill("#id_name", "Acme Fashion EU")
+    staff.find("#id_status option[value=suspended]").click()
+    staff.submit("input[name=_save]")
+    assert "was changed successfully" in staff.message()
+    staff.screenshot("big-ledger-saved-suspended")
+    shop.refresh_from_db()
+    assert (shop.name, shop.status) == ("Acme Fashion EU", "suspended")
+    assert ledger_audit(shop.pk) == (Decimal("100.00"), Decimal("100.00"), 0)
+
+    staff.visit(change_page)
+    staff.submit('a[href$="/add-credits/"]')
+    staff.fill("#id_amount", "25")
+    staff.fill("#id_description", "Invoice 2026-9")
+    staff.submit("input[name=_preview]")
+    staff.screenshot("add-credits-preview-once")
+    # The page sends its confirmation twice at once (as a double click can), with the browser's own session
+    # and CSRF token, then staff press Confirm as well.
+    statuses = staff.driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const form = document.getElementById("money-confirm");
+        const body = () => new FormData(form);
+        const send = () => fetch(location.href, {method: "POST", body: body(), redirect: "manual"});
+        Promise.all([send(), send()]).then((answers) => done(answers.map((a) => a.type + ":" + a.status)));
+        """
+    )
+    assert statuses == ["opaqueredirect:0", "opaqueredirect:0"]  # both answered with a redirect
+    staff.submit("input[name=_confirm]")
+    assert "already applied" in staff.message()
+    staff.screenshot("add-credits-confirmed-three-times")
+    top_ups = CreditLedgerEntry.objects.filter(organization=shop, kind="top_up")
+    assert [entry.amount for entry in top_ups] == [Decimal("25.00")]
+    assert ledger_audit(shop.pk) == (Decimal("125.00"), Decimal("125.00"), 0)
