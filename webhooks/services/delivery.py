@@ -7,7 +7,7 @@ retried on the organization's schedule; an endpoint that keeps failing, or answe
 import logging
 import math
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,6 +39,9 @@ SEND_WINDOW_SECONDS = LEASE_MARGIN_SECONDS - 10
 DELIVERY_CHUNK = 50
 # How long one task keeps sending to one endpoint before re-queuing itself behind other endpoints' work.
 DRAIN_BUDGET_SECONDS = 10
+# Retry wake-ups fall on this grid of the clock: deliveries of one endpoint due within the same tenth of a
+# second share one task, and none waits more than this past its due time (the schedule holds within ±1 s).
+WAKE_GRANULARITY_SECONDS = 0.1
 
 
 def _slot_ttl() -> float:
@@ -112,6 +115,13 @@ def _send_chunk(*, webhook_id: str, delivery_ids: list[str], claimed_at: float) 
         return 0  # deleted meanwhile, and its deliveries with it
     if not webhook.is_active:
         _fail_disabled(delivery_ids, timezone.now())
+        for delivery_id in delivery_ids:
+            logger.warning(
+                "Webhook delivery %s failed: its endpoint %s is disabled",
+                delivery_id,
+                webhook_id,
+                extra={"delivery_id": delivery_id, "webhook_id": webhook_id},
+            )
         return 0
     by_id = WebhookDelivery.objects.select_related("event").in_bulk(delivery_ids)
     results = []
@@ -148,7 +158,7 @@ def _record_outcomes(
     if not results:
         return []
     now = timezone.now()
-    retry_countdowns: set[float] = set()
+    retry_wakes: set[datetime] = set()
     streak_may_be_set = webhook.consecutive_failures > 0
     succeeded: dict[tuple[int | None, int], list[str]] = {}
 
@@ -185,16 +195,17 @@ def _record_outcomes(
             if outcome.status_code == 410:
                 fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
                 _disable(webhook.pk, now, "Endpoint answered 410 Gone.")
+                _log_failed_on_commit(delivery, number, outcome, why="the endpoint answered 410 Gone")
             elif number <= retries:
                 delay = retry_delay(number)
                 if outcome.retry_after is not None:
                     delay = max(delay, outcome.retry_after)
                 next_due = ended_at + timedelta(seconds=delay)
                 fields.update(next_attempt_at=next_due)
-                # Rounded up so the wake-up never comes before the delivery is due; one per half second.
-                retry_countdowns.add(math.ceil(max(0.0, (next_due - now).total_seconds()) * 2) / 2)
+                retry_wakes.add(_wake_time(next_due))
             else:
                 fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+                _log_failed_on_commit(delivery, number, outcome, why="no retries left")
                 # F() so concurrent deliveries to one endpoint each count; then disable once at the threshold.
                 Webhook.objects.filter(pk=webhook.pk).update(
                     consecutive_failures=F("consecutive_failures") + 1
@@ -208,13 +219,50 @@ def _record_outcomes(
                 streak_may_be_set = True
             WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
         flush_successes()
-        for countdown in sorted(retry_countdowns):
+        for wake_at in sorted(retry_wakes):
             transaction.on_commit(
-                lambda countdown=countdown: webhook_endpoints_wake(
-                    webhook_ids=[webhook.pk], countdown=countdown
+                lambda wake_at=wake_at: webhook_endpoints_wake(
+                    webhook_ids=[webhook.pk], countdown=_countdown_to(wake_at)
                 )
             )
     return attempts
+
+
+def _wake_time(due: datetime) -> datetime:
+    """`due` rounded up to the wake-up grid: never before the delivery is due, at most one grid step later."""
+    grid = WAKE_GRANULARITY_SECONDS
+    return datetime.fromtimestamp(math.ceil(due.timestamp() / grid) * grid, tz=UTC)
+
+
+def _countdown_to(wake_at: datetime) -> float:
+    # Measured when the wake-up is queued (after the commit), not when the outcomes were judged: the
+    # commit's time is not added to the delay. Never 0, which would make it a coalesced immediate wake-up.
+    return max(0.01, (wake_at - timezone.now()).total_seconds())
+
+
+def _log_failed_on_commit(delivery: WebhookDelivery, attempts: int, outcome: AttemptOutcome, *, why: str):
+    """One warning line per delivery that failed for good, once that is committed: the ids and the last
+    status code only (never the endpoint's URL, its answer or the payload, which are the partner's)."""
+    last = f"HTTP {outcome.status_code}" if outcome.status_code is not None else "no response"
+    fields = {
+        "delivery_id": delivery.pk,
+        "event_id": delivery.event_id,
+        "webhook_id": delivery.webhook_id,
+        "attempts": attempts,
+        "last_status": outcome.status_code,
+    }
+    transaction.on_commit(
+        lambda: logger.warning(
+            "Webhook delivery %s of event %s to endpoint %s failed after %d attempts (%s; last: %s)",
+            delivery.pk,
+            delivery.event_id,
+            delivery.webhook_id,
+            attempts,
+            why,
+            last,
+            extra=fields,
+        )
+    )
 
 
 def _count_attempts(results: list[tuple[WebhookDelivery, AttemptOutcome, datetime]]) -> None:
