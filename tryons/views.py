@@ -16,6 +16,7 @@ from apikeys.partner import PartnerAPIMixin
 from config.errors import PayloadTooLarge, ResourceNotFound, Unauthorized, ValidationError
 from tryons import selectors, services
 from tryons.models import CartTryOnSession, TryOn
+from tryons.renderers import asynchronous_renderer_configured
 from tryons.serializers import (
     CartItemSerializer,
     CartTryOnCreateSerializer,
@@ -26,9 +27,6 @@ from tryons.serializers import (
     TryOnSerializer,
 )
 from tryons.signing import HEADER, callback_signature_parse, callback_signature_valid
-
-# Renderers that report results through the callback rather than in the render call.
-ASYNCHRONOUS_RENDERERS = {"eventbridge"}
 
 
 def _status_filter(request, choices) -> str | None:
@@ -205,7 +203,7 @@ class RenderCallbackView(APIView):
         # Nothing is read before it is needed: the endpoint exists only for an asynchronous renderer, the
         # signature header must be well formed and fresh, and the declared size within the cap, all before
         # the body (which only then can be checked against the signature) is read.
-        if settings.TRYON_RENDERER not in ASYNCHRONOUS_RENDERERS:
+        if not asynchronous_renderer_configured():
             raise ResourceNotFound()
         header = request.headers.get(HEADER, "")
         if callback_signature_parse(header) is None:

@@ -55,6 +55,38 @@ def _renderer(name: str) -> str:
     return value
 
 
+def _renderers_named(values: EngineSettings) -> set[str]:
+    return {settings.TRYON_RENDERER, *values.by_quality.values(), values.fallback} - {""}
+
+
+def configured_renderers() -> set[str]:
+    """Every renderer some try-on may be rendered by: TRYON_RENDERER, a quality's own, the fallback."""
+    return _renderers_named(engine_settings())
+
+
+def _require_renderer_settings(values: EngineSettings) -> None:
+    """What config/settings.py asks of TRYON_RENDERER, asked of a quality's renderer and the fallback too:
+    a renderer named anywhere starts only with its settings (TRYON_RENDERER_HD=eventbridge used to start
+    without a bus or callback secret, and its callbacks then answered 404)."""
+    named = {var: value for var, value in _variables(values).items() if value}
+    for variable, renderer in named.items():
+        if renderer == "eventbridge" and not (
+            settings.EVENTBRIDGE_BUS_NAME and settings.TRYON_CALLBACK_SECRET
+        ):
+            raise ImproperlyConfigured(
+                f"{variable}=eventbridge needs EVENTBRIDGE_BUS_NAME and TRYON_CALLBACK_SECRET"
+            )
+        if renderer == "http" and not settings.TRYON_HTTP_RENDERER_URL:
+            raise ImproperlyConfigured(f"{variable}=http needs TRYON_HTTP_RENDERER_URL")
+
+
+def _variables(values: EngineSettings) -> dict[str, str]:
+    return {
+        **{QUALITY_VARIABLES[quality]: renderer for quality, renderer in values.by_quality.items()},
+        "TRYON_FALLBACK_RENDERER": values.fallback,
+    }
+
+
 @cache
 def engine_settings() -> EngineSettings:
     values = EngineSettings(
@@ -82,7 +114,8 @@ def engine_settings() -> EngineSettings:
     )
     if values.inputs not in INPUT_MODES:
         raise ImproperlyConfigured(f"TRYON_ENGINE_INPUTS must be one of {', '.join(INPUT_MODES)}")
-    used = {settings.TRYON_RENDERER, *values.by_quality.values(), values.fallback} & set(ENGINES)
+    _require_renderer_settings(values)
+    used = _renderers_named(values) & set(ENGINES)
     for engine in sorted(used):
         if not values.credentials(engine):
             variable = {"fashn": "FASHN_API_KEY", "fal": "FAL_KEY", "replicate": "REPLICATE_API_TOKEN"}[

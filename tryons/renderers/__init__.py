@@ -24,9 +24,22 @@ __all__ = [
     "RenderResult",
     "Renderer",
     "RetryableRenderError",
+    "asynchronous_renderer_configured",
     "get_renderer",
     "renderer_override",
 ]
+
+
+# Renderers whose results come back later, through the signed render callback (tryons.views).
+ASYNCHRONOUS_RENDERERS = frozenset({"eventbridge"})
+
+
+def asynchronous_renderer_configured() -> bool:
+    """Whether any renderer a try-on may get (TRYON_RENDERER, a quality's own, the fallback) answers by
+    callback: the callback endpoint exists then, and only then."""
+    from tryons.engines.settings import configured_renderers
+
+    return bool(configured_renderers() & ASYNCHRONOUS_RENDERERS)
 
 
 def get_renderer(name: str | None = None) -> Renderer:
