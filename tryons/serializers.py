@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from config import outbound
 from config.metadata import MetadataField
+from config.text import REFUSED_CHARACTERS, PlainTextField
 from config.url_fields import OutboundURLField
 from organizations.models import RENDER_QUALITIES
 from organizations.partner_ids import PartnerOrganizationIdField
@@ -38,12 +39,10 @@ class BlankAsNullCharField(serializers.CharField):
 
 
 class GarmentSerializer(serializers.Serializer):
-    productId = serializers.CharField(max_length=255)
+    productId = PlainTextField(max_length=255)
     # null is accepted too, so that a client can send back the item as it reads it.
-    variantId = serializers.CharField(
-        max_length=255, required=False, allow_blank=True, allow_null=True, default=""
-    )
-    name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    variantId = PlainTextField(max_length=255, required=False, allow_blank=True, allow_null=True, default="")
+    name = PlainTextField(max_length=500, required=False, allow_blank=True, default="")
     imageUrl = OutboundURLField(max_length=2048, validators=[_image_url])
     category = serializers.ChoiceField(choices=CATEGORIES)
 
@@ -93,8 +92,9 @@ class PriceField(serializers.DecimalField):
         return super().validate_precision(value)
 
 
-# What DRF's CharField refuses in any text (ProhibitNullCharacters, ProhibitSurrogateCharacters).
-_REFUSED_IN_TEXT = re.compile("[\x00\ud800-\udfff]")
+# What DRF's CharField refuses in any text (ProhibitNullCharacters, ProhibitSurrogateCharacters), and what
+# a partner's short text may not hold (config.text: the item's productId, variantId and name).
+_REFUSED_IN_TEXT = re.compile(f"[{REFUSED_CHARACTERS}\ud800-\udfff]")
 _CURRENCY = r"^[A-Z]{3}$"
 
 
@@ -169,7 +169,7 @@ class CartItemSerializer(GarmentSerializer):
 
 
 class CartTryOnCreateSerializer(serializers.Serializer):
-    cartId = serializers.CharField(max_length=255)
+    cartId = PlainTextField(max_length=255)
     customerPhotoS3Key = serializers.CharField(max_length=255)
     cartItems = CartItemSerializer(many=True, min_length=1, max_length=pricing.MAX_CART_ITEMS)
     renderQuality = serializers.ChoiceField(

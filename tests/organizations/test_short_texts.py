@@ -1,5 +1,6 @@
 """Issue 27 item 7, from the attacker's side: names and other short texts a partner writes refuse control and
-format characters (config.text), over HTTP against the README's production command.
+format characters (config.text), over HTTP against the README's production command: organization name and
+domain, API key name, webhook description, customer name, cart id and item texts, metadata keys.
 
 "Org B\\nBcc: attacker@evil.example" as an organization name used to be accepted (200) and then broke the
 low-balance email's headers; a bidirectional override or a NUL does the same to other readers.
@@ -77,6 +78,15 @@ def test_every_partner_short_text_refuses_a_control_or_format_character(
     def send(method: str, path: str, body: dict, headers: dict) -> requests.Response:
         return requests.request(method, live_service.url(path), json=body, headers=headers, timeout=10)
 
+    def cart(*, cart_id: str = "cart-1", name: str = "Red top") -> dict:
+        item = {
+            "productId": "p1",
+            "name": name,
+            "imageUrl": "https://93.184.216.34/a.png",
+            "category": "tops",
+        }
+        return {"cartId": cart_id, "customerPhotoS3Key": "none", "cartItems": [item]}
+
     organization = f"/api/organizations/{shop.id}"
     answers = {
         "organization name": (send("PATCH", organization, {"name": text}, jwt), "name"),
@@ -90,6 +100,8 @@ def test_every_partner_short_text_refuses_a_control_or_format_character(
             "description",
         ),
         "customer name": (send("POST", "/api/v1/customers", {"externalId": "c1", "name": text}, api), "name"),
+        "cart id": (send("POST", "/api/v1/cart-tryons", cart(cart_id=text), api), "cartId"),
+        "cart item name": (send("POST", "/api/v1/cart-tryons", cart(name=text), api), "cartItems"),
         "metadata key": (
             send("POST", "/api/v1/customers", {"externalId": "c2", "metadata": {"ok": {text: 1}}}, api),
             "metadata",
