@@ -22,10 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import BinaryIO
-from xml.etree.ElementTree import ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from xml.parsers import expat
 
 from config.parsers import json_loads
 from config.spreadsheet_cells import cell_text, csv_writer
@@ -308,11 +305,12 @@ def _read_jsonl(source: BinaryIO, caps: ReadCaps) -> ParsedFile:
 
 # --- XLSX ---------------------------------------------------------------------------------------------
 
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main "
+_PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships "
+_RELATIONSHIP_ID = "http://schemas.openxmlformats.org/officeDocument/2006/relationships id"
 _SHEET, _SHEET_DATA, _ROW, _CELL = (f"{_MAIN}{tag}" for tag in ("sheet", "sheetData", "row", "c"))
 _STRING_ITEM, _VALUE, _TEXT, _PHONETIC = (f"{_MAIN}{tag}" for tag in ("si", "v", "t", "rPh"))
+_RELATIONSHIP = f"{_PACKAGE}Relationship"
 
 
 def _unreadable() -> ImportFileInvalid:
@@ -343,8 +341,8 @@ class _CountedMember:
     def __init__(self, member, budget: _InflationBudget):
         self.member, self.budget = member, budget
 
-    def read(self, size: int = -1) -> bytes:
-        data = self.member.read(min(size, CHUNK_BYTES) if size >= 0 else CHUNK_BYTES)
+    def read(self, size: int = CHUNK_BYTES) -> bytes:
+        data = self.member.read(size)
         self.budget.left -= len(data)
         if self.budget.left < 0:
             raise _inflates_too_much(self.budget.caps)
@@ -397,37 +395,53 @@ def _archive_open(source: BinaryIO, caps: ReadCaps) -> zipfile.ZipFile:
     return archive
 
 
-def _elements(member: _CountedMember) -> Iterator[tuple[str, object, list]]:
-    """(event, element, open elements) of a part, each finished element dropped from the tree once seen:
-    memory stays flat whatever the part holds (rows, cells, runs, columns...). No DTD, no entities."""
-    stack: list = []
+class _PartEnd(Exception):
+    """Raised by a handler that has read all it needs of a part."""
+
+
+def _no_dtd(*args) -> None:
+    raise _unreadable()  # no spreadsheet writes one; it is how entity-expansion bombs start
+
+
+def _parse(member: _CountedMember, start, end, data=None) -> Iterator[None]:
+    """Feed a part to expat a chunk at a time, yielding after each chunk: the handlers see one element at a
+    time and nothing builds a tree, so memory stays flat whatever the part holds. A handler stops the read
+    by raising (a cap, or _PartEnd once it has what it needs)."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.buffer_text = True
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = _no_dtd
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    if data is not None:
+        parser.CharacterDataHandler = data
     try:
-        for event, element in iterparse(member, events=("start", "end"), forbid_dtd=True):
-            if event == "start":
-                stack.append(element)
-                yield event, element, stack
-                continue
-            stack.pop()
-            yield event, element, stack
-            if stack:
-                stack[-1].remove(element)
-    except (ParseError, DefusedXmlException):
+        while chunk := member.read(CHUNK_BYTES):
+            parser.Parse(chunk, False)
+            yield
+        parser.Parse(b"", True)
+    except _PartEnd:
+        pass
+    except expat.ExpatError:
         raise _unreadable() from None
+    yield
 
 
 def _relationships(budget: _InflationBudget, part: str) -> dict[str, tuple[str, str]]:
     """{id: (type, part name)} of `part`'s relationships (an absent .rels file is none)."""
     folder, name = posixpath.split(part)
     rels = posixpath.join(folder, "_rels", f"{name}.rels")
+    found: dict[str, tuple[str, str]] = {}
     if rels not in budget.archive.NameToInfo:
-        return {}
-    found = {}
+        return found
+
+    def start(name, attrs):
+        if name == _RELATIONSHIP and len(found) < XLSX_MAX_MEMBERS:
+            target = attrs.get("Target", "")
+            resolved = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+            found[attrs.get("Id", "")] = (attrs.get("Type", ""), posixpath.normpath(resolved))
+
     with budget.open(rels) as member:
-        for event, element, _ in _elements(member):
-            if event == "end" and element.tag == _RELATIONSHIP:
-                target = element.get("Target", "")
-                resolved = target[1:] if target.startswith("/") else posixpath.join(folder, target)
-                found[element.get("Id", "")] = (element.get("Type", ""), posixpath.normpath(resolved))
+        for _ in _parse(member, start, lambda name: None):
+            pass
     return found
 
 
@@ -438,53 +452,75 @@ def _workbook_parts(budget: _InflationBudget) -> tuple[str, str | None]:
         "xl/workbook.xml",
     )
     related = _relationships(budget, workbook)
-    sheet = None
+    sheets: list[str] = []
+
+    def start(name, attrs):
+        if name == _SHEET:
+            kind, part = related.get(attrs.get(_RELATIONSHIP_ID, ""), ("", ""))
+            if kind.endswith("/worksheet"):
+                sheets.append(part)
+                raise _PartEnd
+
     with budget.open(workbook) as member:
-        for event, element, _ in _elements(member):
-            if event == "end" and element.tag == _SHEET:
-                kind, part = related.get(element.get(_RELATIONSHIP_ID, ""), ("", ""))
-                if kind.endswith("/worksheet"):
-                    sheet = part
-                    break
-    if sheet is None:
+        for _ in _parse(member, start, lambda name: None):
+            pass
+    if not sheets:
         raise ImportFileInvalid("MissingHeader", "The workbook has no sheet.")
     strings = next((part for kind, part in related.values() if kind.endswith("/sharedStrings")), None)
-    return sheet, strings
+    return sheets[0], strings
 
 
-def _texts(member: _CountedMember, caps: ReadCaps, item_tag: str):
-    """(item element, its text) for each `item_tag` element: its <t> runs joined, phonetic runs left out.
-    Text past the cell cap stops the read."""
-    parts: list[str] = []
-    size = phonetic = 0
-    for event, element, _ in _elements(member):
-        tag = element.tag
-        if tag == _PHONETIC:
-            phonetic += 1 if event == "start" else -1
-        elif event == "start":
-            if tag == item_tag:
-                parts, size = [], 0
-        elif tag in (_TEXT, _VALUE) and not phonetic and element.text:
-            parts.append(element.text)
-            size += len(element.text)
-            if size > caps.max_cell_chars:
+class _Text:
+    """The text of one item (a shared string or a cell): its <t> and <v> runs joined, phonetic runs left
+    out, refused past the cell cap as it arrives."""
+
+    def __init__(self, caps: ReadCaps):
+        self.caps, self.parts, self.size, self.reading, self.phonetic = caps, [], 0, False, 0
+
+    def start(self, name: str) -> None:
+        if name == _PHONETIC:
+            self.phonetic += 1
+        elif name in (_TEXT, _VALUE):
+            self.reading = not self.phonetic
+
+    def end(self, name: str) -> None:
+        if name == _PHONETIC:
+            self.phonetic -= 1
+        elif name in (_TEXT, _VALUE):
+            self.reading = False
+
+    def data(self, text: str) -> None:
+        if self.reading:
+            self.size += len(text)
+            if self.size > self.caps.max_cell_chars:
                 raise ImportFileInvalid(
-                    "CellTooLong", f"The workbook holds a text longer than {caps.max_cell_chars} characters."
+                    "CellTooLong",
+                    f"The workbook holds a text longer than {self.caps.max_cell_chars} characters.",
                 )
-        yield event, element, parts
+            self.parts.append(text)
+
+    def take(self) -> str:
+        value, self.parts, self.size = "".join(self.parts), [], 0
+        return value
 
 
 def _shared_strings(budget: _InflationBudget, part: str, caps: ReadCaps) -> list[str]:
     strings: list[str] = []
+    text = _Text(caps)
+
+    def end(name):
+        if name == _STRING_ITEM:
+            if len(strings) >= caps.max_shared_strings:
+                raise ImportFileInvalid(
+                    "FileTooLarge", f"The workbook holds more than {caps.max_shared_strings} shared strings."
+                )
+            strings.append(text.take())
+        else:
+            text.end(name)
+
     with budget.open(part) as member:
-        for event, element, parts in _texts(member, caps, _STRING_ITEM):
-            if event == "end" and element.tag == _STRING_ITEM:
-                if len(strings) >= caps.max_shared_strings:
-                    raise ImportFileInvalid(
-                        "FileTooLarge",
-                        f"The workbook holds more than {caps.max_shared_strings} shared strings.",
-                    )
-                strings.append("".join(parts))
+        for _ in _parse(member, lambda name, attrs: text.start(name), end, text.data):
+            pass
     return strings
 
 
@@ -519,33 +555,55 @@ def _cell_value(kind: str, text: str, strings: list[str]):
     return _number(text.strip())
 
 
+class _SheetRows:
+    """Expat handlers collecting (row number, cells) of each sheet row that holds a value."""
+
+    def __init__(self, strings: list[str], caps: ReadCaps):
+        self.strings, self.caps, self.text = strings, caps, _Text(caps)
+        self.found: list[tuple[int, list]] = []
+        self.row_number = self.column = 0
+        self.kind = "n"
+        self.values: dict[int, object] = {}
+
+    def start(self, name: str, attrs: dict) -> None:
+        if name == _CELL:
+            self.column = _reference_column(attrs.get("r"), self.column)
+            self.kind = attrs.get("t", "n")
+            self.text.take()
+        elif name == _ROW:
+            reference = attrs.get("r", "")
+            digits = reference.isascii() and reference.isdigit() and len(reference) < 10
+            self.row_number = int(reference) if digits else self.row_number + 1
+            self.values, self.column = {}, 0
+        else:
+            self.text.start(name)
+
+    def end(self, name: str) -> None:
+        if name == _CELL:
+            raw = self.text.take()
+            value = _cell_value(self.kind, raw, self.strings) if raw else None
+            if value is None or value == "":
+                return  # an empty or only styled cell, wherever it is
+            if self.column > self.caps.max_columns:
+                raise _too_many_columns(self.caps)
+            self.values[self.column] = value
+        elif name == _ROW:
+            if self.values:
+                cells = [self.values.get(index) for index in range(1, max(self.values) + 1)]
+                self.found.append((self.row_number, cells))
+        elif name == _SHEET_DATA:
+            raise _PartEnd  # what follows the cells (merges, links, drawings) is not read
+        else:
+            self.text.end(name)
+
+
 def _sheet_rows(budget: _InflationBudget, part: str, strings: list[str], caps: ReadCaps):
-    """(row number, cells) of each row holding a value, read one element at a time."""
-    row_number = column = 0
-    values: dict[int, object] = {}
+    """(row number, cells) of each row holding a value, a chunk of the part at a time."""
+    rows = _SheetRows(strings, caps)
     with budget.open(part) as member:
-        for event, element, parts in _texts(member, caps, _CELL):
-            tag = element.tag
-            if event == "start":
-                if tag == _ROW:
-                    reference = element.get("r", "")
-                    digits = reference.isascii() and reference.isdigit() and len(reference) < 10
-                    row_number = int(reference) if digits else row_number + 1
-                    values, column = {}, 0
-                elif tag == _CELL:
-                    column = _reference_column(element.get("r"), column)
-                continue
-            if tag == _CELL and parts:
-                value = _cell_value(element.get("t", "n"), "".join(parts), strings)
-                if value == "" or value is None:
-                    continue
-                if column > caps.max_columns:
-                    raise _too_many_columns(caps)
-                values[column] = value
-            elif tag == _ROW and values:
-                yield row_number, [values.get(index) for index in range(1, max(values) + 1)]
-            elif tag == _SHEET_DATA:
-                return  # what follows the cells (merges, links, drawings) is not read
+        for _ in _parse(member, rows.start, rows.end, rows.text.data):
+            yield from rows.found
+            rows.found.clear()
 
 
 def _read_xlsx(source: BinaryIO, caps: ReadCaps) -> ParsedFile:
@@ -554,7 +612,11 @@ def _read_xlsx(source: BinaryIO, caps: ReadCaps) -> ParsedFile:
         try:
             sheet, strings_part = _workbook_parts(budget)
             strings = _shared_strings(budget, strings_part, caps) if strings_part else []
-            return _tabular(_sheet_rows(budget, sheet, strings, caps), caps, "The first sheet is empty")
+            rows = _sheet_rows(budget, sheet, strings, caps)
+            try:
+                return _tabular(rows, caps, "The first sheet is empty")
+            finally:
+                rows.close()  # a refused file stops here, its member closed before the archive is
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
             # a corrupt member (CRC, truncated), an unsupported compression, an encrypted member
             raise _unreadable() from None

@@ -41,7 +41,7 @@ ATTACKS = [
 
 @pytest.fixture(scope="module")
 def worker(live_service, tmp_path_factory):  # noqa: F811 - the fixture imported above
-    """`celery -A config worker` (no -Q, as the README says) on the live service's database, Redis and disk."""
+    """`celery -A config worker` (no -Q, as the README says) on the live service's database, Redis, disk."""
     celery_app.control.purge()  # messages an earlier run left in this Redis database
     log = tmp_path_factory.mktemp("bulk-worker") / "worker.log"
     process = start_worker("--loglevel", "INFO", "-c", "1", env=live_service.environment(), log=log)
