@@ -272,6 +272,9 @@ def test_staff_save_and_suspend_an_organization_with_a_big_ledger_and_confirm_ad
     staff.visit(change_page, shot="big-ledger-organization")
     assert "2001 entries" in staff.find("#ledger").text
     assert staff.find("#ledger-pages").text.startswith("Page 1 of 81")
+    staff.driver.set_window_size(1400, 3200)  # the whole page: the ledger sits below the form
+    staff.screenshot("big-ledger-paged")
+    staff.driver.set_window_size(1400, 1100)
     staff.fill("#id_name", "Acme Fashion EU")
     staff.find("#id_status option[value=suspended]").click()
     staff.submit("input[name=_save]")
