@@ -9,7 +9,7 @@ from config.errors import PayloadTooLarge
 from config.metadata import METADATA_MAX_BYTES, MetadataField, metadata_validate
 from config.parsers import json_loads
 from config.storage import storage_signed_url
-from config.text import PlainTextField
+from config.text import PlainTextField, refuse_control_characters
 from customers.models import Photo
 
 # externalId travels in the URL path: anything but separators, percent signs and whitespace is allowed,
@@ -44,7 +44,9 @@ _TIMESTAMP = serializers.DateTimeField()
 
 class CustomerUpsertSerializer(serializers.Serializer):
     externalId = ExternalIdField(max_length=255, trim_whitespace=False)
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    email = serializers.EmailField(
+        max_length=254, required=False, allow_blank=True, validators=[refuse_control_characters]
+    )
     name = PlainTextField(max_length=255, required=False, allow_blank=True)
     metadata = MetadataField(required=False)
 

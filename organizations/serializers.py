@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from config.text import NameField, PlainTextField
+from config.text import NameField, PlainTextField, refuse_control_characters
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
@@ -47,7 +47,9 @@ class OrganizationSettingsSerializer(serializers.Serializer):
 
 class OrganizationSerializer(serializers.ModelSerializer):
     name = NameField(max_length=200)  # as the model field would give, with the non-blank rule documented
-    billingEmail = serializers.EmailField(source="billing_email", required=False, allow_blank=True)
+    billingEmail = serializers.EmailField(
+        source="billing_email", required=False, allow_blank=True, validators=[refuse_control_characters]
+    )
     domain = PlainTextField(max_length=253, required=False, allow_blank=True)
     settings = OrganizationSettingsSerializer(required=False)
     credits = CreditsField(read_only=True)
