@@ -161,8 +161,8 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
             action="cancel_sessions",
             title="Cancel cart try-on sessions",
             consequence=(
-                "These sessions will stop: items not yet rendered are cancelled and refunded to the "
-                "organization, an item being rendered finishes. This cannot be undone."
+                "These sessions will stop: items not yet rendered, an item being rendered included, are "
+                "cancelled and refunded to the organization. This cannot be undone."
             ),
             button="Yes, cancel these sessions",
             act=lambda sessions: self._cancel(request, sessions),

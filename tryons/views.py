@@ -113,8 +113,10 @@ class CartTryOnViewSet(
     @extend_schema(
         summary="Cancel a cart try-on session",
         description=(
-            "Queued: every item is refunded. Processing: the item being rendered finishes, the rest are "
-            "refunded. Cancelling again returns the cancelled session; a finished session is a 409."
+            "Queued: every item is refunded. Processing: every item not rendered yet is cancelled and "
+            "refunded, an item rendering at that moment included (its result, if one comes, is dropped); "
+            "items already rendered stay. Cancelling again returns the cancelled session; a finished "
+            "session is a 409."
         ),
         request=None,
         responses={200: CartTryOnSessionSerializer},
