@@ -26,7 +26,10 @@ class ImportCreateSerializer(serializers.Serializer):
     url = serializers.CharField(
         required=False,
         max_length=2048,
-        help_text="Instead of a file: a public https URL the worker downloads the file from.",
+        help_text=(
+            "Instead of a file: a public https URL the worker downloads the file from (looked up and "
+            "fetched by the worker; a URL it cannot fetch fails the job with FetchFailed)."
+        ),
     )
     format = serializers.ChoiceField(
         choices=formats.FORMATS, required=False, help_text=FORMAT_HELP + " Default: from the file name."
@@ -51,7 +54,10 @@ class _ImportCountsSerializer(serializers.Serializer):
 
 class _JobErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
-        help_text="WrongFormat, InvalidEncoding, MissingHeader, TooManyRows, FileTooLarge or FetchFailed."
+        help_text=(
+            "WrongFormat, InvalidEncoding, MissingHeader, TooManyRows, TooManyColumns, CellTooLong, "
+            "RowTooLong, FileTooLarge or FetchFailed (one message whatever the URL's failure was)."
+        )
     )
     message = serializers.CharField()
 
