@@ -469,10 +469,20 @@ class LowBalanceEmailFailed(Exception):
     """The mail backend did not take the low-balance email. Its message names only the error's type: the
     original error can quote the headers, and with them the partner's organization name."""
 
-    def __init__(self, *, entry_id: int, error: BaseException):
+    def __init__(self, message: str, retryable: bool = True):
+        super().__init__(message, retryable)  # rebuilt from its args when a result backend or pickle reads it
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+    @classmethod
+    def from_error(cls, *, entry_id: int, error: BaseException) -> "LowBalanceEmailFailed":
         # A header the backend refuses (BadHeaderError) or an address it cannot parse fails again every time.
-        self.retryable = not isinstance(error, ValueError)
-        super().__init__(f"low-balance email for ledger entry {entry_id}: {type(error).__name__}")
+        return cls(
+            f"low-balance email for ledger entry {entry_id}: {type(error).__name__}",
+            retryable=not isinstance(error, ValueError),
+        )
 
 
 def low_balance_email_send(*, entry_id: int, threshold: str | None = None) -> bool:
@@ -510,7 +520,7 @@ def low_balance_email_send(*, entry_id: int, threshold: str | None = None) -> bo
             recipient_list=[organization.billing_email],
         )
     except Exception as exc:
-        raise LowBalanceEmailFailed(entry_id=entry_id, error=exc) from None
+        raise LowBalanceEmailFailed.from_error(entry_id=entry_id, error=exc) from None
     return True
 
 

@@ -297,6 +297,22 @@ class TestLowBalanceEmailDelivery:
         assert email.to == ["billing@acme.example"] and email.bcc == []
         assert "\n" not in email.subject and "Org B Bcc: attacker@evil.example" in email.subject
 
+    def test_an_email_that_cannot_be_queued_rearms_the_alert(
+        self, shop, django_capture_on_commit_callbacks, monkeypatch
+    ):
+        from organizations.tasks import send_low_balance_email
+
+        def broker_down(*args, **kwargs):  # stands in for a broker outage at the moment of queueing
+            raise ConnectionRefusedError(111, "Connection refused")
+
+        monkeypatch.setattr(send_low_balance_email, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.credits_charge(organization_id=shop.id, amount=85, reference="cts_unqueued")
+
+        shop.refresh_from_db()
+        assert shop.low_balance_alerted_at is None
+        assert len(events(shop, CREDITS_LOW)) == 1
+
     def test_a_later_alert_is_not_rearmed_by_an_earlier_failed_email(self, shop, billing_staff):
         first = services.credits_charge(organization_id=shop.id, amount=85, reference="cts_first")
         services.credits_top_up(organization=shop, amount=50, actor=billing_staff)  # 65: re-armed
