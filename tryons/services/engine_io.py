@@ -9,24 +9,35 @@ more than the statements it ran).
 
 import base64
 import binascii
+import hashlib
+import hmac
 import io
+import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from django.conf import settings
 from django.db import connection
 from PIL import Image
 
 from config import outbound
-from config.storage import storage_read, storage_signed_url
+from config.storage import storage_delete, storage_read, storage_save, storage_signed_url
 from tryons.engines import engine_settings
 from tryons.engines.base import EngineInputs, EngineRejected, EngineUnavailable
 from tryons.models import EngineJob, TryOn
 from tryons.renderers import PermanentRenderError, RenderResult, RetryableRenderError
 from tryons.services.garments import garment_image_check
 
+logger = logging.getLogger(__name__)
+
 # Provider calls of one batch in flight at once from one worker slot: each is mostly waiting on the network.
 IO_THREADS = 8
+
+# Where the copies a provider reads with TRYON_ENGINE_INPUTS=signed-url live: outside every organization's
+# prefix, under names that say nothing (see engine_input_key), and only while the job runs.
+ENGINE_INPUTS_PREFIX = "engine-inputs/"
+_IMAGE_EXTENSIONS = ("jpg", "png", "webp")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,9 +86,19 @@ def engine_inputs(job: EngineJob, tryon: TryOn, known: dict[str, str]) -> Engine
     if not tryon.photo_key:
         raise PermanentRenderError("The customer photo was erased.", code="photo_unavailable")
     if s.inputs == "signed-url":
-        # Valid as long as the provider may still read them, no longer.
-        person = storage_signed_url(tryon.photo_key, ttl=s.render_timeout)
-        garment = storage_signed_url(job.garment_key, ttl=s.render_timeout)
+        # Opaque copies, signed for as long as the provider may still read them, no longer: the objects'
+        # own keys name the organization and the photo (enterprise/org-<id>/photos/<photoId>).
+        try:
+            person, garment = (
+                storage_signed_url(_engine_input_copy(job.id, role, key), ttl=s.render_timeout)
+                for role, key in (("person", tryon.photo_key), ("garment", job.garment_key))
+            )
+        except FileNotFoundError:
+            raise PermanentRenderError(
+                "The customer photo is no longer stored.", code="photo_unavailable"
+            ) from None
+        except OSError as exc:
+            raise RetryableRenderError(f"Could not copy the render inputs: {type(exc).__name__}") from None
     else:
         try:
             person, garment = (_known_data_uri(key, known) for key in (tryon.photo_key, job.garment_key))
@@ -90,6 +111,35 @@ def engine_inputs(job: EngineJob, tryon: TryOn, known: dict[str, str]) -> Engine
     return EngineInputs(
         person=person, garment=garment, category=tryon.category, quality=tryon.render_quality, job_id=job.id
     )
+
+
+def engine_input_key(job_id: str, role: str, extension: str) -> str:
+    """The opaque key of a job's `role` input ("person" or "garment"): a keyed hash of the job id, so the
+    provider learns nothing from it (no organization, customer, photo or try-on id) and we can find it again
+    from the job alone to delete it."""
+    secret = hashlib.sha256(b"garmax-engine-inputs:" + settings.SECRET_KEY.encode()).digest()
+    name = hmac.new(secret, f"{job_id}:{role}".encode(), hashlib.sha256).hexdigest()[:40]
+    return f"{ENGINE_INPUTS_PREFIX}{name}.{extension}"
+
+
+def _engine_input_copy(job_id: str, role: str, source_key: str) -> str:
+    extension = source_key.rsplit(".", 1)[-1].lower()
+    key = engine_input_key(job_id, role, extension if extension in _IMAGE_EXTENSIONS else "jpg")
+    return storage_save(key, storage_read(source_key))  # a re-submit of the job overwrites its own copy
+
+
+def engine_inputs_discard(job_id: str) -> None:
+    """Delete a job's input copies (every name they may have): called when the job ends, however it ends.
+
+    Best effort: a copy left behind (storage down) expires with the bucket's lifecycle rule on
+    ENGINE_INPUTS_PREFIX (README), and its signed URL has expired with the render timeout anyway."""
+    for role in ("person", "garment"):
+        for extension in _IMAGE_EXTENSIONS:
+            try:
+                storage_delete(engine_input_key(job_id, role, extension))
+            except Exception:  # storage backends fail with many types; the copy is only left behind
+                logger.warning("engine job %s: could not delete an input copy", job_id, exc_info=True)
+                return
 
 
 def _known_data_uri(key: str, known: dict[str, str]) -> str:

@@ -34,7 +34,13 @@ from tryons.engines.circuit import circuit_failure, circuit_success
 from tryons.models import EngineCircuit, EngineJob, TryOn
 from tryons.renderers import PermanentRenderError, RenderRequest, RetryableRenderError
 from tryons.services import queue
-from tryons.services.engine_io import data_uri, engine_inputs, extension, fan_out
+from tryons.services.engine_io import (
+    data_uri,
+    engine_inputs,
+    engine_inputs_discard,
+    extension,
+    fan_out,
+)
 from tryons.services.settlement import (
     session_finish,
     session_progress,
@@ -333,6 +339,8 @@ def job_end(job: EngineJob, state: str, *, after: Aftermath, cleaned: bool = Fal
 
 
 def job_cleanup(job: EngineJob) -> None:
+    if engine_settings().inputs == "signed-url":
+        engine_inputs_discard(job.id)
     try:
         if job.garment_key:
             storage_delete(job.garment_key)
