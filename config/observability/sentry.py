@@ -74,9 +74,8 @@ def before_send(event, hint):
         request.pop("data", None)
         request.pop("cookies", None)
         request.pop("query_string", None)  # may carry ids partners chose (externalId filters)
-        request.pop(
-            "url", None
-        )  # its path does too (/v1/customers/<externalId>); the transaction names the route
+        # Its path does too (/v1/customers/<externalId>); the event's transaction names the route instead.
+        request.pop("url", None)
     for exception in (event.get("exception") or {}).get("values") or []:
         if isinstance(exception.get("value"), str):
             exception["value"] = redact(exception["value"])

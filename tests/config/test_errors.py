@@ -96,3 +96,26 @@ def test_absurd_offsets_are_a_validation_error(organization, owner, jwt_client):
         f"/api/organizations/{organization.id}/credits?offset=1152921504606846976"
     )
     assert_seed_error(response, 400, "ValidationError")
+
+
+def test_a_csrf_refusal_is_json_outside_the_admin_and_the_admins_page_inside(rf):
+    from config.errors import csrf_failure
+
+    outside = csrf_failure(rf.post("/health"), reason="CSRF cookie not set.")
+    assert outside.status_code == 403 and outside["Content-Type"] == "application/json"
+    inside = csrf_failure(rf.post("/admin/login/"), reason="CSRF cookie not set.")
+    assert inside.status_code == 403 and inside["Content-Type"].startswith("text/html")
+
+
+def test_an_expired_access_token_says_so_and_how_to_get_a_new_one(owner):
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(owner)
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = assert_seed_error(client.get("/api/organizations"), 401, "InvalidToken")
+    assert body["message"].startswith("The access token has expired.")
+    assert body["details"] == {"token": "access", "reason": "expired"}

@@ -37,3 +37,25 @@ def test_exception_text_is_redacted():
     RedactSecretsFilter().filter(record)
     assert "abc123secret" not in (record.exc_text or "")
     assert "RuntimeError" in record.exc_text
+
+
+def test_djangos_request_records_name_the_route_and_request_id_never_the_path_or_query(rf):
+    from django.urls import resolve
+
+    from config.logging import DjangoRequestFilter, JsonLinesFormatter
+
+    request = rf.get("/api/v1/customers/jane@example.com/photos?q=jane@example.com")
+    request.resolver_match = resolve("/api/v1/customers/jane@example.com/photos")
+    request.request_id = "req_abc"
+    record = logging.LogRecord(
+        "django.request", logging.ERROR, __file__, 1, "%s: %s", ("Internal Server Error", request.path), None
+    )
+    record.status_code, record.request = 500, request
+
+    DjangoRequestFilter().filter(record)
+    RequestIdFilter().filter(record)
+    line = JsonLinesFormatter().format(record)
+
+    assert "jane" not in line and "WSGIRequest" not in line
+    assert record.getMessage() == "Internal Server Error: GET /api/v1/customers/{externalId}/photos"
+    assert record.request_id == "req_abc" and record.status == 500
