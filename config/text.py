@@ -19,6 +19,7 @@ import unicodedata
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})  # Cf: in the BMP, less the two kept below
 _KEPT_FORMAT_CHARACTERS = {"\u200c", "\u200d"}
 
 
@@ -26,9 +27,8 @@ def _refused_class() -> str:
     """The refused characters as a regex class body of \\u escapes (Python and ECMAScript read it)."""
     refused = [
         code
-        for code in range(0x10000)
-        if unicodedata.category(chr(code)) in ("Cc", "Zl", "Zp")
-        or (unicodedata.category(chr(code)) == "Cf" and chr(code) not in _KEPT_FORMAT_CHARACTERS)
+        for code, category in ((code, unicodedata.category(chr(code))) for code in range(0x10000))
+        if category in _REFUSED_CATEGORIES and chr(code) not in _KEPT_FORMAT_CHARACTERS
     ]
     ranges, start = [], refused[0]
     for previous, code in zip(refused, [*refused[1:], None], strict=True):
