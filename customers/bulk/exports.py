@@ -1,7 +1,7 @@
 """Customer exports: the organization's customers written to a file in private storage, on the bulk queue.
 
 Each row carries the customer's latest photo key (never the photo); spreadsheet formats are written with
-formulas neutralized (customers.bulk.formats). The file is erased after CUSTOMER_EXPORT_RETENTION_HOURS.
+formulas neutralized (config.spreadsheet_cells). The file is erased after CUSTOMER_EXPORT_RETENTION_HOURS.
 """
 
 import logging
