@@ -216,21 +216,28 @@ def _key_prefix_of(raw_key: str | None) -> str:
 
 # The partner hot path in one Redis round trip: tombstone, verified entry, expiry (on Redis's clock)
 # and the GCRA step, in that order, so a refused key is never counted against the rate limit. An entry
-# cached before the key's last change (its version is below the key's version marker) is "unverified".
-# KEYS: verified entry, tombstone, rate-limit bucket, version marker. ARGV: the rate-limit period in ms.
+# cached before the key's last change (its version is below the key's version marker) is "unverified",
+# "unverified contended" when a bcrypt turn of its prefix is taken (apikeys.guard: checks running or spaced
+# out), so the slow path asks for the turn before spending a query.
+# KEYS: verified entry, tombstone, rate-limit bucket, version marker, the prefix's two turns.
+# ARGV: the rate-limit period in ms.
 # The answer is one string (a single bulk reply parses faster than a list of six): a word when the key
 # is refused or unknown, else "allowed remaining retryMs resetMs nowMs entry".
 _ADMIT_LUA = (
     GCRA_LUA_FUNCTION
     + """
+local function unverified()
+  if redis.call('EXISTS', KEYS[5], KEYS[6]) > 0 then return 'unverified contended' end
+  return 'unverified'
+end
 local blocked = redis.call('GET', KEYS[2])
 if blocked then return 'blocked ' .. blocked end
 local entry = redis.call('GET', KEYS[1])
-if not entry then return 'unverified' end
+if not entry then return unverified() end
 local limit, expires, version = string.match(entry, '^(%d+)|(%d*)|(%d+)|')
-if not limit then return 'unverified' end
+if not limit then return unverified() end
 local floor = redis.call('GET', KEYS[4])
-if floor and tonumber(version) < tonumber(floor) then return 'unverified' end
+if floor and tonumber(version) < tonumber(floor) then return unverified() end
 local now = redis_now_ms()
 if expires ~= '' and tonumber(expires) <= now then return 'expired' end
 local step = gcra_step(KEYS[3], tonumber(limit), tonumber(ARGV[1]), now)
@@ -269,6 +276,7 @@ def apikey_admit(
             blocked_cache_key(key_prefix),
             bucket_key(key_prefix),
             version_cache_key(key_prefix),
+            *guard.turn_keys(key_prefix),
         ],
         args=[PERIOD_SECONDS * 1000],
         client=client,
@@ -281,8 +289,9 @@ def apikey_admit(
             principal.rate_limit, allowed == "1", int(remaining), int(retry_ms), int(reset_ms), int(now_ms)
         )
         return principal, decision
-    if answer == "unverified":
-        principal = _verify_slow(raw_key, key_prefix, verified_key, address)
+    if answer.startswith("unverified"):
+        contended = answer == "unverified contended"
+        principal = _verify_slow(raw_key, key_prefix, verified_key, address, contended=contended)
         # The bucket is named by the key's prefix, as in the script above.
         return principal, rate_limit_hit(key_id=key_prefix, limit=principal.rate_limit)
     if answer == "expired":
@@ -292,32 +301,40 @@ def apikey_admit(
 
 
 def _verify_slow(
-    raw_key: str, key_prefix: str, verified_key: str, address: Callable[[], str]
+    raw_key: str, key_prefix: str, verified_key: str, address: Callable[[], str], *, contended: bool = False
 ) -> ApiKeyPrincipal:
     """One indexed query; then, for a known prefix, one bcrypt in the prefix's turn (apikeys.guard).
 
     A key that passed bcrypt in the last VERIFIED_PROOF_TTL_SECONDS is refreshed from its row without
     another (so is one verified by a concurrent request meanwhile). A request that cannot get the turn is
-    answered at once (429, Retry-After: 1), never made to wait. No failure of anybody else makes a correct
-    key wrong: failures only space out the next bcrypt.
+    answered at once (429, Retry-After: 1), never made to wait; when the prefix is `contended` (the
+    admission script saw one of its turns taken) it asks before the query, so a flood of wrong secrets
+    costs no query. No failure of anybody else makes a correct key wrong: failures only space out the
+    next bcrypt.
     """
+    proof_key = verified_proof_cache_key(raw_key)
+
+    def take_turn() -> guard.VerificationTurn | None:
+        # A proof, or an entry of this format, under this key's HMAC exists only because this exact key
+        # passed bcrypt; it is there because the key changed since (PATCH, roll), its entry expired, or a
+        # concurrent request verified it meanwhile. Then (None) the principal is refreshed from the row
+        # without another bcrypt, so a key in use never needs a turn, even while its prefix is attacked.
+        return guard.verification_turn_take(
+            key_prefix=key_prefix,
+            address=address(),
+            verified_key=verified_key,
+            proof_key=proof_key,
+            entry_separators=_ENTRY_SEPARATORS,
+        )
+
+    turn = take_turn() if contended else None
     key = ApiKey.objects.select_related("organization").filter(key_prefix=key_prefix).first()
     if key is None:
+        if turn is not None:
+            turn.release()
         raise InvalidApiKey("API key is not recognized.")  # unknown prefix: no bcrypt spent
-    proof_key = verified_proof_cache_key(raw_key)
-    # A proof, or an entry of this format, under this key's HMAC exists only because this exact key passed
-    # bcrypt; it is looked at here because the key changed since (PATCH, roll), its entry expired, or a
-    # concurrent request verified it meanwhile. Then the principal is refreshed from the row without
-    # another bcrypt: that costs one query per key, and a key in use never needs a turn, even while its
-    # prefix is under attack.
-    turn = guard.verification_turn_take(
-        key_id=key.id,
-        key_prefix=key_prefix,
-        address=address(),
-        verified_key=verified_key,
-        proof_key=proof_key,
-        entry_separators=_ENTRY_SEPARATORS,
-    )
+    if not contended:
+        turn = take_turn()
     if turn is None:
         return _verified_remember(key, verified_key, proof_key)
     try:
@@ -335,7 +352,7 @@ def _verified_remember(key: ApiKey, verified_key: str, proof_key: str) -> ApiKey
     """Cache the principal of a key whose secret was just proven (InvalidApiKey if it may not be used)."""
     principal = _principal_after_check(key)
     shared_set_many({verified_key: principal.as_cache_entry()}, timeout=VERIFIED_TTL_SECONDS)
-    shared_set_many({proof_key: key.id}, timeout=VERIFIED_PROOF_TTL_SECONDS)
+    shared_set_many({proof_key: key.key_prefix}, timeout=VERIFIED_PROOF_TTL_SECONDS)
     return principal
 
 

@@ -9,7 +9,9 @@ the same NAT, for somebody else's mistakes. Instead:
 - Unknown prefixes cost one indexed query and no bcrypt; they never reach this module.
 - A turn is the right to run one bcrypt for a key prefix: a short lock in the shared cache, held for that
   one check. A request that finds the turn taken is answered at once, 429 RateLimitExceeded with
-  `Retry-After: 1`, unless this very key was verified meanwhile (then it is served from that).
+  `Retry-After: 1`, unless this very key is known to be right (then it is served without bcrypt). The
+  admission script tells when a prefix's turn is taken, so such an answer costs no database query: a
+  flood of wrong secrets behind a known prefix costs less than one of unknown prefixes.
 - Two lanes per prefix, each with its own turn: addresses that sent a wrong secret for this prefix in the
   last WINDOW_SECONDS ("failing"), and every other address ("fresh"). A flood from a few addresses
   only ever contends for the failing lane, so it cannot take the turn a partner's new key needs.
@@ -25,9 +27,9 @@ take the fresh lane for at most one check (and its 1 s of spacing) per 5 minutes
 failing lane, so retrying after each `Retry-After: 1`, the key is checked within N + 1 seconds, N being
 the number of new addresses sending wrong secrets for that prefix. From an address that did send wrong
 secrets (or when every request seems to come from one address: see TRUSTED_PROXIES) it shares the failing
-lane, which still checks one secret a second. Keys verified before are answered from the cache and never
-reach this module (apikeys/admission.py remembers a verification for a day, so that holds under a
-sustained attack too).
+lane, which still checks one secret a second. A key verified before is answered from the cache, or, once
+its entry expired, recognised here by the proof its last check left (kept a day) and served without a
+turn, so that holds under a sustained attack too.
 """
 
 import secrets
@@ -46,10 +48,10 @@ TURN_TIMEOUT_SECONDS = 2.0
 
 FRESH, FAILING = "fresh", "failing"
 
-# Take the caller's lane's turn, unless this very key is known to be right: its proof names this key (or an
-# entry of the current format lies under its HMAC, as written before proofs were), so no bcrypt is needed.
+# Take the caller's lane's turn, unless this very key is known to be right: its proof names this prefix (or
+# an entry of the current format lies under its HMAC, as written before proofs were): no bcrypt is needed.
 # KEYS: the address's failing marker, the fresh turn, the failing turn, the key's verified entry, its proof.
-# ARGV: token, turn timeout (ms), the key's id, the number of separators in a current entry.
+# ARGV: token, turn timeout (ms), the key's prefix, the number of separators in a current entry.
 # Answers "proven", "turn <lane>" or "taken".
 _TAKE_TURN_LUA = """
 if redis.call('GET', KEYS[5]) == ARGV[3] then return 'proven' end
@@ -96,6 +98,11 @@ def _turn_key(key_prefix: str, lane: str) -> str:
     return f"gx:apikey:turn:{lane}:{key_prefix}"
 
 
+def turn_keys(key_prefix: str) -> tuple[str, str]:
+    """Both turns of a prefix: the admission script looks at them to tell a contended prefix."""
+    return _turn_key(key_prefix, FRESH), _turn_key(key_prefix, FAILING)
+
+
 def _failures_key(key_prefix: str) -> str:
     return f"gx:apikey:failures:{key_prefix}"
 
@@ -131,21 +138,19 @@ class VerificationTurn:
 
 
 def verification_turn_take(
-    *, key_id: str, key_prefix: str, address: str, verified_key: str, proof_key: str, entry_separators: int
+    *, key_prefix: str, address: str, verified_key: str, proof_key: str, entry_separators: int
 ) -> VerificationTurn | None:
     """Take this prefix's turn in the caller's lane to run bcrypt, without waiting.
 
     Returns None when this very key is known to be right (its proof, written when it passed bcrypt, names
-    `key_id`, or a verified entry with `entry_separators` separators lies under its HMAC): no bcrypt is
-    needed. Else the turn. Raises RateLimitExceeded (429, Retry-After: 1) at once when the lane's turn is
-    taken: a check is running, or failures are being spaced out. One round trip.
+    `key_prefix`, or a verified entry with `entry_separators` separators lies under its HMAC): no bcrypt
+    is needed. Else the turn. Raises RateLimitExceeded (429, Retry-After: 1) at once when the lane's turn
+    is taken: a check is running, or failures are being spaced out. One round trip.
     """
     token = secrets.token_hex(8)
     client = redis_client()
     if client is None:
-        answer = _turn_take_locally(
-            key_id, key_prefix, address, verified_key, proof_key, entry_separators, token
-        )
+        answer = _turn_take_locally(key_prefix, address, verified_key, proof_key, entry_separators, token)
     else:
         answer = _script(client, _TAKE_TURN_LUA)(
             keys=[
@@ -155,7 +160,7 @@ def verification_turn_take(
                 verified_key,
                 proof_key,
             ],
-            args=[token, int(TURN_TIMEOUT_SECONDS * 1000), key_id, entry_separators],
+            args=[token, int(TURN_TIMEOUT_SECONDS * 1000), key_prefix, entry_separators],
             client=client,
         ).decode()
     if answer == "proven":
@@ -173,10 +178,10 @@ def verification_turn_take(
 # there are none of.
 
 
-def _turn_take_locally(key_id, key_prefix, address, verified_key, proof_key, entry_separators, token) -> str:
+def _turn_take_locally(key_prefix, address, verified_key, proof_key, entry_separators, token) -> str:
     cache = caches["default"]
     entry = cache.get(verified_key)
-    if cache.get(proof_key) == key_id or (
+    if cache.get(proof_key) == key_prefix or (
         entry is not None and entry[:1].isdigit() and entry.count("|") == entry_separators
     ):
         return "proven"

@@ -191,6 +191,19 @@ def test_a_taken_turn_is_answered_429_with_retry_after_in_the_error_format(
     assert set(body) >= {"error", "message", "code", "details"}
 
 
+@pytest.mark.redis
+def test_a_request_told_to_retry_costs_no_database_query(
+    organization, api_key_for, key_client, django_assert_num_queries
+):
+    """While a prefix's turn is taken, the admission script says so and the answer needs no query: a flood
+    of wrong secrets behind a known prefix costs less than one of unknown prefixes."""
+    key, _ = api_key_for(organization)
+    for _ in range(guard.PREFIX_FREE_FAILURES + 1):
+        key_client(wrong_secret_for(key)).get(URL)
+    with django_assert_num_queries(0):
+        assert key_client(wrong_secret_for(key)).get(URL).status_code == 429
+
+
 def test_a_new_correct_key_is_checked_at_once_while_another_address_floods_its_prefix(
     organization, api_key_for, key_client
 ):

@@ -110,14 +110,21 @@ def test_wrong_secrets_behind_a_known_prefix_do_not_slow_down_another_organizati
     for _ in range(guard.PREFIX_FREE_FAILURES + 5):
         if answer_or_timeout(port, wrong_secret())[0] == 429:
             break
-    # A wrong secret has just been checked: 80 more in a row must not wait, each a 429 or answered in 30 ms.
+    # A wrong secret has just been checked: 80 more in a row must not wait. Each is a 429 at once, or, once
+    # the run outlasts a second, the lane's one check of that second (a bcrypt, never a wait for a turn).
     deadline = time.monotonic() + 10
     in_a_row = []
+    run_started = time.monotonic()
     while len(in_a_row) < 80 and time.monotonic() < deadline:
         in_a_row.append(answer_or_timeout(port, wrong_secret()))
+    run_seconds = time.monotonic() - run_started
     timings = [round(seconds * 1000, 1) for _, _, seconds in in_a_row]
     statuses = [status for status, _, _ in in_a_row]
-    print("80 in a row:", {status: statuses.count(status) for status in set(statuses)}, sorted(timings))
+    print(
+        f"80 in a row in {run_seconds:.2f} s:",
+        {status: statuses.count(status) for status in set(statuses)},
+        sorted(timings),
+    )
 
     # Floods of equal size, unknown prefixes and wrong secrets taking turns so that whatever else runs on
     # the machine weighs on both alike.
@@ -137,7 +144,10 @@ def test_wrong_secrets_behind_a_known_prefix_do_not_slow_down_another_organizati
         assert attacked_phase["other"] == 0 and baseline["other"] == 0, figures
         assert attacked_phase["answers"] >= 0.8 * baseline["answers"], (connections, figures)
     assert len(in_a_row) == 80, (statuses, timings)
+    checked = [seconds for status, _, seconds in in_a_row if status != 429]
+    assert len(checked) <= int(run_seconds / guard.FAILURE_SPACING_SECONDS), (run_seconds, statuses, timings)
     for status, headers, seconds in in_a_row:
-        assert status == 429 or seconds < 0.030, (statuses, timings)
+        # Within a second: a bcrypt at most, never a wait for a turn (which took 1-2.5 s before issue 27).
+        assert status in (401, 429) and seconds < guard.FAILURE_SPACING_SECONDS, (statuses, timings)
         if status == 429:
             assert headers.get("Retry-After") == "1"
