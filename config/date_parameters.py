@@ -1,24 +1,24 @@
-"""The one reading of date and date-time parameters (`from`, `to`, … on any endpoint), and the one way a
-timestamp is written.
+"""The one reading of date and date-time parameters (`from`, `to`, … of any endpoint, in a query or a body).
 
 A parameter is an ISO-8601 date (`2026-01-15`) or date-time (`2026-01-15T10:30:00Z`, with `Z`, an offset
-such as `+02:00`, or no zone, which is UTC), converted to UTC and accepted between EARLIEST and LATEST.
-Those bounds are narrower than what a database column or a Python datetime can hold on purpose: a read
-adds a day to a date bound, steps through buckets or goes back a default span, and none of that may
-leave the range (year 1 minus a day, or 9999-12-31 plus one, raised OverflowError; PostgreSQL refused
-`0001-01-01T00:00:00+23:59`, which is a date before year 1). Nothing this service stores predates 1970.
+such as `+02:00`, or no zone, which is UTC), converted to UTC and accepted between EARLIEST and LATEST: the
+years Python's datetime and PostgreSQL's timestamptz both hold (1 to 9999), less a day at each end, so that a
+read may move a bound by a day (a date `to` covers its whole day) or a bucket without leaving them. Before,
+`?to=9999-12-31` plus its day raised OverflowError, and `0001-01-01T00:00:00+23:59` (a moment of year 0) went
+to PostgreSQL, which refused it (DataError): both 500s.
 """
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 
 from config.errors import ValidationError
 from config.timestamps import timestamp_text
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 # What the whole value may look like before Python parses it: dates and times with ASCII digits only,
 # seconds and fractions optional, `Z` or ±HH:MM / ±HHMM. Python's own fromisoformat also takes week
@@ -75,3 +75,16 @@ def date_openapi_parameter(name: str, description: str) -> OpenApiParameter:
         {"type": "string", "format": "date-time", "minLength": 10, "maxLength": 40},
         description=f"{description} {HELP}",
     )
+
+
+class DateTimeParameterField(serializers.DateTimeField):
+    """A date or date-time in a request body, read by `date_parameter` (so with its bounds), documented as
+    a date-time like DRF's own field; errors nest under the field as DRF's do."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not value:
+            self.fail("invalid", format=HELP)
+        try:
+            return date_parameter(value, field=self.field_name)
+        except ValidationError:
+            raise serializers.ValidationError(HELP) from None

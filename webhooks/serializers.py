@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.date_parameters import DateTimeParameterField
 from config.text import PlainTextField
 from config.url_fields import OutboundURLField
 from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
@@ -132,7 +133,7 @@ class WebhookDeliveryPageSerializer(serializers.Serializer):
 
 
 class WebhookRecoverSerializer(serializers.Serializer):
-    since = serializers.DateTimeField(help_text="Re-send events whose delivery failed at or after this time.")
+    since = DateTimeParameterField(help_text="Re-send events whose delivery failed at or after this time.")
 
 
 class WebhookRecoverResultSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ declared fields here are their schema.
 from django.utils import timezone
 from rest_framework import serializers
 
+from config.date_parameters import DateTimeParameterField
 from customers.bulk import formats
 from customers.bulk.representation import export_representation, import_representation
 
@@ -95,9 +96,9 @@ class CustomerImportErrorSerializer(serializers.Serializer):
 
 
 class ExportFiltersSerializer(serializers.Serializer):
-    createdAfter = serializers.DateTimeField(required=False)
-    createdBefore = serializers.DateTimeField(required=False)
-    updatedAfter = serializers.DateTimeField(required=False)
+    createdAfter = DateTimeParameterField(required=False)
+    createdBefore = DateTimeParameterField(required=False)
+    updatedAfter = DateTimeParameterField(required=False)
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)

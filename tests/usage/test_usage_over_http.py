@@ -103,7 +103,7 @@ EDGES = [
     ("/api/v1/account/ledger", {"from": "9999-12-31T23:59:59-23:59"}, "from"),
     ("/api/v1/account/ledger", {"from": "0001-01-01"}, "from"),
     ("{org}/usage", {"to": "0001-01-01T00:00:00Z"}, "to"),
-    ("{org}/usage", {"from": "9999-12-30T00:00:00Z", "to": "9999-12-31T23:00:00Z"}, "from"),
+    ("{org}/usage", {"from": "9999-12-30T00:00:00Z", "to": "9999-12-31T23:00:00Z"}, "to"),
     (
         "{org}/usage",
         {"granularity": "day", "from": "0001-01-01T00:00:00Z", "to": "0001-01-02T00:00:00Z"},
