@@ -101,10 +101,7 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         lookup = selectors.log_entry_lookup(value)
         if lookup is not None or len(value) > REQUEST_ID_MAX_LENGTH:
             return lookup
-        named = selectors.RequestLogEntry.objects.filter(
-            organization_id=self._organization_id(), request_id=value
-        ).values("pk")[:2]
-        if len(named) > 1:
+        if selectors.request_id_entries(organization_id=self._organization_id(), request_id=value) > 1:
             message = (
                 f"Request id {value} names several entries (a retried request): page with an entry's `id`."
             )

@@ -282,6 +282,15 @@ def log_entry_lookup(value: str) -> dict | None:
         return None
 
 
+def request_id_entries(*, organization_id: str, request_id: str) -> int:
+    """How many entries carry `request_id`, counting to 2 at most (one index probe): a retry repeats it."""
+    return len(
+        RequestLogEntry.objects.filter(organization_id=organization_id, request_id=request_id).values("pk")[
+            :2
+        ]
+    )
+
+
 def request_log_entry(*, organization_id: str, request_id: str) -> RequestLogEntry:
     """The entry behind a request id the partner got (exactly as sent), or behind an entry's `id`; another
     organization's is a 404."""
