@@ -76,12 +76,22 @@ class Staff:
 
     def submit(self, selector: str):
         """Click a button or link that loads a new page, and wait until it has replaced the old one."""
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.wait import WebDriverWait
 
         page = self.driver.find_element(By.TAG_NAME, "html")
-        self.find(selector).click()
+        for attempt in range(3):
+            # A page still settling can swap the element between finding and clicking it (chromedriver:
+            # "Node with given id does not belong to the document"); find it again then.
+            try:
+                self.find(selector).click()
+                break
+            except WebDriverException as exc:
+                stale = isinstance(exc, StaleElementReferenceException) or "does not belong" in str(exc)
+                if attempt == 2 or not stale:
+                    raise
         WebDriverWait(self.driver, WAIT).until(expected_conditions.staleness_of(page))
 
     def fill(self, selector: str, value: str):

@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 
 from bench.tryons_http import CART_ITEMS, garments
 from organizations.models import CreditLedgerEntry
@@ -16,6 +17,13 @@ def bench_urls(settings):
     # The bench URLconf also serves the drf-api-key peer, whose app only the bench settings install.
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "rest_framework_api_key"]
     settings.ROOT_URLCONF = "bench.apikeys_urls"
+    yield
+    # Installing the app re-ran the admin's autodiscovery, which registered the peer's model on the admin
+    # site; left there, every later admin index page is a 500 (its app is no longer installed).
+    for model in [
+        model for model in admin.site._registry if model._meta.app_label == "rest_framework_api_key"
+    ]:
+        admin.site.unregister(model)
 
 
 def _create_body(photo_key: str, cart_id: str) -> str:
