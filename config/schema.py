@@ -230,7 +230,29 @@ def valid_values(result, generator, request, public):
     next thing drf-spectacular writes that OpenAPI refuses.
     """
     _valid_values(result)
+    _blank_alternatives(result)
     return result
+
+
+def _blank_alternatives(node) -> None:
+    """drf-spectacular offers a blank string as a second `oneOf` member of every patterned field that allows
+    blanks; where the pattern itself admits "" (config.text's rules), "" matches both and `oneOf` refuses
+    the very value the API answers. `anyOf` says what is meant."""
+    if isinstance(node, dict):
+        members = node.get("oneOf")
+        if (
+            isinstance(members, list)
+            and len(members) == 2
+            and members[1] == {"type": "string", "maxLength": 0}
+            and "pattern" in members[0]
+            and re.search(members[0]["pattern"], "")
+        ):
+            node["anyOf"] = node.pop("oneOf")
+        for value in node.values():
+            _blank_alternatives(value)
+    elif isinstance(node, list):
+        for value in node:
+            _blank_alternatives(value)
 
 
 @functools.cache

@@ -106,6 +106,9 @@ def test_rate_limit_admits_exactly_the_limit_under_concurrent_hammering(fresh_pa
     def hit(_):
         return requests.get(url, headers=headers, timeout=30)
 
+    # A new key's first concurrent checks share one bcrypt turn and the rest are told to retry (a 429 from the
+    # key guard, not the limiter); this judges the limiter, so the key is verified first, using one request.
+    assert hit(0).status_code == 200
     started = time.monotonic()
     with ThreadPoolExecutor(20) as pool:
         responses = list(pool.map(hit, range(8 * limit)))
@@ -115,7 +118,7 @@ def test_rate_limit_admits_exactly_the_limit_under_concurrent_hammering(fresh_pa
     assert elapsed < 60 / limit, f"hammering took {elapsed:.1f} s; too slow to judge the burst"
 
     statuses = Counter(r.status_code for r in responses)
-    assert statuses == {200: limit, 429: 7 * limit}, statuses
+    assert statuses == {200: limit - 1, 429: 7 * limit + 1}, statuses
     for refused in (r for r in responses if r.status_code == 429):
         body = refused.json()
         assert body["error"] == "RateLimitExceeded" and body["code"] == 429
