@@ -253,6 +253,9 @@ def logging_settings(*, level: str, json_lines: bool = False) -> dict:
             },
             "django.security.csrf": {"filters": ["django_request"]},
             "django.db.backends": {"level": "WARNING"},
+            # requests-hardened names the refused host (a partner's URL) in a WARNING; our outbound guard
+            # turns the refusal into OutboundBlocked, which the delivery, job or item records, unlogged.
+            "requests_hardened": {"level": "ERROR"},
             ACCESS_LOGGER: {"level": "INFO" if json_lines else "WARNING"},
         },
     }

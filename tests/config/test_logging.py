@@ -59,3 +59,14 @@ def test_djangos_request_records_name_the_route_and_request_id_never_the_path_or
     assert "jane" not in line and "WSGIRequest" not in line
     assert record.getMessage() == "Internal Server Error: GET /api/v1/customers/{externalId}/photos"
     assert record.request_id == "req_abc" and record.status == 500
+
+
+def test_a_refused_outbound_host_is_not_logged_at_the_default_levels():
+    """requests-hardened warns "Forbidden IP address: … for hostname <partner's host>"; that host is
+    partner-written, so its logger speaks only past WARNING in every format of ours."""
+    from config.logging import logging_settings
+
+    for json_lines in (False, True):
+        loggers = logging_settings(level="DEBUG", json_lines=json_lines)["loggers"]
+        assert logging.getLevelName(loggers["requests_hardened"]["level"]) > logging.WARNING
+    assert logging.getLogger("requests_hardened.ip_filter").getEffectiveLevel() > logging.WARNING
