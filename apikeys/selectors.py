@@ -92,8 +92,9 @@ def account_ledger(*, principal: ApiKeyPrincipal, params) -> QuerySet:
         entries = entries.filter(kind=kind)
     since = date_parameter(params.get("from"), field="from")
     until = date_parameter(params.get("to"), field="to", day_end=True)
-    if since and until and since >= until:
-        raise ValidationError(details={"to": ["Must be after from."]})
+    # A date-time `to` is inclusive, so from == to names that instant; a date `to` already ends its day.
+    if since and until and (since > until or (since == until and is_date_only(params["to"]))):
+        raise ValidationError(details={"to": ["Must not be before from."]})
     if since:
         entries = entries.filter(created_at__gte=since)
     if until:

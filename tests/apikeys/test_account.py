@@ -65,6 +65,9 @@ def test_the_ledger_is_paginated_and_filtered_by_type_and_date(organization, api
     )
     today = everything["data"][0]["createdAt"][:10]
     assert client.get("/api/v1/account/ledger", {"from": today, "to": today}).json()["total"] == 3
+    # `to` is inclusive: a date-time range of one instant is that instant, not a 400.
+    instant = everything["data"][0]["createdAt"]
+    assert client.get("/api/v1/account/ledger", {"from": instant, "to": instant}).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -73,6 +76,7 @@ def test_the_ledger_is_paginated_and_filtered_by_type_and_date(organization, api
         ({"type": "gift"}, "type"),
         ({"from": "yesterday"}, "from"),
         ({"from": "2026-02-02", "to": "2026-02-01"}, "to"),
+        ({"from": "2026-02-02T00:00:01Z", "to": "2026-02-02T00:00:00Z"}, "to"),
     ],
 )
 def test_bad_ledger_filters_are_400(organization, api_key_for, params, field):
