@@ -3,9 +3,9 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from api.admin_actions import action_confirm, admin_link
 from apikeys import services
 from apikeys.models import ApiKey, ApiKeyEvent
-from config.console import action_confirm, admin_link
 
 
 class StatusFilter(admin.SimpleListFilter):

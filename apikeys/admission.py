@@ -9,7 +9,7 @@ this module reads (keys, tombstones) and re-exports its public names.
 Verification: bcrypt (cost 10) takes ~60 ms, so a key that verified once is remembered in the shared cache
 under an HMAC of the key (never the key itself). Revocation writes a tombstone for the key's prefix that
 every web process checks in the same cache round trip, so a revoked key fails on the very next request.
-Private Django and redis-py internals used here and in config/shared_cache.py: see UPGRADING.md.
+Private Django and redis-py internals used here and in infrastructure/shared_cache.py: see UPGRADING.md.
 """
 
 import functools
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import bcrypt
 from django.conf import settings
 
+from api.client_address import UNKNOWN as UNKNOWN_ADDRESS
+from api.errors import InvalidApiKey
 from apikeys import guard
 from apikeys.models import ApiKey
 from apikeys.ratelimit import (
@@ -33,9 +35,12 @@ from apikeys.ratelimit import (
     decision_from,
     rate_limit_hit,
 )
-from config.client_address import UNKNOWN as UNKNOWN_ADDRESS
-from config.errors import InvalidApiKey
-from config.shared_cache import redis_hot_client, requires_shared_cache, shared_get_many, shared_set_many
+from infrastructure.shared_cache import (
+    redis_hot_client,
+    requires_shared_cache,
+    shared_get_many,
+    shared_set_many,
+)
 from organizations.services import organization_sandbox
 
 KEY_PREFIX = "gx_live_"
@@ -184,9 +189,9 @@ def apikey_authenticate(
     query. Slow path: one indexed query and one bcrypt, one at a time per key prefix and lane
     (apikeys.guard): a request that finds the turn taken gets RateLimitExceeded (429, Retry-After: 1) at
     once, never a wait and never a 401 for anybody else's failures. `address` answers the client's
-    address (config.client_address), which picks the lane; it is called on the slow path only, because
+    address (api.client_address), which picks the lane; it is called on the slow path only, because
     behind trusted proxies working it out costs ~18 µs, a few percent of a hot-path request. Raises
-    ServiceUnavailable (503) when Redis is unreachable: see config/shared_cache.py.
+    ServiceUnavailable (503) when Redis is unreachable: see infrastructure/shared_cache.py.
     """
     key_prefix = _key_prefix_of(raw_key)
     verified_key = verified_cache_key(raw_key)

@@ -6,6 +6,15 @@ class ApiKeysConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self):
+        from config.celery import beat_entries_add
+
+        beat_entries_add(
+            {
+                "flush-api-usage": {"task": "apikeys.flush_usage", "schedule": 5.0},
+                "prune-api-usage": {"task": "apikeys.prune_usage", "schedule": 3600.0},
+                "record-expired-api-keys": {"task": "apikeys.record_expired_keys", "schedule": 60.0},
+            }
+        )
         from apikeys import schema  # noqa: F401  registers the X-API-Key security scheme
         from apikeys.services import organization_status_changed_receive
         from organizations.signals import organization_status_changed

@@ -3,10 +3,10 @@ import logging
 
 from rest_framework.authentication import BaseAuthentication
 
+from api.client_address import client_address
+from api.errors import InvalidApiKey
+from api.request_context import set_principal
 from apikeys.admission import apikey_admit
-from config.client_address import client_address
-from config.errors import InvalidApiKey
-from config.request_context import set_principal
 
 logger = logging.getLogger("garmax.apikeys")
 
@@ -20,7 +20,7 @@ class ApiKeyAuthentication(BaseAuthentication):
     """
 
     header = "X-API-Key"
-    credential_error = "InvalidApiKey"  # config.errors renders a missing or refused key as this (401)
+    credential_error = "InvalidApiKey"  # api.errors renders a missing or refused key as this (401)
 
     def authenticate(self, request):
         raw_key = request.META.get("HTTP_X_API_KEY")

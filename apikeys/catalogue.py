@@ -10,9 +10,9 @@ import functools
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.settings import api_settings
 
+from api.schema import openapi_document
 from apikeys.permissions import RequiresScope
 from apikeys.scopes import ALL, SCOPES
-from config.schema import openapi_document
 
 
 def _granted_operations() -> list[tuple[str, dict]]:

@@ -36,8 +36,8 @@ import secrets
 
 from django.core.cache import caches
 
-from config.errors import RateLimitExceeded
-from config.shared_cache import redis_client
+from api.errors import RateLimitExceeded
+from infrastructure.shared_cache import redis_client
 
 PREFIX_FREE_FAILURES = 10
 WINDOW_SECONDS = 300

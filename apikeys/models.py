@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from config.ids import PrefixedIdField
+from api.ids import PrefixedIdField
 from organizations.models import Organization
 
 

@@ -14,17 +14,17 @@ import time
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.renderers import JSONRenderer
 
+from api.client_address import client_address
+from api.errors import RateLimitExceeded
+from api.idempotency import IdempotentPostMixin
+from api.request_context import current_request_id
+from api.routes import route_template
 from apikeys import usage
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.operations import operation_name
 from apikeys.permissions import RequiresScope
 from apikeys.ratelimit import rate_limit_headers_set, rate_limit_hit
-from config.client_address import client_address
-from config.errors import RateLimitExceeded
-from config.idempotency import IdempotentPostMixin
-from config.request_context import current_request_id
-from config.routes import route_template
 
 # Renderers keep no per-request state, so one instance serves every request of the process.
 _JSON_RENDERER = JSONRenderer()

@@ -1,8 +1,8 @@
 from rest_framework.permissions import BasePermission
 
+from api.errors import InvalidScope
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.scopes import grants
-from config.errors import InvalidScope
 
 
 class RequiresScope(BasePermission):

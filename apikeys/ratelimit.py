@@ -13,7 +13,7 @@ burst at window edges, and compared with DRF's throttles nothing grows with the 
 Headers: `X-RateLimit-Limit` = N; `X-RateLimit-Remaining` = requests that would be admitted right now;
 `X-RateLimit-Reset` = unix time (seconds, rounded up) at which the full burst of N is available again.
 A refused request gets `Retry-After` = seconds until one more request is admitted.
-If Redis is unreachable, `rate_limit_hit` raises 503 ServiceUnavailable (see config/shared_cache.py).
+If Redis is unreachable, `rate_limit_hit` raises 503 ServiceUnavailable (see infrastructure/shared_cache.py).
 """
 
 import math
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from config.shared_cache import redis_client, requires_shared_cache
+from infrastructure.shared_cache import redis_client, requires_shared_cache
 
 PERIOD_SECONDS = 60
 # Float rounding on millisecond timestamps must never refuse the N-th request of a burst.

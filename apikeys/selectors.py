@@ -6,11 +6,11 @@ from datetime import UTC, datetime, time, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from api.date_parameters import date_parameter, is_date_only
+from api.errors import ValidationError
+from api.timestamps import timestamp_text
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.models import ApiKey
-from config.date_parameters import date_parameter, is_date_only
-from config.errors import ValidationError
-from config.timestamps import timestamp_text
 from organizations.models import CreditLedgerEntry, Organization, credits_number
 from usage.selectors import usage_summary
 

@@ -1,9 +1,9 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from api.text import NameField
 from apikeys.models import ApiKey, ApiKeyEvent
 from apikeys.scopes import SCOPES
-from config.text import NameField
 from organizations.serializers import STAFF_ACTOR
 
 

@@ -16,6 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from api.errors import Conflict, ValidationError
+from api.timestamps import timestamp_text
+
 # Request admission lives in apikeys/admission.py; its public names stay importable from here.
 from apikeys.admission import (
     BCRYPT_ROUNDS,
@@ -37,9 +40,7 @@ from apikeys.admission import (
 from apikeys.models import ApiKey, ApiKeyEvent
 from apikeys.operations import partner_operations
 from apikeys.scopes import SCOPES
-from config.errors import Conflict, ValidationError
-from config.shared_cache import requires_shared_cache, shared_delete_many, shared_set_many
-from config.timestamps import timestamp_text
+from infrastructure.shared_cache import requires_shared_cache, shared_delete_many, shared_set_many
 from organizations.models import Organization
 from organizations.services import organization_sandbox
 

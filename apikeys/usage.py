@@ -33,7 +33,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from apikeys.models import ApiKey
-from config.shared_cache import redis_client
+from infrastructure.shared_cache import redis_client
 from organizations.models import Organization
 from usage.recording import request_log_store
 

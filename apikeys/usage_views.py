@@ -9,17 +9,17 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from api.date_parameters import date_openapi_parameter
+from api.errors import ResourceNotFound, ValidationError
+from api.request_context import REQUEST_ID_MAX_LENGTH
+from api.schema import ErrorSerializer
+from api.timestamps import timestamp_text
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.partner import PartnerAPIMixin
 from apikeys.permissions import RequiresScope
 from apikeys.scopes import USAGE_READ
 from apikeys.user_rate_limit import UserRateLimit
-from config.date_parameters import date_openapi_parameter
-from config.errors import ResourceNotFound, ValidationError
-from config.request_context import REQUEST_ID_MAX_LENGTH
-from config.schema import ErrorSerializer
-from config.timestamps import timestamp_text
 from organizations.access import organization_for_user
 from organizations.models import Organization
 from organizations.partner_ids import partner_organization_id

@@ -10,8 +10,8 @@ from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from api.errors import RateLimitExceeded
 from apikeys.ratelimit import rate_limit_hit
-from config.errors import RateLimitExceeded
 
 
 def user_bucket(user_id) -> str:

@@ -4,6 +4,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.date_parameters import date_openapi_parameter
+from api.errors import ResourceNotFound, ValidationError
+from api.idempotency import IdempotentPostMixin
+from api.schema import ErrorSerializer
 from apikeys import selectors, services
 from apikeys.catalogue import scope_catalogue
 from apikeys.models import ApiKey
@@ -19,10 +23,6 @@ from apikeys.serializers import (
     ApiKeyUsageSerializer,
     ScopeCatalogueSerializer,
 )
-from config.date_parameters import date_openapi_parameter
-from config.errors import ResourceNotFound, ValidationError
-from config.idempotency import IdempotentPostMixin
-from config.schema import ErrorSerializer
 from organizations.access import organization_for_user
 from organizations.models import CreditLedgerEntry, Organization
 from organizations.serializers import CreditLedgerEntrySerializer, CreditsField

@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_api_key.permissions import HasAPIKey
 
+from api.errors import InvalidApiKey
 from apikeys.models import ApiKey
 from apikeys.services import KEY_PREFIX, LOOKUP_LENGTH
 from config import urls as service_urls
-from config.errors import InvalidApiKey
 from customers.selectors import customer_detail
 from customers.serializers import CustomerSerializer
 from tryons import services as tryon_services

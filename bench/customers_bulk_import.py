@@ -32,8 +32,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from api.ids import new_id  # noqa: E402
 from apikeys.services import apikey_create  # noqa: E402
-from config.ids import new_id  # noqa: E402
 from customers.bulk import imports  # noqa: E402
 from customers.models import Customer, CustomerImport  # noqa: E402
 from organizations.services import organization_create  # noqa: E402

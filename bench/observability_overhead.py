@@ -142,7 +142,8 @@ def cpu_child(setup: dict, rounds: int, requests: int, log_path: str) -> None:
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
 
-    from config.logging import configure, logging_settings
+    from config.logging_settings import logging_settings
+    from infrastructure.logging import configure
 
     handlers = {"on": WSGIHandler()}
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if ".observability." not in m]

@@ -37,8 +37,8 @@ from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
+from api.ids import new_id  # noqa: E402
 from apikeys.services import apikey_create  # noqa: E402
-from config.ids import new_id  # noqa: E402
 from organizations.models import Organization  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402

@@ -26,7 +26,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from config.ids import new_id  # noqa: E402
+from api.ids import new_id  # noqa: E402
 from organizations.models import CreditLedgerEntry  # noqa: E402
 from organizations.services import credits_charge, organization_create  # noqa: E402
 from tests.concurrency import run_concurrently  # noqa: E402

@@ -32,8 +32,8 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
+from api.ids import new_id  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
-from config.ids import new_id  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
 from tests.concurrency import wait_until  # noqa: E402
 from tests.engine_servers import FakeFashn, engine_environment  # noqa: E402

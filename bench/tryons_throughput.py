@@ -29,7 +29,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from config.ids import new_id  # noqa: E402
+from api.ids import new_id  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
 from tests.concurrency import wait_until  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402

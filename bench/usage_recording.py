@@ -40,10 +40,10 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 
+from api.ids import new_id  # noqa: E402
 from apikeys import usage  # noqa: E402
 from apikeys.services import apikey_create  # noqa: E402
-from config.ids import new_id  # noqa: E402
-from config.shared_cache import redis_client  # noqa: E402
+from infrastructure.shared_cache import redis_client  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 from tests.scale_data import ROUTES, STATUSES  # noqa: E402

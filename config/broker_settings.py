@@ -1,5 +1,5 @@
 """The Celery broker's settings for each transport: RabbitMQ (amqp://), Redis (redis://) or, embedded, kombu's
-filesystem transport (config/broker.py). config/settings.py reads the environment and calls this.
+filesystem transport (infrastructure/broker.py). config/settings.py reads the environment and calls this.
 
 Every transport gets the same queues (one per pipeline, declared from one list of names, so a plain
 `celery -A config worker` consumes all of them) and the same routing. On RabbitMQ they are durable quorum
@@ -59,8 +59,8 @@ def transport_settings(*, kind: str, data_dir: Path, visibility_timeout: int) ->
         for sub in ("queue", "processed", "control"):
             (broker_dir / sub).mkdir(parents=True, exist_ok=True)
         return {
-            # kombu's filesystem transport with atomic writes (see config/broker.py for why).
-            "CELERY_BROKER_TRANSPORT": "config.broker:Transport",
+            # kombu's filesystem transport with atomic writes (see infrastructure/broker.py for why).
+            "CELERY_BROKER_TRANSPORT": "infrastructure.broker:Transport",
             "CELERY_BROKER_TRANSPORT_OPTIONS": {
                 "data_folder_in": str(broker_dir / "queue"),
                 "data_folder_out": str(broker_dir / "queue"),
@@ -77,8 +77,8 @@ def transport_settings(*, kind: str, data_dir: Path, visibility_timeout: int) ->
         # WEBHOOK_TIMEOUT_SECONDS), which have no lease and would run twice.
         return {
             # kombu's Redis transport, fixed to survive a Redis restart with tasks in flight
-            # (config/redis_broker.py).
-            "CELERY_BROKER_TRANSPORT": "config.redis_broker:Transport",
+            # (infrastructure/redis_broker.py).
+            "CELERY_BROKER_TRANSPORT": "infrastructure.redis_broker:Transport",
             "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": visibility_timeout},
         }
     return {

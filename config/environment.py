@@ -39,7 +39,7 @@ def read_positive_int(name, default, minimum=1, maximum=None):
 
 
 def read_networks(name):
-    """A comma-separated list of IP addresses or CIDRs (the trusted proxies of config/client_address.py)."""
+    """A comma-separated list of IP addresses or CIDRs (the trusted proxies of api/client_address.py)."""
     networks = [n.strip() for n in read(name, list, []) if n.strip()]
     for network in networks:
         try:

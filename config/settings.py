@@ -11,8 +11,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config import broker_settings, environment
-from config.logging import logging_settings
-from config.timestamps import DATETIME_FORMAT
+from config.datetime_format import DATETIME_FORMAT
+from config.logging_settings import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,7 +43,7 @@ elif len(SECRET_KEY) < 32:
 ALLOWED_HOSTS = _read("DJANGO_ALLOWED_HOSTS", list, ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = _read("DJANGO_CSRF_TRUSTED_ORIGINS", list, [])
 # Outside the admin's pages a CSRF refusal is JSON in the seed's format, like every other error.
-CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "api.errors.csrf_failure"
 PUBLIC_BASE_URL = _read("PUBLIC_BASE_URL", str, "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -57,25 +57,26 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "api",  # the API kernel every app builds on: errors, ids, pagination, parsers, schema
     "organizations",
     "apikeys",
     "customers",
     "tryons",
     "webhooks",
     "usage",
-    "config.observability",  # metrics endpoint, tracing and Sentry set-up (its AppConfig.ready)
+    "infrastructure.observability",  # metrics endpoint, tracing and Sentry set-up (its AppConfig.ready)
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",
-    "config.observability.middleware.RequestObservabilityMiddleware",
-    "config.middleware.RejectNulCharactersMiddleware",
+    "api.middleware.RequestIdMiddleware",
+    "infrastructure.observability.middleware.RequestObservabilityMiddleware",
+    "api.middleware.RejectNulCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.SessionMiddleware",
+    "api.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "config.middleware.CsrfViewMiddleware",
-    "config.middleware.AuthenticationMiddleware",
-    "config.middleware.MessageMiddleware",
+    "api.middleware.CsrfViewMiddleware",
+    "api.middleware.AuthenticationMiddleware",
+    "api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -130,12 +131,13 @@ else:
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// (or sqlite://) URL")
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django's PostgreSQL backend with a health check that needs no round trip (see its docstring).
-        DATABASES["default"]["ENGINE"] = "config.postgresql"
+        DATABASES["default"]["ENGINE"] = "infrastructure.postgresql"
     # Persistent connections: with 0, every request pays a new PostgreSQL connection (~8x slower).
     DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# The partner hot reads (config/prepared.py) run as prepared statements on PostgreSQL. Turn off behind a
-# pooler in transaction mode that cannot carry them (PgBouncer < 1.21 or without max_prepared_statements).
+# The partner hot reads (infrastructure/prepared.py) run as prepared statements on PostgreSQL. Turn them
+# off behind a pooler in transaction mode that cannot carry them (PgBouncer < 1.21 or without
+# max_prepared_statements).
 DB_PREPARED_STATEMENTS = _bool("DB_PREPARED_STATEMENTS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -301,14 +303,14 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.LimitOffsetPagination",
     # Signed-in users (JWT) are limited per user, as keys are per key (API_USER_RATE_LIMIT).
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.user_rate_limit.UserRateLimit"],
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # 2026-01-15T10:30:00Z, with a four-digit year on every platform (config/timestamps.py).
+    # 2026-01-15T10:30:00Z, with a four-digit year on every platform (config/datetime_format.py).
     "DATETIME_FORMAT": DATETIME_FORMAT,
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": None,
@@ -341,8 +343,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "webhooks.event_types.document_events",  # webhook payloads (x-webhooks), before enums are named
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.add_error_responses",
-        "config.schema.valid_values",
+        "api.schema.add_error_responses",
+        "api.schema.valid_values",
     ],
     # /api/docs and /api/redoc load Swagger UI and ReDoc from the pinned drf-spectacular-sidecar package
     # (served by config/urls.py), never from a CDN, so the docs work offline and do not change under us.
@@ -386,9 +388,10 @@ SECURE_HSTS_SECONDS = _positive_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = _bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 
-# --- Logging, metrics, traces, errors: LOG_*, METRICS_*, OTEL_*, SENTRY_* (config/observability) -----
-from config.observability.settings import *  # noqa: E402, F403
+
+# --- Logging, metrics, traces, errors: LOG_*, METRICS_*, OTEL_*, SENTRY_* (infrastructure/observability) ---
+from config.observability_settings import *  # noqa: E402, F403
 
 # dictConfig plus a record factory that withholds database errors' messages (they quote SQL values).
-LOGGING_CONFIG = "config.logging.configure"
+LOGGING_CONFIG = "infrastructure.logging.configure"
 LOGGING = logging_settings(level=LOG_LEVEL, json_lines=LOG_FORMAT == "json")  # noqa: F405

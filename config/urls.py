@@ -6,9 +6,6 @@ from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config import health, storage
-from config.observability.views import metrics_view
-
 SIDECAR_ASSETS = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 
 # Partner traffic (/api/v1) is the hot path: its patterns come first so resolving them tries the fewest.
@@ -18,10 +15,7 @@ urlpatterns = [
     path("api/", include("webhooks.urls")),
     path("admin/console/", include("console.urls")),  # before admin/: its catch-all would take these
     path("admin/", admin.site.urls),
-    path("health", health.live, name="health"),
-    path("health/ready", health.ready, name="health-ready"),
-    path("metrics", metrics_view, name="metrics"),
-    path("media/signed/<path:name>", storage.serve_signed, name="signed-media"),
+    path("", include("infrastructure.urls")),  # /health, /health/ready, /metrics, signed media
     path("api/", include("organizations.auth_urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -44,7 +38,7 @@ urlpatterns = [
     path("api/", include("apikeys.usage_urls")),
 ]
 
-handler400 = "config.errors.handler400"
-handler403 = "config.errors.handler403"
-handler404 = "config.errors.handler404"
-handler500 = "config.errors.handler500"
+handler400 = "api.errors.handler400"
+handler403 = "api.errors.handler403"
+handler404 = "api.errors.handler404"
+handler500 = "api.errors.handler500"

@@ -2,8 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html
 
-from config.console import admin_link
-from config.storage import storage_signed_url
+from api.admin_actions import admin_link
 from customers import selectors, services
 from customers.models import (
     Customer,
@@ -13,6 +12,7 @@ from customers.models import (
     PendingErasure,
     Photo,
 )
+from infrastructure.storage import storage_signed_url
 
 # Thumbnails are fetched while the page is open; a short-lived link is all the console needs.
 THUMBNAIL_URL_TTL_SECONDS = 600

@@ -1,6 +1,6 @@
 from django.db import models
 
-from config.ids import PrefixedIdField
+from api.ids import PrefixedIdField
 from organizations.models import Organization
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from config.errors import ValidationError
+from api.errors import ValidationError
 
 # Pillow plugin names we accept. MPO is how some phones save a JPEG with an extra depth/preview frame;
 # its first frame is an ordinary JPEG.

@@ -2,11 +2,11 @@
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
-from config.errors import ResourceNotFound
-from config.prepared import PreparedQuery
+from api.errors import ResourceNotFound
 from customers.models import Customer, Photo
+from infrastructure.prepared import PreparedQuery
 
-# Every try-on create looks its photo up: compiled once per process (config/prepared.py), with the
+# Every try-on create looks its photo up: compiled once per process (infrastructure/prepared.py), with the
 # customer's externalId that the create's answer carries.
 _photo_for_key_query = PreparedQuery(
     Photo,
@@ -52,7 +52,7 @@ def customer_list(*, organization_id: str) -> QuerySet:
     )
 
 
-# The hottest partner read: compiled once per process (config/prepared.py says why).
+# The hottest partner read: compiled once per process (infrastructure/prepared.py says why).
 _customer_detail_query = PreparedQuery(
     Customer,
     lambda organization_id, external_id: with_latest_photo_key(

@@ -5,12 +5,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.errors import PayloadTooLarge
-from config.metadata import METADATA_MAX_BYTES, MetadataField, metadata_validate
-from config.parsers import json_loads
-from config.storage import storage_signed_url
-from config.text import PlainTextField, refuse_control_characters
+from api.errors import PayloadTooLarge
+from api.metadata import METADATA_MAX_BYTES, MetadataField, metadata_validate
+from api.parsers import json_loads
+from api.text import PlainTextField, refuse_control_characters
 from customers.models import Photo
+from infrastructure.storage import storage_signed_url
 
 # externalId travels in the URL path: anything but separators, percent signs and whitespace is allowed,
 # so emails, dotted ids and UUIDs all work unencoded.

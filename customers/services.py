@@ -8,12 +8,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.errors import ResourceNotFound
-from config.ids import new_id
-from config.storage import storage_delete, storage_save
+from api.errors import ResourceNotFound
+from api.ids import new_id
 from customers.erasure import customer_data_erase
 from customers.models import Customer, PendingErasure, Photo
 from customers.photos import photo_clean
+from infrastructure.storage import storage_delete, storage_save
 from organizations.partner_ids import partner_storage_key
 
 logger = logging.getLogger("garmax.customers")

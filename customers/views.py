@@ -4,9 +4,9 @@ from rest_framework import status, viewsets
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from api.parsers import multipart_parse_bounded
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import CUSTOMERS_CREATE, CUSTOMERS_READ, PHOTOS_READ, PHOTOS_UPLOAD
-from config.parsers import multipart_parse_bounded
 from customers import selectors, services
 from customers.models import Customer, Photo
 from customers.serializers import (

@@ -6,7 +6,7 @@ organization: the staff member needs the permission to view organizations, which
 "billing" groups grant (organizations/staff_groups.py), or to be a superuser.
 """
 
-from config.errors import Forbidden, ResourceNotFound
+from api.errors import Forbidden, ResourceNotFound
 from organizations.models import Membership, Organization
 
 

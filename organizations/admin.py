@@ -14,8 +14,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
-from config.console import admin_link
-from config.errors import ApiError
+from api.admin_actions import admin_link
+from api.errors import ApiError
 from organizations import ledger_export, selectors, services
 from organizations.auth_views import StaffLoginForm
 from organizations.models import CreditLedgerEntry, Membership, Organization

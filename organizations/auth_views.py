@@ -19,9 +19,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from config.client_address import client_address
-from config.errors import RateLimitExceeded, Unauthorized
-from config.schema import ErrorSerializer
+from api.client_address import client_address
+from api.errors import RateLimitExceeded, Unauthorized
+from api.schema import ErrorSerializer
 from organizations import login_attempts
 
 

@@ -1,7 +1,7 @@
 """The ledger as CSV or XLSX, for any filtered range: rows are read in chunks and written out as they come,
 so an export of millions of rows holds one chunk in memory (CSV streams to the client; XLSX is built by
 openpyxl's write-only workbook in a temporary file, then streamed from disk). Text cells are made inert in
-spreadsheets and CSV cells are all quoted (config.spreadsheet_cells): organization names and descriptions
+spreadsheets and CSV cells are all quoted (api.spreadsheet_cells): organization names and descriptions
 are partner- and staff-written."""
 
 import tempfile
@@ -13,7 +13,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 
-from config.spreadsheet_cells import cell_text, csv_writer
+from api.spreadsheet_cells import cell_text, csv_writer
 from organizations.models import CreditLedgerEntry
 
 HEADER = [

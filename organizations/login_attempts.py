@@ -15,7 +15,7 @@ import time
 
 from django.core.cache import cache
 
-from config.shared_cache import requires_shared_cache
+from infrastructure.shared_cache import requires_shared_cache
 
 USERNAME_MAX_FAILURES = 10
 ADDRESS_MAX_FAILURES = 30

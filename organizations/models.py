@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from config.ids import PrefixedIdField
+from api.ids import PrefixedIdField
 
 RENDER_QUALITIES = ("sd", "hd", "4k")
 # lowBalanceThreshold: credits at or below which billingEmail and the credits.low webhook are told, once.

@@ -8,7 +8,7 @@ key and signed URL names the live organization instead, and a test-mode object i
 
 from rest_framework import serializers
 
-from config.storage import storage_key
+from infrastructure.storage import storage_key
 from organizations.models import Organization
 
 # Sandbox → live never changes once made (one sandbox per organization, never re-pointed), and ids are
@@ -39,7 +39,7 @@ def partner_organization_id(organization_id: str) -> str:
 
 
 def partner_storage_key(*, organization_id: str, kind: str, object_id: str, extension: str) -> str:
-    """config.storage.storage_key under the live organization: a sandbox's objects are stored at
+    """infrastructure.storage.storage_key under the live organization: a sandbox's objects are stored at
     enterprise/org-{liveId}/test/{kind}/{objectId}.{ext}. Objects already stored under a sandbox's own id
     keep their keys (rows hold the key they were stored at, and are looked up by it)."""
     live_id, is_test = _live(organization_id)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from config.text import NameField, PlainTextField, refuse_control_characters
+from api.text import NameField, PlainTextField, refuse_control_characters
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,

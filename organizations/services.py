@@ -14,10 +14,10 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from config.errors import Forbidden, InsufficientCredits, ValidationError
-from config.observability import metrics
-from config.prepared import PreparedQuery
-from config.text import display_text
+from api.errors import Forbidden, InsufficientCredits, ValidationError
+from api.text import display_text
+from infrastructure.observability import metrics
+from infrastructure.prepared import PreparedQuery
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
@@ -238,7 +238,7 @@ def _sandbox_fill(*, sandbox: Organization, reference: str, actor) -> CreditLedg
 # The row lock serializes balance changes per organization: no lost update, no double spend. NO KEY: the
 # rows a create inserts point at the organization, and PostgreSQL's foreign-key check share-locks its key;
 # a plain FOR UPDATE would make every concurrent create of the organization wait for the charging one's
-# commit before it could insert a row, not just before it charges. Compiled once (config/prepared.py):
+# commit before it could insert a row, not just before it charges. Compiled once (infrastructure/prepared.py):
 # every cart create runs it.
 _locked_organization_query = PreparedQuery(
     Organization,

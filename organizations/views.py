@@ -3,8 +3,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.idempotency import IdempotentPostMixin
-from config.schema import ErrorSerializer
+from api.idempotency import IdempotentPostMixin
+from api.schema import ErrorSerializer
 from organizations import services
 from organizations.access import organization_for_user
 from organizations.models import Organization, credits_number

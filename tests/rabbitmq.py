@@ -65,7 +65,8 @@ def celery_app_on(url: str) -> Iterator[None]:
     )
     overrides = {key.removeprefix("CELERY_").lower(): value for key, value in transport.items()}
     overrides.update(broker_url=url, task_queues=broker_settings.task_queues(names, kind="rabbitmq"))
-    # amqp:// picks kombu's own transport only if no other is named (Redis names config.redis_broker's).
+    # amqp:// picks kombu's own transport only if no other is named (Redis names
+    # infrastructure.redis_broker's).
     overrides.setdefault("broker_transport", None)
     previous = {key: app.conf.get(key) for key in overrides}
 

@@ -6,7 +6,8 @@ Use it from any test module (or conftest) with
 
 `s3_endpoint` (session) starts one server; `s3_storage` (per test) creates a fresh bucket and switches
 the default storage to django-storages' S3 backend on it through `settings` overrides, so
-`config.storage` presigns real URLs that a plain HTTP GET can fetch. No AWS account or network is used.
+`infrastructure.storage` presigns real URLs that a plain HTTP GET can fetch. No AWS account or network is
+used.
 """
 
 import os

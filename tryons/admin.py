@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.utils.html import format_html
 
-from config.console import action_confirm, admin_link
-from config.errors import ApiError
+from api.admin_actions import action_confirm, admin_link
+from api.errors import ApiError
 from tryons import services
 from tryons.engines.settings import RENDERERS
 from tryons.models import CartTryOnSession, EngineCircuit, EngineJob, TryOn

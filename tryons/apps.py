@@ -6,6 +6,19 @@ class TryonsConfig(AppConfig):
     verbose_name = "Try-ons"
 
     def ready(self):
+        from django.conf import settings
+
+        from config.celery import beat_entries_add
+
+        # Dead workers' try-ons are resumed within a heartbeat timeout plus this interval (tryons.heartbeats).
+        beat_entries_add(
+            {
+                "sweep-stuck-tryons": {
+                    "task": "tryons.sweep_stuck_sessions",
+                    "schedule": float(settings.TRYON_SWEEP_INTERVAL_SECONDS),
+                }
+            }
+        )
         from customers.erasure import customer_eraser_register
         from tryons.events import event_types_register
         from tryons.services import customer_results_erase

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
-from config.ids import PrefixedIdField
+from api.ids import PrefixedIdField
 from customers.models import Customer, Photo
 from organizations.models import Organization
 

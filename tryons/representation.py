@@ -5,7 +5,7 @@ carry is built here or by the same rule (credits as organizations.models.credits
 tests/tryons/test_payload_shapes.py checks that they agree.
 """
 
-from config.storage import storage_signed_url
+from infrastructure.storage import storage_signed_url
 from organizations.models import credits_number
 from tryons.models import TryOn
 

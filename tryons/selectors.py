@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from config.errors import ResourceNotFound
+from api.errors import ResourceNotFound
 from tryons.models import CartTryOnSession, TryOn
 
 

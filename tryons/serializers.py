@@ -6,10 +6,10 @@ from django.core.validators import MaxLengthValidator, MinLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config import outbound
-from config.metadata import MetadataField
-from config.text import REFUSED_CHARACTERS, PlainTextField
-from config.url_fields import OutboundURLField
+from api.metadata import MetadataField
+from api.text import REFUSED_CHARACTERS, PlainTextField
+from api.url_fields import OutboundURLField
+from infrastructure import outbound
 from organizations.models import RENDER_QUALITIES
 from organizations.partner_ids import PartnerOrganizationIdField
 from organizations.serializers import CreditsField
@@ -93,7 +93,7 @@ class PriceField(serializers.DecimalField):
 
 
 # What DRF's CharField refuses in any text (ProhibitNullCharacters, ProhibitSurrogateCharacters), and what
-# a partner's short text may not hold (config.text: the item's productId, variantId and name).
+# a partner's short text may not hold (api.text: the item's productId, variantId and name).
 _REFUSED_IN_TEXT = re.compile(f"[{REFUSED_CHARACTERS}\ud800-\udfff]")
 _CURRENCY = r"^[A-Z]{3}$"
 

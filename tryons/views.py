@@ -11,9 +11,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.errors import PayloadTooLarge, ResourceNotFound, Unauthorized, ValidationError
 from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
-from config.errors import PayloadTooLarge, ResourceNotFound, Unauthorized, ValidationError
 from tryons import selectors, services
 from tryons.models import CartTryOnSession, TryOn
 from tryons.renderers import asynchronous_renderer_configured

@@ -7,7 +7,7 @@ kept by time, not by the life of a key, and a constraint check per row would cos
 
 from django.db import models
 
-from config.request_context import REQUEST_ID_MAX_LENGTH
+from api.request_context import REQUEST_ID_MAX_LENGTH
 from organizations.models import Organization
 
 
@@ -21,7 +21,7 @@ class RequestLogEntry(models.Model):
     # The key's id, not a foreign key: this app sits below apikeys (it stores what apikeys records).
     api_key_id = models.CharField(max_length=40)
     # The X-Request-Id the partner got, also in every error body: how a partner finds the entry. As long as
-    # the longest one config/middleware.py takes from a partner, so it is kept as sent. Not unique: a retry
+    # the longest one api/middleware.py takes from a partner, so it is kept as sent. Not unique: a retry
     # repeats it, so nothing pages on it (the list's cursor is the entry's own place, usage/selectors.py).
     request_id = models.CharField(max_length=REQUEST_ID_MAX_LENGTH)
     method = models.CharField(max_length=10)

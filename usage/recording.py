@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from config.request_context import REQUEST_ID_MAX_LENGTH
+from api.request_context import REQUEST_ID_MAX_LENGTH
 from usage.models import RequestLogEntry, UsageRollup
 from usage.partitions import partitions_ensure
 

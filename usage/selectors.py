@@ -10,8 +10,8 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
-from config.errors import ResourceNotFound
-from config.numbers import whole_number
+from api.errors import ResourceNotFound
+from api.numbers import whole_number
 from organizations.models import CreditLedgerEntry
 from usage import settings as usage_settings
 from usage.models import CreditRollup, RequestLogEntry, UsageRollup

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from config.date_parameters import date_parameter
+from api.date_parameters import date_parameter
 from usage.models import RequestLogEntry
 from usage.selectors import log_entry_id
 
@@ -40,7 +40,7 @@ class RequestLogEntrySerializer(serializers.ModelSerializer):
 
 
 class UsageQuerySerializer(serializers.Serializer):
-    """`from`/`to` as the one date parameter reading (config/date_parameters.py); `to` is exclusive."""
+    """`from`/`to` as the one date parameter reading (api/date_parameters.py); `to` is exclusive."""
 
     granularity = serializers.ChoiceField(choices=["hour", "day"], default="day")
     keyId = serializers.CharField(required=False, max_length=40)

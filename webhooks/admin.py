@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.db.models import Max
 
-from config.console import admin_link
-from config.errors import ApiError
+from api.admin_actions import admin_link
+from api.errors import ApiError
 from webhooks import services
 from webhooks.models import WEBHOOK_TEST, Webhook, WebhookAttempt, WebhookDelivery
 

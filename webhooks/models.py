@@ -3,7 +3,7 @@ import json
 from django.db import models
 from django.db.models import Q
 
-from config.ids import PrefixedIdField
+from api.ids import PrefixedIdField
 from organizations.models import Organization
 
 CART_TRYON_COMPLETED = "cart_tryon.completed"

@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.date_parameters import DateTimeParameterField
-from config.text import PlainTextField
-from config.url_fields import OutboundURLField
+from api.date_parameters import DateTimeParameterField
+from api.text import PlainTextField
+from api.url_fields import OutboundURLField
 from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
 
 

@@ -6,11 +6,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.errors import ResourceNotFound, ValidationError
+from api.pagination import PAGE_OPENAPI_PARAMETERS
+from api.schema import json_schema, openapi_document
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import WEBHOOKS_MANAGE
-from config.errors import ResourceNotFound, ValidationError
-from config.pagination import PAGE_OPENAPI_PARAMETERS
-from config.schema import json_schema, openapi_document
 from webhooks import services
 from webhooks.event_types import event_types
 from webhooks.models import EVENTS, Webhook, WebhookDelivery

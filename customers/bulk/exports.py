@@ -1,7 +1,7 @@
 """Customer exports: the organization's customers written to a file in private storage, on the bulk queue.
 
 Each row carries the customer's latest photo key (never the photo); spreadsheet formats are written with
-formulas neutralized (config.spreadsheet_cells). The file is erased after CUSTOMER_EXPORT_RETENTION_HOURS.
+formulas neutralized (api.spreadsheet_cells). The file is erased after CUSTOMER_EXPORT_RETENTION_HOURS.
 """
 
 import logging
@@ -12,13 +12,13 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from config.errors import ResourceNotFound
-from config.storage import storage_save
+from api.errors import ResourceNotFound
 from customers import services
 from customers.bulk import formats
 from customers.bulk import settings as limits
 from customers.models import Customer, CustomerExport, CustomerImport, PendingErasure
 from customers.selectors import with_latest_photo_key
+from infrastructure.storage import storage_save
 from organizations.partner_ids import partner_storage_key
 
 logger = logging.getLogger("garmax.customers")

@@ -8,7 +8,7 @@ file into numbered rows of raw values, or raise `ImportFileInvalid` with a code 
 FileTooLarge); a problem with one row is that row's error, never the file's. XLSX is read with our own
 streaming reader, not openpyxl's: openpyxl loads every shared string (and keeps a parsed element for each)
 before the first row, even read-only, so a 43 KB workbook of 1.5 M empty strings cost 12.8 s and 211 MB.
-Writers make every cell inert in spreadsheets (config.spreadsheet_cells).
+Writers make every cell inert in spreadsheets (api.spreadsheet_cells).
 """
 
 import codecs
@@ -24,8 +24,8 @@ from datetime import date, datetime
 from typing import BinaryIO
 from xml.parsers import expat
 
-from config.parsers import json_loads
-from config.spreadsheet_cells import cell_text, csv_writer
+from api.parsers import json_loads
+from api.spreadsheet_cells import cell_text, csv_writer
 
 FORMATS = ("csv", "jsonl", "xlsx")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}

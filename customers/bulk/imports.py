@@ -16,11 +16,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.errors import PayloadTooLarge, ResourceNotFound, ValidationError
-from config.ids import new_id
-from config.outbound import OutboundBlocked, OutboundFailed, OutboundRejected, check_url, fetch_bytes
-from config.parsers import json_loads
-from config.storage import storage_key, storage_open, storage_save
+from api.errors import PayloadTooLarge, ResourceNotFound, ValidationError
+from api.ids import new_id
+from api.parsers import json_loads
 from customers import services
 from customers.bulk import formats
 from customers.bulk import settings as limits
@@ -28,6 +26,8 @@ from customers.bulk.representation import import_representation
 from customers.models import CustomerImport, CustomerImportError, PendingErasure
 from customers.serializers import CustomerUpsertSerializer
 from customers.signals import customers_imported
+from infrastructure.outbound import OutboundBlocked, OutboundFailed, OutboundRejected, check_url, fetch_bytes
+from infrastructure.storage import storage_key, storage_open, storage_save
 
 logger = logging.getLogger("garmax.customers")
 

@@ -6,8 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
-from config.storage import storage_signed_url
 from customers.models import BulkJobStatus, CustomerExport, CustomerImport
+from infrastructure.storage import storage_signed_url
 
 
 def _timestamp(value: datetime | None) -> str | None:

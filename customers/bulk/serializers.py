@@ -7,7 +7,7 @@ declared fields here are their schema.
 from django.utils import timezone
 from rest_framework import serializers
 
-from config.date_parameters import DateTimeParameterField
+from api.date_parameters import DateTimeParameterField
 from customers.bulk import formats
 from customers.bulk.representation import export_representation, import_representation
 

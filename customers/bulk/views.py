@@ -4,9 +4,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from api.parsers import JSONParser, multipart_parse_bounded
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import CUSTOMERS_CREATE, CUSTOMERS_READ
-from config.parsers import JSONParser, multipart_parse_bounded
 from customers.bulk import exports, imports
 from customers.bulk import settings as limits
 from customers.bulk.serializers import (

@@ -4,9 +4,9 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
+from api.errors import InvalidApiKey
 from apikeys import services
 from apikeys.models import ApiKey
-from config.errors import InvalidApiKey
 
 pytestmark = pytest.mark.django_db
 

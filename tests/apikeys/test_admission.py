@@ -8,10 +8,10 @@ from unittest import mock
 import bcrypt
 import pytest
 
+from api.errors import InvalidApiKey, ServiceUnavailable
 from apikeys import services
 from apikeys.ratelimit import bucket_key
-from config.errors import InvalidApiKey, ServiceUnavailable
-from config.shared_cache import redis_client, redis_hot_client, shared_set_many
+from infrastructure.shared_cache import redis_client, redis_hot_client, shared_set_many
 from organizations.services import organization_set_status
 from tests.concurrency import run_concurrently
 
@@ -197,7 +197,7 @@ def test_a_forked_process_builds_its_own_hot_connection(organization, api_key_fo
     _, raw_key = api_key_for(organization)
     services.apikey_admit(raw_key)
     parents = redis_hot_client()
-    with mock.patch("config.shared_cache.os.getpid", return_value=-1):  # as seen from a child
+    with mock.patch("infrastructure.shared_cache.os.getpid", return_value=-1):  # as seen from a child
         childs = redis_hot_client()
         assert childs is not parents and childs.connection is not parents.connection
         assert services.apikey_admit(raw_key)[1].allowed

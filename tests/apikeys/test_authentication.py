@@ -9,10 +9,10 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api.errors import InvalidApiKey, ServiceUnavailable
 from apikeys import guard, services
 from apikeys.models import ApiKey
-from config.errors import InvalidApiKey, ServiceUnavailable
-from config.shared_cache import shared_delete_many, shared_set_many
+from infrastructure.shared_cache import shared_delete_many, shared_set_many
 from organizations import services as organization_services
 from tests.concurrency import run_concurrently
 
@@ -87,7 +87,7 @@ def test_cache_never_holds_the_raw_key(organization, api_key_for):
 
 
 def _raw_redis():
-    from config.shared_cache import redis_client
+    from infrastructure.shared_cache import redis_client
 
     return redis_client()
 
@@ -383,7 +383,7 @@ def test_revoked_key_fails_next_request_on_another_process(organization, api_key
     """Two independent Redis clients (own connection pools) stand for two web processes."""
     key, raw_key = api_key_for(organization)
     services.apikey_authenticate(raw_key)  # process A verifies and caches
-    other_process = mock.patch("config.shared_cache.redis_client", return_value=second_redis_client)
+    other_process = mock.patch("infrastructure.shared_cache.redis_client", return_value=second_redis_client)
     with other_process, count_bcrypt_checks() as checkpw:
         assert services.apikey_authenticate(raw_key).key_id == key.id  # process B: from the cache
         assert checkpw.call_count == 0

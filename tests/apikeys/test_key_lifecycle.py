@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api.errors import Conflict
 from apikeys import services
 from apikeys.admission import ApiKeyPrincipal, verified_cache_key
 from apikeys.models import ApiKey, ApiKeyEvent
-from config.errors import Conflict
-from config.shared_cache import redis_client, shared_set_many
+from infrastructure.shared_cache import redis_client, shared_set_many
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.postgres]
 

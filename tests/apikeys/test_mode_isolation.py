@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 
 from apikeys import usage
 from apikeys.partner import PartnerAPIMixin
-from config.storage import storage_save
 from customers.models import Customer
+from infrastructure.storage import storage_save
 from organizations.models import CreditLedgerEntry, Organization
 from tests.factories import make_photo_row
 from tests.tryons.conftest import person_jpeg

@@ -68,7 +68,7 @@ def test_redis_clock_is_used_so_web_nodes_with_skewed_clocks_agree():
 
 
 def test_unreachable_redis_raises_service_unavailable(unreachable_redis):
-    from config.errors import ServiceUnavailable
+    from api.errors import ServiceUnavailable
 
     with pytest.raises(ServiceUnavailable):
         rate_limit_hit(key_id="key_x", limit=3)

@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from api.routes import route_template
 from apikeys import tasks, usage
 from apikeys.models import ApiKey
-from config.routes import route_template
-from config.shared_cache import redis_client
+from infrastructure.shared_cache import redis_client
 from organizations.models import Membership
 from tests.concurrency import wait_until
 from usage.models import RequestLogEntry, UsageRollup

@@ -40,5 +40,5 @@ urlpatterns = [
     *real_urlpatterns,
 ]
 
-handler404 = "config.errors.handler404"
-handler500 = "config.errors.handler500"
+handler404 = "api.errors.handler404"
+handler500 = "api.errors.handler500"

@@ -104,8 +104,8 @@ def test_a_413_is_also_answered_with_an_idempotency_key(client, settings):
 @pytest.mark.postgres
 def test_a_failing_insert_logs_no_sql_values_or_personal_data(client, caplog, monkeypatch):
     # Let the surrogate through every check so PostgreSQL itself refuses the INSERT.
-    monkeypatch.setattr("config.parsers.json_refusal", lambda data: None)
-    monkeypatch.setattr("config.metadata.json_refusal", lambda data: None)
+    monkeypatch.setattr("api.parsers.json_refusal", lambda data: None)
+    monkeypatch.setattr("api.metadata.json_refusal", lambda data: None)
     caplog.set_level(logging.INFO)
     customer = {"externalId": "cust-ann", "email": "ann.shopper@example.com", "metadata": {"a": "\udfff"}}
 

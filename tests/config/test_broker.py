@@ -1,4 +1,4 @@
-"""The embedded Celery broker (config/broker.py): a consumer never sees a half-written message."""
+"""The embedded Celery broker (infrastructure/broker.py): a consumer never sees a half-written message."""
 
 import os
 import subprocess
@@ -10,7 +10,7 @@ from queue import Empty
 import pytest
 from kombu import Connection
 
-from config import broker
+from infrastructure import broker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_the_embedded_celery_app_connects_through_the_atomic_transport(tmp_path)
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "config.broker"
+    assert result.stdout.strip() == "infrastructure.broker"
 
 
 def test_a_message_being_written_is_invisible_to_the_consumer_until_complete(folders):
@@ -111,7 +111,9 @@ def test_a_new_exchange_table_is_never_read_empty_and_keeps_every_binding(folder
 
 def _round_trip(options, payload):
     """Put one message on the `tryons` queue and take it back, through the transport the settings name."""
-    with Connection("filesystem://", transport="config.broker:Transport", transport_options=options) as conn:
+    with Connection(
+        "filesystem://", transport="infrastructure.broker:Transport", transport_options=options
+    ) as conn:
         queue = conn.SimpleQueue("tryons")
         queue.put(payload)
         message = queue.get(timeout=5)

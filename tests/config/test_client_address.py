@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from config.client_address import client_address
+from api.client_address import client_address
 
 LOAD_BALANCER = "10.0.0.5"
 

@@ -1,4 +1,5 @@
-"""config.postgresql: a persistent connection the server ended is replaced before a request uses it, and a
+"""infrastructure.postgresql: a persistent connection the server ended is replaced before a request uses
+it, and a
 healthy one costs no round trip to check."""
 
 from unittest import mock

@@ -18,9 +18,9 @@ from rest_framework import serializers
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from config.date_parameters import EARLIEST, LATEST, date_parameter
-from config.errors import ValidationError
-from config.timestamps import timestamp_text
+from api.date_parameters import EARLIEST, LATEST, date_parameter
+from api.errors import ValidationError
+from api.timestamps import timestamp_text
 from tests.webhooks.factories import make_webhook
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -97,7 +97,7 @@ def _date_operations(schema: dict):
 
 def test_every_date_parameter_in_the_document_is_declared_with_its_format():
     found, undeclared = _date_operations(_schema())
-    # Say it with config.date_parameters.date_openapi_parameter, which reads it with date_parameter.
+    # Say it with api.date_parameters.date_openapi_parameter, which reads it with date_parameter.
     assert undeclared == []
     covered = {(path, tuple(names)) for _, path, names, _ in found}
     assert ("/api/v1/account/ledger", ("from", "to")) in covered

@@ -99,7 +99,7 @@ def test_absurd_offsets_are_a_validation_error(organization, owner, jwt_client):
 
 
 def test_a_csrf_refusal_is_json_outside_the_admin_and_the_admins_page_inside(rf):
-    from config.errors import csrf_failure
+    from api.errors import csrf_failure
 
     outside = csrf_failure(rf.post("/health"), reason="CSRF cookie not set.")
     assert outside.status_code == 403 and outside["Content-Type"] == "application/json"

@@ -12,7 +12,7 @@ def test_liveness_answers_without_touching_dependencies():
 
 
 def test_readiness_checks_database_cache_broker_and_queues():
-    with mock.patch("config.health._check_broker"):
+    with mock.patch("infrastructure.health._check_broker"):
         response = APIClient().get("/health/ready")
     assert response.status_code == 200
     assert set(response.json()["checks"]) == {"database", "cache", "broker", "queues"}
@@ -20,8 +20,10 @@ def test_readiness_checks_database_cache_broker_and_queues():
 
 def test_readiness_asks_no_worker_while_every_queue_is_empty():
     with (
-        mock.patch("config.health.queues_pending", return_value={"celery": 0, "tryons": 0, "webhooks": 0}),
-        mock.patch("config.health.queues_consumed") as consumed,
+        mock.patch(
+            "infrastructure.health.queues_pending", return_value={"celery": 0, "tryons": 0, "webhooks": 0}
+        ),
+        mock.patch("infrastructure.health.queues_consumed") as consumed,
     ):
         body = APIClient().get("/health/ready").json()
     assert body["checks"]["queues"]["unconsumed"] == []
@@ -30,8 +32,10 @@ def test_readiness_asks_no_worker_while_every_queue_is_empty():
 
 def test_readiness_is_ok_when_every_queue_with_work_has_a_consumer():
     with (
-        mock.patch("config.health.queues_pending", return_value={"celery": 0, "tryons": 7, "webhooks": 2}),
-        mock.patch("config.health.queues_consumed", return_value={"tryons", "webhooks"}),
+        mock.patch(
+            "infrastructure.health.queues_pending", return_value={"celery": 0, "tryons": 7, "webhooks": 2}
+        ),
+        mock.patch("infrastructure.health.queues_consumed", return_value={"tryons", "webhooks"}),
     ):
         response = APIClient().get("/health/ready")
     assert response.status_code == 200
@@ -41,8 +45,10 @@ def test_readiness_is_ok_when_every_queue_with_work_has_a_consumer():
 
 def test_readiness_is_degraded_but_serving_when_a_queue_with_work_has_no_consumer():
     with (
-        mock.patch("config.health.queues_pending", return_value={"celery": 0, "tryons": 3, "webhooks": 1}),
-        mock.patch("config.health.queues_consumed", return_value={"celery", "webhooks"}),
+        mock.patch(
+            "infrastructure.health.queues_pending", return_value={"celery": 0, "tryons": 3, "webhooks": 1}
+        ),
+        mock.patch("infrastructure.health.queues_consumed", return_value={"celery", "webhooks"}),
     ):
         response = APIClient().get("/health/ready")
     assert response.status_code == 200
@@ -52,7 +58,7 @@ def test_readiness_is_degraded_but_serving_when_a_queue_with_work_has_no_consume
 
 
 def test_readiness_is_503_when_a_dependency_is_down():
-    with mock.patch("config.health._check_broker", side_effect=ConnectionRefusedError("nope")):
+    with mock.patch("infrastructure.health._check_broker", side_effect=ConnectionRefusedError("nope")):
         response = APIClient().get("/health/ready")
     assert response.status_code == 503
     body = response.json()

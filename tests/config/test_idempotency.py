@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from config.idempotency import KEY_PATTERN
+from api.idempotency import KEY_PATTERN
 from organizations.models import Organization
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""Imports point one way: config <- organizations <- usage <- apikeys <- customers <- webhooks <- tryons.
+"""Imports point one way: config <- api <- infrastructure <- organizations <- usage <- apikeys <- customers
+<- webhooks <- tryons.
 
 An app may import only the apps before it. The later apps reach back through a mixin attribute
 (`credential_error`), a signal sent on commit (`organization_status_changed`) and a registry
@@ -11,7 +12,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ORDER = ["config", "organizations", "usage", "apikeys", "customers", "webhooks", "tryons"]
+ORDER = [
+    "config",
+    "api",
+    "infrastructure",
+    "organizations",
+    "usage",
+    "apikeys",
+    "customers",
+    "webhooks",
+    "tryons",
+]
 
 
 def _imported_apps(path: Path) -> set[str]:

@@ -1,7 +1,7 @@
 import logging
 
-from config.logging import RedactSecretsFilter, RequestIdFilter, redact
-from config.request_context import reset_request_id, set_request_id
+from api.request_context import reset_request_id, set_request_id
+from infrastructure.logging import RedactSecretsFilter, RequestIdFilter, redact
 
 
 def test_secrets_are_redacted_from_messages():
@@ -42,7 +42,7 @@ def test_exception_text_is_redacted():
 def test_djangos_request_records_name_the_route_and_request_id_never_the_path_or_query(rf):
     from django.urls import resolve
 
-    from config.logging import DjangoRequestFilter, JsonLinesFormatter
+    from infrastructure.logging import DjangoRequestFilter, JsonLinesFormatter
 
     request = rf.get("/api/v1/customers/jane@example.com/photos?q=jane@example.com")
     request.resolver_match = resolve("/api/v1/customers/jane@example.com/photos")
@@ -64,7 +64,7 @@ def test_djangos_request_records_name_the_route_and_request_id_never_the_path_or
 def test_a_refused_outbound_host_is_not_logged_at_the_default_levels():
     """requests-hardened warns "Forbidden IP address: … for hostname <partner's host>"; that host is
     partner-written, so its logger speaks only past WARNING in every format of ours."""
-    from config.logging import logging_settings
+    from config.logging_settings import logging_settings
 
     for json_lines in (False, True):
         loggers = logging_settings(level="DEBUG", json_lines=json_lines)["loggers"]

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework import serializers
 
-from config.metadata import METADATA_MAX_BYTES, metadata_validate
+from api.metadata import METADATA_MAX_BYTES, metadata_validate
 
 
 @pytest.mark.parametrize(

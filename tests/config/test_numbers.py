@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from config import outbound
-from config.numbers import whole_number
-from config.parsers import JSONParser
+from api.numbers import whole_number
+from api.parsers import JSONParser
+from infrastructure import outbound
 from tests.http_servers import LocalServer, QuietHandler
 
 NOT_NUMBERS = ["²", "1²", "١٢", "٤٠٤", " 12", "12 ", "+12", "-1", "1_000", "12.0", "", None]

@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["config", "organizations", "apikeys", "customers", "tryons", "webhooks"]
+APPS = ["config", "api", "infrastructure", "organizations", "apikeys", "customers", "tryons", "webhooks"]
 
 RULES = {
     # credits as a JSON number (4, not 4.0 or "4.00"): organizations.models.credits_number
     "credits as a JSON number": r"to_integral_value\(\)",
-    # metadata size: config.metadata.metadata_too_large / METADATA_MAX_BYTES
+    # metadata size: api.metadata.metadata_too_large / METADATA_MAX_BYTES
     "metadata size limit": r"^METADATA_MAX_BYTES\s*=",
     "metadata serialized size": r"json\.dumps\([^)]*separators=\(\",\", \":\"\)\)\)\s*>",
-    # is there a shared cache: config.shared_cache.shared_cache_backend
+    # is there a shared cache: infrastructure.shared_cache.shared_cache_backend
     "shared cache check": r"isinstance\([^)]*RedisCache\)|settings\.REDIS_URL\)",
 }
 

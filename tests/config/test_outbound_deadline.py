@@ -8,7 +8,7 @@ import multiprocessing
 
 import pytest
 
-from config import outbound
+from infrastructure import outbound
 from tests.http_servers import SlowServer, timed
 
 BUDGET = 2.0

@@ -1,11 +1,11 @@
-"""Every list's pagination (config/pagination.py), through the customers list and the ledger."""
+"""Every list's pagination (api/pagination.py), through the customers list and the ledger."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from config.pagination import EXACT_TOTAL_MAX, MAX_OFFSET
+from api.pagination import EXACT_TOTAL_MAX, MAX_OFFSET
 from customers.models import Customer
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""config.prepared: hot reads compiled once, giving what the ORM gives, with values only ever bound."""
+"""infrastructure.prepared: hot reads compiled once, giving what the ORM gives, with values only ever
+bound."""
 
 from datetime import timedelta
 
@@ -8,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config.prepared import PreparedQuery
 from customers.models import Customer, Photo
 from customers.selectors import customer_detail, with_latest_photo_key
 from customers.services import customer_upsert
+from infrastructure.prepared import PreparedQuery
 from tests.factories import make_photo_row
 
 pytestmark = pytest.mark.django_db

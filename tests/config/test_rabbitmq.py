@@ -13,8 +13,8 @@ from django.core.cache import cache
 from kombu import Connection, Exchange, Queue
 from rest_framework.test import APIClient
 
-from config import health
 from config.celery import app
+from infrastructure import health
 from tests import workers
 from tests.concurrency import wait_until
 

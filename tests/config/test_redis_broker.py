@@ -1,4 +1,5 @@
-"""config/redis_broker.py: closing a channel after the broker connection was lost, with a task in flight,
+"""infrastructure/redis_broker.py: closing a channel after the broker connection was lost, with a task in
+flight,
 no longer kills the worker, and the task is not lost (found by the e2e Redis-outage test)."""
 
 import os
@@ -49,7 +50,7 @@ def _closed_after_the_loss(channel) -> None:
 
 
 def _restored_after_the_visibility_timeout(tag: str, queue: Queue) -> dict | None:
-    with _connection("config.redis_broker:Transport", tag) as connection:
+    with _connection("infrastructure.redis_broker:Transport", tag) as connection:
         channel = connection.channel()
         bound = queue(channel)
         assert bound.get(no_ack=True) is None
@@ -69,12 +70,12 @@ def _lose_the_connection(channel) -> None:
 
 def test_redis_broker_settings_use_the_fixed_transport(tmp_path):
     settings = broker_settings.transport_settings(kind="redis", data_dir=tmp_path, visibility_timeout=600)
-    assert settings["CELERY_BROKER_TRANSPORT"] == "config.redis_broker:Transport"
+    assert settings["CELERY_BROKER_TRANSPORT"] == "infrastructure.redis_broker:Transport"
     assert settings["CELERY_BROKER_TRANSPORT_OPTIONS"] == {"visibility_timeout": 600}
 
 
 def test_kombus_own_transport_dies_there():
-    # Why config/redis_broker.py exists. If a kombu release fixes this, the workaround can go.
+    # Why infrastructure/redis_broker.py exists. If a kombu release fixes this, the workaround can go.
     tag = f"test-{uuid.uuid4().hex}"
     queue = Queue(tag, Exchange(tag, type="direct"), routing_key=tag)
     channel = _in_flight(_connection("redis", tag), queue)
@@ -86,7 +87,7 @@ def test_kombus_own_transport_dies_there():
 def test_closing_after_a_lost_connection_keeps_the_task_for_the_visibility_timeout():
     tag = f"test-{uuid.uuid4().hex}"
     queue = Queue(tag, Exchange(tag, type="direct"), routing_key=tag)
-    channel = _in_flight(_connection("config.redis_broker:Transport", tag), queue)
+    channel = _in_flight(_connection("infrastructure.redis_broker:Transport", tag), queue)
     _lose_the_connection(channel)
     channel.close()  # no AttributeError: the worker reconnects instead of exiting
 
@@ -97,7 +98,7 @@ def test_closing_after_a_lost_connection_keeps_the_task_for_the_visibility_timeo
 def test_publishes_share_one_client_per_pool_and_a_new_pool_gets_a_new_one():
     tag = f"test-{uuid.uuid4().hex}"
     queue = Queue(tag, Exchange(tag, type="direct"), routing_key=tag)
-    connection = _connection("config.redis_broker:Transport", tag)
+    connection = _connection("infrastructure.redis_broker:Transport", tag)
     channel = connection.channel()
     bound = queue(channel)
     bound.declare()
@@ -141,7 +142,7 @@ def test_kombus_own_transport_dies_acknowledging_a_task_that_outlived_its_channe
 def test_a_task_finishing_after_its_channel_closed_returns_after_the_visibility_timeout(finish):
     tag = f"test-{uuid.uuid4().hex}"
     queue = Queue(tag, Exchange(tag, type="direct"), routing_key=tag)
-    message = _in_flight_message(_connection("config.redis_broker:Transport", tag), queue)
+    message = _in_flight_message(_connection("infrastructure.redis_broker:Transport", tag), queue)
     _closed_after_the_loss(message.channel)
 
     # No AttributeError: the worker goes on with its new connection instead of exiting.

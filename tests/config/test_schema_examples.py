@@ -5,7 +5,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from rest_framework.test import APIClient
 
-from config.examples import SEED
+from api.examples import SEED
 
 pytestmark = pytest.mark.django_db
 

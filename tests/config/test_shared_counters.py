@@ -1,8 +1,9 @@
-"""Short-lived shared counters (config.shared_cache): on Redis when it is configured, else local memory."""
+"""Short-lived shared counters (infrastructure.shared_cache): on Redis when it is configured, else local
+memory."""
 
 import time
 
-from config.shared_cache import shared_counter_add, shared_counter_start, shared_counters_get
+from infrastructure.shared_cache import shared_counter_add, shared_counter_start, shared_counters_get
 
 
 def test_a_counter_starts_once_takes_additions_and_expires():

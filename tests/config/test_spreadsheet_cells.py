@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from config.spreadsheet_cells import FORMULA_STARTS, cell_text, csv_writer
+from api.spreadsheet_cells import FORMULA_STARTS, cell_text, csv_writer
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = ("=", "+", "-", "@")
@@ -81,8 +81,18 @@ def test_the_formula_starts_are_declared_once():
     pattern = re.compile(r"""["']=["'],\s*["']\+["']|["']=\+-@""")
     places = [
         str(path.relative_to(ROOT))
-        for app in ("config", "organizations", "apikeys", "customers", "tryons", "webhooks", "usage")
+        for app in (
+            "config",
+            "api",
+            "infrastructure",
+            "organizations",
+            "apikeys",
+            "customers",
+            "tryons",
+            "webhooks",
+            "usage",
+        )
         for path in (ROOT / app).rglob("*.py")
         if "migrations" not in path.parts and pattern.search(path.read_text())
     ]
-    assert places == ["config/spreadsheet_cells.py"]
+    assert places == ["api/spreadsheet_cells.py"]

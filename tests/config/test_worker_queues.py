@@ -9,8 +9,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from config import health
 from config.celery import app as celery_app
+from infrastructure import health
 from tests import workers
 from tests.concurrency import wait_until
 from tests.tryons import conftest as tryon_fixtures

@@ -3,9 +3,9 @@ from django.contrib.admin.utils import quote
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from config.storage import storage_exists
 from customers.models import Customer, Photo
 from customers.services import customer_upsert
+from infrastructure.storage import storage_exists
 from tests.customers.images import image_bytes
 
 pytestmark = pytest.mark.django_db

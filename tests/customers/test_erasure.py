@@ -7,11 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from config.storage import storage_exists, storage_save
 from customers import services
 from customers.models import Customer, PendingErasure, Photo
 from customers.services import customer_delete, customer_upsert
 from customers.tasks import retry_pending_erasures
+from infrastructure.storage import storage_exists, storage_save
 from tests.concurrency import run_concurrently
 from tests.customers.images import image_bytes
 

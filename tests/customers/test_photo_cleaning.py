@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import ExifTags, Image
 
-from config.errors import ValidationError
+from api.errors import ValidationError
 from customers.photos import photo_clean
 from tests.customers.images import (
     animated,

@@ -6,9 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import ExifTags, Image
 
-from config.storage import storage_exists, storage_read
 from customers.models import Photo
 from customers.services import customer_upsert
+from infrastructure.storage import storage_exists, storage_read
 from tests.customers.images import animated, image_bytes, jpeg_with_gps_and_rotation, noise_jpeg
 
 pytestmark = pytest.mark.django_db

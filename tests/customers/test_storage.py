@@ -1,4 +1,4 @@
-"""config.storage on local disk (signed by us) and on a real S3 API (moto's server on loopback)."""
+"""infrastructure.storage on local disk (signed by us) and on a real S3 API (moto's server on loopback)."""
 
 import io
 import time
@@ -10,9 +10,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from config import storage
-from config.storage import storage_delete, storage_exists, storage_read, storage_save, storage_signed_url
 from customers.services import customer_upsert
+from infrastructure import storage
+from infrastructure.storage import (
+    storage_delete,
+    storage_exists,
+    storage_read,
+    storage_save,
+    storage_signed_url,
+)
 from tests.customers.images import image_bytes
 
 KEY = "enterprise/org-org_test/photos/photo_test.jpg"

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 import schemathesis
 from hypothesis.internal import lambda_sources
 
-from config.idempotency import KEY_PATTERN
+from api.idempotency import KEY_PATTERN
 
 _VALID_KEY = re.compile(KEY_PATTERN)
 _DATA = json.loads(os.environ.get("E2E_FUZZ_DATA", "{}"))

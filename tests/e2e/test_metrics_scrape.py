@@ -112,7 +112,8 @@ def test_scraping_web_and_worker_after_a_journey_shows_the_counters(stack, fresh
 
     # LOG_FORMAT=json on the web node: one object per line from the app, ids but never the key.
     # Access lines are written in batches within a second by each gunicorn worker
-    # (config/observability/access_log.py): wait for the cart's own line, not just any line of the key.
+    # (infrastructure/observability/access_log.py): wait for the cart's own line, not just any line of the
+    # key.
     def cart_post_line() -> dict | None:
         lines = stack.processes["web"].log_text().splitlines()
         records = (json.loads(line) for line in lines if line.startswith("{"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config.observability import metrics
+from infrastructure.observability import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "ops" / "prometheus" / "alerts.yml"

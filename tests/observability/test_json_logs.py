@@ -9,8 +9,9 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from config.logging import configure, logging_settings
-from config.observability.access_log import access_lines_flush
+from config.logging_settings import logging_settings
+from infrastructure.logging import configure
+from infrastructure.observability.access_log import access_lines_flush
 from tests.concurrency import wait_until
 
 SHOPPER_EMAIL = "jane.shopper@example.com"
@@ -154,7 +155,7 @@ def test_log_format_must_be_text_or_json(monkeypatch):
 
     from django.core.exceptions import ImproperlyConfigured
 
-    from config.observability import settings as observability_settings
+    from config import observability_settings
 
     monkeypatch.setenv("LOG_FORMAT", "xml")
     try:

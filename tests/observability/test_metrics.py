@@ -204,7 +204,7 @@ def scrape_text() -> str:
 
 @pytest.mark.django_db
 def test_outbound_guard_refusals_are_counted(settings, organization):
-    from config import outbound
+    from infrastructure import outbound
 
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = False
     before_post = sample("garmax_outbound_refusals_total", method="POST")
@@ -243,7 +243,7 @@ def test_every_label_is_from_a_small_fixed_set(metrics_on, organization, partner
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_queue_depth_oldest_age_and_unconsumed_queues_are_read_from_the_broker(metrics_on, settings):
-    from config import health
+    from infrastructure import health
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     celery_app.control.purge()
@@ -270,7 +270,7 @@ def test_queue_depth_oldest_age_and_unconsumed_queues_are_read_from_the_broker(m
 
 @pytest.mark.django_db
 def test_an_unreachable_broker_is_a_reading_not_a_failed_scrape(metrics_on, monkeypatch):
-    from config import health
+    from infrastructure import health
 
     def down():
         raise ConnectionRefusedError("broker down")

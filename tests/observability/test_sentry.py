@@ -9,7 +9,7 @@ import sentry_sdk
 from rest_framework.test import APIClient
 from sentry_sdk.transport import Transport
 
-from config.observability.sentry import sentry_configure
+from infrastructure.observability.sentry import sentry_configure
 
 DSN = "https://public0123456789abcdef@o1.ingest.sentry.example/1"
 

@@ -5,7 +5,7 @@ import importlib
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.observability import settings as observability_settings
+from config import observability_settings
 
 VARIABLES = [
     "METRICS_TOKEN",

@@ -8,8 +8,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from rest_framework.test import APIClient
 
-from config.observability import settings as observability_settings
-from config.observability import tracing
+from config import observability_settings
+from infrastructure.observability import tracing
 from tests.concurrency import wait_until
 from tests.tryons import conftest as tryon_fixtures
 from tests.webhooks.factories import make_webhook

@@ -6,8 +6,8 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
+from api.errors import InvalidApiKey
 from apikeys.services import apikey_authenticate
-from config.errors import InvalidApiKey
 from organizations.models import CreditLedgerEntry, Organization
 from tests.factories import make_organization
 
@@ -161,7 +161,7 @@ def test_the_delete_guard_finds_an_organization_whose_id_looks_like_an_admin_esc
     client, django_user_model, monkeypatch
 ):
     # The admin writes "_5B" for "[" in its URLs; an id that happens to contain it must still be found.
-    from config import ids
+    from api import ids
 
     original = ids.new_id
     monkeypatch.setattr(

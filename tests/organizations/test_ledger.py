@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from config.errors import Forbidden, InsufficientCredits, ValidationError
+from api.errors import Forbidden, InsufficientCredits, ValidationError
 from organizations import services
 from organizations.models import CreditLedgerEntry, Organization
 from tests.concurrency import run_concurrently

@@ -202,7 +202,7 @@ class TestThresholdSetting:
         assert shop.low_balance_threshold == 20
 
     def test_the_service_refuses_bad_thresholds_too(self, shop):
-        from config.errors import ValidationError
+        from api.errors import ValidationError
 
         with pytest.raises(ValidationError):
             services.organization_update(organization=shop, data={"settings": {"lowBalanceThreshold": -3}})

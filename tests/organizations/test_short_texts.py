@@ -1,5 +1,5 @@
 """Issue 27 item 7, from the attacker's side: names and other short texts a partner writes refuse control and
-format characters (config.text), over HTTP against the README's production command: organization name and
+format characters (api.text), over HTTP against the README's production command: organization name and
 domain, API key name, webhook description, customer name, cart id and item texts, metadata keys.
 
 "Org B\\nBcc: attacker@evil.example" as an organization name used to be accepted (200) and then broke the
@@ -10,8 +10,8 @@ import pytest
 import requests
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from api.text import refused_character
 from apikeys import services as apikey_services
-from config.text import refused_character
 from organizations.models import Organization
 from tests.factories import UserFactory, make_organization
 from tests.live_service import live_service  # noqa: F401

@@ -5,9 +5,9 @@ import time
 import pytest
 from PIL import Image, ImageDraw
 
-from config.ids import new_id
-from config.storage import storage_save
+from api.ids import new_id
 from customers.models import Customer, Photo
+from infrastructure.storage import storage_save
 from tests.http_servers import LocalServer, QuietHandler
 from tests.tryons.engine_fixtures import _fresh_engine_settings, engine, tasks  # noqa: F401 (fixtures)
 from tryons import services

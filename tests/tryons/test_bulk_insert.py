@@ -1,4 +1,4 @@
-"""config.bulk_insert.rows_insert, on the rows it was written for: a cart's items.
+"""infrastructure.bulk_insert.rows_insert, on the rows it was written for: a cart's items.
 
 It must write exactly what `bulk_create` writes for the same instances (on PostgreSQL it is its own
 statement; elsewhere it is `bulk_create`), refuse rows that differ where it sends one value, and leave
@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from config.bulk_insert import rows_insert
-from config.ids import new_id
+from api.ids import new_id
+from infrastructure.bulk_insert import rows_insert
 from tryons.models import TryOn
 from tryons.services import GarmentInput
 from tryons.services.creation import CART_ITEM_VARYING_FIELDS, _tryon_row

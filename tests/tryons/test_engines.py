@@ -7,7 +7,7 @@ import pytest
 from django.contrib.admin.utils import quote
 from django.utils import timezone
 
-from config.storage import storage_exists
+from infrastructure.storage import storage_exists
 from organizations.models import CreditLedgerEntry
 from tests.tryons.engine_fixtures import start_fake
 from tryons import services
@@ -335,7 +335,7 @@ def test_fashn_base64_output_is_decoded_and_stored(
     fake = start_fake("fashn", monkeypatch, settings)
     session = _render_cart(make_cart_session, garment_server, tasks, django_capture_on_commit_callbacks)
     tasks.run_until_idle()
-    from config.storage import storage_read
+    from infrastructure.storage import storage_read
 
     assert storage_read(session.items.get().result_key) == fake.result
     assert fake.requests_to("POST", "/v1/run")[0]["body"]["inputs"]["return_base64"] is True

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from config.storage import storage_exists
 from customers.services import customer_delete
+from infrastructure.storage import storage_exists
 from tests.tryons.conftest import CountingRenderer
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn

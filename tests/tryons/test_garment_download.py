@@ -16,7 +16,7 @@ import urllib3
 from PIL import EpsImagePlugin, Image
 from requests.adapters import BaseAdapter
 
-from config import outbound
+from infrastructure import outbound
 from tryons import services
 
 

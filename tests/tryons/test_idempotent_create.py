@@ -2,7 +2,7 @@
 
 import pytest
 
-from config import idempotency
+from api import idempotency
 from tests.tryons.test_cart_tryons_api import IMAGE
 from tryons.models import TryOn
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
-from config.storage import storage_exists, storage_read, storage_save
+from infrastructure.storage import storage_exists, storage_read, storage_save
 from organizations.models import CreditLedgerEntry
 from tests.tryons.conftest import CountingRenderer
 from tryons import services

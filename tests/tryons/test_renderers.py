@@ -12,7 +12,7 @@ from moto import mock_aws
 from PIL import Image
 from rest_framework.test import APIClient
 
-from config.storage import storage_exists
+from infrastructure.storage import storage_exists
 from tests.http_servers import LocalServer, QuietHandler, SlowServer, timed
 from tests.tryons.conftest import garment_png, person_jpeg
 from tryons import services

@@ -8,7 +8,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.urls import reverse
 
-from config.errors import Conflict, Forbidden, InsufficientCredits, ResourceNotFound, ValidationError
+from api.errors import Conflict, Forbidden, InsufficientCredits, ResourceNotFound, ValidationError
 from customers.models import Customer
 from organizations.models import CreditLedgerEntry
 from organizations.services import credits_adjust, organization_set_status

@@ -1,7 +1,7 @@
 import pytest
 
 from apikeys import usage
-from config.shared_cache import redis_client
+from infrastructure.shared_cache import redis_client
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from apikeys import usage
-from config.shared_cache import redis_client
+from infrastructure.shared_cache import redis_client
 
 pytestmark = pytest.mark.redis
 

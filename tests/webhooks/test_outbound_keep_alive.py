@@ -1,11 +1,12 @@
-"""`config.outbound.post(keep_alive=True)`: connections reused per thread, the SSRF guard unchanged."""
+"""`infrastructure.outbound.post(keep_alive=True)`: connections reused per thread, the SSRF guard
+unchanged."""
 
 import socket
 import threading
 
 import pytest
 
-from config import outbound
+from infrastructure import outbound
 from tests.http_servers import LocalServer, QuietHandler
 
 

@@ -7,7 +7,7 @@ status/response URLs, Replicate's `urls.get`) is called with them only if it is 
 import json
 from urllib.parse import urlsplit
 
-from config import outbound
+from infrastructure import outbound
 from tryons.engines.base import EngineRejected, EngineThrottled, EngineUnavailable
 
 # An API answer (not an image download) larger than this is refused; FASHN's base64 results are the largest.

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.online_indexes import AddIndexOnline
+from infrastructure.online_indexes import AddIndexOnline
 
 
 class Migration(migrations.Migration):

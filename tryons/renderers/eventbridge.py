@@ -31,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.urls import reverse
 
-from config.storage import storage_delete, storage_key, storage_save, storage_signed_url
+from infrastructure.storage import storage_delete, storage_key, storage_save, storage_signed_url
 from tryons.renderers.base import RenderAccepted, RenderRequest, RetryableRenderError
 
 SOURCE = "garmaxai.tryons"

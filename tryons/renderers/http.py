@@ -29,7 +29,7 @@ Response contract
 
 import requests
 
-from config import outbound
+from infrastructure import outbound
 from tryons.renderers.base import (
     PermanentRenderError,
     RenderRequest,

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.errors import Conflict, ResourceNotFound
-from config.observability import metrics
+from api.errors import Conflict, ResourceNotFound
+from infrastructure.observability import metrics
 from organizations.services import credits_refund
 from tryons.models import CartTryOnSession, TryOn
 from tryons.services.payloads import record_event, session_cancelled_payload

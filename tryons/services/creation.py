@@ -12,13 +12,13 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from rest_framework import serializers
 
-from config.bulk_insert import rows_insert
-from config.errors import ValidationError
-from config.ids import new_id
-from config.metadata import metadata_validate
-from config.observability import metrics
-from config.shared_cache import shared_counter_add, shared_counter_start, shared_counters_get
+from api.errors import ValidationError
+from api.ids import new_id
+from api.metadata import metadata_validate
 from customers.selectors import photo_for_key
+from infrastructure.bulk_insert import rows_insert
+from infrastructure.observability import metrics
+from infrastructure.shared_cache import shared_counter_add, shared_counter_start, shared_counters_get
 from organizations.models import Organization
 from organizations.services import credits_charge
 from tryons import pricing

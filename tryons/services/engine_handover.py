@@ -14,7 +14,7 @@ import time
 from django.db import connection
 from django.utils import timezone
 
-from config.observability import metrics, tracing
+from infrastructure.observability import metrics, tracing
 from tryons.models import EngineJob, TryOn
 from tryons.renderers import PermanentRenderError, RetryableRenderError
 from tryons.services.engine_io import data_uri, fan_out

@@ -21,8 +21,8 @@ from django.conf import settings
 from django.db import connection
 from PIL import Image
 
-from config import outbound
-from config.storage import storage_delete, storage_read, storage_save, storage_signed_url
+from infrastructure import outbound
+from infrastructure.storage import storage_delete, storage_read, storage_save, storage_signed_url
 from tryons.engines import engine_settings
 from tryons.engines.base import EngineInputs, EngineRejected, EngineUnavailable
 from tryons.models import EngineJob, TryOn

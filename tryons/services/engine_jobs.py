@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.storage import storage_delete, storage_key, storage_save
+from infrastructure.storage import storage_delete, storage_key, storage_save
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineUnavailable, Submission
 from tryons.engines.circuit import circuit_failure, circuit_success

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.storage import storage_delete, storage_save
+from infrastructure.storage import storage_delete, storage_save
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineThrottled, EngineUnavailable, ProviderStatus
 from tryons.models import EngineJob, TryOn

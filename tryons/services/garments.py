@@ -5,7 +5,7 @@ import io
 from django.conf import settings
 from PIL import Image
 
-from config import outbound
+from infrastructure import outbound
 from tryons.renderers import PermanentRenderError, RetryableRenderError
 
 GARMENT_MAX_PIXELS = 40_000_000

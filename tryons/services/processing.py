@@ -6,8 +6,8 @@ import time
 from django.db import connection
 from django.utils import timezone
 
-from config.observability import metrics, tracing
-from config.storage import storage_exists, storage_read
+from infrastructure.observability import metrics, tracing
+from infrastructure.storage import storage_exists, storage_read
 from tryons.engines import ENGINES
 from tryons.engines.selection import renderer_for
 from tryons.heartbeats import Heartbeat

@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.errors import Conflict, Forbidden, ResourceNotFound, ValidationError
-from config.storage import storage_exists
+from api.errors import Conflict, Forbidden, ResourceNotFound, ValidationError
+from infrastructure.storage import storage_exists
 from organizations.models import Organization
 from organizations.services import credits_charge
 from tryons.models import CartTryOnSession, TryOn

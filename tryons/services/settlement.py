@@ -12,8 +12,8 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, PositiveSmallIntegerField, Value, When
 from django.utils import timezone
 
-from config.observability import metrics
-from config.storage import storage_delete, storage_save
+from infrastructure.observability import metrics
+from infrastructure.storage import storage_delete, storage_save
 from organizations.partner_ids import partner_storage_key
 from organizations.services import credits_refund
 from tryons.models import CartTryOnSession, TryOn

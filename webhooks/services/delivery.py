@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.observability import metrics
+from infrastructure.observability import metrics
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from webhooks.services.leasing import (
     LEASE_MARGIN_SECONDS,

@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from config.errors import ValidationError
-from config.outbound import OutboundBlocked, check_url
+from api.errors import ValidationError
+from infrastructure.outbound import OutboundBlocked, check_url
 from webhooks import signing
 from webhooks.models import SUBSCRIBABLE_EVENTS, Webhook
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from config.errors import Conflict
+from api.errors import Conflict
 from organizations.partner_ids import partner_organization_id
 from webhooks.models import WEBHOOK_TEST, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
 from webhooks.services.outbox import _dispatch_on_commit, _event_create

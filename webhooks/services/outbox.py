@@ -15,8 +15,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from config.ids import new_id
-from config.shared_cache import shared_cache_backend
+from api.ids import new_id
+from infrastructure.shared_cache import shared_cache_backend
 from organizations.models import Organization
 from webhooks import signing
 from webhooks.models import EVENTS, Webhook, WebhookDelivery, WebhookEvent

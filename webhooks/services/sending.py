@@ -9,8 +9,8 @@ from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 
-from config.numbers import whole_number
-from config.outbound import OutboundBlocked, OutboundFailed, post
+from api.numbers import whole_number
+from infrastructure.outbound import OutboundBlocked, OutboundFailed, post
 from webhooks import signing
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
 
