@@ -48,6 +48,7 @@ def test_every_api_key_operation_of_the_openapi_document_is_granted_by_exactly_o
     assert sorted(granted) == sorted(partner_operations)  # each once
     assert _operations(scopes[ALL]) == partner_operations
     for entry in scopes.values():
+        assert entry["operations"], entry
         for operation in entry["operations"]:
             documented = document["paths"][operation["path"]][operation["method"].lower()]
             assert operation["operationId"] == documented["operationId"]
@@ -72,7 +73,9 @@ def test_what_the_catalogue_says_a_scope_grants_is_what_a_key_with_it_may_call(o
     scopes = _catalogue()
     creator = partner_client(organization, scopes=("tryon:create",))
     reader = partner_client(organization, scopes=("tryon:read",))
-    for operation in scopes["tryon:read"]["operations"]:
+    operations = scopes["tryon:read"]["operations"]
+    assert operations
+    for operation in operations:
         path = operation["path"].replace("{id}", "cts_missing")
         call = getattr(creator, operation["method"].lower())
         refused = call(path)

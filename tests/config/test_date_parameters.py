@@ -183,7 +183,9 @@ def test_every_date_in_a_request_body_answers_extremes_with_success_or_a_400_nam
     schema = _schema()
 
     found, wrong = [], []
+    assert schema["paths"]
     for path, operations in schema["paths"].items():
+        assert operations, path
         for method, operation in operations.items():
             content = (operation.get("requestBody") or {}).get("content", {}).get("application/json")
             trails = list(_body_dates(schema, content["schema"])) if content else []

@@ -66,7 +66,10 @@ def test_every_request_and_response_body_has_an_example_its_schema_accepts(docum
 
 
 def test_every_error_example_is_in_the_seed_error_format_with_its_status(document):
-    for method, path, operation in _operations(document):
+    operations = _operations(document)
+    assert operations
+    for method, path, operation in operations:
+        assert operation["responses"], (method, path)
         for status, response in operation["responses"].items():
             if status.startswith(("4", "5")):
                 example = _example(response["content"]["application/json"])
@@ -75,12 +78,15 @@ def test_every_error_example_is_in_the_seed_error_format_with_its_status(documen
 
 
 def test_the_seeds_examples_are_the_ones_shown(document):
+    assert SEED
     for (method, path), seed in SEED.items():
         operation = document["paths"][path][method]
         if "request" in seed:
             assert seed["request"] in _all_examples(operation["requestBody"]["content"]["application/json"])
         if "response" in seed:
-            for status in [s for s in operation["responses"] if s.startswith("2")]:
+            successes = [s for s in operation["responses"] if s.startswith("2")]
+            assert successes, (method, path)
+            for status in successes:
                 shown = _all_examples(operation["responses"][status]["content"]["application/json"])
                 assert any(seed["response"].items() <= example.items() for example in shown), (method, path)
     cart = document["paths"]["/api/v1/cart-tryons"]["post"]
@@ -88,7 +94,9 @@ def test_the_seeds_examples_are_the_ones_shown(document):
 
 
 def test_every_operation_documents_its_errors_and_partner_ones_the_rate_limit_headers(document):
-    for method, path, operation in _operations(document):
+    operations = _operations(document)
+    assert operations
+    for method, path, operation in operations:
         responses = operation["responses"]
         assert {"400", "404", "500"} <= set(responses), (method, path)
         partner = {"ApiKeyAuth": []} in (operation.get("security") or [])

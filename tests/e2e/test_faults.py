@@ -102,6 +102,7 @@ def test_worker_killed_mid_cart_resumes_in_time_completes_once_and_charges_once(
     assert finished["status"] == "completed", finished
     assert resumed_after <= deadline, f"{stack.broker}: dead work resumed within {deadline} s"
     assert finished["progress"] == 100
+    assert items and len(finished["cartItems"]) == len(items)
     for item in finished["cartItems"]:
         assert item["status"] == "completed"
         assert_downloads_image(item["resultUrl"])
@@ -192,6 +193,7 @@ def test_redis_outage_answers_503_then_recovers_without_restarting_web(
     statuses = Counter(o[1] for o in traffic.outcomes)
     print(f"\nredis outage traffic: {dict(statuses)}")
     assert set(statuses) <= {200, 503}, f"only successes and the documented 503: {statuses}"
+    assert traffic.outcomes and statuses[503] >= 10  # the outage's, waited for above
     for _, status, body, headers in traffic.outcomes:
         if status == 503:
             assert body["error"] == "ServiceUnavailable" and body["code"] == 503, body

@@ -119,7 +119,9 @@ def test_rate_limit_admits_exactly_the_limit_under_concurrent_hammering(fresh_pa
 
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {200: limit - 1, 429: 7 * limit + 1}, statuses
-    for refused in (r for r in responses if r.status_code == 429):
+    refusals = [r for r in responses if r.status_code == 429]
+    assert len(refusals) == 7 * limit + 1
+    for refused in refusals:
         body = refused.json()
         assert body["error"] == "RateLimitExceeded" and body["code"] == 429
         assert int(refused.headers["Retry-After"]) >= 1

@@ -87,7 +87,9 @@ def test_the_issue_s_alerts_are_all_there():
 
 def test_rules_and_dashboard_name_only_metrics_we_export():
     exported = _exported_names()
-    for expr in _rule_exprs() + _dashboard_exprs():
+    rules, panels = _rule_exprs(), _dashboard_exprs()
+    assert rules and panels
+    for expr in rules + panels:
         unknown = set(_METRIC.findall(expr)) - exported
         assert not unknown, (expr, unknown)
 

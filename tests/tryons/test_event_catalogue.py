@@ -33,6 +33,7 @@ def test_every_event_type_is_listed_with_its_subscribability(catalogue):
 
 
 def test_each_schema_is_valid_json_schema_and_its_example_conforms_field_for_field(catalogue):
+    assert catalogue
     for name, entry in catalogue.items():
         schema, example = entry["schema"], entry["example"]
         Draft202012Validator.check_schema(schema)

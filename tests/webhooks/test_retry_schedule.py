@@ -80,6 +80,7 @@ def test_retries_arrive_5_15_and_45_seconds_apart_and_an_exhausted_delivery_is_o
     output = log.read_text()
     print(output[-5000:])
 
+    assert len(receivers) == 3
     for receiver in receivers:
         times = [request.at for request in receiver.requests]
         assert len(times) == 4, len(times)
@@ -90,6 +91,7 @@ def test_retries_arrive_5_15_and_45_seconds_apart_and_an_exhausted_delivery_is_o
         assert abs((times[2] - times[0]) - 20) <= TOLERANCE_SECONDS, gaps  # the third attempt: 20 s
 
     warnings = [line for line in output.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
+    assert deliveries.count() == 3
     for delivery in deliveries:
         mine = [line for line in warnings if delivery.id in line]
         assert len(mine) == 1, warnings
