@@ -10,8 +10,6 @@ class ApiKeysConfig(AppConfig):
 
         beat_entries_add(
             {
-                "flush-api-usage": {"task": "apikeys.flush_usage", "schedule": 5.0},
-                "prune-api-usage": {"task": "apikeys.prune_usage", "schedule": 3600.0},
                 "record-expired-api-keys": {"task": "apikeys.record_expired_keys", "schedule": 60.0},
             }
         )

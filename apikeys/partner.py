@@ -10,6 +10,7 @@ response to an authenticated key, errors included, is recorded for usage statist
 """
 
 import time
+from collections.abc import Callable
 
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.renderers import JSONRenderer
@@ -19,7 +20,6 @@ from api.errors import RateLimitExceeded
 from api.idempotency import IdempotentPostMixin
 from api.request_context import current_request_id
 from api.routes import route_template
-from apikeys import usage
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.operations import operation_name
@@ -29,6 +29,17 @@ from apikeys.ratelimit import rate_limit_headers_set, rate_limit_hit
 # Renderers keep no per-request state, so one instance serves every request of the process.
 _JSON_RENDERER = JSONRenderer()
 _ACCEPTS_JSON = frozenset({None, "", "*/*", "application/json"})
+
+# Who is told of each answered partner request: usage registers its recorder in its AppConfig.ready (usage
+# builds on keys, so keys hand the record over instead of importing it).
+_request_recorders: dict[str, Callable[..., None]] = {}
+
+
+def partner_request_recorder_register(name: str, recorder: Callable[..., None]) -> None:
+    """Register (or replace, so a repeated ready() is harmless) the recorder called `name`: it is called
+    with keyword arguments key_id, method, route, status_code, duration_ms, request_id, error_code and
+    client_address after every response to an authenticated key, and must never raise."""
+    _request_recorders[name] = recorder
 
 
 class PartnerAPIMixin(IdempotentPostMixin):
@@ -116,16 +127,17 @@ class PartnerAPIMixin(IdempotentPostMixin):
         if principal is not None:
             match = request._request.resolver_match
             data = response.data if response.status_code >= 400 else None
-            usage.apikey_usage_record(
-                key_id=principal.key_id,
-                method=request.method,
-                route=route_template(match.route) if match else request.path,
-                status_code=response.status_code,
-                duration_ms=(time.perf_counter() - self._started) * 1000,
-                request_id=current_request_id() or "",
-                error_code=data.get("error", "") if isinstance(data, dict) else "",
-                client_address=client_address(request._request),
-            )
+            for record in _request_recorders.values():
+                record(
+                    key_id=principal.key_id,
+                    method=request.method,
+                    route=route_template(match.route) if match else request.path,
+                    status_code=response.status_code,
+                    duration_ms=(time.perf_counter() - self._started) * 1000,
+                    request_id=current_request_id() or "",
+                    error_code=data.get("error", "") if isinstance(data, dict) else "",
+                    client_address=client_address(request._request),
+                )
         return response
 
 

@@ -1,52 +1,14 @@
-"""Reads for the key management API (usage statistics over a window of days) and for the account a key
-sees (its organization, in its mode, and that mode's credit ledger)."""
+"""Reads for the account a key sees (its organization, in its mode, and that mode's credit ledger)."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from api.date_parameters import date_parameter, is_date_only
 from api.errors import ValidationError
 from api.timestamps import timestamp_text
 from apikeys.admission import ApiKeyPrincipal
-from apikeys.models import ApiKey
 from organizations.models import CreditLedgerEntry, Organization, credits_number
-from usage.selectors import usage_summary
-
-
-def apikey_usage_summary(*, key: ApiKey, days: int) -> dict:
-    """Requests by day, by endpoint and by status class over the last `days` days (today included).
-
-    Read from the hourly rollups (usage app), so it costs the same however busy the key is. Counts what
-    has been flushed to the database: in production that lags live traffic by a few seconds.
-    """
-    today = timezone.now().date()
-    first_day = today - timedelta(days=days - 1)
-    summary = usage_summary(
-        organization_id=key.organization_id,
-        api_key_id=key.id,
-        start=datetime.combine(first_day, time.min, tzinfo=UTC),
-        end=datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC),
-        granularity="day",
-    )
-    return {
-        "keyId": key.id,
-        "days": days,
-        "from": first_day.isoformat(),
-        "to": today.isoformat(),
-        "totals": {key: summary["totals"][key] for key in ("requests", "errors", "averageDurationMs")},
-        "byDay": [
-            {
-                "date": point["start"].date().isoformat(),
-                "requests": point["requests"],
-                "errors": point["errors"],
-            }
-            for point in summary["series"]
-        ],
-        "byEndpoint": summary["byRoute"],
-        "byStatusClass": summary["byStatusClass"],
-    }
 
 
 def account_for_key(*, principal: ApiKeyPrincipal, rate_limit) -> dict:

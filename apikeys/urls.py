@@ -26,9 +26,4 @@ urlpatterns = [
         ApiKeyViewSet.as_view({"get": "events"}),
         name="organization-api-key-events",
     ),
-    path(
-        "organizations/<str:organization_id>/api-keys/<str:key_id>/usage",
-        ApiKeyViewSet.as_view({"get": "usage"}),
-        name="organization-api-key-usage",
-    ),
 ]

@@ -20,15 +20,11 @@ from apikeys.serializers import (
     ApiKeyRollSerializer,
     ApiKeySerializer,
     ApiKeyUpdateSerializer,
-    ApiKeyUsageSerializer,
     ScopeCatalogueSerializer,
 )
 from organizations.access import organization_for_user
 from organizations.models import CreditLedgerEntry, Organization
 from organizations.serializers import CreditLedgerEntrySerializer, CreditsField
-
-USAGE_DEFAULT_DAYS = 7
-USAGE_MAX_DAYS = 90
 
 _KEY_EXAMPLE = {
     "id": "key_9f8e7d6c5b4a",
@@ -230,29 +226,6 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     def destroy(self, request, organization_id=None, key_id=None):
         services.apikey_revoke(key=self._key(manage=True), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @extend_schema(
-        summary="Usage of an API key: requests by day, by endpoint and by status class",
-        parameters=[
-            OpenApiParameter(
-                "days",
-                {"type": "integer", "minimum": 1, "maximum": USAGE_MAX_DAYS, "default": USAGE_DEFAULT_DAYS},
-                description=f"Window in days, today included (1–{USAGE_MAX_DAYS}, default "
-                f"{USAGE_DEFAULT_DAYS}). Counts lag live traffic by a few seconds.",
-            )
-        ],
-        responses={200: ApiKeyUsageSerializer},
-    )
-    def usage(self, request, organization_id=None, key_id=None):
-        key = self._key(manage=False)
-        raw = request.query_params.get("days", "")
-        try:
-            days = int(raw) if raw else USAGE_DEFAULT_DAYS
-        except ValueError:
-            days = 0
-        if not 1 <= days <= USAGE_MAX_DAYS:
-            raise ValidationError(details={"days": [f"Must be an integer from 1 to {USAGE_MAX_DAYS}."]})
-        return Response(selectors.apikey_usage_summary(key=key, days=days))
 
 
 SCOPE_CATALOGUE_EXAMPLE = {

@@ -208,10 +208,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=15)
 
-    from apikeys.usage import apikey_usage_flush
+    from usage.buffer import usage_flush
 
     flushed = 0
-    while batch := apikey_usage_flush():
+    while batch := usage_flush():
         flushed += batch
 
     medians = {

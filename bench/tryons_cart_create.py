@@ -151,9 +151,9 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=15)
 
-    from apikeys.usage import apikey_usage_flush
+    from usage.buffer import usage_flush
 
-    while apikey_usage_flush():
+    while usage_flush():
         pass
 
     print(

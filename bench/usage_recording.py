@@ -4,10 +4,10 @@
         [--rate 2000] [--web-processes 2]
 
 `--seconds 600` is the full ten minutes of issue 22; the default is one minute, to spare a shared machine.
-The real recording path end to end: `--web-processes` processes each call apikeys/usage.py's
-`apikey_usage_record` (what every partner response does) at their share of `--rate`, so each one batches in
+The real recording path end to end: `--web-processes` processes each call usage/buffer.py's
+`usage_record` (what every partner response does) at their share of `--rate`, so each one batches in
 memory and its pusher thread RPUSHes to Redis once a second, as a gunicorn worker would; one more process
-runs the beat task's body (`apikey_usage_flush`) every 5 seconds, as the worker would, writing the request
+runs the beat task's body (`usage_flush`) every 5 seconds, as the worker would, writing the request
 log's daily partition and the rollups. At the end the web processes exit normally (their atexit push is
 the graceful shutdown) and the last flush runs.
 
@@ -41,12 +41,12 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
 
 from api.ids import new_id  # noqa: E402
-from apikeys import usage  # noqa: E402
 from apikeys.services import apikey_create  # noqa: E402
 from infrastructure.shared_cache import redis_client  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 from tests.scale_data import ROUTES, STATUSES  # noqa: E402
+from usage import buffer  # noqa: E402
 from usage.models import RequestLogEntry  # noqa: E402
 
 FLUSH_INTERVAL = 5.0  # config/celery.py's beat schedule for apikeys.flush_usage
@@ -69,7 +69,7 @@ def web_process(key_ids, rate: float, seconds: float) -> None:
         while sent < due:
             method, route = ROUTES[sent % len(ROUTES)]
             status, error = STATUSES[sent % len(STATUSES)]
-            usage.apikey_usage_record(
+            buffer.usage_record(
                 key_id=key_ids[sent % len(key_ids)],
                 method=method,
                 route=route,
@@ -90,7 +90,7 @@ def flusher(stop, busy_times) -> None:
     next_tick = time.monotonic()
     while not stop.is_set():
         started = time.monotonic()
-        usage.apikey_usage_flush()
+        buffer.usage_flush()
         busy_times.append(time.monotonic() - started)
         next_tick += FLUSH_INTERVAL
         stop.wait(max(0.0, next_tick - time.monotonic()))
@@ -109,7 +109,7 @@ def main():
 
     call_command("migrate", verbosity=0)
     redis = redis_client()
-    redis.delete(usage.BUFFER_KEY)
+    redis.delete(buffer.BUFFER_KEY)
     organization = organization_create(owner=UserFactory(username=new_id("bench")), name="bench-recording")
     key_ids = [apikey_create(organization=organization, name=f"k{n}", scopes=["all"])[0].id for n in range(3)]
     before = RequestLogEntry.objects.count()
@@ -128,14 +128,14 @@ def main():
     backlog = []
     while any(web.poll() is None for web in webs):
         time.sleep(FLUSH_INTERVAL)
-        backlog.append(redis.llen(usage.BUFFER_KEY))
+        backlog.append(redis.llen(buffer.BUFFER_KEY))
         print(f"  t={time.monotonic() - started:5.0f} s  backlog={backlog[-1]:6d} lines", flush=True)
     offered = sum(int(web.communicate()[0].split()[-1]) for web in webs)
     stop.set()
     flush_process.join()
     # The last records: what the next beat ticks would do after the web processes stopped.
-    while redis.llen(usage.BUFFER_KEY):
-        usage.apikey_usage_flush()
+    while redis.llen(buffer.BUFFER_KEY):
+        buffer.usage_flush()
     stored = RequestLogEntry.objects.count() - before
 
     interval_load = args.rate * FLUSH_INTERVAL

@@ -35,7 +35,7 @@ urlpatterns = [
     ),
     path("api/", include("organizations.urls")),
     path("api/", include("apikeys.urls")),
-    path("api/", include("apikeys.usage_urls")),
+    path("api/", include("usage.urls")),
 ]
 
 handler400 = "api.errors.handler400"

@@ -18,7 +18,7 @@ class RequestLogEntry(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
-    # The key's id, not a foreign key: this app sits below apikeys (it stores what apikeys records).
+    # The key's id, not a foreign key: rows are kept by time, not by the life of a key (module docstring).
     api_key_id = models.CharField(max_length=40)
     # The X-Request-Id the partner got, also in every error body: how a partner finds the entry. As long as
     # the longest one api/middleware.py takes from a partner, so it is kept as sent. Not unique: a retry
@@ -67,7 +67,7 @@ class UsageRollup(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", db_index=False
     )
-    # The key's id, not a foreign key: this app sits below apikeys (it stores what apikeys records).
+    # The key's id, not a foreign key: rows are kept by time, not by the life of a key (module docstring).
     api_key_id = models.CharField(max_length=40)
     period = models.CharField(max_length=4, choices=Period.choices)
     start = models.DateTimeField()

@@ -1,6 +1,6 @@
-"""Writing the request log and its hourly and daily rollups, from the batches apikeys/usage.py collects.
+"""Writing the request log and its hourly and daily rollups, from the batches usage/buffer.py collects.
 
-apikeys/usage.py keeps recording off the request's latency (an in-memory batch per process, a Redis list,
+usage/buffer.py keeps recording off the request's latency (an in-memory batch per process, a Redis list,
 a beat flush); this module is what the flush does with a batch. Entries are inserted in bulk and added to
 their hour's and day's rollup buckets in the same transaction, so the rollups never disagree with the log.
 """
@@ -28,7 +28,7 @@ def _address(value) -> str | None:
 def request_log_store(*, rows: list[tuple], organization_of: dict[str, str]) -> int:
     """Insert request records and add them to the rollups; returns how many were stored.
 
-    `rows` are apikeys/usage.py's lines: (key_id, method, route, status_code, duration_ms, at[, request_id,
+    `rows` are usage/buffer.py's lines: (key_id, method, route, status_code, duration_ms, at[, request_id,
     error_code, client_address]) — lines pushed before the request log existed have only the first six.
     Records of unknown keys, and records dated outside the retention window (a skewed clock), are dropped.
     Runs inside the caller's transaction; callers serialize (the flush lock), so partition creation and

@@ -101,3 +101,49 @@ class UsageSerializer(serializers.Serializer):
         fields = super().get_fields()
         fields["from"] = serializers.DateTimeField()  # a Python keyword, so not declared as an attribute
         return fields
+
+
+class UsageTotalsSerializer(serializers.Serializer):
+    requests = serializers.IntegerField()
+    errors = serializers.IntegerField(help_text="Responses with status 400 or above.")
+    averageDurationMs = serializers.FloatField()
+
+
+class UsageDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    requests = serializers.IntegerField()
+    errors = serializers.IntegerField()
+
+
+class UsageEndpointSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    route = serializers.CharField(help_text="URL template, e.g. /api/v1/customers/{externalId}.")
+    requests = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    averageDurationMs = serializers.FloatField()
+
+
+class UsageStatusClassSerializer(serializers.Serializer):
+    _2xx = serializers.IntegerField()
+    _3xx = serializers.IntegerField()
+    _4xx = serializers.IntegerField()
+    _5xx = serializers.IntegerField()
+
+    def get_fields(self):
+        # JSON names starting with a digit are not Python identifiers.
+        return {name.lstrip("_"): field for name, field in super().get_fields().items()}
+
+
+class ApiKeyUsageSerializer(serializers.Serializer):
+    keyId = serializers.CharField()
+    days = serializers.IntegerField()
+    to = serializers.DateField()
+    totals = UsageTotalsSerializer()
+    byDay = UsageDaySerializer(many=True)
+    byEndpoint = UsageEndpointSerializer(many=True)
+    byStatusClass = UsageStatusClassSerializer()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(help_text="First day of the window (UTC).")
+        return fields

@@ -15,18 +15,20 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from apikeys import usage
+from api.events import event_emit
 from apikeys.partner import PartnerAPIMixin
 from customers.models import Customer
 from infrastructure.storage import storage_save
+from organizations.events import CREDITS_ADDED, CREDITS_LOW
 from organizations.models import CreditLedgerEntry, Organization
 from tests.factories import make_photo_row
-from tests.tryons.conftest import person_jpeg
+from tests.images import person_jpeg
 from tests.webhooks.factories import cart_completed_data, make_webhook
+from tryons.events import CART_TRYON_COMPLETED
+from usage import buffer
 from usage.models import RequestLogEntry
 from webhooks import services as webhook_services
-from webhooks.models import CART_TRYON_COMPLETED, WebhookDelivery, WebhookEvent
-from webhooks.services.credits import credits_added_receive, credits_low_receive
+from webhooks.models import WebhookDelivery, WebhookEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.postgres]
 
@@ -121,7 +123,7 @@ def _populate(client, organization_id, tag):
     with transaction.atomic():
         event = webhook_services.webhook_event_record(
             organization_id=organization_id,
-            event=CART_TRYON_COMPLETED,
+            event=CART_TRYON_COMPLETED.name,
             data=cart_completed_data(organization),
         )
     delivery = WebhookDelivery.objects.get(event=event)
@@ -156,8 +158,8 @@ def modes(organization, api_key_for, settings, tmp_path):
         "test": (test, _populate(test, sandbox.id, "test")),
     }
     # The requests above reach the request log through the usage flush, as the beat task would run it.
-    usage.apikey_usage_batch_push()
-    usage.apikey_usage_flush()
+    buffer.usage_batch_push()
+    buffer.usage_flush()
     for mode, acting in (("live", organization.id), ("test", sandbox.id)):
         entry = RequestLogEntry.objects.filter(organization_id=acting).order_by("-created_at").first()
         data[mode][1].update(organization=organization.id, request=entry.request_id, acting=acting)
@@ -295,8 +297,8 @@ def test_test_mode_answers_name_only_the_live_organization(modes, organization):
     # Events recorded for the sandbox (credits, try-ons) carry the live id too.
     entry = CreditLedgerEntry.objects.filter(organization_id=sandbox_id).first()
     with transaction.atomic():
-        credits_low_receive(entry=entry, threshold=Decimal("20"))
-        credits_added_receive(entry=entry)
+        event_emit(CREDITS_LOW, organization_id=sandbox_id, entry=entry, threshold=Decimal("20"))
+        event_emit(CREDITS_ADDED, organization_id=sandbox_id, entry=entry)
     events = WebhookEvent.objects.filter(organization_id=sandbox_id)
     assert events.filter(event__startswith="credits.").count() == 2
     for event in events:

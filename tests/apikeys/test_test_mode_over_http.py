@@ -9,11 +9,11 @@ import pytest
 import requests
 
 from apikeys import services as apikey_services
-from apikeys import usage
 from organizations.models import Organization
-from tests.e2e.servers import jpeg_bytes
 from tests.factories import UserFactory, make_organization
+from tests.images import person_jpeg
 from tests.live_service import live_service  # noqa: F401
+from usage import buffer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -41,7 +41,7 @@ def test_a_test_key_sees_only_the_live_organization_id_in_responses_keys_and_url
     photo = call(
         "POST",
         "/api/v1/customers/shopper-1/photos",
-        files={"photo": ("me.jpg", jpeg_bytes(400, 600), "image/jpeg")},
+        files={"photo": ("me.jpg", person_jpeg((400, 600)), "image/jpeg")},
     )
     # On main: enterprise/org-<sandbox id>/photos/photo_….jpg
     assert photo["photoS3Key"].startswith(f"enterprise/org-{organization.id}/test/photos/"), photo[
@@ -52,7 +52,7 @@ def test_a_test_key_sees_only_the_live_organization_id_in_responses_keys_and_url
     call("GET", "/api/v1/customers/shopper-1/photos")
     assert call("GET", "/api/v1/account")["organizationId"] == organization.id
     time.sleep(1.5)  # each gunicorn worker pushes its usage batch to Redis every second
-    usage.apikey_usage_flush()
+    buffer.usage_flush()
     summary = call("GET", f"/api/organizations/{organization.id}/usage")
     # On main: the sandbox's id.
     assert summary["organizationId"] == organization.id and summary["totals"]["requests"] >= 5

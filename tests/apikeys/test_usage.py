@@ -4,11 +4,11 @@ import pytest
 from django.utils import timezone
 
 from api.routes import route_template
-from apikeys import tasks, usage
 from apikeys.models import ApiKey
 from infrastructure.shared_cache import redis_client
 from organizations.models import Membership
 from tests.concurrency import wait_until
+from usage import buffer, tasks
 from usage.models import RequestLogEntry, UsageRollup
 from usage.services import request_log_maintain
 
@@ -17,21 +17,21 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.urls")]
 
 @pytest.fixture(autouse=True)
 def _empty_batch():
-    usage.apikey_usage_batch_push()  # nothing from an earlier test lands in this one's Redis db
+    buffer.usage_batch_push()  # nothing from an earlier test lands in this one's Redis db
     redis = redis_client()
     if redis is not None:
-        redis.delete(usage.BUFFER_KEY)
+        redis.delete(buffer.BUFFER_KEY)
 
 
 def flush():
     """Stand-in for the pusher thread and the beat tick (in embedded mode records are already stored)."""
-    usage.apikey_usage_batch_push()
+    buffer.usage_batch_push()
     return tasks.flush_usage()
 
 
 def store(key, *, at, method="GET", route="/r", status_code=200, duration_ms=1):
     """One record through the flush's own write path (request log and rollups)."""
-    usage._store([(key.id, method, route, status_code, duration_ms, at.timestamp())])
+    buffer._store([(key.id, method, route, status_code, duration_ms, at.timestamp())])
 
 
 def usage_url(organization, key):
@@ -84,11 +84,11 @@ def test_in_production_requests_are_buffered_in_redis_until_the_flush(organizati
     for _ in range(3):
         client.get("/api/v1/test-things/a")
     # Within about a second the web process's pusher thread moves its batch onto the Redis list.
-    wait_until(lambda: redis_client().llen(usage.BUFFER_KEY) >= 3, timeout=5)
-    assert redis_client().llen(usage.BUFFER_KEY) == 3
+    wait_until(lambda: redis_client().llen(buffer.BUFFER_KEY) >= 3, timeout=5)
+    assert redis_client().llen(buffer.BUFFER_KEY) == 3
     assert RequestLogEntry.objects.count() == 0  # the database only sees them at the flush
     assert tasks.flush_usage() == 3
-    assert redis_client().llen(usage.BUFFER_KEY) == 0
+    assert redis_client().llen(buffer.BUFFER_KEY) == 0
     assert RequestLogEntry.objects.count() == 3
     assert flush() == 0  # nothing counted twice
     key.refresh_from_db()
@@ -101,16 +101,16 @@ def test_a_flush_that_fails_keeps_the_batch_for_the_next_run(
 ):
     key, raw_key = api_key_for(organization)
     key_client(raw_key).get("/api/v1/test-things/a")
-    usage.apikey_usage_batch_push()
+    buffer.usage_batch_push()
 
     def broken(rows):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(usage, "_store", broken)
+    monkeypatch.setattr(buffer, "_store", broken)
     with pytest.raises(RuntimeError):
-        usage.apikey_usage_flush()
+        buffer.usage_flush()
     monkeypatch.undo()
-    assert usage.apikey_usage_flush() == 1
+    assert buffer.usage_flush() == 1
     key.refresh_from_db()
     assert key.usage_count == 1
 
@@ -118,8 +118,8 @@ def test_a_flush_that_fails_keeps_the_batch_for_the_next_run(
 def test_counters_only_move_forward(organization, api_key_for):
     key, _ = api_key_for(organization)
     now = timezone.now().timestamp()
-    usage._store([(key.id, "GET", "/api/v1/x", 200, 5, now)])
-    usage._store([(key.id, "GET", "/api/v1/x", 200, 5, now - 3600)])  # a late batch
+    buffer._store([(key.id, "GET", "/api/v1/x", 200, 5, now)])
+    buffer._store([(key.id, "GET", "/api/v1/x", 200, 5, now - 3600)])  # a late batch
     key.refresh_from_db()
     assert key.usage_count == 2
     assert abs(key.last_used_at.timestamp() - now) < 0.01
@@ -128,7 +128,7 @@ def test_counters_only_move_forward(organization, api_key_for):
 def test_records_of_a_deleted_key_are_dropped_not_crashing_the_flush(organization, api_key_for):
     key, _ = api_key_for(organization)
     now = timezone.now().timestamp()
-    usage._store([("key_gone", "GET", "/api/v1/x", 200, 1, now), (key.id, "GET", "/api/v1/x", 200, 1, now)])
+    buffer._store([("key_gone", "GET", "/api/v1/x", 200, 1, now), (key.id, "GET", "/api/v1/x", 200, 1, now)])
     assert list(RequestLogEntry.objects.values_list("api_key_id", flat=True)) == [key.id]
 
 
@@ -253,17 +253,17 @@ def test_usage_count_matches_records_after_many_requests(organization, api_key_f
 
 @pytest.mark.redis
 def test_a_full_batch_is_pushed_at_once_and_a_failed_push_is_retried(monkeypatch):
-    monkeypatch.setattr(usage, "BATCH_MAX", 3)
-    monkeypatch.setattr(usage, "_pusher_ensure_running", lambda: None)  # only the size trigger here
+    monkeypatch.setattr(buffer, "BATCH_MAX", 3)
+    monkeypatch.setattr(buffer, "_pusher_ensure_running", lambda: None)  # only the size trigger here
     for n in range(2):
-        usage.apikey_usage_record(key_id="key_x", method="GET", route="/r", status_code=200, duration_ms=n)
-    assert redis_client().llen(usage.BUFFER_KEY) == 0
-    usage.apikey_usage_record(key_id="key_x", method="GET", route="/r", status_code=200, duration_ms=2)
-    assert redis_client().llen(usage.BUFFER_KEY) == 3
+        buffer.usage_record(key_id="key_x", method="GET", route="/r", status_code=200, duration_ms=n)
+    assert redis_client().llen(buffer.BUFFER_KEY) == 0
+    buffer.usage_record(key_id="key_x", method="GET", route="/r", status_code=200, duration_ms=2)
+    assert redis_client().llen(buffer.BUFFER_KEY) == 3
 
-    usage.apikey_usage_record(key_id="key_x", method="GET", route="/r", status_code=500, duration_ms=3)
+    buffer.usage_record(key_id="key_x", method="GET", route="/r", status_code=500, duration_ms=3)
     with monkeypatch.context() as patched:
-        patched.setattr(usage, "redis_client", lambda: None)  # the push fails: nothing to push to
-        assert usage.apikey_usage_batch_push() == 0
-    assert usage.apikey_usage_batch_push() == 1
-    assert redis_client().llen(usage.BUFFER_KEY) == 4
+        patched.setattr(buffer, "redis_client", lambda: None)  # the push fails: nothing to push to
+        assert buffer.usage_batch_push() == 0
+    assert buffer.usage_batch_push() == 1
+    assert redis_client().llen(buffer.BUFFER_KEY) == 4

@@ -1,9 +1,10 @@
-"""Imports point one way: config <- api <- infrastructure <- organizations <- usage <- apikeys <- customers
+"""Imports point one way: config <- api <- infrastructure <- organizations <- apikeys <- usage <- customers
 <- webhooks <- tryons.
 
 An app may import only the apps before it. The later apps reach back through a mixin attribute
-(`credential_error`), a signal sent on commit (`organization_status_changed`) and a registry
-(`customers.erasure`). Function-level imports count too: deferring an import does not reverse an arrow.
+(`credential_error`), a signal sent on commit (`organization_status_changed`) and registries
+(`customers.erasure`; apikeys.partner's request recorders, where usage records each partner request).
+Function-level imports count too: deferring an import does not reverse an arrow.
 """
 
 import ast
@@ -17,8 +18,8 @@ ORDER = [
     "api",
     "infrastructure",
     "organizations",
-    "usage",
     "apikeys",
+    "usage",
     "customers",
     "webhooks",
     "tryons",

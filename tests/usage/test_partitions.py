@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from apikeys import tasks
+from usage import tasks
 from usage.models import RequestLogEntry, UsageRollup
 from usage.partitions import partition_name, partitions_list
 from usage.selectors import request_log_list

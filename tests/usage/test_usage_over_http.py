@@ -14,9 +14,9 @@ import requests
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apikeys import services as apikey_services
-from apikeys import usage
 from tests.factories import UserFactory, make_organization
 from tests.live_service import live_service  # noqa: F401
+from usage import buffer
 from usage.models import CreditRollup
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -36,7 +36,7 @@ def _shop():
 
 def _flush_usage():
     time.sleep(1.5)  # each gunicorn worker pushes its batch to Redis every second
-    usage.apikey_usage_flush()
+    buffer.usage_flush()
 
 
 def test_reading_usage_of_a_period_before_retention_is_a_400_and_writes_nothing(

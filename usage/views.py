@@ -1,5 +1,5 @@
 """Usage analytics and the request log of an organization: for its members (JWT) and its API keys holding
-`usage:read` (another organization's id is a 404 for both)."""
+`usage:read` (another organization's id is a 404 for both); one API key's usage, for members (JWT)."""
 
 from datetime import timedelta
 
@@ -16,6 +16,7 @@ from api.schema import ErrorSerializer
 from api.timestamps import timestamp_text
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.authentication import ApiKeyAuthentication
+from apikeys.models import ApiKey
 from apikeys.partner import PartnerAPIMixin
 from apikeys.permissions import RequiresScope
 from apikeys.scopes import USAGE_READ
@@ -25,11 +26,19 @@ from organizations.models import Organization
 from organizations.partner_ids import partner_organization_id
 from usage import selectors
 from usage import settings as usage_settings
-from usage.serializers import RequestLogEntrySerializer, UsageQuerySerializer, UsageSerializer
+from usage.serializers import (
+    ApiKeyUsageSerializer,
+    RequestLogEntrySerializer,
+    UsageQuerySerializer,
+    UsageSerializer,
+)
 
 # Buckets one usage response may hold: a month of hours, or a year and a bit of days (the rollups' life).
 MAX_SPAN = {"hour": timedelta(days=31), "day": timedelta(days=400)}
 DEFAULT_SPAN = {"hour": timedelta(hours=24), "day": timedelta(days=30)}
+# One key's usage: a window of whole days, today included.
+USAGE_DEFAULT_DAYS = 7
+USAGE_MAX_DAYS = 90
 
 ORGANIZATION_ID = OpenApiParameter("organization_id", str, OpenApiParameter.PATH, description="`org_…`")
 RATE_LIMITED = OpenApiResponse(ErrorSerializer, description="RateLimitExceeded (API keys): see Retry-After.")
@@ -267,3 +276,47 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     def log_entry(self, request, organization_id=None, request_id=None):
         entry = selectors.request_log_entry(organization_id=self._organization_id(), request_id=request_id)
         return Response(RequestLogEntrySerializer(entry).data)
+
+
+@extend_schema(tags=["API keys"])
+class ApiKeyUsageViewSet(viewsets.GenericViewSet):
+    """One API key's usage (JWT): the organization's members and staff read it."""
+
+    queryset = ApiKey.objects.none()
+    lookup_url_kwarg = "key_id"
+
+    def _key(self) -> ApiKey:
+        organization = organization_for_user(
+            user=self.request.user, organization_id=self.kwargs["organization_id"]
+        )
+        key_id = self.kwargs["key_id"]
+        key = ApiKey.objects.filter(organization=organization, pk=key_id).first()
+        if key is None:
+            raise ResourceNotFound(f"API key {key_id} not found.")
+        return key
+
+    @extend_schema(
+        summary="Usage of an API key: requests by day, by endpoint and by status class",
+        # What every operation of the API keys section says of who may call it.
+        description="An organization's API keys (JWT). Members and staff read; the owner and admins create "
+        "and revoke.",
+        parameters=[
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": USAGE_MAX_DAYS, "default": USAGE_DEFAULT_DAYS},
+                description=f"Window in days, today included (1–{USAGE_MAX_DAYS}, default "
+                f"{USAGE_DEFAULT_DAYS}). Counts lag live traffic by a few seconds.",
+            )
+        ],
+        responses={200: ApiKeyUsageSerializer},
+    )
+    def usage(self, request, organization_id=None, key_id=None):
+        key = self._key()
+        raw = request.query_params.get("days", "")
+        try:
+            days = int(raw) if raw else USAGE_DEFAULT_DAYS
+        except ValueError:
+            days = 0
+        if not 1 <= days <= USAGE_MAX_DAYS:
+            raise ValidationError(details={"days": [f"Must be an integer from 1 to {USAGE_MAX_DAYS}."]})
+        return Response(selectors.apikey_usage_summary(key=key, days=days))

@@ -1,5 +1,5 @@
 """Usage tracking: one record per partner request (key, method, route template, status, duration, time,
-request id, error code, client address), stored in the request log and its rollups (the usage app).
+request id, error code, client address), stored in the request log and its rollups (usage/recording.py).
 
 Recording sits on the hot path, so in production it costs no round trip at all: each web process
 appends a tuple to an in-memory batch, and a background thread pushes the batch onto a Redis
@@ -37,6 +37,7 @@ from infrastructure.shared_cache import redis_client
 from organizations.models import Organization
 from usage.recording import request_log_store
 
+# Named for the key whose request is recorded, like the key path's own log lines.
 logger = logging.getLogger("garmax.apikeys")
 
 BUFFER_KEY = "gx:usage:buffer"
@@ -49,7 +50,7 @@ FLUSH_BATCH = 1000
 FLUSH_MAX_BATCHES = 50  # bounds one run; the next beat tick continues
 
 
-def apikey_usage_record(
+def usage_record(
     *,
     key_id: str,
     method: str,
@@ -76,7 +77,7 @@ def apikey_usage_record(
             full = len(_batch) >= BATCH_MAX
         _pusher_ensure_running()
         if full:
-            apikey_usage_batch_push()
+            usage_batch_push()
     except Exception:
         logger.warning("Could not record API usage for key %s", key_id, exc_info=False)
 
@@ -87,7 +88,7 @@ _push_lock = threading.Lock()
 _pusher_pid: int | None = None
 
 
-def apikey_usage_batch_push() -> int:
+def usage_batch_push() -> int:
     """Push this process's pending usage lines onto the Redis list; returns how many were pushed.
 
     On a Redis error the lines go back into the batch (bounded by BATCH_HARD_CAP) for the next try.
@@ -126,10 +127,10 @@ def _pusher_ensure_running() -> None:
 def _pusher_loop() -> None:
     while True:
         time.sleep(BATCH_SECONDS)
-        apikey_usage_batch_push()
+        usage_batch_push()
 
 
-atexit.register(apikey_usage_batch_push)
+atexit.register(usage_batch_push)
 
 
 def _acting_organizations(key_ids) -> dict[str, str]:
@@ -167,7 +168,7 @@ def _store(rows: list[tuple]) -> None:
             )
 
 
-def apikey_usage_flush() -> int:
+def usage_flush() -> int:
     """Move buffered usage from Redis into the database; returns how many records were stored.
 
     Safe to run concurrently (a lock makes extra runs return 0) and after a crash (see module docstring).

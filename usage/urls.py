@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apikeys.usage_views import OrganizationUsageViewSet
+from usage.views import ApiKeyUsageViewSet, OrganizationUsageViewSet
 
 urlpatterns = [
     path(
@@ -17,5 +17,10 @@ urlpatterns = [
         "organizations/<str:organization_id>/logs/requests/<str:request_id>",
         OrganizationUsageViewSet.as_view({"get": "log_entry"}),
         name="organization-request-log-entry",
+    ),
+    path(
+        "organizations/<str:organization_id>/api-keys/<str:key_id>/usage",
+        ApiKeyUsageViewSet.as_view({"get": "usage"}),
+        name="organization-api-key-usage",
     ),
 ]
