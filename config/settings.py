@@ -341,7 +341,7 @@ SPECTACULAR_SETTINGS = {
         "CartTryOnSessionStatusEnum": "tryons.models.CartTryOnSession.Status",
     },
     "POSTPROCESSING_HOOKS": [
-        "webhooks.event_types.document_events",  # webhook payloads (x-webhooks), before enums are named
+        "webhooks.openapi.document_events",  # webhook payloads (x-webhooks), before enums are named
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
         "api.schema.valid_values",

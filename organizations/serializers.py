@@ -3,30 +3,16 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from api.text import NameField, PlainTextField, refuse_control_characters
+from organizations.credit_numbers import CreditsField
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
     CreditLedgerEntry,
     Organization,
-    credits_number,
 )
 from organizations.services import LOW_BALANCE_THRESHOLD_MAX
 
 STAFF_ACTOR = "GarmaxAI staff"
-
-
-class CreditsField(serializers.DecimalField):
-    """Credits as JSON numbers with at most two decimals: 100, 3.6 — never "100.00" or 100.0."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 14)
-        kwargs.setdefault("decimal_places", 2)
-        kwargs.setdefault("coerce_to_string", False)
-        super().__init__(**kwargs)
-
-    def to_representation(self, value):
-        value = super().to_representation(value)
-        return None if value is None else credits_number(value)
 
 
 class OrganizationSettingsSerializer(serializers.Serializer):

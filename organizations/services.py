@@ -15,9 +15,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from api.errors import Forbidden, InsufficientCredits, ValidationError
+from api.events import event_emit
 from api.text import display_text
 from infrastructure.observability import metrics
 from infrastructure.prepared import PreparedQuery
+from organizations import events
 from organizations.models import (
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
@@ -26,7 +28,7 @@ from organizations.models import (
     Organization,
     credits_number,
 )
-from organizations.signals import credits_added, credits_low, organization_status_changed
+from organizations.signals import organization_status_changed
 
 logger = logging.getLogger("garmax.organizations")
 
@@ -336,8 +338,8 @@ def credits_top_up(
         )
         if created:
             _low_balance_rearm(entry)
-            # Inside the transaction: the webhooks app records credits.added in its outbox with the top-up.
-            credits_added.send(sender=CreditLedgerEntry, entry=entry)
+            # Inside the transaction: the event (the webhooks outbox) commits with the top-up or not at all.
+            event_emit(events.CREDITS_ADDED, organization_id=entry.organization_id, entry=entry)
     return entry
 
 
@@ -435,7 +437,7 @@ def _low_balance_alert(entry: CreditLedgerEntry) -> None:
     if organization.low_balance_alerted_at is not None or not before > threshold >= entry.balance_after:
         return
     Organization.objects.filter(pk=organization.pk).update(low_balance_alerted_at=entry.created_at)
-    credits_low.send(sender=CreditLedgerEntry, entry=entry, threshold=threshold)
+    event_emit(events.CREDITS_LOW, organization_id=entry.organization_id, entry=entry, threshold=threshold)
     # A test-mode sandbox gets its (livemode false) event for the partner's integration, but the billing
     # team is not emailed about play money.
     if organization.sandbox_of_id is None:

@@ -1,13 +1,21 @@
-"""The try-on and cart events in the webhook catalogue (webhooks.event_types): what each means, the
-serializer that builds its `data`, and an example. Registered by TryonsConfig.ready()."""
+"""The try-on and cart events tryons sends (api.events): what each means, the serializer that describes its
+`data`, the builder that makes it, and an example. A session's end and a single try-on's end are emitted
+inside the transaction that records them (tryons.services.settlement, cancellation).
 
+The payloads are the REST representation: built by the event serializers in tryons/serializers.py, which
+share their fields with the REST ones, so a try-on reads the same in an answer and in an event.
+"""
+
+from decimal import Decimal
+
+from api.events import event_type_declare
+from tryons import selectors
+from tryons.models import CartTryOnSession, TryOn
 from tryons.serializers import (
     CartTryOnCancelledEventDataSerializer,
     CartTryOnEventDataSerializer,
     TryOnEventDataSerializer,
 )
-from webhooks import models as events
-from webhooks.event_types import EventType, event_type_register
 
 RESULT_URL = "https://s3.amazonaws.com/bucket/results/result_001.jpg"
 
@@ -82,67 +90,102 @@ def _tryon(status: str, *, error=None) -> dict:
     }
 
 
-EVENT_TYPES = [
-    EventType(
-        events.CART_TRYON_COMPLETED,
-        "Every item of a cart try-on session rendered.",
-        CartTryOnEventDataSerializer,
-        _session("completed", [_item(1, "completed"), _item(2, "completed")]),
+def _session_data(*, session: CartTryOnSession) -> dict:
+    return CartTryOnEventDataSerializer(selectors.cart_session_for_event(session_id=session.id)).data
+
+
+def _session_cancelled_data(
+    *, session: CartTryOnSession, refunded: Decimal, refunded_items: int, still_rendering: bool
+) -> dict:
+    cancellation = {
+        "refundedCredits": refunded,
+        "refundedItemCount": refunded_items,
+        "itemStillRendering": still_rendering,
+    }
+    return CartTryOnCancelledEventDataSerializer(
+        selectors.cart_session_for_event(session_id=session.id), context={"cancellation": cancellation}
+    ).data
+
+
+def _tryon_data(*, tryon: TryOn) -> dict:
+    return TryOnEventDataSerializer(selectors.tryon_for_event(tryon_id=tryon.id)).data
+
+
+CART_TRYON_COMPLETED = event_type_declare(
+    name="cart_tryon.completed",
+    owner="tryons",
+    description="Every item of a cart try-on session rendered.",
+    data=CartTryOnEventDataSerializer,
+    build=_session_data,
+    example=_session("completed", [_item(1, "completed"), _item(2, "completed")]),
+)
+CART_TRYON_PARTIAL = event_type_declare(
+    name="cart_tryon.partial",
+    owner="tryons",
+    description="Some items rendered, some failed: each failed item carries `error` and was refunded.",
+    data=CartTryOnEventDataSerializer,
+    build=_session_data,
+    example=_session(
+        "partial",
+        [_item(1, "completed"), _item(2, "failed", refunded=2, error=GARMENT_ERROR)],
+        refunded=2,
     ),
-    EventType(
-        events.CART_TRYON_PARTIAL,
-        "Some items rendered, some failed: each failed item carries `error` and was refunded.",
-        CartTryOnEventDataSerializer,
-        _session(
-            "partial",
-            [_item(1, "completed"), _item(2, "failed", refunded=2, error=GARMENT_ERROR)],
-            refunded=2,
-        ),
+)
+CART_TRYON_FAILED = event_type_declare(
+    name="cart_tryon.failed",
+    owner="tryons",
+    description="Every item failed; all of the session's credits were refunded.",
+    data=CartTryOnEventDataSerializer,
+    build=_session_data,
+    example=_session(
+        "failed",
+        [
+            _item(1, "failed", refunded=2, error=GARMENT_ERROR),
+            _item(2, "failed", refunded=2, error=GARMENT_ERROR),
+        ],
+        refunded=4,
     ),
-    EventType(
-        events.CART_TRYON_FAILED,
-        "Every item failed; all of the session's credits were refunded.",
-        CartTryOnEventDataSerializer,
-        _session(
-            "failed",
-            [
-                _item(1, "failed", refunded=2, error=GARMENT_ERROR),
-                _item(2, "failed", refunded=2, error=GARMENT_ERROR),
-            ],
+)
+CART_TRYON_CANCELLED = event_type_declare(
+    name="cart_tryon.cancelled",
+    owner="tryons",
+    description="The session was cancelled (POST /v1/cart-tryons/{id}/cancel or by staff). `cancellation` "
+    "says what it refunded: every item not rendered yet, an item rendering at that moment included (its "
+    "result, if one comes, is dropped). The session reads the same from then on.",
+    data=CartTryOnCancelledEventDataSerializer,
+    build=_session_cancelled_data,
+    example={
+        **_session(
+            "cancelled",
+            [_item(1, "cancelled", refunded=2), _item(2, "cancelled", refunded=2)],
             refunded=4,
+            cancelled=True,
         ),
-    ),
-    EventType(
-        events.CART_TRYON_CANCELLED,
-        "The session was cancelled (POST /v1/cart-tryons/{id}/cancel or by staff). `cancellation` says "
-        "what it refunded: every item not rendered yet, an item rendering at that moment included (its "
-        "result, if one comes, is dropped). The session reads the same from then on.",
-        CartTryOnCancelledEventDataSerializer,
-        {
-            **_session(
-                "cancelled",
-                [_item(1, "cancelled", refunded=2), _item(2, "cancelled", refunded=2)],
-                refunded=4,
-                cancelled=True,
-            ),
-            "cancellation": {"refundedCredits": 4, "refundedItemCount": 2, "itemStillRendering": True},
-        },
-    ),
-    EventType(
-        events.TRYON_COMPLETED,
-        "A single try-on (POST /v1/tryons) rendered.",
-        TryOnEventDataSerializer,
-        _tryon("completed"),
-    ),
-    EventType(
-        events.TRYON_FAILED,
-        "A single try-on failed; its credits were refunded.",
-        TryOnEventDataSerializer,
-        _tryon("failed", error=GARMENT_ERROR),
-    ),
-]
+        "cancellation": {"refundedCredits": 4, "refundedItemCount": 2, "itemStillRendering": True},
+    },
+)
+TRYON_COMPLETED = event_type_declare(
+    name="tryon.completed",
+    owner="tryons",
+    description="A single try-on (POST /v1/tryons) rendered.",
+    data=TryOnEventDataSerializer,
+    build=_tryon_data,
+    example=_tryon("completed"),
+)
+TRYON_FAILED = event_type_declare(
+    name="tryon.failed",
+    owner="tryons",
+    description="A single try-on failed; its credits were refunded.",
+    data=TryOnEventDataSerializer,
+    build=_tryon_data,
+    example=_tryon("failed", error=GARMENT_ERROR),
+)
 
-
-def event_types_register() -> None:
-    for event_type in EVENT_TYPES:
-        event_type_register(event_type)
+# The event each end state sends: a session's end (tryons.services.settlement.session_finish) and a
+# single try-on's.
+CART_TRYON_ENDED = {
+    CartTryOnSession.Status.COMPLETED: CART_TRYON_COMPLETED,
+    CartTryOnSession.Status.PARTIAL: CART_TRYON_PARTIAL,
+    CartTryOnSession.Status.FAILED: CART_TRYON_FAILED,
+}
+TRYON_ENDED = {TryOn.Status.COMPLETED: TRYON_COMPLETED, TryOn.Status.FAILED: TRYON_FAILED}

@@ -1,10 +1,9 @@
 from django.contrib import admin, messages
-from django.db.models import Max
 
 from api.admin_actions import admin_link
 from api.errors import ApiError
-from webhooks import services
-from webhooks.models import WEBHOOK_TEST, Webhook, WebhookAttempt, WebhookDelivery
+from webhooks import selectors, services
+from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 FAILURE_STREAK_HELP = (
     "Deliveries in a row that failed after all their attempts (each delivery is tried once plus the "
@@ -98,14 +97,7 @@ class WebhookAdmin(admin.ModelAdmin):
 
     @admin.display(description="Failed attempts since the last success")
     def failed_attempts_in_streak(self, webhook):
-        # Test events are sent on request and never count towards the streak; they are left out here too.
-        attempts = WebhookAttempt.objects.filter(delivery__webhook=webhook).exclude(
-            delivery__event__event=WEBHOOK_TEST
-        )
-        last_success = attempts.filter(succeeded=True).aggregate(at=Max("attempted_at"))["at"]
-        if last_success is not None:
-            attempts = attempts.filter(attempted_at__gt=last_success)
-        return attempts.filter(succeeded=False).count()
+        return selectors.webhook_failed_attempts_in_streak(webhook=webhook)
 
     @admin.action(description="Re-enable selected webhooks", permissions=["manage"])
     def reenable_selected(self, request, queryset):

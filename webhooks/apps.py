@@ -17,11 +17,10 @@ class WebhooksConfig(AppConfig):
                 "prune-webhook-payloads": {"task": "webhooks.prune_payloads", "schedule": 3600.0},
             }
         )
-        # Other apps announce their events by signal, so they never import webhooks (import direction).
-        from customers.signals import customers_imported
-        from organizations.signals import credits_added, credits_low
-        from webhooks.services import credits_added_receive, credits_low_receive, customers_imported_receive
+        # Every app emits its events through api.events (it cannot import webhooks: import direction);
+        # the outbox records them in the emitter's transaction.
+        from api.events import event_emitted
+        from webhooks import tasks  # noqa: F401  registers the task the services queue by name
+        from webhooks.services import webhook_event_receive
 
-        customers_imported.connect(customers_imported_receive, dispatch_uid="webhooks.customers_imported")
-        credits_low.connect(credits_low_receive, dispatch_uid="webhooks.credits_low")
-        credits_added.connect(credits_added_receive, dispatch_uid="webhooks.credits_added")
+        event_emitted.connect(webhook_event_receive, dispatch_uid="webhooks.event_emitted")

@@ -6,31 +6,6 @@ from django.db.models import Q
 from api.ids import PrefixedIdField
 from organizations.models import Organization
 
-CART_TRYON_COMPLETED = "cart_tryon.completed"
-CART_TRYON_PARTIAL = "cart_tryon.partial"
-CART_TRYON_FAILED = "cart_tryon.failed"
-CART_TRYON_CANCELLED = "cart_tryon.cancelled"
-TRYON_COMPLETED = "tryon.completed"
-TRYON_FAILED = "tryon.failed"
-CUSTOMERS_IMPORTED = "customers.imported"
-CREDITS_LOW = "credits.low"
-CREDITS_ADDED = "credits.added"
-WEBHOOK_TEST = "webhook.test"
-
-# What an endpoint can subscribe to. The test event is sent on request only, never by subscription.
-SUBSCRIBABLE_EVENTS = (
-    CART_TRYON_COMPLETED,
-    CART_TRYON_PARTIAL,
-    CART_TRYON_FAILED,
-    CART_TRYON_CANCELLED,
-    TRYON_COMPLETED,
-    TRYON_FAILED,
-    CUSTOMERS_IMPORTED,
-    CREDITS_LOW,
-    CREDITS_ADDED,
-)
-EVENTS = (*SUBSCRIBABLE_EVENTS, WEBHOOK_TEST)
-
 
 class Webhook(models.Model):
     """A partner's endpoint and the events it wants."""

@@ -2,9 +2,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.date_parameters import DateTimeParameterField
+from api.events import event_names, subscribable_event_names
 from api.text import PlainTextField
 from api.url_fields import OutboundURLField
-from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
+from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -20,7 +21,9 @@ class WebhookSerializer(serializers.ModelSerializer):
     previousSecretExpiresAt = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
-    events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS), read_only=True)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=subscribable_event_names()), read_only=True
+    )
 
     class Meta:
         model = Webhook
@@ -55,9 +58,9 @@ class WebhookCreatedSerializer(WebhookSerializer):
 class WebhookCreateSerializer(serializers.Serializer):
     url = OutboundURLField(max_length=2048)
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS),
+        child=serializers.ChoiceField(choices=subscribable_event_names()),
         min_length=1,
-        max_length=len(SUBSCRIBABLE_EVENTS),
+        max_length=len(subscribable_event_names()),
     )
     description = PlainTextField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -65,9 +68,9 @@ class WebhookCreateSerializer(serializers.Serializer):
 class WebhookUpdateSerializer(serializers.Serializer):
     url = OutboundURLField(max_length=2048, required=False)
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=SUBSCRIBABLE_EVENTS),
+        child=serializers.ChoiceField(choices=subscribable_event_names()),
         min_length=1,
-        max_length=len(SUBSCRIBABLE_EVENTS),
+        max_length=len(subscribable_event_names()),
         required=False,
     )
     description = PlainTextField(max_length=500, required=False, allow_blank=True)
@@ -97,7 +100,7 @@ class WebhookAttemptSerializer(serializers.ModelSerializer):
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     webhookId = serializers.CharField(source="webhook_id")
     eventId = serializers.CharField(source="event_id")
-    event = serializers.ChoiceField(source="event.event", choices=EVENTS)
+    event = serializers.ChoiceField(source="event.event", choices=event_names())
     attemptCount = serializers.IntegerField(source="attempt_count")
     nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
     lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)

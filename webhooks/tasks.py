@@ -5,7 +5,7 @@ from celery import shared_task
 from webhooks import services
 
 
-@shared_task(name="webhooks.deliver_endpoint", ignore_result=True)
+@shared_task(name=services.DELIVER_ENDPOINT_TASK, ignore_result=True)
 def deliver_endpoint(webhook_id: str) -> int:
     return services.webhook_deliveries_send_due(webhook_id=webhook_id)
 

@@ -1,19 +1,18 @@
-import functools
-
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import ResourceNotFound, ValidationError
+from api.errors import ValidationError
+from api.events import event_names
 from api.pagination import PAGE_OPENAPI_PARAMETERS
-from api.schema import json_schema, openapi_document
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import WEBHOOKS_MANAGE
-from webhooks import services
-from webhooks.event_types import event_types
-from webhooks.models import EVENTS, Webhook, WebhookDelivery
+from webhooks import selectors, services
+from webhooks.events import WEBHOOK_TEST
+from webhooks.models import Webhook, WebhookDelivery
+from webhooks.openapi import event_catalogue
 from webhooks.serializers import (
     EventCatalogueSerializer,
     WebhookCreatedSerializer,
@@ -58,12 +57,9 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     lookup_url_kwarg = "webhookId"
 
     def _webhook(self) -> Webhook:
-        webhook_id = self.kwargs["webhookId"]
-        # Another organization's webhook is indistinguishable from a missing one.
-        webhook = Webhook.objects.filter(organization_id=self.organization_id, pk=webhook_id).first()
-        if webhook is None:
-            raise ResourceNotFound(f"Webhook {webhook_id} not found.")
-        return webhook
+        return selectors.webhook_get(
+            organization_id=self.organization_id, webhook_id=self.kwargs["webhookId"]
+        )
 
     @extend_schema(
         summary="Create a webhook (the secret is shown once)",
@@ -84,7 +80,7 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(summary="List webhooks")
     def list(self, request):
-        page = self.paginate_queryset(Webhook.objects.filter(organization_id=self.organization_id))
+        page = self.paginate_queryset(selectors.webhook_list(organization_id=self.organization_id))
         return self.get_paginated_response(WebhookSerializer(page, many=True).data)
 
     @extend_schema(summary="Get a webhook", parameters=[WEBHOOK_ID])
@@ -147,30 +143,22 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         parameters=[
             WEBHOOK_ID,
             OpenApiParameter("status", str, enum=[*WebhookDelivery.Status.values]),
-            OpenApiParameter("event", str, enum=[*EVENTS]),
+            OpenApiParameter("event", str, enum=event_names()),
             *PAGE_OPENAPI_PARAMETERS,
         ],
         responses={200: WebhookDeliveryPageSerializer},
     )
     def deliveries(self, request, webhookId=None):
         webhook = self._webhook()
-        queryset = (
-            WebhookDelivery.objects.filter(webhook=webhook)
-            .select_related("event")
-            .prefetch_related("attempts")
-        )
         wanted_status = request.query_params.get("status")
-        if wanted_status:
-            if wanted_status not in WebhookDelivery.Status.values:
-                raise ValidationError(
-                    details={"status": [f"Must be one of {', '.join(WebhookDelivery.Status.values)}."]}
-                )
-            queryset = queryset.filter(status=wanted_status)
+        if wanted_status and wanted_status not in WebhookDelivery.Status.values:
+            raise ValidationError(
+                details={"status": [f"Must be one of {', '.join(WebhookDelivery.Status.values)}."]}
+            )
         wanted_event = request.query_params.get("event")
-        if wanted_event:
-            if wanted_event not in EVENTS:
-                raise ValidationError(details={"event": [f"Must be one of {', '.join(EVENTS)}."]})
-            queryset = queryset.filter(event__event=wanted_event)
+        if wanted_event and wanted_event not in event_names():
+            raise ValidationError(details={"event": [f"Must be one of {', '.join(event_names())}."]})
+        queryset = selectors.webhook_deliveries(webhook=webhook, status=wanted_status, event=wanted_event)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
@@ -183,11 +171,9 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     )
     def redeliver(self, request, webhookId=None, deliveryId=None):
         webhook = self._webhook()
-        delivery = WebhookDelivery.objects.filter(webhook=webhook, pk=deliveryId).first()
-        if delivery is None:
-            raise ResourceNotFound(f"Delivery {deliveryId} not found.")
+        delivery = selectors.webhook_delivery_get(webhook=webhook, delivery_id=deliveryId)
         again = services.webhook_delivery_redeliver(delivery=delivery)
-        again = WebhookDelivery.objects.select_related("event").prefetch_related("attempts").get(pk=again.pk)
+        again = selectors.webhook_deliveries(webhook=webhook).get(pk=again.pk)
         return Response(WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -222,25 +208,6 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         return Response(WebhookRotatedSerializer(webhook).data)
 
 
-@functools.cache
-def _event_catalogue() -> list[dict]:
-    document = openapi_document()
-    components = document["components"]["schemas"]
-    catalogue = []
-    for event_type in event_types():
-        body = document["x-webhooks"][event_type.name]["post"]["requestBody"]["content"]["application/json"]
-        catalogue.append(
-            {
-                "event": event_type.name,
-                "description": event_type.description,
-                "subscribable": event_type.subscribable,
-                "schema": json_schema(body["schema"], components),
-                "example": event_type.example_envelope(),
-            }
-        )
-    return catalogue
-
-
 class EventCatalogueView(APIView):
     """Public, like the OpenAPI document its schemas come from."""
 
@@ -261,13 +228,13 @@ class EventCatalogueView(APIView):
                 value={
                     "events": [
                         {
-                            "event": "webhook.test",
+                            "event": WEBHOOK_TEST.name,
                             "description": "Sent on request by POST /v1/webhooks/{webhookId}/test.",
                             "subscribable": False,
                             "schema": {"type": "object", "required": ["id", "event", "timestamp", "data"]},
                             "example": {
                                 "id": "evt_abc123",
-                                "event": "webhook.test",
+                                "event": WEBHOOK_TEST.name,
                                 "timestamp": "2025-12-11T10:05:00Z",
                                 "data": {"webhookId": "webhook_abc", "organizationId": "org_abc123"},
                             },
@@ -280,4 +247,4 @@ class EventCatalogueView(APIView):
         auth=[],
     )
     def get(self, request):
-        return Response({"events": _event_catalogue()})
+        return Response({"events": event_catalogue()})

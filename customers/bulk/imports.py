@@ -17,15 +17,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from api.errors import PayloadTooLarge, ResourceNotFound, ValidationError
+from api.events import event_emit
 from api.ids import new_id
 from api.parsers import json_loads
-from customers import services
+from customers import events, services
 from customers.bulk import formats
 from customers.bulk import settings as limits
-from customers.bulk.representation import import_representation
 from customers.models import CustomerImport, CustomerImportError, PendingErasure
 from customers.serializers import CustomerUpsertSerializer
-from customers.signals import customers_imported
 from infrastructure.outbound import OutboundBlocked, OutboundFailed, OutboundRejected, check_url, fetch_bytes
 from infrastructure.storage import storage_key, storage_open, storage_save
 
@@ -276,9 +275,7 @@ def _finish(import_id: str, status: str, code: str = "", message: str = "") -> N
         job.status, job.error_code, job.error_message = status, code, message[:500]
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
-        customers_imported.send(
-            sender=CustomerImport, customer_import=job, payload=import_representation(job)
-        )
+        event_emit(events.CUSTOMERS_IMPORTED, organization_id=job.organization_id, customer_import=job)
         if job.storage_key:  # the partner's file holds personal data: it goes once the job is done
             _erase_later(job, reason=f"import {job.id} finished")
 

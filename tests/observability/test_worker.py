@@ -15,8 +15,9 @@ from tests.concurrency import wait_until
 from tests.e2e.stack import free_port
 from tests.webhooks.factories import cart_completed_data, make_webhook
 from tests.workers import start_worker, stop_worker, worker_database_url
+from tryons.events import CART_TRYON_COMPLETED
 from webhooks import services as webhook_services
-from webhooks.models import CART_TRYON_COMPLETED, WebhookAttempt
+from webhooks.models import WebhookAttempt
 
 # Celery's own text format: "[2026-01-01 10:00:00,000: INFO/MainProcess] ..."
 CELERY_TEXT_RECORD = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:,]+: [A-Z]+/")
@@ -56,7 +57,7 @@ def test_a_prefork_worker_serves_its_children_s_metrics_and_logs_json(tmp_path, 
         with transaction.atomic():
             webhook_services.webhook_event_record(
                 organization_id=organization.id,
-                event=CART_TRYON_COMPLETED,
+                event=CART_TRYON_COMPLETED.name,
                 data=cart_completed_data(organization),
             )
         wait_until(lambda: WebhookAttempt.objects.filter(delivery__webhook=webhook).exists(), timeout=30)

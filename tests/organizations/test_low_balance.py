@@ -8,14 +8,16 @@ import pytest
 from django.core import mail
 
 from organizations import services
+from organizations.events import CREDITS_ADDED, CREDITS_LOW
 from organizations.models import Organization
 from tests.concurrency import run_concurrently
 from tests.factories import make_organization
-from webhooks.models import CREDITS_ADDED, CREDITS_LOW, WebhookDelivery, WebhookEvent
+from webhooks.models import WebhookDelivery, WebhookEvent
 
 
-def events(organization, name):
-    return [json.loads(e.body) for e in WebhookEvent.objects.filter(organization=organization, event=name)]
+def events(organization, event_type):
+    recorded = WebhookEvent.objects.filter(organization=organization, event=event_type.name)
+    return [json.loads(e.body) for e in recorded]
 
 
 @pytest.fixture
@@ -145,11 +147,11 @@ class TestCreditsLow:
         from tests.webhooks.factories import make_webhook
 
         settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True  # loopback URLs: nothing is sent in this test
-        make_webhook(shop, "http://127.0.0.1:9/low", events=[CREDITS_LOW])
+        make_webhook(shop, "http://127.0.0.1:9/low", events=[CREDITS_LOW.name])
         make_webhook(shop, "http://127.0.0.1:9/other", events=["cart_tryon.completed"])
         services.credits_charge(organization_id=shop.id, amount=85, reference="cts_low")
         [delivery] = WebhookDelivery.objects.filter(organization=shop)
-        assert delivery.event.event == CREDITS_LOW
+        assert delivery.event.event == CREDITS_LOW.name
 
 
 @pytest.mark.django_db

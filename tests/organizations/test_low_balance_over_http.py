@@ -12,11 +12,12 @@ import requests
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apikeys import services as apikey_services
+from organizations.events import CREDITS_LOW
 from organizations.models import Organization
 from tests.e2e.servers import jpeg_bytes
 from tests.factories import UserFactory, make_organization
 from tests.live_service import live_service  # noqa: F401
-from webhooks.models import CREDITS_LOW, WebhookEvent
+from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -62,5 +63,5 @@ def test_three_spend_and_reset_cycles_send_three_credits_low_events(live_service
         call("POST", f"/api/organizations/{shop.id}/sandbox/reset", headers=jwt)
 
     sandbox = Organization.objects.get(sandbox_of=shop)
-    crossings = WebhookEvent.objects.filter(organization=sandbox, event=CREDITS_LOW).count()
+    crossings = WebhookEvent.objects.filter(organization=sandbox, event=CREDITS_LOW.name).count()
     assert crossings == 3, balances

@@ -12,9 +12,24 @@ from rest_framework.test import APIClient
 
 from tests.tryons.conftest import cart_item
 from tryons import services
-from webhooks.models import EVENTS, SUBSCRIBABLE_EVENTS, WebhookEvent
+from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
+
+# The order partners read the events in (api.events.OWNERS, then each app's declarations); the published
+# documents keep it.
+EVENTS = [
+    "cart_tryon.completed",
+    "cart_tryon.partial",
+    "cart_tryon.failed",
+    "cart_tryon.cancelled",
+    "tryon.completed",
+    "tryon.failed",
+    "customers.imported",
+    "credits.low",
+    "credits.added",
+    "webhook.test",
+]
 
 
 @pytest.fixture
@@ -25,10 +40,9 @@ def catalogue():
 
 
 def test_every_event_type_is_listed_with_its_subscribability(catalogue):
-    assert list(catalogue) == list(EVENTS)
-    assert "cart_tryon.cancelled" in catalogue
+    assert list(catalogue) == EVENTS
     for name, entry in catalogue.items():
-        assert entry["subscribable"] is (name in SUBSCRIBABLE_EVENTS)
+        assert entry["subscribable"] is (name != "webhook.test")
         assert entry["description"]
 
 
@@ -103,7 +117,7 @@ def test_events_the_pipeline_records_validate_against_the_catalogue(
 
 def test_the_openapi_document_carries_every_payload_and_links_the_catalogues():
     document = APIClient().get("/api/schema", {"format": "json"}).json()
-    assert list(document["x-webhooks"]) == list(EVENTS)
+    assert list(document["x-webhooks"]) == EVENTS
     for name, item in document["x-webhooks"].items():
         body = item["post"]["requestBody"]["content"]["application/json"]
         component = body["schema"]["$ref"].rsplit("/", 1)[1]

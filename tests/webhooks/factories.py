@@ -1,15 +1,18 @@
 from django.db import transaction
 
+from api.events import subscribable_event_names
+from tryons.events import CART_TRYON_COMPLETED
 from webhooks import services, tasks
-from webhooks.models import CART_TRYON_COMPLETED, SUBSCRIBABLE_EVENTS, WebhookDelivery
+from webhooks.models import WebhookDelivery
 
 
-def make_webhook(organization, url, events=SUBSCRIBABLE_EVENTS, **kwargs):
-    """An endpoint created through the real service (URL rules included)."""
+def make_webhook(organization, url, events=None, **kwargs):
+    """An endpoint created through the real service (URL rules included), subscribed to every event unless
+    `events` says otherwise."""
     return services.webhook_create(
         organization_id=organization.id,
         url=url,
-        events=list(events),
+        events=list(subscribable_event_names() if events is None else events),
         description=kwargs.get("description", ""),
     )
 
@@ -34,7 +37,7 @@ def cart_completed_delivered_once(organization) -> WebhookDelivery:
     with transaction.atomic():
         event = services.webhook_event_record(
             organization_id=organization.id,
-            event=CART_TRYON_COMPLETED,
+            event=CART_TRYON_COMPLETED.name,
             data=cart_completed_data(organization),
         )
     delivery = WebhookDelivery.objects.get(event=event)

@@ -9,13 +9,15 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from organizations.models import Organization
 from tests.webhooks.factories import cart_completed_data, make_webhook
+from tryons.events import CART_TRYON_COMPLETED, TRYON_FAILED
 from webhooks import services, signing, tasks
-from webhooks.models import CART_TRYON_COMPLETED, TRYON_FAILED, Webhook, WebhookDelivery, WebhookEvent
+from webhooks.models import Webhook, WebhookDelivery, WebhookEvent
+from webhooks.services.leasing import slot_key
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_targets", "eager_tasks")]
 
 
-def _record(organization, event=CART_TRYON_COMPLETED, data=None):
+def _record(organization, event=CART_TRYON_COMPLETED.name, data=None):
     with transaction.atomic():
         return services.webhook_event_record(
             organization_id=organization.id, event=event, data=data or cart_completed_data(organization)
@@ -35,7 +37,7 @@ def test_event_is_delivered_signed_both_ways_on_commit(
     (request,) = receiver.wait_for(1)
     assert request.body == WebhookEvent.objects.get(pk=event.id).body.encode()
     payload = json.loads(request.body)
-    assert payload["id"] == event.id and payload["event"] == CART_TRYON_COMPLETED
+    assert payload["id"] == event.id and payload["event"] == CART_TRYON_COMPLETED.name
     assert payload["data"]["organizationId"] == organization.id
     assert list(payload["data"]) == [*cart_completed_data(organization), "credits"]  # order kept
     assert b'"credits":2}' in request.body  # never 2.0: Node's JSON.stringify would not print it
@@ -52,8 +54,8 @@ def test_event_is_delivered_signed_both_ways_on_commit(
 def test_only_active_subscribed_endpoints_of_the_organization_get_a_delivery(
     organization, other_organization, receiver
 ):
-    subscribed = make_webhook(organization, receiver.url, events=[CART_TRYON_COMPLETED])
-    make_webhook(organization, receiver.url, events=[TRYON_FAILED])
+    subscribed = make_webhook(organization, receiver.url, events=[CART_TRYON_COMPLETED.name])
+    make_webhook(organization, receiver.url, events=[TRYON_FAILED.name])
     disabled = make_webhook(organization, receiver.url)
     services.webhook_update(webhook=disabled, is_active=False)
     make_webhook(other_organization, receiver.url)
@@ -68,7 +70,7 @@ def test_nothing_is_recorded_when_the_state_change_rolls_back(organization, rece
     with pytest.raises(RuntimeError), transaction.atomic():
         services.webhook_event_record(
             organization_id=organization.id,
-            event=CART_TRYON_COMPLETED,
+            event=CART_TRYON_COMPLETED.name,
             data=cart_completed_data(organization),
         )
         raise RuntimeError("the try-on transaction failed")
@@ -237,7 +239,7 @@ def test_an_endpoint_at_its_concurrency_cap_waits_without_using_an_attempt(organ
 
     webhook = make_webhook(organization, receiver.url)
     for slot in range(settings.WEBHOOK_ENDPOINT_CONCURRENCY):
-        cache.add(services._slot_key(webhook.id, slot), 1, 60)
+        cache.add(slot_key(webhook.id, slot), 1, 60)
     event = _record(organization)
     delivery = WebhookDelivery.objects.get(event=event)
     assert services.webhook_deliveries_send_due(webhook_id=delivery.webhook_id) == 0

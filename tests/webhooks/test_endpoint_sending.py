@@ -10,9 +10,11 @@ from django.utils import timezone
 from organizations.models import Organization
 from tests.concurrency import run_concurrently
 from tests.webhooks.factories import cart_completed_data, make_webhook
+from tryons.events import CART_TRYON_COMPLETED
 from webhooks import services, tasks
-from webhooks.models import CART_TRYON_COMPLETED, Webhook, WebhookDelivery
+from webhooks.models import Webhook, WebhookDelivery
 from webhooks.services import delivery as delivery_service
+from webhooks.services.leasing import slot_key
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_targets")]
 
@@ -21,7 +23,7 @@ def _record(organization, n=0):
     with transaction.atomic():
         return services.webhook_event_record(
             organization_id=organization.id,
-            event=CART_TRYON_COMPLETED,
+            event=CART_TRYON_COMPLETED.name,
             data={**cart_completed_data(organization), "n": n},
         )
 
@@ -71,8 +73,8 @@ def test_deliveries_not_due_or_of_another_endpoint_are_left_alone(
     organization, receiver, make_receiver, queued, clock
 ):
     other = make_receiver()
-    webhook = make_webhook(organization, receiver.url, events=[CART_TRYON_COMPLETED])
-    make_webhook(organization, other.url, events=[CART_TRYON_COMPLETED])
+    webhook = make_webhook(organization, receiver.url, events=[CART_TRYON_COMPLETED.name])
+    make_webhook(organization, other.url, events=[CART_TRYON_COMPLETED.name])
     _record(organization)
     later = _record(organization, 1)
     WebhookDelivery.objects.filter(event=later, webhook=webhook).update(
@@ -85,7 +87,7 @@ def test_deliveries_not_due_or_of_another_endpoint_are_left_alone(
 def test_an_endpoint_at_its_concurrency_cap_gets_nothing_sent(organization, receiver, queued, settings):
     webhook = make_webhook(organization, receiver.url)
     for slot in range(settings.WEBHOOK_ENDPOINT_CONCURRENCY):
-        cache.add(services._slot_key(webhook.id, slot), 1, 60)
+        cache.add(slot_key(webhook.id, slot), 1, 60)
     _record(organization)
     assert tasks.deliver_endpoint(webhook.id) == 0
     assert receiver.requests == []

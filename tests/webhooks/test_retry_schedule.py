@@ -16,8 +16,9 @@ from organizations.models import Organization
 from tests.concurrency import wait_until
 from tests.webhooks.factories import cart_completed_data, make_webhook
 from tests.workers import start_worker, stop_worker, worker_database_url
+from tryons.events import CART_TRYON_COMPLETED
 from webhooks import services
-from webhooks.models import CART_TRYON_COMPLETED, WebhookDelivery
+from webhooks.models import WebhookDelivery
 from webhooks.services.sending import RETRY_DELAYS_SECONDS, retry_delay
 
 SCHEDULE = (5, 15, 45)
@@ -63,7 +64,7 @@ def test_retries_arrive_5_15_and_45_seconds_apart_and_an_exhausted_delivery_is_o
         with transaction.atomic():
             event = services.webhook_event_record(
                 organization_id=organization.id,
-                event=CART_TRYON_COMPLETED,
+                event=CART_TRYON_COMPLETED.name,
                 data=cart_completed_data(organization),
             )
         deliveries = WebhookDelivery.objects.filter(event=event)

@@ -8,8 +8,10 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from tests.http_servers import SlowServer, timed
 from tests.webhooks.factories import cart_completed_delivered_once, make_webhook
+from tryons.events import CART_TRYON_COMPLETED
 from webhooks import services, signing
-from webhooks.models import CART_TRYON_COMPLETED, WEBHOOK_TEST, Webhook, WebhookDelivery
+from webhooks.events import WEBHOOK_TEST
+from webhooks.models import Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +151,7 @@ def test_test_endpoint_sends_a_signed_event_and_reports_the_result(client, organ
     body = response.json()
     assert body["delivered"] is True and body["statusCode"] == 200 and body["durationMs"] >= 0
     (request,) = receiver.requests
-    assert json.loads(request.body)["event"] == WEBHOOK_TEST
+    assert json.loads(request.body)["event"] == WEBHOOK_TEST.name
     assert StandardWebhook(webhook.secret).verify(request.body, request.headers)["id"] == body["eventId"]
 
     receiver.respond = lambda request: (500, {}, b"down", 0)
@@ -201,7 +203,8 @@ def test_deliveries_log_lists_attempts_and_filters(client, organization, receive
     client.post(f"{BASE}/{webhook.id}/test")
     log = client.get(f"{BASE}/{webhook.id}/deliveries").json()
     assert log["total"] == 2
-    failed = client.get(f"{BASE}/{webhook.id}/deliveries", {"event": CART_TRYON_COMPLETED}).json()["data"]
+    completed = {"event": CART_TRYON_COMPLETED.name}
+    failed = client.get(f"{BASE}/{webhook.id}/deliveries", completed).json()["data"]
     assert len(failed) == 1 and failed[0]["status"] == "failed"
     assert (
         failed[0]["attempts"][0]["statusCode"] == 500 and failed[0]["attempts"][0]["responseBody"] == "nope"

@@ -10,8 +10,9 @@ from organizations.models import Organization
 from tests.concurrency import wait_until
 from tests.webhooks.factories import cart_completed_data, make_webhook
 from tests.workers import start_worker, stop_worker, worker_database_url
+from tryons.events import CART_TRYON_COMPLETED
 from webhooks import services
-from webhooks.models import CART_TRYON_COMPLETED, WebhookDelivery
+from webhooks.models import WebhookDelivery
 
 pytestmark = [
     pytest.mark.postgres,
@@ -48,7 +49,7 @@ def _record(organization):
     with transaction.atomic():
         return services.webhook_event_record(
             organization_id=organization.id,
-            event=CART_TRYON_COMPLETED,
+            event=CART_TRYON_COMPLETED.name,
             data=cart_completed_data(organization),
         )
 
@@ -73,7 +74,7 @@ def test_worker_retries_a_500_after_about_5_and_15_seconds(organization, receive
 def test_a_hanging_endpoint_does_not_delay_another(organization, make_receiver, worker):
     hanging, healthy = make_receiver(), make_receiver()
     hanging.respond = lambda request: (200, {}, b"", 60)  # never answers within the timeout
-    make_webhook(organization, hanging.url, events=[CART_TRYON_COMPLETED])
+    make_webhook(organization, hanging.url, events=[CART_TRYON_COMPLETED.name])
     for _ in range(6):
         _record(organization)  # six deliveries queued for the hanging endpoint first
     hanging.wait_for(1, timeout=10)
@@ -100,7 +101,7 @@ def test_worker_sends_a_backlog_for_one_endpoint_once_each_with_a_few_tasks(
     with transaction.atomic():
         events = [
             services.webhook_event_record(
-                organization_id=organization.id, event=CART_TRYON_COMPLETED, data={"n": n}
+                organization_id=organization.id, event=CART_TRYON_COMPLETED.name, data={"n": n}
             )
             for n in range(200)
         ]

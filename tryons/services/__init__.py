@@ -12,8 +12,8 @@ Invariants every module here keeps, whatever crashes or runs twice:
 
 One concept per module: creation, queue (naming the tasks), leases, processing, garments, settlement,
 callback (asynchronous results), engine jobs (engine_handover, engine_jobs, engine_polls, engine_io),
-cancellation, rerun (staff re-runs of failed items), sweeper, erasure,
-payloads (webhook events). The names views, tasks, the admin and tests use are re-exported here.
+cancellation, rerun (staff re-runs of failed items), sweeper, erasure; the events they emit are declared
+in tryons.events. The names views, tasks, the admin and tests use are re-exported here.
 """
 
 from tryons.renderers import PermanentRenderError, get_renderer

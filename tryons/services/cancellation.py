@@ -7,11 +7,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from api.errors import Conflict, ResourceNotFound
+from api.events import event_emit
 from infrastructure.observability import metrics
 from organizations.services import credits_refund
+from tryons import events
 from tryons.models import CartTryOnSession, TryOn
-from tryons.services.payloads import record_event, session_cancelled_payload
-from webhooks.models import CART_TRYON_CANCELLED
 
 
 def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) -> CartTryOnSession:
@@ -76,12 +76,13 @@ def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) ->
             completed_at=now,
             credits_refunded=F("credits_refunded") + refund,
         )
-        record_event(
+        event_emit(
+            events.CART_TRYON_CANCELLED,
             organization_id=organization_id,
-            event=CART_TRYON_CANCELLED,
-            data=session_cancelled_payload(
-                session, refunded=refund, refunded_items=len(pending), still_rendering=running
-            ),
+            session=session,
+            refunded=refund,
+            refunded_items=len(pending),
+            still_rendering=running,
         )
     session.refresh_from_db()
     return session

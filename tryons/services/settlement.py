@@ -12,13 +12,14 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, PositiveSmallIntegerField, Value, When
 from django.utils import timezone
 
+from api.events import event_emit
 from infrastructure.observability import metrics
 from infrastructure.storage import storage_delete, storage_save
 from organizations.partner_ids import partner_storage_key
 from organizations.services import credits_refund
+from tryons import events
 from tryons.models import CartTryOnSession, TryOn
 from tryons.renderers import RenderResult
-from tryons.services.payloads import record_event, session_payload, tryon_payload
 
 
 def result_key(tryon: TryOn, extension: str) -> str:
@@ -73,7 +74,8 @@ class _SingleSettlement:
 
     def ended(self, tryon: TryOn, end: str) -> None:
         tryon.refresh_from_db()
-        record_event(organization_id=tryon.organization_id, event=f"tryon.{end}", data=tryon_payload(tryon))
+        # In the caller's transaction: the event (outbox row) commits with the end state or not at all.
+        event_emit(events.TRYON_ENDED[end], organization_id=tryon.organization_id, tryon=tryon)
 
     def after(self) -> None:
         pass
@@ -251,11 +253,7 @@ def session_finish(*, session_id: str) -> str | None:
             return None
         session.refresh_from_db()
         transaction.on_commit(lambda: metrics.cart_session_entered(final))
-        record_event(
-            organization_id=session.organization_id,
-            event=f"cart_tryon.{final}",
-            data=session_payload(session),
-        )
+        event_emit(events.CART_TRYON_ENDED[final], organization_id=session.organization_id, session=session)
         return final
 
 

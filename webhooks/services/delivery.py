@@ -19,14 +19,14 @@ from infrastructure.observability import metrics
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from webhooks.services.leasing import (
     LEASE_MARGIN_SECONDS,
-    _acquire_slot,
-    _claim_due,
-    _due,
-    _fail_disabled,
-    _release,
+    deliveries_claim_due,
+    deliveries_due,
+    deliveries_fail_disabled,
+    deliveries_release,
+    slot_acquire,
 )
-from webhooks.services.outbox import _wake_key, webhook_endpoints_wake
-from webhooks.services.sending import AttemptOutcome, _attempts_log, _send, retry_delay
+from webhooks.services.sending import AttemptOutcome, attempt_send, attempts_log, retry_delay
+from webhooks.services.wakeups import deliver_endpoint_queue, wake_marker_key, webhook_endpoints_wake
 
 logger = logging.getLogger("garmax.webhooks")
 
@@ -69,7 +69,7 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
     A worker dying mid-chunk loses nothing: its leases expire and the sweeper re-queues the deliveries
     (whose attempts may then be sent twice — delivery is at least once; `webhook-id` lets partners dedupe).
     """
-    slot = _acquire_slot(webhook_id, _slot_ttl())
+    slot = slot_acquire(webhook_id, _slot_ttl())
     if slot is None:
         return 0
     sent, fanned_out = 0, False
@@ -77,9 +77,9 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
     try:
         while time.monotonic() - started < DRAIN_BUDGET_SECONDS:
             # Cleared before every look, so whatever is committed after it wakes the endpoint again.
-            cache.delete(_wake_key(webhook_id))
+            cache.delete(wake_marker_key(webhook_id))
             now, claimed_at = timezone.now(), time.monotonic()  # the lease runs from here
-            claimed = _claim_due(webhook_id, now, DELIVERY_CHUNK)
+            claimed = deliveries_claim_due(webhook_id, now, DELIVERY_CHUNK)
             if not claimed:
                 break
             if len(claimed) == DELIVERY_CHUNK and not fanned_out:
@@ -94,16 +94,14 @@ def webhook_deliveries_send_due(*, webhook_id: str) -> int:
 
 def _look_again_after_release(webhook_id: str) -> None:
     """Callers turned away at the cap left the wake-up marker set and rely on this: wake for what is due."""
-    cache.delete(_wake_key(webhook_id))
-    if _due(webhook_id, timezone.now()).exists():
+    cache.delete(wake_marker_key(webhook_id))
+    if deliveries_due(webhook_id, timezone.now()).exists():
         webhook_endpoints_wake(webhook_ids=[webhook_id], coalesce=False)
 
 
 def _fan_out(webhook_id: str) -> None:
-    from webhooks.tasks import deliver_endpoint
-
     try:
-        deliver_endpoint.apply_async((webhook_id,))
+        deliver_endpoint_queue(webhook_id)
     except Exception as exc:
         # Only parallelism is lost: this caller goes on sending the backlog itself.
         logger.warning("Could not queue a helper for %s: %s", webhook_id, type(exc).__name__)
@@ -114,7 +112,7 @@ def _send_chunk(*, webhook_id: str, delivery_ids: list[str], claimed_at: float) 
     if webhook is None:
         return 0  # deleted meanwhile, and its deliveries with it
     if not webhook.is_active:
-        _fail_disabled(delivery_ids, timezone.now())
+        deliveries_fail_disabled(delivery_ids, timezone.now())
         for delivery_id in delivery_ids:
             logger.warning(
                 "Webhook delivery %s failed: its endpoint %s is disabled",
@@ -128,16 +126,16 @@ def _send_chunk(*, webhook_id: str, delivery_ids: list[str], claimed_at: float) 
     for position, delivery_id in enumerate(delivery_ids):
         # An attempt may take a full timeout; start one only while the lease still covers that.
         if time.monotonic() - claimed_at > SEND_WINDOW_SECONDS:
-            _release(delivery_ids[position:], timezone.now())
+            deliveries_release(delivery_ids[position:], timezone.now())
             break
         delivery = by_id.get(delivery_id)
         if delivery is None:
             continue
-        outcome = _send(webhook=webhook, event=delivery.event, now=timezone.now(), keep_alive=True)
+        outcome = attempt_send(webhook=webhook, event=delivery.event, now=timezone.now(), keep_alive=True)
         results.append((delivery, outcome, timezone.now()))
         if outcome.status_code == 410:
             # The endpoint is gone: the rest of the chunk goes back and fails once the 410 is recorded.
-            _release(delivery_ids[position + 1 :], timezone.now())
+            deliveries_release(delivery_ids[position + 1 :], timezone.now())
             break
     retries = max(0, min(webhook.organization.webhook_retries, MAX_RETRIES))
     _record_outcomes(webhook=webhook, results=results, retries=retries)
@@ -179,7 +177,7 @@ def _record_outcomes(
 
     with transaction.atomic():
         transaction.on_commit(lambda: _count_attempts(results))  # counted once the attempts are logged
-        attempts = _attempts_log((delivery, outcome) for delivery, outcome, _ in results)
+        attempts = attempts_log((delivery, outcome) for delivery, outcome, _ in results)
         for delivery, outcome, ended_at in results:
             number = delivery.attempt_count + 1
             if outcome.succeeded:

@@ -6,9 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.errors import ValidationError
+from api.events import subscribable_event_names
 from infrastructure.outbound import OutboundBlocked, check_url
 from webhooks import signing
-from webhooks.models import SUBSCRIBABLE_EVENTS, Webhook
+from webhooks.models import Webhook
 
 ROTATION_GRACE = timedelta(hours=24)
 
@@ -24,7 +25,8 @@ def _validate_url(url: str) -> str:
 def _validate_events(events) -> list[str]:
     if not isinstance(events, list) or not events:
         raise ValidationError(details={"events": ["Subscribe to at least one event."]})
-    unknown = sorted({e for e in events if e not in SUBSCRIBABLE_EVENTS}, key=str)
+    subscribable = subscribable_event_names()
+    unknown = sorted({e for e in events if e not in subscribable}, key=str)
     if unknown:
         raise ValidationError(
             details={"events": [f"Unknown event(s): {', '.join(map(str, unknown))}."]},

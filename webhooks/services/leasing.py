@@ -19,15 +19,15 @@ from webhooks.models import WebhookDelivery
 LEASE_MARGIN_SECONDS = 30
 
 
-def _slot_key(webhook_id: str, slot: int) -> str:
+def slot_key(webhook_id: str, slot: int) -> str:
     return f"webhooks:slot:{webhook_id}:{slot}"
 
 
-def _acquire_slot(webhook_id: str, ttl: float) -> str | None:
+def slot_acquire(webhook_id: str, ttl: float) -> str | None:
     """Take one of the endpoint's worker slots for at most `ttl` seconds; None when all are taken."""
     # One partner endpoint may occupy at most this many worker slots at once; the rest wait their turn.
     for slot in range(settings.WEBHOOK_ENDPOINT_CONCURRENCY):
-        key = _slot_key(webhook_id, slot)
+        key = slot_key(webhook_id, slot)
         if cache.add(key, 1, ttl):
             return key
     return None
@@ -37,13 +37,13 @@ def _lease(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
 
 
-def _due(webhook_id: str, now: datetime):
+def deliveries_due(webhook_id: str, now: datetime):
     return WebhookDelivery.objects.filter(
         webhook_id=webhook_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
     )
 
 
-def _claim_due(webhook_id: str, now: datetime, limit: int) -> list[str]:
+def deliveries_claim_due(webhook_id: str, now: datetime, limit: int) -> list[str]:
     """Lease up to `limit` due deliveries of one endpoint to this caller, oldest first."""
     lease_until = _lease(now)
     if connection.features.has_select_for_update_skip_locked:
@@ -51,16 +51,18 @@ def _claim_due(webhook_id: str, now: datetime, limit: int) -> list[str]:
         # runs on rows this transaction holds locked, so it cannot lose them to anyone.
         with transaction.atomic():
             ids = list(
-                _due(webhook_id, now)
+                deliveries_due(webhook_id, now)
                 .select_for_update(skip_locked=True)
                 .order_by("next_attempt_at", "created_at")
                 .values_list("pk", flat=True)[:limit]
             )
             if ids:
-                _due(webhook_id, now).filter(pk__in=ids).update(next_attempt_at=lease_until)
+                deliveries_due(webhook_id, now).filter(pk__in=ids).update(next_attempt_at=lease_until)
         return ids
     # No row locks (SQLite): one conditional UPDATE per row, each of which only one caller can win.
-    candidates = _due(webhook_id, now).order_by("next_attempt_at", "created_at").values_list("pk", flat=True)
+    candidates = (
+        deliveries_due(webhook_id, now).order_by("next_attempt_at", "created_at").values_list("pk", flat=True)
+    )
     return [pk for pk in list(candidates[:limit]) if _claim(pk, now)]
 
 
@@ -72,7 +74,7 @@ def _claim(delivery_id: str, now: datetime) -> bool:
     return claimed == 1
 
 
-def _release(delivery_ids: list[str], now: datetime) -> None:
+def deliveries_release(delivery_ids: list[str], now: datetime) -> None:
     """Hand claimed but unsent deliveries back, due at once."""
     if delivery_ids:
         WebhookDelivery.objects.filter(pk__in=delivery_ids, status=WebhookDelivery.Status.PENDING).update(
@@ -80,7 +82,7 @@ def _release(delivery_ids: list[str], now: datetime) -> None:
         )
 
 
-def _fail_disabled(delivery_ids: list[str], now: datetime) -> None:
+def deliveries_fail_disabled(delivery_ids: list[str], now: datetime) -> None:
     WebhookDelivery.objects.filter(pk__in=delivery_ids, status=WebhookDelivery.Status.PENDING).update(
         status=WebhookDelivery.Status.FAILED,
         next_attempt_at=None,

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.errors import Conflict
-from organizations.partner_ids import partner_organization_id
-from webhooks.models import WEBHOOK_TEST, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
-from webhooks.services.outbox import _dispatch_on_commit, _event_create
-from webhooks.services.sending import _attempts_log, _send
+from webhooks.events import WEBHOOK_TEST
+from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
+from webhooks.services.outbox import deliveries_wake_on_commit, event_create
+from webhooks.services.sending import attempt_send, attempts_log
 
 RECOVER_MAX = 1000
 
@@ -21,23 +21,19 @@ def webhook_test_send(*, webhook: Webhook) -> WebhookAttempt:
     It runs inside the partner's API request, so it gets at most WEBHOOK_TEST_TIMEOUT_SECONDS: well within
     a web worker's own timeout, whatever WEBHOOK_TIMEOUT_SECONDS allows background deliveries.
     """
-    event = _event_create(
+    event = event_create(
         organization_id=webhook.organization_id,
-        event=WEBHOOK_TEST,
-        data={
-            "webhookId": webhook.id,
-            "organizationId": partner_organization_id(webhook.organization_id),
-            "message": "This is a test event from GarmaxAI.",
-        },
+        event=WEBHOOK_TEST.name,
+        data=WEBHOOK_TEST.build(webhook=webhook),
     )
     delivery = WebhookDelivery.objects.create(
         organization_id=webhook.organization_id, webhook=webhook, event=event, next_attempt_at=None
     )
     timeout = min(settings.WEBHOOK_TIMEOUT_SECONDS, settings.WEBHOOK_TEST_TIMEOUT_SECONDS)
-    outcome = _send(webhook=webhook, event=event, now=timezone.now(), timeout=timeout)
+    outcome = attempt_send(webhook=webhook, event=event, now=timezone.now(), timeout=timeout)
     delivery.webhook = webhook
     with transaction.atomic():
-        (attempt,) = _attempts_log([(delivery, outcome)])  # a fresh delivery: attempt 1
+        (attempt,) = attempts_log([(delivery, outcome)])  # a fresh delivery: attempt 1
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=WebhookDelivery.Status.SUCCEEDED if outcome.succeeded else WebhookDelivery.Status.FAILED,
             attempt_count=1,
@@ -60,7 +56,7 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
             event_id=delivery.event_id,
             next_attempt_at=timezone.now(),
         )
-        _dispatch_on_commit([again])
+        deliveries_wake_on_commit([again])
     return again
 
 
@@ -76,7 +72,7 @@ def webhook_recover(*, webhook: Webhook, since: datetime) -> list[WebhookDeliver
             WebhookDelivery.objects.filter(
                 webhook=webhook, status=WebhookDelivery.Status.FAILED, created_at__gte=since
             )
-            .exclude(event__event=WEBHOOK_TEST)
+            .exclude(event__event=WEBHOOK_TEST.name)
             .values_list("event_id", flat=True)
             .distinct()
         )
@@ -98,5 +94,5 @@ def webhook_recover(*, webhook: Webhook, since: datetime) -> list[WebhookDeliver
             )
             for eid in event_ids
         )
-        _dispatch_on_commit(created)
+        deliveries_wake_on_commit(created)
     return created

@@ -2,12 +2,11 @@
 
 `webhook_event_record` runs inside the transaction of the state change that causes the event and writes
 the event plus one pending delivery per subscribed active endpoint. After commit each endpoint with new
-deliveries is woken (`webhooks.deliver_endpoint`, skipped while one wake-up is already queued); if the
-broker is down then, nothing is lost: the beat sweeper (`webhook_deliveries_dispatch_due`) wakes every
-endpoint with an overdue pending delivery.
+deliveries is woken (`wakeups`, skipped while one wake-up is already queued); if the broker is down then,
+nothing is lost: the beat sweeper (`webhook_deliveries_dispatch_due`) wakes every endpoint with an overdue
+pending delivery. Other apps' events arrive by api.events.event_emitted (`webhook_event_receive`).
 """
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,13 +14,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from api.events import EventType, event_type_get
 from api.ids import new_id
-from infrastructure.shared_cache import shared_cache_backend
 from organizations.models import Organization
 from webhooks import signing
-from webhooks.models import EVENTS, Webhook, WebhookDelivery, WebhookEvent
-
-logger = logging.getLogger("garmax.webhooks")
+from webhooks.models import Webhook, WebhookDelivery, WebhookEvent
+from webhooks.services.wakeups import webhook_endpoints_wake
 
 # The sweeper leaves a due delivery to its own queued task for this long before re-queuing it.
 SWEEP_GRACE_SECONDS = 30
@@ -31,8 +29,6 @@ SWEEP_GRACE_SECONDS = 30
 # this many seconds while its deliveries are overdue.
 SWEEP_REPEAT_SECONDS = 30
 SWEEP_BATCH = 500
-# An immediate wake-up is skipped while another is queued; this bounds how long a lost one can suppress them.
-WAKE_MARKER_SECONDS = 60
 
 
 def webhook_event_record(*, organization_id: str, event: str, data: dict) -> WebhookEvent:
@@ -43,10 +39,9 @@ def webhook_event_record(*, organization_id: str, event: str, data: dict) -> Web
     The body is serialized now, once, so every attempt sends the same bytes; a value JSON cannot carry
     (NaN, an arbitrary object) raises ValueError/TypeError here, inside the caller's transaction.
     """
-    if event not in EVENTS:
-        raise ValueError(f"Unknown webhook event {event!r}")
+    event_type_get(event)  # ValueError for a name the catalogue does not declare
     with transaction.atomic():
-        record = _event_create(organization_id=organization_id, event=event, data=data)
+        record = event_create(organization_id=organization_id, event=event, data=data)
         endpoints = [
             webhook
             for webhook in Webhook.objects.filter(organization_id=organization_id, is_active=True)
@@ -59,11 +54,17 @@ def webhook_event_record(*, organization_id: str, event: str, data: dict) -> Web
             )
             for webhook in endpoints
         )
-        _dispatch_on_commit(deliveries)
+        deliveries_wake_on_commit(deliveries)
     return record
 
 
-def _event_create(*, organization_id: str, event: str, data: dict) -> WebhookEvent:
+def webhook_event_receive(*, event_type: EventType, organization_id: str, data: dict, **kwargs) -> None:
+    """Receiver of api.events.event_emitted (connected by WebhooksConfig.ready): record what was emitted."""
+    webhook_event_record(organization_id=organization_id, event=event_type.name, data=data)
+
+
+def event_create(*, organization_id: str, event: str, data: dict) -> WebhookEvent:
+    """The event row alone, its body fixed now; deliveries are the caller's."""
     event_id, now = new_id("evt"), timezone.now()
     # Test-mode work happens in the organization's sandbox, whose endpoints only test keys can register.
     # Partners know one organization id in both modes (GET /v1/account shows the live one): payloads too.
@@ -87,49 +88,11 @@ def _event_create(*, organization_id: str, event: str, data: dict) -> WebhookEve
     )
 
 
-def _dispatch_on_commit(deliveries: list[WebhookDelivery]) -> None:
+def deliveries_wake_on_commit(deliveries: list[WebhookDelivery]) -> None:
+    """Wake the deliveries' endpoints once the caller's transaction commits (never for a rollback)."""
     webhook_ids = list(dict.fromkeys(d.webhook_id for d in deliveries))
     if webhook_ids:
         transaction.on_commit(lambda: webhook_endpoints_wake(webhook_ids=webhook_ids))
-
-
-def _wake_key(webhook_id: str) -> str:
-    return f"webhooks:wake:{webhook_id}"
-
-
-def webhook_endpoints_wake(*, webhook_ids: list[str], countdown: float = 0, coalesce: bool = True) -> int:
-    """Queue a task that sends whatever is due to each endpoint; returns how many were queued.
-
-    Never raises: if the broker is down the deliveries stay pending and the sweeper queues them later.
-    An immediate wake-up is skipped while the endpoint's wake-up marker is set in the shared cache: a
-    sending task clears it before it looks for due deliveries, so a delivery committed while it is set is
-    found by a later look (see `webhook_deliveries_send_due`). A thousand events for one endpoint thus
-    cost a handful of tasks, not a thousand. A `countdown` wake-up (a retry) is always queued: the marker
-    says nothing about when the queued task will run relative to the retry's due time; so is one with
-    `coalesce=False` (the sweeper: a lost task may have left its marker behind). Without a shared cache
-    (embedded mode: each process has its own) every wake-up is queued.
-    """
-    from webhooks.tasks import deliver_endpoint
-
-    queued = 0
-    for webhook_id in webhook_ids:
-        marked = coalesce and not countdown and shared_cache_backend() is not None
-        if marked and not cache.add(_wake_key(webhook_id), 1, WAKE_MARKER_SECONDS):
-            continue
-        try:
-            deliver_endpoint.apply_async(
-                (webhook_id,),
-                countdown=countdown or None,
-                retry=True,
-                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
-            )
-            queued += 1
-        except Exception as exc:
-            # Broker down: the rows are committed, so the sweeper will queue them once it is back.
-            if marked:
-                cache.delete(_wake_key(webhook_id))
-            logger.warning("Could not queue webhook deliveries for %s: %s", webhook_id, type(exc).__name__)
-    return queued
 
 
 def _swept_key(webhook_id: str) -> str:

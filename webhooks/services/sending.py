@@ -73,7 +73,7 @@ def _signing_secrets(webhook: Webhook, now: datetime) -> list[str]:
     return active
 
 
-def _send(
+def attempt_send(
     *,
     webhook: Webhook,
     event: WebhookEvent,
@@ -130,7 +130,7 @@ def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _attempts_log(sent: Iterable[tuple[WebhookDelivery, AttemptOutcome]]) -> list[WebhookAttempt]:
+def attempts_log(sent: Iterable[tuple[WebhookDelivery, AttemptOutcome]]) -> list[WebhookAttempt]:
     """Log each attempt as the delivery's next one (its `attempt_count` + 1), in the order given."""
     return WebhookAttempt.objects.bulk_create(
         WebhookAttempt(
