@@ -33,7 +33,8 @@ from api.ids import new_id  # noqa: E402
 from organizations.services import organization_create  # noqa: E402
 from tests.concurrency import wait_until  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
-from tests.tryons.conftest import GarmentServer, make_photo  # noqa: E402
+from tests.http_servers import GarmentServer  # noqa: E402
+from tests.tryons.conftest import make_photo  # noqa: E402
 from tests.workers import start_worker, stop_worker  # noqa: E402
 from tryons import services  # noqa: E402
 from tryons.models import CartTryOnSession  # noqa: E402

@@ -63,7 +63,8 @@ def wait_until(
     message: str = "",
     ignore: tuple[type[Exception], ...] = (),
 ) -> Any:
-    """Poll `predicate` until it returns something truthy and return that; fail after `timeout` seconds.
+    """Poll `predicate` until it returns something truthy and return that; fail after `timeout` seconds,
+    saying `message` (what was waited for).
 
     An exception of a type in `ignore` (a probe of a server still starting) counts as "not yet".
     """
@@ -78,5 +79,5 @@ def wait_until(
             return outcome
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_error!r})" if last_error else ""
-            raise AssertionError((message or f"condition not met within {timeout} s") + detail)
+            raise AssertionError(f"{message or 'condition not met'} (waited {timeout} s){detail}")
         time.sleep(interval)

@@ -10,22 +10,14 @@ slows every answer; `fail_jobs` makes renders fail at the provider. Every reques
 """
 
 import base64
-import io
 import json
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
-from PIL import Image
-
 from tests.http_servers import LocalServer, QuietHandler
-
-
-def result_jpeg(size=(576, 864)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (40, 120, 200)).save(out, "JPEG")
-    return out.getvalue()
+from tests.images import image_bytes
 
 
 @dataclass
@@ -53,7 +45,7 @@ class FakeProvider:
         self.script: list[tuple[str, int]] = []  # (operation, HTTP status) answered next for that operation
         self.delay = 0.0
         self.fail_jobs = False
-        self.result = result_jpeg()
+        self.result = image_bytes(size=(576, 864), color=(40, 120, 200))
         self.lock = threading.Lock()
         self.in_flight_peak = 0
         provider = self

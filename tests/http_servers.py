@@ -1,19 +1,34 @@
-"""Real loopback HTTP servers for tests and bench/: the one place that starts one.
+"""Real loopback HTTP servers for tests and bench/: the one place that starts one, or picks a free port.
 
 `LocalServer` runs any `BaseHTTPRequestHandler` (usually a `QuietHandler`, whose `reply` answers a status
 and body and tolerates a client that gave up) on 127.0.0.1 in background threads; it can stop and start
-again on the same port, as a partner's server restarting would. `SlowServer` answers one byte a second, in
-its headers or in its body: each byte arrives well within any per-read socket timeout, so only a total
-deadline stops a client. Its trickle is finite (`trickle_bytes` bytes, then a valid response), so a client
-without a deadline does get an answer, just far too late, and a test of the deadline fails instead of
-hanging.
+again on the same port, as a partner's server restarting would. On it run the partner's two servers: a
+shop's CDN (`GarmentServer`) and a webhook endpoint (`WebhookReceiver`). `SlowServer` answers one byte a
+second, in its headers or in its body: each byte arrives well within any per-read socket timeout, so only a
+total deadline stops a client. Its trickle is finite (`trickle_bytes` bytes, then a valid response), so a
+client without a deadline does get an answer, just far too late, and a test of the deadline fails instead
+of hanging.
 """
 
+import contextlib
 import socket
 import socketserver
 import threading
 import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from requests.structures import CaseInsensitiveDict
+
+from tests.concurrency import wait_until
+from tests.images import garment_png
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a process the test starts (gunicorn, Redis, moto)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -71,6 +86,146 @@ class LocalServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class GarmentServer:
+    """A shop's CDN on loopback; `hits` records every path asked for, in order.
+
+    `/garment…` is a garment PNG; `/garments/<name>[-<anything>].png` a cut-out garment in the colour of
+    `name` (one of `COLORS`); `/redirect/<path>` a 302 to `/<path>`; `/not-an-image.png` HTML;
+    `/huge.png` 2 MiB; `/flaky.png` a 503, then the garment from its second request on; anything else a 404.
+    `delay` slows every answer, `delays[path]` one path's (to hold a render in flight).
+    """
+
+    COLORS = {"tshirt": (30, 80, 200), "jeans": (20, 20, 40), "dress": (200, 30, 60), "jacket": (90, 110, 60)}
+
+    def __init__(self):
+        self.hits: list[str] = []
+        self.delay = 0.0
+        self.delays: dict[str, float] = {}
+        server = self
+
+        class Handler(QuietHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                server.hits.append(self.path)
+                path = self.path.split("?")[0]
+                time.sleep(server.delay + server.delays.get(path, 0))
+                if path.startswith("/redirect/"):
+                    self.reply(302, headers={"Location": "/" + path.removeprefix("/redirect/")})
+                    return
+                answer = server._answer(path, self.path)
+                if answer is None:
+                    self.reply(404)
+                elif answer == 503:
+                    self.reply(503)
+                else:
+                    self.reply(200, answer[0], {"Content-Type": answer[1]})  # a size-limit test may hang up
+
+        self.server = LocalServer(Handler)
+        self.port = self.server.port
+
+    def _answer(self, path: str, full_path: str) -> tuple[bytes, str] | int | None:
+        if path.startswith("/garments/"):
+            name = path.rsplit("/", 1)[-1].split(".")[0].split("-")[0]
+            color = self.COLORS.get(name)
+            return None if color is None else (garment_png(color, (512, 512), cut_out=True), "image/png")
+        if path.startswith("/garment"):
+            return garment_png(), "image/png"
+        if path == "/not-an-image.png":
+            return b"<html>hello</html>", "image/png"
+        if path == "/huge.png":
+            return b"\0" * (2 * 1024 * 1024), "image/png"
+        if path == "/flaky.png":
+            return 503 if self.hits.count(full_path) < 2 else (garment_png(), "image/png")
+        return None
+
+    def url(self, path: str) -> str:
+        return self.server.url(path)
+
+    def garment_url(self, name: str) -> str:
+        """The URL of the cut-out garment `name` (`tshirt`, or `tshirt-<tag>` to tell a test's hits apart)."""
+        return self.url(f"/garments/{name}.png")
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+@dataclass
+class Received:
+    """One request a `WebhookReceiver` got; `headers` are case-insensitive, `at` is time.monotonic()."""
+
+    path: str
+    headers: CaseInsensitiveDict
+    body: bytes
+    at: float
+    client_port: int
+
+
+@dataclass
+class WebhookReceiver:
+    """A partner's webhook endpoint on loopback: records every POST in `requests` and answers 200 JSON, or
+    what `respond(request) -> (status, headers, body, delay_seconds)` says. It can go down (`stop`) and come
+    back on the same port (`start`), as a partner's server restarting would. `keep_alive` makes it speak
+    HTTP/1.1, so a client may send several requests on one connection."""
+
+    keep_alive: bool = False
+    requests: list[Received] = field(default_factory=list)
+    respond: object = None
+
+    def __post_init__(self):
+        receiver = self
+        self._lock = threading.Lock()
+
+        class Handler(QuietHandler):
+            protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = Received(
+                    self.path,
+                    CaseInsensitiveDict(self.headers.items()),
+                    body,
+                    time.monotonic(),
+                    self.client_address[1],
+                )
+                with receiver._lock:
+                    receiver.requests.append(request)
+                status, headers, payload, delay = (
+                    receiver.respond(request)
+                    if receiver.respond
+                    else (200, {"Content-Type": "application/json"}, b'{"received": true}', 0)
+                )
+                if delay:
+                    time.sleep(delay)
+                self.reply(status, payload, headers)  # a hanging-endpoint test's client gives up meanwhile
+
+        self.server = LocalServer(Handler)
+
+    @property
+    def url(self) -> str:
+        """The endpoint's URL (its root path)."""
+        return self.server.url()
+
+    def url_at(self, path: str) -> str:
+        """The endpoint's URL at `path`: one receiver serves many webhooks, told apart by path."""
+        return self.server.url(path)
+
+    def received(self, path: str) -> list[Received]:
+        with self._lock:
+            return [request for request in self.requests if request.path == path]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """What has arrived once `count` requests have, or after `timeout`: the caller asserts on it."""
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: len(self.requests) >= count, timeout=timeout, interval=0.02)
+        return list(self.requests)
+
+    def start(self) -> None:
+        self.server.start()  # on the same port
+
+    def stop(self) -> None:
+        """Go down: the port refuses connections until `start()`."""
+        self.server.stop()
 
 
 class SlowServer:

@@ -13,7 +13,6 @@ ORM with `transactional_db` (committed, so gunicorn's workers see it) and then t
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,16 +21,11 @@ import pytest
 import requests
 
 from tests.concurrency import wait_until
+from tests.http_servers import free_port
 from tests.workers import worker_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LiveService:

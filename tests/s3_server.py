@@ -11,10 +11,8 @@ used.
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -22,34 +20,25 @@ import boto3
 import pytest
 import requests
 
+from tests.concurrency import wait_until
+from tests.http_servers import free_port
+
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
 REGION = "us-east-1"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited early with status {process.returncode}")
-        try:
-            requests.get(f"{url}/moto-api/", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"moto server did not start on {url} within {timeout} s")
+def _answers(url: str, process: subprocess.Popen) -> bool:
+    if process.poll() is not None:
+        raise RuntimeError(f"moto server exited early with status {process.returncode}")
+    requests.get(f"{url}/moto-api/", timeout=1)
+    return True
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """URL of a moto S3 server running in its own process on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     process = subprocess.Popen(
@@ -59,7 +48,13 @@ def s3_endpoint():
         env=env,
     )
     try:
-        _wait_until_up(url, process)
+        wait_until(
+            lambda: _answers(url, process),
+            timeout=30,
+            interval=0.1,
+            ignore=(requests.ConnectionError,),
+            message=f"moto server did not start on {url}",
+        )
         yield url
     finally:
         process.terminate()

@@ -5,7 +5,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,16 +21,11 @@ from rest_framework.test import APIClient
 
 from apikeys.management.commands.rundemo import DEMO_KEY_NAME, Supervisor
 from apikeys.models import ApiKey
-from tests.concurrency import wait_until as shared_wait_until
-from tests.tryons.conftest import GarmentServer, person_jpeg
+from tests.concurrency import wait_until
+from tests.http_servers import GarmentServer, free_port
+from tests.images import person_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Demo:
@@ -96,10 +90,6 @@ class Demo:
                 continue
 
 
-def wait_until(condition, timeout: float, message: str):
-    return shared_wait_until(condition, timeout=timeout, interval=0.5, message=message)
-
-
 @pytest.mark.slow
 def test_the_demo_restarts_a_killed_worker_and_the_queued_cart_completes(tmp_path):
     garments = GarmentServer()
@@ -109,7 +99,12 @@ def test_the_demo_restarts_a_killed_worker_and_the_queued_cart_completes(tmp_pat
         worker_pid = int(demo.wait_for_line(r"rundemo: worker started \(pid (\d+)\)").group(1))
         api = requests.Session()
         api.headers["X-API-Key"] = key
-        wait_until(lambda: _answers(f"{demo.base}/health"), 60, f"the web never answered:\n{demo.output}")
+        wait_until(
+            lambda: _answers(f"{demo.base}/health"),
+            timeout=60,
+            interval=0.5,
+            message=f"the web never answered:\n{demo.output}",
+        )
 
         customer = {"externalId": "customer_12345", "email": "john@example.com", "name": "John Doe"}
         assert api.post(f"{demo.base}/api/v1/customers", json=customer, timeout=30).status_code == 201
@@ -138,7 +133,12 @@ def test_the_demo_restarts_a_killed_worker_and_the_queued_cart_completes(tmp_pat
 
         # The first worker works...
         first = cart("cart-before")
-        wait_until(lambda: status(first) == "completed", 120, f"first cart stuck:\n{demo.output}")
+        wait_until(
+            lambda: status(first) == "completed",
+            timeout=120,
+            interval=0.5,
+            message=f"first cart stuck:\n{demo.output}",
+        )
 
         # ...then freezes with a charged cart waiting in the queue, and is killed.
         os.kill(worker_pid, signal.SIGSTOP)
@@ -153,7 +153,12 @@ def test_the_demo_restarts_a_killed_worker_and_the_queued_cart_completes(tmp_pat
         restarted = demo.wait_for_line(r"rundemo: worker started \(pid (\d+)\)", after=before_kill)
         new_pid = int(restarted.group(1))
         assert new_pid != worker_pid
-        wait_until(lambda: status(queued) == "completed", 120, f"queued cart never completed:\n{demo.output}")
+        wait_until(
+            lambda: status(queued) == "completed",
+            timeout=120,
+            interval=0.5,
+            message=f"queued cart never completed:\n{demo.output}",
+        )
         assert demo.process.poll() is None  # the demo itself stayed up throughout
     finally:
         demo.stop()
@@ -176,7 +181,12 @@ def test_the_readme_journey_runs_as_written_and_ends_with_the_result_image(tmp_p
     (work / ".venv").symlink_to(Path(sys.executable).parents[1])  # the README runs .venv/bin/python
     try:
         demo.wait_for_line(r"rundemo: worker started")
-        wait_until(lambda: _answers(f"{demo.base}/health"), 60, f"the web never answered:\n{demo.output}")
+        wait_until(
+            lambda: _answers(f"{demo.base}/health"),
+            timeout=60,
+            interval=0.5,
+            message=f"the web never answered:\n{demo.output}",
+        )
         journey = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", script],
             cwd=work,

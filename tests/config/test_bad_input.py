@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from tests.customers.images import image_bytes
+from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

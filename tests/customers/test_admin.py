@@ -6,7 +6,7 @@ from django.urls import reverse
 from customers.models import Customer, Photo
 from customers.services import customer_upsert
 from infrastructure.storage import storage_exists
-from tests.customers.images import image_bytes
+from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

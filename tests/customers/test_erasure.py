@@ -13,7 +13,7 @@ from customers.services import customer_delete, customer_upsert
 from customers.tasks import retry_pending_erasures
 from infrastructure.storage import storage_exists, storage_save
 from tests.concurrency import run_concurrently
-from tests.customers.images import image_bytes
+from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from PIL import ExifTags, Image
 
 from api.errors import ValidationError
 from customers.photos import photo_clean
-from tests.customers.images import (
+from tests.images import (
     animated,
     image_bytes,
     jpeg_with_gps_and_rotation,

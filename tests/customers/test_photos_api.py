@@ -9,7 +9,7 @@ from PIL import ExifTags, Image
 from customers.models import Photo
 from customers.services import customer_upsert
 from infrastructure.storage import storage_exists, storage_read
-from tests.customers.images import animated, image_bytes, jpeg_with_gps_and_rotation, noise_jpeg
+from tests.images import animated, image_bytes, jpeg_with_gps_and_rotation, noise_jpeg
 
 pytestmark = pytest.mark.django_db
 

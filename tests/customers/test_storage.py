@@ -19,7 +19,7 @@ from infrastructure.storage import (
     storage_save,
     storage_signed_url,
 )
-from tests.customers.images import image_bytes
+from tests.images import image_bytes
 
 KEY = "enterprise/org-org_test/photos/photo_test.jpg"
 JPEG = image_bytes("JPEG", size=(320, 320))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 import requests
 
-from tests.e2e.servers import jpeg_bytes
+from tests.concurrency import wait_until
+from tests.images import person_jpeg
 
 TERMINAL = {"completed", "partial", "failed", "cancelled"}
 
@@ -130,7 +130,7 @@ class Partner:
         body = expect(
             self.post(
                 f"/v1/customers/{external_id}/photos",
-                files={"photo": ("me.jpg", jpeg_bytes(*size), "image/jpeg")},
+                files={"photo": ("me.jpg", person_jpeg(size, quality=90), "image/jpeg")},
                 data={"metadata": '{"capturedAt": "2025-12-11T10:00:00Z"}'},
             ),
             200,
@@ -153,13 +153,11 @@ class Partner:
         return expect(self.get(f"/v1/cart-tryons/{session_id}"), 200)
 
     def wait_for_cart(self, session_id: str, *, timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def finished() -> dict | None:
             body = self.cart(session_id)
-            if body["status"] in TERMINAL:
-                return body
-            time.sleep(0.5)
-        raise TimeoutError(f"cart {session_id} not finished after {timeout}s: {body}")
+            return body if body["status"] in TERMINAL else None
+
+        return wait_until(finished, timeout=timeout, interval=0.5, message=f"cart {session_id} to finish")
 
 
 def cart_items(garments, names=("tshirt", "jeans")) -> list[dict]:
@@ -169,7 +167,7 @@ def cart_items(garments, names=("tshirt", "jeans")) -> list[dict]:
             "productId": f"prod_{index:03d}",
             "variantId": f"var_{name}_m",
             "name": name.title(),
-            "imageUrl": garments.url(name),
+            "imageUrl": garments.garment_url(name),
             "category": categories[name],
             "quantity": 1,
             "price": 29.99,

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.e2e.client import Operator, Partner
-from tests.e2e.servers import GarmentServer, WebhookReceiver
 from tests.e2e.stack import BROKERS, STAFF_USERNAME, Stack
+from tests.http_servers import GarmentServer, WebhookReceiver
 
 _running_stack: Stack | None = None
 

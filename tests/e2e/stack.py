@@ -25,7 +25,8 @@ from pathlib import Path
 import requests
 
 from tests import rabbitmq
-from tests.concurrency import wait_until as shared_wait_until
+from tests.concurrency import wait_until
+from tests.http_servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -56,19 +57,9 @@ def _note_for_cleanup(line: str) -> None:
             handle.write(line + "\n")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
-    """Poll `predicate` until it returns a truthy value; that value is returned. A probe failing (a server
-    still starting) just means "not yet"."""
-    message = f"timed out after {timeout:.0f}s waiting for {what}"
-    return shared_wait_until(
-        predicate, timeout=timeout, interval=interval, message=message, ignore=(Exception,)
-    )
+# What `wait_until` takes for "not yet" here: a probe failing (a server still starting, a request sent while a
+# fault test has broken a part) says nothing about whether the awaited state comes.
+PROBE_FAILURES = (Exception,)
 
 
 @dataclass
@@ -240,7 +231,13 @@ class Stack:
             self.broker_url = rabbitmq.vhost_create(self.vhost)
         self._start("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.s3_port)])
         self._create_database()
-        wait_until(lambda: requests.get(self.s3_endpoint, timeout=2).ok, timeout=30, what="moto server")
+        wait_until(
+            lambda: requests.get(self.s3_endpoint, timeout=2).ok,
+            timeout=30,
+            interval=0.2,
+            ignore=PROBE_FAILURES,
+            message="waiting for moto server",
+        )
         self._create_bucket()
         self.manage("migrate", "--noinput")
         self._create_staff_user()
@@ -259,7 +256,13 @@ class Stack:
                 "-",
             ],
         )
-        wait_until(lambda: requests.get(f"{self.base_url}/health", timeout=2).ok, timeout=60, what="gunicorn")
+        wait_until(
+            lambda: requests.get(f"{self.base_url}/health", timeout=2).ok,
+            timeout=60,
+            interval=0.2,
+            ignore=PROBE_FAILURES,
+            message="waiting for gunicorn",
+        )
         self.start_worker()
         self._start(
             "beat",
@@ -275,7 +278,11 @@ class Stack:
             ],
         )
         wait_until(
-            lambda: requests.get(f"{self.base_url}/health/ready", timeout=5).ok, timeout=30, what="readiness"
+            lambda: requests.get(f"{self.base_url}/health/ready", timeout=5).ok,
+            timeout=30,
+            interval=0.2,
+            ignore=PROBE_FAILURES,
+            message="waiting for readiness",
         )
         return self
 
@@ -371,7 +378,7 @@ class Stack:
                 sock.sendall(b"PING\r\n")
                 return sock.recv(16).startswith(b"+PONG")
 
-        wait_until(pong, timeout=15, what="redis-server")
+        wait_until(pong, timeout=15, interval=0.2, ignore=PROBE_FAILURES, message="waiting for redis-server")
         return process
 
     def stop_redis(self) -> None:
@@ -395,7 +402,13 @@ class Stack:
                 f"e2e{self.worker_generation}@%h",
             ],
         )
-        wait_until(lambda: " ready." in process.log_text(), timeout=60, what="celery worker ready")
+        wait_until(
+            lambda: " ready." in process.log_text(),
+            timeout=60,
+            interval=0.2,
+            ignore=PROBE_FAILURES,
+            message="waiting for celery worker ready",
+        )
         return process
 
     @property

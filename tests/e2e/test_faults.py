@@ -13,8 +13,9 @@ from decimal import Decimal
 import pytest
 import requests
 
+from tests.concurrency import wait_until
 from tests.e2e.client import expect
-from tests.e2e.stack import wait_until
+from tests.e2e.stack import PROBE_FAILURES
 from tests.e2e.test_flow import assert_downloads_image, assert_signed_by
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +33,7 @@ def _items(garments, tag: str, names=("tshirt", "jeans", "dress", "jacket")) -> 
         {
             "productId": f"prod_{tag}_{name}",
             "name": name.title(),
-            "imageUrl": garments.url(f"{name}-{tag}"),
+            "imageUrl": garments.garment_url(f"{name}-{tag}"),
             "category": categories[name],
             "quantity": 1,
             "price": 19.5,
@@ -66,7 +67,7 @@ def test_worker_killed_mid_cart_resumes_in_time_completes_once_and_charges_once(
     tag = f"kill-{stack.broker}"  # the receiver and the garment server outlive a stack
     partner = fresh_partner("Crashy Worker Fashion")
     webhook = expect(
-        partner.post("/v1/webhooks", json={"url": receiver.url(f"/{tag}"), "events": CART_EVENTS}), 201
+        partner.post("/v1/webhooks", json={"url": receiver.url_at(f"/{tag}"), "events": CART_EVENTS}), 201
     )
     partner.upsert_customer("kill-shopper")
     photo_key = partner.upload_photo("kill-shopper")["photoS3Key"]
@@ -82,7 +83,13 @@ def test_worker_killed_mid_cart_resumes_in_time_completes_once_and_charges_once(
             done = [i for i in body["cartItems"] if i["status"] == "completed"]
             return body if body["status"] == "processing" and done else None
 
-        before_kill = wait_until(partly_rendered, timeout=60, interval=0.1, what="first item rendered")
+        before_kill = wait_until(
+            partly_rendered,
+            timeout=60,
+            interval=0.1,
+            ignore=PROBE_FAILURES,
+            message="waiting for first item rendered",
+        )
         old_worker = stack.worker
         old_worker.kill()
         killed_at = time.monotonic()
@@ -120,7 +127,13 @@ def test_worker_killed_mid_cart_resumes_in_time_completes_once_and_charges_once(
     assert Counter(e["type"] for e in ledger) == {"grant": 1, "charge": 1}
 
     # One completion event, however many times the task ran.
-    events = wait_until(lambda: _events_for(receiver, f"/{tag}"), timeout=60, what="completion webhook")
+    events = wait_until(
+        lambda: _events_for(receiver, f"/{tag}"),
+        timeout=60,
+        interval=0.2,
+        ignore=PROBE_FAILURES,
+        message="waiting for completion webhook",
+    )
     time.sleep(3)  # a duplicate would arrive right behind the first
     events = _events_for(receiver, f"/{tag}")
     assert len(events) == 1, events.keys()
@@ -177,7 +190,9 @@ def test_redis_outage_answers_503_then_recovers_without_restarting_web(
         wait_until(
             lambda: sum(1 for o in traffic.outcomes if o[0] > outage_started and o[1] == 503) >= 10,
             timeout=60,
-            what="503s during the outage",
+            interval=0.2,
+            ignore=PROBE_FAILURES,
+            message="waiting for 503s during the outage",
         )
         ready = requests.get(f"{stack.base_url}/health/ready", timeout=30)
         assert ready.status_code == 503 and ready.json()["checks"]["cache"]["status"] == "error"
@@ -186,7 +201,9 @@ def test_redis_outage_answers_503_then_recovers_without_restarting_web(
         wait_until(
             lambda: any(o[0] > outage_ended and o[1] == 200 for o in traffic.outcomes),
             timeout=60,
-            what="partner requests succeeding again",
+            interval=0.2,
+            ignore=PROBE_FAILURES,
+            message="waiting for partner requests succeeding again",
         )
         time.sleep(1)
 
@@ -215,7 +232,7 @@ def test_webhook_receiver_down_for_a_minute_then_every_event_delivered(
 ):
     partner = fresh_partner("Flaky Receiver Fashion")
     webhook = expect(
-        partner.post("/v1/webhooks", json={"url": receiver.url("/outage"), "events": CART_EVENTS}), 201
+        partner.post("/v1/webhooks", json={"url": receiver.url_at("/outage"), "events": CART_EVENTS}), 201
     )
     partner.upsert_customer("outage-shopper")
     photo_key = partner.upload_photo("outage-shopper")["photoS3Key"]
@@ -244,7 +261,13 @@ def test_webhook_receiver_down_for_a_minute_then_every_event_delivered(
         sessions_seen = {json.loads(d[0].body)["data"].get("sessionId") for d in events.values() if d}
         return events if expected_sessions <= sessions_seen else None
 
-    events = wait_until(all_arrived, timeout=120, interval=1, what="every event after the outage")
+    events = wait_until(
+        all_arrived,
+        timeout=120,
+        interval=1,
+        ignore=PROBE_FAILURES,
+        message="waiting for every event after the outage",
+    )
     assert len(events) == 2, "both cart completions delivered, each as one event"
     for deliveries in events.values():
         assert_signed_by(deliveries[-1], webhook["secret"])

@@ -19,8 +19,9 @@ import requests
 from PIL import Image
 from standardwebhooks import Webhook
 
+from tests.concurrency import wait_until
 from tests.e2e.client import Partner, cart_items, expect
-from tests.e2e.stack import wait_until
+from tests.e2e.stack import PROBE_FAILURES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.each_broker]
 
@@ -76,7 +77,11 @@ def _journey(mode, stack, operator, garments, receiver) -> dict:
     webhook = expect(
         partner.post(
             "/v1/webhooks",
-            json={"url": receiver.url(state["path"]), "events": CART_EVENTS, "description": "e2e receiver"},
+            json={
+                "url": receiver.url_at(state["path"]),
+                "events": CART_EVENTS,
+                "description": "e2e receiver",
+            },
         ),
         201,
     )
@@ -161,7 +166,13 @@ def test_completed_webhook_arrives_signed_both_ways(journey, receiver):
             if json.loads(d.body).get("data", {}).get("sessionId") == session_id
         ]
 
-    deliveries = wait_until(arrived, timeout=60, what="cart_tryon.completed webhook")
+    deliveries = wait_until(
+        arrived,
+        timeout=60,
+        interval=0.2,
+        ignore=PROBE_FAILURES,
+        message="waiting for cart_tryon.completed webhook",
+    )
     assert len(deliveries) == 1, "one event, delivered once"
     payload = assert_signed_by(deliveries[0], journey["webhook"]["secret"])
     assert payload["event"] == "cart_tryon.completed"
@@ -183,7 +194,7 @@ def test_seed_python_example_runs_unchanged(stack, operator, live_journey, garme
             "API_KEY = 'gx_live_abc123...'": f"API_KEY = {journey['partner'].key!r}",
             "BASE_URL = 'https://api.garmaxai.com/api'": f"BASE_URL = {stack.api!r}",
             "'enterprise/org-abc/photos/customer.jpg'": repr(journey["photo"]["photoS3Key"]),
-            "'https://shop.com/tshirt.jpg'": repr(garments.url("tshirt")),
+            "'https://shop.com/tshirt.jpg'": repr(garments.garment_url("tshirt")),
         },
     )
     run = subprocess.run(
@@ -241,7 +252,7 @@ def test_seed_node_example_runs_unchanged(stack, live_journey, garments, node_di
             "const API_KEY = 'gx_live_abc123...';": f"const API_KEY = {json.dumps(journey['partner'].key)};",
             "const BASE_URL = 'https://api.garmaxai.com/api';": f"const BASE_URL = {json.dumps(stack.api)};",
             "'enterprise/org-abc/photos/customer.jpg'": json.dumps(journey["photo"]["photoS3Key"]),
-            "'https://shop.com/tshirt.jpg'": json.dumps(garments.url("tshirt")),
+            "'https://shop.com/tshirt.jpg'": json.dumps(garments.garment_url("tshirt")),
         },
     )
     # The example uses require() and a top-level await, which only an ES module with a CommonJS require
@@ -308,7 +319,7 @@ def test_seed_php_example_runs_unchanged(stack, operator, live_journey, garments
             "$baseUrl = 'https://api.garmaxai.com/api'": f"$baseUrl = {_php_string(stack.api)}",
             "GarmaxAIClient('gx_live_abc123...')": f"GarmaxAIClient({_php_string(key)})",
             "'enterprise/org-abc/photos/customer.jpg'": _php_string(live_journey["photo"]["photoS3Key"]),
-            "'https://shop.com/tshirt.jpg'": _php_string(garments.url("tshirt")),
+            "'https://shop.com/tshirt.jpg'": _php_string(garments.garment_url("tshirt")),
         },
     )
     script = tmp_path / "example.php"

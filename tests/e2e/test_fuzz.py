@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from tests.e2e.client import Partner, cart_items, expect
-from tests.e2e.servers import jpeg_bytes
 from tests.e2e.stack import BIN, ROOT, STAFF_USERNAME
+from tests.images import person_jpeg
 
 HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 HOOK_DATA = ("photo_key", "garment_url", "webhook_url", "photo_jpeg_hex", "spare_external_ids", "import_csv")
@@ -148,12 +148,14 @@ def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
     cancelled = _cancelled_cart(partner, photo_key, items)
     tryon = expect(partner.post("/v1/tryons", json={"customerPhotoS3Key": photo_key, **items[0]}), 201)
     webhook = expect(
-        partner.post("/v1/webhooks", json={"url": receiver.url("/fuzz"), "events": ["cart_tryon.completed"]}),
+        partner.post(
+            "/v1/webhooks", json={"url": receiver.url_at("/fuzz"), "events": ["cart_tryon.completed"]}
+        ),
         201,
     )
     delivery = expect(partner.post(f"/v1/webhooks/{webhook['id']}/test"), 200)
     spare_webhook = expect(
-        partner.post("/v1/webhooks", json={"url": receiver.url("/spare"), "events": ["tryon.failed"]}), 201
+        partner.post("/v1/webhooks", json={"url": receiver.url_at("/spare"), "events": ["tryon.failed"]}), 201
     )
     imported = expect(
         partner.post("/v1/customers/imports", files={"file": ("customers.csv", IMPORT_CSV, "text/csv")}), 202
@@ -163,13 +165,13 @@ def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
     for spare in spare_customers:
         partner.upsert_customer(spare)
     return {
-        "webhook_url": receiver.url("/fuzz"),
+        "webhook_url": receiver.url_at("/fuzz"),
         "spare_webhook_id": spare_webhook["id"],
         "spare_external_ids": spare_customers,
         "import_id": imported["id"],
         "export_id": exported["id"],
         "import_csv": IMPORT_CSV.decode(),
-        "photo_jpeg_hex": jpeg_bytes(400, 600).hex(),
+        "photo_jpeg_hex": person_jpeg((400, 600), quality=90).hex(),
         "external_id": external_id,
         "photo_key": photo_key,
         "garment_url": items[0]["imageUrl"],

@@ -10,8 +10,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.concurrency import wait_until
 from tests.e2e.client import cart_items, expect
-from tests.e2e.stack import wait_until
+from tests.e2e.stack import PROBE_FAILURES
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +46,8 @@ def test_scraping_web_and_worker_after_a_journey_shows_the_counters(stack, fresh
 
     expect(
         partner.post(
-            "/v1/webhooks", json={"url": receiver.url("/metrics-hooks"), "events": ["cart_tryon.completed"]}
+            "/v1/webhooks",
+            json={"url": receiver.url_at("/metrics-hooks"), "events": ["cart_tryon.completed"]},
         ),
         201,
     )
@@ -54,7 +56,13 @@ def test_scraping_web_and_worker_after_a_journey_shows_the_counters(stack, fresh
     photo = partner.upload_photo(external_id)
     cart = partner.create_cart(photo["photoS3Key"], cart_items(garments), quality="hd")
     assert partner.wait_for_cart(cart["id"])["status"] == "completed"
-    wait_until(lambda: receiver.received("/metrics-hooks"), timeout=60, what="the webhook delivery")
+    wait_until(
+        lambda: receiver.received("/metrics-hooks"),
+        timeout=60,
+        interval=0.2,
+        ignore=PROBE_FAILURES,
+        message="waiting for the webhook delivery",
+    )
 
     # 30 reads spread over gunicorn's two workers: the scrape (answered by either) must count them all.
     route = "/api/v1/customers/{externalId}"
@@ -91,7 +99,9 @@ def test_scraping_web_and_worker_after_a_journey_shows_the_counters(stack, fresh
             and s
         ),
         timeout=30,
-        what="the worker's webhook counter",
+        interval=0.2,
+        ignore=PROBE_FAILURES,
+        message="waiting for the worker's webhook counter",
     )
     assert (
         value(worker, "garmax_tryons_total", status="completed", source="cart")
@@ -127,7 +137,13 @@ def test_scraping_web_and_worker_after_a_journey_shows_the_counters(stack, fresh
             None,
         )
 
-    cart_post = wait_until(cart_post_line, timeout=10, what="the cart's access line on the web node")
+    cart_post = wait_until(
+        cart_post_line,
+        timeout=10,
+        interval=0.2,
+        ignore=PROBE_FAILURES,
+        message="waiting for the cart's access line on the web node",
+    )
     log = stack.processes["web"].log_text()
     assert partner.key not in log and partner.key[16:] not in log and f"{external_id}@example.com" not in log
     assert cart_post["organization_id"] == partner.organization_id and cart_post["status"] == 200

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from tests.http_servers import WebhookReceiver
 from tests.tryons import conftest as tryon_fixtures
 from tests.webhooks.factories import make_webhook
 from tryons import services as tryon_services
@@ -143,10 +144,8 @@ def eager_tasks():
 def test_a_cart_feeds_credits_sessions_items_render_and_webhook_metrics(
     settings, organization, photo_of, garment_server, media_root, eager_tasks
 ):
-    from tests.webhooks.conftest import _start_receiver
-
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
-    receiver = _start_receiver()
+    receiver = WebhookReceiver()
     try:
         make_webhook(organization, receiver.url)
         before = {
@@ -193,7 +192,7 @@ def test_a_cart_feeds_credits_sessions_items_render_and_webhook_metrics(
         assert sample("garmax_webhook_delivery_lag_seconds_count") == before["lag"] + 1
         assert session.id not in scrape_text()
     finally:
-        receiver.server.stop()
+        receiver.stop()
 
 
 def scrape_text() -> str:

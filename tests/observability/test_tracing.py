@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from config import observability_settings
 from infrastructure.observability import tracing
 from tests.concurrency import wait_until
+from tests.http_servers import WebhookReceiver
 from tests.tryons import conftest as tryon_fixtures
 from tests.webhooks.factories import make_webhook
 
@@ -111,10 +112,8 @@ def worker_thread(transactional_db):
 def test_one_trace_follows_a_cart_from_the_post_through_the_worker_render_and_webhook(
     settings, spans, organization, partner_client, photo_of, garment_server, media_root, worker_thread
 ):
-    from tests.webhooks.conftest import _start_receiver
-
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True  # the garment server and the receiver are on loopback
-    receiver = _start_receiver()
+    receiver = WebhookReceiver()
     try:
         make_webhook(organization, receiver.url)
         client: APIClient = partner_client(organization)  # built after instrumenting: Django's span too
@@ -146,7 +145,7 @@ def test_one_trace_follows_a_cart_from_the_post_through_the_worker_render_and_we
             lambda: any(s.name == "POST" and s.kind == SpanKind.CLIENT for s in _all(spans)), timeout=10
         )
     finally:
-        receiver.server.stop()
+        receiver.stop()
 
     finished = _all(spans)
     post = next(s for s in finished if s.kind == SpanKind.SERVER and s.name.startswith("POST"))

@@ -5,7 +5,6 @@ Data is built with the ORM; everything after that is HTTP: the admin through its
 (tests/organizations/admin_http.py), partners through /api/v1 with a real key.
 """
 
-import io
 import re
 import threading
 import time
@@ -16,11 +15,11 @@ import pytest
 import requests
 from django.contrib.admin.utils import quote
 from django.urls import reverse
-from PIL import Image
 
 from organizations import services
 from organizations.models import CreditLedgerEntry, Organization
 from tests.factories import UserFactory, make_organization
+from tests.images import person_jpeg
 from tests.live_service import LiveService
 from tests.organizations.admin_http import AdminSession, change_path, form_fields
 
@@ -57,12 +56,6 @@ def ledger_audit(organization_id: str) -> tuple[Decimal, Decimal, int]:
         mismatched += balance_after != running
     balance = Organization.objects.values_list("credits", flat=True).get(pk=organization_id)
     return balance, running, mismatched
-
-
-def person_jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (600, 900), (200, 180, 160)).save(out, "JPEG")
-    return out.getvalue()
 
 
 def superuser(username: str):

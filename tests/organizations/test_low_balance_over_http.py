@@ -14,8 +14,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from apikeys import services as apikey_services
 from organizations.events import CREDITS_LOW
 from organizations.models import Organization
-from tests.e2e.servers import jpeg_bytes
 from tests.factories import UserFactory, make_organization
+from tests.images import person_jpeg
 from tests.live_service import live_service  # noqa: F401
 from webhooks.models import WebhookEvent
 
@@ -40,7 +40,7 @@ def test_three_spend_and_reset_cycles_send_three_credits_low_events(live_service
     photo = call(
         "POST",
         "/api/v1/customers/shopper/photos",
-        files={"photo": ("me.jpg", jpeg_bytes(600, 800), "image/jpeg")},
+        files={"photo": ("me.jpg", person_jpeg((600, 800)), "image/jpeg")},
         headers=partner,
     )
     balances = []

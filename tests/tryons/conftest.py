@@ -1,38 +1,13 @@
-import functools
-import io
-import time
-
 import pytest
-from PIL import Image, ImageDraw
 
 from api.ids import new_id
 from customers.models import Customer, Photo
 from infrastructure.storage import storage_save
-from tests.http_servers import LocalServer, QuietHandler
+from tests.http_servers import GarmentServer
+from tests.images import person_jpeg
 from tests.tryons.engine_fixtures import _fresh_engine_settings, engine, tasks  # noqa: F401 (fixtures)
 from tryons import services
 from tryons.renderers import get_renderer
-
-
-def person_jpeg(size=(600, 900)) -> bytes:
-    image = Image.new("RGB", size, (200, 180, 160))
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((250, 80, 350, 200), fill=(230, 200, 170))
-    draw.rectangle((220, 200, 380, 600), fill=(90, 90, 120))
-    out = io.BytesIO()
-    image.save(out, "JPEG")
-    return out.getvalue()
-
-
-@functools.cache  # a shop's CDN serves stored bytes: encoding a PNG per request timed the fake, not us
-def garment_png(color=(200, 30, 30), size=(400, 400)) -> bytes:
-    image = Image.new("RGB", size, (255, 255, 255))
-    ImageDraw.Draw(image).polygon(
-        [(60, 40), (340, 40), (380, 140), (320, 160), (320, 380), (80, 380), (80, 160), (20, 140)], fill=color
-    )
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture(autouse=True)
@@ -142,54 +117,6 @@ class CountingRenderer:
         if self.hook and len(self.calls) == self.at:
             self.hook()
         return self.inner.render(request)
-
-
-class GarmentServer:
-    """A real local HTTP server standing in for a shop's CDN; it counts every request it receives."""
-
-    def __init__(self):
-        self.hits: list[str] = []
-        self.delays: dict[str, float] = {}
-        server = self
-
-        class Handler(QuietHandler):
-            def do_GET(self):
-                server.hits.append(self.path)
-                path = self.path.split("?")[0]
-                time.sleep(server.delays.get(path, 0))
-                if path.startswith("/redirect/"):
-                    self.send_response(302)
-                    self.send_header("Location", "/" + path.removeprefix("/redirect/"))
-                    self.end_headers()
-                    return
-                if path.startswith("/garment"):
-                    body, kind = garment_png(), "image/png"
-                elif path == "/not-an-image.png":
-                    body, kind = b"<html>hello</html>", "image/png"
-                elif path == "/huge.png":
-                    body, kind = b"\0" * (2 * 1024 * 1024), "image/png"
-                elif path == "/flaky.png" and server.hits.count(self.path) < 2:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                elif path == "/flaky.png":
-                    body, kind = garment_png(), "image/png"
-                else:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                self.reply(
-                    200, body, {"Content-Type": kind}
-                )  # the client may give up on purpose (size limit)
-
-        self.server = LocalServer(Handler)
-        self.port = self.server.port
-
-    def url(self, path: str) -> str:
-        return self.server.url(path)
-
-    def close(self):
-        self.server.stop()
 
 
 @pytest.fixture

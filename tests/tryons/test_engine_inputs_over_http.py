@@ -13,9 +13,9 @@ import requests
 
 from apikeys import services as apikey_services
 from tests.concurrency import wait_until
-from tests.customers.images import image_bytes
 from tests.engine_servers import FakeFashn, engine_environment
 from tests.factories import make_organization
+from tests.images import image_bytes
 from tests.live_service import LiveService
 from tests.workers import start_worker, stop_worker, worker_database_url
 

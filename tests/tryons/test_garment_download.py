@@ -13,10 +13,11 @@ from decimal import Decimal
 import pytest
 import requests
 import urllib3
-from PIL import EpsImagePlugin, Image
+from PIL import EpsImagePlugin
 from requests.adapters import BaseAdapter
 
 from infrastructure import outbound
+from tests.images import image_bytes
 from tryons import services
 
 
@@ -194,12 +195,6 @@ def test_undecodable_garment_is_a_permanent_error():
         services.garment_image_check(b"GIF89a not really")
 
 
-def _encoded(image_format: str) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 64), (200, 30, 30)).save(out, image_format)
-    return out.getvalue()
-
-
 @pytest.fixture
 def ghostscript_calls(monkeypatch):
     """Records any attempt to run Ghostscript (not installed here) to decode an EPS garment."""
@@ -215,13 +210,13 @@ def ghostscript_calls(monkeypatch):
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
 def test_jpeg_png_and_webp_garments_are_accepted(image_format):
-    services.garment_image_check(_encoded(image_format))
+    services.garment_image_check(image_bytes(image_format, size=(64, 64)))
 
 
 @pytest.mark.parametrize("image_format", ["TIFF", "EPS", "BMP", "GIF"])
 def test_garment_in_any_other_image_format_is_refused_undecoded(image_format, ghostscript_calls):
     with pytest.raises(services.PermanentRenderError) as refused:
-        services.garment_image_check(_encoded(image_format))
+        services.garment_image_check(image_bytes(image_format, size=(64, 64)))
 
     assert refused.value.code == "garment_invalid"
     assert ghostscript_calls == []
@@ -233,5 +228,5 @@ def test_local_renderer_decodes_no_other_garment_format(image_format, ghostscrip
     from tryons.renderers import get_renderer
 
     with pytest.raises(services.PermanentRenderError):
-        get_renderer("local").render(render_request(garment_image=_encoded(image_format)))
+        get_renderer("local").render(render_request(garment_image=image_bytes(image_format, size=(64, 64))))
     assert ghostscript_calls == []

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from infrastructure.storage import storage_exists
 from tests.http_servers import LocalServer, QuietHandler, SlowServer, timed
-from tests.tryons.conftest import garment_png, person_jpeg
+from tests.images import garment_png, person_jpeg
 from tryons import services
 from tryons.models import TryOn
 from tryons.renderers import (

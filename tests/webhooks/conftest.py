@@ -1,70 +1,19 @@
-"""A real HTTP receiver for webhook tests, and helpers to run delivery tasks in-process."""
+"""Webhook fixtures: a real HTTP receiver (tests/http_servers.py), a clock, delivery tasks run in-process."""
 
-import contextlib
-import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from tests.concurrency import wait_until
-from tests.http_servers import LocalServer, QuietHandler
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict
-    body: bytes
-    at: float  # time.monotonic() on arrival
-
-
-@dataclass
-class Receiver:
-    """Records every POST; `respond(request) -> (status, headers, body, delay_seconds)` decides the answer."""
-
-    server: LocalServer
-    requests: list = field(default_factory=list)
-    respond: object = None
-
-    @property
-    def url(self) -> str:
-        return self.server.url()
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list:
-        """What has arrived once `count` requests have, or after `timeout`: the caller asserts on it."""
-        with contextlib.suppress(AssertionError):
-            wait_until(lambda: len(self.requests) >= count, timeout=timeout, interval=0.02)
-        return list(self.requests)
-
-
-def _start_receiver() -> Receiver:
-    receiver = Receiver(server=None)
-
-    class Handler(QuietHandler):
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length", 0))
-            body = self.rfile.read(length)
-            request = Received(self.path, dict(self.headers.items()), body, time.monotonic())
-            receiver.requests.append(request)
-            status, headers, payload, delay = (
-                receiver.respond(request) if receiver.respond else (200, {}, b'{"received":true}', 0)
-            )
-            if delay:
-                time.sleep(delay)
-            self.reply(status, payload, headers)  # a hanging-endpoint test's client gives up meanwhile
-
-    receiver.server = LocalServer(Handler)
-    return receiver
+from tests.http_servers import WebhookReceiver
 
 
 @pytest.fixture
 def receiver():
-    started = _start_receiver()
+    started = WebhookReceiver()
     yield started
-    started.server.stop()
+    started.stop()
 
 
 @pytest.fixture
@@ -72,12 +21,12 @@ def make_receiver():
     started = []
 
     def build():
-        started.append(_start_receiver())
+        started.append(WebhookReceiver())
         return started[-1]
 
     yield build
     for item in started:
-        item.server.stop()
+        item.stop()
 
 
 @pytest.fixture

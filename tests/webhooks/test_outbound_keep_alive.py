@@ -7,38 +7,26 @@ import threading
 import pytest
 
 from infrastructure import outbound
-from tests.http_servers import LocalServer, QuietHandler
-
-
-class KeepAliveReceiver:
-    """An HTTP/1.1 server that records which client port each request came from."""
-
-    def __init__(self):
-        self.ports = []
-        self.cookies = []
-        receiver = self
-
-        class Handler(QuietHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.ports.append(self.client_address[1])
-                receiver.cookies.append(self.headers.get("Cookie"))
-                body = b"x" * (200_000 if self.path == "/big" else 2)
-                self.reply(200, body, {"Set-Cookie": "session=partner-secret; Path=/"})
-
-        self.server = LocalServer(Handler)
-
-    def url(self, path="/hook"):
-        return self.server.url(path)
+from tests.http_servers import WebhookReceiver
 
 
 @pytest.fixture
 def keep_alive_receiver():
-    receiver = KeepAliveReceiver()
+    """An HTTP/1.1 receiver that sets a cookie and answers /big with more than a response may hold."""
+    receiver = WebhookReceiver(keep_alive=True)
+    receiver.respond = lambda request: (
+        200,
+        {"Set-Cookie": "session=partner-secret; Path=/"},
+        b"x" * (200_000 if request.path == "/big" else 2),
+        0,
+    )
     yield receiver
-    receiver.server.stop()
+    receiver.stop()
+
+
+def _client_ports(receiver) -> list[int]:
+    """The client port each request came from: one port, one connection."""
+    return [request.client_port for request in receiver.requests]
 
 
 def _post(url, **kwargs):
@@ -48,37 +36,36 @@ def _post(url, **kwargs):
 @pytest.mark.usefixtures("private_targets")
 def test_keep_alive_reuses_the_connection_and_a_plain_post_does_not(keep_alive_receiver):
     for _ in range(3):
-        assert _post(keep_alive_receiver.url(), keep_alive=True).status_code == 200
-    assert len(set(keep_alive_receiver.ports)) == 1
-    keep_alive_receiver.ports.clear()
+        assert _post(keep_alive_receiver.url, keep_alive=True).status_code == 200
+    assert len(set(_client_ports(keep_alive_receiver))) == 1
     for _ in range(2):
-        _post(keep_alive_receiver.url())
-    assert len(set(keep_alive_receiver.ports)) == 2
+        _post(keep_alive_receiver.url)
+    assert len(set(_client_ports(keep_alive_receiver)[3:])) == 2
 
 
 @pytest.mark.usefixtures("private_targets")
 def test_each_thread_has_its_own_connection(keep_alive_receiver):
-    _post(keep_alive_receiver.url(), keep_alive=True)
-    other = threading.Thread(target=_post, args=(keep_alive_receiver.url(),), kwargs={"keep_alive": True})
+    _post(keep_alive_receiver.url, keep_alive=True)
+    other = threading.Thread(target=_post, args=(keep_alive_receiver.url,), kwargs={"keep_alive": True})
     other.start()
     other.join()
-    assert len(set(keep_alive_receiver.ports)) == 2
+    assert len(set(_client_ports(keep_alive_receiver))) == 2
 
 
 @pytest.mark.usefixtures("private_targets")
 def test_a_response_cut_at_the_size_limit_closes_its_connection(keep_alive_receiver):
-    response = _post(keep_alive_receiver.url("/big"), keep_alive=True)
+    response = _post(keep_alive_receiver.url_at("/big"), keep_alive=True)
     assert response.content == b"x" * 1024
-    _post(keep_alive_receiver.url(), keep_alive=True)
+    _post(keep_alive_receiver.url, keep_alive=True)
     # The unread rest of the first body must not be taken for the second response.
-    assert len(set(keep_alive_receiver.ports)) == 2
+    assert len(set(_client_ports(keep_alive_receiver))) == 2
 
 
 @pytest.mark.usefixtures("private_targets")
 def test_cookies_a_partner_sets_are_never_sent_back(keep_alive_receiver):
     for _ in range(2):
-        _post(keep_alive_receiver.url(), keep_alive=True)
-    assert keep_alive_receiver.cookies == [None, None]
+        _post(keep_alive_receiver.url, keep_alive=True)
+    assert [request.headers.get("Cookie") for request in keep_alive_receiver.requests] == [None, None]
 
 
 def test_a_pooled_connection_still_checks_the_address_on_every_request(monkeypatch, settings):
@@ -99,28 +86,12 @@ def test_a_pooled_connection_still_checks_the_address_on_every_request(monkeypat
         _post("http://hooks.partner.example/hook", keep_alive=True)  # and plain http is refused first
 
 
-class _RecordingReceiver(KeepAliveReceiver):
-    """Records the Authorization header each request carried."""
-
-    def __init__(self):
-        self.authorizations = []
-        receiver = self
-
-        class Handler(QuietHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.authorizations.append(self.headers.get("Authorization"))
-                self.reply(200, b"ok")
-
-        self.server = LocalServer(Handler)
-
-
 @pytest.mark.usefixtures("private_targets")
 @pytest.mark.parametrize("keep_alive", [True, False])
 def test_outbound_requests_take_no_proxy_or_netrc_credentials_from_the_environment(
     tmp_path, monkeypatch, keep_alive
 ):
-    receiver = _RecordingReceiver()
+    receiver = WebhookReceiver()
     try:
         # A proxy that does not exist: a request sent through it would fail, not reach the receiver.
         monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
@@ -133,7 +104,7 @@ def test_outbound_requests_take_no_proxy_or_netrc_credentials_from_the_environme
         monkeypatch.setenv("NETRC", str(netrc))
         monkeypatch.setattr(outbound, "_pool", outbound._SessionPool())  # sessions built under this env
 
-        assert _post(receiver.url(), keep_alive=keep_alive).status_code == 200
-        assert receiver.authorizations == [None]
+        assert _post(receiver.url, keep_alive=keep_alive).status_code == 200
+        assert [request.headers.get("Authorization") for request in receiver.requests] == [None]
     finally:
-        receiver.server.stop()
+        receiver.stop()

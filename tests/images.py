@@ -1,17 +1,47 @@
-"""Images built in memory for the photo tests."""
+"""Images built in memory, the one place tests (and bench/) make them: a customer's photo, a shop's garment,
+a flat image in any format, and the awkward ones (noisy, rotated with GPS, animated, a decompression bomb)."""
 
+import functools
 import io
 import os
 import struct
 import zlib
 
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageDraw
 
 
 def image_bytes(fmt="JPEG", size=(640, 480), color=(200, 30, 30), mode="RGB", **save_kwargs) -> bytes:
+    """One flat colour in `fmt` (any format Pillow writes)."""
     image = Image.new(mode, size, color)
     buffer = io.BytesIO()
     image.save(buffer, fmt, **save_kwargs)
+    return buffer.getvalue()
+
+
+def person_jpeg(size=(600, 900), **save_kwargs) -> bytes:
+    """A customer's photo: a head and a body on a background, drawn in proportion to `size`."""
+    width, height = size
+    image = Image.new("RGB", size, (200, 180, 160))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width * 5 / 12, height * 4 / 45, width * 7 / 12, height * 2 / 9), fill=(230, 200, 170))
+    draw.rectangle((width * 11 / 30, height * 2 / 9, width * 19 / 30, height * 2 / 3), fill=(90, 90, 120))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **save_kwargs)
+    return buffer.getvalue()
+
+
+# A shop's CDN serves stored bytes: encoding a PNG per request would time this, not the code under test.
+@functools.cache
+def garment_png(color=(200, 30, 30), size=(400, 400), *, cut_out: bool = False) -> bytes:
+    """A shop's product image: a T-shirt in `color` on white, or (`cut_out`) on a transparent background."""
+    width, height = size
+    outline = [(60, 40), (340, 40), (380, 140), (320, 160), (320, 380), (80, 380), (80, 160), (20, 140)]
+    image = Image.new("RGBA" if cut_out else "RGB", size, (255, 255, 255, 0) if cut_out else (255, 255, 255))
+    ImageDraw.Draw(image).polygon(
+        [(x * width / 400, y * height / 400) for x, y in outline], fill=(*color, 255) if cut_out else color
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
     return buffer.getvalue()
 
 
