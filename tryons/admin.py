@@ -5,8 +5,8 @@ from django.utils.html import format_html
 from api.admin_actions import action_confirm, admin_link
 from api.errors import ApiError
 from tryons import services
-from tryons.engines.settings import RENDERERS
 from tryons.models import CartTryOnSession, EngineCircuit, EngineJob, TryOn
+from tryons.renderers.registry import RENDERERS
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

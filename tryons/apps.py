@@ -23,7 +23,8 @@ class TryonsConfig(AppConfig):
         from tryons.services import customer_results_erase
 
         customer_eraser_register("tryons", customer_results_erase)
-        # Read now: a malformed engine setting stops start-up with a message naming the variable.
+        # Read now: a malformed engine setting, or a renderer choice the registry cannot serve (unknown, or
+        # without the settings it needs), stops start-up with a message naming the variable.
         from tryons.engines.settings import engine_settings
 
         engine_settings()

@@ -1,19 +1,17 @@
 """What a try-on costs, in one place (seed 001 "Credit System", DESIGN.md "Credits").
 
-Per item: 1 credit × quality multiplier × (1 − volume discount). The discount depends on how many items
-the cart holds; an item's `quantity` never multiplies (one render shows the garment whatever the count).
+Per item: 1 credit × quality multiplier (tryons.qualities) × (1 − volume discount). The discount depends on
+how many items the cart holds; an item's `quantity` never multiplies (one render shows the garment whatever
+the count).
 Everything is Decimal: 5 hd items cost exactly 9.00, never 8.999999.
 """
 
 from decimal import Decimal
 
-from organizations.models import RENDER_QUALITIES
+from tryons.qualities import QUALITIES
 
 BASE_CREDITS = Decimal("1")
 MAX_CART_ITEMS = 20
-# One multiplier per quality, in RENDER_QUALITIES order (the one list of qualities); a quality added there
-# without a price here fails at import.
-QUALITY_MULTIPLIERS = dict(zip(RENDER_QUALITIES, (Decimal("1"), Decimal("2"), Decimal("4")), strict=True))
 # (smallest item count, discount) from the largest tier down.
 VOLUME_DISCOUNTS = (
     (20, Decimal("0.40")),
@@ -31,9 +29,21 @@ def volume_discount(item_count: int) -> Decimal:
     return next(discount for minimum, discount in VOLUME_DISCOUNTS if item_count >= minimum)
 
 
+def volume_discounts_text() -> str:
+    """ "5–9 items 10 %, 10–14 20 %, ...": the discount tiers as the API documentation states them."""
+    tiers = sorted(VOLUME_DISCOUNTS)
+    largest = [minimum - 1 for minimum, _ in tiers[1:]] + [MAX_CART_ITEMS]
+    parts = []
+    for (minimum, discount), maximum in zip(tiers, largest, strict=True):
+        if discount:
+            counts = f"{minimum}–{maximum}" if maximum > minimum else f"{minimum}"
+            parts.append(f"{counts}{'' if parts else ' items'} {discount * 100:.0f} %")
+    return ", ".join(parts)
+
+
 def item_price(*, quality: str, item_count: int) -> Decimal:
     """Credits for one item of a cart of `item_count` items rendered at `quality`."""
-    price = BASE_CREDITS * QUALITY_MULTIPLIERS[quality] * (1 - volume_discount(item_count))
+    price = BASE_CREDITS * QUALITIES[quality].multiplier * (1 - volume_discount(item_count))
     return price.quantize(CENT)
 
 
@@ -42,4 +52,4 @@ def cart_price(*, quality: str, item_count: int) -> Decimal:
 
 
 def single_tryon_price(*, quality: str) -> Decimal:
-    return (BASE_CREDITS * QUALITY_MULTIPLIERS[quality]).quantize(CENT)
+    return (BASE_CREDITS * QUALITIES[quality].multiplier).quantize(CENT)

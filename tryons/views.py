@@ -16,7 +16,10 @@ from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
 from tryons import selectors, services
 from tryons.models import CartTryOnSession, TryOn
+from tryons.pricing import volume_discounts_text
+from tryons.qualities import multipliers_text
 from tryons.renderers import asynchronous_renderer_configured
+from tryons.renderers.registry import CALLBACK_RENDERERS
 from tryons.serializers import (
     CartItemSerializer,
     CartTryOnCreateSerializer,
@@ -68,7 +71,7 @@ class CartTryOnViewSet(
         summary="Create a cart try-on session",
         description=(
             "Charges the cart's credits and queues rendering. Price per item: 1 × quality multiplier "
-            "(sd 1, hd 2, 4k 4) × (1 − volume discount: 5–9 items 10 %, 10–14 20 %, 15–19 30 %, 20 40 %); "
+            f"({multipliers_text()}) × (1 − volume discount: {volume_discounts_text()}); "
             "`quantity` does not multiply. Repeating a create with the same `cartId` and identical content "
             "returns the existing session and charges nothing. Both answer 200, never 201: seed 001's PHP "
             "client throws on anything but 200 (DESIGN.md); compare `createdAt` to tell a replay apart."
@@ -183,7 +186,7 @@ class TryOnViewSet(
 
 @extend_schema(tags=["Renderer callbacks"])
 class RenderCallbackView(APIView):
-    """Where an asynchronous renderer (eventbridge) reports a result. HMAC-signed, not an API-key endpoint."""
+    """Where an asynchronous renderer reports a result. HMAC-signed, not an API-key endpoint."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -193,7 +196,7 @@ class RenderCallbackView(APIView):
         description=(
             f"`{HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>` keyed by "
             "TRYON_CALLBACK_SECRET; at most 5 minutes old. Bodies up to TRYON_CALLBACK_MAX_BYTES. "
-            "404 unless an asynchronous renderer (eventbridge) is configured. "
+            f"404 unless an asynchronous renderer ({', '.join(CALLBACK_RENDERERS)}) is configured. "
             "See tryons/renderers/eventbridge.py."
         ),
         request=RenderCallbackSerializer,

@@ -3,27 +3,30 @@ from decimal import Decimal
 import pytest
 
 from tryons import pricing
+from tryons.qualities import multipliers_text
 
-# (item count, sd, hd, 4k) totals for the cart, straight from seed 001's tiers.
+# Totals for the cart by item count and quality, straight from seed 001's tiers; a new quality adds its column
+# (tests/architecture/test_vocabulary.py checks every declared quality has one, here and below).
 CART_TOTALS = [
-    (1, "1", "2", "4"),
-    (2, "2", "4", "8"),
-    (4, "4", "8", "16"),
-    (5, "4.5", "9", "18"),
-    (9, "8.1", "16.2", "32.4"),
-    (10, "8", "16", "32"),
-    (14, "11.2", "22.4", "44.8"),
-    (15, "10.5", "21", "42"),
-    (19, "13.3", "26.6", "53.2"),
-    (20, "12", "24", "48"),
+    (1, {"sd": "1", "hd": "2", "4k": "4"}),
+    (2, {"sd": "2", "hd": "4", "4k": "8"}),
+    (4, {"sd": "4", "hd": "8", "4k": "16"}),
+    (5, {"sd": "4.5", "hd": "9", "4k": "18"}),
+    (9, {"sd": "8.1", "hd": "16.2", "4k": "32.4"}),
+    (10, {"sd": "8", "hd": "16", "4k": "32"}),
+    (14, {"sd": "11.2", "hd": "22.4", "4k": "44.8"}),
+    (15, {"sd": "10.5", "hd": "21", "4k": "42"}),
+    (19, {"sd": "13.3", "hd": "26.6", "4k": "53.2"}),
+    (20, {"sd": "12", "hd": "24", "4k": "48"}),
 ]
+SINGLE_PRICES = {"sd": "1", "hd": "2", "4k": "4"}
 
 
-@pytest.mark.parametrize(("count", "sd", "hd", "uhd"), CART_TOTALS)
-def test_cart_price_for_every_tier_and_quality(count, sd, hd, uhd):
-    assert pricing.cart_price(quality="sd", item_count=count) == Decimal(sd)
-    assert pricing.cart_price(quality="hd", item_count=count) == Decimal(hd)
-    assert pricing.cart_price(quality="4k", item_count=count) == Decimal(uhd)
+@pytest.mark.parametrize(("count", "totals"), CART_TOTALS)
+def test_cart_price_for_every_tier_and_quality(count, totals):
+    assert totals
+    for quality, total in totals.items():
+        assert pricing.cart_price(quality=quality, item_count=count) == Decimal(total)
 
 
 def test_seed_example_two_hd_items_cost_four_credits():
@@ -42,6 +45,11 @@ def test_cart_outside_one_to_twenty_items_has_no_price(count):
         pricing.cart_price(quality="sd", item_count=count)
 
 
-@pytest.mark.parametrize(("quality", "credits"), [("sd", "1"), ("hd", "2"), ("4k", "4")])
+@pytest.mark.parametrize(("quality", "credits"), SINGLE_PRICES.items())
 def test_single_tryon_costs_the_multiplier(quality, credits):
     assert pricing.single_tryon_price(quality=quality) == Decimal(credits)
+
+
+def test_the_documented_price_text_states_the_tiers_and_multipliers():
+    assert pricing.volume_discounts_text() == "5–9 items 10 %, 10–14 20 %, 15–19 30 %, 20 40 %"
+    assert multipliers_text() == "sd 1, hd 2, 4k 4"

@@ -17,8 +17,8 @@ from tests.http_servers import LocalServer, QuietHandler, SlowServer, timed
 from tests.images import garment_png, person_jpeg
 from tryons import services
 from tryons.models import TryOn
+from tryons.qualities import QUALITIES
 from tryons.renderers import (
-    QUALITY_SIZES,
     PermanentRenderError,
     RenderAccepted,
     RenderRequest,
@@ -56,7 +56,7 @@ def render_request(quality="hd", category="tops", **extra) -> RenderRequest:
 def test_local_renderer_produces_an_image_at_the_quality_size(quality):
     result = get_renderer("local").render(render_request(quality=quality))
     image = Image.open(io.BytesIO(result.image))
-    assert (image.format, image.size) == ("JPEG", QUALITY_SIZES[quality])
+    assert (image.format, image.size) == ("JPEG", QUALITIES[quality].size)
     assert result.content_type == "image/jpeg"
 
 
@@ -351,6 +351,7 @@ def test_callback_with_bad_or_stale_signature_is_refused(cart_via_eventbridge, a
 
 def test_callback_without_signature_is_refused(db, settings):
     settings.TRYON_RENDERER = "eventbridge"
+    settings.EVENTBRIDGE_BUS_NAME = BUS
     settings.TRYON_CALLBACK_SECRET = SECRET
     response = APIClient().post(CALLBACK_URL, {"tryonId": "x"}, format="json")
     assert response.status_code == 401

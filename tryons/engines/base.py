@@ -51,13 +51,19 @@ class EngineInputs:
     person: str  # data URI or short-lived signed URL of our copy
     garment: str
     category: str  # ours: tops, bottoms, dresses, outerwear, one-pieces
-    quality: str  # sd, hd, 4k
+    quality: str  # a render quality's name (tryons.qualities)
     job_id: str
 
 
 class Engine(Protocol):
+    """A hosted engine's client; tryons.renderers.registry names each one's class."""
+
     name: str
     model: str
+
+    @classmethod
+    def from_settings(cls, s) -> "Engine":
+        """The client as the engine settings (tryons.engines.settings.EngineSettings) configure it."""
 
     def submit(self, inputs: EngineInputs) -> Submission: ...
 

@@ -26,6 +26,8 @@ from tryons.engines.base import (
     ProviderStatus,
     Submission,
 )
+from tryons.engines.settings import EngineSettings
+from tryons.qualities import QUALITIES
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,6 @@ _FASHN_CATEGORIES = {
     "dresses": "one-pieces",
     "one-pieces": "one-pieces",
 }
-_FASHN_MODES = {"sd": "performance", "hd": "balanced", "4k": "quality"}
 
 
 def _cat_vton(i: EngineInputs) -> dict:
@@ -71,7 +72,7 @@ def _leffa(i: EngineInputs) -> dict:
 
 def _fashn(i: EngineInputs) -> dict:
     return {"model_image": i.person, "garment_image": i.garment, "category": _FASHN_CATEGORIES[i.category],
-            "mode": _FASHN_MODES[i.quality]}  # fmt: skip
+            "mode": QUALITIES[i.quality].fashn_mode}  # fmt: skip
 
 
 # Each try-on model's input fields and category vocabulary, as its fal model page documents them.
@@ -94,6 +95,11 @@ def fal_model_inputs(model: str):
         ) from None
 
 
+def fal_settings_check(setting) -> None:
+    """Start-up check of the fal renderer (tryons.renderers.registry): an unknown model fails there."""
+    fal_model_inputs(setting("FAL_MODEL"))
+
+
 class FalEngine:
     name = "fal"
 
@@ -104,6 +110,16 @@ class FalEngine:
         self.inputs = fal_model_inputs(model)
         self.timeout = timeout
         self.headers = {"Authorization": f"Key {key}"}
+
+    @classmethod
+    def from_settings(cls, s: EngineSettings) -> "FalEngine":
+        return cls(
+            key=s.fal_key,
+            queue_url=s.fal_queue_url,
+            api_url=s.fal_api_url,
+            model=s.fal_model,
+            timeout=s.http_timeout,
+        )
 
     def _provider_url(self, urls: dict, name: str) -> str:
         url = urls.get(name, "")

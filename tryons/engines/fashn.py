@@ -14,6 +14,8 @@ or a `<base64>` placeholder. FASHN has no cancel endpoint: a timed-out predictio
 
 from tryons.engines import api
 from tryons.engines.base import EngineInputs, EngineRejected, ProviderStatus, Submission
+from tryons.engines.settings import EngineSettings
+from tryons.qualities import QUALITIES
 
 # Our categories in FASHN's vocabulary (tops, bottoms, one-pieces; "auto" is never sent: we know).
 CATEGORIES = {
@@ -23,8 +25,8 @@ CATEGORIES = {
     "dresses": "one-pieces",
     "one-pieces": "one-pieces",
 }
-# Our render quality as FASHN's speed/quality trade-off (5 s, 8 s, 12-17 s for tryon-v1.6).
-MODES = {"sd": "performance", "hd": "balanced", "4k": "quality"}
+# FASHN's speed/quality trade-off (5 s, 8 s, 12-17 s for tryon-v1.6); tryons.qualities maps ours onto it.
+MODES = ("performance", "balanced", "quality")
 STATES = {
     "starting": "queued",
     "in_queue": "queued",
@@ -44,6 +46,12 @@ class FashnEngine:
         self.timeout = timeout
         self.headers = {"Authorization": f"Bearer {api_key}"}
 
+    @classmethod
+    def from_settings(cls, s: EngineSettings) -> "FashnEngine":
+        return cls(
+            api_key=s.fashn_api_key, api_url=s.fashn_api_url, model=s.fashn_model, timeout=s.http_timeout
+        )
+
     def submit(self, inputs: EngineInputs) -> Submission:
         answer = api.call(
             "FASHN",
@@ -57,7 +65,7 @@ class FashnEngine:
                     "model_image": inputs.person,
                     "garment_image": inputs.garment,
                     "category": CATEGORIES[inputs.category],
-                    "mode": MODES[inputs.quality],
+                    "mode": QUALITIES[inputs.quality].fashn_mode,
                     "output_format": "jpeg",
                     "return_base64": True,
                 },

@@ -15,6 +15,7 @@ after it finishes and offers no delete call; a timed-out prediction is cancelled
 
 from tryons.engines import api
 from tryons.engines.base import EngineInputs, EngineRejected, ProviderStatus, Submission
+from tryons.engines.settings import EngineSettings
 
 CATEGORIES = {
     "tops": "upper_body",
@@ -41,6 +42,15 @@ class ReplicateEngine:
         self.model = model
         self.timeout = timeout
         self.headers = {"Authorization": f"Bearer {token}"}
+
+    @classmethod
+    def from_settings(cls, s: EngineSettings) -> "ReplicateEngine":
+        return cls(
+            token=s.replicate_api_token,
+            api_url=s.replicate_api_url,
+            model=s.replicate_model,
+            timeout=s.http_timeout,
+        )
 
     def _endpoint(self, inputs: dict) -> tuple[str, dict]:
         if self.model.startswith("deployments/"):

@@ -3,12 +3,13 @@
 from django.conf import settings
 
 from tryons.engines.circuit import circuit_is_open
-from tryons.engines.settings import ENGINES, engine_settings
+from tryons.engines.settings import engine_settings
 from tryons.renderers import renderer_override
+from tryons.renderers.registry import ENGINES
 
 
 def renderer_for(tryon) -> str:
-    """The renderer name for `tryon`: its quality's (TRYON_RENDERER_SD/HD/4K, else TRYON_RENDERER), or
+    """The renderer name for `tryon`: its quality's own (TRYON_RENDERER_<QUALITY>, else TRYON_RENDERER), or
     TRYON_FALLBACK_RENDERER while that engine's circuit is open. A test-mode (sandbox) try-on always renders
     locally: test keys never reach a paid engine."""
     override = renderer_override(tryon.organization_id) if tryon.organization_id else None

@@ -1,8 +1,10 @@
 """The hosted engines' settings, read from the environment once (config.environment's strict readers).
 
 config/settings.py holds the deployment's renderer (`TRYON_RENDERER`); this module holds everything only the
-hosted engines need, so their group stays in the app that uses it. `engine_settings()` is read at start-up
-(tryons.apps) so a malformed value stops the process with a message naming the variable.
+hosted engines need, so their group stays in the app that uses it, and checks every renderer choice against
+the registry (tryons.renderers.registry). `engine_settings()` is read at start-up (tryons.apps) so a
+malformed value, an unknown renderer or one without its settings stops the process with a message naming
+the variable.
 """
 
 from dataclasses import dataclass
@@ -12,11 +14,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import read, read_positive_int
+from tryons.qualities import QUALITIES, quality_variable
+from tryons.renderers.registry import RENDERERS, renderer_named, renderer_settings_check
 
-ENGINES = ("fashn", "fal", "replicate")
-RENDERERS = ("local", "http", "eventbridge", *ENGINES)
 INPUT_MODES = ("data-uri", "signed-url")
-QUALITY_VARIABLES = {"sd": "TRYON_RENDERER_SD", "hd": "TRYON_RENDERER_HD", "4k": "TRYON_RENDERER_4K"}
 
 
 @dataclass(frozen=True)
@@ -42,56 +43,54 @@ class EngineSettings:
     replicate_api_url: str
     replicate_model: str
 
-    def credentials(self, engine: str) -> str:
-        return {"fashn": self.fashn_api_key, "fal": self.fal_key, "replicate": self.replicate_api_token}[
-            engine
-        ]
+    def model(self, engine: str) -> str:
+        """The model `engine` renders with (recorded on each of its jobs)."""
+        return self.setting(RENDERERS[engine].model_setting)
+
+    def setting(self, variable: str) -> str:
+        """An engine setting by its variable's name, as the renderer registry names it."""
+        return getattr(self, variable.lower())
 
 
-def _renderer(name: str) -> str:
-    value = read(name, str, "").strip()
-    if value and value not in RENDERERS:
-        raise ImproperlyConfigured(f"{name} must be one of {', '.join(RENDERERS)}, got {value!r}")
+def _renderer(variable: str) -> str:
+    value = read(variable, str, "").strip()
+    if value:
+        renderer_named(variable, value)
     return value
-
-
-def _renderers_named(values: EngineSettings) -> set[str]:
-    return {settings.TRYON_RENDERER, *values.by_quality.values(), values.fallback} - {""}
 
 
 def configured_renderers() -> set[str]:
     """Every renderer some try-on may be rendered by: TRYON_RENDERER, a quality's own, the fallback."""
-    return _renderers_named(engine_settings())
-
-
-def _require_renderer_settings(values: EngineSettings) -> None:
-    """What config/settings.py asks of TRYON_RENDERER, asked of a quality's renderer and the fallback too:
-    a renderer named anywhere starts only with its settings (TRYON_RENDERER_HD=eventbridge used to start
-    without a bus or callback secret, and its callbacks then answered 404)."""
-    named = {var: value for var, value in _variables(values).items() if value}
-    for variable, renderer in named.items():
-        if renderer == "eventbridge" and not (
-            settings.EVENTBRIDGE_BUS_NAME and settings.TRYON_CALLBACK_SECRET
-        ):
-            raise ImproperlyConfigured(
-                f"{variable}=eventbridge needs EVENTBRIDGE_BUS_NAME and TRYON_CALLBACK_SECRET"
-            )
-        if renderer == "http" and not settings.TRYON_HTTP_RENDERER_URL:
-            raise ImproperlyConfigured(f"{variable}=http needs TRYON_HTTP_RENDERER_URL")
+    return set(_variables(engine_settings()).values()) - {""}
 
 
 def _variables(values: EngineSettings) -> dict[str, str]:
+    """Each variable that chooses a renderer, and the renderer it chooses ("" when unset)."""
     return {
-        **{QUALITY_VARIABLES[quality]: renderer for quality, renderer in values.by_quality.items()},
+        "TRYON_RENDERER": settings.TRYON_RENDERER,
+        **{quality_variable(quality): renderer for quality, renderer in values.by_quality.items()},
         "TRYON_FALLBACK_RENDERER": values.fallback,
     }
 
 
+def _renderers_check(values: EngineSettings) -> None:
+    """A renderer named anywhere (TRYON_RENDERER, a quality's own, the fallback) is a registered one and
+    starts only with the settings it needs, whichever variable named it."""
+
+    def setting(variable: str):
+        return getattr(settings, variable) if hasattr(settings, variable) else values.setting(variable)
+
+    for variable, name in _variables(values).items():
+        if name:
+            renderer_settings_check(variable, renderer_named(variable, name), setting)
+
+
 @cache
 def engine_settings() -> EngineSettings:
+    chosen = {quality: _renderer(quality_variable(quality)) for quality in QUALITIES}
     values = EngineSettings(
         # Only the qualities given their own renderer; the others follow TRYON_RENDERER (read per call).
-        by_quality={q: _renderer(var) for q, var in QUALITY_VARIABLES.items() if _renderer(var)},
+        by_quality={quality: renderer for quality, renderer in chosen.items() if renderer},
         fallback=_renderer("TRYON_FALLBACK_RENDERER"),
         render_timeout=read_positive_int("TRYON_RENDER_TIMEOUT_SECONDS", 600, minimum=30),
         max_in_flight=read_positive_int("TRYON_ENGINE_MAX_IN_FLIGHT", 20),
@@ -114,18 +113,5 @@ def engine_settings() -> EngineSettings:
     )
     if values.inputs not in INPUT_MODES:
         raise ImproperlyConfigured(f"TRYON_ENGINE_INPUTS must be one of {', '.join(INPUT_MODES)}")
-    _require_renderer_settings(values)
-    used = _renderers_named(values) & set(ENGINES)
-    for engine in sorted(used):
-        if not values.credentials(engine):
-            variable = {"fashn": "FASHN_API_KEY", "fal": "FAL_KEY", "replicate": "REPLICATE_API_TOKEN"}[
-                engine
-            ]
-            raise ImproperlyConfigured(f"The {engine} engine is configured but {variable} is not set")
-    if "replicate" in used and not values.replicate_model:
-        raise ImproperlyConfigured("The replicate engine needs REPLICATE_MODEL (owner/name[:version])")
-    if "fal" in used:
-        from tryons.engines.fal import fal_model_inputs
-
-        fal_model_inputs(values.fal_model)  # an unknown model fails here, at start-up
+    _renderers_check(values)
     return values

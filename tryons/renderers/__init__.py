@@ -1,11 +1,11 @@
-"""Renderer backends, chosen by `settings.TRYON_RENDERER` (or per item, tryons.engines.selection): local
-(default), http, eventbridge, and the hosted engines fashn, fal, replicate."""
+"""Renderer backends, chosen by `settings.TRYON_RENDERER` (or per item, tryons.engines.selection) among those
+tryons.renderers.registry declares."""
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from organizations.models import Organization
 from tryons.renderers.base import (
-    QUALITY_SIZES,
     PermanentRenderError,
     RenderAccepted,
     Renderer,
@@ -14,9 +14,9 @@ from tryons.renderers.base import (
     RenderResult,
     RetryableRenderError,
 )
+from tryons.renderers.registry import CALLBACK_RENDERERS, RENDERERS, TEST_MODE_RENDERER
 
 __all__ = [
-    "QUALITY_SIZES",
     "PermanentRenderError",
     "RenderAccepted",
     "RenderError",
@@ -30,45 +30,24 @@ __all__ = [
 ]
 
 
-# Renderers whose results come back later, through the signed render callback (tryons.views).
-ASYNCHRONOUS_RENDERERS = frozenset({"eventbridge"})
-
-
 def asynchronous_renderer_configured() -> bool:
     """Whether any renderer a try-on may get (TRYON_RENDERER, a quality's own, the fallback) answers by
     callback: the callback endpoint exists then, and only then."""
     from tryons.engines.settings import configured_renderers
 
-    return bool(configured_renderers() & ASYNCHRONOUS_RENDERERS)
+    return bool(configured_renderers() & set(CALLBACK_RENDERERS))
 
 
 def get_renderer(name: str | None = None) -> Renderer:
     name = name or settings.TRYON_RENDERER
-    if name == "local":
-        from tryons.renderers.local import LocalPreviewRenderer
-
-        return LocalPreviewRenderer()
-    if name == "http":
-        from tryons.renderers.http import HttpRenderer
-
-        return HttpRenderer(
-            url=settings.TRYON_HTTP_RENDERER_URL,
-            auth_header=settings.TRYON_HTTP_RENDERER_AUTH_HEADER,
-            timeout=settings.TRYON_HTTP_RENDERER_TIMEOUT_SECONDS,
-        )
-    if name == "eventbridge":
-        from tryons.renderers.eventbridge import EventBridgeRenderer
-
-        return EventBridgeRenderer(
-            bus_name=settings.EVENTBRIDGE_BUS_NAME,
-            region=settings.AWS_REGION,
-            endpoint_url=settings.EVENTBRIDGE_ENDPOINT_URL,
-        )
-    if name in ("fashn", "fal", "replicate"):
+    kind = RENDERERS.get(name)
+    if kind is None:
+        raise ValueError(f"unknown renderer {name!r}")
+    if kind.engine:
         from tryons.renderers.hosted import HostedEngineRenderer
 
-        return HostedEngineRenderer(name)
-    raise ValueError(f"unknown renderer {name!r}")
+        return HostedEngineRenderer(kind.name)
+    return import_string(kind.builder)()
 
 
 def renderer_override(organization_id: str) -> str | None:
@@ -79,5 +58,5 @@ def renderer_override(organization_id: str) -> str | None:
     plainly previews (the try-on records `renderer: local`).
     """
     if Organization.objects.filter(pk=organization_id, sandbox_of__isnull=False).exists():
-        return "local"
+        return TEST_MODE_RENDERER
     return None

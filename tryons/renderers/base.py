@@ -3,11 +3,7 @@
 from dataclasses import dataclass
 from typing import Protocol
 
-from organizations.models import RENDER_QUALITIES
-
-# Output size per render quality (width, height), in RENDER_QUALITIES order: portrait, as shop product
-# pages show people.
-QUALITY_SIZES = dict(zip(RENDER_QUALITIES, ((576, 864), (768, 1024), (1536, 2048)), strict=True))
+from tryons.qualities import QUALITIES
 
 
 @dataclass(frozen=True)
@@ -26,7 +22,7 @@ class RenderRequest:
 
     @property
     def size(self) -> tuple[int, int]:
-        return QUALITY_SIZES[self.quality]
+        return QUALITIES[self.quality].size
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,14 @@ def garment_copy_delete(*, organization_id: str, tryon_id: str) -> None:
         storage_delete(key)
 
 
+def renderer_from_settings() -> "EventBridgeRenderer":
+    return EventBridgeRenderer(
+        bus_name=settings.EVENTBRIDGE_BUS_NAME,
+        region=settings.AWS_REGION,
+        endpoint_url=settings.EVENTBRIDGE_ENDPOINT_URL,
+    )
+
+
 class EventBridgeRenderer:
     name = "eventbridge"
 

@@ -14,8 +14,8 @@ Request contract
       person        file, the customer's photo (JPEG/PNG/WebP as uploaded, EXIF already stripped)
       garment       file, the garment image as downloaded from the partner's `imageUrl`
       category      tops | bottoms | dresses | outerwear | one-pieces
-      quality       sd | hd | 4k
-      width, height the output size in pixels for that quality (sd 576×864, hd 768×1024, 4k 1536×2048)
+      quality       a render quality's name (tryons.qualities)
+      width, height the output size in pixels for that quality (its `size` there)
       backgroundScene  the partner's hint, possibly empty
       tryonId       as in the header
 
@@ -28,6 +28,7 @@ Response contract
 """
 
 import requests
+from django.conf import settings
 
 from infrastructure import outbound
 from tryons.renderers.base import (
@@ -57,6 +58,14 @@ def _error_message(response: requests.Response) -> str:
         body = None
     message = body.get("error") if isinstance(body, dict) else None
     return f"Renderer answered HTTP {response.status_code}" + (f": {str(message)[:200]}" if message else ".")
+
+
+def renderer_from_settings() -> "HttpRenderer":
+    return HttpRenderer(
+        url=settings.TRYON_HTTP_RENDERER_URL,
+        auth_header=settings.TRYON_HTTP_RENDERER_AUTH_HEADER,
+        timeout=settings.TRYON_HTTP_RENDERER_TIMEOUT_SECONDS,
+    )
 
 
 class HttpRenderer:

@@ -11,10 +11,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tryons.engines import ENGINES, engine_client, engine_settings
+from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineInputs, EngineThrottled, EngineUnavailable
-from tryons.engines.settings import RENDERERS
+from tryons.qualities import QUALITIES
 from tryons.renderers import RenderError, RenderRequest, get_renderer
+from tryons.renderers.registry import RENDERERS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -28,23 +29,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--engine", choices=RENDERERS, help="Renderer to check (default: TRYON_RENDERER)."
+            "--engine", choices=tuple(RENDERERS), help="Renderer to check (default: TRYON_RENDERER)."
         )
-        parser.add_argument("--quality", choices=("sd", "hd", "4k"), default="sd")
+        # The first declared quality, the cheapest: a smoke test need not pay for more.
+        parser.add_argument("--quality", choices=tuple(QUALITIES), default=next(iter(QUALITIES)))
         parser.add_argument("--category", default="tops")
         parser.add_argument("--output", default="renderer-check.jpg", help="Where to write the result image.")
 
-    def handle(
-        self, *args, engine=None, quality="sd", category="tops", output="renderer-check.jpg", **options
-    ):
+    def handle(self, *args, engine, quality, category, output, **options):
         name = engine or settings.TRYON_RENDERER
+        kind = RENDERERS[name]
         person = (SAMPLES / "person.jpg").read_bytes()
         garment = (SAMPLES / "garment.png").read_bytes()
         started = time.monotonic()
-        if name in ENGINES:
+        if kind.engine:
             image = self._hosted(name, person, garment, quality, category)
-        elif name == "eventbridge":
-            raise CommandError("eventbridge answers by callback; check it with a real cart instead.")
+        elif kind.callback:
+            raise CommandError(f"{name} answers by callback; check it with a real cart instead.")
         else:
             request = RenderRequest(
                 tryon_id="tryon_check", organization_id="org_check", category=category, quality=quality,
