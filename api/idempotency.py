@@ -16,6 +16,7 @@ from django.core.cache import cache
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from api.credentials import API_KEY_PREFIX_PATTERN, WEBHOOK_SECRET_PREFIX
 from api.errors import Conflict, IdempotencyKeyReused, ShortCircuit, ValidationError
 
 REPLAY_TTL_SECONDS = 24 * 3600
@@ -30,7 +31,7 @@ REDACTED_HEADER = "Idempotent-Replay-Redacted"
 
 # Credentials a response may carry once: API keys (gx_live_/gx_test_) and webhook secrets (whsec_). A
 # key's public keyPrefix (gx_live_ and 8 characters) is too short to match and stays as it is.
-_CREDENTIAL = re.compile(r"^(gx_(?:live|test)_|whsec_)\S{16,}$")
+_CREDENTIAL = re.compile(rf"^({API_KEY_PREFIX_PATTERN}|{re.escape(WEBHOOK_SECRET_PREFIX)})\S{{16,}}$")
 
 
 class IdempotentReplay(ShortCircuit):

@@ -24,6 +24,7 @@ import bcrypt
 from django.conf import settings
 
 from api.client_address import UNKNOWN as UNKNOWN_ADDRESS
+from api.credentials import API_KEY_PREFIX_PATTERN, LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from api.errors import InvalidApiKey
 from apikeys import guard
 from apikeys.models import ApiKey
@@ -43,13 +44,10 @@ from infrastructure.shared_cache import (
 )
 from organizations.services import organization_sandbox
 
-KEY_PREFIX = "gx_live_"
-TEST_KEY_PREFIX = "gx_test_"
-KEY_PREFIXES = {"live": KEY_PREFIX, "test": TEST_KEY_PREFIX}  # by ApiKey.Mode; both are 8 characters
 KEY_ALPHABET = string.ascii_letters + string.digits
 LOOKUP_LENGTH = 8  # characters after gx_live_ / gx_test_ that form keyPrefix
 SECRET_LENGTH = 32  # base62: ~190 bits; the whole key (48 bytes) stays under bcrypt's 72-byte limit
-KEY_PATTERN = re.compile(rf"^gx_(?:live|test)_[A-Za-z0-9]{{{LOOKUP_LENGTH + SECRET_LENGTH}}}$")
+KEY_PATTERN = re.compile(rf"^(?:{API_KEY_PREFIX_PATTERN})[A-Za-z0-9]{{{LOOKUP_LENGTH + SECRET_LENGTH}}}$")
 BCRYPT_ROUNDS = 10
 # Revocation, expiry and suspension do not wait for this: they are checked on every request. It bounds how
 # long a verification survives if its tombstone is ever lost (e.g. evicted under memory pressure).
@@ -214,9 +212,10 @@ def _key_prefix_of(raw_key: str | None) -> str:
         raise InvalidApiKey("Missing X-API-Key header.")
     if not KEY_PATTERN.match(raw_key):
         raise InvalidApiKey(
-            "API key is malformed. Keys look like gx_live_ (or gx_test_) followed by 40 letters and digits."
+            f"API key is malformed. Keys look like {LIVE_KEY_PREFIX} (or {TEST_KEY_PREFIX}) followed by "
+            f"{LOOKUP_LENGTH + SECRET_LENGTH} letters and digits."
         )
-    return raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]
+    return raw_key[: len(LIVE_KEY_PREFIX) + LOOKUP_LENGTH]  # both modes' prefixes have one length
 
 
 # The partner hot path in one Redis round trip: tombstone, verified entry, expiry (on Redis's clock)

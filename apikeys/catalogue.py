@@ -1,16 +1,21 @@
-"""The scope catalogue: every scope and the operations it grants, read from the views' own declarations.
+"""The scope catalogue: every scope and the operations it grants, read from the views' own declarations;
+and the partner operations a key can carry its own rate limit for.
 
 Each partner view declares `required_scopes = {action: scope}` and RequiresScope enforces exactly that, so
 walking the URL configuration and reading those declarations lists what a key with a scope can call — the
-same table the permission check uses, never a second list kept by hand.
+same table the permission check uses, never a second list kept by hand. The operations are read the same
+way, so a new partner endpoint is limitable without being listed anywhere.
 """
 
 import functools
 
+from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.settings import api_settings
 
 from api.schema import openapi_document
+from apikeys.operations import operation_name
+from apikeys.partner import PartnerAPIMixin
 from apikeys.permissions import RequiresScope
 from apikeys.scopes import ALL, SCOPES
 
@@ -62,3 +67,26 @@ def scope_catalogue() -> list[dict]:
         }
         for scope, description in SCOPES.items()
     ]
+
+
+def _patterns(resolver):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _patterns(pattern)
+        elif isinstance(pattern, URLPattern):
+            yield pattern
+
+
+@functools.cache
+def partner_operations() -> frozenset[str]:
+    """Every operation of every partner view routed in the URL configuration."""
+    names = set()
+    for pattern in _patterns(get_resolver()):
+        view_class = getattr(pattern.callback, "cls", None)
+        if view_class is None or not issubclass(view_class, PartnerAPIMixin):
+            continue
+        resource = getattr(view_class, "operation_resource", None)
+        actions = getattr(pattern.callback, "actions", None) or {}
+        names.update(operation_name(resource, action) for action in actions.values())
+    names.discard(None)
+    return frozenset(names)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from api.credentials import API_KEY_PREFIXES
 from api.errors import Conflict, ValidationError
 from api.timestamps import timestamp_text
 
@@ -26,8 +27,6 @@ from apikeys.admission import (
     BLOCKED_SUSPENDED,
     KEY_ALPHABET,
     KEY_PATTERN,
-    KEY_PREFIX,
-    KEY_PREFIXES,
     LOOKUP_LENGTH,
     SECRET_LENGTH,
     ApiKeyPrincipal,
@@ -37,8 +36,8 @@ from apikeys.admission import (
     verified_cache_key,
     version_cache_key,
 )
+from apikeys.catalogue import partner_operations
 from apikeys.models import ApiKey, ApiKeyEvent
-from apikeys.operations import partner_operations
 from apikeys.scopes import SCOPES
 from infrastructure.shared_cache import requires_shared_cache, shared_delete_many, shared_set_many
 from organizations.models import Organization
@@ -49,7 +48,6 @@ ROLL_MAX_SECONDS = 7 * 86400
 
 __all__ = [
     "KEY_PATTERN",
-    "KEY_PREFIX",
     "LOOKUP_LENGTH",
     "SECRET_LENGTH",
     "ApiKeyPrincipal",
@@ -147,7 +145,7 @@ def apikey_create(
     if mode == ApiKey.Mode.TEST:
         organization_sandbox(organization=organization)
     actor = created_by if getattr(created_by, "pk", None) else None
-    prefix = KEY_PREFIXES[mode]
+    prefix = API_KEY_PREFIXES[mode]
     for _ in range(5):
         raw_key = prefix + _random(LOOKUP_LENGTH) + _random(SECRET_LENGTH)
         key_hash = bcrypt.hashpw(raw_key.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()

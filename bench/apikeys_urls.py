@@ -14,9 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_api_key.permissions import HasAPIKey
 
+from api.credentials import LIVE_KEY_PREFIX
 from api.errors import InvalidApiKey
 from apikeys.models import ApiKey
-from apikeys.services import KEY_PREFIX, LOOKUP_LENGTH
+from apikeys.services import LOOKUP_LENGTH
 from config import urls as service_urls
 from customers.selectors import customer_detail
 from customers.serializers import CustomerSerializer
@@ -44,7 +45,7 @@ class BcryptEveryRequestView(APIView):
 
     def get(self, request, external_id):
         raw_key = request.headers.get("X-API-Key", "")
-        key = ApiKey.objects.filter(key_prefix=raw_key[: len(KEY_PREFIX) + LOOKUP_LENGTH]).first()
+        key = ApiKey.objects.filter(key_prefix=raw_key[: len(LIVE_KEY_PREFIX) + LOOKUP_LENGTH]).first()
         if key is None or not bcrypt.checkpw(raw_key.encode(), key.key_hash.encode()):
             raise InvalidApiKey()
         customer = customer_detail(organization_id=key.organization_id, external_id=external_id)

@@ -7,7 +7,8 @@ from django.contrib.admin.utils import quote
 from django.db.models import Model
 from django.urls import reverse
 
-from apikeys.admission import KEY_PREFIXES, LOOKUP_LENGTH
+from api.credentials import API_KEY_PREFIXES
+from apikeys.admission import LOOKUP_LENGTH
 from apikeys.models import ApiKey
 from customers.models import Customer, Photo
 from organizations.models import Organization
@@ -24,7 +25,7 @@ MODELS: dict[str, type[Model]] = {
     "webhook": Webhook,
     "dlv": WebhookDelivery,
 }
-PREFIXES = [*MODELS, "evt", *(prefix.rstrip("_") for prefix in KEY_PREFIXES.values()), "req"]
+PREFIXES = [*MODELS, "evt", *(prefix.rstrip("_") for prefix in API_KEY_PREFIXES.values()), "req"]
 
 
 @dataclass
@@ -43,7 +44,7 @@ def _change_url(obj: Model) -> str:
 
 def find(query: str, *, user) -> SearchResult:
     """Where `query` lives in the console: a URL to open, or a message saying why there is none."""
-    mode_prefix = next((prefix for prefix in KEY_PREFIXES.values() if query.startswith(prefix)), None)
+    mode_prefix = next((prefix for prefix in API_KEY_PREFIXES.values() if query.startswith(prefix)), None)
     if mode_prefix is not None:
         # A partner pasting a whole key, live or test: only its public prefix is looked up; the secret part
         # is ignored.

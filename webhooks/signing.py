@@ -20,7 +20,8 @@ import re
 import secrets
 from decimal import Decimal
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+from api.credentials import WEBHOOK_SECRET_PREFIX as SECRET_PREFIX
+
 SECRET_BYTES = 32
 _MAX_SAFE_INTEGER = 2**53
 _ARRAY_INDEX = re.compile(r"^(0|[1-9][0-9]*)$")

@@ -8,6 +8,7 @@ from unittest import mock
 import bcrypt
 import pytest
 
+from api.credentials import LIVE_KEY_PREFIX
 from api.errors import InvalidApiKey, ServiceUnavailable
 from apikeys import services
 from apikeys.ratelimit import bucket_key
@@ -164,7 +165,7 @@ def test_neither_the_key_nor_its_secret_reaches_redis(organization, api_key_for)
     _, raw_key = api_key_for(organization)
     services.apikey_admit(raw_key)
     services.apikey_admit(raw_key)
-    secret = raw_key[len(services.KEY_PREFIX) + services.LOOKUP_LENGTH :].encode()
+    secret = raw_key[len(LIVE_KEY_PREFIX) + services.LOOKUP_LENGTH :].encode()
     client = redis_client()
     names = client.keys("*")
     assert names and not any(secret in name for name in names)

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api.credentials import LIVE_KEY_PREFIX
 from api.errors import InvalidApiKey, ServiceUnavailable
 from apikeys import guard, services
 from apikeys.models import ApiKey
@@ -74,7 +75,7 @@ def test_cached_partner_request_costs_no_database_query(
 def test_cache_never_holds_the_raw_key(organization, api_key_for):
     _, raw_key = api_key_for(organization)
     services.apikey_authenticate(raw_key)
-    secret = raw_key[len(services.KEY_PREFIX) + services.LOOKUP_LENGTH :]
+    secret = raw_key[len(LIVE_KEY_PREFIX) + services.LOOKUP_LENGTH :]
     client = _raw_redis()
     if client is not None:
         keys = [k.decode() for k in client.keys("*")]

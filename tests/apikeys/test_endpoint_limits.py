@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from apikeys.operations import partner_operations
+from apikeys.catalogue import partner_operations
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 

@@ -15,6 +15,7 @@ import time
 import pytest
 from django.conf import settings
 
+from api.credentials import LIVE_KEY_PREFIX
 from apikeys import guard, services
 from tests.factories import make_organization
 from tests.live_service import live_service  # noqa: F401
@@ -100,7 +101,7 @@ def test_wrong_secrets_behind_a_known_prefix_do_not_slow_down_another_organizati
     assert get(port, partner_key)[0] == 200  # verified once: from now on it is answered from the cache
 
     def unknown_prefix():
-        return services.KEY_PREFIX + "zz" + random_text(6 + services.SECRET_LENGTH)
+        return LIVE_KEY_PREFIX + "zz" + random_text(6 + services.SECRET_LENGTH)
 
     def wrong_secret():
         return attacked_key.key_prefix + random_text(services.SECRET_LENGTH)

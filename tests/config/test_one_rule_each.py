@@ -6,7 +6,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["config", "api", "infrastructure", "organizations", "apikeys", "customers", "tryons", "webhooks"]
+APPS = [
+    "config",
+    "api",
+    "infrastructure",
+    "organizations",
+    "apikeys",
+    "usage",
+    "customers",
+    "tryons",
+    "webhooks",
+]
 
 RULES = {
     # credits as a JSON number (4, not 4.0 or "4.00"): organizations.models.credits_number
@@ -16,6 +26,11 @@ RULES = {
     "metadata serialized size": r"json\.dumps\([^)]*separators=\(\",\", \":\"\)\)\)\s*>",
     # is there a shared cache: infrastructure.shared_cache.shared_cache_backend
     "shared cache check": r"isinstance\([^)]*RedisCache\)|settings\.REDIS_URL\)",
+    # credential prefixes: api.credentials (prose such as help_text may still write `gx_live_…`)
+    "live API key prefix": r"[\"']gx_live_[\"']",
+    "test API key prefix": r"[\"']gx_test_[\"']",
+    "webhook secret prefix": r"[\"']whsec_[\"']",
+    "credential prefix in a pattern": r"gx_\(|gx_\[|whsec_\[",
 }
 
 

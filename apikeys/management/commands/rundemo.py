@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from api.credentials import LIVE_KEY_PREFIX
 from apikeys import services as apikey_services
 from apikeys.models import ApiKey
 from organizations import services as organization_services
@@ -100,7 +101,7 @@ class Command(BaseCommand):
             organization=organization, name=name, mode=mode, revoked_at__isnull=True
         )
         if saved and apikey_services.KEY_PATTERN.match(saved):
-            prefix = saved[: len(apikey_services.KEY_PREFIX) + apikey_services.LOOKUP_LENGTH]
+            prefix = saved[: len(LIVE_KEY_PREFIX) + apikey_services.LOOKUP_LENGTH]
             key = active.filter(key_prefix=prefix).first()
             if (
                 key is not None
