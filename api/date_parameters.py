@@ -3,9 +3,9 @@
 A parameter is an ISO-8601 date (`2026-01-15`) or date-time (`2026-01-15T10:30:00Z`, with `Z`, an offset
 such as `+02:00`, or no zone, which is UTC), converted to UTC and accepted between EARLIEST and LATEST: the
 years Python's datetime and PostgreSQL's timestamptz both hold (1 to 9999), less a day at each end, so that a
-read may move a bound by a day (a date `to` covers its whole day) or a bucket without leaving them. Before,
-`?to=9999-12-31` plus its day raised OverflowError, and `0001-01-01T00:00:00+23:59` (a moment of year 0) went
-to PostgreSQL, which refused it (DataError): both 500s.
+read may move a bound by a day (a date `to` covers its whole day) or a bucket without leaving them: with the
+full range, `?to=9999-12-31` plus its day would overflow in Python, and `0001-01-01T00:00:00+23:59` (a moment
+of year 0 in UTC) would reach PostgreSQL, which refuses it.
 """
 
 import re

@@ -144,7 +144,7 @@ class ShortCircuit(drf.APIException):
 
 
 def _token_refusal(exc: drf.AuthenticationFailed) -> ApiError:
-    """simplejwt's refusals carry a dict detail (its repr used to be the message): say it in a sentence.
+    """simplejwt's refusals carry a dict detail, whose repr is no message for a partner: say it in a sentence.
 
     A token from the Authorization header (an access token) is refused with the messages of each token class
     it was tried as; one posted to the refresh endpoint with a bare detail.

@@ -9,8 +9,8 @@ def whole_number(text: str | None) -> int | None:
     """`text` as a non-negative integer if it is ASCII digits and nothing else, otherwise None.
 
     `str.isdigit()` is not this check: it is true for "²" and other Unicode digits that `int()` refuses, so
-    `isdigit() and int()` raised on them (fuzzing found the request log's `status=²` answered 500), and
-    `int()` alone takes "١٢" and " 12 ", which no header or status code is.
+    `isdigit() and int()` raises on them (a 500 for `?status=²`), and `int()` alone takes "١٢" and " 12 ",
+    which no header or status code is.
     """
     if text and _DIGITS.fullmatch(text):
         return int(text)

@@ -2,9 +2,9 @@
 
 A wrong secret costs a full bcrypt (~60 ms of CPU), and a key's prefix is not a secret (key lists, the console
 and logs show it), so anyone could burn CPU with it at will. Waiting for a turn inside a sync worker hands
-the attacker the workers instead (issue 27: 4 connections took another organization from 3,273 answers in
-6 s to 24). Refusing the prefix or an address for a while would lock out the key's owner, or everyone behind
-the same NAT, for somebody else's mistakes. Instead:
+the attacker the workers instead: a few connections sending wrong secrets would starve every other
+organization. Refusing the prefix or an address for a while would lock out the key's owner, or everyone
+behind the same NAT, for somebody else's mistakes. Instead:
 
 - Unknown prefixes cost one indexed query and no bcrypt; they never reach this module.
 - A turn is the right to run one bcrypt for a key prefix: a short lock in the shared cache, held for that

@@ -6,9 +6,9 @@ channel hands its unacknowledged messages back to their queues (`restore_unacked
 client. If the channel's pool was already torn down and the transport has let go of its connection
 settings, kombu builds the client from `None` and raises AttributeError ("'NoneType' object has no
 attribute 'hostname'"). That is not among the errors Celery treats as a lost connection, so the worker
-logs "Unrecoverable error" and exits: the e2e Redis-outage test caught it once in a few runs, whenever the
-outage found tasks in flight. A task still running then finishes later and is acknowledged (or rejected)
-on the closed channel, which fails the same way (CI caught it once): that acknowledgement is skipped too.
+logs "Unrecoverable error" and exits, whenever a Redis outage finds tasks in flight (the e2e Redis-outage
+test). A task still running then finishes later and is acknowledged (or rejected) on the closed channel,
+which fails the same way: that acknowledgement is skipped too.
 
 Nothing is lost by not restoring there: the messages stay in Redis's unacknowledged index, and kombu
 restores them to their queues once the visibility timeout passes (see config/broker_settings.py), as it

@@ -29,9 +29,9 @@ def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) ->
     A `cart_tryon.cancelled` event, with what was refunded, commits with the cancellation (the outbox), once.
 
     LOCK ORDER, everywhere a transaction holds more than one of these rows: cart session → its try-on
-    items → organization (the credit ledger). A failing item (`tryon_fail`) used to hold item and
-    organization before asking for the session while a cancel held the session and asked for the
-    organization: PostgreSQL broke the cycle by killing one of them ("deadlock detected").
+    items → organization (the credit ledger). Taken in any other order, a failing item (`tryon_fail`)
+    holding item and organization while a cancel holds the session would each wait for the other, and
+    PostgreSQL would break the cycle by killing one of them ("deadlock detected").
     """
     with transaction.atomic():
         session = (

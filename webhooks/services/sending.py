@@ -20,7 +20,7 @@ MAX_RETRY_AFTER_SECONDS = 3600
 # A little later at random, so a fleet of retries does not hit a partner in lock step; at most a quarter
 # of a second, so that with the wake-up's rounding (delivery.WAKE_GRANULARITY_SECONDS) and the broker each
 # retry comes within ±1 s of the contract's 5 s, 15 s, 45 s (the third attempt within ±1 s of 20 s after the
-# first). It was 10 %: 1.5 s on the 15 s step alone, and the third attempt came 22 s after the first.
+# first). 10 % alone would be 1.5 s on the 15 s step, and the third attempt would come 22 s after the first.
 RETRY_JITTER = 0.1
 MAX_RETRY_JITTER_SECONDS = 0.25
 RESPONSE_BODY_LOG_BYTES = 1024
