@@ -123,6 +123,7 @@ def test_every_quality_has_its_price_test():
 def test_every_renderer_names_code_and_settings_that_exist(name):
     kind = RENDERERS[name]
     engine_fields = {field.name for field in fields(EngineSettings)}
+    assert kind.needs or kind.synchronous, "a renderer that calls out names the settings it needs"
     for variable in kind.needs:
         assert hasattr(settings, variable) or variable.lower() in engine_fields, variable
     if kind.engine:
