@@ -7,6 +7,8 @@ from django.db.models import Q
 
 from api.ids import PrefixedIdField
 
+# The render qualities' names, which an organization's defaultRenderQuality takes; organizations sits below
+# tryons, so it owns the bare names and tryons.qualities everything else about each (price, size, modes).
 RENDER_QUALITIES = ("sd", "hd", "4k")
 # lowBalanceThreshold: credits at or below which billingEmail and the credits.low webhook are told, once.
 DEFAULT_ORGANIZATION_SETTINGS = {"webhookRetries": 3, "defaultRenderQuality": "hd", "lowBalanceThreshold": 20}

@@ -9,8 +9,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from tryons.engines.selection import renderer_for
-from tryons.engines.settings import engine_settings
+from tryons.engines.settings import configured_renderers, engine_settings
 from tryons.models import EngineCircuit
+from tryons.qualities import QUALITIES, quality_variable
+from tryons.renderers.registry import RENDERERS
 
 
 @pytest.mark.parametrize(
@@ -30,6 +32,43 @@ def test_a_malformed_engine_setting_fails_naming_the_variable(env, named, monkey
     for variable, value in env.items():
         monkeypatch.setenv(variable, value)
     with pytest.raises(ImproperlyConfigured, match=named):
+        engine_settings()
+
+
+def _needs_set(renderer, monkeypatch, settings):
+    """Give `renderer` every setting the registry says it needs."""
+    for variable in RENDERERS[renderer].needs:
+        if hasattr(settings, variable):
+            setattr(settings, variable, "https://renderer.example/x" if variable.endswith("_URL") else "set")
+        else:
+            monkeypatch.setenv(variable, "owner/model" if variable.endswith("_MODEL") else "set")
+
+
+@pytest.mark.parametrize("renderer", list(RENDERERS))
+@pytest.mark.parametrize(
+    "variable", ["TRYON_RENDERER", *map(quality_variable, QUALITIES), "TRYON_FALLBACK_RENDERER"]
+)
+def test_every_registered_renderer_starts_from_every_variable_with_the_settings_it_needs(
+    renderer, variable, monkeypatch, settings
+):
+    _needs_set(renderer, monkeypatch, settings)
+    if variable == "TRYON_RENDERER":
+        settings.TRYON_RENDERER = renderer
+    else:
+        monkeypatch.setenv(variable, renderer)
+    assert renderer in configured_renderers()
+
+
+@pytest.mark.parametrize("renderer", [name for name, kind in RENDERERS.items() if kind.needs])
+def test_a_renderer_without_what_it_needs_is_refused_naming_the_variable_that_chose_it(renderer, monkeypatch):
+    monkeypatch.setenv("TRYON_FALLBACK_RENDERER", renderer)
+    with pytest.raises(ImproperlyConfigured, match=f"TRYON_FALLBACK_RENDERER={renderer} needs"):
+        engine_settings()
+
+
+def test_an_unregistered_main_renderer_is_refused_naming_the_variable(settings):
+    settings.TRYON_RENDERER = "magic"
+    with pytest.raises(ImproperlyConfigured, match="TRYON_RENDERER must be one of local, http"):
         engine_settings()
 
 
