@@ -1,8 +1,5 @@
-import re
 import secrets
-from decimal import Decimal
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
@@ -17,6 +14,14 @@ from django.utils.html import format_html_join
 from api.admin_actions import admin_link
 from api.errors import ApiError
 from organizations import ledger_export, selectors, services
+from organizations.admin_money import (
+    CONFIRMATION_BYTES,
+    AddCreditsForm,
+    AdjustCreditsForm,
+    below_zero,
+    confirmation_reference,
+    money_change,
+)
 from organizations.auth_views import StaffLoginForm
 from organizations.models import CreditLedgerEntry, Membership, Organization
 
@@ -29,61 +34,10 @@ def _change_url(organization: Organization) -> str:
     return reverse("admin:organizations_organization_change", args=[quote(organization.pk)])
 
 
-# A money form's one-time confirmation: 16 random bytes, URL-safe base64 (22 characters).
-CONFIRMATION_BYTES = 16
-_CONFIRMATION = re.compile(r"^[A-Za-z0-9_-]{22}$")
-
-
-def _confirmation_reference(confirmation: str) -> str:
-    """The ledger reference a money form's confirmation is recorded under ("" for none or a malformed one)."""
-    return f"admin:{confirmation}" if _CONFIRMATION.match(confirmation) else ""
-
-
-def _money_change(verb: str, entry: CreditLedgerEntry) -> str:
-    before = entry.balance_after - entry.amount
-    return (
-        f"{verb}: {entry.amount:+} credits (reason: {entry.description}); "
-        f"balance {before} → {entry.balance_after}. Ledger entry {entry.pk}."
-    )
-
-
-def _below_zero(after: Decimal, balance: Decimal) -> str:
-    return f"Would take the balance to {after}: the balance ({balance}) can never go below 0."
-
-
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
-
-
-class AddCreditsForm(forms.Form):
-    amount = forms.DecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=1_000_000
-    )
-    # The reason is the ledger entry's description: every money change says why (invoice, deal, ...).
-    description = forms.CharField(
-        label="Reason", max_length=255, help_text="E.g. the invoice or order number. Shown to the partner."
-    )
-
-
-class AdjustCreditsForm(forms.Form):
-    amount = forms.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        min_value=Decimal("-1000000"),
-        max_value=1_000_000,
-        help_text="Positive for goodwill credits, negative for a correction (e.g. a chargeback).",
-    )
-    description = forms.CharField(
-        label="Reason", max_length=255, help_text="Required. Recorded on the ledger entry and in the history."
-    )
-
-    def clean_amount(self):
-        amount = self.cleaned_data["amount"]
-        if amount == 0:
-            raise forms.ValidationError("Must not be 0.")
-        return amount
 
 
 class LowBalanceFilter(admin.SimpleListFilter):
@@ -261,7 +215,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         form = form_class(request.POST or None)
         preview = None
         if request.method == "POST" and form.is_valid():
-            reference = _confirmation_reference(request.POST.get("confirmation", ""))
+            reference = confirmation_reference(request.POST.get("confirmation", ""))
             if request.POST.get("confirm") == "yes" and reference:
                 confirmed = self._money_confirm(
                     request, organization, form, kind=kind, verb=verb, reference=reference, apply=apply
@@ -273,7 +227,7 @@ class OrganizationAdmin(admin.ModelAdmin):
                 amount = form.cleaned_data["amount"]
                 after = organization.credits + amount
                 if after < 0:
-                    form.add_error("amount", _below_zero(after, organization.credits))
+                    form.add_error("amount", below_zero(after, organization.credits))
                 else:
                     preview = {
                         "before": organization.credits,
@@ -308,20 +262,20 @@ class OrganizationAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     f"{organization.name}: this confirmation was already applied, nothing changed now. "
-                    f"{_money_change(verb, earlier)}",
+                    f"{money_change(verb, earlier)}",
                     messages.WARNING,
                 )
                 return HttpResponseRedirect(_change_url(organization))
             after = locked.credits + form.cleaned_data["amount"]
             if after < 0:
-                form.add_error("amount", _below_zero(after, locked.credits))
+                form.add_error("amount", below_zero(after, locked.credits))
                 return None
             try:
                 entry = apply(organization, form.cleaned_data, reference)
             except ApiError as exc:
                 form.add_error(None, exc.message)
                 return None
-            change = _money_change(verb, entry)
+            change = money_change(verb, entry)
             self.log_change(request, organization, change)
         self.message_user(request, f"{organization.name}: {change}", messages.SUCCESS)
         return HttpResponseRedirect(_change_url(organization))

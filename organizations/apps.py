@@ -12,3 +12,5 @@ class OrganizationsConfig(AppConfig):
         from organizations.staff_groups import sync_staff_group_permissions
 
         post_migrate.connect(sync_staff_group_permissions, dispatch_uid="organizations.staff_groups")
+        # The low-balance alert queues its email task by name: register it in every process.
+        import organizations.tasks  # noqa: F401

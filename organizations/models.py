@@ -14,6 +14,10 @@ RENDER_QUALITIES = ("sd", "hd", "4k")
 DEFAULT_ORGANIZATION_SETTINGS = {"webhookRetries": 3, "defaultRenderQuality": "hd", "lowBalanceThreshold": 20}
 
 
+# One cent of a credit: balances, prices and thresholds have two decimals.
+CENT = Decimal("0.01")
+
+
 def credits_number(value: Decimal) -> int | float:
     """Credits as a JSON number, the one rule for the API, webhooks and error details: 4 (not 4.0 or
     "4.00"), 3.6 stays 3.6. Balances have two decimals, which a float renders exactly as typed."""

@@ -1,10 +1,9 @@
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from api.text import NameField, PlainTextField, refuse_control_characters
 from organizations.credit_numbers import CreditsField
 from organizations.models import (
+    CENT,
     DEFAULT_ORGANIZATION_SETTINGS,
     RENDER_QUALITIES,
     CreditLedgerEntry,
@@ -74,9 +73,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
 
 class CreditTopUpSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=1_000_000
-    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=CENT, max_value=1_000_000)
     description = PlainTextField(max_length=255, required=False, allow_blank=True, default="")
 
 

@@ -8,6 +8,7 @@ Everything is Decimal: 5 hd items cost exactly 9.00, never 8.999999.
 
 from decimal import Decimal
 
+from organizations.models import CENT
 from tryons.qualities import QUALITIES
 
 BASE_CREDITS = Decimal("1")
@@ -20,7 +21,6 @@ VOLUME_DISCOUNTS = (
     (5, Decimal("0.10")),
     (1, Decimal("0")),
 )
-CENT = Decimal("0.01")
 
 
 def volume_discount(item_count: int) -> Decimal:
