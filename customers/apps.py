@@ -15,5 +15,8 @@ class CustomersConfig(AppConfig):
                 "expire-customer-exports": {"task": "bulk.expire_exports", "schedule": 300.0},
             }
         )
+        # Imports and exports queue their tasks by name (customers.bulk.queue): registered in every process.
+        import customers.tasks  # noqa: F401
+
         # Read now, so a malformed CUSTOMER_IMPORT_* / CUSTOMER_EXPORT_* value stops start-up.
         from customers.bulk import settings  # noqa: F401

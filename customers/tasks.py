@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from customers import services
-from customers.bulk import exports, imports
+from customers.bulk import exports, imports, queue
 
 
 @shared_task(name="customers.retry_pending_erasures")
@@ -12,12 +12,12 @@ def retry_pending_erasures() -> int:
 
 # "bulk.*" tasks run on their own queue (config/settings.py), so a 100,000-row import never waits in
 # front of renders or webhook deliveries.
-@shared_task(name="bulk.import_customers", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=queue.IMPORT_TASK, acks_late=True, reject_on_worker_lost=True)
 def import_customers(import_id: str) -> None:
     imports.customer_import_process(import_id=import_id)
 
 
-@shared_task(name="bulk.export_customers", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=queue.EXPORT_TASK, acks_late=True, reject_on_worker_lost=True)
 def export_customers(export_id: str) -> None:
     exports.customer_export_process(export_id=export_id)
 

@@ -4,7 +4,6 @@ Each row carries the customer's latest photo key (never the photo); spreadsheet 
 formulas neutralized (api.spreadsheet_cells). The file is erased after CUSTOMER_EXPORT_RETENTION_HOURS.
 """
 
-import logging
 from datetime import timedelta
 
 from django.db import transaction
@@ -14,14 +13,12 @@ from django.utils import timezone
 
 from api.errors import ResourceNotFound
 from customers import services
-from customers.bulk import formats
+from customers.bulk import formats, queue
 from customers.bulk import settings as limits
 from customers.models import Customer, CustomerExport, CustomerImport, PendingErasure
 from customers.selectors import with_latest_photo_key
 from infrastructure.storage import storage_save
 from organizations.partner_ids import partner_storage_key
-
-logger = logging.getLogger("garmax.customers")
 
 Status = CustomerExport.Status
 PROGRESS_EVERY_ROWS = 2000
@@ -37,17 +34,8 @@ def customer_export_create(*, organization_id: str, fmt: str, filters: dict) -> 
     """Record an export job (filters as ISO-8601 strings) and queue it on commit."""
     with transaction.atomic():
         job = CustomerExport.objects.create(organization_id=organization_id, format=fmt, filters=filters)
-        transaction.on_commit(lambda: _enqueue(job.id))
+        transaction.on_commit(lambda: queue.bulk_job_enqueue(queue.EXPORT_TASK, job.id))
     return job
-
-
-def _enqueue(export_id: str) -> None:
-    from customers.tasks import export_customers
-
-    try:
-        export_customers.delay(export_id)
-    except Exception as exc:  # broker down: the job stays queued and the sweeper queues it again
-        logger.warning("Could not queue export %s: %s", export_id, type(exc).__name__)
 
 
 def customer_export_get(*, organization_id: str, export_id: str) -> CustomerExport:
@@ -147,11 +135,9 @@ def bulk_jobs_requeue_stale() -> int:
     A duplicate run is harmless: imports apply each batch once (customers.bulk.imports) and an export's
     completion is conditional. Returns how many jobs were queued.
     """
-    from customers.bulk.imports import _enqueue as import_enqueue
-
     now = timezone.now()
     requeued = 0
-    for model, enqueue in ((CustomerImport, import_enqueue), (CustomerExport, _enqueue)):
+    for model, task_name in ((CustomerImport, queue.IMPORT_TASK), (CustomerExport, queue.EXPORT_TASK)):
         stale = model.objects.annotate(seen=Coalesce("heartbeat_at", "created_at")).filter(
             Q(status=model.Status.PROCESSING, seen__lt=now - STALE_PROCESSING)
             | Q(status=model.Status.QUEUED, seen__lt=now - STALE_QUEUED)
@@ -159,6 +145,6 @@ def bulk_jobs_requeue_stale() -> int:
         for job_id in stale.values_list("id", flat=True)[:100]:
             # Stamp first, so the next beat does not queue it again while this message waits.
             model.objects.filter(id=job_id).update(heartbeat_at=now)
-            enqueue(job_id)
+            queue.bulk_job_enqueue(task_name, job_id)
             requeued += 1
     return requeued

@@ -21,7 +21,7 @@ from api.events import event_emit
 from api.ids import new_id
 from api.parsers import json_loads
 from customers import events, services
-from customers.bulk import formats
+from customers.bulk import formats, queue
 from customers.bulk import settings as limits
 from customers.models import CustomerImport, CustomerImportError, PendingErasure
 from customers.serializers import CustomerUpsertSerializer
@@ -96,7 +96,7 @@ def customer_import_create(
     try:
         with transaction.atomic():
             job.save(force_insert=True)
-            transaction.on_commit(lambda: _enqueue(import_id))
+            transaction.on_commit(lambda: queue.bulk_job_enqueue(queue.IMPORT_TASK, import_id))
     except BaseException:
         if job.storage_key:
             _erase_later(job, reason=f"import {import_id} could not be created")
@@ -109,15 +109,6 @@ def _too_large() -> PayloadTooLarge:
         f"Import files must be at most {limits.IMPORT_MAX_BYTES} bytes.",
         details={"maxBytes": limits.IMPORT_MAX_BYTES},
     )
-
-
-def _enqueue(import_id: str) -> None:
-    from customers.tasks import import_customers
-
-    try:
-        import_customers.delay(import_id)
-    except Exception as exc:  # broker down: the job stays queued and the sweeper queues it again
-        logger.warning("Could not queue import %s: %s", import_id, type(exc).__name__)
 
 
 def _erase_later(job: CustomerImport, *, reason: str) -> None:

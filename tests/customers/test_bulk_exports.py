@@ -122,11 +122,10 @@ def test_another_organizations_export_is_a_404_and_exports_need_customers_read(
 
 
 def test_jobs_whose_worker_died_or_whose_message_was_lost_are_queued_again(organization, monkeypatch):
-    from customers.bulk import imports
+    from customers.bulk import queue
 
     queued = []
-    monkeypatch.setattr(exports, "_enqueue", queued.append)
-    monkeypatch.setattr(imports, "_enqueue", queued.append)
+    monkeypatch.setattr(queue, "bulk_job_enqueue", lambda task_name, job_id: queued.append(job_id))
     long_ago = timezone.now() - timedelta(minutes=30)
     dead = CustomerExport.objects.create(organization=organization, format="csv", status="processing")
     CustomerExport.objects.filter(id=dead.id).update(heartbeat_at=long_ago)

@@ -12,8 +12,9 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from customers.bulk import formats, imports
+from customers.bulk import imports
 from customers.bulk import settings as limits
+from customers.bulk.formats import xlsx
 from customers.models import Customer, CustomerImport
 from tests.customers.test_bulk_over_http import MAIN, WORKBOOK_PARTS, shared_strings_bomb
 from tests.http_servers import LocalServer, QuietHandler, SlowServer
@@ -48,14 +49,14 @@ class InflatedBytes:
 
     def __init__(self, monkeypatch):
         self.total = 0
-        read = formats._CountedMember.read
+        read = xlsx._CountedMember.read
 
         def counted(member, size=-1):
             data = read(member, size)
             self.total += len(data)
             return data
 
-        monkeypatch.setattr(formats._CountedMember, "read", counted)
+        monkeypatch.setattr(xlsx._CountedMember, "read", counted)
 
 
 def workbook(sheet_rows: str, strings: list[str] = (), extra: dict | None = None) -> bytes:
@@ -222,7 +223,7 @@ def test_a_workbook_with_a_dtd_or_broken_xml_is_not_readable(organization, part)
 
 
 def test_a_zip_of_too_many_members_is_refused_before_zipfile_reads_its_directory(organization, monkeypatch):
-    monkeypatch.setattr(formats, "XLSX_MAX_MEMBERS", 20)
+    monkeypatch.setattr(xlsx, "XLSX_MAX_MEMBERS", 20)
     extra = {f"xl/media/image{n}.png": "x" for n in range(21)}
     book = workbook('<row r="1"><c r="A1" t="s"><v>0</v></c></row>', ["externalId"], extra=extra)
     code, message = failure(processed(organization, book, "c.xlsx"))
