@@ -29,6 +29,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def service_password_hasher(settings):
+    """Users created for a service started as production runs it (tests/live_service.py) sign in there with
+    its hasher, PBKDF2, not the fast one above."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()

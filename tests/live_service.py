@@ -7,7 +7,12 @@ ORM with `transactional_db` (committed, so gunicorn's workers see it) and then t
     @pytest.mark.postgres
     @pytest.mark.redis
     def test_something(live_service, transactional_db):
-        response = requests.get(live_service.url("/api/v1/customers"), headers=..., timeout=5)
+        key = partner_headers(make_organization())
+        customers = response_json(live_service, "GET", "/api/v1/customers", headers=key)
+
+Below it, the helpers such tests share: credentials as headers (`partner_headers`, `jwt_headers`), a call
+that asserts its status (`response_json`), the usage flush the beat task would run (`usage_flush_after_push`),
+and a worker beside the service (`LiveService.start_worker`).
 """
 
 import os
@@ -15,14 +20,18 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import requests
+from rest_framework_simplejwt.tokens import RefreshToken
 
+from apikeys import services as apikey_services
 from tests.concurrency import wait_until
 from tests.http_servers import free_port
-from tests.workers import worker_database_url
+from tests.workers import start_worker, worker_database_url
+from usage import buffer
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -79,6 +88,11 @@ class LiveService:
             raise AssertionError(f"gunicorn did not start:\n{self.log_text()[-3000:]}") from None
         return self
 
+    def start_worker(self, *args: str, log: Path, **options) -> subprocess.Popen:
+        """`celery -A config worker <args>` with this service's settings (its database, Redis and data
+        folder), as the README runs one beside the web; `options` go to tests.workers.start_worker."""
+        return start_worker(*args, env=self.environment(), log=log, **options)
+
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
@@ -91,6 +105,33 @@ class LiveService:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def partner_headers(organization, *, name: str = "shop", mode: str = "live") -> dict[str, str]:
+    """The `X-API-Key` header of a new all-scope key of `organization` (`mode` "test": its sandbox's)."""
+    _, raw_key = apikey_services.apikey_create(
+        organization=organization, name=name, scopes=["all"], mode=mode
+    )
+    return {"X-API-Key": raw_key}
+
+
+def jwt_headers(user) -> dict[str, str]:
+    """A bearer header for `user`, minted here with the service's secret: this test run hashes passwords
+    with a fast hasher the service does not have, so signing in over HTTP would fail."""
+    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+
+
+def response_json(service: LiveService, method: str, path: str, *, expect=(200, 201), **kwargs) -> dict:
+    """`method path` on `service`; asserts the status is one of `expect` and returns the JSON body."""
+    response = requests.request(method, service.url(path), timeout=kwargs.pop("timeout", 30), **kwargs)
+    assert response.status_code in expect, (method, path, response.status_code, response.text[:300])
+    return response.json()
+
+
+def usage_flush_after_push() -> None:
+    """Flush usage as the beat task would, once every gunicorn worker has pushed its batch (every second)."""
+    time.sleep(1.5)
+    buffer.usage_flush()
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,8 @@ def iso(moment: datetime) -> str:
 def test_a_rolled_keys_grace_can_be_shortened_but_never_removed_or_extended(
     live_service,  # noqa: F811
     transactional_db,
-    settings,
+    service_password_hasher,
 ):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # the service's own
     owner = UserFactory(username="rolling-owner")
     organization = make_organization(owner=owner, name="Rolling Apparel")
     token = requests.post(

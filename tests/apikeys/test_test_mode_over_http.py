@@ -3,17 +3,13 @@
 organization id only. HTTP against `gunicorn config.wsgi -w 4` (tests/live_service.py), default settings.
 """
 
-import time
-
 import pytest
 import requests
 
-from apikeys import services as apikey_services
 from organizations.models import Organization
 from tests.factories import UserFactory, make_organization
 from tests.images import person_jpeg
-from tests.live_service import live_service  # noqa: F401
-from usage import buffer
+from tests.live_service import live_service, partner_headers, usage_flush_after_push  # noqa: F401
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -23,11 +19,8 @@ def test_a_test_key_sees_only_the_live_organization_id_in_responses_keys_and_url
     transactional_db,
 ):
     organization = make_organization(owner=UserFactory(), name="Mode Shop")
-    _, raw_key = apikey_services.apikey_create(
-        organization=organization, name="sandbox", scopes=["all"], mode="test"
-    )
+    key = partner_headers(organization, name="sandbox", mode="test")
     sandbox_id = Organization.objects.get(sandbox_of=organization).id
-    key = {"X-API-Key": raw_key}
     session = requests.Session()
     answers = []
 
@@ -43,7 +36,7 @@ def test_a_test_key_sees_only_the_live_organization_id_in_responses_keys_and_url
         "/api/v1/customers/shopper-1/photos",
         files={"photo": ("me.jpg", person_jpeg((400, 600)), "image/jpeg")},
     )
-    # On main: enterprise/org-<sandbox id>/photos/photo_….jpg
+    # The regression: enterprise/org-<sandbox id>/photos/photo_….jpg
     assert photo["photoS3Key"].startswith(f"enterprise/org-{organization.id}/test/photos/"), photo[
         "photoS3Key"
     ]
@@ -51,10 +44,9 @@ def test_a_test_key_sees_only_the_live_organization_id_in_responses_keys_and_url
     call("GET", "/api/v1/customers/shopper-1")
     call("GET", "/api/v1/customers/shopper-1/photos")
     assert call("GET", "/api/v1/account")["organizationId"] == organization.id
-    time.sleep(1.5)  # each gunicorn worker pushes its usage batch to Redis every second
-    buffer.usage_flush()
+    usage_flush_after_push()
     summary = call("GET", f"/api/organizations/{organization.id}/usage")
-    # On main: the sandbox's id.
+    # The regression: the sandbox's id.
     assert summary["organizationId"] == organization.id and summary["totals"]["requests"] >= 5
     call("GET", f"/api/organizations/{organization.id}/logs/requests")
 

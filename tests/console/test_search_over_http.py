@@ -8,13 +8,7 @@ from tests.factories import UserFactory, make_organization
 from tests.live_service import live_service  # noqa: F401 (a fixture)
 from tests.organizations.admin_http import AdminSession, form_fields
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture(autouse=True)
-def _a_hasher_the_service_knows(settings):
-    # tests/conftest.py hashes with MD5 for speed; the service (production settings) verifies with PBKDF2.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.usefixtures("service_password_hasher")]
 
 
 @pytest.mark.parametrize("mode", ["live", "test"])

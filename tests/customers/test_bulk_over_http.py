@@ -12,14 +12,14 @@ import zipfile
 import pytest
 import requests
 
-from apikeys import services as apikey_services
 from config.celery import app as celery_app
 from customers.services import customer_upsert
 from organizations import services as organization_services
+from tests.concurrency import wait_until
 from tests.factories import UserFactory, make_organization
-from tests.live_service import live_service  # noqa: F401 (fixture)
+from tests.live_service import live_service, partner_headers  # noqa: F401 (fixture)
 from tests.organizations.admin_http import AdminSession
-from tests.workers import start_worker, stop_worker
+from tests.workers import stop_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -44,15 +44,10 @@ def worker(live_service, tmp_path_factory):  # noqa: F811 - the fixture imported
     """`celery -A config worker` (no -Q, as the README says) on the live service's database, Redis, disk."""
     celery_app.control.purge()  # messages an earlier run left in this Redis database
     log = tmp_path_factory.mktemp("bulk-worker") / "worker.log"
-    process = start_worker("--loglevel", "INFO", "-c", "1", env=live_service.environment(), log=log)
+    process = live_service.start_worker("--loglevel", "INFO", "-c", "1", log=log)
     yield process
     stop_worker(process)
     print(log.read_text()[-3000:])
-
-
-def partner(organization) -> dict:
-    _, raw_key = apikey_services.apikey_create(organization=organization, name="Bulk", scopes=["all"])
-    return {"X-API-Key": raw_key}
 
 
 def upload(service, headers, name: str, content: bytes) -> tuple[requests.Response, float]:
@@ -68,12 +63,12 @@ def upload(service, headers, name: str, content: bytes) -> tuple[requests.Respon
 
 def finished(service, headers, path: str, timeout: float = 60) -> dict:
     """Poll a job until it is completed or failed."""
-    ends = time.monotonic() + timeout
-    while True:
+
+    def ended() -> dict | None:
         job = requests.get(service.url(path), headers=headers, timeout=10).json()
-        if job["status"] in ("completed", "failed") or time.monotonic() > ends:
-            return job
-        time.sleep(0.2)
+        return job if job["status"] in ("completed", "failed") else None
+
+    return wait_until(ended, timeout=timeout, interval=0.2, message=f"{path} to end")
 
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -133,7 +128,7 @@ def test_a_shared_strings_bomb_is_answered_at_once_and_its_job_fails_in_the_work
     transactional_db,
     entries,
 ):
-    headers = partner(make_organization())
+    headers = partner_headers(make_organization(), name="Bulk")
     bomb = shared_strings_bomb(entries)
     assert len(bomb) < 200_000
 
@@ -153,7 +148,7 @@ def test_fifty_megabytes_of_newlines_as_json_lines_are_answered_at_once_and_fail
     worker,
     transactional_db,
 ):
-    headers = partner(make_organization())
+    headers = partner_headers(make_organization(), name="Bulk")
 
     response, elapsed = upload(live_service, headers, "people.jsonl", b"\n" * (50 * 1024 * 1024 - 4096))
 
@@ -168,7 +163,7 @@ def test_a_file_that_is_obviously_not_its_format_is_still_refused_at_once(
     live_service,  # noqa: F811
     transactional_db,
 ):
-    headers = partner(make_organization())
+    headers = partner_headers(make_organization(), name="Bulk")
     response, _ = upload(live_service, headers, "customers.xlsx", b"externalId\nc1\n")
     assert response.status_code == 400
     assert response.json()["details"]["fileError"] == ["WrongFormat"]
@@ -179,7 +174,7 @@ def test_a_url_import_answers_the_same_for_a_private_and_an_unresolvable_host(
     worker,
     transactional_db,
 ):
-    headers = partner(make_organization())
+    headers = partner_headers(make_organization(), name="Bulk")
     jobs = []
     # `vm` resolves to 127.0.0.1 on this machine (/etc/hosts); the other resolves nowhere.
     for url in ("https://vm/a.csv", "https://nonexistent-host-zz/a.csv"):
@@ -228,7 +223,7 @@ def test_a_partner_csv_export_runs_no_formula_under_either_list_separator(
     transactional_db,
 ):
     organization = make_organization()
-    headers = partner(organization)
+    headers = partner_headers(organization, name="Bulk")
     for n, attack in enumerate(ATTACKS):
         customer_upsert(
             organization_id=organization.id, external_id=f"c{n}", name=attack, metadata={"k": attack}
@@ -249,9 +244,8 @@ def test_a_partner_csv_export_runs_no_formula_under_either_list_separator(
 def test_the_staff_ledger_csv_export_runs_no_formula_under_either_list_separator(
     live_service,  # noqa: F811
     transactional_db,
-    settings,
+    service_password_hasher,
 ):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # the service's own
     organization = make_organization(name="Jo;=cmd|' /C calc'!A0")
     staff = UserFactory(username="ledger-reader", is_staff=True, is_superuser=True, groups=["billing"])
     for attack in ATTACKS:

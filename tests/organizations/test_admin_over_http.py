@@ -23,7 +23,7 @@ from tests.images import person_jpeg
 from tests.live_service import LiveService
 from tests.organizations.admin_http import AdminSession, change_path, form_fields
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.usefixtures("service_password_hasher")]
 
 PARTNER_THREADS = 24
 
@@ -36,12 +36,6 @@ def live_service(django_db_setup, tmp_path):
     service = LiveService(tmp_path).start()
     yield service
     service.stop()
-
-
-@pytest.fixture(autouse=True)
-def _a_hasher_the_service_knows(settings):
-    # tests/conftest.py hashes with MD5 for speed; the service (production settings) verifies with PBKDF2.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
 
 def ledger_audit(organization_id: str) -> tuple[Decimal, Decimal, int]:

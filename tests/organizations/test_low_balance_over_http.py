@@ -8,15 +8,12 @@ second and third crossings sent nothing, because only a top-up re-armed the aler
 import uuid
 
 import pytest
-import requests
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from apikeys import services as apikey_services
 from organizations.events import CREDITS_LOW
 from organizations.models import Organization
 from tests.factories import UserFactory, make_organization
 from tests.images import person_jpeg
-from tests.live_service import live_service  # noqa: F401
+from tests.live_service import jwt_headers, live_service, partner_headers, response_json  # noqa: F401
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -27,14 +24,11 @@ GARMENT = "https://93.184.216.34/garments/shirt.png"  # a public address: no loo
 def test_three_spend_and_reset_cycles_send_three_credits_low_events(live_service, transactional_db):  # noqa: F811
     owner = UserFactory()
     shop = make_organization(owner=owner, name="Acme", billing_email="billing@acme.example")  # threshold 20
-    _, test_key = apikey_services.apikey_create(organization=shop, name="ci", scopes=["all"], mode="test")
-    partner = {"X-API-Key": test_key}
-    jwt = {"Authorization": f"Bearer {RefreshToken.for_user(owner).access_token}"}
+    partner = partner_headers(shop, name="ci", mode="test")
+    jwt = jwt_headers(owner)
 
     def call(method: str, path: str, **kwargs) -> dict:
-        response = requests.request(method, live_service.url(path), timeout=30, **kwargs)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
+        return response_json(live_service, method, path, **kwargs)
 
     call("POST", "/api/v1/customers", json={"externalId": "shopper"}, headers=partner)
     photo = call(

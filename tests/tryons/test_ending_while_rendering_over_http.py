@@ -3,8 +3,8 @@ Celery worker, and a render held in flight (its garment download is slow) while 
 customer or cancels the session over HTTP. Afterwards REST, the credit ledger and the webhook payload must
 tell the same story, right away.
 
-Before: erasing left the rendering item `processing` (its finished render discarded) and the session with
-it, until the stuck-work sweep 30 minutes later; cancelling let the rendering item complete and be charged
+The regressions: erasing left the rendering item `processing` (its finished render discarded) and the session
+with it until the stuck-work sweep 30 minutes later; cancelling let the rendering item complete and be charged
 while the session kept `progress: 0` and the `cart_tryon.cancelled` event said `successCount: 0`.
 """
 
@@ -14,11 +14,10 @@ from decimal import Decimal
 import pytest
 import requests
 
-from apikeys import services as apikey_services
 from organizations.models import CreditLedgerEntry
 from tests import workers
 from tests.concurrency import wait_until
-from tests.live_service import live_service  # noqa: F401
+from tests.live_service import live_service, partner_headers, response_json  # noqa: F401
 from tryons.models import TryOn
 from webhooks.models import WebhookEvent
 
@@ -57,10 +56,13 @@ def runs_ended(log) -> int:
     )
 
 
-def partner_get(live_service, key: str, path: str) -> dict:  # noqa: F811
-    response = requests.get(live_service.url(path), headers={"X-API-Key": key}, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
+@pytest.fixture
+def key(organization) -> dict[str, str]:
+    return partner_headers(organization)
+
+
+def partner_get(live_service, key: dict[str, str], path: str) -> dict:  # noqa: F811
+    return response_json(live_service, "GET", path, expect=(200,), headers=key, timeout=10)
 
 
 def session_ledger_sum(session_id: str) -> Decimal:
@@ -95,14 +97,12 @@ def test_erasing_the_customer_mid_render_settles_the_session_at_once_and_rest_le
     garment_server,
     photo_of,
     allow_private,
+    key,
 ):
-    _, key = apikey_services.apikey_create(organization=organization, name="shop", scopes=["all"])
     photo = photo_of(organization, "leaving")
     session = held_render(organization, make_cart_session, garment_server, photo, held=1)
 
-    erased = requests.delete(
-        live_service.url("/api/v1/customers/leaving"), headers={"X-API-Key": key}, timeout=10
-    )
+    erased = requests.delete(live_service.url("/api/v1/customers/leaving"), headers=key, timeout=10)
     assert erased.status_code == 204, erased.text
 
     wait_until(
@@ -135,13 +135,13 @@ def test_cancelling_mid_render_refunds_the_rendering_item_and_rest_ledger_and_ev
     garment_server,
     photo_of,
     allow_private,
+    key,
 ):
-    _, key = apikey_services.apikey_create(organization=organization, name="shop", scopes=["all"])
     session = held_render(organization, make_cart_session, garment_server, photo_of(organization), held=0)
 
     ended_before = runs_ended(worker)  # the held run is this worker's current task: it ends after the cancel
     cancelled = requests.post(
-        live_service.url(f"/api/v1/cart-tryons/{session.id}/cancel"), headers={"X-API-Key": key}, timeout=10
+        live_service.url(f"/api/v1/cart-tryons/{session.id}/cancel"), headers=key, timeout=10
     )
     assert cancelled.status_code == 200, cancelled.text
     # The render in flight ends after the cancel: wait for the worker's run to return before reading.

@@ -11,13 +11,12 @@ import time
 import pytest
 import requests
 
-from apikeys import services as apikey_services
 from tests.concurrency import wait_until
 from tests.engine_servers import FakeFashn, engine_environment
 from tests.factories import make_organization
 from tests.images import image_bytes
-from tests.live_service import LiveService
-from tests.workers import start_worker, stop_worker, worker_database_url
+from tests.live_service import LiveService, partner_headers
+from tests.workers import stop_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -41,8 +40,7 @@ def stack(fashn, transactional_db, tmp_path):
     }
     (tmp_path / "web").mkdir()
     service = LiveService(tmp_path / "web", env=env).start()
-    worker_env = {**service.environment(), "DATABASE_URL": worker_database_url()}
-    worker = start_worker("-c", "2", env=worker_env, log=tmp_path / "worker.log", wait_ready=False)
+    worker = service.start_worker("-c", "2", log=tmp_path / "worker.log", wait_ready=False)
     yield service
     stop_worker(worker, timeout=10)
     service.stop()
@@ -53,8 +51,7 @@ def test_the_urls_a_provider_gets_name_no_organization_customer_or_photo_and_exp
     stack, fashn, garment_server
 ):
     organization = make_organization()
-    _, raw_key = apikey_services.apikey_create(organization=organization, name="shop", scopes=["all"])
-    headers = {"X-API-Key": raw_key}
+    headers = partner_headers(organization)
     api = stack.url("/api/v1")
 
     customer = requests.post(

@@ -7,36 +7,25 @@
 - 5: the request log paged on request ids, which retries repeat, and kept 64 characters of them.
 """
 
-import time
-
 import pytest
 import requests
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from apikeys import services as apikey_services
 from tests.factories import UserFactory, make_organization
-from tests.live_service import live_service  # noqa: F401
-from usage import buffer
+from tests.live_service import (  # noqa: F401 (live_service: a fixture)
+    jwt_headers,
+    live_service,
+    partner_headers,
+    usage_flush_after_push,
+)
 from usage.models import CreditRollup
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
-def _jwt(service, user) -> dict:
-    # Minted here with the service's secret: the test run hashes passwords with a fast hasher gunicorn lacks.
-    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
-
-
 def _shop():
     owner = UserFactory()
     organization = make_organization(owner=owner, name="Edge Shop")
-    _, raw_key = apikey_services.apikey_create(organization=organization, name="reader", scopes=["all"])
-    return owner, organization, {"X-API-Key": raw_key}
-
-
-def _flush_usage():
-    time.sleep(1.5)  # each gunicorn worker pushes its batch to Redis every second
-    buffer.usage_flush()
+    return owner, organization, partner_headers(organization, name="reader")
 
 
 def test_reading_usage_of_a_period_before_retention_is_a_400_and_writes_nothing(
@@ -44,13 +33,13 @@ def test_reading_usage_of_a_period_before_retention_is_a_400_and_writes_nothing(
     transactional_db,
 ):
     owner, organization, key = _shop()
-    jwt = _jwt(live_service, owner)
+    jwt = jwt_headers(owner)
     url = live_service.url(f"/api/organizations/{organization.id}/usage")
     old_month = {"granularity": "hour", "from": "2001-01-01T00:00:00Z", "to": "2001-01-31T00:00:00Z"}
 
     for headers in (jwt, key):
         response = requests.get(url, params=old_month, headers=headers, timeout=10)
-        # On main: 200, and 720 CreditRollup rows of zeros for January 2001.
+        # The regression: a 200, and 720 CreditRollup rows of zeros for January 2001.
         assert response.status_code == 400, response.text
         body = response.json()
         assert body["error"] == "ValidationError" and "from" in body["details"]
@@ -71,7 +60,7 @@ def test_a_signed_in_user_gets_a_request_limit_with_429_and_retry_after(
 ):
     owner, organization, _ = _shop()
     bystander = UserFactory()
-    jwt, bystander_jwt = _jwt(live_service, owner), _jwt(live_service, bystander)
+    jwt, bystander_jwt = jwt_headers(owner), jwt_headers(bystander)
     url = live_service.url(f"/api/organizations/{organization.id}")
 
     session = requests.Session()
@@ -82,7 +71,6 @@ def test_a_signed_in_user_gets_a_request_limit_with_429_and_retry_after(
         if response.status_code == 429:
             refused = response
             break
-    # On main: 200 answers, no limit.
     assert refused is not None, f"no 429 in {len(statuses)} requests"
     assert 120 <= len(statuses) <= 200 and set(statuses[:-1]) == {200}
     body = refused.json()
@@ -128,7 +116,7 @@ def test_dates_at_the_edges_are_400s_naming_the_field(
             response.status_code == 400 and body["error"] == "ValidationError" and field in body["details"]
         )
         answers.append((path, params, response.status_code, named))
-    # On main: 500 for each of the issue's five, and 200 with "start": "1-01-01T00:00:00Z" for year 1.
+    # The regression: a 500 for each edge, and a 200 with "start": "1-01-01T00:00:00Z" for year 1.
     assert [answer for answer in answers if not answer[3]] == []
 
 
@@ -151,8 +139,8 @@ def test_the_request_log_pages_every_entry_when_retries_repeat_a_request_id(
             headers={**key, "X-Request-Id": request_id},
             timeout=10,
         )
-    _flush_usage()
-    jwt = _jwt(live_service, owner)
+    usage_flush_after_push()
+    jwt = jwt_headers(owner)
     url = live_service.url(f"/api/organizations/{organization.id}/logs/requests")
 
     seen, params = [], {"limit": 1}
@@ -162,8 +150,8 @@ def test_the_request_log_pages_every_entry_when_retries_repeat_a_request_id(
         seen += page["data"]
         if not page["hasMore"]:
             break
-        # The README: page on with `startingAfter` = the last entry's `id` (main has none: its cursor was the
-        # requestId, which gave 2 entries and then hasMore false).
+        # The README: page on with `startingAfter` = the last entry's `id` (a request id as the cursor, which
+        # retries repeat, gives 2 entries and then hasMore false).
         last = page["data"][-1]
         params = {"limit": 1, "startingAfter": last.get("id") or last["requestId"]}
     assert [entry["requestId"] for entry in seen].count("retry-0000001") == 3, [e["requestId"] for e in seen]
@@ -180,12 +168,12 @@ def test_a_request_id_of_up_to_128_characters_is_logged_whole_and_found(
         live_service.url("/api/v1/customers/nobody"), headers={**key, "X-Request-Id": long_id}, timeout=10
     )
     assert answered.headers["X-Request-Id"] == long_id and answered.json()["requestId"] == long_id
-    _flush_usage()
+    usage_flush_after_push()
     entry = requests.get(
         live_service.url(f"/api/organizations/{organization.id}/logs/requests/{long_id}"),
-        headers=_jwt(live_service, owner),
+        headers=jwt_headers(owner),
         timeout=10,
     )
-    # On main: 404 (the log kept the first 64 characters).
+    # The regression: a 404 (the log kept the first 64 characters).
     assert entry.status_code == 200, entry.text
     assert entry.json()["requestId"] == long_id and entry.json()["errorCode"] == "ResourceNotFound"
