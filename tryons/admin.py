@@ -4,8 +4,10 @@ from django.utils.html import format_html
 
 from api.admin_actions import action_confirm, admin_link
 from api.errors import ApiError
-from tryons import services
 from tryons.models import CartTryOnSession, EngineCircuit, EngineJob, TryOn
+from tryons.representation import result_url
+from tryons.services.cancellation import cart_session_cancel
+from tryons.services.rerun import cart_item_rerun, user_can_rerun
 from tryons.renderers.registry import RENDERERS
 
 
@@ -58,7 +60,7 @@ class TryOnInline(admin.TabularInline):
     @admin.display(description="Result")
     def result(self, obj):
         # A thumbnail from the same expiring signed URL partners get; the full image opens on click.
-        url = services.result_url(obj)
+        url = result_url(obj)
         if not url:
             return "—"
         return format_html(
@@ -172,7 +174,7 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
         cancelled = 0
         for session in sessions:
             try:
-                session = services.cart_session_cancel(
+                session = cart_session_cancel(
                     organization_id=session.organization_id, session_id=session.id, actor=request.user
                 )
             except ApiError as exc:
@@ -253,7 +255,7 @@ class TryOnAdmin(ReadOnlyAdmin):
     actions = ["rerun_failed_items"]
 
     def has_rerun_permission(self, request):
-        return services.user_can_rerun(request.user)
+        return user_can_rerun(request.user)
 
     @admin.action(
         description="Re-run selected failed cart items (charges their price again)", permissions=["rerun"]
@@ -283,7 +285,7 @@ class TryOnAdmin(ReadOnlyAdmin):
         rerun = 0
         for item in items:
             try:
-                item = services.cart_item_rerun(tryon_id=item.pk, actor=request.user, reason=reason)
+                item = cart_item_rerun(tryon_id=item.pk, actor=request.user, reason=reason)
             except ApiError as exc:
                 self.message_user(request, f"{item.pk}: {exc.message}", messages.WARNING)
                 continue

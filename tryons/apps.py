@@ -20,9 +20,11 @@ class TryonsConfig(AppConfig):
             }
         )
         from customers.erasure import customer_eraser_register
-        from tryons.services import customer_results_erase
+        from tryons.services.erasure import customer_results_erase
 
         customer_eraser_register("tryons", customer_results_erase)
+        # The pipeline queues its tasks by name (tryons.services.queue): register them in every process.
+        import tryons.tasks  # noqa: F401
         # Read now: a malformed engine setting, or a renderer choice the registry cannot serve (unknown, or
         # without the settings it needs), stops start-up with a message naming the variable.
         from tryons.engines.settings import engine_settings

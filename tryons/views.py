@@ -14,21 +14,16 @@ from rest_framework.views import APIView
 from api.errors import PayloadTooLarge, ResourceNotFound, Unauthorized, ValidationError
 from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
-from tryons import selectors, services
+from tryons import selectors
 from tryons.models import CartTryOnSession, TryOn
 from tryons.pricing import volume_discounts_text
 from tryons.qualities import multipliers_text
 from tryons.renderers import asynchronous_renderer_configured
 from tryons.renderers.registry import CALLBACK_RENDERERS
-from tryons.serializers import (
-    CartItemSerializer,
-    CartTryOnCreateSerializer,
-    CartTryOnSessionSerializer,
-    RenderCallbackResponseSerializer,
-    RenderCallbackSerializer,
-    TryOnCreateSerializer,
-    TryOnSerializer,
-)
+from tryons.serializers.callback import RenderCallbackResponseSerializer, RenderCallbackSerializer
+from tryons.serializers.creation import CartItemSerializer, CartTryOnCreateSerializer, TryOnCreateSerializer
+from tryons.serializers.results import CartTryOnSessionSerializer, TryOnSerializer
+from tryons.services import callback, cancellation, creation
 from tryons.signing import HEADER, callback_signature_parse, callback_signature_valid
 
 
@@ -83,7 +78,7 @@ class CartTryOnViewSet(
         serializer = CartTryOnCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        session, created = services.cart_session_create(
+        session, created = creation.cart_session_create(
             organization_id=self.organization_id,
             cart_id=data["cartId"],
             photo_key=data["customerPhotoS3Key"],
@@ -126,7 +121,7 @@ class CartTryOnViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        services.cart_session_cancel(organization_id=self.organization_id, session_id=pk)
+        cancellation.cart_session_cancel(organization_id=self.organization_id, session_id=pk)
         return Response(CartTryOnSessionSerializer(self.get_object()).data)
 
 
@@ -162,7 +157,7 @@ class TryOnViewSet(
         serializer = TryOnCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        tryon = services.tryon_create(
+        tryon = creation.tryon_create(
             organization_id=self.organization_id,
             photo_key=data["customerPhotoS3Key"],
             garment=serializer.to_garment(data),
@@ -241,7 +236,7 @@ class RenderCallbackView(APIView):
                 image = base64.b64decode(data.get("image", ""), validate=True)
             except (binascii.Error, ValueError):
                 raise ValidationError(details={"image": ["Must be base64."]}) from None
-        applied = services.tryon_render_callback(
+        applied = callback.tryon_render_callback(
             tryon_id=data["tryonId"],
             job_id=data["jobId"],
             succeeded=data["status"] == "completed",

@@ -12,8 +12,8 @@ from django.db import IntegrityError, connection, transaction
 
 from api.ids import new_id
 from infrastructure.bulk_insert import rows_insert
+from tryons.inputs import GarmentInput
 from tryons.models import TryOn
-from tryons.services import GarmentInput
 from tryons.services.creation import CART_ITEM_VARYING_FIELDS, _tryon_row
 
 GARMENTS = [

@@ -19,6 +19,7 @@ from requests.adapters import BaseAdapter
 from infrastructure import outbound
 from tests.images import image_bytes
 from tryons import services
+from tryons.renderers.base import PermanentRenderError
 
 
 @pytest.fixture(autouse=True)
@@ -191,7 +192,7 @@ def test_allowed_local_garment_downloads_when_flag_is_on(garment_server, setting
 
 
 def test_undecodable_garment_is_a_permanent_error():
-    with pytest.raises(services.PermanentRenderError):
+    with pytest.raises(PermanentRenderError):
         services.garment_image_check(b"GIF89a not really")
 
 
@@ -215,7 +216,7 @@ def test_jpeg_png_and_webp_garments_are_accepted(image_format):
 
 @pytest.mark.parametrize("image_format", ["TIFF", "EPS", "BMP", "GIF"])
 def test_garment_in_any_other_image_format_is_refused_undecoded(image_format, ghostscript_calls):
-    with pytest.raises(services.PermanentRenderError) as refused:
+    with pytest.raises(PermanentRenderError) as refused:
         services.garment_image_check(image_bytes(image_format, size=(64, 64)))
 
     assert refused.value.code == "garment_invalid"
@@ -227,6 +228,6 @@ def test_local_renderer_decodes_no_other_garment_format(image_format, ghostscrip
     from tests.tryons.test_renderers import render_request
     from tryons.renderers import get_renderer
 
-    with pytest.raises(services.PermanentRenderError):
+    with pytest.raises(PermanentRenderError):
         get_renderer("local").render(render_request(garment_image=image_bytes(image_format, size=(64, 64))))
     assert ghostscript_calls == []

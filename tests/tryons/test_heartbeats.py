@@ -12,7 +12,7 @@ from organizations.models import CreditLedgerEntry
 from tests.tryons.conftest import CountingRenderer
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
-from tryons.services import processing, queue
+from tryons.services import leases, processing, queue
 
 pytestmark = pytest.mark.usefixtures("allow_private")
 
@@ -38,7 +38,7 @@ def renders(renderer):
 
 def worker_dies_after_first_item(session) -> None:
     """The state a SIGKILLed worker leaves: item 1 done, item 2 mid-render, its lease still on the session."""
-    lease = services._lease_claim(CartTryOnSession.objects.filter(pk=session.id), now=timezone.now())
+    lease = leases.lease_claim(CartTryOnSession.objects.filter(pk=session.id), now=timezone.now())
     first, second, _ = session.items.order_by("position")
     TryOn.objects.filter(pk=first.id).update(status="completed", attempts=1, result_key="x.jpg")
     TryOn.objects.filter(pk=second.id).update(status="processing", attempts=1)
@@ -144,7 +144,7 @@ def test_a_finished_item_resets_the_sweepers_count_of_resumes(session, queued, r
 
 def test_sweeper_resumes_a_single_tryon_whose_worker_stopped_beating(make_tryon, garment_server, queued):
     tryon = make_tryon(garment_server.url("/garment.png"))
-    assert services._lease_claim(TryOn.objects.filter(pk=tryon.id), now=timezone.now())
+    assert leases.lease_claim(TryOn.objects.filter(pk=tryon.id), now=timezone.now())
     later = timezone.now() + timedelta(seconds=django_settings.TRYON_HEARTBEAT_TIMEOUT_SECONDS + 1)
 
     assert services.tryon_sweep_stuck(now=later) == {"requeued": 1, "failed": 0}

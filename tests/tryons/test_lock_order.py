@@ -58,7 +58,7 @@ def _race(session, *, cancel_waits_for_refund_of_failure):
         if index == 0:
             services.cart_session_cancel(organization_id=session.organization_id, session_id=session.id)
         else:
-            services._tryon_fail(tryon=item, code="render_rejected", message="The renderer failed.")
+            settlement.tryon_fail(tryon=item, code="render_rejected", message="The renderer failed.")
 
     settlement.credits_refund = refund
     try:  # a deadlock victim is reported (returned), not raised

@@ -125,8 +125,8 @@ def test_a_message_delivered_the_first_time_never_waits_for_a_live_owner(session
 )
 def test_the_tasks_pass_on_the_brokers_redelivered_flag(monkeypatch, delivery_info, redelivered):
     seen = []
-    monkeypatch.setattr(services, "cart_session_process", lambda **kwargs: seen.append(kwargs))
-    monkeypatch.setattr(services, "tryon_process", lambda **kwargs: seen.append(kwargs))
+    monkeypatch.setattr(processing, "cart_session_process", lambda **kwargs: seen.append(kwargs))
+    monkeypatch.setattr(processing, "tryon_process", lambda **kwargs: seen.append(kwargs))
     for task, object_id in ((tasks.process_cart_session, "cts_1"), (tasks.process_tryon, "tryon_1")):
         task.push_request(delivery_info=delivery_info)
         try:

@@ -16,6 +16,8 @@ from tests import workers
 from tests.concurrency import run_concurrently, wait_until
 from tryons import services
 from tryons.models import CartTryOnSession, TryOn
+from tryons.renderers import get_renderer
+from tryons.renderers.base import PermanentRenderError
 from tryons.services import queue
 from webhooks.models import WebhookEvent
 
@@ -30,14 +32,14 @@ class SelectiveRenderer:
     name = "local"
 
     def __init__(self):
-        self.inner = services.get_renderer("local")
+        self.inner = get_renderer("local")
         self.failing: set[str] = set()
         self.calls: list[str] = []
 
     def render(self, request):
         self.calls.append(request.tryon_id)
         if request.tryon_id in self.failing:
-            raise services.PermanentRenderError("The engine refused the garment.", code="engine_refused")
+            raise PermanentRenderError("The engine refused the garment.", code="engine_refused")
         return self.inner.render(request)
 
 

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from infrastructure.storage import storage_delete, storage_key, storage_save, storage_signed_url
+from tryons.images import image_extension
 from tryons.renderers.base import RenderAccepted, RenderRequest, RetryableRenderError
 
 SOURCE = "garmaxai.tryons"
@@ -42,15 +43,6 @@ GARMENT_EXTENSIONS = ("jpg", "png", "webp")
 
 def callback_url() -> str:
     return settings.PUBLIC_BASE_URL + reverse("tryon-render-callback")
-
-
-def _garment_extension(image: bytes) -> str:
-    # The bytes already decoded as one of these three (tryons.services.garments.garment_image_check).
-    if image.startswith(b"\x89PNG"):
-        return "png"
-    if image[:4] == b"RIFF" and image[8:12] == b"WEBP":
-        return "webp"
-    return "jpg"
 
 
 def garment_copy_key(*, organization_id: str, tryon_id: str, extension: str) -> str:
@@ -92,7 +84,7 @@ class EventBridgeRenderer:
         garment_key = garment_copy_key(
             organization_id=request.organization_id,
             tryon_id=request.tryon_id,
-            extension=_garment_extension(request.garment_image),
+            extension=image_extension(request.garment_image),
         )
         try:
             storage_save(garment_key, request.garment_image)

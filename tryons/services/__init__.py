@@ -13,15 +13,15 @@ Invariants every module here keeps, whatever crashes or runs twice:
 One concept per module: creation, queue (naming the tasks), leases, processing, garments, settlement,
 callback (asynchronous results), engine jobs (engine_handover, engine_jobs, engine_polls, engine_io),
 cancellation, rerun (staff re-runs of failed items), sweeper, erasure; the events they emit are declared
-in tryons.events. The names views, tasks, the admin and tests use are re-exported here.
+in tryons.events. The service functions are re-exported here for callers outside tryons (other apps'
+tests, bench); modules inside tryons import the module that defines a name, never this package, so that
+nothing here imports itself back through it.
 """
 
-from tryons.renderers import PermanentRenderError, get_renderer
-from tryons.representation import result_url
+from tryons.inputs import GarmentInput
 from tryons.services.callback import tryon_render_callback
 from tryons.services.cancellation import cart_session_cancel
 from tryons.services.creation import (
-    GarmentInput,
     cart_session_create,
     tryon_create,
     tryon_estimated_completion,
@@ -30,19 +30,14 @@ from tryons.services.engine_jobs import engine_job_submit, engine_jobs_sweep
 from tryons.services.engine_polls import engine_job_poll, engine_jobs_poll_due
 from tryons.services.erasure import customer_results_erase
 from tryons.services.garments import garment_image_check
-from tryons.services.leases import lease_claim as _lease_claim
 from tryons.services.processing import RENDER_MAX_ATTEMPTS, cart_session_process, tryon_process
 from tryons.services.rerun import cart_item_rerun, user_can_rerun
-from tryons.services.settlement import tryon_fail as _tryon_fail
 from tryons.services.sweeper import SWEEP_REQUEUE_LIMIT, tryon_sweep_stuck
 
 __all__ = [
     "RENDER_MAX_ATTEMPTS",
     "SWEEP_REQUEUE_LIMIT",
     "GarmentInput",
-    "PermanentRenderError",
-    "_lease_claim",
-    "_tryon_fail",
     "cart_item_rerun",
     "cart_session_cancel",
     "cart_session_create",
@@ -53,8 +48,6 @@ __all__ = [
     "engine_jobs_poll_due",
     "engine_jobs_sweep",
     "garment_image_check",
-    "get_renderer",
-    "result_url",
     "tryon_create",
     "tryon_estimated_completion",
     "tryon_process",

@@ -4,8 +4,9 @@ import logging
 
 from django.utils import timezone
 
+from tryons.images import image_content_type
 from tryons.models import TryOn
-from tryons.renderers import PermanentRenderError, RenderResult
+from tryons.renderers.base import PermanentRenderError, RenderResult
 from tryons.services.garments import garment_image_check
 from tryons.services.settlement import settlement_for, tryon_complete, tryon_fail
 
@@ -41,12 +42,13 @@ def tryon_render_callback(
                 tryon=tryon, code="render_invalid", message="The renderer sent no usable image."
             )
         else:
-            content_type = "image/png" if (image or b"").startswith(b"\x89PNG") else "image/jpeg"
             elapsed = (
                 int((timezone.now() - tryon.started_at).total_seconds() * 1000) if tryon.started_at else None
             )
             applied = tryon_complete(
-                tryon=tryon, result=RenderResult(image=image, content_type=content_type), elapsed_ms=elapsed
+                tryon=tryon,
+                result=RenderResult(image=image, content_type=image_content_type(image)),
+                elapsed_ms=elapsed,
             )
     else:
         applied = tryon_fail(tryon=tryon, code="render_rejected", message=error or "The renderer failed.")

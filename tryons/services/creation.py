@@ -3,9 +3,7 @@
 import contextlib
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +20,7 @@ from infrastructure.shared_cache import shared_counter_add, shared_counter_start
 from organizations.models import Organization
 from organizations.services import credits_charge
 from tryons import pricing
+from tryons.inputs import GarmentInput
 from tryons.models import CartTryOnSession, TryOn
 from tryons.services import queue
 
@@ -52,30 +51,6 @@ CART_ITEM_VARYING_FIELDS = frozenset(
         "currency",
     }
 )
-
-
-@dataclass(frozen=True)
-class GarmentInput:
-    product_id: str
-    image_url: str
-    category: str
-    variant_id: str = ""
-    name: str = ""
-    quantity: int = 1
-    price: Decimal | None = None
-    currency: str = ""
-
-    def canonical(self) -> dict:
-        return {
-            "productId": self.product_id,
-            "variantId": self.variant_id,
-            "name": self.name,
-            "imageUrl": self.image_url,
-            "category": self.category,
-            "quantity": self.quantity,
-            "price": None if self.price is None else str(self.price),
-            "currency": self.currency,
-        }
 
 
 def _photo(*, organization_id: str, photo_key: str):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from infrastructure.observability import metrics, tracing
 from tryons.models import EngineJob, TryOn
-from tryons.renderers import PermanentRenderError, RetryableRenderError
+from tryons.renderers.base import PermanentRenderError, RetryableRenderError
 from tryons.services.engine_io import data_uri, fan_out
 from tryons.services.engine_jobs import Aftermath, engine_garment_store, engine_job_record, engine_jobs_submit
 from tryons.services.garments import garment_image_download

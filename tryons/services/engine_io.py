@@ -25,8 +25,9 @@ from infrastructure import outbound
 from infrastructure.storage import storage_delete, storage_read, storage_save, storage_signed_url
 from tryons.engines import engine_settings
 from tryons.engines.base import EngineInputs, EngineRejected, EngineUnavailable
+from tryons.images import EXTENSIONS, image_content_type
 from tryons.models import EngineJob, TryOn
-from tryons.renderers import PermanentRenderError, RenderResult, RetryableRenderError
+from tryons.renderers.base import PermanentRenderError, RenderResult, RetryableRenderError
 from tryons.services.garments import garment_image_check
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ IO_THREADS = 8
 # Where the copies a provider reads with TRYON_ENGINE_INPUTS=signed-url live: outside every organization's
 # prefix, under names that say nothing (see engine_input_key), and only while the job runs.
 ENGINE_INPUTS_PREFIX = "engine-inputs/"
-_IMAGE_EXTENSIONS = ("jpg", "png", "webp")
+_IMAGE_EXTENSIONS = tuple(EXTENSIONS.values())
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -61,20 +62,8 @@ def fan_out(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
         return list(pool.map(run, items))
 
 
-def image_type(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "image/jpeg"
-
-
-def extension(data: bytes) -> str:
-    return {"image/png": "png", "image/webp": "webp"}.get(image_type(data), "jpg")
-
-
 def data_uri(data: bytes) -> str:
-    return f"data:{image_type(data)};base64,{base64.b64encode(data).decode()}"
+    return f"data:{image_content_type(data)};base64,{base64.b64encode(data).decode()}"
 
 
 def engine_inputs(job: EngineJob, tryon: TryOn, known: dict[str, str]) -> EngineInputs:
@@ -85,29 +74,25 @@ def engine_inputs(job: EngineJob, tryon: TryOn, known: dict[str, str]) -> Engine
     s = engine_settings()
     if not tryon.photo_key:
         raise PermanentRenderError("The customer photo was erased.", code="photo_unavailable")
-    if s.inputs == "signed-url":
-        # Opaque copies, signed for as long as the provider may still read them, no longer: the objects'
-        # own keys name the organization and the photo (enterprise/org-<id>/photos/<photoId>).
-        try:
+    signed = s.inputs == "signed-url"
+    inputs = (("person", tryon.photo_key), ("garment", job.garment_key))
+    try:
+        if signed:
+            # Opaque copies, signed for as long as the provider may still read them, no longer: the objects'
+            # own keys name the organization and the photo (enterprise/org-<id>/photos/<photoId>).
             person, garment = (
                 storage_signed_url(_engine_input_copy(job.id, role, key), ttl=s.render_timeout)
-                for role, key in (("person", tryon.photo_key), ("garment", job.garment_key))
+                for role, key in inputs
             )
-        except FileNotFoundError:
-            raise PermanentRenderError(
-                "The customer photo is no longer stored.", code="photo_unavailable"
-            ) from None
-        except OSError as exc:
-            raise RetryableRenderError(f"Could not copy the render inputs: {type(exc).__name__}") from None
-    else:
-        try:
-            person, garment = (_known_data_uri(key, known) for key in (tryon.photo_key, job.garment_key))
-        except FileNotFoundError:
-            raise PermanentRenderError(
-                "The customer photo is no longer stored.", code="photo_unavailable"
-            ) from None
-        except OSError as exc:
-            raise RetryableRenderError(f"Could not read the render inputs: {type(exc).__name__}") from None
+        else:
+            person, garment = (_known_data_uri(key, known) for _, key in inputs)
+    except FileNotFoundError:
+        raise PermanentRenderError(
+            "The customer photo is no longer stored.", code="photo_unavailable"
+        ) from None
+    except OSError as exc:
+        doing = "copy" if signed else "read"
+        raise RetryableRenderError(f"Could not {doing} the render inputs: {type(exc).__name__}") from None
     return EngineInputs(
         person=person, garment=garment, category=tryon.category, quality=tryon.render_quality, job_id=job.id
     )
@@ -170,10 +155,8 @@ def engine_result_fetch(output: str) -> RenderResult:
         garment_image_check(image)  # the same decoder allow-list as garments: JPEG, PNG, WebP
     except PermanentRenderError:
         raise EngineRejected("The engine's result is not a usable image.", code="render_invalid") from None
-    if image_type(image) == "image/webp":  # results are served as JPEG or PNG
+    if image_content_type(image) == "image/webp":  # results are served as JPEG or PNG
         out = io.BytesIO()
         Image.open(io.BytesIO(image)).save(out, "PNG")
         image = out.getvalue()
-    return RenderResult(
-        image=image, content_type="image/png" if image.startswith(b"\x89PNG") else "image/jpeg"
-    )
+    return RenderResult(image=image, content_type=image_content_type(image))

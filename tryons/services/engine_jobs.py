@@ -31,14 +31,15 @@ from infrastructure.storage import storage_delete, storage_key, storage_save
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineUnavailable, Submission
 from tryons.engines.circuit import circuit_failure, circuit_success
+from tryons.images import image_extension
 from tryons.models import EngineCircuit, EngineJob, TryOn
-from tryons.renderers import PermanentRenderError, RenderRequest, RetryableRenderError
+from tryons.renderers.base import PermanentRenderError, RenderAccepted, RenderRequest, RetryableRenderError
+from tryons.renderers.hosted import HostedJob
 from tryons.services import queue
 from tryons.services.engine_io import (
     data_uri,
     engine_inputs,
     engine_inputs_discard,
-    extension,
     fan_out,
 )
 from tryons.services.settlement import (
@@ -79,6 +80,16 @@ class Aftermath:
         self.sessions.clear()
 
 
+def engine_job_place(job: HostedJob) -> RenderAccepted:
+    """Start what a hosted engine's renderer handed back: the attempt is recorded as an EngineJob and
+    submitted if the engine has a free slot (else it waits for one); its result comes back by polling."""
+    try:
+        engine_job_start(request=job.request, engine=job.engine)
+    except OSError as exc:  # storage of the garment copy
+        raise RetryableRenderError(f"Could not store the garment copy: {type(exc).__name__}") from None
+    return RenderAccepted(job_id=job.request.job_id)
+
+
 def engine_job_start(*, request: RenderRequest, engine: str) -> EngineJob:
     """Record a render attempt on `engine` and submit it if a slot is free (else it waits for one)."""
     garment_key = engine_garment_store(request.organization_id, request.tryon_id, request.garment_image)
@@ -95,7 +106,7 @@ def engine_job_start(*, request: RenderRequest, engine: str) -> EngineJob:
 def engine_garment_store(organization_id: str, tryon_id: str, image: bytes) -> str:
     """Our copy of the garment, which the provider reads instead of the partner's URL; returns its key."""
     key = storage_key(
-        organization_id=organization_id, kind="garments", object_id=tryon_id, extension=extension(image)
+        organization_id=organization_id, kind="garments", object_id=tryon_id, extension=image_extension(image)
     )
     storage_save(key, image)
     return key
@@ -103,7 +114,8 @@ def engine_garment_store(organization_id: str, tryon_id: str, image: bytes) -> s
 
 def engine_job_record(*, tryon_id: str, job_id: str, engine: str, garment_key: str) -> EngineJob:
     """An unsaved job row, to insert with ON CONFLICT DO NOTHING: a redelivered attempt keeps its row."""
-    model = engine_settings().model(engine)
+    s = engine_settings()
+    model = {"fashn": s.fashn_model, "fal": s.fal_model, "replicate": s.replicate_model}[engine]
     return EngineJob(id=job_id, tryon_id=tryon_id, engine=engine, model=model, garment_key=garment_key)
 
 

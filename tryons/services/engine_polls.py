@@ -18,7 +18,7 @@ from infrastructure.storage import storage_delete, storage_save
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineThrottled, EngineUnavailable, ProviderStatus
 from tryons.models import EngineJob, TryOn
-from tryons.renderers import PermanentRenderError
+from tryons.renderers.base import PermanentRenderError
 from tryons.services.engine_io import engine_result_fetch, fan_out
 from tryons.services.engine_jobs import (
     Aftermath,

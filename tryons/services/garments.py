@@ -6,7 +6,7 @@ from django.conf import settings
 from PIL import Image
 
 from infrastructure import outbound
-from tryons.renderers import PermanentRenderError, RetryableRenderError
+from tryons.renderers.base import PermanentRenderError, RetryableRenderError
 
 GARMENT_MAX_PIXELS = 40_000_000
 # As for customer photos: Pillow's other decoders (TIFF, EPS through Ghostscript, ...) are attack surface that

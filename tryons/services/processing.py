@@ -12,14 +12,11 @@ from tryons.engines import ENGINES
 from tryons.engines.selection import renderer_for
 from tryons.heartbeats import Heartbeat
 from tryons.models import CartTryOnSession, TryOn
-from tryons.renderers import (
-    PermanentRenderError,
-    RenderAccepted,
-    RenderRequest,
-    RetryableRenderError,
-    get_renderer,
-)
+from tryons.renderers import get_renderer
+from tryons.renderers.base import PermanentRenderError, RenderAccepted, RenderRequest, RetryableRenderError
+from tryons.renderers.hosted import HostedJob
 from tryons.services.engine_handover import cart_items_hand_over
+from tryons.services.engine_jobs import engine_job_place
 from tryons.services.garments import garment_image_download
 from tryons.services.leases import lease_claim, lease_claim_redelivered, unsettled
 from tryons.services.settlement import (
@@ -167,6 +164,8 @@ def _tryon_render(*, tryon_id: str, renderer=None) -> None:
             # The engine's own span: one trace runs from the partner's POST through here to the webhook.
             with tracing.span("tryon.render", engine=renderer.name, attempt=tryon.attempts):
                 outcome = renderer.render(_render_request(tryon, job_id=job_id))
+                if isinstance(outcome, HostedJob):
+                    outcome = engine_job_place(outcome)
             break
         except RetryableRenderError as exc:
             if hosted:  # released for this run's next attempt

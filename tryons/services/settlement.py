@@ -19,7 +19,7 @@ from organizations.partner_ids import partner_storage_key
 from organizations.services import credits_refund
 from tryons import events
 from tryons.models import CartTryOnSession, TryOn
-from tryons.renderers import RenderResult
+from tryons.renderers.base import RenderResult
 
 
 def result_key(tryon: TryOn, extension: str) -> str:

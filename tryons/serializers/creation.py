@@ -1,0 +1,175 @@
+"""What a partner sends to create try-ons: a cart of garments, or one garment, with the customer's photo."""
+
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MaxLengthValidator, MinLengthValidator
+from rest_framework import serializers
+
+from api.metadata import MetadataField
+from api.text import REFUSED_CHARACTERS, PlainTextField
+from api.url_fields import OutboundURLField
+from infrastructure import outbound
+from organizations.models import RENDER_QUALITIES
+from tryons import pricing
+from tryons.inputs import GarmentInput
+from tryons.models import CATEGORIES
+
+
+def _image_url(value: str) -> str:
+    try:
+        outbound.check_url(value, resolve=False)
+    except outbound.OutboundBlocked as exc:
+        raise serializers.ValidationError(str(exc)) from None
+    return value
+
+
+class GarmentSerializer(serializers.Serializer):
+    productId = PlainTextField(max_length=255)
+    # null is accepted too, so that a client can send back the item as it reads it.
+    variantId = PlainTextField(max_length=255, required=False, allow_blank=True, allow_null=True, default="")
+    name = PlainTextField(max_length=500, required=False, allow_blank=True, default="")
+    imageUrl = OutboundURLField(max_length=2048, validators=[_image_url])
+    category = serializers.ChoiceField(choices=CATEGORIES)
+
+    @staticmethod
+    def to_garment(data: dict) -> GarmentInput:
+        return GarmentInput(
+            product_id=data["productId"],
+            variant_id=data.get("variantId") or "",
+            name=data.get("name", ""),
+            image_url=data["imageUrl"],
+            category=data["category"],
+            quantity=data.get("quantity", 1),
+            price=data.get("price"),
+            currency=data.get("currency", ""),
+        )
+
+
+class CartItemListSerializer(serializers.ListSerializer):
+    """`cartItems`: ListSerializer enforces min_length/max_length itself, before any validator runs.
+
+    Exposing the same bounds as validators is what makes the schema generator publish minItems/maxItems;
+    they can never fail (the length was already checked), so errors and what is accepted stay the same.
+    """
+
+    def get_validators(self):
+        bounds = []
+        if self.min_length is not None:
+            bounds.append(MinLengthValidator(self.min_length))
+        if self.max_length is not None:
+            bounds.append(MaxLengthValidator(self.max_length))
+        return [*super().get_validators(), *bounds]
+
+
+class PriceField(serializers.DecimalField):
+    """A shop's display price, kept to the cent: any number the schema allows (0 to 10^10) is taken and
+    rounded, so 29.990000000000002 from a client's float arithmetic is 29.99, not a 400. It is shown back,
+    never billed."""
+
+    CENT = Decimal("0.01")
+    LARGEST = Decimal("9999999999.99")
+    LIMIT = Decimal("1e10")
+
+    def validate_precision(self, value):
+        # Out of range, the digits check refuses it (a 400); quantizing 8e173 would overflow instead (a 500).
+        if abs(value) < self.LIMIT:
+            value = min(value.quantize(self.CENT, rounding=ROUND_HALF_EVEN), self.LARGEST)
+        return super().validate_precision(value)
+
+
+# What DRF's CharField refuses in any text (ProhibitNullCharacters, ProhibitSurrogateCharacters), and what
+# a partner's short text may not hold (api.text: the item's productId, variantId and name).
+_REFUSED_IN_TEXT = re.compile(f"[{REFUSED_CHARACTERS}\ud800-\udfff]")
+_CURRENCY = r"^[A-Z]{3}$"
+
+
+def _plain_text(value, max_length: int, *, blank: bool) -> bool:
+    """True if DRF's CharField would take `value` exactly as it is (no trimming, no conversion)."""
+    return (
+        type(value) is str
+        and (blank or value != "")
+        and len(value) <= max_length
+        and value == value.strip()
+        and _REFUSED_IN_TEXT.search(value) is None
+    )
+
+
+class CartItemSerializer(GarmentSerializer):
+    """A cart item as sent. The declared fields are the contract and give every error; an item made only
+    of plainly valid values (nearly all of them) is taken by `_plain_item`, which checks the same rules
+    without DRF's per-field walk (20 items × 8 fields was most of a create's validation CPU).
+    tests/tryons/test_serializers.py checks that both take the same items to the same values."""
+
+    class Meta:
+        list_serializer_class = CartItemListSerializer
+
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False, default=1)
+    price = PriceField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
+    currency = serializers.RegexField(_CURRENCY, required=False, allow_blank=True, default="")
+
+    def to_internal_value(self, data):
+        item = self._plain_item(data)
+        return item if item is not None else super().to_internal_value(data)
+
+    def _plain_item(self, data) -> dict | None:
+        """The validated item if every value is plainly valid, else None (DRF's walk decides, and words
+        the errors)."""
+        if type(data) is not dict:
+            return None
+        variant_id, name = data.get("variantId", ""), data.get("name", "")
+        image_url, category = data.get("imageUrl"), data.get("category")
+        quantity, currency = data.get("quantity", 1), data.get("currency", "")
+        if not (
+            _plain_text(data.get("productId"), 255, blank=False)
+            and _plain_text(variant_id, 255, blank=True)
+            and _plain_text(name, 500, blank=True)
+            and _plain_text(image_url, 2048, blank=False)
+            and type(category) is str
+            and category in CATEGORIES
+            and type(quantity) is int
+            and 1 <= quantity <= 10_000
+            and _plain_text(currency, 3, blank=True)
+            and (currency == "" or re.match(_CURRENCY, currency))
+        ):
+            return None
+        item = {
+            "productId": data["productId"],
+            "variantId": variant_id,
+            "name": name,
+            "imageUrl": image_url,
+            "category": category,
+            "quantity": quantity,
+            "currency": currency,
+        }
+        try:
+            # The URL's own validators (Django's URLValidator, the outbound policy), and the price through
+            # its field: the same objects DRF's walk runs.
+            for validator in self.fields["imageUrl"].validators:
+                validator(image_url)
+            if "price" in data:
+                item["price"] = self.fields["price"].run_validation(data["price"])
+        except (serializers.ValidationError, DjangoValidationError):
+            return None
+        return item
+
+
+class CartTryOnCreateSerializer(serializers.Serializer):
+    cartId = PlainTextField(max_length=255)
+    customerPhotoS3Key = serializers.CharField(max_length=255)
+    cartItems = CartItemSerializer(many=True, min_length=1, max_length=pricing.MAX_CART_ITEMS)
+    renderQuality = serializers.ChoiceField(
+        choices=RENDER_QUALITIES, required=False, help_text="Defaults to the organization's setting."
+    )
+    backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    metadata = MetadataField(required=False, default=dict)
+
+
+class TryOnCreateSerializer(GarmentSerializer):
+    customerPhotoS3Key = serializers.CharField(max_length=255)
+    renderQuality = serializers.ChoiceField(
+        choices=RENDER_QUALITIES, required=False, help_text="Defaults to the organization's setting."
+    )
+    backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    metadata = MetadataField(required=False, default=dict)
