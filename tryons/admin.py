@@ -5,10 +5,10 @@ from django.utils.html import format_html
 from api.admin_actions import action_confirm, admin_link
 from api.errors import ApiError
 from tryons.models import CartTryOnSession, EngineCircuit, EngineJob, TryOn
+from tryons.renderers.registry import RENDERERS
 from tryons.representation import result_url
 from tryons.services.cancellation import cart_session_cancel
 from tryons.services.rerun import cart_item_rerun, user_can_rerun
-from tryons.renderers.registry import RENDERERS
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -25,6 +25,7 @@ class TryonsConfig(AppConfig):
         customer_eraser_register("tryons", customer_results_erase)
         # The pipeline queues its tasks by name (tryons.services.queue): register them in every process.
         import tryons.tasks  # noqa: F401
+
         # Read now: a malformed engine setting, or a renderer choice the registry cannot serve (unknown, or
         # without the settings it needs), stops start-up with a message naming the variable.
         from tryons.engines.settings import engine_settings
