@@ -2,8 +2,8 @@
 `data`, the builder that makes it, and an example. A session's end and a single try-on's end are emitted
 inside the transaction that records them (tryons.services.settlement, cancellation).
 
-The payloads are the REST representation: built by the event serializers in tryons/serializers.py, which
-share their fields with the REST ones, so a try-on reads the same in an answer and in an event.
+The payloads are the REST representation: built by the event serializers (tryons.serializers.events),
+which share their fields with the REST ones, so a try-on reads the same in an answer and in an event.
 """
 
 from decimal import Decimal
@@ -11,7 +11,7 @@ from decimal import Decimal
 from api.events import event_type_declare
 from tryons import selectors
 from tryons.models import CartTryOnSession, TryOn
-from tryons.serializers import (
+from tryons.serializers.events import (
     CartTryOnCancelledEventDataSerializer,
     CartTryOnEventDataSerializer,
     TryOnEventDataSerializer,
