@@ -9,9 +9,7 @@ only.
 """
 
 import contextlib
-import ipaddress
 import os
-import socket
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,9 +18,8 @@ from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from django.conf import settings
 from requests_hardened import Config, Manager
-from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
+from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
 from api.numbers import whole_number
@@ -39,6 +36,9 @@ from infrastructure.deadline import (
     deadline_session,
 )
 from infrastructure.observability import metrics
+
+# Which targets are acceptable lives in infrastructure/public_addresses.py; check_url stays importable here.
+from infrastructure.public_addresses import check_url, is_public_ip, private_networks_allowed
 
 __all__ = [
     "Deadline",
@@ -57,16 +57,12 @@ MAX_REDIRECTS = 3
 RESOLVES_TO_PRIVATE = "URL resolves to a private, loopback or reserved address."
 
 
-def _allow_private() -> bool:
-    return bool(settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS)
-
-
 class _GuardedAdapter(DeadlineAdapter, IPFilterAdapter):
     """The hardened adapter (resolve once, check, connect to the checked address) with our stricter check.
 
     requests-hardened refuses `is_private` addresses; that lets through IPv4-compatible IPv6 (`::127.0.0.1`),
     site-local `fec0::/10` and others that are not globally routable, so the address it settled on is
-    checked again with `_is_public_ip` before anything connects to it.
+    checked again with `is_public_ip` before anything connects to it.
     """
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
@@ -76,7 +72,7 @@ class _GuardedAdapter(DeadlineAdapter, IPFilterAdapter):
         host_params, pool_kwargs = _within_deadline(
             super().build_connection_pool_key_attributes, request, verify, cert
         )
-        if not _is_public_ip(host_params["host"].strip("[]")):
+        if not is_public_ip(host_params["host"].strip("[]")):
             raise InvalidIPAddress(host_params["host"])
         return host_params, pool_kwargs
 
@@ -120,7 +116,7 @@ def _within_deadline(call, *args):
 
 
 def _session(timeout: float) -> requests.Session:
-    allow_private = _allow_private()
+    allow_private = private_networks_allowed()
     manager = Manager(
         Config(
             ip_filter_enable=False,  # our own subclass of its filtering adapter is mounted below
@@ -144,81 +140,6 @@ def _session(timeout: float) -> requests.Session:
         session.mount("http://", _GuardedAdapter(is_https_proto=False, allow_loopback=False))
         session.mount("https://", _GuardedAdapter(is_https_proto=True, allow_loopback=False))
     return session
-
-
-# --- Which addresses are public ---------------------------------------------------------------------
-
-# Ranges `is_global` lets through on some Python versions although they are not somewhere we may connect:
-# deprecated forms (IPv4-compatible, site-local) and the ones that embed or translate to an IPv4 address
-# that may be private (NAT64, 6to4, Teredo), plus what requests-hardened blocks on top of `is_private`.
-_NOT_PUBLIC = (
-    ipaddress.ip_network("::/96"),  # IPv4-compatible IPv6, e.g. ::127.0.0.1 (deprecated, RFC 4291)
-    ipaddress.ip_network("fec0::/10"),  # site-local (deprecated, RFC 3879)
-    ipaddress.ip_network("64:ff9b::/96"),  # NAT64 well-known prefix (RFC 6052)
-    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64 local use (RFC 8215)
-    ipaddress.ip_network("2002::/16"),  # 6to4 (RFC 3056)
-    ipaddress.ip_network("2001::/32"),  # Teredo (RFC 4380)
-    ipaddress.ip_network("100::/64"),  # discard-only (RFC 6666)
-    *EXTRA_BLOCKED_NET_RANGES,
-)
-
-
-def _is_public_ip(value: str) -> bool:
-    """True only for a globally routable unicast address (an IPv4-mapped IPv6 address is judged as IPv4)."""
-    try:
-        ip = ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.version == 6 and ip.scope_id:
-        return False
-    return (
-        ip.is_global
-        and not ip.is_multicast
-        and not ip.is_reserved
-        and not ip.is_unspecified
-        and not any(ip.version == net.version and ip in net for net in _NOT_PUBLIC)
-    )
-
-
-def check_url(url: str, *, resolve: bool = True) -> None:
-    """Raise OutboundBlocked unless `url` is an acceptable outbound target.
-
-    With `resolve`, a hostname is looked up and every address must be public: this catches a bad target at
-    create time with a clear error. The connect-time check in the session is what actually protects us.
-    """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise OutboundBlocked("URL is malformed.") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OutboundBlocked("URL must be an absolute http(s) URL.")
-    if parts.username or parts.password:
-        raise OutboundBlocked("URL must not contain credentials.")
-    if _allow_private():
-        return
-    if parts.scheme != "https":
-        raise OutboundBlocked("URL must use https.")
-    host = parts.hostname
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        if not _is_public_ip(host):
-            raise OutboundBlocked("URL points to a private, loopback or reserved address.")
-        return
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        raise OutboundBlocked("URL points to a private host name.")
-    if resolve:
-        try:
-            infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError):
-            raise OutboundBlocked("URL host name does not resolve.") from None
-        if not infos or not all(_is_public_ip(info[4][0]) for info in infos):
-            raise OutboundBlocked("URL host name resolves to a private, loopback or reserved address.")
 
 
 def fetch_bytes(
@@ -309,7 +230,7 @@ class _SessionPool(threading.local):
 
     def get(self, url: str, timeout: float) -> requests.Session:
         parts = urlsplit(url)
-        key = (_allow_private(), parts.scheme, parts.hostname, parts.port, timeout)
+        key = (private_networks_allowed(), parts.scheme, parts.hostname, parts.port, timeout)
         session = self.sessions.pop(key, None)
         if session is None:
             session = _session(timeout)

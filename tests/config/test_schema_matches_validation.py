@@ -60,7 +60,7 @@ def photo_key(organization):
 def public_dns(monkeypatch):
     # Webhook URLs are resolved at creation; this sandbox has no DNS, so names resolve to a public address.
     monkeypatch.setattr(
-        "infrastructure.outbound.socket.getaddrinfo",
+        "infrastructure.public_addresses.socket.getaddrinfo",
         lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))],
     )
 
