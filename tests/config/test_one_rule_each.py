@@ -31,6 +31,8 @@ RULES = {
     "test API key prefix": r"[\"']gx_test_[\"']",
     "webhook secret prefix": r"[\"']whsec_[\"']",
     "credential prefix in a pattern": r"gx_\(|gx_\[|whsec_\[",
+    # one cent of a credit: organizations.models.CENT
+    "one cent": r"Decimal\([\"']0\.01[\"']\)",
 }
 
 

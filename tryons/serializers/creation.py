@@ -11,7 +11,7 @@ from api.metadata import MetadataField
 from api.text import REFUSED_CHARACTERS, PlainTextField
 from api.url_fields import OutboundURLField
 from infrastructure import outbound
-from organizations.models import RENDER_QUALITIES
+from organizations.models import CENT, RENDER_QUALITIES
 from tryons import pricing
 from tryons.inputs import GarmentInput
 from tryons.models import CATEGORIES
@@ -68,14 +68,13 @@ class PriceField(serializers.DecimalField):
     rounded, so 29.990000000000002 from a client's float arithmetic is 29.99, not a 400. It is shown back,
     never billed."""
 
-    CENT = Decimal("0.01")
     LARGEST = Decimal("9999999999.99")
     LIMIT = Decimal("1e10")
 
     def validate_precision(self, value):
         # Out of range, the digits check refuses it (a 400); quantizing 8e173 would overflow instead (a 500).
         if abs(value) < self.LIMIT:
-            value = min(value.quantize(self.CENT, rounding=ROUND_HALF_EVEN), self.LARGEST)
+            value = min(value.quantize(CENT, rounding=ROUND_HALF_EVEN), self.LARGEST)
         return super().validate_precision(value)
 
 
