@@ -38,6 +38,15 @@ class RenderAccepted:
     job_id: str
 
 
+@dataclass(frozen=True)
+class HostedJob:
+    """A hosted engine's answer: the attempt to record as an engine job on `engine` and submit under that
+    engine's cap. The pipeline places it (tryons.services.engine_jobs); the result comes back by polling."""
+
+    engine: str
+    request: RenderRequest
+
+
 class RenderError(Exception):
     code = "render_failed"
 
@@ -62,4 +71,4 @@ class PermanentRenderError(RenderError):
 class Renderer(Protocol):
     name: str
 
-    def render(self, request: RenderRequest) -> RenderResult | RenderAccepted: ...
+    def render(self, request: RenderRequest) -> RenderResult | RenderAccepted | HostedJob: ...

@@ -7,17 +7,7 @@ TRYON_ENGINE_MAX_IN_FLIGHT; otherwise the job waits for one. Polling, the result
 happen in tryons.services.engine_polls, on countdown tasks. A renderer knows nothing of the pipeline.
 """
 
-from dataclasses import dataclass
-
-from tryons.renderers.base import RenderRequest
-
-
-@dataclass(frozen=True)
-class HostedJob:
-    """A render attempt to record as an engine job on `engine` and submit under that engine's cap."""
-
-    engine: str
-    request: RenderRequest
+from tryons.renderers.base import HostedJob, RenderRequest
 
 
 class HostedEngineRenderer:

@@ -33,8 +33,13 @@ from tryons.engines.base import EngineUnavailable, Submission
 from tryons.engines.circuit import circuit_failure, circuit_success
 from tryons.images import image_extension
 from tryons.models import EngineCircuit, EngineJob, TryOn
-from tryons.renderers.base import PermanentRenderError, RenderAccepted, RenderRequest, RetryableRenderError
-from tryons.renderers.hosted import HostedJob
+from tryons.renderers.base import (
+    HostedJob,
+    PermanentRenderError,
+    RenderAccepted,
+    RenderRequest,
+    RetryableRenderError,
+)
 from tryons.services import queue
 from tryons.services.engine_io import (
     data_uri,

@@ -13,8 +13,13 @@ from tryons.engines.selection import renderer_for
 from tryons.heartbeats import Heartbeat
 from tryons.models import CartTryOnSession, TryOn
 from tryons.renderers import get_renderer
-from tryons.renderers.base import PermanentRenderError, RenderAccepted, RenderRequest, RetryableRenderError
-from tryons.renderers.hosted import HostedJob
+from tryons.renderers.base import (
+    HostedJob,
+    PermanentRenderError,
+    RenderAccepted,
+    RenderRequest,
+    RetryableRenderError,
+)
 from tryons.services.engine_handover import cart_items_hand_over
 from tryons.services.engine_jobs import engine_job_place
 from tryons.services.garments import garment_image_download
