@@ -119,8 +119,7 @@ def engine_garment_store(organization_id: str, tryon_id: str, image: bytes) -> s
 
 def engine_job_record(*, tryon_id: str, job_id: str, engine: str, garment_key: str) -> EngineJob:
     """An unsaved job row, to insert with ON CONFLICT DO NOTHING: a redelivered attempt keeps its row."""
-    s = engine_settings()
-    model = {"fashn": s.fashn_model, "fal": s.fal_model, "replicate": s.replicate_model}[engine]
+    model = engine_settings().model(engine)
     return EngineJob(id=job_id, tryon_id=tryon_id, engine=engine, model=model, garment_key=garment_key)
 
 
