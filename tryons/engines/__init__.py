@@ -1,8 +1,8 @@
 """Hosted try-on engines (FASHN, fal.ai, Replicate): clients, which engine renders what, and their circuits.
 
-An engine renders without holding a worker: `tryons.renderers.hosted` submits the job and returns
-RenderAccepted; `tryons.services.engine_jobs` polls it on a schedule (countdown tasks), under a per-engine
-cap of jobs in flight, and settles the item exactly once through the usual settlement rules.
+An engine renders without holding a worker: `tryons.renderers.hosted` hands back a job, which
+`tryons.services.engine_jobs` submits (answering RenderAccepted) and polls on a schedule (countdown tasks),
+under a per-engine cap of jobs in flight, settling the item exactly once through the usual settlement rules.
 """
 
 from django.utils.module_loading import import_string
