@@ -15,10 +15,10 @@ from api.errors import PayloadTooLarge, ResourceNotFound, Unauthorized, Validati
 from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
 from tryons import selectors
+from tryons.engines.settings import asynchronous_renderer_configured
 from tryons.models import CartTryOnSession, TryOn
 from tryons.pricing import volume_discounts_text
 from tryons.qualities import multipliers_text
-from tryons.renderers import asynchronous_renderer_configured
 from tryons.renderers.registry import CALLBACK_RENDERERS
 from tryons.serializers.callback import RenderCallbackResponseSerializer, RenderCallbackSerializer
 from tryons.serializers.creation import CartItemSerializer, CartTryOnCreateSerializer, TryOnCreateSerializer

@@ -20,8 +20,8 @@ from api.errors import PayloadTooLarge, ResourceNotFound, ValidationError
 from api.events import event_emit
 from api.ids import new_id
 from api.parsers import json_loads
-from customers import events, services
-from customers.bulk import formats, queue
+from customers import services
+from customers.bulk import events, formats, queue
 from customers.bulk import settings as limits
 from customers.models import CustomerImport, CustomerImportError, PendingErasure
 from customers.serializers import CustomerUpsertSerializer

@@ -99,8 +99,9 @@ def test_every_event_is_declared_whole_in_its_owners_events_module():
         assert event_type.description.strip(), event_type.name
         assert issubclass(event_type.data, serializers.Serializer), event_type.name
         assert callable(event_type.build), event_type.name
-        # The builder sits beside the declaration, in the owning app.
-        assert event_type.build.__module__ == f"{event_type.owner}.events", event_type.name
+        # The builder sits beside the declaration, in an events module of the owning app.
+        module = event_type.build.__module__
+        assert module.split(".")[0] == event_type.owner and module.endswith(".events"), event_type.name
         assert isinstance(event_type.example, dict) and event_type.example, event_type.name
         assert set(event_type.example) == set(event_type.data().fields), event_type.name
 
@@ -112,7 +113,10 @@ def test_events_are_declared_only_in_an_apps_events_module():
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "event_type_declare"
     }
-    assert declaring == {f"{owner}/events.py" for owner in OWNERS}
+    assert declaring
+    # An app's events.py, or the events.py of the package in it that emits them (customers/bulk/events.py).
+    assert {path.split("/")[0] for path in declaring} == set(OWNERS)
+    assert {path for path in declaring if not path.endswith("/events.py")} == set()
 
 
 def test_no_event_name_is_written_outside_its_declaration(names):

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import read, read_positive_int
 from tryons.qualities import QUALITIES, quality_variable
-from tryons.renderers.registry import RENDERERS, renderer_named, renderer_settings_check
+from tryons.renderers.registry import CALLBACK_RENDERERS, RENDERERS, renderer_named, renderer_settings_check
 
 INPUT_MODES = ("data-uri", "signed-url")
 
@@ -115,3 +115,9 @@ def engine_settings() -> EngineSettings:
         raise ImproperlyConfigured(f"TRYON_ENGINE_INPUTS must be one of {', '.join(INPUT_MODES)}")
     _renderers_check(values)
     return values
+
+
+def asynchronous_renderer_configured() -> bool:
+    """Whether any renderer a try-on may get (TRYON_RENDERER, a quality's own, the fallback) answers by
+    callback: the callback endpoint exists then, and only then."""
+    return bool(configured_renderers() & set(CALLBACK_RENDERERS))

@@ -14,7 +14,7 @@ from tryons.renderers.base import (
     RenderResult,
     RetryableRenderError,
 )
-from tryons.renderers.registry import CALLBACK_RENDERERS, RENDERERS, TEST_MODE_RENDERER
+from tryons.renderers.registry import RENDERERS, TEST_MODE_RENDERER
 
 __all__ = [
     "PermanentRenderError",
@@ -24,18 +24,9 @@ __all__ = [
     "RenderResult",
     "Renderer",
     "RetryableRenderError",
-    "asynchronous_renderer_configured",
     "get_renderer",
     "renderer_override",
 ]
-
-
-def asynchronous_renderer_configured() -> bool:
-    """Whether any renderer a try-on may get (TRYON_RENDERER, a quality's own, the fallback) answers by
-    callback: the callback endpoint exists then, and only then."""
-    from tryons.engines.settings import configured_renderers
-
-    return bool(configured_renderers() & set(CALLBACK_RENDERERS))
 
 
 def get_renderer(name: str | None = None) -> Renderer:
