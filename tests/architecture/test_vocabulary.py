@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from organizations.models import RENDER_QUALITIES
-from tests.config.test_import_direction import ORDER
+from tests.architecture.test_import_direction import ORDER
 from tests.tryons import test_pricing
 from tryons import pricing
 from tryons.engines import fashn
