@@ -329,7 +329,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "RenderQualityEnum": "organizations.models.RENDER_QUALITIES",
+        "RenderQualityEnum": "tryons.qualities.QUALITY_NAMES",
         "TryOnStatusEnum": "tryons.models.TryOn.Status",
         "CartTryOnSessionStatusEnum": "tryons.models.CartTryOnSession.Status",
     },

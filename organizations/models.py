@@ -7,9 +7,20 @@ from django.db.models import Q
 
 from api.ids import PrefixedIdField
 
-# The render qualities' names, which an organization's defaultRenderQuality takes; organizations sits below
-# tryons, so it owns the bare names and tryons.qualities everything else about each (price, size, modes).
-RENDER_QUALITIES = ("sd", "hd", "4k")
+_render_qualities: tuple[str, ...] = ()
+
+
+def render_qualities() -> tuple[str, ...]:
+    """The names an organization's defaultRenderQuality may take: tryons.qualities declares the qualities and
+    registers their names here when tryons is ready (organizations sits below tryons and cannot import it)."""
+    return _render_qualities
+
+
+def render_qualities_register(names: tuple[str, ...]) -> None:
+    global _render_qualities
+    _render_qualities = tuple(names)
+
+
 # lowBalanceThreshold: credits at or below which billingEmail and the credits.low webhook are told, once.
 DEFAULT_ORGANIZATION_SETTINGS = {"webhookRetries": 3, "defaultRenderQuality": "hd", "lowBalanceThreshold": 20}
 

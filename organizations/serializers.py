@@ -5,9 +5,9 @@ from organizations.credit_numbers import CreditsField
 from organizations.models import (
     CENT,
     DEFAULT_ORGANIZATION_SETTINGS,
-    RENDER_QUALITIES,
     CreditLedgerEntry,
     Organization,
+    render_qualities,
 )
 from organizations.services import LOW_BALANCE_THRESHOLD_MAX
 
@@ -16,7 +16,8 @@ STAFF_ACTOR = "GarmaxAI staff"
 
 class OrganizationSettingsSerializer(serializers.Serializer):
     webhookRetries = serializers.IntegerField(min_value=0, max_value=10, required=False)
-    defaultRenderQuality = serializers.ChoiceField(choices=list(RENDER_QUALITIES), required=False)
+    # Its choices are the qualities tryons registers once ready (see get_fields).
+    defaultRenderQuality = serializers.ChoiceField(choices=[], required=False)
     lowBalanceThreshold = CreditsField(
         min_value=0,
         max_value=LOW_BALANCE_THRESHOLD_MAX,
@@ -24,6 +25,11 @@ class OrganizationSettingsSerializer(serializers.Serializer):
         help_text="When a charge takes the balance to or below this many credits, billingEmail gets one "
         "email and a credits.low webhook is sent; re-armed when a top-up lifts the balance above it.",
     )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["defaultRenderQuality"].choices = render_qualities()
+        return fields
 
     def to_representation(self, instance):
         # Organizations created before a setting existed show its default, as the services apply it.

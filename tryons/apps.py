@@ -19,6 +19,10 @@ class TryonsConfig(AppConfig):
                 }
             }
         )
+        from organizations.models import render_qualities_register
+        from tryons.qualities import QUALITY_NAMES
+
+        render_qualities_register(QUALITY_NAMES)
         from customers.erasure import customer_eraser_register
         from tryons.services.erasure import customer_results_erase
 

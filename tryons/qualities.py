@@ -1,18 +1,14 @@
 """The render qualities, declared once: what each costs, its output size, the mode engines render it in.
 
 Pricing, the renderers, the engines, `renderer_check`, the API's price text and the README's table all read
-this declaration. The names themselves are organizations.models.RENDER_QUALITIES: an organization's
-`defaultRenderQuality` setting takes them, and organizations sits below tryons in the import order, so it
-owns the bare names and this module everything else about them (a name without its line here, or a line
-whose name is not there, stops the import).
+this declaration; an organization's `defaultRenderQuality` takes the names TryonsConfig.ready registers
+with organizations (organizations.models.render_qualities), which sits below tryons in the import order.
 
-Adding a quality: its name in RENDER_QUALITIES, its line below, its price in tests/tryons/test_pricing.py.
+Adding a quality: its line below and its price in tests/tryons/test_pricing.py.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
-
-from organizations.models import RENDER_QUALITIES
 
 
 @dataclass(frozen=True)
@@ -32,11 +28,8 @@ QUALITIES: dict[str, Quality] = {
         Quality("4k", multiplier=Decimal("4"), size=(1536, 2048), fashn_mode="quality"),
     )
 }
-if tuple(QUALITIES) != RENDER_QUALITIES:
-    raise RuntimeError(
-        f"tryons.qualities declares {', '.join(QUALITIES)}; organizations.models.RENDER_QUALITIES names "
-        f"{', '.join(RENDER_QUALITIES)}: each quality needs both, in the same order"
-    )
+# The names, in order: the API's RenderQualityEnum and an organization's defaultRenderQuality choices.
+QUALITY_NAMES = tuple(QUALITIES)
 
 
 def quality_variable(name: str) -> str:

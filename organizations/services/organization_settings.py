@@ -4,7 +4,7 @@ validated."""
 from decimal import Decimal, InvalidOperation
 
 from api.errors import ValidationError
-from organizations.models import CENT, DEFAULT_ORGANIZATION_SETTINGS, RENDER_QUALITIES, credits_number
+from organizations.models import CENT, DEFAULT_ORGANIZATION_SETTINGS, credits_number, render_qualities
 
 
 def organization_settings_clean(raw: dict | None, *, base: dict | None = None) -> dict:
@@ -22,8 +22,8 @@ def organization_settings_clean(raw: dict | None, *, base: dict | None = None) -
         retries = raw["webhookRetries"]
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
             errors["settings.webhookRetries"] = ["Must be an integer from 0 to 10."]
-    if "defaultRenderQuality" in raw and raw["defaultRenderQuality"] not in RENDER_QUALITIES:
-        errors["settings.defaultRenderQuality"] = [f"Must be one of {', '.join(RENDER_QUALITIES)}."]
+    if "defaultRenderQuality" in raw and raw["defaultRenderQuality"] not in render_qualities():
+        errors["settings.defaultRenderQuality"] = [f"Must be one of {', '.join(render_qualities())}."]
     raw = dict(raw)
     if "lowBalanceThreshold" in raw:
         threshold = _threshold_clean(raw["lowBalanceThreshold"])

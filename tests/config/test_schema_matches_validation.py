@@ -15,9 +15,9 @@ from openapi_schema_validator import OAS30Validator
 from api.events import subscribable_event_names
 from customers.models import Customer
 from customers.serializers import EXTERNAL_ID_PATTERN
-from organizations.models import RENDER_QUALITIES
 from tests.factories import make_photo_row
 from tryons.models import CATEGORIES
+from tryons.qualities import QUALITY_NAMES
 
 pytestmark = pytest.mark.django_db
 
@@ -149,12 +149,12 @@ def test_category_enum_schema_and_api_agree(openapi, partner, photo_key, categor
     assert documented == accepted == (category in CATEGORIES)
 
 
-@pytest.mark.parametrize("quality", [*RENDER_QUALITIES, "8k", "HD"])
+@pytest.mark.parametrize("quality", [*QUALITY_NAMES, "8k", "HD"])
 def test_render_quality_enum_schema_and_api_agree(openapi, partner, photo_key, quality):
     body = {**_cart(photo_key), "renderQuality": quality}
     documented = schema_accepts(openapi, "CartTryOnCreateRequest", body)
     accepted = api_accepts(partner.post("/api/v1/cart-tryons", body, format="json"), "renderQuality")
-    assert documented == accepted == (quality in RENDER_QUALITIES)
+    assert documented == accepted == (quality in QUALITY_NAMES)
 
 
 @pytest.mark.parametrize(

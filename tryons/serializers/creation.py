@@ -11,10 +11,11 @@ from api.metadata import MetadataField
 from api.text import REFUSED_CHARACTERS, PlainTextField
 from api.url_fields import OutboundURLField
 from infrastructure import outbound
-from organizations.models import CENT, RENDER_QUALITIES
+from organizations.models import CENT
 from tryons import pricing
 from tryons.inputs import GarmentInput
 from tryons.models import CATEGORIES
+from tryons.qualities import QUALITY_NAMES
 
 
 def _image_url(value: str) -> str:
@@ -159,7 +160,7 @@ class CartTryOnCreateSerializer(serializers.Serializer):
     customerPhotoS3Key = serializers.CharField(max_length=255)
     cartItems = CartItemSerializer(many=True, min_length=1, max_length=pricing.MAX_CART_ITEMS)
     renderQuality = serializers.ChoiceField(
-        choices=RENDER_QUALITIES, required=False, help_text="Defaults to the organization's setting."
+        choices=QUALITY_NAMES, required=False, help_text="Defaults to the organization's setting."
     )
     backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     metadata = MetadataField(required=False, default=dict)
@@ -168,7 +169,7 @@ class CartTryOnCreateSerializer(serializers.Serializer):
 class TryOnCreateSerializer(GarmentSerializer):
     customerPhotoS3Key = serializers.CharField(max_length=255)
     renderQuality = serializers.ChoiceField(
-        choices=RENDER_QUALITIES, required=False, help_text="Defaults to the organization's setting."
+        choices=QUALITY_NAMES, required=False, help_text="Defaults to the organization's setting."
     )
     backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     metadata = MetadataField(required=False, default=dict)
