@@ -9,7 +9,8 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.architecture.rooms import ROOT
+
 CONFIG = ROOT / "config"
 
 # Everything config may hold: what Django, Celery and the servers are pointed at, and what settings.py reads.

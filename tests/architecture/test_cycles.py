@@ -13,19 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ROOMS = [
-    "config",
-    "api",
-    "infrastructure",
-    "organizations",
-    "usage",
-    "apikeys",
-    "customers",
-    "webhooks",
-    "tryons",
-    "console",
-]
+from tests.architecture.rooms import ROOMS, ROOT
+
 MAX_LINES = 400
 # Not the project's own modules: the virtualenv, build output, data.
 OUTSIDE = {".venv", ".git", "var", "node_modules", "garmaxai_enterprise_api.egg-info"}

@@ -5,37 +5,21 @@ app delivers what it is given without naming any other app's event."""
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 from rest_framework import serializers
 
 from api.events import OWNERS, event_emit, event_types
+from tests.architecture.rooms import ROOT, parsed, room_sources
 
-ROOT = Path(__file__).resolve().parents[2]
-ROOMS = [
-    "config",
-    "api",
-    "infrastructure",
-    "organizations",
-    "usage",
-    "apikeys",
-    "customers",
-    "webhooks",
-    "tryons",
-    "console",
-]
 # Seed 001's request examples, quoted as the seed writes them: tests/config/test_schema_examples.py holds
 # them against the subscription enum the catalogue generates, so a renamed event fails there.
 SEED_EXAMPLES = "api/examples.py"
 
 
 def _sources():
-    for room in ROOMS:
-        for path in sorted((ROOT / room).rglob("*.py")):
-            if "migrations" not in path.parts:
-                relative = path.relative_to(ROOT).as_posix()
-                yield relative, ast.parse(path.read_text(), filename=relative)
+    for path in room_sources():
+        yield path.relative_to(ROOT).as_posix(), parsed(path)
 
 
 def _declarations(tree) -> set[int]:

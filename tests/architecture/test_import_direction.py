@@ -12,18 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ORDER = [
-    "config",
-    "api",
-    "infrastructure",
-    "organizations",
-    "apikeys",
-    "usage",
-    "customers",
-    "webhooks",
-    "tryons",
-]
+from tests.architecture.rooms import ORDER, ROOT, room_sources
 
 
 def _imported_apps(path: Path) -> set[str]:
@@ -41,7 +30,7 @@ def test_an_app_imports_only_the_apps_before_it(app):
     later = set(ORDER[ORDER.index(app) + 1 :])
     wrong = {
         str(path.relative_to(ROOT)): sorted(_imported_apps(path) & later)
-        for path in sorted((ROOT / app).rglob("*.py"))
-        if "migrations" not in path.parts and _imported_apps(path) & later
+        for path in room_sources([app])
+        if _imported_apps(path) & later
     }
     assert wrong == {}

@@ -1,22 +1,10 @@
 """One source per business rule shared across apps: each is written once and used everywhere else."""
 
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-APPS = [
-    "config",
-    "api",
-    "infrastructure",
-    "organizations",
-    "apikeys",
-    "usage",
-    "customers",
-    "tryons",
-    "webhooks",
-]
+from tests.architecture.rooms import ROOT, room_sources
 
 RULES = {
     # credits as a JSON number (4, not 4.0 or "4.00"): organizations.models.credits_number
@@ -37,10 +25,7 @@ RULES = {
 
 
 def _sources():
-    for app in APPS:
-        for path in sorted((ROOT / app).rglob("*.py")):
-            if "migrations" not in path.parts:
-                yield path
+    yield from room_sources()
 
 
 @pytest.mark.parametrize("rule", RULES)

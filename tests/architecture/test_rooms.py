@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-APPS = ["config", "api", "infrastructure", "organizations", "apikeys", "customers", "webhooks", "tryons"]
+from tests.architecture.rooms import ROOMS, ROOT, parsed, room_sources
+
+# Every room but usage itself.
+APPS = [room for room in ROOMS if room != "usage"]
 # The usage routes: /organizations/{id}/usage, /logs/requests…, /api-keys/{keyId}/usage.
 USAGE_ROUTE_WORDS = ("usage", "logs/requests")
 # A Celery task name (`apikeys.flush_usage`), a beat entry or URL name (`prune-api-usage`).
@@ -20,9 +22,8 @@ USAGE_NAMES = re.compile(r"^\w+\.\w*usage\w*$|^[a-z]+(-[a-z]+)*-usage(-[a-z]+)*$
 
 
 def _modules(app: str):
-    for path in sorted((ROOT / app).rglob("*.py")):
-        if "migrations" not in path.parts:
-            yield path, ast.parse(path.read_text(), filename=str(path))
+    for path in room_sources([app]):
+        yield path, parsed(path)
 
 
 def _where(path: Path, node: ast.AST) -> str:

@@ -6,14 +6,16 @@ price, a size and a mode for the engines."""
 
 import ast
 from dataclasses import fields
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from organizations.models import render_qualities
-from tests.architecture.test_import_direction import ORDER
+from tests.architecture.rooms import (
+    ORDER,
+    ROOT,  # noqa: E402
+)
 from tests.tryons import test_pricing
 from tryons import pricing
 from tryons.engines import fashn
@@ -21,7 +23,6 @@ from tryons.engines.settings import EngineSettings
 from tryons.qualities import QUALITIES
 from tryons.renderers.registry import ENGINES, RENDERERS
 
-ROOT = Path(__file__).resolve().parents[2]
 DECLARATIONS = {"tryons/qualities.py", "tryons/renderers/registry.py"}
 # Renderer names are also plain words ("http", "local"): they are the vocabulary only where renderers are
 # chosen, in tryons and in config's TRYON_RENDERER.
