@@ -8,6 +8,7 @@ from api.date_parameters import date_parameter, is_date_only
 from api.errors import ValidationError
 from api.timestamps import timestamp_text
 from apikeys.admission import ApiKeyPrincipal
+from apikeys.models import ApiKey
 from organizations.models import CreditLedgerEntry, Organization, credits_number
 
 
@@ -67,3 +68,19 @@ def account_ledger(*, principal: ApiKeyPrincipal, params) -> QuerySet:
             else entries.filter(created_at__lte=until)
         )
     return entries
+
+
+def organization_api_key(*, organization: Organization, key_id: str) -> ApiKey | None:
+    """One of the organization's keys (either mode), or None: another organization's key id finds nothing."""
+    return ApiKey.objects.filter(organization=organization, pk=key_id).first()
+
+
+def organization_api_keys(*, organization: Organization, mode: str | None = None) -> QuerySet:
+    """The organization's keys, of one mode when `mode` is given."""
+    keys = organization.api_keys.all()
+    return keys if mode is None else keys.filter(mode=mode)
+
+
+def api_key_events(*, key: ApiKey) -> QuerySet:
+    """The key's lifecycle events with who acted, newest first."""
+    return key.events.select_related("actor")

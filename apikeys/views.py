@@ -62,7 +62,7 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     def _key(self, *, manage: bool) -> ApiKey:
         organization = self._organization(manage=manage)
         key_id = self.kwargs["key_id"]
-        key = ApiKey.objects.filter(organization=organization, pk=key_id).first()
+        key = selectors.organization_api_key(organization=organization, key_id=key_id)
         if key is None:
             raise ResourceNotFound(f"API key {key_id} not found.")
         return key
@@ -197,7 +197,7 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     def events(self, request, organization_id=None, key_id=None):
         key = self._key(manage=False)
-        page = self.paginate_queryset(key.events.select_related("actor"))
+        page = self.paginate_queryset(selectors.api_key_events(key=key))
         return self.get_paginated_response(ApiKeyEventSerializer(page, many=True).data)
 
     @extend_schema(
@@ -209,13 +209,10 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     )
     def list(self, request, organization_id=None):
         organization = self._organization(manage=False)
-        keys = organization.api_keys.all()
         mode = request.query_params.get("mode")
-        if mode is not None:
-            if mode not in ApiKey.Mode.values:
-                raise ValidationError(details={"mode": ["Must be live or test."]})
-            keys = keys.filter(mode=mode)
-        page = self.paginate_queryset(keys)
+        if mode is not None and mode not in ApiKey.Mode.values:
+            raise ValidationError(details={"mode": ["Must be live or test."]})
+        page = self.paginate_queryset(selectors.organization_api_keys(organization=organization, mode=mode))
         return self.get_paginated_response(ApiKeySerializer(page, many=True).data)
 
     @extend_schema(summary="Get one API key (never the secret)", responses={200: ApiKeySerializer})

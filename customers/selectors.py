@@ -3,7 +3,7 @@
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from api.errors import ResourceNotFound
-from customers.models import Customer, Photo
+from customers.models import Customer, CustomerExport, CustomerImport, Photo
 from infrastructure.prepared import PreparedQuery
 
 # Every try-on create looks its photo up: compiled once per process (infrastructure/prepared.py), with the
@@ -67,3 +67,18 @@ def customer_detail(*, organization_id: str, external_id: str) -> Customer:
     if customer is None:
         raise ResourceNotFound(f"Customer {external_id} not found.", details={"externalId": external_id})
     return customer
+
+
+def organization_imports(*, organization_id: str) -> QuerySet:
+    """The organization's import jobs, newest first (the id breaks ties within a second)."""
+    return CustomerImport.objects.filter(organization_id=organization_id).order_by("-created_at", "-id")
+
+
+def organization_exports(*, organization_id: str) -> QuerySet:
+    """The organization's export jobs, newest first (the id breaks ties within a second)."""
+    return CustomerExport.objects.filter(organization_id=organization_id).order_by("-created_at", "-id")
+
+
+def customer_photos(*, customer: Customer) -> QuerySet:
+    """The customer's photos, newest first (the id breaks ties within a second)."""
+    return customer.photos.order_by("-uploaded_at", "-id")

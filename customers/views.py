@@ -126,5 +126,5 @@ class CustomerPhotoViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     )
     def list(self, request, externalId=None):
         customer = services.customer_get(organization_id=self.organization_id, external_id=externalId)
-        page = self.paginate_queryset(customer.photos.order_by("-uploaded_at", "-id"))
+        page = self.paginate_queryset(selectors.customer_photos(customer=customer))
         return self.get_paginated_response(PhotoSerializer(page, many=True).data)

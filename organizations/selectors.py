@@ -87,3 +87,13 @@ def recent_top_ups(*, limit: int = 10) -> QuerySet[CreditLedgerEntry]:
         .select_related("organization", "actor")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def organization_ledger(*, organization: Organization) -> QuerySet:
+    """The organization's credit ledger with who acted, in the model's order (newest first)."""
+    return organization.ledger_entries.select_related("actor")
+
+
+def sandbox_live_id(*, organization_id: str) -> str | None:
+    """The live organization a sandbox belongs to; None for a live organization (or none at all)."""
+    return Organization.objects.filter(pk=organization_id).values_list("sandbox_of_id", flat=True).first()

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from api.idempotency import IdempotentPostMixin
 from api.schema import ErrorSerializer
-from organizations import services
+from organizations import selectors, services
 from organizations.access import organization_for_user
 from organizations.models import Organization, credits_number
 from organizations.serializers import (
@@ -90,7 +90,7 @@ class OrganizationViewSet(
     def credits(self, request, pk=None):
         if request.method == "GET":
             organization = organization_for_user(user=request.user, organization_id=pk)
-            page = self.paginate_queryset(organization.ledger_entries.select_related("actor"))
+            page = self.paginate_queryset(selectors.organization_ledger(organization=organization))
             return self.get_paginated_response(CreditLedgerEntrySerializer(page, many=True).data)
 
         organization = organization_for_user(user=request.user, organization_id=pk)

@@ -20,10 +20,11 @@ from apikeys.models import ApiKey
 from apikeys.partner import PartnerAPIMixin
 from apikeys.permissions import RequiresScope
 from apikeys.scopes import USAGE_READ
+from apikeys.selectors import organization_api_key
 from apikeys.user_rate_limit import UserRateLimit
 from organizations.access import organization_for_user
-from organizations.models import Organization
 from organizations.partner_ids import partner_organization_id
+from organizations.selectors import sandbox_live_id
 from usage import selectors
 from usage import settings as usage_settings
 from usage.serializers import (
@@ -89,11 +90,7 @@ class OrganizationUsageViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             # Partners name their organization by its live id in both modes (GET /v1/account says so); a
             # test key reads its sandbox's usage and log, never the live ones.
             acting = principal.organization_id
-            named = (
-                acting
-                if principal.livemode
-                else Organization.objects.filter(pk=acting).values_list("sandbox_of_id", flat=True).first()
-            )
+            named = acting if principal.livemode else sandbox_live_id(organization_id=acting)
             if wanted != named:
                 raise ResourceNotFound(f"Organization {wanted} not found.")
             return acting
@@ -290,7 +287,7 @@ class ApiKeyUsageViewSet(viewsets.GenericViewSet):
             user=self.request.user, organization_id=self.kwargs["organization_id"]
         )
         key_id = self.kwargs["key_id"]
-        key = ApiKey.objects.filter(organization=organization, pk=key_id).first()
+        key = organization_api_key(organization=organization, key_id=key_id)
         if key is None:
             raise ResourceNotFound(f"API key {key_id} not found.")
         return key

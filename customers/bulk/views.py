@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from api.parsers import JSONParser, multipart_parse_bounded
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import CUSTOMERS_CREATE, CUSTOMERS_READ
+from customers import selectors
 from customers.bulk import exports, imports
 from customers.bulk import settings as limits
 from customers.bulk.serializers import (
@@ -123,10 +124,7 @@ class CustomerImportViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(summary="List imports, newest first", responses={200: CustomerImportSerializer(many=True)})
     def list(self, request):
-        jobs = CustomerImport.objects.filter(organization_id=self.organization_id).order_by(
-            "-created_at", "-id"
-        )
-        page = self.paginate_queryset(jobs)
+        page = self.paginate_queryset(selectors.organization_imports(organization_id=self.organization_id))
         return self.get_paginated_response(CustomerImportSerializer(page, many=True).data)
 
     @extend_schema(summary="Get an import", parameters=[IMPORT_ID], responses={200: CustomerImportSerializer})
@@ -183,10 +181,7 @@ class CustomerExportViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(summary="List exports, newest first", responses={200: CustomerExportSerializer(many=True)})
     def list(self, request):
-        jobs = CustomerExport.objects.filter(organization_id=self.organization_id).order_by(
-            "-created_at", "-id"
-        )
-        page = self.paginate_queryset(jobs)
+        page = self.paginate_queryset(selectors.organization_exports(organization_id=self.organization_id))
         return self.get_paginated_response(CustomerExportSerializer(page, many=True).data)
 
     @extend_schema(
