@@ -204,11 +204,17 @@ class FakeFashn(FakeProvider):
 
 class FakeFal(FakeProvider):
     """queue.fal.run: POST /{model_id}; GET/PUT the returned status/response/cancel URLs; plus the platform
-    API's DELETE /v1/models/requests/{id}/payloads. Errors {"detail"}."""
+    API's DELETE /v1/models/requests/{id}/payloads. Errors {"detail"}.
+
+    `final_error` (HTTP status, error type): renders end as a request fal marked failed after its own retries:
+    COMPLETED, and the result answers that error (with the `error` and `error_type` in the status too when
+    `error_in_status`)."""
 
     auth_scheme = "Key"
     model = "fal-ai/cat-vton"
     valid_categories = ("upper", "lower", "overall", "inner", "outer")
+    final_error: tuple[int, str] | None = None
+    error_in_status = False
 
     def unauthorized(self):
         return {"detail": "Unauthorized"}
@@ -260,17 +266,27 @@ class FakeFal(FakeProvider):
                         {"status": status, "queue_position": 0, "response_url": self.url(path[:-7])},
                         {},
                     )
-                return (
-                    200,
-                    {
-                        "status": "COMPLETED",
-                        "metrics": {"inference_time": 1.25},
-                        "response_url": self.url(path[:-7]),
-                    },
-                    {},
-                )
+                answer = {
+                    "status": "COMPLETED",
+                    "metrics": {"inference_time": 1.25},
+                    "response_url": self.url(path[:-7]),
+                }
+                if self.final_error and self.error_in_status:
+                    # fal docs, "Request Error Types": a failed request names its `error_type` (the status
+                    # of a failed request carries the `error` beside it, as tryons/engines/fal.py reads it)
+                    answer.update(error="Request timed out", error_type=self.final_error[1])
+                return 200, answer, {}
             if method == "GET" and parts[1:] == []:
                 phase = self.phase(job, peek=True)
+                if self.final_error and phase in ("done", "failed"):
+                    # fal docs, "Request Error Types": {"detail", "error_type"} and X-Fal-Error-Type, with the
+                    # type's status (request_timeout 504, runner_disconnected 503), after fal's 10 retries
+                    status, error_type = self.final_error
+                    return (
+                        status,
+                        {"detail": "Request failed", "error_type": error_type},
+                        {"X-Fal-Error-Type": error_type},
+                    )
                 if phase == "failed":
                     return 422, {"detail": [{"msg": "Could not detect a person in the image"}]}, {}
                 if phase != "done":

@@ -29,7 +29,7 @@ def _message(body: bytes) -> str:
     if not isinstance(data, dict):
         return ""
     parts = []
-    for key in ("error", "title", "message", "detail"):
+    for key in ("error", "title", "message", "detail", "error_type"):  # fal's request errors name a type
         value = data.get(key)
         if isinstance(value, dict):
             value = value.get("message") or value.get("name")
@@ -56,10 +56,18 @@ def _retry_after(response, body: bytes) -> float | None:
 
 
 def call(
-    provider: str, method: str, url: str, *, headers: dict, timeout: float, payload: dict | None = None
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    headers: dict,
+    timeout: float,
+    payload: dict | None = None,
+    retry_statuses: tuple[int, ...] = (),
 ) -> dict:
     """One API call; returns the JSON object answered. Raises EngineThrottled (429), EngineUnavailable
-    (408, 5xx, network, deadline) or EngineRejected (other 4xx, a non-JSON answer, a refused target)."""
+    (408, 5xx, `retry_statuses`, network, deadline) or EngineRejected (other 4xx, a non-JSON answer, a
+    refused target)."""
     data = None
     headers = {"Accept": "application/json", **headers}
     if payload is not None:
@@ -81,8 +89,8 @@ def call(
             f"{provider} throttled the request (HTTP 429) {_message(body)}".strip(),
             retry_after=_retry_after(response, body),
         )
-    if status == 408 or status >= 500:
-        raise EngineUnavailable(f"{provider} answered HTTP {status} {_message(body)}".strip())
+    if status == 408 or status >= 500 or status in retry_statuses:
+        raise EngineUnavailable(f"{provider} answered HTTP {status} {_message(body)}".strip(), status=status)
     if status >= 300:
         raise EngineRejected(f"{provider} answered HTTP {status} {_message(body)}".strip())
     if not body.strip():

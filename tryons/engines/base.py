@@ -18,9 +18,14 @@ class EngineThrottled(RetryableRenderError):
 
 
 class EngineUnavailable(RetryableRenderError):
-    """5xx, 408, a timeout or a connection failure: back off and try the same step again."""
+    """5xx, 408, a timeout or a connection failure: back off and try the same step again. `status` is the
+    provider's HTTP status when it answered (None for a network failure)."""
 
     code = "engine_unavailable"
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class EngineRejected(PermanentRenderError):

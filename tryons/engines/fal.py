@@ -1,10 +1,14 @@
 """fal.ai queue API (https://docs.fal.ai/model-apis/inference/queue), with `Authorization: Key <FAL_KEY>`.
 
 Submit    POST https://queue.fal.run/{model_id}  (body: the model's input)  with `X-Fal-Store-IO: 0`, so fal
-          keeps no copy of the request and response payloads.
+          keeps no copy of the request and response payloads, and `X-Fal-Object-Lifecycle-Preference`, so the
+          files it puts on its CDN for the request expire after FAL_OBJECT_EXPIRATION_SECONDS.
           → {"request_id", "status_url", "response_url", "cancel_url", "queue_position"}
 Status    GET {status_url} → {"status": IN_QUEUE | IN_PROGRESS | COMPLETED, "queue_position", "metrics":
           {"inference_time"}}; a failed request is COMPLETED with an `error`, or its result answers 4xx/5xx.
+          fal retries a queued request itself (up to 10 times) before it marks it failed, so a COMPLETED
+          request whose result answers 5xx ({"detail", "error_type"}, e.g. request_timeout 504,
+          runner_disconnected 503) is final: the item fails, nothing is re-polled or cancelled.
 Result    GET {response_url} → the model's output, {"image": {"url", "content_type"}} for the try-on models.
 Cancel    PUT {cancel_url} (queued requests are removed; running ones are signalled).
 Delete    DELETE https://api.fal.ai/v1/models/requests/{request_id}/payloads removes the output files on fal's
@@ -13,6 +17,7 @@ The status, response and cancel URLs are fal's to choose (a model id with a sub-
 so they are taken from the submit answer, and called with our key only on the configured queue origin.
 """
 
+import json
 import logging
 
 from django.core.exceptions import ImproperlyConfigured
@@ -84,6 +89,8 @@ MODEL_INPUTS = {
     "fal-ai/fashn/tryon/v1.6": _fashn,
 }
 STATES = {"IN_QUEUE": "queued", "IN_PROGRESS": "running", "COMPLETED": "succeeded"}
+# fal_client/client.py RETRY_CODES: fal's own client retries 409 as it does 408 and 429.
+RETRY_STATUSES = (409,)
 
 
 def fal_model_inputs(model: str):
@@ -96,20 +103,39 @@ def fal_model_inputs(model: str):
 
 
 def fal_settings_check(setting) -> None:
-    """Start-up check of the fal renderer (tryons.renderers.registry): an unknown model fails there."""
+    """Start-up check of the fal renderer (tryons.renderers.registry): an unknown model fails there, and so
+    does an output lifetime shorter than the render timeout (a job's result may be fetched until then)."""
     fal_model_inputs(setting("FAL_MODEL"))
+    expiration = setting("FAL_OBJECT_EXPIRATION_SECONDS")
+    render_timeout = setting("TRYON_RENDER_TIMEOUT_SECONDS")
+    if expiration < render_timeout:
+        raise ImproperlyConfigured(
+            "FAL_OBJECT_EXPIRATION_SECONDS must be at least TRYON_RENDER_TIMEOUT_SECONDS "
+            f"({render_timeout}), got {expiration}"
+        )
 
 
 class FalEngine:
     name = "fal"
 
-    def __init__(self, *, key: str, queue_url: str, api_url: str, model: str, timeout: float):
+    def __init__(
+        self, *, key: str, queue_url: str, api_url: str, model: str, timeout: float, expiration_seconds: int
+    ):
         self.queue_url = queue_url
         self.api_url = api_url
         self.model = model
         self.inputs = fal_model_inputs(model)
         self.timeout = timeout
         self.headers = {"Authorization": f"Key {key}"}
+        self.submit_headers = {
+            **self.headers,
+            # fal docs, "Data Retention & Storage": X-Fal-Store-IO: 0 keeps the JSON payloads unstored.
+            "X-Fal-Store-IO": "0",
+            # fal docs, "Data Retention & Storage", Per-Request Expiration: the CDN files of this request.
+            "X-Fal-Object-Lifecycle-Preference": json.dumps(
+                {"expiration_duration_seconds": expiration_seconds}
+            ),
+        }
 
     @classmethod
     def from_settings(cls, s: EngineSettings) -> "FalEngine":
@@ -119,6 +145,18 @@ class FalEngine:
             api_url=s.fal_api_url,
             model=s.fal_model,
             timeout=s.http_timeout,
+            expiration_seconds=s.fal_object_expiration_seconds,
+        )
+
+    def _call(self, method: str, url: str, *, headers: dict | None = None, payload: dict | None = None):
+        return api.call(
+            "fal.ai",
+            method,
+            url,
+            headers=headers or self.headers,
+            timeout=self.timeout,
+            payload=payload,
+            retry_statuses=RETRY_STATUSES,
         )
 
     def _provider_url(self, urls: dict, name: str) -> str:
@@ -128,13 +166,8 @@ class FalEngine:
         return url
 
     def submit(self, inputs: EngineInputs) -> Submission:
-        answer = api.call(
-            "fal.ai",
-            "POST",
-            f"{self.queue_url}/{self.model}",
-            headers={**self.headers, "X-Fal-Store-IO": "0"},
-            timeout=self.timeout,
-            payload=self.inputs(inputs),
+        answer = self._call(
+            "POST", f"{self.queue_url}/{self.model}", headers=self.submit_headers, payload=self.inputs(inputs)
         )
         request_id = answer.get("request_id")
         if not request_id:
@@ -149,13 +182,7 @@ class FalEngine:
         return Submission(provider_job_id=str(request_id), urls=urls)
 
     def status(self, provider_job_id: str, urls: dict) -> ProviderStatus:
-        answer = api.call(
-            "fal.ai",
-            "GET",
-            self._provider_url(urls, "status_url"),
-            headers=self.headers,
-            timeout=self.timeout,
-        )
+        answer = self._call("GET", self._provider_url(urls, "status_url"))
         raw = str(answer.get("status", ""))
         state = STATES.get(raw)
         if state is None:
@@ -164,19 +191,24 @@ class FalEngine:
             raise EngineRejected(f"fal.ai reported an unknown status {raw[:40]!r}.")
         if state != "succeeded":
             return ProviderStatus(state=state, raw=raw)
-        if answer.get("error"):
-            return ProviderStatus(state="failed", raw=raw, error=str(answer["error"])[:300])
+        # fal docs, "Request Error Types": a failed request names its `error_type` beside the `error`.
+        if answer.get("error") or answer.get("error_type"):
+            error = ": ".join(str(answer[k]) for k in ("error", "error_type") if answer.get(k))
+            return ProviderStatus(state="failed", raw=raw, error=error[:300])
         metrics = answer.get("metrics") or {}
         inference = metrics.get("inference_time") if isinstance(metrics, dict) else None
         try:
-            result = api.call(
-                "fal.ai",
-                "GET",
-                self._provider_url(urls, "response_url"),
-                headers=self.headers,
-                timeout=self.timeout,
-            )
-        except (EngineThrottled, EngineUnavailable):
+            result = self._call("GET", self._provider_url(urls, "response_url"))
+        except EngineThrottled:
+            raise
+        except EngineUnavailable as exc:
+            # fal docs, "Retries and Error Handling": a queued request is retried up to 10 times before it
+            # is marked failed, so a completed request's 5xx result is that final failure (request_timeout
+            # 504, runner_disconnected 503...); a network failure or a 408/409 is only this fetch's.
+            if exc.status is not None and exc.status >= 500:
+                return ProviderStatus(
+                    state="failed", raw=raw, error=f"failed after fal's retries: {exc}"[:300]
+                )
             raise
         except EngineRejected as exc:  # the model's own failure (e.g. 422 on unusable inputs)
             return ProviderStatus(state="failed", raw=raw, error=str(exc)[:300])
@@ -192,19 +224,11 @@ class FalEngine:
         )
 
     def cancel(self, provider_job_id: str, urls: dict) -> None:
-        api.call(
-            "fal.ai",
-            "PUT",
-            self._provider_url(urls, "cancel_url"),
-            headers=self.headers,
-            timeout=self.timeout,
-        )
+        self._call("PUT", self._provider_url(urls, "cancel_url"))
 
     def cleanup(self, provider_job_id: str, urls: dict) -> None:
-        api.call(
-            "fal.ai",
+        self._call(
             "DELETE",
             f"{self.api_url}/models/requests/{provider_job_id}/payloads",
             headers={**self.headers, "Idempotency-Key": provider_job_id},
-            timeout=self.timeout,
         )

@@ -18,6 +18,8 @@ from tryons.qualities import QUALITIES, quality_variable
 from tryons.renderers.registry import CALLBACK_RENDERERS, RENDERERS, renderer_named, renderer_settings_check
 
 INPUT_MODES = ("data-uri", "signed-url")
+# The settings whose field is not their variable's name in lower case (a renderer's check may read them).
+_FIELDS = {"TRYON_RENDER_TIMEOUT_SECONDS": "render_timeout"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class EngineSettings:
     fal_queue_url: str
     fal_api_url: str
     fal_model: str
+    fal_object_expiration_seconds: int
     replicate_api_token: str
     replicate_api_url: str
     replicate_model: str
@@ -49,7 +52,7 @@ class EngineSettings:
 
     def setting(self, variable: str) -> str:
         """An engine setting by its variable's name, as the renderer registry names it."""
-        return getattr(self, variable.lower())
+        return getattr(self, _FIELDS.get(variable, variable.lower()))
 
 
 def _renderer(variable: str) -> str:
@@ -107,6 +110,10 @@ def engine_settings() -> EngineSettings:
         fal_queue_url=read("FAL_QUEUE_URL", str, "https://queue.fal.run").rstrip("/"),
         fal_api_url=read("FAL_API_URL", str, "https://api.fal.ai/v1").rstrip("/"),
         fal_model=read("FAL_MODEL", str, "fal-ai/cat-vton"),
+        # How long fal keeps the files it puts on its CDN for a request (we download the result at once).
+        fal_object_expiration_seconds=read_positive_int(
+            "FAL_OBJECT_EXPIRATION_SECONDS", 3600, minimum=60, maximum=86400
+        ),
         replicate_api_token=read("REPLICATE_API_TOKEN", str, ""),
         replicate_api_url=read("REPLICATE_API_URL", str, "https://api.replicate.com/v1").rstrip("/"),
         replicate_model=read("REPLICATE_MODEL", str, ""),
