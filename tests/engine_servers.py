@@ -308,10 +308,12 @@ class FakeFal(FakeProvider):
 
 
 class FakeReplicate(FakeProvider):
-    """api.replicate.com/v1 predictions: POST /v1/predictions (version) or /v1/models/{o}/{n}/predictions;
-    GET urls.get; POST urls.cancel. Errors are problem details {"title", "detail", "status"}."""
+    """api.replicate.com/v1 predictions: POST /v1/predictions (version) or /v1/models/{o}/{n}/predictions
+    (`official_models` only); GET urls.get; POST urls.cancel. Errors are problem details {"title", "detail",
+    "status"}."""
 
     valid_categories = ("upper_body", "lower_body", "dresses")
+    official_models: tuple[str, ...] = ()
 
     def unauthorized(self):
         return {
@@ -321,12 +323,14 @@ class FakeReplicate(FakeProvider):
         }
 
     def too_many(self):
-        return {
-            "title": "Request was throttled.",
-            "detail": "Request was throttled.",
-            "status": 429,
-            "retry_after": 1,
-        }
+        # replicate.com/docs, "Rate limits": this body, when to come back said only in its words
+        return {"detail": "Request was throttled. Your rate limit resets in ~1s."}
+
+    def throttled(self, operation: str):
+        answer = super().throttled(operation)
+        if answer is not None and answer[0] == 429:
+            return 429, self.too_many(), {}  # and no Retry-After header
+        return answer
 
     def server_error(self, status):
         return {"title": "Internal Server Error", "detail": "Something went wrong", "status": status}
@@ -349,6 +353,10 @@ class FakeReplicate(FakeProvider):
         if method == "POST" and (path == "/v1/predictions" or path.endswith("/predictions")):
             if (answer := self.throttled("create")) is not None:
                 return answer
+            model = path.removeprefix("/v1/models/").removesuffix("/predictions")
+            if path.startswith("/v1/models/") and model not in self.official_models:
+                # replicate.com/docs: owner/name runs official models only (replicate-javascript#347: 404)
+                return 404, {"detail": "The requested resource could not be found.", "status": 404}, {}
             inputs = (body or {}).get("input") or {}
             if path == "/v1/predictions" and not (body or {}).get("version"):
                 return 422, {"title": "Invalid version", "detail": "version is required", "status": 422}, {}
@@ -380,7 +388,12 @@ def engine_environment(engine: str, fake: FakeProvider) -> dict[str, str]:
     """The environment that points `engine` at `fake` (tests, bench/ and worker processes alike)."""
     return {
         "fashn": {"FASHN_API_KEY": fake.key, "FASHN_API_URL": fake.url("/v1")},
-        "fal": {"FAL_KEY": fake.key, "FAL_QUEUE_URL": fake.url(""), "FAL_API_URL": fake.url("/v1")},
+        "fal": {
+            "FAL_KEY": fake.key,
+            "FAL_QUEUE_URL": fake.url(""),
+            "FAL_API_URL": fake.url("/v1"),
+            "FAL_MODEL": getattr(fake, "model", ""),  # the model whose inputs the fake checks
+        },
         "replicate": {
             "REPLICATE_API_TOKEN": fake.key,
             "REPLICATE_API_URL": fake.url("/v1"),

@@ -1,6 +1,8 @@
 """Engine settings fail loudly, naming the variable; selection is per quality, with the fallback behind the
 circuit breaker."""
 
+import logging
+from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -8,11 +10,14 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from tryons.engines import fal
 from tryons.engines.selection import renderer_for
 from tryons.engines.settings import configured_renderers, engine_settings
 from tryons.models import EngineCircuit
 from tryons.qualities import QUALITIES, quality_variable
-from tryons.renderers.registry import RENDERERS
+from tryons.renderers.registry import COMMERCIAL, ENGINES, RENDERERS, EngineModel, engine_model
+
+VERSION = "0513734a452173b8173e907e3a59d19a36266e55b48528559432bd21c7d7e985"
 
 
 @pytest.mark.parametrize(
@@ -41,7 +46,7 @@ def _needs_set(renderer, monkeypatch, settings):
         if hasattr(settings, variable):
             setattr(settings, variable, "https://renderer.example/x" if variable.endswith("_URL") else "set")
         else:
-            monkeypatch.setenv(variable, "owner/model" if variable.endswith("_MODEL") else "set")
+            monkeypatch.setenv(variable, f"owner/model:{VERSION}" if variable.endswith("_MODEL") else "set")
 
 
 @pytest.mark.parametrize("renderer", list(RENDERERS))
@@ -82,7 +87,7 @@ def test_each_quality_can_have_its_own_engine_and_the_rest_follow_tryon_renderer
     monkeypatch.setenv("TRYON_RENDERER_4K", "replicate")
     monkeypatch.setenv("FASHN_API_KEY", "f")
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r")
-    monkeypatch.setenv("REPLICATE_MODEL", "cuuupid/idm-vton")
+    monkeypatch.setenv("REPLICATE_MODEL", f"cuuupid/idm-vton:{VERSION}")
     assert [renderer_for(_item(q)) for q in ("sd", "hd", "4k")] == ["local", "fashn", "replicate"]
 
 
@@ -102,3 +107,86 @@ def test_the_fallback_takes_over_only_while_the_primarys_circuit_is_open(monkeyp
     assert renderer_for(_item("sd")) == "fal", (
         "both open: the primary, whose jobs back off, rather than nothing"
     )
+
+
+def test_every_default_model_is_licensed_for_commercial_use_and_starts_without_a_warning(monkeypatch, caplog):
+    for variable, value in {
+        "TRYON_RENDERER_SD": "fal",
+        "TRYON_RENDERER_HD": "fashn",
+        "FAL_KEY": "k",
+        "FASHN_API_KEY": "f",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    with caplog.at_level(logging.WARNING, logger="tryons.engines.settings"):
+        s = engine_settings()
+    assert "licen" not in caplog.text
+    defaults = [(name, s.model(name)) for name in ENGINES if s.model(name)]  # Replicate has no default
+    assert len(defaults) >= 2
+    for name, model in defaults:
+        assert engine_model(RENDERERS[name], model).licence == COMMERCIAL, (name, model)
+    assert s.fal_model == "fal-ai/leffa/virtual-tryon"
+
+
+def test_every_engine_says_what_its_provider_keeps_in_terms_of_settings_that_exist():
+    s = engine_settings()
+    assert ENGINES
+    for name in ENGINES:
+        retention = RENDERERS[name].retention.format(**vars(s))  # a KeyError names a missing setting
+        assert retention and "{" not in retention, name
+
+
+def test_every_fal_model_the_client_accepts_has_a_declared_licence():
+    declared = {model.name for model in RENDERERS["fal"].models}
+    assert set(fal.MODEL_INPUTS) <= declared, "declare the licence of each fal model in the registry"
+
+
+@pytest.mark.parametrize(
+    ("env", "warning"),
+    [
+        (
+            {"TRYON_RENDERER_SD": "fal", "FAL_MODEL": "fal-ai/cat-vton"},
+            "FAL_MODEL=fal-ai/cat-vton is licensed research-only",
+        ),
+        ({"TRYON_FALLBACK_RENDERER": "fal", "FAL_MODEL": "fal-ai/idm-vton"}, "is licensed non-commercial"),
+        (
+            {"TRYON_RENDERER_HD": "replicate", "REPLICATE_MODEL": f"cuuupid/idm-vton:{VERSION}"},
+            f"REPLICATE_MODEL=cuuupid/idm-vton:{VERSION} is licensed non-commercial",
+        ),
+        (
+            {"TRYON_RENDERER_HD": "replicate", "REPLICATE_MODEL": "deployments/acme/tryon"},
+            "REPLICATE_MODEL=deployments/acme/tryon has no declared licence",
+        ),
+    ],
+)
+def test_start_up_warns_about_a_configured_model_not_licensed_for_commercial_use(
+    env, warning, monkeypatch, caplog
+):
+    for variable, value in {"FAL_KEY": "k", "REPLICATE_API_TOKEN": "r", **env}.items():
+        monkeypatch.setenv(variable, value)
+    with caplog.at_level(logging.WARNING, logger="tryons.engines.settings"):
+        engine_settings()  # starts: a warning, not a refusal
+    assert warning in caplog.text
+
+
+@pytest.mark.parametrize("model", ["cuuupid/idm-vton", "someone/their-tryon", VERSION])
+def test_a_community_replicate_model_without_a_version_is_refused_at_start_up(model, monkeypatch):
+    monkeypatch.setenv("TRYON_RENDERER_4K", "replicate")
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r")
+    monkeypatch.setenv("REPLICATE_MODEL", model)
+    with pytest.raises(
+        ImproperlyConfigured, match=f"REPLICATE_MODEL={model} is not an official Replicate model"
+    ):
+        engine_settings()
+
+
+@pytest.mark.parametrize(
+    "model", [f"cuuupid/idm-vton:{VERSION}", "deployments/acme/idm-vton", "acme/official"]
+)
+def test_a_versioned_model_a_deployment_or_an_official_model_starts(model, monkeypatch):
+    kind = RENDERERS["replicate"]
+    official = EngineModel("acme/official", COMMERCIAL, official=True)
+    monkeypatch.setitem(RENDERERS, "replicate", replace(kind, models=(*kind.models, official)))
+    monkeypatch.setenv("TRYON_RENDERER_4K", "replicate")
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r")
+    monkeypatch.setenv("REPLICATE_MODEL", model)
+    assert engine_settings().replicate_model == model

@@ -42,3 +42,42 @@ def test_renderer_check_runs_the_local_renderer_too(tmp_path, settings):
     call_command("renderer_check", output=str(tmp_path / "local.jpg"), quality="hd", stdout=out)
     assert Image.open(tmp_path / "local.jpg").size == (768, 1024)
     assert "local: rendered" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "licence", "retention"),
+    [
+        ("fashn", "commercial", "FASHN: base64 outputs 60 minutes (ours), CDN outputs 72 h"),
+        (
+            "fal",
+            "research-only",
+            "fal: CDN files (the output) 3600 s (FAL_OBJECT_EXPIRATION_SECONDS)",
+        ),  # the fake serves CatVTON
+        (
+            "replicate",
+            "non-commercial",
+            "Replicate: predictions removed an hour after they finish; no delete API",
+        ),
+    ],
+)
+def test_renderer_check_prints_the_models_licence_and_what_the_provider_keeps(
+    name, licence, retention, monkeypatch, settings, tmp_path
+):
+    fake = start_fake(name, monkeypatch, settings)
+    out = io.StringIO()
+
+    call_command("renderer_check", engine=name, output=str(tmp_path / "check.jpg"), stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if line.startswith("licence")] == [f"licence     {licence}"]
+    (kept,) = [line for line in lines if line.startswith("retention")]
+    assert kept.startswith(f"retention   {retention}")
+    fake.close()
+
+
+def test_renderer_check_says_when_a_models_licence_is_not_declared(monkeypatch, settings, tmp_path):
+    fake = start_fake("replicate", monkeypatch, settings, REPLICATE_MODEL="deployments/acme/idm-vton")
+    out = io.StringIO()
+    call_command("renderer_check", engine="replicate", output=str(tmp_path / "check.jpg"), stdout=out)
+    assert "licence     not declared: check its terms" in out.getvalue()
+    fake.close()

@@ -5,6 +5,9 @@ status/response URLs, Replicate's `urls.get`) is called with them only if it is 
 """
 
 import json
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from infrastructure import outbound
@@ -42,17 +45,37 @@ def _message(body: bytes) -> str:
     return ": ".join(parts)[:300]
 
 
+# replicate.com/docs, "Rate limits": a 429's body is {"detail": "Request was throttled. Your rate limit
+# resets in ~30s."}, with no header and no field saying when.
+_RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s\b")
+
+
 def _retry_after(response, body: bytes) -> float | None:
-    header = response.headers.get("Retry-After", "")
+    """Seconds to wait, as the provider says: Retry-After in seconds or as an HTTP date (RFC 9110, 10.2.3),
+    else a `retry_after` field or Replicate's "resets in ~30s" in the body; None when it does not say."""
+    header = response.headers.get("Retry-After", "").strip()
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return max(0.0, (when - datetime.now(UTC)).total_seconds())
     try:
-        return max(0.0, float(header))
+        data = json.loads(body or b"null")
     except ValueError:
-        pass
-    try:  # Replicate also says it in the body
-        value = json.loads(body or b"null").get("retry_after")
-        return max(0.0, float(value)) if value is not None else None
-    except (ValueError, AttributeError, TypeError):
         return None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("retry_after")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return max(0.0, float(value))
+    found = _RESETS_IN.search(str(data.get("detail") or ""))
+    return float(found.group(1)) if found else None
 
 
 def call(

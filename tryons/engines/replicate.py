@@ -2,20 +2,25 @@
 
 REPLICATE_MODEL picks the endpoint:
   "owner/name:version"       POST /v1/predictions {"version": "<version>", "input": {...}}
-  "owner/name"               POST /v1/models/owner/name/predictions {"input": {...}}  (official models)
+  "owner/name"               POST /v1/models/owner/name/predictions {"input": {...}}  (official models only:
+                             start-up refuses a community model without its version)
   "deployments/owner/name"   POST /v1/deployments/owner/name/predictions {"input": {...}}
 Answer/status  {"id", "status": starting | processing | succeeded | failed | canceled | aborted,
                "output": "<url>" | ["<url>", ...], "error", "metrics": {"predict_time"},
                "urls": {"get", "cancel"}}
-Errors         problem details {"title", "detail", "status"}; 429 carries `retry_after`.
+Errors         problem details {"title", "detail", "status"}; a 429 says when to come back only in its words
+               ("Your rate limit resets in ~30s", read by tryons.engines.api).
 Input fields are IDM-VTON's (cuuupid/idm-vton): human_img, garm_img, garment_des, category
 (upper_body | lower_body | dresses). Replicate deletes an API prediction's inputs, outputs and logs one hour
 after it finishes and offers no delete call; a timed-out prediction is cancelled (POST urls.cancel).
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from tryons.engines import api
 from tryons.engines.base import EngineInputs, EngineRejected, ProviderStatus, Submission
 from tryons.engines.settings import EngineSettings
+from tryons.renderers.registry import RENDERERS, engine_model
 
 CATEGORIES = {
     "tops": "upper_body",
@@ -32,6 +37,25 @@ STATES = {
     "canceled": "failed",
     "aborted": "failed",
 }
+
+
+def replicate_settings_check(setting) -> None:
+    """Start-up check of the replicate renderer (tryons.renderers.registry): a model Replicate cannot run as
+    configured fails here, not on the first try-on."""
+    model = setting("REPLICATE_MODEL")
+    if model.startswith("deployments/"):
+        return
+    name, _, version = model.partition(":")
+    if version:
+        return
+    declared = engine_model(RENDERERS[ReplicateEngine.name], model)
+    # replicate.com/docs, "Create a prediction using an official model": owner/name alone runs official
+    # models only; a community model is run at a version (replicate-javascript#347: a 404 otherwise).
+    if declared is None or not declared.official:
+        raise ImproperlyConfigured(
+            f"REPLICATE_MODEL={model} is not an official Replicate model: give the version to run "
+            f"({name}:<version>) or a deployment (deployments/<owner>/<name>)"
+        )
 
 
 class ReplicateEngine:
@@ -57,6 +81,7 @@ class ReplicateEngine:
             return f"{self.api_url}/{self.model}/predictions", {"input": inputs}
         name, _, version = self.model.partition(":")
         if version:
+            # replicate.com/docs/reference/http, "predictions.create": a model version by its id
             return f"{self.api_url}/predictions", {"version": version, "input": inputs}
         return f"{self.api_url}/models/{name}/predictions", {"input": inputs}
 

@@ -7,6 +7,7 @@ malformed value, an unknown renderer or one without its settings stops the proce
 the variable.
 """
 
+import logging
 from dataclasses import dataclass
 from functools import cache
 
@@ -15,7 +16,16 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import read, read_positive_int
 from tryons.qualities import QUALITIES, quality_variable
-from tryons.renderers.registry import CALLBACK_RENDERERS, RENDERERS, renderer_named, renderer_settings_check
+from tryons.renderers.registry import (
+    CALLBACK_RENDERERS,
+    COMMERCIAL,
+    RENDERERS,
+    engine_model,
+    renderer_named,
+    renderer_settings_check,
+)
+
+logger = logging.getLogger(__name__)
 
 INPUT_MODES = ("data-uri", "signed-url")
 # The settings whose field is not their variable's name in lower case (a renderer's check may read them).
@@ -109,7 +119,8 @@ def engine_settings() -> EngineSettings:
         fal_key=read("FAL_KEY", str, ""),
         fal_queue_url=read("FAL_QUEUE_URL", str, "https://queue.fal.run").rstrip("/"),
         fal_api_url=read("FAL_API_URL", str, "https://api.fal.ai/v1").rstrip("/"),
-        fal_model=read("FAL_MODEL", str, "fal-ai/cat-vton"),
+        # Licensed for commercial use, as every default model is (tryons.renderers.registry).
+        fal_model=read("FAL_MODEL", str, "fal-ai/leffa/virtual-tryon"),
         # How long fal keeps the files it puts on its CDN for a request (we download the result at once).
         fal_object_expiration_seconds=read_positive_int(
             "FAL_OBJECT_EXPIRATION_SECONDS", 3600, minimum=60, maximum=86400
@@ -121,7 +132,33 @@ def engine_settings() -> EngineSettings:
     if values.inputs not in INPUT_MODES:
         raise ImproperlyConfigured(f"TRYON_ENGINE_INPUTS must be one of {', '.join(INPUT_MODES)}")
     _renderers_check(values)
+    _licences_check(values)
     return values
+
+
+def _licences_check(values: EngineSettings) -> None:
+    """Warn (not refuse: the operator may hold a licence of their own) about each configured engine whose
+    model is not declared commercial in the renderer registry."""
+    for name in sorted(set(_variables(values).values()) - {""}):
+        kind = RENDERERS[name]
+        if not kind.engine:
+            continue
+        model = values.model(name)
+        declared = engine_model(kind, model)
+        if declared is None:
+            logger.warning(
+                "%s=%s has no declared licence: check that its images may serve commercial traffic",
+                kind.model_setting,
+                model,
+            )
+        elif declared.licence != COMMERCIAL:
+            logger.warning(
+                "%s=%s is licensed %s: its images may not serve commercial traffic (README, "
+                '"Hosted try-on engines", lists the commercial models)',
+                kind.model_setting,
+                model,
+                declared.licence,
+            )
 
 
 def asynchronous_renderer_configured() -> bool:

@@ -13,6 +13,21 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+# A hosted model's licence for the images it renders, as its provider or authors state it: only a commercial
+# one may serve a shop's shoppers (start-up warns about the others, tryons.engines.settings).
+COMMERCIAL = "commercial"
+RESEARCH_ONLY = "research-only"
+NON_COMMERCIAL = "non-commercial"
+
+
+@dataclass(frozen=True)
+class EngineModel:
+    # As the engine's model setting names it (a Replicate model without its `:version`).
+    name: str
+    licence: str
+    # Replicate runs an official model by owner/name alone; a community model only at a version.
+    official: bool = False
+
 
 @dataclass(frozen=True)
 class RendererKind:
@@ -35,6 +50,11 @@ class RendererKind:
     # EngineJob pipeline submits and polls them, behind a circuit breaker and a fallback.
     client: str = ""
     model_setting: str = ""
+    # The models a hosted engine is known to render with, each with its licence; and what the provider keeps
+    # of a render once done, `{field}` naming an engine setting (tryons.engines.settings.EngineSettings).
+    # `renderer_check` prints both; the README states them.
+    models: tuple[EngineModel, ...] = ()
+    retention: str = ""
 
     @property
     def engine(self) -> bool:
@@ -64,6 +84,14 @@ RENDERERS: dict[str, RendererKind] = {
             needs=("FASHN_API_KEY",),
             client="tryons.engines.fashn.FashnEngine",
             model_setting="FASHN_MODEL",
+            models=(
+                # FASHN's own models, sold for e-commerce try-on (docs.fashn.ai, "FASHN Virtual Try-On v1.6").
+                EngineModel("tryon-v1.6", COMMERCIAL),
+                EngineModel("tryon-v1.5", COMMERCIAL),
+            ),
+            # docs.fashn.ai, "Data Retention & Privacy": with return_base64 (ours) outputs are kept in memory
+            # 60 minutes; CDN outputs are deleted after 72 hours; input images are never stored.
+            retention="FASHN: base64 outputs 60 minutes (ours), CDN outputs 72 h; input images never stored",
         ),
         RendererKind(
             "fal",
@@ -72,6 +100,20 @@ RENDERERS: dict[str, RendererKind] = {
             check="tryons.engines.fal.fal_settings_check",
             client="tryons.engines.fal.FalEngine",
             model_setting="FAL_MODEL",
+            # fal's model pages and the licence type in its generated endpoint metadata (fal-rs
+            # src/endpoints/fal_ai/*/mod.rs, "License Type"); IDM-VTON's own licence (yisol/IDM-VTON README).
+            models=(
+                EngineModel("fal-ai/leffa/virtual-tryon", COMMERCIAL),
+                EngineModel("fal-ai/fashn/tryon/v1.6", COMMERCIAL),
+                EngineModel("fal-ai/fashn/tryon/v1.5", COMMERCIAL),
+                EngineModel("fal-ai/cat-vton", RESEARCH_ONLY),
+                EngineModel("fal-ai/idm-vton", NON_COMMERCIAL),  # CC BY-NC-SA 4.0, and private on fal
+            ),
+            # docs.fal.ai, "Data Retention & Storage": CDN files live as long as the request's
+            # X-Fal-Object-Lifecycle-Preference says (ours: FAL_OBJECT_EXPIRATION_SECONDS); X-Fal-Store-IO: 0
+            # keeps the request and response payloads out of fal's history.
+            retention="fal: CDN files (the output) {fal_object_expiration_seconds} s "
+            "(FAL_OBJECT_EXPIRATION_SECONDS), or until our delete; no request or response payloads",
         ),
         RendererKind(
             "replicate",
@@ -79,6 +121,12 @@ RENDERERS: dict[str, RendererKind] = {
             needs=("REPLICATE_API_TOKEN", "REPLICATE_MODEL"),
             client="tryons.engines.replicate.ReplicateEngine",
             model_setting="REPLICATE_MODEL",
+            check="tryons.engines.replicate.replicate_settings_check",
+            # A community model: IDM-VTON's checkpoints are CC BY-NC-SA 4.0 (yisol/IDM-VTON README).
+            models=(EngineModel("cuuupid/idm-vton", NON_COMMERCIAL),),
+            # replicate.com/docs, "Data retention": an API prediction's inputs, outputs and logs are removed
+            # an hour after it finishes; there is no delete call.
+            retention="Replicate: predictions removed an hour after they finish; no delete API",
         ),
     )
 }
@@ -106,3 +154,10 @@ def renderer_settings_check(variable: str, kind: RendererKind, setting: Callable
         raise ImproperlyConfigured(f"{variable}={kind.name} needs {' and '.join(kind.needs)}")
     if kind.check:
         import_string(kind.check)(setting)
+
+
+def engine_model(kind: RendererKind, model: str) -> EngineModel | None:
+    """The declaration of `model` (a value of `kind`'s model setting), or None when it is not declared (a
+    Replicate deployment runs whatever was deployed: its licence is the operator's to know)."""
+    name = model.partition(":")[0]
+    return next((declared for declared in kind.models if declared.name == name), None)

@@ -2,7 +2,8 @@
 
 The operator's smoke test with a real provider key: it runs the engine's whole protocol (submit, poll,
 download through the outbound guard) outside the pipeline — no organization, no credits, nothing stored
-but the `--output` file — and exits non-zero, with the provider's own message, if the render fails.
+but the `--output` file — and exits non-zero, with the provider's own message, if the render fails. For a
+hosted engine it also prints the model's licence and what the provider keeps of a render (the registry's).
 """
 
 import time
@@ -15,7 +16,7 @@ from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineInputs, EngineThrottled, EngineUnavailable
 from tryons.qualities import QUALITIES
 from tryons.renderers import RenderError, RenderRequest, get_renderer
-from tryons.renderers.registry import RENDERERS
+from tryons.renderers.registry import RENDERERS, engine_model
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -67,6 +68,9 @@ class Command(BaseCommand):
         s = engine_settings()
         client = engine_client(name)
         self.stdout.write(f"engine      {name} ({client.model})")
+        declared = engine_model(RENDERERS[name], client.model)
+        self.stdout.write(f"licence     {declared.licence if declared else 'not declared: check its terms'}")
+        self.stdout.write(f"retention   {RENDERERS[name].retention.format(**vars(s))}")
         inputs = EngineInputs(
             person=data_uri(person), garment=data_uri(garment), category=category, quality=quality,
             job_id="tryon_check.1",
