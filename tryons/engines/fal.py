@@ -68,6 +68,7 @@ def _idm_vton(i: EngineInputs) -> dict:
 
 
 def _leffa(i: EngineInputs) -> dict:
+    # fal-js libs/client/src/types/endpoints.ts, VTONInput: garment_type (upper_body | lower_body | dresses)
     return {
         "human_image_url": i.person,
         "garment_image_url": i.garment,
