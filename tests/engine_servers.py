@@ -149,21 +149,30 @@ class FakeProvider:
 
 
 class FakeFashn(FakeProvider):
-    """api.fashn.ai/v1: POST /v1/run, GET /v1/status/{id}; errors {"error", "message"}."""
+    """api.fashn.ai/v1: POST /v1/run, GET /v1/status/{id}; errors {"error", "message"}.
+
+    `out_of_credits`: every run is refused as an empty account is; `throttle_error`: which of the two
+    throttling 429s a scripted 429 is; `failed_status`: the word a failing render reports (or time_out)."""
 
     valid_categories = ("tops", "bottoms", "one-pieces", "auto")
+    out_of_credits = False
+    throttle_error = "RateLimitExceeded"  # or ConcurrencyLimitExceeded
+    failed_status = "failed"
 
     def unauthorized(self):
         return {"error": "UnauthorizedAccess", "message": "Unauthorized: Invalid token"}
 
     def too_many(self):
-        return {"error": "RateLimitExceeded", "message": "Too many requests"}
+        return {"error": self.throttle_error, "message": "Too many requests"}
 
     def server_error(self, status):
         return {"error": "InternalServerError", "message": "Something went wrong"}
 
     def route(self, method, path, body):
         if method == "POST" and path == "/v1/run":
+            if self.out_of_credits:
+                # FASHN docs, "Error handling": 429 OutOfCredits, "No API credits remaining"
+                return 429, {"error": "OutOfCredits", "message": "No API credits remaining"}, {}
             if (answer := self.throttled("run")) is not None:
                 return answer
             inputs = (body or {}).get("inputs") or {}
@@ -187,13 +196,14 @@ class FakeFashn(FakeProvider):
             if job is None:
                 return 404, {"error": "NotFound", "message": "Prediction not found"}, {}
             phase = self.phase(job)
-            status = {"queued": "in_queue", "running": "processing", "done": "completed", "failed": "failed"}[
-                phase
-            ]
+            # fashn-python-sdk src/fashn/types/prediction_status_response.py: time_out is a final status too
+            status = {"queued": "in_queue", "running": "processing", "done": "completed"}.get(
+                phase, self.failed_status
+            )
             answer = {"id": job.id, "status": status, "output": [], "error": None}
             if phase == "done":
                 answer["output"] = ["data:image/jpeg;base64," + base64.b64encode(self.result).decode()]
-            if phase == "failed":
+            if phase == "failed" and status == "failed":
                 answer["error"] = {
                     "name": "PoseError",
                     "message": "Failed to detect body pose in model image.",

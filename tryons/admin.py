@@ -224,10 +224,20 @@ class EngineJobAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
+# What the operator does about a circuit opened at once (EngineCircuit.open_reason).
+CIRCUIT_ALERTS = {
+    "out_of_credits": "Out of credits: refill the account. Until then the fallback renders new items.",
+}
+
+
 @admin.register(EngineCircuit)
 class EngineCircuitAdmin(ReadOnlyAdmin):
-    list_display = ["engine", "consecutive_failures", "open_until", "updated_at"]
-    readonly_fields = ["engine", "consecutive_failures", "open_until", "updated_at"]
+    list_display = ["engine", "alert", "consecutive_failures", "open_until", "updated_at"]
+    readonly_fields = ["engine", "alert", "consecutive_failures", "open_until", "open_reason", "updated_at"]
+
+    @admin.display(description="Alert")
+    def alert(self, obj):
+        return CIRCUIT_ALERTS.get(obj.open_reason, obj.open_reason)
 
 
 @admin.register(TryOn)

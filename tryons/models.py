@@ -289,6 +289,9 @@ class EngineCircuit(models.Model):
     engine = models.CharField(primary_key=True, max_length=20)
     consecutive_failures = models.PositiveIntegerField(default=0)
     open_until = models.DateTimeField(null=True, blank=True)
+    # Why it was opened at once, not by counting failures (e.g. out_of_credits); cleared by a success. A
+    # database default, so code from before this column still inserts rows during a rolling deploy.
+    open_reason = models.CharField(max_length=40, blank=True, db_default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

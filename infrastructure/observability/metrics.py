@@ -61,6 +61,11 @@ WEBHOOK_DELIVERY_LAG = Histogram(
     "From the event being recorded to the partner's 2xx, retries included.",
     buckets=LAG_BUCKETS,
 )
+ENGINE_CIRCUIT_OPENED = Counter(
+    "garmax_engine_circuit_opened",
+    "A hosted engine's circuit opened at once for a reason no retry mends (out_of_credits), by engine.",
+    ["engine", "reason"],
+)
 OUTBOUND_REFUSALS = Counter(
     "garmax_outbound_refusals",
     "Outbound requests the SSRF guard refused (private, loopback or plain-http targets, redirects).",
@@ -116,6 +121,10 @@ def webhook_attempt_observed(*, outcome: str, lag_seconds: float | None = None) 
     WEBHOOK_ATTEMPTS.labels(outcome=outcome).inc()
     if lag_seconds is not None:
         WEBHOOK_DELIVERY_LAG.observe(max(0.0, lag_seconds))
+
+
+def engine_circuit_opened(*, engine: str, reason: str) -> None:
+    ENGINE_CIRCUIT_OPENED.labels(engine=engine, reason=reason).inc()
 
 
 def outbound_refused(*, method: str) -> None:

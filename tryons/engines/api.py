@@ -45,6 +45,15 @@ def _message(body: bytes) -> str:
     return ": ".join(parts)[:300]
 
 
+def _error_name(body: bytes) -> str:
+    """The provider's name for the error, when its body says it in a string `error` (FASHN's shape)."""
+    try:
+        value = json.loads(body or b"null").get("error")
+    except (ValueError, AttributeError):
+        return ""
+    return value[:60] if isinstance(value, str) else ""
+
+
 # replicate.com/docs, "Rate limits": a 429's body is {"detail": "Request was throttled. Your rate limit
 # resets in ~30s."}, with no header and no field saying when.
 _RESETS_IN = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s\b")
@@ -111,6 +120,7 @@ def call(
         raise EngineThrottled(
             f"{provider} throttled the request (HTTP 429) {_message(body)}".strip(),
             retry_after=_retry_after(response, body),
+            reason=_error_name(body),
         )
     if status == 408 or status >= 500 or status in retry_statuses:
         raise EngineUnavailable(f"{provider} answered HTTP {status} {_message(body)}".strip(), status=status)

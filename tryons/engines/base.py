@@ -8,13 +8,15 @@ from tryons.renderers.base import PermanentRenderError, RetryableRenderError
 
 
 class EngineThrottled(RetryableRenderError):
-    """HTTP 429 (rate or concurrency limit): back off, for `retry_after` seconds when the provider says."""
+    """HTTP 429 (rate or concurrency limit): back off, for `retry_after` seconds when the provider says.
+    `reason` is the provider's own name for the 429 (its body's `error`), when it gives one."""
 
     code = "engine_throttled"
 
-    def __init__(self, message: str, *, retry_after: float | None = None):
+    def __init__(self, message: str, *, retry_after: float | None = None, reason: str = ""):
         super().__init__(message)
         self.retry_after = retry_after
+        self.reason = reason
 
 
 class EngineUnavailable(RetryableRenderError):
@@ -32,6 +34,14 @@ class EngineRejected(PermanentRenderError):
     """The provider refused the request (4xx): trying again cannot help."""
 
     code = "engine_rejected"
+
+
+class EngineOutOfCredits(PermanentRenderError):
+    """The account with the provider has no credits left: no retry helps until an operator refills it, so
+    the item fails at once and the engine's circuit opens (the fallback takes the next items)."""
+
+    code = "engine_unavailable"  # to the partner: the engine could not take it; the operator gets the alert
+    circuit_reason = "out_of_credits"  # opens the engine's circuit at once (tryons.engines.circuit)
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,25 @@
 Request   {"model_name": FASHN_MODEL, "inputs": {"model_image", "garment_image", "category", "mode",
           "output_format": "jpeg", "return_base64": true}}; images are URLs or base64 data URIs.
 Answer    {"id": "...", "error": null}
-Status    {"id", "status": starting | in_queue | processing | completed | failed,
+Status    {"id", "status": starting | in_queue | processing | completed | failed | canceled | time_out,
            "output": ["<url or data URI>"], "error": {"name", "message"} | null}
 Errors    400 BadRequest, 401 UnauthorizedAccess, 404 NotFound, 429 RateLimitExceeded /
-          ConcurrencyLimitExceeded / OutOfCredits, 500 InternalServerError: {"error", "message"}.
+          ConcurrencyLimitExceeded / OutOfCredits, 500 InternalServerError: {"error", "message"}. The first
+          two are throttling (back off); OutOfCredits is not: no retry helps until the account is refilled.
 `return_base64: true` keeps the output off FASHN's CDN (their docs: such outputs are not stored), so there
 is nothing to delete afterwards; FASHN stores no input images, only the request body with URLs (ours expire)
 or a `<base64>` placeholder. FASHN has no cancel endpoint: a timed-out prediction is left to finish.
 """
 
 from tryons.engines import api
-from tryons.engines.base import EngineInputs, EngineRejected, ProviderStatus, Submission
+from tryons.engines.base import (
+    EngineInputs,
+    EngineOutOfCredits,
+    EngineRejected,
+    EngineThrottled,
+    ProviderStatus,
+    Submission,
+)
 from tryons.engines.settings import EngineSettings
 from tryons.qualities import QUALITIES
 
@@ -34,7 +42,12 @@ STATES = {
     "completed": "succeeded",
     "failed": "failed",
     "canceled": "failed",
+    # fashn-python-sdk src/fashn/types/prediction_status_response.py lists time_out among the statuses
+    "time_out": "failed",
 }
+# FASHN docs, "Error handling" (docs.fashn.ai/api-overview/error-handling): 429 OutOfCredits, "No API credits
+# remaining", "Refill credits before retrying"; the others: RateLimitExceeded, ConcurrencyLimitExceeded.
+OUT_OF_CREDITS = "OutOfCredits"
 
 
 class FashnEngine:
@@ -53,12 +66,9 @@ class FashnEngine:
         )
 
     def submit(self, inputs: EngineInputs) -> Submission:
-        answer = api.call(
-            "FASHN",
+        answer = self._call(
             "POST",
             f"{self.api_url}/run",
-            headers=self.headers,
-            timeout=self.timeout,
             payload={
                 "model_name": self.model,
                 "inputs": {
@@ -76,13 +86,7 @@ class FashnEngine:
         return Submission(provider_job_id=str(answer["id"]))
 
     def status(self, provider_job_id: str, urls: dict) -> ProviderStatus:
-        answer = api.call(
-            "FASHN",
-            "GET",
-            f"{self.api_url}/status/{provider_job_id}",
-            headers=self.headers,
-            timeout=self.timeout,
-        )
+        answer = self._call("GET", f"{self.api_url}/status/{provider_job_id}")
         raw = str(answer.get("status", ""))
         state = STATES.get(raw)
         if state is None:
@@ -99,6 +103,17 @@ class FashnEngine:
             output=output[0] if state == "succeeded" else "",
             error=str(error or "")[:300],
         )
+
+    def _call(self, method: str, url: str, *, payload: dict | None = None) -> dict:
+        """One FASHN call; of its three 429s, OutOfCredits is raised as EngineOutOfCredits."""
+        try:
+            return api.call("FASHN", method, url, headers=self.headers, timeout=self.timeout, payload=payload)
+        except EngineThrottled as exc:
+            if exc.reason == OUT_OF_CREDITS:
+                raise EngineOutOfCredits(
+                    f"FASHN answered HTTP 429 {OUT_OF_CREDITS}: the FASHN account has no API credits left."
+                ) from None
+            raise
 
     def cancel(self, provider_job_id: str, urls: dict) -> None:
         pass  # FASHN documents no cancel endpoint

@@ -30,7 +30,7 @@ from django.utils import timezone
 from infrastructure.storage import storage_delete, storage_key, storage_save
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineUnavailable, Submission
-from tryons.engines.circuit import circuit_failure, circuit_success
+from tryons.engines.circuit import circuit_failure, circuit_open, circuit_success
 from tryons.images import image_extension
 from tryons.models import EngineCircuit, EngineJob, TryOn
 from tryons.renderers.base import (
@@ -293,6 +293,8 @@ def _send(jobs: list[tuple[EngineJob, TryOn]], *, after: Aftermath, known: dict)
         elif isinstance(sent.error, RetryableRenderError):  # throttled, unavailable, or our storage
             _give_back(job, sent.error)
         else:
+            if reason := getattr(sent.error, "circuit_reason", ""):  # no retry mends it: fallback from now
+                circuit_open(job.engine, reason=reason)
             job_fail(
                 job,
                 tryon,
