@@ -3,14 +3,19 @@ item at once (no re-polling until the render timeout, no cancel of a finished re
 codes are retried, and every submission asks fal to expire the request's CDN files."""
 
 import json
+import os
+import time
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from tests import workers
+from tests.concurrency import wait_until
+from tests.engine_servers import FakeFal, engine_environment
 from tests.tryons.engine_fixtures import start_fake
 from tryons import services
 from tryons.engines.settings import engine_settings
-from tryons.models import EngineJob
+from tryons.models import EngineJob, TryOn
 
 pytestmark = [pytest.mark.usefixtures("allow_private"), pytest.mark.django_db(transaction=True)]
 
@@ -143,3 +148,46 @@ def test_the_expiration_is_not_held_against_the_render_timeout_when_fal_is_not_u
     settings.TRYON_RENDERER = "local"
     engine_settings.cache_clear()
     assert engine_settings().fal_object_expiration_seconds == 300
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_worker_fails_the_items_fal_failed_after_its_retries_long_before_the_render_timeout(
+    organization, make_cart_session, garment_server, allow_private, media_root, settings
+):
+    fake = FakeFal()
+    fake.final_error = (504, "request_timeout")
+    env = {
+        **os.environ,
+        "DATABASE_URL": workers.worker_database_url(),
+        "MEDIA_ROOT": media_root,
+        "OUTBOUND_ALLOW_PRIVATE_NETWORKS": "true",
+        "TRYON_RENDERER": "fal",
+        **engine_environment("fal", fake),
+    }
+    worker = workers.start_worker(
+        "-c", "2", "--without-mingle", "--without-gossip", "-l", "warning",
+        env=env, log=os.environ.get("WORKER_LOG"), wait_ready=False,
+    )  # fmt: skip
+    started = time.monotonic()
+    try:
+        session = make_cart_session([garment_server.url("/garment.png")] * 3, quality="sd")
+        wait_until(
+            lambda: TryOn.objects.filter(session=session, status__in=("failed", "completed")).count() == 3,
+            timeout=60,  # the render timeout is 600 s
+            interval=0.2,
+            message="the items fal failed were still waiting for the render timeout",
+        )
+    finally:
+        workers.stop_worker(worker, timeout=10)
+        fake.close()
+
+    assert time.monotonic() - started < 60
+    items = list(session.items.all())
+    assert len(items) == 3
+    for item in items:
+        assert item.status == "failed" and item.error_code == "render_failed", item.error
+        assert "request_timeout" in item.error
+    assert set(EngineJob.objects.filter(tryon__session=session).values_list("state", flat=True)) == {"failed"}
+    assert not fake.requests_to("PUT", "/"), "no cancel goes to a request fal has finished"
