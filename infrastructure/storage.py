@@ -30,13 +30,14 @@ def storage_key(*, organization_id: str, kind: str, object_id: str, extension: s
     return f"enterprise/org-{organization_id}/{kind}/{object_id}.{extension}"
 
 
-def _uses_s3() -> bool:
+def storage_uses_s3() -> bool:
+    """Whether objects live in S3 (S3_BUCKET_NAME), not on this host's disk (the embedded default)."""
     return bool(settings.S3_BUCKET_NAME)
 
 
 def storage_save(name: str, content: bytes | File) -> str:
     """Store `content` (bytes, or a file copied in chunks) under exactly `name` (overwriting)."""
-    if not _uses_s3() and default_storage.exists(name):
+    if not storage_uses_s3() and default_storage.exists(name):
         default_storage.delete(name)  # FileSystemStorage would otherwise pick a new name
     saved = default_storage.save(name, content if isinstance(content, File) else ContentFile(content))
     if saved != name:
@@ -71,7 +72,7 @@ def _signature(name: str, expires: int) -> str:
 def storage_signed_url(name: str, *, ttl: int | None = None) -> str:
     """An absolute URL that lets anyone holding it GET the object until it expires."""
     ttl = ttl or settings.SIGNED_URL_TTL_SECONDS
-    if _uses_s3():
+    if storage_uses_s3():
         return default_storage.url(name, expire=ttl)
     expires = int(time.time()) + ttl
     query = urlencode({"expires": expires, "signature": _signature(name, expires)})
@@ -85,7 +86,7 @@ def serve_signed(request, name: str):
     Refusals are the seed's JSON 404 (api.errors.handler404), like every error outside the admin."""
     if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request)
-    if _uses_s3():
+    if storage_uses_s3():
         raise Http404
     try:
         expires = int(request.GET.get("expires", ""))

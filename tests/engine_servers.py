@@ -6,15 +6,21 @@ provider's states (queued, running, then completed or failed) either by polls (`
 `polls_running`: deterministic for tests) or by time (`render_seconds`: the bench's 2 s renders), and serve
 the output the way the provider does (FASHN: a base64 data URI; fal and Replicate: a file URL). Scripted
 faults: `script` holds (operation, status) answers to give next (429 with Retry-After, 500...); `delay`
-slows every answer; `fail_jobs` makes renders fail at the provider. Every request is recorded in `requests`.
+slows every answer; `fail_jobs` makes renders fail at the provider. Every request is recorded in `requests`,
+and every input image in `inputs_seen`: its field, its form (a data URI, or a URL the fake fetched as the
+provider's runner would), its size in bytes and its pixel size.
 """
 
 import base64
+import io
 import json
 import threading
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
+
+from PIL import Image
 
 from tests.http_servers import LocalServer, QuietHandler
 from tests.images import image_bytes
@@ -28,6 +34,16 @@ class Job:
     polls: int = 0
     cancelled: bool = False
     deleted: bool = False
+
+
+def _fetched(url: str) -> bytes | None:
+    """The image at `url`, as a provider's runner downloads an input; None when it cannot be fetched (a signed
+    URL of a test's storage that no server serves)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a test's own loopback URL
+            return response.read()
+    except (OSError, ValueError):
+        return None
 
 
 class FakeProvider:
@@ -48,6 +64,7 @@ class FakeProvider:
         self.result = image_bytes(size=(576, 864), color=(40, 120, 200))
         self.lock = threading.Lock()
         self.in_flight_peak = 0
+        self.inputs_seen: list[dict] = []
         provider = self
 
         class Handler(QuietHandler):
@@ -110,6 +127,22 @@ class FakeProvider:
                     return status
         return None
 
+    def see_inputs(self, values: dict) -> list[dict]:
+        """Record each input image in `values` (field -> data URI or URL) as the provider receives it."""
+        seen = []
+        for name, value in values.items():
+            if not isinstance(value, str):
+                continue
+            if value.startswith("data:"):
+                form, data = "data-uri", base64.b64decode(value.partition(",")[2])
+            else:
+                form, data = "url", _fetched(value)
+            size = Image.open(io.BytesIO(data)).size if data else None
+            seen.append({"field": name, "form": form, "bytes": len(data or b""), "size": size, "value": value})
+        with self.lock:
+            self.inputs_seen.extend(seen)
+        return seen
+
     def new_job(self, body: dict) -> Job:
         job = Job(id=str(uuid.uuid4()), body=body)
         with self.lock:
@@ -155,6 +188,9 @@ class FakeFashn(FakeProvider):
     throttling 429s a scripted 429 is; `failed_status`: the word a failing render reports (or time_out)."""
 
     valid_categories = ("tops", "bottoms", "one-pieces", "auto")
+    # docs.fashn.ai, "Troubleshooting": oversized base64 payloads are a common cause of a 500. FASHN states no
+    # figure; this fake draws the line here, above what our inputs may be (tryons.renderers.registry).
+    base64_max_bytes = 4 * 1024 * 1024
     out_of_credits = False
     throttle_error = "RateLimitExceeded"  # or ConcurrencyLimitExceeded
     failed_status = "failed"
@@ -176,6 +212,9 @@ class FakeFashn(FakeProvider):
             if (answer := self.throttled("run")) is not None:
                 return answer
             inputs = (body or {}).get("inputs") or {}
+            seen = self.see_inputs({k: inputs.get(k) for k in ("model_image", "garment_image")})
+            if any(i["form"] == "data-uri" and i["bytes"] > self.base64_max_bytes for i in seen):
+                return 500, self.server_error(500), {}
             missing = [k for k in ("model_image", "garment_image") if not inputs.get(k)]
             if (
                 not body
@@ -221,8 +260,29 @@ class FakeFal(FakeProvider):
     `error_in_status`)."""
 
     auth_scheme = "Key"
-    model = "fal-ai/cat-vton"
-    valid_categories = ("upper", "lower", "overall", "inner", "outer")
+    model = "fal-ai/leffa/virtual-tryon"  # our default (tryons.engines.settings)
+    # Each model's input as its fal model page (and fal-js's generated endpoint types) gives it: the two image
+    # fields, then the category field and its vocabulary (None: free text, or no category at all).
+    MODELS = {
+        "fal-ai/leffa/virtual-tryon": (
+            ("human_image_url", "garment_image_url"),
+            "garment_type",
+            ("upper_body", "lower_body", "dresses"),
+        ),
+        "fal-ai/cat-vton": (
+            ("human_image_url", "garment_image_url"),
+            "cloth_type",
+            ("upper", "lower", "overall", "inner", "outer"),
+        ),
+        "fal-ai/idm-vton": (("human_image_url", "garment_image_url"), "description", None),
+        # fal.ai/models/fal-ai/kling/v1-5/kolors-virtual-try-on: the two images and sync_mode, nothing else
+        "fal-ai/kling/v1-5/kolors-virtual-try-on": (("human_image_url", "garment_image_url"), None, None),
+        "fal-ai/fashn/tryon/v1.6": (
+            ("model_image", "garment_image"),
+            "category",
+            ("tops", "bottoms", "one-pieces", "auto"),
+        ),
+    }
     final_error: tuple[int, str] | None = None
     error_in_status = False
 
@@ -240,12 +300,16 @@ class FakeFal(FakeProvider):
         if method == "POST" and path == "/" + self.model:
             if (answer := self.throttled("submit")) is not None:
                 return answer
-            if (
-                not body
-                or not body.get("human_image_url")
-                or body.get("cloth_type") not in self.valid_categories
-            ):
-                return 422, {"detail": [{"loc": ["body", "cloth_type"], "msg": "field required"}]}, {}
+            images, category, vocabulary = self.MODELS[self.model]
+            body = body or {}
+            missing = [name for name in images if not body.get(name)]
+            if category and not body.get(category):
+                missing.append(category)
+            if missing:
+                return 422, {"detail": [{"loc": ["body", missing[0]], "msg": "field required"}]}, {}
+            if vocabulary and body[category] not in vocabulary:
+                return 422, {"detail": [{"loc": ["body", category], "msg": "unexpected value"}]}, {}
+            self.see_inputs({name: body[name] for name in images})
             job = self.new_job(body)
             base = self.url(f"{app_root}/requests/{job.id}")
             return 200, {"request_id": job.id, "status_url": base + "/status", "response_url": base,
@@ -372,6 +436,7 @@ class FakeReplicate(FakeProvider):
                 return 422, {"title": "Invalid version", "detail": "version is required", "status": 422}, {}
             if not inputs.get("human_img") or inputs.get("category") not in self.valid_categories:
                 return 422, {"title": "Input validation failed", "detail": "category", "status": 422}, {}
+            self.see_inputs({k: inputs.get(k) for k in ("human_img", "garm_img")})
             job = self.new_job(body)
             return 201, self._prediction(job, "queued"), {}
         if path.startswith("/v1/predictions/"):

@@ -63,7 +63,7 @@ def test_categories_are_sent_in_each_providers_vocabulary(
     monkeypatch, settings, make_cart_session, garment_server, tasks, django_capture_on_commit_callbacks
 ):
     sent = {}
-    for name, field in (("fashn", "category"), ("fal", "cloth_type"), ("replicate", "category")):
+    for name, field in (("fashn", "category"), ("fal", "garment_type"), ("replicate", "category")):
         fake = start_fake(name, monkeypatch, settings)
         session = make_cart_session(
             [garment_server.url("/garment.png")], quality="hd", cart_id=f"cart_{name}"
@@ -79,7 +79,7 @@ def test_categories_are_sent_in_each_providers_vocabulary(
             assert fake.requests_to("POST", "/")[0]["headers"]["X-Fal-Store-IO"] == "0"
         fake.close()
         tasks.queued.clear()
-    assert sent == {"fashn": "one-pieces", "fal": "overall", "replicate": "dresses"}
+    assert sent == {"fashn": "one-pieces", "fal": "dresses", "replicate": "dresses"}
 
 
 def test_fal_results_are_deleted_at_the_provider_after_download(
@@ -276,7 +276,7 @@ def test_fal_status_urls_off_the_queue_origin_never_get_our_key(
     EngineJob.objects.filter(pk=job.id).update(
         provider_urls={
             **job.provider_urls,
-            "status_url": other.url(f"/fal-ai/cat-vton/requests/{job.provider_job_id}/status"),
+            "status_url": other.url(f"/fal-ai/leffa/requests/{job.provider_job_id}/status"),
         }
     )
     tasks.run_until_idle()
@@ -311,7 +311,7 @@ def test_an_item_cancelled_while_rendering_abandons_its_job_and_cancels_it_at_th
     tasks.run_until_idle()
     job = EngineJob.objects.get(tryon__session=session)
     assert job.state == "abandoned"
-    assert fake.requests_to("PUT", f"/fal-ai/cat-vton/requests/{job.provider_job_id}/cancel")
+    assert fake.requests_to("PUT", f"/fal-ai/leffa/requests/{job.provider_job_id}/cancel")
     fake.close()
 
 

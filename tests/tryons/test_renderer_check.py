@@ -50,9 +50,9 @@ def test_renderer_check_runs_the_local_renderer_too(tmp_path, settings):
         ("fashn", "commercial", "FASHN: base64 outputs 60 minutes (ours), CDN outputs 72 h"),
         (
             "fal",
-            "research-only",
+            "commercial",
             "fal: CDN files (the output) 3600 s (FAL_OBJECT_EXPIRATION_SECONDS)",
-        ),  # the fake serves CatVTON
+        ),  # the fake serves Leffa, the default
         (
             "replicate",
             "non-commercial",

@@ -68,6 +68,7 @@ class EngineInputs:
     category: str  # ours: tops, bottoms, dresses, outerwear, one-pieces
     quality: str  # a render quality's name (tryons.qualities)
     job_id: str
+    inline_bytes: int = 0  # image bytes carried in the request itself (data URIs)
 
 
 class Engine(Protocol):

@@ -76,6 +76,12 @@ def _leffa(i: EngineInputs) -> dict:
     }
 
 
+def _kolors(i: EngineInputs) -> dict:
+    # fal.ai/models/fal-ai/kling/v1-5/kolors-virtual-try-on: human_image_url and garment_image_url only (no
+    # category: it reads the garment image, which may show a top and a bottom together; see the registry).
+    return {"human_image_url": i.person, "garment_image_url": i.garment}
+
+
 def _fashn(i: EngineInputs) -> dict:
     return {"model_image": i.person, "garment_image": i.garment, "category": _FASHN_CATEGORIES[i.category],
             "mode": QUALITIES[i.quality].fashn_mode}  # fmt: skip
@@ -86,6 +92,7 @@ MODEL_INPUTS = {
     "fal-ai/cat-vton": _cat_vton,
     "fal-ai/idm-vton": _idm_vton,
     "fal-ai/leffa/virtual-tryon": _leffa,
+    "fal-ai/kling/v1-5/kolors-virtual-try-on": _kolors,
     "fal-ai/fashn/tryon/v1.5": _fashn,
     "fal-ai/fashn/tryon/v1.6": _fashn,
 }

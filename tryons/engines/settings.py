@@ -27,7 +27,7 @@ from tryons.renderers.registry import (
 
 logger = logging.getLogger(__name__)
 
-INPUT_MODES = ("data-uri", "signed-url")
+INPUT_MODES = ("auto", "data-uri", "signed-url")
 # The settings whose field is not their variable's name in lower case (a renderer's check may read them).
 _FIELDS = {"TRYON_RENDER_TIMEOUT_SECONDS": "render_timeout"}
 
@@ -112,7 +112,7 @@ def engine_settings() -> EngineSettings:
         circuit_failures=read_positive_int("TRYON_ENGINE_CIRCUIT_FAILURES", 5),
         circuit_open_seconds=read_positive_int("TRYON_ENGINE_CIRCUIT_OPEN_SECONDS", 60),
         result_max_bytes=read_positive_int("TRYON_ENGINE_RESULT_MAX_BYTES", 25 * 1024 * 1024),
-        inputs=read("TRYON_ENGINE_INPUTS", str, "data-uri"),
+        inputs=read("TRYON_ENGINE_INPUTS", str, "auto"),
         fashn_api_key=read("FASHN_API_KEY", str, ""),
         fashn_api_url=read("FASHN_API_URL", str, "https://api.fashn.ai/v1").rstrip("/"),
         fashn_model=read("FASHN_MODEL", str, "tryon-v1.6"),

@@ -27,6 +27,12 @@ class EngineModel:
     licence: str
     # Replicate runs an official model by owner/name alone; a community model only at a version.
     official: bool = False
+    # The size it renders at (width, height; portrait): a larger input is downscaled to fit, either way up,
+    # before it is sent, so the provider is never handed more pixels than it uses.
+    working_size: tuple[int, int] = (1024, 1536)
+    # Garments it puts on the person in one render: 2 for a model that takes a top and a bottom together
+    # (Kling Kolors), which a look may use instead of one render per garment.
+    garments_per_render: int = 1
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,9 @@ class RendererKind:
     # `renderer_check` prints both; the README states them.
     models: tuple[EngineModel, ...] = ()
     retention: str = ""
+    # The largest prepared image sent inline as a data URI; a larger one goes as a short-lived signed URL
+    # (TRYON_ENGINE_INPUTS=auto), or is re-encoded smaller until it fits (data-uri).
+    inline_max_bytes: int = 1024 * 1024
 
     @property
     def engine(self) -> bool:
@@ -85,10 +94,14 @@ RENDERERS: dict[str, RendererKind] = {
             client="tryons.engines.fashn.FashnEngine",
             model_setting="FASHN_MODEL",
             models=(
-                # FASHN's own models, sold for e-commerce try-on (docs.fashn.ai, "FASHN Virtual Try-On v1.6").
-                EngineModel("tryon-v1.6", COMMERCIAL),
-                EngineModel("tryon-v1.5", COMMERCIAL),
+                # FASHN's own models, sold for e-commerce try-on (docs.fashn.ai, "FASHN Virtual Try-On v1.6"),
+                # which renders at 864 x 1296: a larger input only makes the request bigger.
+                EngineModel("tryon-v1.6", COMMERCIAL, working_size=(864, 1296)),
+                EngineModel("tryon-v1.5", COMMERCIAL, working_size=(864, 1296)),
             ),
+            # docs.fashn.ai, "Troubleshooting": oversized base64 payloads are a common cause of its 500s, and
+            # FASHN states no figure; ours keeps a 864 x 1296 JPEG inline and sends anything larger by URL.
+            inline_max_bytes=2 * 1024 * 1024,
             # docs.fashn.ai, "Data Retention & Privacy": with return_base64 (ours) outputs are kept in memory
             # 60 minutes; CDN outputs are deleted after 72 hours; input images are never stored.
             retention="FASHN: base64 outputs 60 minutes (ours), CDN outputs 72 h; input images never stored",
@@ -102,13 +115,26 @@ RENDERERS: dict[str, RendererKind] = {
             model_setting="FAL_MODEL",
             # fal's model pages and the licence type in its generated endpoint metadata (fal-rs
             # src/endpoints/fal_ai/*/mod.rs, "License Type"); IDM-VTON's own licence (yisol/IDM-VTON README).
+            # Working sizes: Leffa, CatVTON and IDM-VTON were trained at 768 x 1024 (their papers); FASHN's as
+            # above; Kling states none for Kolors, which gets at most 1024 x 1536 from us.
             models=(
-                EngineModel("fal-ai/leffa/virtual-tryon", COMMERCIAL),
-                EngineModel("fal-ai/fashn/tryon/v1.6", COMMERCIAL),
-                EngineModel("fal-ai/fashn/tryon/v1.5", COMMERCIAL),
-                EngineModel("fal-ai/cat-vton", RESEARCH_ONLY),
-                EngineModel("fal-ai/idm-vton", NON_COMMERCIAL),  # CC BY-NC-SA 4.0, and private on fal
+                EngineModel("fal-ai/leffa/virtual-tryon", COMMERCIAL, working_size=(768, 1024)),
+                EngineModel("fal-ai/fashn/tryon/v1.6", COMMERCIAL, working_size=(864, 1296)),
+                EngineModel("fal-ai/fashn/tryon/v1.5", COMMERCIAL, working_size=(864, 1296)),
+                # fal's model page: "can be used for commercial try on"; a top and a bottom in one render.
+                EngineModel(
+                    "fal-ai/kling/v1-5/kolors-virtual-try-on",
+                    COMMERCIAL,
+                    working_size=(1024, 1536),
+                    garments_per_render=2,
+                ),
+                EngineModel("fal-ai/cat-vton", RESEARCH_ONLY, working_size=(768, 1024)),
+                # CC BY-NC-SA 4.0, and private on fal
+                EngineModel("fal-ai/idm-vton", NON_COMMERCIAL, working_size=(768, 1024)),
             ),
+            # docs.fal.ai, "fal CDN": some models accept data URIs, "URLs are the universal format that works
+            # with every model"; fal states no size, so the 1 MB Replicate advises is ours here too.
+            inline_max_bytes=1024 * 1024,
             # docs.fal.ai, "Data Retention & Storage": CDN files live as long as the request's
             # X-Fal-Object-Lifecycle-Preference says (ours: FAL_OBJECT_EXPIRATION_SECONDS); X-Fal-Store-IO: 0
             # keeps the request and response payloads out of fal's history.
@@ -123,7 +149,10 @@ RENDERERS: dict[str, RendererKind] = {
             model_setting="REPLICATE_MODEL",
             check="tryons.engines.replicate.replicate_settings_check",
             # A community model: IDM-VTON's checkpoints are CC BY-NC-SA 4.0 (yisol/IDM-VTON README).
-            models=(EngineModel("cuuupid/idm-vton", NON_COMMERCIAL),),
+            models=(EngineModel("cuuupid/idm-vton", NON_COMMERCIAL, working_size=(768, 1024)),),
+            # replicate.com/docs, "Input files": a data URI is "only recommended if the file is less than
+            # 1MB".
+            inline_max_bytes=1024 * 1024,
             # replicate.com/docs, "Data retention": an API prediction's inputs, outputs and logs are removed
             # an hour after it finishes; there is no delete call.
             retention="Replicate: predictions removed an hour after they finish; no delete API",
@@ -154,6 +183,10 @@ def renderer_settings_check(variable: str, kind: RendererKind, setting: Callable
         raise ImproperlyConfigured(f"{variable}={kind.name} needs {' and '.join(kind.needs)}")
     if kind.check:
         import_string(kind.check)(setting)
+
+
+# What an undeclared model (a Replicate deployment) is taken to be: one garment a render, at most this size.
+UNDECLARED_MODEL = EngineModel("", "", working_size=(1024, 1536))
 
 
 def engine_model(kind: RendererKind, model: str) -> EngineModel | None:

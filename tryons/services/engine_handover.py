@@ -17,7 +17,7 @@ from django.utils import timezone
 from infrastructure.observability import metrics, tracing
 from tryons.models import EngineJob, TryOn
 from tryons.renderers.base import PermanentRenderError, RetryableRenderError
-from tryons.services.engine_io import data_uri, fan_out
+from tryons.services.engine_io import fan_out
 from tryons.services.engine_jobs import Aftermath, engine_garment_store, engine_job_record, engine_jobs_submit
 from tryons.services.garments import garment_image_download
 from tryons.services.settlement import tryon_fail
@@ -74,7 +74,7 @@ def cart_items_hand_over(*, session_id: str, engine: str) -> int:
                         tryon_id=tryon.id, job_id=tryon.render_job_id, engine=engine, garment_key=key
                     )
                 )
-                known[key] = data_uri(image)
+                known[key] = image
                 _observed(engine, "accepted", started)
         EngineJob.objects.bulk_create(jobs, ignore_conflicts=True)
         after = Aftermath()

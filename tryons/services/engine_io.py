@@ -12,22 +12,33 @@ import binascii
 import hashlib
 import hmac
 import io
+import ipaddress
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
 from PIL import Image
 
 from infrastructure import outbound
-from infrastructure.storage import storage_delete, storage_read, storage_save, storage_signed_url
-from tryons.engines import engine_settings
+from infrastructure.public_addresses import private_networks_allowed
+from infrastructure.storage import (
+    storage_delete,
+    storage_read,
+    storage_save,
+    storage_signed_url,
+    storage_uses_s3,
+)
+from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineInputs, EngineRejected, EngineUnavailable
+from tryons.engines.inputs import InputUnusable, PreparedImage, input_prepare
 from tryons.images import EXTENSIONS, image_content_type
 from tryons.models import EngineJob, TryOn
 from tryons.renderers.base import PermanentRenderError, RenderResult, RetryableRenderError
+from tryons.renderers.registry import RENDERERS, UNDECLARED_MODEL, engine_model
 from tryons.services.garments import garment_image_check
 
 logger = logging.getLogger(__name__)
@@ -35,8 +46,8 @@ logger = logging.getLogger(__name__)
 # Provider calls of one batch in flight at once from one worker slot: each is mostly waiting on the network.
 IO_THREADS = 8
 
-# Where the copies a provider reads with TRYON_ENGINE_INPUTS=signed-url live: outside every organization's
-# prefix, under names that say nothing (see engine_input_key), and only while the job runs.
+# Where the copies a provider reads by signed URL (TRYON_ENGINE_INPUTS signed-url, or auto) live: outside
+# every organization's prefix, under names that say nothing (see engine_input_key), while the job runs.
 ENGINE_INPUTS_PREFIX = "engine-inputs/"
 _IMAGE_EXTENSIONS = tuple(EXTENSIONS.values())
 
@@ -66,36 +77,77 @@ def data_uri(data: bytes) -> str:
     return f"data:{image_content_type(data)};base64,{base64.b64encode(data).decode()}"
 
 
-def engine_inputs(job: EngineJob, tryon: TryOn, known: dict[str, str]) -> EngineInputs:
-    """The provider's view of the job's images: data URIs of our copies, or short-lived signed URLs.
+def engine_inputs(job: EngineJob, tryon: TryOn, known: dict) -> EngineInputs:
+    """The provider's view of the job's images, each prepared for the job's engine (tryons.engines.inputs:
+    no more pixels than its model renders at, upright) and sent as TRYON_ENGINE_INPUTS says: inline as a
+    data URI, or as a short-lived signed URL of an opaque copy; `auto` sends inline what is within the
+    provider's inline ceiling and the rest by URL.
 
-    `known` maps storage keys to data URIs already built (the customer photo is shared by a cart's items,
-    and a garment copy just stored is still in memory); entries built here are added to it."""
+    `known` maps storage keys to bytes already in memory (the customer photo is shared by a cart's items,
+    and a garment copy just stored is still in memory), and (key, working size, ceiling) to images already
+    prepared; what is read or prepared here is added to it."""
     s = engine_settings()
     if not tryon.photo_key:
         raise PermanentRenderError("The customer photo was erased.", code="photo_unavailable")
-    signed = s.inputs == "signed-url"
-    inputs = (("person", tryon.photo_key), ("garment", job.garment_key))
+    kind = RENDERERS[job.engine]
+    model = engine_model(kind, s.model(job.engine)) or UNDECLARED_MODEL
+    mode = s.inputs
+    if mode == "auto" and not _signed_urls_reach_providers():
+        mode = "data-uri"  # a provider cannot fetch from this host: fit everything inline instead
+    ceiling = kind.inline_max_bytes
+    forms, inline_bytes = {}, 0
     try:
-        if signed:
-            # Opaque copies, signed for as long as the provider may still read them, no longer: the objects'
-            # own keys name the organization and the photo (enterprise/org-<id>/photos/<photoId>).
-            person, garment = (
-                storage_signed_url(_engine_input_copy(job.id, role, key), ttl=s.render_timeout)
-                for role, key in inputs
-            )
-        else:
-            person, garment = (_known_data_uri(key, known) for _, key in inputs)
+        for role, key in (("person", tryon.photo_key), ("garment", job.garment_key)):
+            image = _prepared(key, model.working_size, ceiling if mode == "data-uri" else None, known)
+            if mode == "signed-url" or (mode == "auto" and len(image.data) > ceiling):
+                copy = _engine_input_copy(job.id, role, image)
+                forms[role] = storage_signed_url(copy, ttl=s.render_timeout)
+            else:
+                forms[role] = data_uri(image.data)
+                inline_bytes += len(image.data)
     except FileNotFoundError:
         raise PermanentRenderError(
             "The customer photo is no longer stored.", code="photo_unavailable"
         ) from None
+    except InputUnusable as exc:
+        raise PermanentRenderError(
+            f"A render input could not be decoded ({exc}).", code="invalid_image"
+        ) from None
     except OSError as exc:
-        doing = "copy" if signed else "read"
-        raise RetryableRenderError(f"Could not {doing} the render inputs: {type(exc).__name__}") from None
+        raise RetryableRenderError(f"Could not prepare the render inputs: {type(exc).__name__}") from None
     return EngineInputs(
-        person=person, garment=garment, category=tryon.category, quality=tryon.render_quality, job_id=job.id
+        person=forms["person"],
+        garment=forms["garment"],
+        category=tryon.category,
+        quality=tryon.render_quality,
+        job_id=job.id,
+        inline_bytes=inline_bytes,
     )
+
+
+def _prepared(key: str, working_size: tuple[int, int], ceiling: int | None, known: dict) -> PreparedImage:
+    memo = (key, working_size, ceiling)
+    if memo not in known:
+        if key not in known:
+            known[key] = storage_read(key)
+        known[memo] = input_prepare(known[key], working_size=working_size, max_bytes=ceiling)
+    return known[memo]
+
+
+def _signed_urls_reach_providers() -> bool:
+    """Whether a provider could fetch a signed URL of ours: always from S3; from this host unless its public
+    base URL is a loopback address (development, where only local fakes are allowed to be providers)."""
+    if storage_uses_s3() or private_networks_allowed():
+        return True
+    host = urlsplit(settings.PUBLIC_BASE_URL).hostname or ""
+    return host != "localhost" and not (_ip(host) and _ip(host).is_loopback)
+
+
+def _ip(host: str):
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def engine_input_key(job_id: str, role: str, extension: str) -> str:
@@ -107,10 +159,9 @@ def engine_input_key(job_id: str, role: str, extension: str) -> str:
     return f"{ENGINE_INPUTS_PREFIX}{name}.{extension}"
 
 
-def _engine_input_copy(job_id: str, role: str, source_key: str) -> str:
-    extension = source_key.rsplit(".", 1)[-1].lower()
-    key = engine_input_key(job_id, role, extension if extension in _IMAGE_EXTENSIONS else "jpg")
-    return storage_save(key, storage_read(source_key))  # a re-submit of the job overwrites its own copy
+def _engine_input_copy(job_id: str, role: str, image: PreparedImage) -> str:
+    key = engine_input_key(job_id, role, EXTENSIONS[image.content_type])
+    return storage_save(key, image.data)  # a re-submit of the job overwrites its own copy
 
 
 def engine_inputs_discard(job_id: str) -> None:
@@ -125,12 +176,6 @@ def engine_inputs_discard(job_id: str) -> None:
             except Exception:  # storage backends fail with many types; the copy is only left behind
                 logger.warning("engine job %s: could not delete an input copy", job_id, exc_info=True)
                 return
-
-
-def _known_data_uri(key: str, known: dict[str, str]) -> str:
-    if key not in known:
-        known[key] = data_uri(storage_read(key))
-    return known[key]
 
 
 def engine_result_fetch(output: str) -> RenderResult:
@@ -160,3 +205,25 @@ def engine_result_fetch(output: str) -> RenderResult:
         Image.open(io.BytesIO(image)).save(out, "PNG")
         image = out.getvalue()
     return RenderResult(image=image, content_type=image_content_type(image))
+
+
+def job_cleanup(job: EngineJob) -> None:
+    if engine_settings().inputs != "data-uri":  # auto sends an input too large to go inline by URL
+        engine_inputs_discard(job.id)
+    try:
+        if job.garment_key:
+            storage_delete(job.garment_key)
+    except Exception:  # storage backends fail with many types; the copy is only left behind
+        logger.warning("engine job %s: could not delete the garment copy", job.id, exc_info=True)
+    if job.provider_job_id:
+        try:
+            engine_client(job.engine).cleanup(job.provider_job_id, job.provider_urls)
+        except Exception as exc:  # best effort: the provider's own retention still applies
+            logger.warning("engine job %s: provider clean-up failed: %s", job.id, exc)
+
+
+def job_cancel_at_provider(job: EngineJob) -> None:
+    try:
+        engine_client(job.engine).cancel(job.provider_job_id, job.provider_urls)
+    except Exception as exc:  # best effort: the job is over for us either way
+        logger.info("engine job %s: cancel failed: %s", job.id, exc)

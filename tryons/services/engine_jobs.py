@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from infrastructure.storage import storage_delete, storage_key, storage_save
+from infrastructure.storage import storage_key, storage_save
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineUnavailable, Submission
 from tryons.engines.circuit import circuit_failure, circuit_open, circuit_success
@@ -42,10 +42,9 @@ from tryons.renderers.base import (
 )
 from tryons.services import queue
 from tryons.services.engine_io import (
-    data_uri,
     engine_inputs,
-    engine_inputs_discard,
     fan_out,
+    job_cleanup,
 )
 from tryons.services.settlement import (
     session_finish,
@@ -103,7 +102,7 @@ def engine_job_start(*, request: RenderRequest, engine: str) -> EngineJob:
     )
     EngineJob.objects.bulk_create([job], ignore_conflicts=True)
     after = Aftermath()
-    engine_jobs_submit([job.id], after=after, known={garment_key: data_uri(request.garment_image)})
+    engine_jobs_submit([job.id], after=after, known={garment_key: request.garment_image})
     after.run()
     return job
 
@@ -271,6 +270,13 @@ def _hand_slots_on(engine: str, *, after: Aftermath) -> None:
 class _Sent:
     submission: Submission | None = None
     error: RetryableRenderError | PermanentRenderError | None = None
+    inline_bytes: int = 0
+
+
+# FASHN's troubleshooting guide names oversized base64 payloads as a cause of its 500s: a 5xx to a request
+# carrying more than this inline may be the payload's fault, so it is retried without counting against the
+# engine's circuit (one large item must not open it for everyone).
+LARGE_SUBMISSION_BYTES = 1024 * 1024
 
 
 def _send(jobs: list[tuple[EngineJob, TryOn]], *, after: Aftermath, known: dict) -> None:
@@ -279,10 +285,12 @@ def _send(jobs: list[tuple[EngineJob, TryOn]], *, after: Aftermath, known: dict)
 
     def send(pair) -> _Sent:
         job, tryon = pair
+        inputs = None
         try:
-            return _Sent(submission=engine_client(job.engine).submit(engine_inputs(job, tryon, known)))
+            inputs = engine_inputs(job, tryon, known)
+            return _Sent(submission=engine_client(job.engine).submit(inputs))
         except (RetryableRenderError, PermanentRenderError) as exc:
-            return _Sent(error=exc)
+            return _Sent(error=exc, inline_bytes=inputs.inline_bytes if inputs else 0)
 
     accepted = []
     for (job, tryon), sent in zip(jobs, fan_out(send, jobs), strict=True):
@@ -291,7 +299,7 @@ def _send(jobs: list[tuple[EngineJob, TryOn]], *, after: Aftermath, known: dict)
             job.provider_urls = sent.submission.urls
             accepted.append(job)
         elif isinstance(sent.error, RetryableRenderError):  # throttled, unavailable, or our storage
-            _give_back(job, sent.error)
+            _give_back(job, sent.error, large=sent.inline_bytes > LARGE_SUBMISSION_BYTES)
         else:
             if reason := getattr(sent.error, "circuit_reason", ""):  # no retry mends it: fallback from now
                 circuit_open(job.engine, reason=reason)
@@ -316,12 +324,13 @@ def _send(jobs: list[tuple[EngineJob, TryOn]], *, after: Aftermath, known: dict)
         )
 
 
-def _give_back(job: EngineJob, exc: RetryableRenderError) -> None:
-    """A submit the provider could not take now: give the slot back and retry after a back-off."""
+def _give_back(job: EngineJob, exc: RetryableRenderError, *, large: bool) -> None:
+    """A submit the provider could not take now: give the slot back and retry after a back-off. An outage
+    counts against the circuit, unless it was a 5xx to a large request."""
     EngineJob.objects.filter(pk=job.id, state=EngineJob.State.SUBMITTED).update(
         state=EngineJob.State.WAITING, submitted_at=None, backoffs=F("backoffs") + 1, error=str(exc)[:500]
     )
-    if isinstance(exc, EngineUnavailable):
+    if isinstance(exc, EngineUnavailable) and not (large and (exc.status or 0) >= 500):
         circuit_failure(job.engine)
     logger.info("engine job %s: submit deferred: %s", job.id, exc)
     schedule_step(
@@ -353,28 +362,6 @@ def job_end(job: EngineJob, state: str, *, after: Aftermath, cleaned: bool = Fal
     if not cleaned:
         job_cleanup(job)
     return True
-
-
-def job_cleanup(job: EngineJob) -> None:
-    if engine_settings().inputs == "signed-url":
-        engine_inputs_discard(job.id)
-    try:
-        if job.garment_key:
-            storage_delete(job.garment_key)
-    except Exception:  # storage backends fail with many types; the copy is only left behind
-        logger.warning("engine job %s: could not delete the garment copy", job.id, exc_info=True)
-    if job.provider_job_id:
-        try:
-            engine_client(job.engine).cleanup(job.provider_job_id, job.provider_urls)
-        except Exception as exc:  # best effort: the provider's own retention still applies
-            logger.warning("engine job %s: provider clean-up failed: %s", job.id, exc)
-
-
-def job_cancel_at_provider(job: EngineJob) -> None:
-    try:
-        engine_client(job.engine).cancel(job.provider_job_id, job.provider_urls)
-    except Exception as exc:  # best effort: the job is over for us either way
-        logger.info("engine job %s: cancel failed: %s", job.id, exc)
 
 
 def engine_jobs_sweep(*, now=None) -> int:

@@ -19,12 +19,10 @@ from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineThrottled, EngineUnavailable, ProviderStatus
 from tryons.models import EngineJob, TryOn
 from tryons.renderers.base import PermanentRenderError
-from tryons.services.engine_io import engine_result_fetch, fan_out
+from tryons.services.engine_io import engine_result_fetch, fan_out, job_cancel_at_provider, job_cleanup
 from tryons.services.engine_jobs import (
     Aftermath,
     backoff_seconds,
-    job_cancel_at_provider,
-    job_cleanup,
     job_fail,
     jobs_still_rendering,
     jobs_with_items,

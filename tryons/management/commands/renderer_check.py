@@ -1,9 +1,12 @@
-"""`manage.py renderer_check [--engine NAME]`: render the bundled sample pair and print where the time went.
+"""`manage.py renderer_check [--engine NAME] [--outfit]`: render the bundled sample pair and print where the
+time went.
 
 The operator's smoke test with a real provider key: it runs the engine's whole protocol (submit, poll,
 download through the outbound guard) outside the pipeline — no organization, no credits, nothing stored
 but the `--output` file — and exits non-zero, with the provider's own message, if the render fails. For a
-hosted engine it also prints the model's licence and what the provider keeps of a render (the registry's).
+hosted engine it also prints the model's licence and what the provider keeps of a render (the registry's),
+and the inputs as the pipeline prepares them (tryons.engines.inputs); `--outfit` puts the sample top and
+bottoms on in one render, on a model the registry declares able to (Kling Kolors).
 """
 
 import time
@@ -14,9 +17,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineInputs, EngineThrottled, EngineUnavailable
+from tryons.engines.inputs import input_prepare, outfit_image
 from tryons.qualities import QUALITIES
 from tryons.renderers import RenderError, RenderRequest, get_renderer
-from tryons.renderers.registry import RENDERERS, engine_model
+from tryons.renderers.registry import RENDERERS, UNDECLARED_MODEL, engine_model
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -36,15 +40,21 @@ class Command(BaseCommand):
         parser.add_argument("--quality", choices=tuple(QUALITIES), default=next(iter(QUALITIES)))
         parser.add_argument("--category", default="tops")
         parser.add_argument("--output", default="renderer-check.jpg", help="Where to write the result image.")
+        parser.add_argument(
+            "--outfit", action="store_true", help="Render the sample top and bottoms together in one call."
+        )
 
-    def handle(self, *args, engine, quality, category, output, **options):
+    def handle(self, *args, engine, quality, category, output, outfit, **options):
         name = engine or settings.TRYON_RENDERER
         kind = RENDERERS[name]
         person = (SAMPLES / "person.jpg").read_bytes()
         garment = (SAMPLES / "garment.png").read_bytes()
         started = time.monotonic()
+        if outfit and not kind.engine:
+            raise CommandError(f"{name} renders one garment a render; --outfit needs a hosted engine.")
         if kind.engine:
-            image = self._hosted(name, person, garment, quality, category)
+            garments = (garment, (SAMPLES / "bottoms.png").read_bytes()) if outfit else (garment,)
+            image = self._hosted(name, person, garments, quality, category)
         elif kind.callback:
             raise CommandError(f"{name} answers by callback; check it with a real cart instead.")
         else:
@@ -62,18 +72,39 @@ class Command(BaseCommand):
         self.stdout.write(f"total       {_ms(time.monotonic() - started)}")
         self.stdout.write(self.style.SUCCESS(f"{name}: rendered {len(image):,} bytes into {output}"))
 
-    def _hosted(self, name: str, person: bytes, garment: bytes, quality: str, category: str) -> bytes:
+    def _hosted(self, name: str, person: bytes, garments: tuple, quality: str, category: str) -> bytes:
         from tryons.services.engine_io import data_uri, engine_result_fetch
 
         s = engine_settings()
+        kind = RENDERERS[name]
         client = engine_client(name)
         self.stdout.write(f"engine      {name} ({client.model})")
-        declared = engine_model(RENDERERS[name], client.model)
+        declared = engine_model(kind, client.model)
+        model = declared or UNDECLARED_MODEL
         self.stdout.write(f"licence     {declared.licence if declared else 'not declared: check its terms'}")
-        self.stdout.write(f"retention   {RENDERERS[name].retention.format(**vars(s))}")
+        self.stdout.write(f"retention   {kind.retention.format(**vars(s))}")
+        if len(garments) > model.garments_per_render:
+            raise CommandError(
+                f"{name}: {client.model} renders one garment a render; --outfit needs a model the registry "
+                "declares able to take a top and a bottom together"
+            )
+        garment = (
+            outfit_image(*garments, working_size=model.working_size) if len(garments) > 1 else garments[0]
+        )
+        # As the pipeline sends them (tryons.services.engine_io), inline: nothing is stored for a check.
+        sent = {
+            role: input_prepare(data, working_size=model.working_size, max_bytes=kind.inline_max_bytes)
+            for role, data in (("person", person), ("garment", garment))
+        }
+        self.stdout.write(
+            "inputs      "
+            + ", ".join(
+                f"{role} {i.width}x{i.height} {len(i.data) / 1024:,.0f} KiB" for role, i in sent.items()
+            )
+        )
         inputs = EngineInputs(
-            person=data_uri(person), garment=data_uri(garment), category=category, quality=quality,
-            job_id="tryon_check.1",
+            person=data_uri(sent["person"].data), garment=data_uri(sent["garment"].data), category=category,
+            quality=quality, job_id="tryon_check.1",
         )  # fmt: skip
         t0 = time.monotonic()
         try:
