@@ -138,7 +138,9 @@ class FakeProvider:
             else:
                 form, data = "url", _fetched(value)
             size = Image.open(io.BytesIO(data)).size if data else None
-            seen.append({"field": name, "form": form, "bytes": len(data or b""), "size": size, "value": value})
+            seen.append(
+                {"field": name, "form": form, "bytes": len(data or b""), "size": size, "value": value}
+            )
         with self.lock:
             self.inputs_seen.extend(seen)
         return seen
@@ -209,12 +211,12 @@ class FakeFashn(FakeProvider):
             if self.out_of_credits:
                 # FASHN docs, "Error handling": 429 OutOfCredits, "No API credits remaining"
                 return 429, {"error": "OutOfCredits", "message": "No API credits remaining"}, {}
-            if (answer := self.throttled("run")) is not None:
-                return answer
             inputs = (body or {}).get("inputs") or {}
             seen = self.see_inputs({k: inputs.get(k) for k in ("model_image", "garment_image")})
             if any(i["form"] == "data-uri" and i["bytes"] > self.base64_max_bytes for i in seen):
                 return 500, self.server_error(500), {}
+            if (answer := self.throttled("run")) is not None:
+                return answer
             missing = [k for k in ("model_image", "garment_image") if not inputs.get(k)]
             if (
                 not body
@@ -257,7 +259,8 @@ class FakeFal(FakeProvider):
 
     `final_error` (HTTP status, error type): renders end as a request fal marked failed after its own retries:
     COMPLETED, and the result answers that error (with the `error` and `error_type` in the status too when
-    `error_in_status`)."""
+    `error_in_status`). `gateway_errors`: that many result fetches are answered by fal's ingress instead (a
+    502 page from nginx, without the x-fal-request-id fal's own server answers with)."""
 
     auth_scheme = "Key"
     model = "fal-ai/leffa/virtual-tryon"  # our default (tryons.engines.settings)
@@ -285,6 +288,7 @@ class FakeFal(FakeProvider):
     }
     final_error: tuple[int, str] | None = None
     error_in_status = False
+    gateway_errors = 0
 
     def unauthorized(self):
         return {"detail": "Unauthorized"}
@@ -352,6 +356,12 @@ class FakeFal(FakeProvider):
                 return 200, answer, {}
             if method == "GET" and parts[1:] == []:
                 phase = self.phase(job, peek=True)
+                if self.gateway_errors:
+                    # fal_client/client.py _is_ingress_error: 502/503/504, no x-fal-request-id, "nginx" in it
+                    self.gateway_errors -= 1
+                    page = b"<html><body><center><h1>502 Bad Gateway</h1></center><hr>nginx</body></html>"
+                    return 502, page, {"Content-Type": "text/html"}
+                request_id = {"X-Fal-Request-Id": job.id}  # fal's own server names the request it answers for
                 if self.final_error and phase in ("done", "failed"):
                     # fal docs, "Request Error Types": {"detail", "error_type"} and X-Fal-Error-Type, with the
                     # type's status (request_timeout 504, runner_disconnected 503), after fal's 10 retries
@@ -359,16 +369,16 @@ class FakeFal(FakeProvider):
                     return (
                         status,
                         {"detail": "Request failed", "error_type": error_type},
-                        {"X-Fal-Error-Type": error_type},
+                        {"X-Fal-Error-Type": error_type, **request_id},
                     )
                 if phase == "failed":
-                    return 422, {"detail": [{"msg": "Could not detect a person in the image"}]}, {}
+                    return 422, {"detail": [{"msg": "Could not detect a person in the image"}]}, request_id
                 if phase != "done":
-                    return 400, {"detail": "Request is still in progress"}, {}
+                    return 400, {"detail": "Request is still in progress"}, request_id
                 return (
                     200,
                     {"image": {"url": self.url(f"/files/{job.id}.jpg"), "content_type": "image/jpeg"}},
-                    {},
+                    request_id,
                 )
             if method == "PUT" and parts[1:] == ["cancel"]:
                 job.cancelled = True

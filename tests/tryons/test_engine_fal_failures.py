@@ -53,6 +53,29 @@ def test_a_request_fal_failed_after_its_retries_fails_the_item_at_once_without_a
     fake.close()
 
 
+def test_a_gateway_502_on_the_result_is_fetched_again_not_taken_for_the_requests_failure(
+    monkeypatch, settings, make_cart_session, garment_server, tasks, django_capture_on_commit_callbacks
+):
+    fake = start_fake("fal", monkeypatch, settings)
+    fake.gateway_errors = 2  # fal's ingress, not the request: fal's own client retries these
+    session = _render_cart(make_cart_session, garment_server, django_capture_on_commit_callbacks)
+
+    tasks.run_until_idle()
+
+    item = session.items.get()
+    assert item.status == "completed", item.error
+    assert (
+        len(
+            fake.requests_to(
+                "GET", f"/fal-ai/leffa/requests/{EngineJob.objects.get(tryon=item).provider_job_id}"
+            )
+        )
+        >= 3
+    )
+    assert fake.gateway_errors == 0
+    fake.close()
+
+
 def test_a_failure_fal_names_in_the_status_fails_the_item_without_fetching_the_result(
     monkeypatch, settings, make_cart_session, garment_server, tasks, django_capture_on_commit_callbacks
 ):

@@ -123,7 +123,11 @@ def call(
             reason=_error_name(body),
         )
     if status == 408 or status >= 500 or status in retry_statuses:
-        raise EngineUnavailable(f"{provider} answered HTTP {status} {_message(body)}".strip(), status=status)
+        raise EngineUnavailable(
+            f"{provider} answered HTTP {status} {_message(body)}".strip(),
+            status=status,
+            headers={name.lower(): value for name, value in response.headers.items()},
+        )
     if status >= 300:
         raise EngineRejected(f"{provider} answered HTTP {status} {_message(body)}".strip())
     if not body.strip():

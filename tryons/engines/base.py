@@ -21,13 +21,15 @@ class EngineThrottled(RetryableRenderError):
 
 class EngineUnavailable(RetryableRenderError):
     """5xx, 408, a timeout or a connection failure: back off and try the same step again. `status` is the
-    provider's HTTP status when it answered (None for a network failure)."""
+    provider's HTTP status when it answered (None for a network failure), `headers` its answer's headers
+    (names in lower case), which tell a provider's own failure from its gateway's."""
 
     code = "engine_unavailable"
 
-    def __init__(self, message: str, *, status: int | None = None):
+    def __init__(self, message: str, *, status: int | None = None, headers: dict | None = None):
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
 class EngineRejected(PermanentRenderError):

@@ -101,6 +101,17 @@ STATES = {"IN_QUEUE": "queued", "IN_PROGRESS": "running", "COMPLETED": "succeede
 RETRY_STATUSES = (409,)
 
 
+def _gateway_error(exc: EngineUnavailable) -> bool:
+    """A 502/503/504 from fal's ingress, not from the request: fal_client/client.py `_is_ingress_error` (no
+    x-fal-request-id: not returned by fal's server), which its client retries. A failure of the request itself
+    names its type (docs.fal.ai, "Request Error Types": X-Fal-Error-Type)."""
+    return (
+        exc.status in (502, 503, 504)
+        and "x-fal-request-id" not in exc.headers
+        and "x-fal-error-type" not in exc.headers
+    )
+
+
 def fal_model_inputs(model: str):
     try:
         return MODEL_INPUTS[model]
@@ -212,8 +223,9 @@ class FalEngine:
         except EngineUnavailable as exc:
             # fal docs, "Retries and Error Handling": a queued request is retried up to 10 times before it
             # is marked failed, so a completed request's 5xx result is that final failure (request_timeout
-            # 504, runner_disconnected 503...); a network failure or a 408/409 is only this fetch's.
-            if exc.status is not None and exc.status >= 500:
+            # 504, runner_disconnected 503...); a network failure, a 408/409 or a gateway's 5xx is only this
+            # fetch's, and the result is fetched again at the next poll.
+            if exc.status is not None and exc.status >= 500 and not _gateway_error(exc):
                 return ProviderStatus(
                     state="failed", raw=raw, error=f"failed after fal's retries: {exc}"[:300]
                 )
