@@ -157,3 +157,16 @@ def test_the_readme_tables_state_the_declarations():
     ]
     section = " ".join((ROOT / "README.md").read_text().split())
     assert pricing.volume_discounts_text() in section
+
+
+def test_the_readme_names_every_declared_engine_model_and_working_size():
+    section = " ".join((ROOT / "README.md").read_text().split())
+    engines = [kind for kind in RENDERERS.values() if kind.engine]
+    models = [model for kind in engines for model in kind.models]
+    assert engines and models
+    for model in models:
+        assert f"`{model.name}" in section, model.name
+        width, height = model.working_size
+        assert f"{width}×{height}" in section, (model.name, model.working_size)
+    for kind in engines:
+        assert f"{kind.inline_max_bytes // (1024 * 1024)} MB" in section, kind.name

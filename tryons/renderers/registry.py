@@ -94,10 +94,10 @@ RENDERERS: dict[str, RendererKind] = {
             client="tryons.engines.fashn.FashnEngine",
             model_setting="FASHN_MODEL",
             models=(
-                # FASHN's own models, sold for e-commerce try-on (docs.fashn.ai, "FASHN Virtual Try-On v1.6"),
-                # which renders at 864 x 1296: a larger input only makes the request bigger.
+                # FASHN's own models, sold for e-commerce try-on (docs.fashn.ai, "FASHN Virtual Try-On v1.6"):
+                # v1.6 renders at 864 x 1296, v1.5 at 576 x 864; a larger input only makes the request bigger.
                 EngineModel("tryon-v1.6", COMMERCIAL, working_size=(864, 1296)),
-                EngineModel("tryon-v1.5", COMMERCIAL, working_size=(864, 1296)),
+                EngineModel("tryon-v1.5", COMMERCIAL, working_size=(576, 864)),
             ),
             # docs.fashn.ai, "Troubleshooting": oversized base64 payloads are a common cause of its 500s, and
             # FASHN states no figure; ours keeps a 864 x 1296 JPEG inline and sends anything larger by URL.
@@ -120,7 +120,7 @@ RENDERERS: dict[str, RendererKind] = {
             models=(
                 EngineModel("fal-ai/leffa/virtual-tryon", COMMERCIAL, working_size=(768, 1024)),
                 EngineModel("fal-ai/fashn/tryon/v1.6", COMMERCIAL, working_size=(864, 1296)),
-                EngineModel("fal-ai/fashn/tryon/v1.5", COMMERCIAL, working_size=(864, 1296)),
+                EngineModel("fal-ai/fashn/tryon/v1.5", COMMERCIAL, working_size=(576, 864)),
                 # fal's model page: "can be used for commercial try on"; a top and a bottom in one render.
                 EngineModel(
                     "fal-ai/kling/v1-5/kolors-virtual-try-on",
