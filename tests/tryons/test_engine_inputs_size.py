@@ -7,6 +7,7 @@ Through the worker's services and each provider's fake (tests/engine_servers.py 
 
 import io
 import os
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -166,6 +167,32 @@ def test_a_500_to_a_large_submission_does_not_count_against_the_circuit_but_one_
     assert EngineCircuit.objects.get(engine="fashn").consecutive_failures == 1, "a small one's is FASHN's"
     tasks.run_until_idle()  # both are retried after their back-off, and render
     assert len(fake.jobs) == 2
+    fake.close()
+
+
+def test_a_carts_photo_is_prepared_once_however_many_items_are_submitted_side_by_side(
+    monkeypatch, settings, organization, photo_of, make_cart_session, garment_server, tasks,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    fake = start_fake("fashn", monkeypatch, settings)
+    prepared = []
+
+    def slow_prepare(data, **options):
+        prepared.append(len(data))
+        time.sleep(0.05)  # long enough for every submitting thread to ask for the photo meanwhile
+        return input_prepare(data, **options)
+
+    monkeypatch.setattr("tryons.services.engine_io.input_prepare", slow_prepare)
+    photo = photo_of(organization)
+    storage_save(photo.storage_key, camera_photo(size=(2000, 3000)))
+    session = make_cart_session([garment_server.url(f"/garment.png?n={n}") for n in range(8)], photo=photo)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cart_session_process(session_id=session.id)
+
+    assert len(fake.requests_to("POST", "/v1/run")) == 8
+    photo_bytes = len(storage_read(photo.storage_key))
+    assert prepared.count(photo_bytes) == 1, "one decode of the photo for the whole cart, not one a thread"
+    tasks.run_until_idle()
     fake.close()
 
 

@@ -14,6 +14,7 @@ import hmac
 import io
 import ipaddress
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -77,15 +78,38 @@ def data_uri(data: bytes) -> str:
     return f"data:{image_content_type(data)};base64,{base64.b64encode(data).decode()}"
 
 
-def engine_inputs(job: EngineJob, tryon: TryOn, known: dict) -> EngineInputs:
+class InputImages:
+    """The images one batch of submissions sends, shared by its threads: each stored image is read once and
+    prepared once per model size, however many items ask for it at the same moment (a cart's photo is every
+    item's), so a batch never decodes one photo on several threads at once.
+
+    `stored` maps storage keys to bytes already in memory (a garment copy just stored)."""
+
+    def __init__(self, stored: dict[str, bytes] | None = None):
+        self._stored = dict(stored or {})
+        self._prepared: dict[tuple, PreparedImage] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def prepared(self, key: str, working_size: tuple[int, int], ceiling: int | None) -> PreparedImage:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            memo = (key, working_size, ceiling)
+            if memo not in self._prepared:
+                if key not in self._stored:
+                    self._stored[key] = storage_read(key)
+                self._prepared[memo] = input_prepare(
+                    self._stored[key], working_size=working_size, max_bytes=ceiling
+                )
+            return self._prepared[memo]
+
+
+def engine_inputs(job: EngineJob, tryon: TryOn, images: InputImages) -> EngineInputs:
     """The provider's view of the job's images, each prepared for the job's engine (tryons.engines.inputs:
     no more pixels than its model renders at, upright) and sent as TRYON_ENGINE_INPUTS says: inline as a
     data URI, or as a short-lived signed URL of an opaque copy; `auto` sends inline what is within the
-    provider's inline ceiling and the rest by URL.
-
-    `known` maps storage keys to bytes already in memory (the customer photo is shared by a cart's items,
-    and a garment copy just stored is still in memory), and (key, working size, ceiling) to images already
-    prepared; what is read or prepared here is added to it."""
+    provider's inline ceiling and the rest by URL; `images` holds what the batch has read and prepared."""
     s = engine_settings()
     if not tryon.photo_key:
         raise PermanentRenderError("The customer photo was erased.", code="photo_unavailable")
@@ -98,7 +122,7 @@ def engine_inputs(job: EngineJob, tryon: TryOn, known: dict) -> EngineInputs:
     forms, inline_bytes = {}, 0
     try:
         for role, key in (("person", tryon.photo_key), ("garment", job.garment_key)):
-            image = _prepared(key, model.working_size, ceiling if mode == "data-uri" else None, known)
+            image = images.prepared(key, model.working_size, ceiling if mode == "data-uri" else None)
             if mode == "signed-url" or (mode == "auto" and len(image.data) > ceiling):
                 copy = _engine_input_copy(job.id, role, image)
                 forms[role] = storage_signed_url(copy, ttl=s.render_timeout)
@@ -123,15 +147,6 @@ def engine_inputs(job: EngineJob, tryon: TryOn, known: dict) -> EngineInputs:
         job_id=job.id,
         inline_bytes=inline_bytes,
     )
-
-
-def _prepared(key: str, working_size: tuple[int, int], ceiling: int | None, known: dict) -> PreparedImage:
-    memo = (key, working_size, ceiling)
-    if memo not in known:
-        if key not in known:
-            known[key] = storage_read(key)
-        known[memo] = input_prepare(known[key], working_size=working_size, max_bytes=ceiling)
-    return known[memo]
 
 
 def _signed_urls_reach_providers() -> bool:

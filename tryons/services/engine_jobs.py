@@ -42,6 +42,7 @@ from tryons.renderers.base import (
 )
 from tryons.services import queue
 from tryons.services.engine_io import (
+    InputImages,
     engine_inputs,
     fan_out,
     job_cleanup,
@@ -281,13 +282,14 @@ LARGE_SUBMISSION_BYTES = 1024 * 1024
 
 def _send(jobs: list[tuple[EngineJob, TryOn]], *, after: Aftermath, known: dict) -> None:
     """Hand admitted jobs to the provider side by side, then record what it answered (one UPDATE for all
-    accepted jobs)."""
+    accepted jobs). `known`: images already in memory, by storage key."""
+    images = InputImages(known)
 
     def send(pair) -> _Sent:
         job, tryon = pair
         inputs = None
         try:
-            inputs = engine_inputs(job, tryon, known)
+            inputs = engine_inputs(job, tryon, images)
             return _Sent(submission=engine_client(job.engine).submit(inputs))
         except (RetryableRenderError, PermanentRenderError) as exc:
             return _Sent(error=exc, inline_bytes=inputs.inline_bytes if inputs else 0)
