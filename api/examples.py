@@ -47,6 +47,7 @@ FIELD_VALUES = {
     "message": "This is a test event from GarmaxAI.",
     "reference": "cts_abc123",
     "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8",
+    "lookId": "look-1",
 }
 
 NUMBER_VALUES = {
@@ -58,6 +59,10 @@ NUMBER_VALUES = {
     "balanceAfter": 1100,
     "rateLimit": 120,
     "progress": 0,
+    "itemRenders": 2,
+    "lookRenders": 1,
+    "perRender": 2,
+    "discount": 0,
     "itemCount": 2,
     "quantity": 2,
     "price": 29.99,

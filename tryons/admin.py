@@ -1,10 +1,10 @@
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from api.admin_actions import action_confirm, admin_link
 from api.errors import ApiError
-from tryons.models import CartTryOnSession, EngineCircuit, EngineJob, TryOn
+from tryons.models import CartTryOnSession, EngineCircuit, EngineJob, Look, TryOn
 from tryons.renderers.registry import RENDERERS
 from tryons.representation import result_url
 from tryons.services.cancellation import cart_session_cancel
@@ -76,6 +76,59 @@ class TryOnInline(admin.TabularInline):
         return item_duration(obj)
 
 
+class LookInline(admin.TabularInline):
+    """A cart's looks, each with its steps (one render per garment put on, in order) linked to their rows."""
+
+    model = Look
+    fields = [
+        "look_id",
+        "status",
+        "garments",
+        "steps",
+        "renders",
+        "credits",
+        "credits_refunded",
+        "result",
+        "error",
+    ]
+    readonly_fields = fields
+    ordering = ["position"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Garments (put on in order)")
+    def garments(self, obj):
+        items = dict(TryOn.objects.filter(session_id=obj.session_id).values_list("position", "category"))
+        return " → ".join(f"item {p + 1} ({items.get(p, '?')})" for p in obj.item_positions)
+
+    @admin.display(description="Steps")
+    def steps(self, obj):
+        rows = TryOn.objects.filter(look=obj).order_by("look_step")
+        reused = (
+            format_html("item {} (its own render) · ", obj.item_positions[0] + 1) if obj.reuses_item else ""
+        )
+        links = format_html_join(
+            " · ", "{} {}", ((admin_link(step, step.category), step.status) for step in rows)
+        )
+        return format_html("{}{}", reused, links) if rows or reused else "—"
+
+    @admin.display(description="Result")
+    def result(self, obj):
+        url = result_url(obj)
+        if not url:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">'
+            '<img class="console-thumb" src="{}" alt="look {}"></a>',
+            url,
+            url,
+            obj.look_id,
+        )
+
+
 def item_duration(tryon: TryOn) -> str:
     """How long the item took: render time if the renderer reported it, else start to finish."""
     if tryon.render_ms is not None:
@@ -127,7 +180,7 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
     list_select_related = ["organization"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in CartTryOnSession._meta.fields]
-    inlines = [TryOnInline]
+    inlines = [TryOnInline, LookInline]
     actions = ["cancel_sessions"]
 
     @admin.display(description="Progress", ordering="progress")

@@ -57,6 +57,7 @@ def _session(status: str, results: list[dict], *, refunded: int = 0, cancelled: 
         "creditsRefunded": refunded,
         "metadata": {"orderId": "order_789", "sessionId": "web_session_456"},
         "results": results,
+        "looks": [],  # a cart's looks, when it asked for any (README, "Looks")
         "completedAt": "2025-12-11T10:01:00Z" if cancelled else "2025-12-11T10:04:32Z",
         "cancelledAt": "2025-12-11T10:01:00Z" if cancelled else None,
     }

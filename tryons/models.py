@@ -55,6 +55,10 @@ class CartTryOnSession(models.Model):
     # SHA-256 of the request's content: a repeated identical create returns this session.
     content_hash = models.CharField(max_length=64)
     item_count = models.PositiveSmallIntegerField()
+    # Its looks (tryons.models.Look), counted so that a cart without any reads none; and whether its items
+    # are rendered alone too (renderItems).
+    look_count = models.PositiveSmallIntegerField(default=0, db_default=0)
+    render_items = models.BooleanField(default=True, db_default=True)
     progress = models.PositiveSmallIntegerField(default=0)
     credits_required = models.DecimalField(max_digits=10, decimal_places=2)
     credits_charged = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
@@ -109,8 +113,10 @@ class CartTryOnSession(models.Model):
         return self.status not in self.ACTIVE
 
 
-class TryOn(models.Model):
-    """One garment rendered on one person photo: a cart item (`session` set) or a single try-on."""
+class Look(models.Model):
+    """Several of a cart's garments on the shopper in one image (tryons.looks), put on one render at a time:
+    each step renders the next garment on the previous step's result (a TryOn row with `look` set), the
+    first on the customer's photo, or on the cart item's own result when the cart renders that garment."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -119,7 +125,54 @@ class TryOn(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
+    ACTIVE = (Status.QUEUED, Status.PROCESSING)
     FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+    id = PrefixedIdField(prefix="look")
+    session = models.ForeignKey(CartTryOnSession, on_delete=models.CASCADE, related_name="looks")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
+    position = models.PositiveSmallIntegerField()
+    look_id = models.CharField(max_length=64)
+    # The cart positions of its garments, in the order they are put on (inside out).
+    item_positions = models.JSONField()
+    # Whether its first garment is the cart item's own render (renderItems): then it is not rendered again.
+    reuses_item = models.BooleanField(default=False)
+    renders = models.PositiveSmallIntegerField()  # the renders it is charged for
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    garments_on = models.PositiveSmallIntegerField(default=0)
+    credits = models.DecimalField(max_digits=10, decimal_places=2)
+    credits_refunded = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    result_key = models.CharField(max_length=255, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "position"], name="one_look_per_position"),
+            models.UniqueConstraint(fields=["session", "look_id"], name="look_ids_unique_in_cart"),
+        ]
+
+    def __str__(self):
+        return f"{self.look_id} of {self.session_id} ({self.status})"
+
+
+class TryOn(models.Model):
+    """One garment rendered on one person photo: a cart item (`session` set), a single try-on, or a step of
+    a look (`look` set: the look's garment number `look_step` on the previous step's result)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        PROCESSING = "processing"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+        # A cart item the partner asked not to render alone (renderItems: false): only its looks show it.
+        SKIPPED = "skipped"
+
+    FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.SKIPPED)
     ACTIVE = [Status.QUEUED, Status.PROCESSING]
 
     id = PrefixedIdField(prefix="tryon")
@@ -136,6 +189,10 @@ class TryOn(models.Model):
         db_index=False,
     )
     position = models.PositiveSmallIntegerField(default=0)
+    look = models.ForeignKey(
+        Look, null=True, blank=True, on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
+    look_step = models.PositiveSmallIntegerField(null=True, blank=True)
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="tryons", db_index=False
     )
@@ -215,6 +272,10 @@ class TryOn(models.Model):
                 fields=["session", "position"],
                 condition=Q(session__isnull=False),
                 name="one_item_per_position",
+            ),
+            # A step is created once, by the transaction that finished the one before (a re-run adds none).
+            models.UniqueConstraint(
+                fields=["look", "look_step"], condition=Q(look__isnull=False), name="one_step_per_look_step"
             ),
         ]
 

@@ -6,6 +6,8 @@ the count).
 Everything is Decimal: 5 hd items cost exactly 9.00, never 8.999999.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from organizations.models import CENT
@@ -49,6 +51,40 @@ def item_price(*, quality: str, item_count: int) -> Decimal:
 
 def cart_price(*, quality: str, item_count: int) -> Decimal:
     return (item_price(quality=quality, item_count=item_count) * item_count).quantize(CENT)
+
+
+@dataclass(frozen=True)
+class CartPricing:
+    """A cart's price as the partner sees it broken down: every render costs `per_render` (the quality's
+    credits less the cart's volume `discount`); the items alone take `item_renders`, the looks
+    `look_renders`."""
+
+    per_render: Decimal
+    discount: Decimal
+    item_renders: int
+    look_renders: int
+
+    @property
+    def total(self) -> Decimal:
+        return (self.per_render * (self.item_renders + self.look_renders)).quantize(CENT)
+
+
+def look_renders(look_sizes: Sequence[int], *, render_items: bool) -> int:
+    """Renders the looks need: one per garment, put on one after the other, less the first garment's when
+    the cart renders that garment alone anyway (its result is the look's first step)."""
+    return sum(size - 1 if render_items else size for size in look_sizes)
+
+
+def cart_pricing(
+    *, quality: str, item_count: int, look_sizes: Sequence[int] = (), render_items: bool = True
+) -> CartPricing:
+    """What a cart of `item_count` items costs at `quality`, with looks of `look_sizes` garments."""
+    return CartPricing(
+        per_render=item_price(quality=quality, item_count=item_count),
+        discount=volume_discount(item_count),
+        item_renders=item_count if render_items else 0,
+        look_renders=look_renders(look_sizes, render_items=render_items),
+    )
 
 
 def single_tryon_price(*, quality: str) -> Decimal:

@@ -36,9 +36,9 @@ def cart_session_get(*, organization_id: str, session_id: str) -> CartTryOnSessi
 
 
 def tryon_list(*, organization_id: str, status: str | None = None) -> QuerySet:
-    """Single try-ons only; a cart's items are listed with their session."""
+    """Single try-ons only; a cart's items are listed with their session, and its looks' steps not at all."""
     tryons = TryOn.objects.prefetch_related("customer").filter(
-        organization_id=organization_id, session__isnull=True
+        organization_id=organization_id, session__isnull=True, look__isnull=True
     )
     if status:
         tryons = tryons.filter(status=status)
@@ -47,7 +47,9 @@ def tryon_list(*, organization_id: str, status: str | None = None) -> QuerySet:
 
 def tryon_get(*, organization_id: str, tryon_id: str) -> TryOn:
     tryon = (
-        TryOn.objects.select_related("customer").filter(organization_id=organization_id, pk=tryon_id).first()
+        TryOn.objects.select_related("customer")
+        .filter(organization_id=organization_id, pk=tryon_id, look__isnull=True)  # a look shows its own image
+        .first()
     )
     if tryon is None:
         raise ResourceNotFound("Try-on not found.", details={"tryonId": tryon_id})

@@ -86,6 +86,8 @@ class CartTryOnViewSet(
             render_quality=data.get("renderQuality"),
             background_scene=data["backgroundScene"],
             metadata=data["metadata"],
+            looks=data.get("looks"),
+            render_items=data["renderItems"],
         )
         if created:
             answer = CartTryOnSessionSerializer(session, context={"items": session.written_items}).data

@@ -42,7 +42,7 @@ CART_SESSIONS = Counter(
 )
 TRYONS = Counter(
     "garmax_tryons",
-    "Try-ons (cart items and single try-ons) reaching an end state, by source (cart, single).",
+    "Try-ons reaching an end state, by source: cart (items), single, look (a step of a look).",
     ["status", "source"],
 )
 RENDER_DURATION = Histogram(

@@ -207,6 +207,14 @@ def test_the_readme_journey_runs_as_written_and_ends_with_the_result_image(tmp_p
     with Image.open(work / "result.jpg") as result:
         red, green, blue = result.convert("RGB").getpixel((result.width // 2, int(result.height * 0.35)))
     assert red > 150 and green < 80 and blue < 80  # the red garment from the README, worn on the photo
+    assert "'lookId': 'weekend'" in output and "'status': 'completed'" in output
+    with Image.open(work / "look.jpg") as look:
+        look = look.convert("RGB")
+        top = look.getpixel((look.width // 2, int(look.height * 0.35)))
+        # The trousers' left leg: the look wears both garments, the top over the bottoms.
+        legs = look.getpixel((int(look.width * 0.42), int(look.height * 0.7)))
+    assert top[0] > 150 and top[2] < 80, top
+    assert legs[2] > 150 and legs[0] < 80, legs
 
 
 def _answers(url: str) -> bool:

@@ -339,3 +339,27 @@ def test_seed_php_example_runs_unchanged(stack, operator, live_journey, garments
         assert operator.credits(organization_id) == before
     else:  # run alone: one hd item, 2 credits
         assert operator.credits(organization_id) == before - 2
+
+
+def test_a_cart_with_a_look_renders_the_outfit_and_charges_its_renders(stack, live_journey, garments):
+    """One cart with a look of three garments on each broker: the items alone (3 renders) and the look (2 more
+    renders: its first garment is the top item's own render), all at the sd price of 1 credit."""
+    partner = live_journey["partner"]
+    before = _balance(partner)
+    session = partner.create_cart(
+        live_journey["photo"]["photoS3Key"],
+        cart_items(garments, names=("jacket", "tshirt", "jeans")),
+        quality="sd",
+        looks=[{"lookId": "layered", "items": ["prod_001", "prod_002", "prod_003"]}],
+    )
+    assert session["pricing"] == {"itemRenders": 3, "lookRenders": 2, "perRender": 1, "discount": 0}
+    assert Decimal(str(session["creditsRequired"])) == 5 and _balance(partner) == before - 5
+    (look,) = session["looks"]
+    assert [item["productId"] for item in look["items"]] == ["prod_003", "prod_002", "prod_001"]  # inside out
+
+    finished = partner.wait_for_cart(session["id"], timeout=120)
+    assert finished["status"] == "completed" and finished["progress"] == 100, finished
+    (look,) = finished["looks"]
+    assert look["status"] == "completed" and look["error"] is None
+    assert_downloads_image(look["resultUrl"])
+    assert _balance(partner) == before - 5

@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxLengthValidator, MinLengthValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.metadata import MetadataField
@@ -12,7 +13,7 @@ from api.text import REFUSED_CHARACTERS, PlainTextField
 from api.url_fields import OutboundURLField
 from infrastructure import outbound
 from organizations.models import CENT
-from tryons import pricing
+from tryons import looks, pricing
 from tryons.inputs import GarmentInput
 from tryons.models import CATEGORIES
 from tryons.qualities import QUALITY_NAMES
@@ -155,6 +156,105 @@ class CartItemSerializer(GarmentSerializer):
         return item
 
 
+_PLAIN_ID = {"type": "string", "minLength": 1, "maxLength": 255}
+_LOOK_ITEM_SCHEMA = {
+    "oneOf": [
+        {**_PLAIN_ID, "description": "The cart item's productId."},
+        {
+            "type": "object",
+            "properties": {"productId": _PLAIN_ID, "variantId": _PLAIN_ID},
+            "required": ["productId", "variantId"],
+            "description": "A product the cart holds more than once, named with its variantId.",
+        },
+    ]
+}
+_LOOK_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "lookId": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": looks.LOOK_ID_MAX_LENGTH,
+            "description": "Generated (look-1, look-2, ...) when absent.",
+        },
+        "items": {
+            "type": "array",
+            "minItems": looks.MIN_LOOK_ITEMS,
+            "maxItems": looks.MAX_LOOK_ITEMS,
+            "items": _LOOK_ITEM_SCHEMA,
+            "description": "Cart items worn together: one garment per body zone (upper, lower, full, outer).",
+        },
+    },
+    "required": ["items"],
+}
+
+
+@extend_schema_field(_LOOK_ITEM_SCHEMA)
+class LookItemField(serializers.Field):
+    """A look's garment: a cart item's productId, or {productId, variantId} when the cart holds it twice."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return PlainTextField(max_length=255).run_validation(data)
+        if isinstance(data, dict) and set(data) <= {"productId", "variantId"} and "productId" in data:
+            return {
+                "productId": PlainTextField(max_length=255).run_validation(data["productId"]),
+                "variantId": PlainTextField(max_length=255).run_validation(data.get("variantId", "")),
+            }
+        raise serializers.ValidationError("Must be a productId, or an object {productId, variantId}.")
+
+    def to_representation(self, value):
+        return value
+
+
+class LookSerializer(serializers.Serializer):
+    lookId = PlainTextField(
+        max_length=looks.LOOK_ID_MAX_LENGTH, required=False, help_text="Generated (look-1, ...) when absent."
+    )
+    items = serializers.ListField(
+        child=LookItemField(),
+        min_length=looks.MIN_LOOK_ITEMS,
+        max_length=looks.MAX_LOOK_ITEMS,
+        help_text="Cart items worn together: one garment per body zone (upper, lower, full, outer).",
+    )
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": [looks.AUTO]},
+            {"type": "array", "maxItems": looks.MAX_LOOKS, "items": _LOOK_SCHEMA},
+        ],
+        "description": (
+            f'Up to {looks.MAX_LOOKS} looks, or "auto": one look of the cart\'s first dress or one-piece, '
+            "else its first top and first bottoms, plus its first outerwear."
+        ),
+        "example": [{"lookId": "look-1", "items": ["prod_001", "prod_002"]}],
+    }
+)
+class LooksField(serializers.Field):
+    def to_internal_value(self, data):
+        if data == looks.AUTO:
+            return data
+        if not isinstance(data, list):
+            raise serializers.ValidationError(f'Must be "{looks.AUTO}" or a list of looks.')
+        if len(data) > looks.MAX_LOOKS:
+            raise serializers.ValidationError(f"Ensure at most {looks.MAX_LOOKS} looks.")
+        parsed, errors = [], {}
+        for index, look in enumerate(data):
+            serializer = LookSerializer(data=look)
+            if serializer.is_valid():
+                parsed.append(serializer.validated_data)
+            else:
+                errors[index] = serializer.errors
+        if errors:
+            raise serializers.ValidationError(errors)
+        return parsed
+
+    def to_representation(self, value):
+        return value
+
+
 class CartTryOnCreateSerializer(serializers.Serializer):
     cartId = PlainTextField(max_length=255)
     customerPhotoS3Key = serializers.CharField(max_length=255)
@@ -164,6 +264,10 @@ class CartTryOnCreateSerializer(serializers.Serializer):
     )
     backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     metadata = MetadataField(required=False, default=dict)
+    looks = LooksField(required=False)
+    renderItems = serializers.BooleanField(
+        required=False, default=True, help_text="false: render only the looks, not every item alone."
+    )
 
 
 class TryOnCreateSerializer(GarmentSerializer):

@@ -7,7 +7,12 @@ from rest_framework import serializers
 from organizations.partner_ids import PartnerOrganizationIdField
 from organizations.serializers import CreditsField
 from tryons.models import CartTryOnSession, TryOn
-from tryons.serializers.results import CartItemResultSerializer, TryOnSerializer, external_id_field
+from tryons.serializers.results import (
+    CartItemResultSerializer,
+    LookResultSerializer,
+    TryOnSerializer,
+    external_id_field,
+)
 
 
 class CartTryOnEventDataSerializer(serializers.ModelSerializer):
@@ -25,6 +30,7 @@ class CartTryOnEventDataSerializer(serializers.ModelSerializer):
         source="credits_refunded", help_text="Everything refunded on this session so far."
     )
     results = CartItemResultSerializer(source="items", many=True)
+    looks = serializers.SerializerMethodField(help_text="The cart's looks, as its GET shows them.")
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
     cancelledAt = serializers.DateTimeField(source="cancelled_at", allow_null=True)
 
@@ -43,10 +49,18 @@ class CartTryOnEventDataSerializer(serializers.ModelSerializer):
             "creditsRefunded",
             "metadata",
             "results",
+            "looks",
             "completedAt",
             "cancelledAt",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(LookResultSerializer(many=True))
+    def get_looks(self, session: CartTryOnSession) -> list[dict]:
+        if not session.look_count:
+            return []
+        garments = {item.position: (item.product_id, item.variant_id) for item in session.items.all()}
+        return [LookResultSerializer.write(look, garments) for look in session.looks.all()]
 
     def get_successCount(self, session: CartTryOnSession) -> int:
         return sum(1 for item in session.items.all() if item.status == TryOn.Status.COMPLETED)

@@ -7,7 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from organizations.serializers import CreditsField
-from tryons.models import CartTryOnSession, TryOn
+from tryons import pricing
+from tryons.models import CartTryOnSession, Look, TryOn
 from tryons.representation import result_url, tryon_error
 
 
@@ -128,6 +129,70 @@ class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
         }
 
 
+class LookGarmentSerializer(serializers.Serializer):
+    productId = serializers.CharField()
+    variantId = BlankAsNullCharField()
+
+
+class LookResultSerializer(serializers.ModelSerializer):
+    """One look of a cart: its garments in the order they were put on, and its image once rendered."""
+
+    lookId = serializers.CharField(source="look_id")
+    items = LookGarmentSerializer(many=True, help_text="Its garments, in the order they are put on.")
+    resultUrl = serializers.CharField(allow_null=True, help_text="Expiring signed URL of the look's image.")
+    creditsCharged = CreditsField(source="credits")
+    creditsRefunded = CreditsField(source="credits_refunded")
+    error = serializers.JSONField(allow_null=True)
+
+    class Meta:
+        model = Look
+        fields = ["lookId", "items", "status", "resultUrl", "creditsCharged", "creditsRefunded", "error"]
+        read_only_fields = fields
+
+    @staticmethod
+    def write(look: Look, garments: dict[int, tuple[str, str]]) -> dict:
+        return {
+            "lookId": look.look_id,
+            "items": [
+                {"productId": garments[at][0], "variantId": garments[at][1] or None}
+                for at in look.item_positions
+            ],
+            "status": str(look.status),
+            "resultUrl": result_url(look),
+            "creditsCharged": _credits(look.credits),
+            "creditsRefunded": _credits(look.credits_refunded),
+            "error": tryon_error(look),
+        }
+
+
+class PricingSerializer(serializers.Serializer):
+    """How `creditsRequired` was reached: every render costs `perRender`."""
+
+    itemRenders = serializers.IntegerField(help_text="Renders of items alone (0 with renderItems: false).")
+    lookRenders = serializers.IntegerField(
+        help_text="Renders of the looks: a garment each, less a first garment its item rendered anyway."
+    )
+    perRender = CreditsField(help_text="Credits per render: 1 × quality multiplier × (1 − volume discount).")
+    discount = serializers.DecimalField(
+        max_digits=3, decimal_places=2, coerce_to_string=False, help_text="The volume discount of the cart."
+    )
+
+
+def session_pricing(session: CartTryOnSession, looks: list[Look]) -> dict:
+    price = pricing.cart_pricing(
+        quality=session.render_quality,
+        item_count=session.item_count,
+        look_sizes=[len(look.item_positions) for look in looks],
+        render_items=session.render_items,
+    )
+    return {
+        "itemRenders": price.item_renders,
+        "lookRenders": price.look_renders,
+        "perRender": _credits(price.per_render),
+        "discount": float(price.discount),
+    }
+
+
 # The customer's own id; null once the customer was deleted (its photos and results are erased with it).
 def external_id_field():
     return serializers.CharField(source="customer.external_id", allow_null=True, read_only=True)
@@ -145,6 +210,9 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
     creditsRefunded = CreditsField(source="credits_refunded")
     estimatedCompletionTime = serializers.DateTimeField(source="estimated_completion_at", allow_null=True)
     cartItems = CartItemResultSerializer(source="items", many=True)
+    renderItems = serializers.BooleanField(source="render_items")
+    looks = serializers.SerializerMethodField()
+    pricing = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
@@ -167,6 +235,9 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
             "creditsRefunded",
             "estimatedCompletionTime",
             "cartItems",
+            "renderItems",
+            "looks",
+            "pricing",
             "metadata",
             "createdAt",
             "startedAt",
@@ -175,13 +246,33 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @staticmethod
+    def _looks(session: CartTryOnSession) -> list[Look]:
+        if not session.look_count:  # a cart without looks reads none
+            return []
+        return getattr(session, "written_looks", None) or list(session.looks.all())
+
+    @extend_schema_field(LookResultSerializer(many=True))
+    def get_looks(self, session: CartTryOnSession) -> list[dict]:
+        looks = self._looks(session)
+        garments = (
+            {row.position: (row.product_id, row.variant_id) for row in session.items.all()} if looks else {}
+        )
+        return [LookResultSerializer.write(look, garments) for look in looks]
+
+    @extend_schema_field(PricingSerializer)
+    def get_pricing(self, session: CartTryOnSession) -> dict:
+        return session_pricing(session, self._looks(session))
+
     def to_representation(self, session: CartTryOnSession) -> dict:
         # Written out like CartItemResultSerializer's, from the same declared fields (the schema). The
         # context may give the items (a create's rows as written) instead of the session's relation.
         customer = session.customer
         items = self.context.get("items")
         if items is None:
-            items = session.items.all()
+            items = list(session.items.all())
+        looks = self._looks(session)
+        garments = {row.position: (row.product_id, row.variant_id) for row in items} if looks else {}
         item = CartItemResultSerializer()
         return {
             "id": session.id,
@@ -198,6 +289,9 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
             "creditsRefunded": _credits(session.credits_refunded),
             "estimatedCompletionTime": _timestamp(session.estimated_completion_at),
             "cartItems": [item.to_representation(row) for row in items],
+            "renderItems": session.render_items,
+            "looks": [LookResultSerializer.write(look, garments) for look in looks],
+            "pricing": session_pricing(session, looks),
             "metadata": session.metadata,
             "createdAt": _timestamp(session.created_at),
             "startedAt": _timestamp(session.started_at),

@@ -1,7 +1,5 @@
 """Cancelling a cart session: every item not rendered yet is refunded, the one rendering included."""
 
-from decimal import Decimal
-
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -12,6 +10,7 @@ from infrastructure.observability import metrics
 from organizations.services import credits_refund
 from tryons import events
 from tryons.models import CartTryOnSession, TryOn
+from tryons.services.looks import looks_cancel
 
 
 def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) -> CartTryOnSession:
@@ -60,12 +59,14 @@ def cart_session_cancel(*, organization_id: str, session_id: str, actor=None) ->
             completed_at=now,
             awaiting_callback=False,
         )
-        refund = sum((credits for _, credits, _ in pending), Decimal("0"))
+        looks_owed, looks_cancelled = looks_cancel(session_id=session_id)
+        refund = sum((credits for _, credits, _ in pending), looks_owed)
         credits_refund(
             organization_id=organization_id,
             amount=refund,
             reference=f"{session_id}:cancel",
-            description=f"Refund: cancelled {len(pending)} item(s) of {session_id}",
+            description=f"Refund: cancelled {len(pending)} item(s) of {session_id}"
+            + (f" and {looks_cancelled} look(s)" if looks_cancelled else ""),
             actor=actor,
         )
         running = any(status == TryOn.Status.PROCESSING for _, _, status in pending)

@@ -4,6 +4,7 @@ import contextlib
 import hashlib
 import json
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,8 +22,10 @@ from organizations.models import Organization
 from organizations.services import credits_charge
 from tryons import pricing
 from tryons.inputs import GarmentInput
+from tryons.looks import looks_resolve
 from tryons.models import CartTryOnSession, TryOn
 from tryons.services import queue
+from tryons.services.looks import looks_rows
 
 # Per-item duration assumed for estimatedCompletionTime until there is history to measure.
 DEFAULT_ITEM_SECONDS = 8.0
@@ -134,8 +137,13 @@ def cart_session_create(
     render_quality: str | None = None,
     background_scene: str = "",
     metadata: dict | None = None,
+    looks=None,
+    render_items: bool = True,
 ) -> tuple[CartTryOnSession, bool]:
     """Create, charge and queue a cart session. Returns (session, created).
+
+    `looks` ("auto", or a list of {"lookId"?, "items"}: tryons.looks) adds looks of the cart's garments;
+    `render_items=False` renders only the looks (its items are then `skipped`, and not charged).
 
     The session, its items and the ledger charge commit together or not at all: too few credits raise
     InsufficientCredits and leave nothing behind. A create repeating a live session's cartId and content
@@ -147,6 +155,12 @@ def cart_session_create(
     if not 1 <= len(items) <= pricing.MAX_CART_ITEMS:
         raise ValidationError(details={"cartItems": [f"Must hold 1 to {pricing.MAX_CART_ITEMS} items."]})
     metadata = _check_metadata(metadata or {})
+    resolved = looks_resolve(looks, items) if looks else []
+    if not render_items and not resolved:
+        raise ValidationError(
+            "renderItems: false renders only the looks, and this cart asks for none.",
+            details={"renderItems": ["Give looks, or render the items."]},
+        )
     photo = _photo(organization_id=organization_id, photo_key=photo_key)
     quality = _quality(organization_id=organization_id, render_quality=render_quality)
     content_hash = hashlib.sha256(
@@ -157,13 +171,22 @@ def cart_session_create(
                 "scene": background_scene,
                 "metadata": metadata,
                 "items": [item.canonical() for item in items],
+                # Only when asked: a cart without looks hashes as it always did.
+                **({"looks": [[look.look_id, *look.positions] for look in resolved]} if resolved else {}),
+                **({} if render_items else {"renderItems": False}),
             },
             sort_keys=True,
             separators=(",", ":"),
         ).encode()
     ).hexdigest()
-    per_item = pricing.item_price(quality=quality, item_count=len(items))
-    total = pricing.cart_price(quality=quality, item_count=len(items))
+    price = pricing.cart_pricing(
+        quality=quality,
+        item_count=len(items),
+        look_sizes=[len(look.positions) for look in resolved],
+        render_items=render_items,
+    )
+    per_item = price.per_render if render_items else Decimal("0")
+    total = price.total
     session_id = new_id("cts")
     estimate = tryon_estimated_completion(organization_id=organization_id, item_count=len(items))
     try:
@@ -182,6 +205,8 @@ def cart_session_create(
                 metadata=metadata,
                 content_hash=content_hash,
                 item_count=len(items),
+                look_count=len(resolved),
+                render_items=render_items,
                 credits_required=total,
                 credits_charged=total,
                 estimated_completion_at=estimate,
@@ -197,17 +222,24 @@ def cart_session_create(
                     credits=per_item,
                     session=session,
                     position=position,
+                    **({} if render_items else {"status": TryOn.Status.SKIPPED}),
                 )
                 for position, item in enumerate(items)
             ]
             rows_insert(rows, varying=CART_ITEM_VARYING_FIELDS)
+            if resolved:
+                session.written_looks = looks_rows(
+                    session=session, looks=resolved, render_items=render_items, per_render=price.per_render
+                )
             # Charged last: the organization row stays locked from here to the commit, and every other
             # create of this organization waits for it.
             _charge_and_queue(
                 organization_id=organization_id,
                 amount=total,
                 owner_id=session_id,
-                description=f"Cart try-on {cart_id[:60]}: {len(items)} item(s) at {quality}",
+                description=f"Cart try-on {cart_id[:60]}: {len(items)} item(s)"
+                + (f" and {len(resolved)} look(s)" if resolved else "")
+                + f" at {quality}",
                 task="tryons.process_cart_session",
             )
             transaction.on_commit(lambda: metrics.cart_session_entered(CartTryOnSession.Status.QUEUED))

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from tryons.models import CartTryOnSession, TryOn
+from tryons.models import CartTryOnSession, Look, TryOn
 from tryons.services.settlement import session_finish, session_progress, tryon_fail
 
 PHOTO_ERASED = "photo_unavailable"
@@ -30,6 +30,7 @@ def customer_results_erase(*, customer_id: str) -> list[str]:
         keys = [key for key in tryons.values_list("result_key", flat=True) if key]
         tryons.update(result_key="", photo_key="")
         CartTryOnSession.objects.filter(pk__in=session_ids).update(photo_key="")
+        Look.objects.filter(session_id__in=session_ids).update(result_key="")  # a step's image, erased above
         rendering = list(TryOn.objects.filter(customer_id=customer_id, status=TryOn.Status.PROCESSING))
         for tryon in rendering:
             tryon_fail(tryon=tryon, code=PHOTO_ERASED, message="The customer was erased during the render.")

@@ -24,6 +24,7 @@ from tryons.services.engine_handover import cart_items_hand_over
 from tryons.services.engine_jobs import engine_job_place
 from tryons.services.garments import garment_image_download
 from tryons.services.leases import lease_claim, lease_claim_redelivered, unsettled
+from tryons.services.looks import looks_start
 from tryons.services.settlement import (
     result_key,
     session_finish,
@@ -59,6 +60,7 @@ def cart_session_process(*, session_id: str, redelivered: bool = False) -> None:
         TryOn.objects.filter(session_id=session_id).order_by("position").values_list("id", flat=True)
     )
     with Heartbeat(CartTryOnSession, session_id, lease) as heartbeat:
+        looks_start(session_id=session_id)  # looks on the customer's photo render beside the items
         engine = _hosted_engine(session_id)
         if engine:
             cart_items_hand_over(session_id=session_id, engine=engine)

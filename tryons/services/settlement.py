@@ -1,8 +1,9 @@
 """Ending an item — completed or failed — exactly once, with its refund, progress and webhook event.
 
 A cart item answers to its session (refund under `<session>:item:<n>:failed`, no event of its own: the
-session's end event reports it); a single try-on answers to itself (`<tryon>:failed`, `tryon.<end>`).
-`settlement_for` is the one place that tells the two apart.
+session's end event reports it); a single try-on answers to itself (`<tryon>:failed`, `tryon.<end>`); a
+step of a look answers to its look (tryons.services.looks: the next step, or the look's end and refund).
+`settlement_for` is the one place that tells them apart.
 """
 
 from dataclasses import dataclass
@@ -18,8 +19,15 @@ from infrastructure.storage import storage_delete, storage_save
 from organizations.partner_ids import partner_storage_key
 from organizations.services import credits_refund
 from tryons import events
-from tryons.models import CartTryOnSession, TryOn
+from tryons.models import CartTryOnSession, Look, TryOn
 from tryons.renderers.base import RenderResult
+from tryons.services.looks import (
+    look_renders_done,
+    look_step_ended,
+    looks_item_ended,
+    looks_lock,
+    looks_waiting_on_items,
+)
 
 
 def result_key(tryon: TryOn, extension: str) -> str:
@@ -53,8 +61,14 @@ class _CartItemSettlement:
             credits_refunded=F("credits_refunded") + amount
         )
 
+    def complete_lock(self) -> None:
+        # A look that starts from this item is advanced in the same transaction: the session first.
+        if looks_waiting_on_items(self.session_id):
+            self.lock()
+
     def ended(self, tryon: TryOn, end: str) -> None:
-        pass  # the session's own end event reports its items
+        # The session's own end event reports its items; a look that starts from this item goes on now.
+        looks_item_ended(session_id=self.session_id, position=tryon.position, end=end)
 
     def after(self) -> None:
         session_progress(session_id=self.session_id)
@@ -72,6 +86,9 @@ class _SingleSettlement:
     def refunded(self, amount: Decimal) -> None:
         pass
 
+    def complete_lock(self) -> None:
+        pass
+
     def ended(self, tryon: TryOn, end: str) -> None:
         tryon.refresh_from_db()
         # In the caller's transaction: the event (outbox row) commits with the end state or not at all.
@@ -81,9 +98,41 @@ class _SingleSettlement:
         pass
 
 
-def settlement_for(tryon: TryOn) -> _CartItemSettlement | _SingleSettlement:
-    """Who a finished item answers to: its cart session, or itself."""
-    return _CartItemSettlement(tryon.session_id) if tryon.session_id else _SingleSettlement()
+@dataclass(frozen=True)
+class _LookStepSettlement:
+    session_id: str
+    look_id: str
+
+    def lock(self) -> None:
+        looks_lock(session_id=self.session_id, look_id=self.look_id)
+
+    def refund_reference(self, tryon: TryOn) -> tuple[str, str]:
+        raise AssertionError("a step is charged nothing: its look is refunded whole (tryons.services.looks)")
+
+    def refunded(self, amount: Decimal) -> None:
+        pass
+
+    def complete_lock(self) -> None:
+        self.lock()  # the next step is created with the look locked, in LOCK ORDER
+
+    def ended(self, tryon: TryOn, end: str) -> None:
+        look_step_ended(tryon, end)
+        # No run of the session is waiting for its looks: the step that ends the last one settles it.
+        self.after()
+
+    def after(self) -> None:
+        session_progress(session_id=self.session_id)
+        session_finish(session_id=self.session_id)
+
+
+def settlement_for(tryon: TryOn) -> _CartItemSettlement | _SingleSettlement | _LookStepSettlement:
+    """Who a finished item answers to: its cart session, its look, or itself."""
+    if tryon.session_id:
+        return _CartItemSettlement(tryon.session_id)
+    if tryon.look_id:
+        session_id = Look.objects.values_list("session_id", flat=True).get(pk=tryon.look_id)
+        return _LookStepSettlement(session_id, tryon.look_id)
+    return _SingleSettlement()
 
 
 def tryon_complete(
@@ -94,7 +143,9 @@ def tryon_complete(
     if result is not None:
         key = result_key(tryon, "png" if result.content_type == "image/png" else "jpg")
         storage_save(key, result.image)
+    settlement = settlement_for(tryon)
     with transaction.atomic():
+        settlement.complete_lock()
         # An erasure clears photo_key: a render finishing after it must not leave a result behind.
         updated = (
             TryOn.objects.filter(pk=tryon.id, status=TryOn.Status.PROCESSING)
@@ -110,7 +161,7 @@ def tryon_complete(
             )
         )
         if updated:
-            settlement_for(tryon).ended(tryon, "completed")
+            settlement.ended(tryon, "completed")
             _count_end(tryon, TryOn.Status.COMPLETED)
     if not updated:
         current = TryOn.objects.filter(pk=tryon.id).values_list("result_key", flat=True).first()
@@ -152,6 +203,7 @@ def cart_items_complete(*, results: list[tuple[TryOn, str, int | None]]) -> set[
     with connection.cursor() as cursor:
         cursor.execute(_COMPLETE_CART_ITEMS.format(rows=rows), params)
         completed = {row[0] for row in cursor.fetchall()}
+    _looks_items_completed([tryon for tryon, _, _ in results if tryon.id in completed])
     transaction.on_commit(
         lambda: metrics.tryon_ended(status=TryOn.Status.COMPLETED, source="cart", count=len(completed))
     )
@@ -162,6 +214,17 @@ def cart_items_complete(*, results: list[tuple[TryOn, str, int | None]]) -> set[
             if current.get(tryon_id) != key:
                 storage_delete(key)
     return completed
+
+
+def _looks_items_completed(items: list[TryOn]) -> None:
+    """The looks that start from these just completed cart items go on (one query when none does); each in
+    a transaction of its own, after the items' (a run dying in between leaves them to `looks_start`)."""
+    sessions = {item.session_id for item in items}
+    if not Look.objects.filter(session_id__in=sessions, status=Look.Status.QUEUED, reuses_item=True).exists():
+        return
+    for item in sorted(items, key=lambda item: (item.session_id, item.position)):
+        with transaction.atomic():
+            looks_item_ended(session_id=item.session_id, position=item.position, end=TryOn.Status.COMPLETED)
 
 
 def tryon_fail(*, tryon: TryOn, code: str, message: str) -> bool:
@@ -183,23 +246,27 @@ def tryon_fail(*, tryon: TryOn, code: str, message: str) -> bool:
         )
         if not updated:
             return False
-        reference, description = settlement.refund_reference(tryon)
-        credits_refund(
-            organization_id=tryon.organization_id,
-            amount=tryon.credits,
-            reference=reference,
-            description=description,
-        )
-        settlement.refunded(tryon.credits)
+        if tryon.credits:  # a look's step is charged nothing: its look is refunded (settlement.ended)
+            reference, description = settlement.refund_reference(tryon)
+            credits_refund(
+                organization_id=tryon.organization_id,
+                amount=tryon.credits,
+                reference=reference,
+                description=description,
+            )
+            settlement.refunded(tryon.credits)
         settlement.ended(tryon, "failed")
         _count_end(tryon, TryOn.Status.FAILED)
     return True
 
 
 def session_progress(*, session_id: str) -> None:
+    """Progress over every render the session was charged for: its items' and its looks'."""
     counts = _item_counts(session_id)
-    total = sum(counts.values()) or 1
-    done = sum(counts.get(status, 0) for status in TryOn.FINISHED)
+    counts.pop(TryOn.Status.SKIPPED, None)  # not rendered alone: only its looks show it
+    looks = list(Look.objects.filter(session_id=session_id))
+    total = sum(counts.values()) + sum(look.renders for look in looks) or 1
+    done = sum(counts.get(status, 0) for status in TryOn.FINISHED) + sum(map(look_renders_done, looks))
     progress = done * 100 // total
     CartTryOnSession.objects.filter(pk=session_id, status=CartTryOnSession.Status.PROCESSING).update(
         progress=progress,
@@ -235,6 +302,16 @@ def session_finish(*, session_id: str) -> str | None:
         counts = _item_counts(session_id)
         if counts.get(TryOn.Status.QUEUED) or counts.get(TryOn.Status.PROCESSING):
             return None
+        looks = dict(
+            Look.objects.filter(session_id=session_id)
+            .values_list("status")
+            .annotate(n=Count("id"))
+            .values_list("status", "n")
+        )
+        if looks.get(Look.Status.QUEUED) or looks.get(Look.Status.PROCESSING):
+            return None
+        for status in (TryOn.Status.COMPLETED, TryOn.Status.FAILED):
+            counts[status] = counts.get(status, 0) + looks.get(status, 0)
         now = timezone.now()
         if session.status == CartTryOnSession.Status.CANCELLED:
             CartTryOnSession.objects.filter(pk=session_id, completed_at__isnull=True).update(completed_at=now)
@@ -258,7 +335,7 @@ def session_finish(*, session_id: str) -> str | None:
 
 
 def _count_end(tryon: TryOn, status: str) -> None:
-    source = "cart" if tryon.session_id else "single"
+    source = "cart" if tryon.session_id else "look" if tryon.look_id else "single"
     transaction.on_commit(lambda: metrics.tryon_ended(status=status, source=source))
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tryons.models import CartTryOnSession, TryOn
 from tryons.services import queue
 from tryons.services.leases import unsettled
+from tryons.services.looks import looks_give_up
 from tryons.services.settlement import session_finish, tryon_timeout
 
 logger = logging.getLogger(__name__)
@@ -85,4 +86,5 @@ def _session_give_up(session_id: str, *, now: datetime) -> None:
     )
     for tryon in TryOn.objects.filter(session_id=session_id).exclude(status__in=TryOn.FINISHED):
         tryon_timeout(tryon)
+    looks_give_up(session_id=session_id)
     session_finish(session_id=session_id)
