@@ -242,6 +242,11 @@ class LooksField(serializers.Field):
             raise serializers.ValidationError(f"Ensure at most {looks.MAX_LOOKS} looks.")
         parsed, errors = [], {}
         for index, look in enumerate(data):
+            items = look.get("items") if isinstance(look, dict) else None
+            if isinstance(items, list) and len(items) > looks.MAX_LOOK_ITEMS:  # before any item is parsed
+                too_many = f"Ensure this field has no more than {looks.MAX_LOOK_ITEMS} elements."
+                errors[index] = {"items": [too_many]}
+                continue
             serializer = LookSerializer(data=look)
             if serializer.is_valid():
                 parsed.append(serializer.validated_data)
