@@ -188,7 +188,8 @@ def cart_session_create(
     per_item = price.per_render if render_items else Decimal("0")
     total = price.total
     session_id = new_id("cts")
-    estimate = tryon_estimated_completion(organization_id=organization_id, item_count=len(items))
+    renders = price.item_renders + price.look_renders  # what the estimate waits for: every render
+    estimate = tryon_estimated_completion(organization_id=organization_id, item_count=renders)
     try:
         # A repeated create is found by the unique index on its live content, not by a look-up first:
         # its insert fails before anything is charged, and new carts (nearly all) skip a round trip.
