@@ -326,3 +326,39 @@ def test_on_a_hosted_engine_each_step_hands_the_provider_our_own_previous_result
     session.refresh_from_db()
     assert session.status == "completed"
     fake.close()
+
+
+@pytest.mark.usefixtures("allow_private")
+def test_erasing_the_customer_mid_look_forgets_its_images_and_refunds_the_look(
+    organization, photo_of, garment_server, worker, rendering, django_capture_on_commit_callbacks
+):
+    from customers.services import customer_delete
+    from infrastructure.storage import storage_exists
+
+    session = _cart(
+        organization,
+        photo_of,
+        garment_server,
+        looks=[{"items": ["prod_jacket", "prod_tshirt", "prod_jeans"]}],
+        render_items=False,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cart_session_process(session_id=session.id)
+    first_step = next(i for task, i in worker.queued if task == "tryons.process_tryon")
+    worker.queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tryon_process(tryon_id=first_step)
+    (look,) = Look.objects.filter(session=session)
+    rendered = TryOn.objects.get(pk=first_step).result_key
+    assert rendered and storage_exists(rendered)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_delete(organization_id=organization.id, external_id=session.customer.external_id)
+    worker.run_all()  # the next step's run finds the photo reference gone
+
+    look.refresh_from_db()
+    session.refresh_from_db()
+    assert not storage_exists(rendered), "the intermediate image is erased with the customer's results"
+    assert look.result_key == "" and look.status == "failed" and look.credits_refunded == look.credits
+    assert session.status == "failed" and session.credits_refunded == look.credits
+    assert not TryOn.objects.filter(look=look).exclude(result_key="").exists()
