@@ -34,6 +34,8 @@ def _item(n: int, status: str, *, credits: int = 2, refunded: int = 0, error=Non
         "error": error,
         "engine": None if status == "queued" else "fashn",
         "renderMs": 8400 if status == "completed" else None,
+        # FASHN keeps the photo's background: the studio asked for is not what it shows.
+        "backgroundSceneApplied": "original" if status == "completed" else None,
         "creditsCharged": credits,
         "creditsRefunded": refunded,
         "completedAt": "2025-12-11T10:04:32Z" if status in ("completed", "failed", "cancelled") else None,
@@ -82,6 +84,7 @@ def _tryon(status: str, *, error=None) -> dict:
         "error": error,
         "engine": "fashn",
         "renderMs": 8400 if status == "completed" else None,
+        "backgroundSceneApplied": "original" if status == "completed" else None,
         "creditsCharged": 2,
         "creditsRefunded": 2 if status == "failed" else 0,
         "estimatedCompletionTime": None,

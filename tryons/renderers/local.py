@@ -3,7 +3,8 @@
 The person photo is cropped to the quality's portrait size, the garment's plain backdrop is keyed out, and
 the garment is scaled into the body region its category covers (tops on the torso, bottoms on the legs,
 dresses and one-pieces from shoulders to knees, outerwear a little wider than tops). A banner marks the
-result as a preview. It needs no GPU or network, so the embedded setup and the tests render real images.
+result as a preview. A background scene (tryons.scenes) replaces the photo's plain backdrop, keyed out as the
+garment's is. It needs no GPU or network, so the embedded setup and the tests render real images.
 """
 
 import io
@@ -11,6 +12,7 @@ import io
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 from tryons.renderers.base import PermanentRenderError, RenderRequest, RenderResult
+from tryons.scenes import SCENES, scene_requested
 
 # Body region per category as fractions of the frame: (left, top, right, bottom).
 REGIONS = {
@@ -36,20 +38,33 @@ def _open(data: bytes, what: str) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
-def _garment_cutout(garment: Image.Image) -> Image.Image:
-    """RGBA garment with its uniform backdrop (sampled at the corners) made transparent."""
-    rgba = garment.convert("RGBA")
-    if garment.mode in ("RGBA", "LA", "PA") and rgba.getextrema()[3][0] < 255:
-        return rgba  # already has transparency: trust it
-    rgb = rgba.convert("RGB")
+def _subject_mask(rgb: Image.Image) -> Image.Image:
+    """255 where the image differs from its uniform backdrop (the colour its corners agree on), else 0."""
     w, h = rgb.size
     corners = [rgb.getpixel(xy) for xy in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
     backdrop = tuple(sorted(c[i] for c in corners)[1] for i in range(3))
     red, green, blue = ImageChops.difference(rgb, Image.new("RGB", rgb.size, backdrop)).split()
     distance = ImageChops.lighter(ImageChops.lighter(red, green), blue)
-    mask = distance.point(lambda v: 255 if v > BACKDROP_TOLERANCE else 0)
-    rgba.putalpha(mask)
+    return distance.point(lambda v: 255 if v > BACKDROP_TOLERANCE else 0)
+
+
+def _garment_cutout(garment: Image.Image) -> Image.Image:
+    """RGBA garment with its uniform backdrop (sampled at the corners) made transparent."""
+    rgba = garment.convert("RGBA")
+    if garment.mode in ("RGBA", "LA", "PA") and rgba.getextrema()[3][0] < 255:
+        return rgba  # already has transparency: trust it
+    rgba.putalpha(_subject_mask(rgba.convert("RGB")))
     return rgba
+
+
+def _on_scene(frame: Image.Image, scene: str) -> Image.Image:
+    """The person on the scene's backdrop, the photo's own backdrop keyed out; as it is for `original`."""
+    backdrop = SCENES[scene].backdrop
+    if backdrop is None:
+        return frame
+    staged = Image.new("RGB", frame.size, backdrop)
+    staged.paste(frame, mask=_subject_mask(frame))
+    return staged
 
 
 def _font(size: int):
@@ -66,6 +81,7 @@ class LocalPreviewRenderer:
         width, height = request.size
         person = _open(request.person_image, "person").convert("RGB")
         frame = ImageOps.fit(person, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.35))
+        frame = _on_scene(frame, scene_requested(request.background_scene))
         garment = _garment_cutout(_open(request.garment_image, "garment"))
 
         left, top, right, bottom = REGIONS[request.category]

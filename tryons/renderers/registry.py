@@ -61,6 +61,9 @@ class RendererKind:
     # `renderer_check` prints both; the README states them.
     models: tuple[EngineModel, ...] = ()
     retention: str = ""
+    # Whether it puts the requested background scene (tryons.scenes) behind the person; one that does not
+    # keeps the photo's background, and items report `original` as the scene applied.
+    places_scenes: bool = False
     # The largest prepared image sent inline as a data URI; a larger one goes as a short-lived signed URL
     # (TRYON_ENGINE_INPUTS=auto), or is re-encoded smaller until it fits (data-uri).
     inline_max_bytes: int = 1024 * 1024
@@ -73,12 +76,18 @@ class RendererKind:
 RENDERERS: dict[str, RendererKind] = {
     kind.name: kind
     for kind in (
-        RendererKind("local", synchronous=True, builder="tryons.renderers.local.LocalPreviewRenderer"),
+        RendererKind(
+            "local",
+            synchronous=True,
+            builder="tryons.renderers.local.LocalPreviewRenderer",
+            places_scenes=True,
+        ),
         RendererKind(
             "http",
             synchronous=True,
             builder="tryons.renderers.http.renderer_from_settings",
             needs=("TRYON_HTTP_RENDERER_URL",),
+            places_scenes=True,  # the operator's renderer gets backgroundScene and is documented to honour it
         ),
         RendererKind(
             "eventbridge",
@@ -86,6 +95,7 @@ RENDERERS: dict[str, RendererKind] = {
             builder="tryons.renderers.eventbridge.renderer_from_settings",
             callback=True,
             needs=("EVENTBRIDGE_BUS_NAME", "TRYON_CALLBACK_SECRET"),
+            places_scenes=True,  # as http: the operator's renderer gets backgroundScene
         ),
         RendererKind(
             "fashn",

@@ -17,6 +17,14 @@ from tryons import looks, pricing
 from tryons.inputs import GarmentInput
 from tryons.models import CATEGORIES
 from tryons.qualities import QUALITY_NAMES
+from tryons.scenes import SCENE_NAMES, SCENES
+
+SCENES_HELP = (
+    "The background behind the shopper: "
+    + "; ".join(f"{scene.name}: {scene.description}" for scene in SCENES.values())
+    + ". Empty or absent: original. A renderer that cannot place a scene keeps the photo's background "
+    + "(each item's backgroundSceneApplied says which it shows)."
+)
 
 
 def _image_url(value: str) -> str:
@@ -267,7 +275,13 @@ class CartTryOnCreateSerializer(serializers.Serializer):
     renderQuality = serializers.ChoiceField(
         choices=QUALITY_NAMES, required=False, help_text="Defaults to the organization's setting."
     )
-    backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    backgroundScene = serializers.ChoiceField(
+        choices=SCENE_NAMES,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=SCENES_HELP,
+    )
     metadata = MetadataField(required=False, default=dict)
     looks = LooksField(required=False)
     renderItems = serializers.BooleanField(
@@ -280,5 +294,11 @@ class TryOnCreateSerializer(GarmentSerializer):
     renderQuality = serializers.ChoiceField(
         choices=QUALITY_NAMES, required=False, help_text="Defaults to the organization's setting."
     )
-    backgroundScene = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    backgroundScene = serializers.ChoiceField(
+        choices=SCENE_NAMES,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=SCENES_HELP,
+    )
     metadata = MetadataField(required=False, default=dict)

@@ -9,7 +9,8 @@ from rest_framework import serializers
 from organizations.serializers import CreditsField
 from tryons import pricing
 from tryons.models import CartTryOnSession, Look, TryOn
-from tryons.representation import result_url, tryon_error
+from tryons.representation import result_url, scene_applied, tryon_error
+from tryons.scenes import SCENE_NAMES
 
 
 class BlankAsNullCharField(serializers.CharField):
@@ -47,6 +48,7 @@ _ERROR_SCHEMA = {
 
 class _ResultMixin(serializers.Serializer):
     resultUrl = serializers.SerializerMethodField(help_text="Expiring signed URL of the rendered image.")
+    backgroundSceneApplied = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     engine = serializers.SerializerMethodField(
         help_text="The renderer that rendered (or is rendering) it: local, http, eventbridge, fashn, fal or "
@@ -58,6 +60,18 @@ class _ResultMixin(serializers.Serializer):
         help_text="Milliseconds from handing the item to its renderer to its result (a hosted engine's queue "
         "time included); null until completed.",
     )
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "enum": [*SCENE_NAMES, None],
+            "nullable": True,
+            "description": "The background scene the result shows: the one asked for where the renderer "
+            "places scenes, else the photo's own (original); null until completed.",
+        }
+    )
+    def get_backgroundSceneApplied(self, tryon: TryOn) -> str | None:
+        return scene_applied(tryon)
 
     @extend_schema_field({"type": "string", "nullable": True, "example": "fashn"})
     def get_engine(self, tryon: TryOn) -> str | None:
@@ -103,6 +117,7 @@ class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
             "error",
             "engine",
             "renderMs",
+            "backgroundSceneApplied",
             "creditsCharged",
             "creditsRefunded",
             "completedAt",
@@ -123,6 +138,7 @@ class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
             "error": tryon_error(tryon),
             "engine": tryon.renderer or None,
             "renderMs": tryon.render_ms,
+            "backgroundSceneApplied": scene_applied(tryon),
             "creditsCharged": _credits(tryon.credits),
             "creditsRefunded": _credits(tryon.credits_refunded),
             "completedAt": _timestamp(tryon.completed_at),
@@ -334,6 +350,7 @@ class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
             "error",
             "engine",
             "renderMs",
+            "backgroundSceneApplied",
             "creditsCharged",
             "creditsRefunded",
             "estimatedCompletionTime",
