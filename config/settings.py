@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS = {
         "RenderQualityEnum": "tryons.qualities.QUALITY_NAMES",
         "TryOnStatusEnum": "tryons.models.TryOn.Status",
         "CartTryOnSessionStatusEnum": "tryons.models.CartTryOnSession.Status",
+        "BackgroundSceneEnum": "tryons.scenes.SCENE_NAMES",
     },
     "POSTPROCESSING_HOOKS": [
         "webhooks.openapi.document_events",  # webhook payloads (x-webhooks), before enums are named
