@@ -1,5 +1,7 @@
 """Reads for the account a key sees (its organization, in its mode, and that mode's credit ledger)."""
 
+import copy
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.db.models import QuerySet
@@ -10,6 +12,45 @@ from api.timestamps import timestamp_text
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.models import ApiKey
 from organizations.models import CreditLedgerEntry, Organization, credits_number
+
+# Parts of GET /v1/account that apps above keys add (tryons: what this deployment renders), registered in
+# their AppConfig.ready with the serializer that documents them: keys cannot import them.
+# The OpenAPI example of GET /v1/account; each registered section adds its own to it.
+ACCOUNT_EXAMPLE = {
+    "organizationId": "org_abc123",
+    "name": "Acme Fashion",
+    "status": "active",
+    "livemode": True,
+    "credits": 96.4,
+    "apiKey": {
+        "id": "key_9f8e7d6c5b4a",
+        "keyPrefix": "gx_live_ab12cd34",
+        "mode": "live",
+        "scopes": ["all"],
+        "rateLimit": 60,
+        "endpointLimits": {"cart-tryons:create": 10},
+        "remaining": 59,
+        "resetAt": 1768473060,
+        "expiresAt": None,
+    },
+}
+
+_account_sections: dict[str, tuple[Callable[[ApiKeyPrincipal], dict], object]] = {}
+
+
+def account_section_register(
+    name: str, build: Callable[[ApiKeyPrincipal], dict], serializer, *, example: dict
+) -> None:
+    """Add (or replace: a repeated ready() is harmless) the account field `name`, built per request by
+    `build(principal)`, documented by `serializer` (an instance), shown in the API reference as `example`."""
+    _account_sections[name] = (build, serializer)
+    ACCOUNT_EXAMPLE[name] = example
+
+
+def account_sections() -> dict[str, object]:
+    """The registered account fields, each a fresh copy of its serializer (a field binds to one parent), as
+    DRF copies a serializer's declared fields."""
+    return {name: copy.deepcopy(serializer) for name, (_, serializer) in _account_sections.items()}
 
 
 def account_for_key(*, principal: ApiKeyPrincipal, rate_limit) -> dict:
@@ -38,6 +79,7 @@ def account_for_key(*, principal: ApiKeyPrincipal, rate_limit) -> dict:
                 else None
             ),
         },
+        **{name: build(principal) for name, (build, _) in _account_sections.items()},
     }
 
 

@@ -284,25 +284,9 @@ class AccountSerializer(serializers.Serializer):
     credits = CreditsField(help_text="The balance of the key's mode.")
     apiKey = AccountApiKeySerializer()
 
-
-_ACCOUNT_EXAMPLE = {
-    "organizationId": "org_abc123",
-    "name": "Acme Fashion",
-    "status": "active",
-    "livemode": True,
-    "credits": 96.4,
-    "apiKey": {
-        "id": "key_9f8e7d6c5b4a",
-        "keyPrefix": "gx_live_ab12cd34",
-        "mode": "live",
-        "scopes": ["all"],
-        "rateLimit": 60,
-        "endpointLimits": {"cart-tryons:create": 10},
-        "remaining": 59,
-        "resetAt": 1768473060,
-        "expiresAt": None,
-    },
-}
+    def get_fields(self):
+        # And what apps above keys add (selectors.account_section_register), e.g. renderCapabilities.
+        return {**super().get_fields(), **selectors.account_sections()}
 
 
 @extend_schema(tags=["Account"])
@@ -317,7 +301,7 @@ class AccountViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="The account behind this API key: organization, balance of the key's mode, the key's limits",
         responses={200: AccountSerializer},
-        examples=[OpenApiExample("Live key", value=_ACCOUNT_EXAMPLE, response_only=True)],
+        examples=[OpenApiExample("Live key", value=selectors.ACCOUNT_EXAMPLE, response_only=True)],
     )
     def retrieve(self, request):
         account = selectors.account_for_key(

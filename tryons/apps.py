@@ -27,6 +27,12 @@ class TryonsConfig(AppConfig):
         from tryons.services.erasure import customer_results_erase
 
         customer_eraser_register("tryons", customer_results_erase)
+        from apikeys.selectors import account_section_register
+        from tryons.capabilities import EXAMPLE, RenderCapabilitiesSerializer, render_capabilities
+
+        account_section_register(
+            "renderCapabilities", render_capabilities, RenderCapabilitiesSerializer(), example=EXAMPLE
+        )
         # The pipeline queues its tasks by name (tryons.services.queue): register them in every process.
         import tryons.tasks  # noqa: F401
 
