@@ -24,6 +24,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def result_thumbnail(obj: TryOn | Look, alt: str) -> str:
+    """A thumbnail from the same expiring signed URL partners get; the full image opens on click."""
+    url = result_url(obj)
+    if not url:
+        return "—"
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener"><img class="console-thumb" src="{}" alt="{}"></a>',
+        url,
+        url,
+        alt,
+    )
+
+
 class TryOnInline(admin.TabularInline):
     model = TryOn
     fields = [
@@ -59,17 +72,7 @@ class TryOnInline(admin.TabularInline):
 
     @admin.display(description="Result")
     def result(self, obj):
-        # A thumbnail from the same expiring signed URL partners get; the full image opens on click.
-        url = result_url(obj)
-        if not url:
-            return "—"
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener">'
-            '<img class="console-thumb" src="{}" alt="result {}"></a>',
-            url,
-            url,
-            obj.pk,
-        )
+        return result_thumbnail(obj, f"result {obj.pk}")
 
     @admin.display(description="Duration")
     def duration(self, obj):
@@ -117,16 +120,7 @@ class LookInline(admin.TabularInline):
 
     @admin.display(description="Result")
     def result(self, obj):
-        url = result_url(obj)
-        if not url:
-            return "—"
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener">'
-            '<img class="console-thumb" src="{}" alt="look {}"></a>',
-            url,
-            url,
-            obj.look_id,
-        )
+        return result_thumbnail(obj, f"look {obj.look_id}")
 
 
 def item_duration(tryon: TryOn) -> str:
