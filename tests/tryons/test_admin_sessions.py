@@ -84,3 +84,38 @@ def test_sessions_filter_by_the_engine_that_rendered_their_items(client, support
     assert listed("fashn") == {"cart_f"}
     assert listed("local") == {"cart_l"}
     assert listed("replicate") == set()
+
+
+def test_session_page_lists_its_looks_with_their_garments_steps_and_image(
+    client, support_staff, organization, photo_of, monkeypatch
+):
+    from infrastructure.storage import storage_save
+    from tryons import services
+    from tryons.models import Look, TryOn
+    from tryons.services.looks import looks_start
+
+    monkeypatch.setattr("tryons.services.queue.enqueue", lambda *args: None)
+    session, _ = services.cart_session_create(
+        organization_id=organization.id,
+        cart_id="cart_look",
+        photo_key=photo_of(organization).storage_key,
+        items=[
+            services.GarmentInput(
+                product_id=name, image_url=f"https://shop.example/{name}.png", category=category
+            )
+            for name, category in (("tee", "tops"), ("jeans", "bottoms"))
+        ],
+        looks=[{"lookId": "weekend", "items": ["tee", "jeans"]}],
+        render_items=False,
+    )
+    looks_start(session_id=session.id)
+    step = TryOn.objects.get(look__session=session)
+    Look.objects.filter(session=session).update(result_key=storage_save("results/look.jpg", b"\xff\xd8 look"))
+
+    client.force_login(support_staff)
+    html = client.get(
+        reverse("admin:tryons_carttryonsession_change", args=[quote(session.pk)])
+    ).content.decode()
+    assert "item 2 (bottoms) → item 1 (tops)" in html, "the garments in the order they are put on"
+    assert f'{reverse("admin:tryons_tryon_change", args=[quote(step.pk)])}">bottoms</a> queued' in html
+    assert 'alt="look weekend"' in html
