@@ -333,6 +333,13 @@ SPECTACULAR_SETTINGS = {
         "TryOnStatusEnum": "tryons.models.TryOn.Status",
         "CartTryOnSessionStatusEnum": "tryons.models.CartTryOnSession.Status",
         "BackgroundSceneEnum": "tryons.scenes.SCENE_NAMES",
+        # The bulk file formats keep the name they had before the results' output formats came.
+        "FormatEnum": "customers.bulk.formats.FORMATS",
+        "GarmentPhotoTypeEnum": "tryons.controls.GARMENT_PHOTO_TYPES",
+        "OutputFormatEnum": "tryons.controls.OUTPUT_FORMAT_NAMES",
+        "ControlSupportEnum": "tryons.controls.CONTROL_SUPPORT",
+        "FormatSupportEnum": "tryons.controls.FORMAT_SUPPORT",
+        "EngineNoteCodeEnum": "tryons.controls.ENGINE_NOTE_CODES",
     },
     "POSTPROCESSING_HOOKS": [
         "webhooks.openapi.document_events",  # webhook payloads (x-webhooks), before enums are named

@@ -46,6 +46,12 @@ def _fetched(url: str) -> bytes | None:
         return None
 
 
+def _as_png(jpeg: bytes) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).save(out, "PNG")
+    return out.getvalue()
+
+
 class FakeProvider:
     """Shared machinery; subclasses route the provider's paths."""
 
@@ -200,6 +206,18 @@ class FakeFashn(FakeProvider):
     def unauthorized(self):
         return {"error": "UnauthorizedAccess", "message": "Unauthorized: Invalid token"}
 
+    @staticmethod
+    def invalid_controls(inputs: dict) -> str:
+        """The first control input outside what docs.fashn.ai ("Try-On Parameters") allows, else ""."""
+        seed = inputs.get("seed", 0)
+        checks = {
+            "garment_photo_type": inputs.get("garment_photo_type", "auto") in ("auto", "flat-lay", "model"),
+            "output_format": inputs.get("output_format", "png") in ("png", "jpeg"),
+            "num_samples": inputs.get("num_samples", 1) in (1, 2, 3, 4),
+            "seed": type(seed) is int and 0 <= seed < 2**32,
+        }
+        return next((name for name, ok in checks.items() if not ok), "")
+
     def too_many(self):
         return {"error": self.throttle_error, "message": "Too many requests"}
 
@@ -229,6 +247,8 @@ class FakeFashn(FakeProvider):
                     {"error": "BadRequest", "message": f"Invalid request: {missing or 'category'}"},
                     {},
                 )
+            if wrong := self.invalid_controls(inputs):
+                return 400, {"error": "BadRequest", "message": f"Invalid request: {wrong}"}, {}
             return 200, {"id": self.new_job(body).id, "error": None}, {}
         if method == "GET" and path.startswith("/v1/status/"):
             if (answer := self.throttled("status")) is not None:
@@ -243,7 +263,10 @@ class FakeFashn(FakeProvider):
             )
             answer = {"id": job.id, "status": status, "output": [], "error": None}
             if phase == "done":
-                answer["output"] = ["data:image/jpeg;base64," + base64.b64encode(self.result).decode()]
+                png = ((job.body.get("inputs") or {}).get("output_format") or "png") == "png"
+                image = _as_png(self.result) if png else self.result
+                kind = "png" if png else "jpeg"
+                answer["output"] = [f"data:image/{kind};base64," + base64.b64encode(image).decode()]
             if phase == "failed" and status == "failed":
                 answer["error"] = {
                     "name": "PoseError",
@@ -265,25 +288,30 @@ class FakeFal(FakeProvider):
     auth_scheme = "Key"
     model = "fal-ai/leffa/virtual-tryon"  # our default (tryons.engines.settings)
     # Each model's input as its fal model page (and fal-js's generated endpoint types) gives it: the two image
-    # fields, then the category field and its vocabulary (None: free text, or no category at all).
+    # fields, then the category field and its vocabulary (None: free text, or no category at all), then the
+    # optional fields we may send. Stricter than fal, which ignores a field a model does not take: a field
+    # sent to a model that has none such is a 422 here, so a test sees it.
     MODELS = {
         "fal-ai/leffa/virtual-tryon": (
             ("human_image_url", "garment_image_url"),
             "garment_type",
             ("upper_body", "lower_body", "dresses"),
+            ("seed", "output_format"),
         ),
         "fal-ai/cat-vton": (
             ("human_image_url", "garment_image_url"),
             "cloth_type",
             ("upper", "lower", "overall", "inner", "outer"),
+            ("seed",),
         ),
-        "fal-ai/idm-vton": (("human_image_url", "garment_image_url"), "description", None),
+        "fal-ai/idm-vton": (("human_image_url", "garment_image_url"), "description", None, ("seed",)),
         # fal.ai/models/fal-ai/kling/v1-5/kolors-virtual-try-on: the two images and sync_mode, nothing else
-        "fal-ai/kling/v1-5/kolors-virtual-try-on": (("human_image_url", "garment_image_url"), None, None),
+        "fal-ai/kling/v1-5/kolors-virtual-try-on": (("human_image_url", "garment_image_url"), None, None, ()),
         "fal-ai/fashn/tryon/v1.6": (
             ("model_image", "garment_image"),
             "category",
             ("tops", "bottoms", "one-pieces", "auto"),
+            ("mode", "garment_photo_type", "seed", "output_format"),
         ),
     }
     final_error: tuple[int, str] | None = None
@@ -304,13 +332,16 @@ class FakeFal(FakeProvider):
         if method == "POST" and path == "/" + self.model:
             if (answer := self.throttled("submit")) is not None:
                 return answer
-            images, category, vocabulary = self.MODELS[self.model]
+            images, category, vocabulary, optional = self.MODELS[self.model]
             body = body or {}
             missing = [name for name in images if not body.get(name)]
             if category and not body.get(category):
                 missing.append(category)
             if missing:
                 return 422, {"detail": [{"loc": ["body", missing[0]], "msg": "field required"}]}, {}
+            extra = sorted(set(body) - set(images) - {category} - set(optional))
+            if extra:
+                return 422, {"detail": [{"loc": ["body", extra[0]], "msg": "extra fields not permitted"}]}, {}
             if vocabulary and body[category] not in vocabulary:
                 return 422, {"detail": [{"loc": ["body", category], "msg": "unexpected value"}]}, {}
             self.see_inputs({name: body[name] for name in images})

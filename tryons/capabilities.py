@@ -1,15 +1,44 @@
 """What this deployment renders for a key, as GET /v1/account shows it (`renderCapabilities`): each quality
-with its price, size and renderer in the key's mode, the background scenes and which qualities place them,
-and what a look may hold. Registered with apikeys in TryonsConfig.ready (keys sit below try-ons)."""
+with its price, size and renderer in the key's mode and how that renderer serves the render controls, the
+background scenes and which qualities place them, the controls' choices, and what a look may hold.
+Registered with apikeys in TryonsConfig.ready (keys sit below try-ons)."""
 
 from rest_framework import serializers
 
+from tryons.controls import (
+    CONTROL_SUPPORT,
+    FORMAT_SUPPORT,
+    GARMENT_PHOTO_TYPES,
+    MAX_SAMPLES,
+    OUTPUT_FORMATS,
+    control_support,
+)
+from tryons.engines import engine_settings
 from tryons.engines.selection import renderer_for
 from tryons.looks import CATEGORY_ZONES, MAX_LOOK_ITEMS, MAX_LOOKS, MIN_LOOK_ITEMS
 from tryons.models import TryOn
 from tryons.qualities import QUALITIES
-from tryons.renderers.registry import RENDERERS
+from tryons.renderers.registry import RENDERERS, renderer_honours
 from tryons.scenes import SCENE_NAMES
+
+
+class ControlSupportSerializer(serializers.Serializer):
+    """How the quality's renderer serves each render control: natively, by us (emulated: samples rendered
+    one by one; converted: a format), or not at all (ignored; the item's engineNotes say so)."""
+
+    garmentPhotoType = serializers.ChoiceField(choices=CONTROL_SUPPORT)
+    seed = serializers.ChoiceField(choices=CONTROL_SUPPORT)
+    numSamples = serializers.ChoiceField(choices=CONTROL_SUPPORT)
+    outputFormat = serializers.DictField(
+        child=serializers.ChoiceField(choices=FORMAT_SUPPORT),
+        help_text="Each output format: answered by the renderer itself, or converted by us.",
+    )
+
+
+class ControlsCapabilitySerializer(serializers.Serializer):
+    garmentPhotoTypes = serializers.ListField(child=serializers.CharField())
+    maxSamples = serializers.IntegerField()
+    outputFormats = serializers.ListField(child=serializers.CharField())
 
 
 class QualityCapabilitySerializer(serializers.Serializer):
@@ -21,6 +50,7 @@ class QualityCapabilitySerializer(serializers.Serializer):
     placesScenes = serializers.BooleanField(
         help_text="Whether that renderer puts backgroundScene behind the shopper."
     )
+    controls = ControlSupportSerializer()
 
 
 class LookCapabilitySerializer(serializers.Serializer):
@@ -36,9 +66,16 @@ class LookCapabilitySerializer(serializers.Serializer):
 class RenderCapabilitiesSerializer(serializers.Serializer):
     qualities = QualityCapabilitySerializer(many=True)
     backgroundScenes = serializers.ListField(child=serializers.CharField())
+    controls = ControlsCapabilitySerializer(help_text="The render controls a cart or an item may set.")
     looks = LookCapabilitySerializer()
 
 
+_FASHN_EXAMPLE = {
+    "garmentPhotoType": "native",
+    "seed": "native",
+    "numSamples": "emulated",
+    "outputFormat": {"jpeg": "native", "png": "native", "webp": "converted"},
+}
 EXAMPLE = {
     "qualities": [
         {
@@ -48,6 +85,7 @@ EXAMPLE = {
             "height": 864,
             "renderer": "fashn",
             "placesScenes": False,
+            "controls": _FASHN_EXAMPLE,
         },
         {
             "name": "hd",
@@ -56,6 +94,7 @@ EXAMPLE = {
             "height": 1024,
             "renderer": "fashn",
             "placesScenes": False,
+            "controls": _FASHN_EXAMPLE,
         },
         {
             "name": "4k",
@@ -64,9 +103,15 @@ EXAMPLE = {
             "height": 2048,
             "renderer": "fashn",
             "placesScenes": False,
+            "controls": _FASHN_EXAMPLE,
         },
     ],
     "backgroundScenes": ["original", "studio", "white"],
+    "controls": {
+        "garmentPhotoTypes": ["auto", "flat-lay", "model"],
+        "maxSamples": 4,
+        "outputFormats": ["jpeg", "png", "webp"],
+    },
     "looks": {
         "maxLooks": 5,
         "minItems": 2,
@@ -81,6 +126,11 @@ EXAMPLE = {
 }
 
 
+def _model(renderer: str) -> str:
+    """The model a hosted engine renders with now; "" for the other renderers."""
+    return engine_settings().model(renderer) if RENDERERS[renderer].engine else ""
+
+
 def render_capabilities(principal) -> dict:
     qualities = []
     for quality in QUALITIES.values():
@@ -93,6 +143,7 @@ def render_capabilities(principal) -> dict:
                 "height": quality.size[1],
                 "renderer": renderer,
                 "placesScenes": RENDERERS[renderer].places_scenes,
+                "controls": control_support(renderer_honours(renderer, _model(renderer))),
             }
         )
     zones: dict[str, list[str]] = {}
@@ -101,6 +152,11 @@ def render_capabilities(principal) -> dict:
     return {
         "qualities": qualities,
         "backgroundScenes": list(SCENE_NAMES),
+        "controls": {
+            "garmentPhotoTypes": list(GARMENT_PHOTO_TYPES),
+            "maxSamples": MAX_SAMPLES,
+            "outputFormats": list(OUTPUT_FORMATS),
+        },
         "looks": {
             "maxLooks": MAX_LOOKS,
             "minItems": MIN_LOOK_ITEMS,

@@ -39,6 +39,17 @@ def _item(n: int, status: str, *, credits: int = 2, refunded: int = 0, error=Non
         "creditsCharged": credits,
         "creditsRefunded": refunded,
         "completedAt": "2025-12-11T10:04:32Z" if status in ("completed", "failed", "cancelled") else None,
+        # The render controls as asked (none here), and every image delivered (README, "Render controls").
+        "garmentPhotoType": "auto",
+        "numSamples": 1,
+        "seed": None,
+        "outputFormat": None,
+        "results": (
+            [{"url": RESULT_URL, "seed": None, "format": "jpeg", "width": 864, "height": 1296}]
+            if status == "completed"
+            else []
+        ),
+        "engineNotes": [],
     }
 
 

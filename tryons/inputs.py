@@ -15,9 +15,25 @@ class GarmentInput:
     quantity: int = 1
     price: Decimal | None = None
     currency: str = ""
+    # The item's own render controls (tryons.controls), over the cart's; unset: the cart's.
+    garment_photo_type: str = ""
+    num_samples: int | None = None
+    seed: int | None = None
+    output_format: str = ""
 
     def canonical(self) -> dict:
+        controls = {
+            name: value
+            for name, value in (
+                ("garmentPhotoType", self.garment_photo_type),
+                ("numSamples", self.num_samples),
+                ("seed", self.seed),
+                ("outputFormat", self.output_format),
+            )
+            if value not in ("", None)
+        }
         return {
+            **controls,  # only when given: an item without any hashes as it always did
             "productId": self.product_id,
             "variantId": self.variant_id,
             "name": self.name,

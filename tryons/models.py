@@ -189,6 +189,9 @@ class TryOn(models.Model):
         db_index=False,
     )
     position = models.PositiveSmallIntegerField(default=0)
+    # Which of the cart item's samples (numSamples) this row renders: 0 is the item itself; each further
+    # sample is a row of its own at the same position, rendered, charged and refunded as one render.
+    sample = models.PositiveSmallIntegerField(default=0, db_default=0)
     look = models.ForeignKey(
         Look, null=True, blank=True, on_delete=models.CASCADE, related_name="steps", db_index=False
     )
@@ -210,6 +213,10 @@ class TryOn(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     render_quality = models.CharField(max_length=4)
     background_scene = models.CharField(max_length=50, blank=True)
+    # The render controls (tryons.controls) it was asked for; "" and null: the defaults (auto, jpeg, none).
+    garment_photo_type = models.CharField(max_length=10, blank=True, default="", db_default="")
+    seed = models.BigIntegerField(null=True, blank=True)
+    output_format = models.CharField(max_length=5, blank=True, default="", db_default="")
     metadata = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     credits = models.DecimalField(max_digits=10, decimal_places=2)
@@ -222,6 +229,8 @@ class TryOn(models.Model):
     awaiting_callback = models.BooleanField(default=False)
     render_ms = models.PositiveIntegerField(null=True, blank=True)
     result_key = models.CharField(max_length=255, blank=True)
+    # The stored result as delivered: {format, width, height}, and the hosted model that rendered it.
+    result_info = models.JSONField(default=dict, blank=True, db_default={})
     error_code = models.CharField(max_length=40, blank=True)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -242,7 +251,7 @@ class TryOn(models.Model):
         # A re-run charges the organization again: money, so a permission of its own (the billing group's).
         permissions = [("rerun_tryon", "Can re-run a failed cart item (charges credits again)")]
         indexes = [
-            # A session's items are found through the unique (session, position) index below.
+            # A session's items are found through the unique (session, position, sample) index below.
             models.Index(fields=["organization"], name="tryon_organization"),
             models.Index(fields=["customer"], name="tryon_customer"),
             models.Index(fields=["photo"], name="tryon_photo"),
@@ -269,9 +278,9 @@ class TryOn(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "position"],
+                fields=["session", "position", "sample"],
                 condition=Q(session__isnull=False),
-                name="one_item_per_position",
+                name="one_row_per_item_sample",
             ),
             # A step is created once, by the transaction that finished the one before (a re-run adds none).
             models.UniqueConstraint(

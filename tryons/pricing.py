@@ -1,8 +1,8 @@
 """What a try-on costs, in one place (seed 001 "Credit System", DESIGN.md "Credits").
 
-Per item: 1 credit × quality multiplier (tryons.qualities) × (1 − volume discount). The discount depends on
-how many items the cart holds; an item's `quantity` never multiplies (one render shows the garment whatever
-the count).
+Per render: 1 credit × quality multiplier (tryons.qualities) × (1 − volume discount). The discount depends
+on how many items the cart holds; an item's `quantity` never multiplies (one render shows the garment
+whatever the count), its `numSamples` does (each sample is a render), and so do a look's garments.
 Everything is Decimal: 5 hd items cost exactly 9.00, never 8.999999.
 """
 
@@ -56,8 +56,8 @@ def cart_price(*, quality: str, item_count: int) -> Decimal:
 @dataclass(frozen=True)
 class CartPricing:
     """A cart's price as the partner sees it broken down: every render costs `per_render` (the quality's
-    credits less the cart's volume `discount`); the items alone take `item_renders`, the looks
-    `look_renders`."""
+    credits less the cart's volume `discount`); the items alone take `item_renders` (a render per sample), the
+    looks `look_renders`."""
 
     per_render: Decimal
     discount: Decimal
@@ -76,13 +76,19 @@ def look_renders(look_sizes: Sequence[int], *, render_items: bool) -> int:
 
 
 def cart_pricing(
-    *, quality: str, item_count: int, look_sizes: Sequence[int] = (), render_items: bool = True
+    *,
+    quality: str,
+    item_count: int,
+    samples: Sequence[int] = (),
+    look_sizes: Sequence[int] = (),
+    render_items: bool = True,
 ) -> CartPricing:
-    """What a cart of `item_count` items costs at `quality`, with looks of `look_sizes` garments."""
+    """What a cart of `item_count` items costs at `quality`, its items with `samples` samples each (one
+    each when not given), with looks of `look_sizes` garments. The discount counts items, not samples."""
     return CartPricing(
         per_render=item_price(quality=quality, item_count=item_count),
         discount=volume_discount(item_count),
-        item_renders=item_count if render_items else 0,
+        item_renders=(sum(samples) if samples else item_count) if render_items else 0,
         look_renders=look_renders(look_sizes, render_items=render_items),
     )
 

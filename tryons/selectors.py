@@ -7,7 +7,7 @@ from tryons.models import CartTryOnSession, TryOn
 
 
 def _with_items(queryset: QuerySet, *, customer_join: bool = True) -> QuerySet:
-    items = Prefetch("items", queryset=TryOn.objects.order_by("position"))
+    items = Prefetch("items", queryset=TryOn.objects.order_by("position", "sample"))
     if customer_join:
         return queryset.select_related("customer").prefetch_related(items)
     return queryset.prefetch_related("customer", items)

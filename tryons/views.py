@@ -15,6 +15,7 @@ from api.errors import PayloadTooLarge, ResourceNotFound, Unauthorized, Validati
 from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
 from tryons import selectors
+from tryons.controls import CartControls
 from tryons.engines.settings import asynchronous_renderer_configured
 from tryons.models import CartTryOnSession, TryOn
 from tryons.pricing import volume_discounts_text
@@ -88,6 +89,12 @@ class CartTryOnViewSet(
             metadata=data["metadata"],
             looks=data.get("looks"),
             render_items=data["renderItems"],
+            controls=CartControls(
+                garment_photo_type=data.get("garmentPhotoType", ""),
+                num_samples=data.get("numSamples", 1),
+                seed=data.get("seed"),
+                output_format=data.get("outputFormat", ""),
+            ),
         )
         if created:
             answer = CartTryOnSessionSerializer(session, context={"items": session.written_items}).data

@@ -1,6 +1,6 @@
 """GET /v1/account shows what this deployment renders for the key: each quality's price, size and renderer
-in the key's mode (a test key: always the local preview), which of them place background scenes, the scene
-list and what a look may hold."""
+in the key's mode (a test key: always the local preview), which of them place background scenes and how they
+serve the render controls, the scene list, the controls' choices and what a look may hold."""
 
 import pytest
 
@@ -37,6 +37,24 @@ def test_a_live_key_sees_each_qualitys_renderer_and_whether_it_places_scenes(
         MAX_LOOK_ITEMS,
     )
     assert sorted(c for categories in looks["zones"].values() for c in categories) == sorted(CATEGORY_ZONES)
+    # How each renderer serves the render controls: FASHN v1.6 takes them, the local preview writes formats.
+    assert hd["controls"] == {
+        "garmentPhotoType": "native",
+        "seed": "native",
+        "numSamples": "emulated",
+        "outputFormat": {"jpeg": "native", "png": "native", "webp": "converted"},
+    }
+    assert sd["controls"] == {
+        "garmentPhotoType": "ignored",
+        "seed": "ignored",
+        "numSamples": "emulated",
+        "outputFormat": {"jpeg": "native", "png": "native", "webp": "native"},
+    }
+    assert capabilities["controls"] == {
+        "garmentPhotoTypes": ["auto", "flat-lay", "model"],
+        "maxSamples": 4,
+        "outputFormats": ["jpeg", "png", "webp"],
+    }
     fake.close()
 
 

@@ -10,6 +10,7 @@ from django.db.models import Sum
 from api.errors import Conflict
 from organizations.models import CreditLedgerEntry, Organization
 from tests.concurrency import run_concurrently
+from tests.images import image_bytes
 from tryons import services
 from tryons.models import CartTryOnSession, Look, TryOn
 from tryons.renderers.base import RenderResult
@@ -19,6 +20,7 @@ from tryons.services.looks import looks_start
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 IMAGE = "https://shop.example.com/products/{}.jpg"
+JPEG = image_bytes(size=(60, 90), fmt="JPEG")  # a result is decoded before it is stored
 
 
 def _rendering_step(organization, photo, n, monkeypatch):
@@ -56,7 +58,7 @@ def test_cancel_racing_a_step_as_it_ends_never_deadlocks_and_refunds_the_look_on
             if index == 0:
                 services.cart_session_cancel(organization_id=organization.id, session_id=session.id)
             elif end == "completes":
-                result = RenderResult(image=b"\xff\xd8 a jpeg", content_type="image/jpeg")
+                result = RenderResult(image=JPEG, content_type="image/jpeg")
                 settlement.tryon_complete(tryon=step, result=result, elapsed_ms=5)
             else:
                 settlement.tryon_fail(tryon=step, code="render_rejected", message="No.")

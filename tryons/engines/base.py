@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from tryons.controls import Controls
 from tryons.renderers.base import PermanentRenderError, RetryableRenderError
 
 
@@ -71,6 +72,7 @@ class EngineInputs:
     quality: str  # a render quality's name (tryons.qualities)
     job_id: str
     inline_bytes: int = 0  # image bytes carried in the request itself (data URIs)
+    controls: Controls = Controls()
 
 
 class Engine(Protocol):

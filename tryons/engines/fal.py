@@ -22,6 +22,7 @@ import logging
 
 from django.core.exceptions import ImproperlyConfigured
 
+from tryons.controls import provider_inputs
 from tryons.engines import api
 from tryons.engines.base import (
     EngineInputs,
@@ -33,6 +34,7 @@ from tryons.engines.base import (
 )
 from tryons.engines.settings import EngineSettings
 from tryons.qualities import QUALITIES
+from tryons.renderers.registry import renderer_honours
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +146,7 @@ class FalEngine:
         self.api_url = api_url
         self.model = model
         self.inputs = fal_model_inputs(model)
+        self.honours = renderer_honours(self.name, model)
         self.timeout = timeout
         self.headers = {"Authorization": f"Key {key}"}
         self.submit_headers = {
@@ -186,7 +189,10 @@ class FalEngine:
 
     def submit(self, inputs: EngineInputs) -> Submission:
         answer = self._call(
-            "POST", f"{self.queue_url}/{self.model}", headers=self.submit_headers, payload=self.inputs(inputs)
+            "POST",
+            f"{self.queue_url}/{self.model}",
+            headers=self.submit_headers,
+            payload={**self.inputs(inputs), **provider_inputs(self.honours, inputs.controls)},
         )
         request_id = answer.get("request_id")
         if not request_id:

@@ -1,7 +1,8 @@
 """FASHN (https://docs.fashn.ai): `POST /v1/run`, then `GET /v1/status/{id}`, with `Authorization: Bearer`.
 
 Request   {"model_name": FASHN_MODEL, "inputs": {"model_image", "garment_image", "category", "mode",
-          "output_format": "jpeg", "return_base64": true}}; images are URLs or base64 data URIs.
+          "return_base64": true, and the render controls the model takes (garment_photo_type, seed,
+          output_format: tryons.renderers.registry)}}; images are URLs or base64 data URIs.
 Answer    {"id": "...", "error": null}
 Status    {"id", "status": starting | in_queue | processing | completed | failed | canceled | time_out,
            "output": ["<url or data URI>"], "error": {"name", "message"} | null}
@@ -13,6 +14,7 @@ is nothing to delete afterwards; FASHN stores no input images, only the request 
 or a `<base64>` placeholder. FASHN has no cancel endpoint: a timed-out prediction is left to finish.
 """
 
+from tryons.controls import provider_inputs
 from tryons.engines import api
 from tryons.engines.base import (
     EngineInputs,
@@ -24,6 +26,7 @@ from tryons.engines.base import (
 )
 from tryons.engines.settings import EngineSettings
 from tryons.qualities import QUALITIES
+from tryons.renderers.registry import renderer_honours
 
 # Our categories in FASHN's vocabulary (tops, bottoms, one-pieces; "auto" is never sent: we know).
 CATEGORIES = {
@@ -58,6 +61,7 @@ class FashnEngine:
         self.model = model
         self.timeout = timeout
         self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.honours = renderer_honours(self.name, model)
 
     @classmethod
     def from_settings(cls, s: EngineSettings) -> "FashnEngine":
@@ -76,8 +80,8 @@ class FashnEngine:
                     "garment_image": inputs.garment,
                     "category": CATEGORIES[inputs.category],
                     "mode": QUALITIES[inputs.quality].fashn_mode,
-                    "output_format": "jpeg",
                     "return_base64": True,
+                    **provider_inputs(self.honours, inputs.controls),
                 },
             },
         )

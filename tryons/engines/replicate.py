@@ -17,10 +17,11 @@ after it finishes and offers no delete call; a timed-out prediction is cancelled
 
 from django.core.exceptions import ImproperlyConfigured
 
+from tryons.controls import provider_inputs
 from tryons.engines import api
 from tryons.engines.base import EngineInputs, EngineRejected, ProviderStatus, Submission
 from tryons.engines.settings import EngineSettings
-from tryons.renderers.registry import RENDERERS, engine_model
+from tryons.renderers.registry import RENDERERS, engine_model, renderer_honours
 
 CATEGORIES = {
     "tops": "upper_body",
@@ -66,6 +67,7 @@ class ReplicateEngine:
         self.model = model
         self.timeout = timeout
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.honours = renderer_honours(self.name, model)
 
     @classmethod
     def from_settings(cls, s: EngineSettings) -> "ReplicateEngine":
@@ -92,6 +94,7 @@ class ReplicateEngine:
                 "garm_img": inputs.garment,
                 "garment_des": inputs.category.replace("-", " "),
                 "category": CATEGORIES[inputs.category],
+                **provider_inputs(self.honours, inputs.controls),
             }
         )
         answer = api.call(

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Protocol
 
+from tryons.controls import Controls
 from tryons.qualities import QUALITIES
 
 
@@ -19,6 +20,7 @@ class RenderRequest:
     garment_url: str
     # Unique per render attempt; an asynchronous backend's callback must quote it.
     job_id: str = ""
+    controls: Controls = Controls()
 
     @property
     def size(self) -> tuple[int, int]:

@@ -4,7 +4,8 @@ Event (one `put_events` entry per render attempt)
     Source      "garmaxai.tryons"
     DetailType  RENDER_REQUESTED (below), the one name rules on the bus match
     Detail      {"tryonId", "jobId", "organizationId", "category", "quality", "width", "height",
-                 "backgroundScene", "personImageUrl", "garmentImageUrl", "callbackUrl", "expiresAt"}
+                 "backgroundScene", "personImageUrl", "garmentImageUrl", "callbackUrl", "expiresAt",
+                 "garmentPhotoType", "outputFormat", and "seed" when there is one (tryons.controls)}
     `personImageUrl` and `garmentImageUrl` are signed URLs of our stored copies, valid for
     TRYON_EVENT_URL_TTL_SECONDS. The garment is the copy we downloaded through the SSRF guard and decoded
     (JPEG, PNG or WebP), never the partner's URL: the consumer must not fetch partner-supplied URLs from
@@ -103,6 +104,7 @@ class EventBridgeRenderer:
             "garmentImageUrl": storage_signed_url(garment_key, ttl=TRYON_EVENT_URL_TTL_SECONDS),
             "callbackUrl": callback_url(),
             "expiresAt": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **request.controls.fields(),
         }
         entry = {
             "Source": SOURCE,

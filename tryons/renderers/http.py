@@ -110,6 +110,7 @@ class HttpRenderer:
                     "height": str(height),
                     "backgroundScene": request.background_scene,
                     "tryonId": request.tryon_id,
+                    **request.controls.fields(),
                 },
                 timeout=(min(10.0, remaining), remaining),
                 allow_redirects=False,

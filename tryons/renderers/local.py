@@ -103,5 +103,6 @@ class LocalPreviewRenderer:
             font=_font(band // 2),
         )
         out = io.BytesIO()
-        frame.save(out, "JPEG", quality=88, optimize=False)
-        return RenderResult(image=out.getvalue(), content_type="image/jpeg")
+        wanted = request.controls.format  # written in the format asked for: nothing to convert afterwards
+        frame.save(out, wanted.pillow, **({} if wanted.pillow == "PNG" else {"quality": 88}))
+        return RenderResult(image=out.getvalue(), content_type=wanted.content_type)

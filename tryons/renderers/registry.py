@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from tryons.controls import GARMENT_PHOTO_TYPE, OUTPUT_FORMAT, SEED, Honoured
+
 # A hosted model's licence for the images it renders, as its provider or authors state it: only a commercial
 # one may serve a shop's shoppers (start-up warns about the others, tryons.engines.settings).
 COMMERCIAL = "commercial"
@@ -33,6 +35,19 @@ class EngineModel:
     # Garments it puts on the person in one render: 2 for a model that takes a top and a bottom together
     # (Kling Kolors), which a look may use instead of one render per garment.
     garments_per_render: int = 1
+    # The render controls (tryons.controls) the model takes as inputs, and the formats it answers in.
+    honours: Honoured = Honoured()
+
+
+# FASHN's own inputs (docs.fashn.ai, "Try-On Parameters"): garment_photo_type auto | flat-lay | model, seed
+# 0 to 2^32 − 1, and on v1.6 output_format png | jpeg.
+FASHN_V16 = Honoured(frozenset({GARMENT_PHOTO_TYPE, SEED, OUTPUT_FORMAT}), ("jpeg", "png"))
+FASHN_V15 = Honoured(frozenset({GARMENT_PHOTO_TYPE, SEED}), ("png",))
+# A diffusion model on fal or Replicate with a `seed` input and PNG output.
+SEEDED_PNG = Honoured(frozenset({SEED}), ("png",))
+# Every format Pillow writes: what the local preview and an operator's own renderer (given the controls)
+# answer in.
+ALL_FORMATS = ("jpeg", "png", "webp")
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,9 @@ class RendererKind:
     # The largest prepared image sent inline as a data URI; a larger one goes as a short-lived signed URL
     # (TRYON_ENGINE_INPUTS=auto), or is re-encoded smaller until it fits (data-uri).
     inline_max_bytes: int = 1024 * 1024
+    # The render controls a renderer that is not a hosted engine honours (an engine's model declares its
+    # own); what it does not, we emulate or the item's engineNotes say (tryons.controls).
+    honours: Honoured = Honoured()
 
     @property
     def engine(self) -> bool:
@@ -81,6 +99,9 @@ RENDERERS: dict[str, RendererKind] = {
             synchronous=True,
             builder="tryons.renderers.local.LocalPreviewRenderer",
             places_scenes=True,
+            # A compositor, not a model: it has no randomness to seed, and sees no difference between
+            # garment photo types (its samples are alike); it writes any format.
+            honours=Honoured(frozenset({OUTPUT_FORMAT}), ALL_FORMATS),
         ),
         RendererKind(
             "http",
@@ -88,6 +109,8 @@ RENDERERS: dict[str, RendererKind] = {
             builder="tryons.renderers.http.renderer_from_settings",
             needs=("TRYON_HTTP_RENDERER_URL",),
             places_scenes=True,  # the operator's renderer gets backgroundScene and is documented to honour it
+            # ...and the controls, as form fields (README, "Renderers"); its answer is converted if needed.
+            honours=Honoured(frozenset({GARMENT_PHOTO_TYPE, SEED, OUTPUT_FORMAT}), ALL_FORMATS),
         ),
         RendererKind(
             "eventbridge",
@@ -96,6 +119,7 @@ RENDERERS: dict[str, RendererKind] = {
             callback=True,
             needs=("EVENTBRIDGE_BUS_NAME", "TRYON_CALLBACK_SECRET"),
             places_scenes=True,  # as http: the operator's renderer gets backgroundScene
+            honours=Honoured(frozenset({GARMENT_PHOTO_TYPE, SEED, OUTPUT_FORMAT}), ALL_FORMATS),
         ),
         RendererKind(
             "fashn",
@@ -106,8 +130,8 @@ RENDERERS: dict[str, RendererKind] = {
             models=(
                 # FASHN's own models, sold for e-commerce try-on (docs.fashn.ai, "FASHN Virtual Try-On v1.6"):
                 # v1.6 renders at 864 x 1296, v1.5 at 576 x 864; a larger input only makes the request bigger.
-                EngineModel("tryon-v1.6", COMMERCIAL, working_size=(864, 1296)),
-                EngineModel("tryon-v1.5", COMMERCIAL, working_size=(576, 864)),
+                EngineModel("tryon-v1.6", COMMERCIAL, working_size=(864, 1296), honours=FASHN_V16),
+                EngineModel("tryon-v1.5", COMMERCIAL, working_size=(576, 864), honours=FASHN_V15),
             ),
             # docs.fashn.ai, "Troubleshooting": oversized base64 payloads are a common cause of its 500s, and
             # FASHN states no figure; ours keeps a 864 x 1296 JPEG inline and sends anything larger by URL.
@@ -128,19 +152,30 @@ RENDERERS: dict[str, RendererKind] = {
             # Working sizes: Leffa, CatVTON and IDM-VTON were trained at 768 x 1024 (their papers); FASHN's as
             # above; Kling states none for Kolors, which gets at most 1024 x 1536 from us.
             models=(
-                EngineModel("fal-ai/leffa/virtual-tryon", COMMERCIAL, working_size=(768, 1024)),
-                EngineModel("fal-ai/fashn/tryon/v1.6", COMMERCIAL, working_size=(864, 1296)),
-                EngineModel("fal-ai/fashn/tryon/v1.5", COMMERCIAL, working_size=(576, 864)),
+                # Leffa's fal schema: seed, and output_format png | jpeg.
+                EngineModel(
+                    "fal-ai/leffa/virtual-tryon",
+                    COMMERCIAL,
+                    working_size=(768, 1024),
+                    honours=Honoured(frozenset({SEED, OUTPUT_FORMAT}), ("png", "jpeg")),
+                ),
+                EngineModel(
+                    "fal-ai/fashn/tryon/v1.6", COMMERCIAL, working_size=(864, 1296), honours=FASHN_V16
+                ),
+                EngineModel(
+                    "fal-ai/fashn/tryon/v1.5", COMMERCIAL, working_size=(576, 864), honours=FASHN_V15
+                ),
                 # fal's model page: "can be used for commercial try on"; a top and a bottom in one render.
                 EngineModel(
                     "fal-ai/kling/v1-5/kolors-virtual-try-on",
                     COMMERCIAL,
                     working_size=(1024, 1536),
                     garments_per_render=2,
+                    honours=Honoured(frozenset(), ("png",)),  # the two images only: no seed, no format
                 ),
-                EngineModel("fal-ai/cat-vton", RESEARCH_ONLY, working_size=(768, 1024)),
+                EngineModel("fal-ai/cat-vton", RESEARCH_ONLY, working_size=(768, 1024), honours=SEEDED_PNG),
                 # CC BY-NC-SA 4.0, and private on fal
-                EngineModel("fal-ai/idm-vton", NON_COMMERCIAL, working_size=(768, 1024)),
+                EngineModel("fal-ai/idm-vton", NON_COMMERCIAL, working_size=(768, 1024), honours=SEEDED_PNG),
             ),
             # docs.fal.ai, "fal CDN": some models accept data URIs, "URLs are the universal format that works
             # with every model"; fal states no size, so the 1 MB Replicate advises is ours here too.
@@ -159,7 +194,15 @@ RENDERERS: dict[str, RendererKind] = {
             model_setting="REPLICATE_MODEL",
             check="tryons.engines.replicate.replicate_settings_check",
             # A community model: IDM-VTON's checkpoints are CC BY-NC-SA 4.0 (yisol/IDM-VTON README).
-            models=(EngineModel("cuuupid/idm-vton", NON_COMMERCIAL, working_size=(768, 1024)),),
+            # Its inputs include `seed`; it answers a JPEG.
+            models=(
+                EngineModel(
+                    "cuuupid/idm-vton",
+                    NON_COMMERCIAL,
+                    working_size=(768, 1024),
+                    honours=Honoured(frozenset({SEED}), ("jpeg",)),
+                ),
+            ),
             # replicate.com/docs, "Input files": a data URI is "only recommended if the file is less than
             # 1MB".
             inline_max_bytes=1024 * 1024,
@@ -197,6 +240,16 @@ def renderer_settings_check(variable: str, kind: RendererKind, setting: Callable
 
 # What an undeclared model (a Replicate deployment) is taken to be: one garment a render, at most this size.
 UNDECLARED_MODEL = EngineModel("", "", working_size=(1024, 1536))
+
+
+def renderer_honours(renderer: str, model: str = "") -> Honoured:
+    """What `renderer` (with `model`, for a hosted engine) honours of the render controls."""
+    kind = RENDERERS.get(renderer)
+    if kind is None:
+        return Honoured()
+    if not kind.engine:
+        return kind.honours
+    return (engine_model(kind, model) or UNDECLARED_MODEL).honours
 
 
 def engine_model(kind: RendererKind, model: str) -> EngineModel | None:

@@ -19,9 +19,9 @@ from tryons.serializers.events import (
     CartTryOnEventDataSerializer,
     TryOnEventDataSerializer,
 )
+from tryons.serializers.fields import BlankAsNullCharField
+from tryons.serializers.items import CartItemResultSerializer
 from tryons.serializers.results import (
-    BlankAsNullCharField,
-    CartItemResultSerializer,
     CartTryOnSessionSerializer,
     TryOnSerializer,
     external_id_field,

@@ -13,7 +13,7 @@ from api.text import REFUSED_CHARACTERS, PlainTextField
 from api.url_fields import OutboundURLField
 from infrastructure import outbound
 from organizations.models import CENT
-from tryons import looks, pricing
+from tryons import controls, looks, pricing
 from tryons.inputs import GarmentInput
 from tryons.models import CATEGORIES
 from tryons.qualities import QUALITY_NAMES
@@ -46,6 +46,10 @@ class GarmentSerializer(serializers.Serializer):
     @staticmethod
     def to_garment(data: dict) -> GarmentInput:
         return GarmentInput(
+            garment_photo_type=data.get("garmentPhotoType") or "",
+            num_samples=data.get("numSamples"),
+            seed=data.get("seed"),
+            output_format=data.get("outputFormat") or "",
             product_id=data["productId"],
             variant_id=data.get("variantId") or "",
             name=data.get("name", ""),
@@ -55,6 +59,42 @@ class GarmentSerializer(serializers.Serializer):
             price=data.get("price"),
             currency=data.get("currency", ""),
         )
+
+
+class RenderControlsMixin(serializers.Serializer):
+    """The render controls (tryons.controls): on the cart, and on an item over the cart's."""
+
+    garmentPhotoType = serializers.ChoiceField(
+        choices=controls.GARMENT_PHOTO_TYPES,
+        required=False,
+        help_text="What the garment image shows: auto (let the engine tell), flat-lay (the garment laid "
+        "flat or on a ghost mannequin) or model (worn by someone). Engines that take no photo type ignore "
+        "it, and the item's engineNotes say so.",
+    )
+    numSamples = serializers.IntegerField(
+        min_value=1,
+        max_value=controls.MAX_SAMPLES,
+        required=False,
+        help_text=f"Images of the item, 1 to {controls.MAX_SAMPLES} (default 1); each is one render, "
+        "priced as one, and listed in the item's results.",
+    )
+    seed = serializers.IntegerField(
+        min_value=0,
+        max_value=controls.SEED_MODULUS - 1,
+        required=False,
+        help_text="Sample i is rendered with seed + i (modulo 2^32). Without one, several samples get a "
+        "random seed, reported on each result.",
+    )
+    outputFormat = serializers.ChoiceField(
+        choices=controls.OUTPUT_FORMAT_NAMES,
+        required=False,
+        help_text="The results' image format (default jpeg); converted by us where the engine cannot "
+        "answer in it.",
+    )
+
+
+# The fields a request names the controls by: an item giving any of them is validated field by field.
+CONTROL_FIELDS = frozenset(RenderControlsMixin._declared_fields)
 
 
 class CartItemListSerializer(serializers.ListSerializer):
@@ -105,7 +145,7 @@ def _plain_text(value, max_length: int, *, blank: bool) -> bool:
     )
 
 
-class CartItemSerializer(GarmentSerializer):
+class CartItemSerializer(RenderControlsMixin, GarmentSerializer):
     """A cart item as sent. The declared fields are the contract and give every error; an item made only
     of plainly valid values (nearly all of them) is taken by `_plain_item`, which checks the same rules
     without DRF's per-field walk (20 items × 8 fields was most of a create's validation CPU).
@@ -125,7 +165,7 @@ class CartItemSerializer(GarmentSerializer):
     def _plain_item(self, data) -> dict | None:
         """The validated item if every value is plainly valid, else None (DRF's walk decides, and words
         the errors)."""
-        if type(data) is not dict:
+        if type(data) is not dict or not CONTROL_FIELDS.isdisjoint(data):
             return None
         variant_id, name = data.get("variantId", ""), data.get("name", "")
         image_url, category = data.get("imageUrl"), data.get("category")
@@ -268,7 +308,7 @@ class LooksField(serializers.Field):
         return value
 
 
-class CartTryOnCreateSerializer(serializers.Serializer):
+class CartTryOnCreateSerializer(RenderControlsMixin, serializers.Serializer):
     cartId = PlainTextField(max_length=255)
     customerPhotoS3Key = serializers.CharField(max_length=255)
     cartItems = CartItemSerializer(many=True, min_length=1, max_length=pricing.MAX_CART_ITEMS)

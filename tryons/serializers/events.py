@@ -6,9 +6,10 @@ from rest_framework import serializers
 
 from organizations.partner_ids import PartnerOrganizationIdField
 from organizations.serializers import CreditsField
-from tryons.models import CartTryOnSession, TryOn
+from tryons.models import CartTryOnSession
+from tryons.representation import item_samples, item_status, look_garments
+from tryons.serializers.items import CartItemResultSerializer
 from tryons.serializers.results import (
-    CartItemResultSerializer,
     LookResultSerializer,
     TryOnSerializer,
     external_id_field,
@@ -59,14 +60,14 @@ class CartTryOnEventDataSerializer(serializers.ModelSerializer):
     def get_looks(self, session: CartTryOnSession) -> list[dict]:
         if not session.look_count:
             return []
-        garments = {item.position: (item.product_id, item.variant_id) for item in session.items.all()}
+        garments = look_garments(session.items.all())
         return [LookResultSerializer.write(look, garments) for look in session.looks.all()]
 
     def get_successCount(self, session: CartTryOnSession) -> int:
-        return sum(1 for item in session.items.all() if item.status == TryOn.Status.COMPLETED)
+        return sum(1 for samples in item_samples(session.items.all()) if item_status(samples) == "completed")
 
     def get_failureCount(self, session: CartTryOnSession) -> int:
-        return sum(1 for item in session.items.all() if item.status == TryOn.Status.FAILED)
+        return sum(1 for samples in item_samples(session.items.all()) if item_status(samples) == "failed")
 
 
 class CancellationSerializer(serializers.Serializer):

@@ -1,148 +1,15 @@
 """What a partner reads back: a cart session with its items, a single try-on (REST answers, and the fields the
 webhook event data in tryons.serializers.events shares)."""
 
-from decimal import Decimal
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from organizations.serializers import CreditsField
 from tryons import pricing
 from tryons.models import CartTryOnSession, Look, TryOn
-from tryons.representation import result_url, scene_applied, tryon_error
-from tryons.scenes import SCENE_NAMES
-
-
-class BlankAsNullCharField(serializers.CharField):
-    """A text the partner did not give reads as null, in REST answers and webhook events alike."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("allow_null", True)
-        super().__init__(**kwargs)
-
-    def to_representation(self, value):
-        return value or None
-
-
-# Format values as the declared fields do, for the written-out representations below.
-_CREDITS = CreditsField()
-_TIMESTAMP = serializers.DateTimeField()
-
-
-def _credits(value: Decimal | None) -> int | float | None:
-    return None if value is None else _CREDITS.to_representation(value)
-
-
-def _timestamp(value) -> str | None:
-    return None if value is None else _TIMESTAMP.to_representation(value)
-
-
-# null until an item fails; then why, in a form partners can branch on (`code`) and show (`message`).
-_ERROR_SCHEMA = {
-    "type": "object",
-    "nullable": True,
-    "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-}
-
-
-class _ResultMixin(serializers.Serializer):
-    resultUrl = serializers.SerializerMethodField(help_text="Expiring signed URL of the rendered image.")
-    backgroundSceneApplied = serializers.SerializerMethodField()
-    error = serializers.SerializerMethodField()
-    engine = serializers.SerializerMethodField(
-        help_text="The renderer that rendered (or is rendering) it: local, http, eventbridge, fashn, fal or "
-        "replicate; null before rendering starts."
-    )
-    renderMs = serializers.IntegerField(
-        source="render_ms",
-        allow_null=True,
-        help_text="Milliseconds from handing the item to its renderer to its result (a hosted engine's queue "
-        "time included); null until completed.",
-    )
-
-    @extend_schema_field(
-        {
-            "type": "string",
-            "enum": [*SCENE_NAMES, None],
-            "nullable": True,
-            "description": "The background scene the result shows: the one asked for where the renderer "
-            "places scenes, else the photo's own (original); null until completed.",
-        }
-    )
-    def get_backgroundSceneApplied(self, tryon: TryOn) -> str | None:
-        return scene_applied(tryon)
-
-    @extend_schema_field({"type": "string", "nullable": True, "example": "fashn"})
-    def get_engine(self, tryon: TryOn) -> str | None:
-        return tryon.renderer or None
-
-    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
-    def get_resultUrl(self, tryon: TryOn) -> str | None:
-        return result_url(tryon)
-
-    @extend_schema_field(_ERROR_SCHEMA)
-    def get_error(self, tryon: TryOn):
-        return tryon_error(tryon)
-
-
-class CartItemResultSerializer(_ResultMixin, serializers.ModelSerializer):
-    """One cart item, the same in `cartItems` (REST) and in a cart event's `results` (webhooks).
-
-    The declared fields are the schema; `to_representation` writes the same values out directly: DRF's
-    walk over 15 fields for each of 20 items was most of the status poll's and the cart create's
-    serialization (tests/tryons/test_serializers.py checks the two agree).
-    """
-
-    tryonId = serializers.CharField(source="id")
-    productId = serializers.CharField(source="product_id")
-    variantId = BlankAsNullCharField(source="variant_id")
-    imageUrl = serializers.URLField(source="image_url")
-    creditsCharged = CreditsField(source="credits")
-    creditsRefunded = CreditsField(source="credits_refunded")
-    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
-
-    class Meta:
-        model = TryOn
-        fields = [
-            "tryonId",
-            "productId",
-            "variantId",
-            "name",
-            "imageUrl",
-            "category",
-            "quantity",
-            "status",
-            "resultUrl",
-            "error",
-            "engine",
-            "renderMs",
-            "backgroundSceneApplied",
-            "creditsCharged",
-            "creditsRefunded",
-            "completedAt",
-        ]
-        read_only_fields = fields
-
-    def to_representation(self, tryon: TryOn) -> dict:
-        return {
-            "tryonId": tryon.id,
-            "productId": tryon.product_id,
-            "variantId": tryon.variant_id or None,
-            "name": tryon.name,
-            "imageUrl": tryon.image_url,
-            "category": tryon.category,
-            "quantity": tryon.quantity,
-            "status": str(tryon.status),
-            "resultUrl": result_url(tryon),
-            "error": tryon_error(tryon),
-            "engine": tryon.renderer or None,
-            "renderMs": tryon.render_ms,
-            "backgroundSceneApplied": scene_applied(tryon),
-            "creditsCharged": _credits(tryon.credits),
-            "creditsRefunded": _credits(tryon.credits_refunded),
-            "completedAt": _timestamp(tryon.completed_at),
-        }
+from tryons.representation import item_samples, look_garments, result_url, tryon_error
+from tryons.serializers.fields import BlankAsNullCharField, ResultMixin, credits_value, timestamp_value
+from tryons.serializers.items import CartItemResultSerializer
 
 
 class LookGarmentSerializer(serializers.Serializer):
@@ -175,8 +42,8 @@ class LookResultSerializer(serializers.ModelSerializer):
             ],
             "status": str(look.status),
             "resultUrl": result_url(look),
-            "creditsCharged": _credits(look.credits),
-            "creditsRefunded": _credits(look.credits_refunded),
+            "creditsCharged": credits_value(look.credits),
+            "creditsRefunded": credits_value(look.credits_refunded),
             "error": tryon_error(look),
         }
 
@@ -194,17 +61,18 @@ class PricingSerializer(serializers.Serializer):
     )
 
 
-def session_pricing(session: CartTryOnSession, looks: list[Look]) -> dict:
+def session_pricing(session: CartTryOnSession, looks: list[Look], items) -> dict:
     price = pricing.cart_pricing(
         quality=session.render_quality,
         item_count=session.item_count,
+        samples=[len(samples) for samples in item_samples(items)],
         look_sizes=[len(look.item_positions) for look in looks],
         render_items=session.render_items,
     )
     return {
         "itemRenders": price.item_renders,
         "lookRenders": price.look_renders,
-        "perRender": _credits(price.per_render),
+        "perRender": credits_value(price.per_render),
         "discount": float(price.discount),
     }
 
@@ -271,14 +139,12 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
     @extend_schema_field(LookResultSerializer(many=True))
     def get_looks(self, session: CartTryOnSession) -> list[dict]:
         looks = self._looks(session)
-        garments = (
-            {row.position: (row.product_id, row.variant_id) for row in session.items.all()} if looks else {}
-        )
+        garments = look_garments(session.items.all()) if looks else {}
         return [LookResultSerializer.write(look, garments) for look in looks]
 
     @extend_schema_field(PricingSerializer)
     def get_pricing(self, session: CartTryOnSession) -> dict:
-        return session_pricing(session, self._looks(session))
+        return session_pricing(session, self._looks(session), session.items.all())
 
     def to_representation(self, session: CartTryOnSession) -> dict:
         # Written out like CartItemResultSerializer's, from the same declared fields (the schema). The
@@ -288,8 +154,7 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
         if items is None:
             items = list(session.items.all())
         looks = self._looks(session)
-        garments = {row.position: (row.product_id, row.variant_id) for row in items} if looks else {}
-        item = CartItemResultSerializer()
+        garments = look_garments(items) if looks else {}
         return {
             "id": session.id,
             "cartId": session.cart_id,
@@ -300,23 +165,23 @@ class CartTryOnSessionSerializer(serializers.ModelSerializer):
             "renderQuality": session.render_quality,
             "backgroundScene": session.background_scene,
             "itemCount": session.item_count,
-            "creditsRequired": _credits(session.credits_required),
-            "creditsCharged": _credits(session.credits_charged),
-            "creditsRefunded": _credits(session.credits_refunded),
-            "estimatedCompletionTime": _timestamp(session.estimated_completion_at),
-            "cartItems": [item.to_representation(row) for row in items],
+            "creditsRequired": credits_value(session.credits_required),
+            "creditsCharged": credits_value(session.credits_charged),
+            "creditsRefunded": credits_value(session.credits_refunded),
+            "estimatedCompletionTime": timestamp_value(session.estimated_completion_at),
+            "cartItems": [CartItemResultSerializer.write(samples) for samples in item_samples(items)],
             "renderItems": session.render_items,
             "looks": [LookResultSerializer.write(look, garments) for look in looks],
-            "pricing": session_pricing(session, looks),
+            "pricing": session_pricing(session, looks, items),
             "metadata": session.metadata,
-            "createdAt": _timestamp(session.created_at),
-            "startedAt": _timestamp(session.started_at),
-            "completedAt": _timestamp(session.completed_at),
-            "cancelledAt": _timestamp(session.cancelled_at),
+            "createdAt": timestamp_value(session.created_at),
+            "startedAt": timestamp_value(session.started_at),
+            "completedAt": timestamp_value(session.completed_at),
+            "cancelledAt": timestamp_value(session.cancelled_at),
         }
 
 
-class TryOnSerializer(_ResultMixin, serializers.ModelSerializer):
+class TryOnSerializer(ResultMixin, serializers.ModelSerializer):
     sessionId = serializers.CharField(source="session_id", allow_null=True)
     externalId = external_id_field()
     customerPhotoS3Key = serializers.CharField(source="photo_key")

@@ -21,6 +21,7 @@ from infrastructure.shared_cache import shared_counter_add, shared_counter_start
 from organizations.models import Organization
 from organizations.services import credits_charge
 from tryons import pricing
+from tryons.controls import CartControls, sample_seed
 from tryons.inputs import GarmentInput
 from tryons.looks import looks_resolve
 from tryons.models import CartTryOnSession, TryOn
@@ -39,11 +40,16 @@ ESTIMATE_CACHE_SECONDS = 5
 ETA_PER_ITEM_KEY = "tryons:eta-ms-per-item"
 
 
-# What differs between the item rows of one cart: the garment and the row's own id and position.
+# What differs between the item rows of one cart: the garment, its controls and the row's own id, position
+# and sample.
 CART_ITEM_VARYING_FIELDS = frozenset(
     {
         "id",
         "position",
+        "sample",
+        "garment_photo_type",
+        "seed",
+        "output_format",
         "product_id",
         "variant_id",
         "name",
@@ -139,11 +145,14 @@ def cart_session_create(
     metadata: dict | None = None,
     looks=None,
     render_items: bool = True,
+    controls: CartControls | None = None,
 ) -> tuple[CartTryOnSession, bool]:
     """Create, charge and queue a cart session. Returns (session, created).
 
     `looks` ("auto", or a list of {"lookId"?, "items"}: tryons.looks) adds looks of the cart's garments;
     `render_items=False` renders only the looks (its items are then `skipped`, and not charged).
+    `controls` (tryons.controls) apply to every item that does not set its own; an item of n samples is n
+    rows at its position, one render each.
 
     The session, its items and the ledger charge commit together or not at all: too few credits raise
     InsufficientCredits and leave nothing behind. A create repeating a live session's cartId and content
@@ -155,6 +164,7 @@ def cart_session_create(
     if not 1 <= len(items) <= pricing.MAX_CART_ITEMS:
         raise ValidationError(details={"cartItems": [f"Must hold 1 to {pricing.MAX_CART_ITEMS} items."]})
     metadata = _check_metadata(metadata or {})
+    controls = controls or CartControls()
     resolved = looks_resolve(looks, items) if looks else []
     if not render_items and not resolved:
         raise ValidationError(
@@ -174,14 +184,17 @@ def cart_session_create(
                 # Only when asked: a cart without looks hashes as it always did.
                 **({"looks": [[look.look_id, *look.positions] for look in resolved]} if resolved else {}),
                 **({} if render_items else {"renderItems": False}),
+                **controls.given(),
             },
             sort_keys=True,
             separators=(",", ":"),
         ).encode()
     ).hexdigest()
+    asked = [controls.for_item(item) for item in items]
     price = pricing.cart_pricing(
         quality=quality,
         item_count=len(items),
+        samples=[samples for samples, _ in asked],
         look_sizes=[len(look.positions) for look in resolved],
         render_items=render_items,
     )
@@ -223,9 +236,15 @@ def cart_session_create(
                     credits=per_item,
                     session=session,
                     position=position,
+                    sample=sample,
+                    garment_photo_type=asked_controls.garment_photo_type,
+                    seed=None if asked_controls.seed is None else sample_seed(asked_controls.seed, sample),
+                    output_format=asked_controls.output_format,
                     **({} if render_items else {"status": TryOn.Status.SKIPPED}),
                 )
-                for position, item in enumerate(items)
+                for position, (item, (samples, asked_controls)) in enumerate(zip(items, asked, strict=True))
+                # Not rendered alone (renderItems: false): one row stands for the item, its looks' garment.
+                for sample in range(samples if render_items else 1)
             ]
             rows_insert(rows, varying=CART_ITEM_VARYING_FIELDS)
             if resolved:
@@ -244,7 +263,7 @@ def cart_session_create(
                 task="tryons.process_cart_session",
             )
             transaction.on_commit(lambda: metrics.cart_session_entered(CartTryOnSession.Status.QUEUED))
-            transaction.on_commit(lambda: _backlog_grew(organization_id, len(items)))
+            transaction.on_commit(lambda: _backlog_grew(organization_id, len(rows)))
     except IntegrityError:
         existing = _live_session(organization_id=organization_id, cart_id=cart_id, content_hash=content_hash)
         if existing is None:

@@ -50,7 +50,7 @@ def cart_items_hand_over(*, session_id: str, engine: str) -> int:
         ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return 0
-    items = list(TryOn.objects.filter(pk__in=ids).order_by("position"))
+    items = list(TryOn.objects.filter(pk__in=ids).order_by("sample", "position"))
     started = time.monotonic()
     with tracing.span("tryon.render", engine=engine, items=len(items)):
         fetched = fan_out(_fetch_garment, items)

@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import io
 import ipaddress
 import logging
 import threading
@@ -22,7 +21,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
-from PIL import Image
 
 from infrastructure import outbound
 from infrastructure.public_addresses import private_networks_allowed
@@ -33,6 +31,7 @@ from infrastructure.storage import (
     storage_signed_url,
     storage_uses_s3,
 )
+from tryons.controls import render_controls
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineInputs, EngineRejected, EngineUnavailable
 from tryons.engines.inputs import InputUnusable, PreparedImage, input_prepare
@@ -146,6 +145,7 @@ def engine_inputs(job: EngineJob, tryon: TryOn, images: InputImages) -> EngineIn
         quality=tryon.render_quality,
         job_id=job.id,
         inline_bytes=inline_bytes,
+        controls=render_controls(tryon),
     )
 
 
@@ -215,10 +215,6 @@ def engine_result_fetch(output: str) -> RenderResult:
         garment_image_check(image)  # the same decoder allow-list as garments: JPEG, PNG, WebP
     except PermanentRenderError:
         raise EngineRejected("The engine's result is not a usable image.", code="render_invalid") from None
-    if image_content_type(image) == "image/webp":  # results are served as JPEG or PNG
-        out = io.BytesIO()
-        Image.open(io.BytesIO(image)).save(out, "PNG")
-        image = out.getvalue()
     return RenderResult(image=image, content_type=image_content_type(image))
 
 

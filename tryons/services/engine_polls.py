@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from infrastructure.storage import storage_delete, storage_save
+from infrastructure.storage import storage_delete
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineThrottled, EngineUnavailable, ProviderStatus
 from tryons.models import EngineJob, TryOn
@@ -28,7 +28,7 @@ from tryons.services.engine_jobs import (
     jobs_with_items,
     schedule_step,
 )
-from tryons.services.settlement import cart_items_complete, result_key, tryon_complete
+from tryons.services.settlement import cart_items_complete, result_store, tryon_complete
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ def engine_job_poll(*, job_id: str) -> None:
 class _Polled:
     status: ProviderStatus | None = None
     stored_key: str = ""  # the result, already in our storage
+    stored_info: dict | None = None  # its result_info
     deferred: Exception | None = None  # throttled, unavailable, our storage: poll again later
     rejected: PermanentRenderError | None = None
 
@@ -82,8 +83,7 @@ def _ask_provider(pair) -> _Polled:
         if status.state != "succeeded":
             return _Polled(status=status)
         result = engine_result_fetch(status.output)
-        key = result_key(tryon, "png" if result.content_type == "image/png" else "jpg")
-        storage_save(key, result.image)
+        key, info = result_store(tryon, result.image, model=job.model)
     except (EngineThrottled, EngineUnavailable) as exc:
         return _Polled(deferred=exc)
     except PermanentRenderError as exc:
@@ -91,7 +91,7 @@ def _ask_provider(pair) -> _Polled:
     except OSError as exc:  # our storage; the provider keeps the result until we come back
         return _Polled(deferred=exc)
     job_cleanup(job)  # the provider's copy and our garment copy are not needed any more
-    return _Polled(status=status, stored_key=key)
+    return _Polled(status=status, stored_key=key, stored_info=info)
 
 
 def engine_jobs_poll(job_ids: list[str]) -> None:
@@ -199,13 +199,21 @@ def _settle_delivered(delivered: list[tuple[EngineJob, TryOn, "_Polled"]], *, af
     def elapsed(job: EngineJob) -> int | None:
         return int((now - job.submitted_at).total_seconds() * 1000) if job.submitted_at else None
 
-    ours = [(job, tryon, polled.stored_key) for job, tryon, polled in delivered if job.id in ended]
+    ours = [(job, tryon, polled) for job, tryon, polled in delivered if job.id in ended]
     completed = cart_items_complete(
-        results=[(tryon, key, elapsed(job)) for job, tryon, key in ours if tryon.session_id]
+        results=[
+            (tryon, polled.stored_key, polled.stored_info, elapsed(job))
+            for job, tryon, polled in ours
+            if tryon.session_id
+        ]
     )
-    for job, tryon, key in ours:
+    for job, tryon, polled in ours:
         if not tryon.session_id and tryon_complete(
-            tryon=tryon, result=None, elapsed_ms=elapsed(job), stored_key=key
+            tryon=tryon,
+            result=None,
+            elapsed_ms=elapsed(job),
+            stored_key=polled.stored_key,
+            stored_info=polled.stored_info,
         ):
             completed.add(tryon.id)
         if tryon.session_id:

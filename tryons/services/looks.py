@@ -48,7 +48,7 @@ def looks_start(*, session_id: str) -> None:
     if not waiting.exists():
         return
     ended = dict(
-        TryOn.objects.filter(session_id=session_id, status__in=TryOn.FINISHED).values_list(
+        TryOn.objects.filter(session_id=session_id, sample=0, status__in=TryOn.FINISHED).values_list(
             "position", "status"
         )
     )
@@ -85,7 +85,7 @@ def looks_item_ended(*, session_id: str, position: int, end: str) -> None:
             )
             continue
         result_key = TryOn.objects.values_list("result_key", flat=True).get(
-            session_id=session_id, position=position
+            session_id=session_id, position=position, sample=0
         )
         Look.objects.filter(pk=look.id).update(status=Look.Status.PROCESSING, garments_on=1)
         locked.garments_on = 1
@@ -169,7 +169,7 @@ def _advance(look: Look, *, result_key: str) -> None:
 
 
 def _step_create(look: Look, *, step: int, person_key: str) -> TryOn:
-    item = TryOn.objects.get(session_id=look.session_id, position=look.item_positions[step])
+    item = TryOn.objects.get(session_id=look.session_id, position=look.item_positions[step], sample=0)
     row = TryOn.objects.create(
         organization_id=look.organization_id,
         look=look,
@@ -184,6 +184,10 @@ def _step_create(look: Look, *, step: int, person_key: str) -> TryOn:
         category=item.category,
         render_quality=item.render_quality,
         background_scene=item.background_scene,
+        # The garment's controls, its first sample's seed: a look shows the item's first sample's garment.
+        garment_photo_type=item.garment_photo_type,
+        seed=item.seed,
+        output_format=item.output_format,
         credits=Decimal("0"),  # the look carries the price
     )
     transaction.on_commit(lambda: queue.enqueue("tryons.process_tryon", row.id))

@@ -8,6 +8,13 @@ from django.utils import timezone
 
 from infrastructure.observability import metrics, tracing
 from infrastructure.storage import storage_exists, storage_read
+from tryons.controls import (
+    RESULT_EXTENSIONS,
+    ResultUnusable,
+    extension_format,
+    render_controls,
+    result_encode,
+)
 from tryons.engines import ENGINES
 from tryons.engines.selection import renderer_for
 from tryons.heartbeats import Heartbeat
@@ -56,8 +63,11 @@ def cart_session_process(*, session_id: str, redelivered: bool = False) -> None:
     lease = _claim(CartTryOnSession.objects.filter(unsettled(), pk=session_id), redelivered=redelivered)
     if not lease:
         return
+    # Every item's first sample before any further one: the shopper sees the whole cart first.
     item_ids = list(
-        TryOn.objects.filter(session_id=session_id).order_by("position").values_list("id", flat=True)
+        TryOn.objects.filter(session_id=session_id)
+        .order_by("sample", "position")
+        .values_list("id", flat=True)
     )
     with Heartbeat(CartTryOnSession, session_id, lease) as heartbeat:
         looks_start(session_id=session_id)  # looks on the customer's photo render beside the items
@@ -209,6 +219,7 @@ def _render_request(tryon: TryOn, *, job_id: str) -> RenderRequest:
         garment_image=garment_image_download(tryon.image_url),
         garment_url=tryon.image_url,
         job_id=job_id,
+        controls=render_controls(tryon),
     )
 
 
@@ -227,9 +238,13 @@ def _person_image(tryon: TryOn) -> bytes:
 
 def _adopt_stored_result(tryon: TryOn) -> bool:
     """A previous run stored the result and died before recording it: record it instead of re-rendering."""
-    for extension in ("jpg", "png"):
+    for extension in RESULT_EXTENSIONS:
         key = result_key(tryon, extension)
         if storage_exists(key):
-            tryon_complete(tryon=tryon, result=None, elapsed_ms=None, stored_key=key)
+            try:
+                info = result_encode(storage_read(key), extension_format(extension)).info()
+            except (OSError, ResultUnusable):
+                info = {}  # recorded without its figures rather than rendered and charged again
+            tryon_complete(tryon=tryon, result=None, elapsed_ms=None, stored_key=key, stored_info=info)
             return True
     return False

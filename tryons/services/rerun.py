@@ -16,6 +16,7 @@ from organizations.models import Organization
 from organizations.services import credits_charge
 from tryons.models import CartTryOnSession, TryOn
 from tryons.services import queue
+from tryons.services.settlement import item_reference
 
 RERUN_PERMISSION = "tryons.rerun_tryon"
 # Sessions whose items may be re-run: ended by themselves. A cancelled session was stopped by the partner
@@ -62,11 +63,12 @@ def cart_item_rerun(*, tryon_id: str, actor, reason: str) -> TryOn:
         _rerun_check(session=session, tryon=tryon)
         rerun = tryon.reruns + 1
         if tryon.credits > 0:
+            item, name = item_reference(tryon)
             credits_charge(
                 organization_id=session.organization_id,
                 amount=tryon.credits,
-                reference=f"{session_id}:item:{tryon.position}:rerun:{rerun}",
-                description=f"Re-run {rerun} of item {tryon.position + 1} of {session_id}: {reason}",
+                reference=f"{item}:rerun:{rerun}",
+                description=f"Re-run {rerun} of {name}: {reason}",
                 actor=actor,
             )
         TryOn.objects.filter(pk=tryon_id, status=TryOn.Status.FAILED).update(

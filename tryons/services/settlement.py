@@ -6,6 +6,7 @@ step of a look answers to its look (tryons.services.looks: the next step, or the
 `settlement_for` is the one place that tells them apart.
 """
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from infrastructure.storage import storage_delete, storage_save
 from organizations.partner_ids import partner_storage_key
 from organizations.services import credits_refund
 from tryons import events
+from tryons.controls import ResultUnusable, result_encode
 from tryons.models import CartTryOnSession, Look, TryOn
 from tryons.renderers.base import RenderResult
 from tryons.services.looks import (
@@ -28,6 +30,14 @@ from tryons.services.looks import (
     looks_lock,
     looks_waiting_on_items,
 )
+
+
+def item_reference(tryon: TryOn) -> tuple[str, str]:
+    """A cart row's ledger reference stem and its name for people: the item's, with its sample after the
+    first (`<session>:item:<n>[:sample:<s>]`), so two samples of one item are refunded apart."""
+    sample = f":sample:{tryon.sample}" if tryon.sample else ""
+    name = f"item {tryon.position + 1}" + (f" sample {tryon.sample + 1}" if tryon.sample else "")
+    return f"{tryon.session_id}:item:{tryon.position}{sample}", f"{name} of {tryon.session_id}"
 
 
 def result_key(tryon: TryOn, extension: str) -> str:
@@ -45,16 +55,14 @@ class _CartItemSettlement:
         CartTryOnSession.objects.select_for_update().filter(pk=self.session_id).values_list("pk").first()
 
     def refund_reference(self, tryon: TryOn) -> tuple[str, str]:
+        item, name = item_reference(tryon)
         if tryon.reruns:
             # A staff re-run was charged under its own reference; failing again refunds that charge.
             return (
-                f"{self.session_id}:item:{tryon.position}:rerun:{tryon.reruns}:failed",
-                f"Refund: re-run {tryon.reruns} of item {tryon.position + 1} of {self.session_id} failed",
+                f"{item}:rerun:{tryon.reruns}:failed",
+                f"Refund: re-run {tryon.reruns} of {name} failed",
             )
-        return (
-            f"{self.session_id}:item:{tryon.position}:failed",
-            f"Refund: item {tryon.position + 1} of {self.session_id} failed",
-        )
+        return f"{item}:failed", f"Refund: {name} failed"
 
     def refunded(self, amount: Decimal) -> None:
         CartTryOnSession.objects.filter(pk=self.session_id).update(
@@ -68,7 +76,8 @@ class _CartItemSettlement:
 
     def ended(self, tryon: TryOn, end: str) -> None:
         # The session's own end event reports its items; a look that starts from this item goes on now.
-        looks_item_ended(session_id=self.session_id, position=tryon.position, end=end)
+        if tryon.sample == 0:
+            looks_item_ended(session_id=self.session_id, position=tryon.position, end=end)
 
     def after(self) -> None:
         session_progress(session_id=self.session_id)
@@ -135,14 +144,32 @@ def settlement_for(tryon: TryOn) -> _CartItemSettlement | _SingleSettlement | _L
     return _SingleSettlement()
 
 
+def result_store(tryon: TryOn, image: bytes, **info) -> tuple[str, dict]:
+    """Store a render's image as the try-on's result, in the output format it asked for (tryons.controls);
+    returns its key and its `result_info` (format and size, and `info`: the hosted model that rendered it)."""
+    encoded = result_encode(image, tryon.output_format)
+    key = result_key(tryon, encoded.format.extension)
+    storage_save(key, encoded.image)
+    return key, encoded.info(**info)
+
+
 def tryon_complete(
-    *, tryon: TryOn, result: RenderResult | None, elapsed_ms: int | None, stored_key: str = ""
+    *,
+    tryon: TryOn,
+    result: RenderResult | None,
+    elapsed_ms: int | None,
+    stored_key: str = "",
+    stored_info: dict | None = None,
 ) -> bool:
-    """Store the result and mark the try-on completed; False if it was no longer ours to complete."""
-    key = stored_key
+    """Store the result and mark the try-on completed; False if it was no longer ours to complete.
+    A result already stored comes as `stored_key` with its `stored_info` (result_store's)."""
+    key, info = stored_key, stored_info or {}
     if result is not None:
-        key = result_key(tryon, "png" if result.content_type == "image/png" else "jpg")
-        storage_save(key, result.image)
+        try:
+            key, info = result_store(tryon, result.image)
+        except ResultUnusable as exc:
+            tryon_fail(tryon=tryon, code="render_invalid", message=str(exc))
+            return False
     settlement = settlement_for(tryon)
     with transaction.atomic():
         settlement.complete_lock()
@@ -153,6 +180,7 @@ def tryon_complete(
             .update(
                 status=TryOn.Status.COMPLETED,
                 result_key=key,
+                result_info=info,
                 completed_at=timezone.now(),
                 render_ms=elapsed_ms,
                 awaiting_callback=False,
@@ -177,37 +205,39 @@ def tryon_complete(
 # Cart items completed in one statement: the same conditions and fields as tryon_complete's UPDATE.
 _COMPLETE_CART_ITEMS = """
 UPDATE tryons_tryon AS t
-   SET status = 'completed', result_key = v.result_key, completed_at = %s, render_ms = v.render_ms,
-       awaiting_callback = FALSE, error_code = '', error = ''
-  FROM (VALUES {rows}) AS v(id, result_key, render_ms)
+   SET status = 'completed', result_key = v.result_key, result_info = v.result_info, completed_at = %s,
+       render_ms = v.render_ms, awaiting_callback = FALSE, error_code = '', error = ''
+  FROM (VALUES {rows}) AS v(id, result_key, result_info, render_ms)
  WHERE t.id = v.id AND t.status = 'processing' AND t.photo_key <> '' AND t.session_id IS NOT NULL
 RETURNING t.id
 """
 
 
-def cart_items_complete(*, results: list[tuple[TryOn, str, int | None]]) -> set[str]:
+def cart_items_complete(*, results: list[tuple[TryOn, str, dict, int | None]]) -> set[str]:
     """Complete many cart items whose results are stored, as `tryon_complete` does one: (item, result key,
-    render ms) each; returns the ids completed. One statement for all, so a batch of finished renders does
-    not pay a transaction per item. An item no longer ours to complete (cancelled, erased, ended by another
-    run) is left alone, and its stored result removed unless it is the one the item records."""
+    result info, render ms) each; returns the ids completed. One statement for all, so a batch of finished
+    renders does not pay a transaction per item. An item no longer ours to complete (cancelled, erased, ended
+    by another run) is left alone, and its stored result removed unless it is the one the item records."""
     if not results:
         return set()
     if connection.vendor != "postgresql":  # SQLite (embedded mode): one item at a time
         return {
             tryon.id
-            for tryon, key, ms in results
-            if tryon_complete(tryon=tryon, result=None, elapsed_ms=ms, stored_key=key)
+            for tryon, key, info, ms in results
+            if tryon_complete(tryon=tryon, result=None, elapsed_ms=ms, stored_key=key, stored_info=info)
         }
-    rows = ", ".join(["(%s, %s, %s::integer)"] * len(results))
-    params = [timezone.now()] + [value for tryon, key, ms in results for value in (tryon.id, key, ms)]
+    rows = ", ".join(["(%s, %s, %s::jsonb, %s::integer)"] * len(results))
+    params = [timezone.now()] + [
+        value for tryon, key, info, ms in results for value in (tryon.id, key, json.dumps(info), ms)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_COMPLETE_CART_ITEMS.format(rows=rows), params)
         completed = {row[0] for row in cursor.fetchall()}
-    _looks_items_completed([tryon for tryon, _, _ in results if tryon.id in completed])
+    _looks_items_completed([tryon for tryon, *_ in results if tryon.id in completed])
     transaction.on_commit(
         lambda: metrics.tryon_ended(status=TryOn.Status.COMPLETED, source="cart", count=len(completed))
     )
-    lost = [(tryon.id, key) for tryon, key, _ in results if tryon.id not in completed]
+    lost = [(tryon.id, key) for tryon, key, *_ in results if tryon.id not in completed]
     if lost:
         current = dict(TryOn.objects.filter(pk__in=[i for i, _ in lost]).values_list("id", "result_key"))
         for tryon_id, key in lost:
@@ -223,6 +253,8 @@ def _looks_items_completed(items: list[TryOn]) -> None:
     if not Look.objects.filter(session_id__in=sessions, status=Look.Status.QUEUED, reuses_item=True).exists():
         return
     for item in sorted(items, key=lambda item: (item.session_id, item.position)):
+        if item.sample:
+            continue  # a look starts from the item's first sample
         with transaction.atomic():
             looks_item_ended(session_id=item.session_id, position=item.position, end=TryOn.Status.COMPLETED)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from tryons.controls import OUTPUT_FORMAT, control_support
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineInputs, EngineThrottled, EngineUnavailable
 from tryons.engines.inputs import input_prepare, outfit_image
@@ -83,6 +84,13 @@ class Command(BaseCommand):
         model = declared or UNDECLARED_MODEL
         self.stdout.write(f"licence     {declared.licence if declared else 'not declared: check its terms'}")
         self.stdout.write(f"retention   {kind.retention.format(**vars(s))}")
+        support = control_support(model.honours)
+        formats = ", ".join(f"{f} {how}" for f, how in support.pop(OUTPUT_FORMAT).items())
+        self.stdout.write(
+            "controls    "
+            + ", ".join(f"{control} {how}" for control, how in support.items())
+            + f"; {formats}"
+        )
         if len(garments) > model.garments_per_render:
             raise CommandError(
                 f"{name}: {client.model} renders one garment a render; --outfit needs a model the registry "
