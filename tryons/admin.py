@@ -24,6 +24,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def item_label(tryon: TryOn) -> str:
+    """A cart row as people (and the ledger's texts) count it, from 1: "3", or "3 · sample 2"."""
+    return f"{tryon.position + 1}" + (f" · sample {tryon.sample + 1}" if tryon.sample else "")
+
+
 def result_thumbnail(obj: TryOn | Look, alt: str) -> str:
     """A thumbnail from the same expiring signed URL partners get; the full image opens on click."""
     url = result_url(obj)
@@ -57,7 +62,7 @@ class TryOnInline(admin.TabularInline):
         "error",
     ]
     readonly_fields = fields
-    ordering = ["position"]
+    ordering = ["position", "sample"]
     extra = 0
     can_delete = False
     show_change_link = True
@@ -68,7 +73,7 @@ class TryOnInline(admin.TabularInline):
     # Items are stored from position 0; people (and the ledger's refund texts) count from 1.
     @admin.display(description="Item", ordering="position")
     def item_number(self, obj):
-        return obj.position + 1
+        return item_label(obj)
 
     @admin.display(description="Result")
     def result(self, obj):
@@ -359,7 +364,7 @@ class TryOnAdmin(ReadOnlyAdmin):
     @admin.display(description="Item", ordering="position")
     def item_number(self, obj):
         # Counted from 1, as in the session page and the ledger; single try-ons have no session.
-        return obj.position + 1 if obj.session_id else "-"
+        return item_label(obj) if obj.session_id else "-"
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, obj):

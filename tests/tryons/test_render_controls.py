@@ -620,3 +620,10 @@ def test_a_result_is_delivered_in_the_format_asked_or_as_it_came(asked, given):
     assert Image.open(io.BytesIO(encoded.image)).format == encoded.format.pillow
     if expected == given.lower():
         assert encoded.image == image, "already in the format asked: delivered byte for byte"
+
+
+def test_the_staff_console_counts_a_sample_after_its_item():
+    from tryons.admin import item_label
+
+    assert item_label(TryOn(position=2, sample=0)) == "3"
+    assert item_label(TryOn(position=2, sample=1)) == "3 · sample 2"

@@ -73,7 +73,8 @@ class CartTryOnEventDataSerializer(serializers.ModelSerializer):
 class CancellationSerializer(serializers.Serializer):
     refundedCredits = CreditsField(help_text="Credits this cancellation returned to the balance.")
     refundedItemCount = serializers.IntegerField(
-        help_text="Items cancelled and refunded: every item not rendered yet, one rendering then included."
+        help_text="Item renders cancelled and refunded, one per sample (numSamples): every one not rendered "
+        "yet, one rendering then included."
     )
     itemStillRendering = serializers.BooleanField(
         help_text="An item was rendering when the session was cancelled: it is refunded with the others, and "

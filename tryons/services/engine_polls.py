@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from infrastructure.storage import storage_delete
+from tryons.controls import ResultUnusable
 from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineThrottled, EngineUnavailable, ProviderStatus
 from tryons.models import EngineJob, TryOn
@@ -88,6 +89,8 @@ def _ask_provider(pair) -> _Polled:
         return _Polled(deferred=exc)
     except PermanentRenderError as exc:
         return _Polled(rejected=exc)
+    except ResultUnusable as exc:  # decoded, and not an image we can deliver
+        return _Polled(rejected=PermanentRenderError(str(exc), code="render_invalid"))
     except OSError as exc:  # our storage; the provider keeps the result until we come back
         return _Polled(deferred=exc)
     job_cleanup(job)  # the provider's copy and our garment copy are not needed any more
