@@ -341,6 +341,27 @@ def test_seed_php_example_runs_unchanged(stack, operator, live_journey, garments
         assert operator.credits(organization_id) == before - 2
 
 
+def test_a_cart_with_samples_answers_every_image_in_the_format_asked(stack, live_journey, garments):
+    """Render controls over the wire, on each broker: two samples of one item (two renders, two seeds) as
+    WebP, and the other item as PNG by its own override; the images downloaded are what the items say."""
+    partner = live_journey["partner"]
+    before = _balance(partner)
+    items = cart_items(garments, names=("tshirt", "jeans"))
+    items[1] = {**items[1], "numSamples": 1, "outputFormat": "png"}
+    session = partner.create_cart(
+        live_journey["photo"]["photoS3Key"], items, quality="sd", numSamples=2, seed=41, outputFormat="webp"
+    )
+    assert session["pricing"]["itemRenders"] == 3 and _balance(partner) == before - 3
+    finished = partner.wait_for_cart(session["id"], timeout=120)
+    assert finished["status"] == "completed" and finished["progress"] == 100, finished
+    top, jeans = finished["cartItems"]
+    assert [r["seed"] for r in top["results"]] == [41, 42] and top["resultUrl"] == top["results"][0]["url"]
+    assert [r["format"] for r in top["results"] + jeans["results"]] == ["webp", "webp", "png"]
+    for result in top["results"] + jeans["results"]:
+        image = assert_downloads_image(result["url"])
+        assert image.format == result["format"].upper() and image.size == (result["width"], result["height"])
+
+
 def test_a_cart_with_a_look_renders_the_outfit_and_charges_its_renders(stack, live_journey, garments):
     """One cart with a look of three garments on each broker: the items alone (3 renders) and the look (2 more
     renders: its first garment is the top item's own render), all at the sd price of 1 credit."""
