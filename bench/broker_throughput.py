@@ -32,6 +32,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/garmax
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 50)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Every render is rendered: identical carts are what these measure, not handed one another's images.
+os.environ["RENDER_REUSE_DAYS"] = "0"
 LATENCY_SAMPLES = int(os.environ.get("BENCH_LATENCY_SAMPLES", "300"))
 TASKS = int(os.environ.get("BENCH_TASKS", "3000"))
 LOG_DIR = ROOT / "var"

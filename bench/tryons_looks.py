@@ -30,17 +30,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-
-from api.ids import new_id  # noqa: E402
-from config.celery import app as celery_app  # noqa: E402
-from organizations.services import organization_create  # noqa: E402
+from bench.engine_stack import fashn_stack  # noqa: E402
 from tests.concurrency import wait_until  # noqa: E402
-from tests.engine_servers import FakeFashn, engine_environment  # noqa: E402
-from tests.factories import UserFactory  # noqa: E402
-from tests.http_servers import GarmentServer  # noqa: E402
-from tests.tryons.conftest import make_photo  # noqa: E402
-from tests.workers import start_worker, stop_worker  # noqa: E402
 from tryons import services  # noqa: E402
 from tryons.models import CartTryOnSession, Look  # noqa: E402
 
@@ -65,28 +56,16 @@ def cart_items(garments) -> list:
 
 
 def main():
-    call_command("migrate", verbosity=0)
-    garments = GarmentServer()
-    fake = FakeFashn(render_seconds=RENDER_SECONDS)
-    organization = organization_create(owner=UserFactory(username=new_id("bench")), name="bench-looks")
-    photo = make_photo(organization)
-    env = {
-        **os.environ,
-        "TRYON_RENDERER": "fashn",
-        "TRYON_ENGINE_MAX_IN_FLIGHT": str(CAP),
-        **engine_environment("fashn", fake),
-    }
-    log = Path(tempfile.mkdtemp(prefix="garmax-bench-")) / "worker.log"
-    celery_app.control.purge()  # countdown tasks a previous run's worker gave back
-    worker = start_worker(
-        "-Q", "tryons", "-c", str(CONCURRENCY), "--without-mingle", "--without-gossip", "-l", "info",
-        env=env, log=log,
-    )  # fmt: skip
     looks = [
         {"lookId": f"look-{n + 1}", "items": [f"p{3 * n + k}" for k in range(len(LOOK_GARMENTS))]}
         for n in range(LOOKS)
     ]
-    try:
+    # Every render happens: the looks' identical steps are not handed one another's images (render reuse).
+    stack = fashn_stack(
+        name="bench-looks", render_seconds=RENDER_SECONDS, cap=CAP, concurrency=CONCURRENCY,
+        env={"RENDER_REUSE_DAYS": "0"},
+    )  # fmt: skip
+    with stack as (organization, photo, garments, fake):
         started = time.perf_counter()
         session, _ = services.cart_session_create(
             organization_id=organization.id,
@@ -99,10 +78,6 @@ def main():
         unfinished = CartTryOnSession.objects.filter(pk=session.id, status__in=["queued", "processing"])
         wait_until(lambda: not unfinished.exists(), timeout=300, interval=0.05)
         wall = time.perf_counter() - started
-    finally:
-        stop_worker(worker, timeout=60)
-        garments.close()
-        fake.close()
     session.refresh_from_db()
     completed_looks = Look.objects.filter(session=session, status="completed").count()
     chain = len(LOOK_GARMENTS)  # the item's own render, then one render per further garment

@@ -17,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Every render is rendered: identical carts are what these measure, not handed one another's images.
+os.environ["RENDER_REUSE_DAYS"] = "0"
 os.environ["OUTBOUND_ALLOW_PRIVATE_NETWORKS"] = "true"
 os.environ["SIGNUP_CREDIT_GRANT"] = "100000"
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="garmax-bench-"))

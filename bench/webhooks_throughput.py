@@ -29,6 +29,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 50)
 os.environ["OUTBOUND_ALLOW_PRIVATE_NETWORKS"] = "true"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Every render is rendered: identical carts are what these measure, not handed one another's images.
+os.environ["RENDER_REUSE_DAYS"] = "0"
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WARMUP_EVENTS = int(os.environ.get("BENCH_WARMUP_EVENTS", "200"))

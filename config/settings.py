@@ -235,6 +235,8 @@ OUTBOUND_ALLOW_PRIVATE_NETWORKS = _bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", False
 GARMENT_MAX_BYTES = _positive_int("GARMENT_MAX_BYTES", 15 * 1024 * 1024)
 # Total wall-clock budget of one garment download (connect, headers and body, redirects included).
 GARMENT_FETCH_TIMEOUT_SECONDS = _positive_int("GARMENT_FETCH_TIMEOUT_SECONDS", 15)
+# How old an identical earlier render may be to be handed out instead of rendering (tryons.reuse); 0: off.
+RENDER_REUSE_DAYS = _positive_int("RENDER_REUSE_DAYS", 30, minimum=0)
 
 # --- Credits ---------------------------------------------------------------------------------------
 SIGNUP_CREDIT_GRANT = _positive_int("SIGNUP_CREDIT_GRANT", 100, minimum=0)  # once per user
@@ -333,8 +335,7 @@ SPECTACULAR_SETTINGS = {
         "TryOnStatusEnum": "tryons.models.TryOn.Status",
         "CartTryOnSessionStatusEnum": "tryons.models.CartTryOnSession.Status",
         "BackgroundSceneEnum": "tryons.scenes.SCENE_NAMES",
-        # The bulk file formats keep the name they had before the results' output formats came.
-        "FormatEnum": "customers.bulk.formats.FORMATS",
+        "FormatEnum": "customers.bulk.formats.FORMATS",  # the bulk files', named before output formats
         "GarmentPhotoTypeEnum": "tryons.controls.GARMENT_PHOTO_TYPES",
         "OutputFormatEnum": "tryons.controls.OUTPUT_FORMAT_NAMES",
         "ControlSupportEnum": "tryons.controls.CONTROL_SUPPORT",

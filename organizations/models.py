@@ -22,7 +22,14 @@ def render_qualities_register(names: tuple[str, ...]) -> None:
 
 
 # lowBalanceThreshold: credits at or below which billingEmail and the credits.low webhook are told, once.
-DEFAULT_ORGANIZATION_SETTINGS = {"webhookRetries": 3, "defaultRenderQuality": "hd", "lowBalanceThreshold": 20}
+# reusedRenderPrice: the share of the per-render price a render reused from an identical earlier one costs
+# (tryons.reuse); 0, the default: partners never pay twice for the same image.
+DEFAULT_ORGANIZATION_SETTINGS = {
+    "webhookRetries": 3,
+    "defaultRenderQuality": "hd",
+    "lowBalanceThreshold": 20,
+    "reusedRenderPrice": 0,
+}
 
 
 # One cent of a credit: balances, prices and thresholds have two decimals.
@@ -85,6 +92,11 @@ class Organization(models.Model):
     def low_balance_threshold(self) -> Decimal:
         default = DEFAULT_ORGANIZATION_SETTINGS["lowBalanceThreshold"]
         return Decimal(str(self.settings.get("lowBalanceThreshold", default)))
+
+    @property
+    def reused_render_price(self) -> Decimal:
+        default = DEFAULT_ORGANIZATION_SETTINGS["reusedRenderPrice"]
+        return Decimal(str(self.settings.get("reusedRenderPrice", default)))
 
     @property
     def default_render_quality(self) -> str:

@@ -26,6 +26,17 @@ class OrganizationSettingsSerializer(serializers.Serializer):
         "email and a credits.low webhook is sent; re-armed when a top-up lifts the balance above it.",
     )
 
+    reusedRenderPrice = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        min_value=0,
+        max_value=1,
+        coerce_to_string=False,
+        required=False,
+        help_text="The share of the per-render price a render reused from an identical earlier one costs "
+        "(0 to 1; default 0: never pay twice for the same image).",
+    )
+
     def get_fields(self):
         fields = super().get_fields()
         fields["defaultRenderQuality"].choices = render_qualities()

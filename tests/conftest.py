@@ -22,6 +22,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs RabbitMQ: set RABBITMQ_URL"))
 
 
+# Render reuse (tryons.reuse) is off unless a test turns it on: the pipeline's tests render the same garment
+# on the same photo again and again, and mean each render. Workers these tests start inherit it; the e2e
+# stack does not (tests/e2e/stack.py), and runs with the default, reuse on.
+os.environ["RENDER_REUSE_DAYS"] = "0"
+
+
+@pytest.fixture(autouse=True)
+def _no_render_reuse(settings):
+    settings.RENDER_REUSE_DAYS = 0
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Django's PBKDF2 costs ~0.5 s per password on these machines, and most tests create users; no test

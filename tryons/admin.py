@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from api.admin_actions import action_confirm, admin_link
@@ -54,6 +55,7 @@ class TryOnInline(admin.TabularInline):
         "reruns",
         "renderer",
         "render_ms",
+        "reused",
         "credits",
         "credits_refunded",
         "result",
@@ -78,6 +80,17 @@ class TryOnInline(admin.TabularInline):
     @admin.display(description="Result")
     def result(self, obj):
         return result_thumbnail(obj, f"result {obj.pk}")
+
+    # Render reuse (tryons.reuse): the earlier render handed out instead of rendering, linked.
+    @admin.display(description="Reused from")
+    def reused(self, obj):
+        if not obj.reused_from:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:tryons_tryon_change", args=[obj.reused_from]),
+            obj.reused_from,
+        )
 
     @admin.display(description="Duration")
     def duration(self, obj):

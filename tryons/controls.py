@@ -99,6 +99,8 @@ class CartControls:
     num_samples: int = 1
     seed: int | None = None
     output_format: str = ""
+    # False: render anew, never hand out an identical earlier render (tryons.reuse).
+    reuse: bool = True
 
     def given(self) -> dict:
         """The ones the partner gave, by request name: what the cart's content hash includes."""
@@ -109,9 +111,13 @@ class CartControls:
                 (NUM_SAMPLES, self.num_samples if self.num_samples != 1 else None),
                 (SEED, self.seed),
                 (OUTPUT_FORMAT, self.output_format),
+                ("reuse", None if self.reuse else False),
             )
             if value not in ("", None)
         }
+
+    def reuse_for(self, item) -> bool:
+        return self.reuse if item.reuse is None else item.reuse
 
     def for_item(self, item) -> tuple[int, "Controls"]:
         """An item's samples and controls (its seed the first sample's): its own where it gives them, else

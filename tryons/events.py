@@ -18,6 +18,7 @@ from tryons.serializers.events import (
 )
 
 RESULT_URL = "https://s3.amazonaws.com/bucket/results/result_001.jpg"
+RESULT = {"url": RESULT_URL, "seed": None, "format": "jpeg", "width": 864, "height": 1296, "reused": False}
 
 
 def _item(n: int, status: str, *, credits: int = 2, refunded: int = 0, error=None) -> dict:
@@ -45,11 +46,21 @@ def _item(n: int, status: str, *, credits: int = 2, refunded: int = 0, error=Non
         "seed": None,
         "outputFormat": None,
         "results": (
-            [{"url": RESULT_URL, "seed": None, "format": "jpeg", "width": 864, "height": 1296}]
+            [
+                {
+                    "url": RESULT_URL,
+                    "seed": None,
+                    "format": "jpeg",
+                    "width": 864,
+                    "height": 1296,
+                    "reused": False,
+                }
+            ]
             if status == "completed"
             else []
         ),
         "engineNotes": [],
+        "reused": False,
     }
 
 

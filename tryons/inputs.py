@@ -20,6 +20,7 @@ class GarmentInput:
     num_samples: int | None = None
     seed: int | None = None
     output_format: str = ""
+    reuse: bool | None = None  # over the cart's `reuse` (tryons.reuse)
 
     def canonical(self) -> dict:
         controls = {
@@ -29,6 +30,7 @@ class GarmentInput:
                 ("numSamples", self.num_samples),
                 ("seed", self.seed),
                 ("outputFormat", self.output_format),
+                ("reuse", self.reuse),
             )
             if value not in ("", None)
         }

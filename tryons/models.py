@@ -216,7 +216,15 @@ class TryOn(models.Model):
     # The render controls (tryons.controls) it was asked for; "" and null: the defaults (auto, jpeg, none).
     garment_photo_type = models.CharField(max_length=10, blank=True, default="", db_default="")
     seed = models.BigIntegerField(null=True, blank=True)
+    # Whether the partner gave the seed (else we chose it, for several samples to differ): only a given
+    # seed is part of the reuse key (tryons.reuse).
+    seed_given = models.BooleanField(default=False, db_default=False)
     output_format = models.CharField(max_length=5, blank=True, default="", db_default="")
+    # Render reuse (tryons.reuse): whether this render may take an earlier identical one's image (`reuse`),
+    # its key once its inputs are known, and the render whose image it took.
+    reuse = models.BooleanField(default=True, db_default=True)
+    reuse_key = models.CharField(max_length=64, blank=True, default="", db_default="")
+    reused_from = models.CharField(max_length=64, blank=True, default="", db_default="")
     metadata = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     credits = models.DecimalField(max_digits=10, decimal_places=2)
@@ -268,6 +276,12 @@ class TryOn(models.Model):
                 name="tryon_single_status_list",
             ),
             models.Index(fields=["status", "completed_at"]),
+            # Render reuse: an organization's completed renders by key, newest first; only rows with a key.
+            models.Index(
+                fields=["organization", "reuse_key", "-completed_at"],
+                condition=Q(status="completed") & ~Q(reuse_key=""),
+                name="tryon_reuse_lookup",
+            ),
             # An organization's backlog for the completion estimate of every create: only live items, so
             # its size is the queue's, not the history's.
             models.Index(

@@ -18,6 +18,7 @@ __all__ = [
     "credits_number",
     "item_engine_notes",
     "item_results",
+    "item_reused",
     "item_samples",
     "item_status",
     "look_garments",
@@ -75,7 +76,7 @@ def item_status(samples: list[TryOn]) -> str:
 
 
 def item_results(samples: list[TryOn]) -> list[dict]:
-    """Every delivered image of the item, in sample order: {url, seed, format, width, height}."""
+    """Every delivered image of the item, in sample order: {url, seed, format, width, height, reused}."""
     results = []
     for row in samples:
         if row.status != TryOn.Status.COMPLETED or not row.result_key:
@@ -88,9 +89,16 @@ def item_results(samples: list[TryOn]) -> list[dict]:
                 "format": info.get("format") or extension_format(row.result_key.rsplit(".", 1)[-1]),
                 "width": info.get("width"),
                 "height": info.get("height"),
+                "reused": bool(row.reused_from),
             }
         )
     return results
+
+
+def item_reused(samples: list[TryOn]) -> bool:
+    """Whether every image the item delivered was handed out from an identical earlier render."""
+    delivered = [row for row in samples if row.status == TryOn.Status.COMPLETED]
+    return bool(delivered) and all(row.reused_from for row in delivered)
 
 
 def item_engine_notes(samples: list[TryOn]) -> list[dict]:

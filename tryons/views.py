@@ -94,6 +94,7 @@ class CartTryOnViewSet(
                 num_samples=data.get("numSamples", 1),
                 seed=data.get("seed"),
                 output_format=data.get("outputFormat", ""),
+                reuse=data.get("reuse", True),
             ),
         )
         if created:

@@ -1,5 +1,5 @@
-"""An organization's settings (webhookRetries, defaultRenderQuality, lowBalanceThreshold): merged and
-validated."""
+"""An organization's settings (webhookRetries, defaultRenderQuality, lowBalanceThreshold, reusedRenderPrice):
+merged and validated."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -26,13 +26,19 @@ def organization_settings_clean(raw: dict | None, *, base: dict | None = None) -
         errors["settings.defaultRenderQuality"] = [f"Must be one of {', '.join(render_qualities())}."]
     raw = dict(raw)
     if "lowBalanceThreshold" in raw:
-        threshold = _threshold_clean(raw["lowBalanceThreshold"])
+        threshold = _credits_clean(raw["lowBalanceThreshold"], LOW_BALANCE_THRESHOLD_MAX)
         if threshold is None:
             errors["settings.lowBalanceThreshold"] = [
                 f"Must be a number of credits from 0 to {LOW_BALANCE_THRESHOLD_MAX}, with at most 2 decimals."
             ]
         else:
             raw["lowBalanceThreshold"] = credits_number(threshold)
+    if "reusedRenderPrice" in raw:
+        share = _credits_clean(raw["reusedRenderPrice"], 1)
+        if share is None:
+            errors["settings.reusedRenderPrice"] = ["Must be a number from 0 to 1, with at most 2 decimals."]
+        else:
+            raw["reusedRenderPrice"] = credits_number(share)
     if errors:
         raise ValidationError(details=errors)
     merged.update(raw)
@@ -42,7 +48,8 @@ def organization_settings_clean(raw: dict | None, *, base: dict | None = None) -
 LOW_BALANCE_THRESHOLD_MAX = 1_000_000
 
 
-def _threshold_clean(value) -> Decimal | None:
+def _credits_clean(value, maximum) -> Decimal | None:
+    """`value` as a Decimal of at most 2 decimals from 0 to `maximum`, else None."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         return None
     try:
@@ -51,4 +58,4 @@ def _threshold_clean(value) -> Decimal | None:
         return None
     if not threshold.is_finite() or threshold != threshold.quantize(CENT) or threshold < 0:
         return None
-    return threshold if threshold <= LOW_BALANCE_THRESHOLD_MAX else None
+    return threshold if threshold <= maximum else None

@@ -169,7 +169,17 @@ class Stack:
             key: value
             for key, value in os.environ.items()
             if not key.startswith(
-                ("DJANGO_", "DATABASE_", "REDIS_", "AWS_", "S3_", "CELERY_", "PYTEST_", "RABBITMQ_")
+                (
+                    "DJANGO_",
+                    "DATABASE_",
+                    "REDIS_",
+                    "AWS_",
+                    "S3_",
+                    "CELERY_",
+                    "PYTEST_",
+                    "RABBITMQ_",
+                    "RENDER_REUSE_",
+                )
             )
         }
         env.update(

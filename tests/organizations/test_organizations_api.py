@@ -72,6 +72,7 @@ def test_owner_updates_settings_and_members_cannot(organization, owner, member_o
         "webhookRetries": 3,
         "defaultRenderQuality": "4k",
         "lowBalanceThreshold": 20,
+        "reusedRenderPrice": 0,
     }
     member = member_of(organization)
     response = jwt_client(member).patch(f"/api/organizations/{organization.id}", {"name": "x"}, format="json")

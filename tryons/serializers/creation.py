@@ -50,6 +50,7 @@ class GarmentSerializer(serializers.Serializer):
             num_samples=data.get("numSamples"),
             seed=data.get("seed"),
             output_format=data.get("outputFormat") or "",
+            reuse=data.get("reuse"),
             product_id=data["productId"],
             variant_id=data.get("variantId") or "",
             name=data.get("name", ""),
@@ -90,6 +91,13 @@ class RenderControlsMixin(serializers.Serializer):
         required=False,
         help_text="The results' image format (default jpeg); converted by us where the engine cannot "
         "answer in it.",
+    )
+
+    reuse = serializers.BooleanField(
+        required=False,
+        help_text='false: render anew, even when an identical render was done before (README, "Render '
+        'reuse"). Default true: an identical earlier render of this organization is handed out instead, '
+        "at the organization's reusedRenderPrice.",
     )
 
 

@@ -12,6 +12,7 @@ from tryons.models import TryOn
 from tryons.representation import (
     item_engine_notes,
     item_results,
+    item_reused,
     item_samples,
     item_status,
     scene_applied,
@@ -26,6 +27,9 @@ class SampleResultSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=controls.OUTPUT_FORMAT_NAMES)
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
+    reused = serializers.BooleanField(
+        help_text='An identical earlier render handed out again (README, "Render reuse"), not rendered.'
+    )
 
 
 class EngineNoteSerializer(serializers.Serializer):
@@ -66,6 +70,7 @@ class CartItemResultSerializer(ResultMixin, serializers.ModelSerializer):
     outputFormat = serializers.SerializerMethodField()
     results = serializers.SerializerMethodField()
     engineNotes = serializers.SerializerMethodField()
+    reused = serializers.SerializerMethodField()
 
     class Meta:
         model = TryOn
@@ -93,6 +98,7 @@ class CartItemResultSerializer(ResultMixin, serializers.ModelSerializer):
             "outputFormat",
             "results",
             "engineNotes",
+            "reused",
         ]
         read_only_fields = fields
 
@@ -139,6 +145,15 @@ class CartItemResultSerializer(ResultMixin, serializers.ModelSerializer):
     def get_engineNotes(self, tryon: TryOn) -> list[dict]:
         return item_engine_notes([tryon])
 
+    @extend_schema_field(
+        serializers.BooleanField(
+            help_text="Every image delivered was an identical earlier render handed out again (README, "
+            '"Render reuse"): no engine call, priced at the organization\'s reusedRenderPrice.'
+        )
+    )
+    def get_reused(self, tryon: TryOn) -> bool:
+        return item_reused([tryon])
+
     def to_representation(self, tryon: TryOn) -> dict:
         return self.write([tryon])
 
@@ -174,4 +189,5 @@ class CartItemResultSerializer(ResultMixin, serializers.ModelSerializer):
             "outputFormat": first.output_format or None,
             "results": results,
             "engineNotes": item_engine_notes(samples),
+            "reused": item_reused(samples),
         }

@@ -49,7 +49,9 @@ CART_ITEM_VARYING_FIELDS = frozenset(
         "sample",
         "garment_photo_type",
         "seed",
+        "seed_given",
         "output_format",
+        "reuse",
         "product_id",
         "variant_id",
         "name",
@@ -239,7 +241,9 @@ def cart_session_create(
                     sample=sample,
                     garment_photo_type=asked_controls.garment_photo_type,
                     seed=None if asked_controls.seed is None else sample_seed(asked_controls.seed, sample),
+                    seed_given=item.seed is not None or controls.seed is not None,
                     output_format=asked_controls.output_format,
+                    reuse=controls.reuse_for(item),
                     **({} if render_items else {"status": TryOn.Status.SKIPPED}),
                 )
                 for position, (item, (samples, asked_controls)) in enumerate(zip(items, asked, strict=True))

@@ -15,11 +15,14 @@ from django.db import connection
 from django.utils import timezone
 
 from infrastructure.observability import metrics, tracing
+from infrastructure.storage import storage_delete, storage_read
 from tryons.models import EngineJob, TryOn
 from tryons.renderers.base import PermanentRenderError, RetryableRenderError
+from tryons.reuse import image_digest
 from tryons.services.engine_io import fan_out
 from tryons.services.engine_jobs import Aftermath, engine_garment_store, engine_job_record, engine_jobs_submit
 from tryons.services.garments import garment_image_download
+from tryons.services.reuse import render_key, renders_reused
 from tryons.services.settlement import tryon_fail
 
 logger = logging.getLogger(__name__)
@@ -54,8 +57,13 @@ def cart_items_hand_over(*, session_id: str, engine: str) -> int:
     started = time.monotonic()
     with tracing.span("tryon.render", engine=engine, items=len(items)):
         fetched = fan_out(_fetch_garment, items)
+        reused = _reused(items, fetched, engine=engine)
         jobs, known = [], {}
         for tryon, got in zip(items, fetched, strict=True):
+            if tryon.pk in reused:  # an identical render was done before: handed out, no engine call
+                storage_delete(got[0])  # the garment copy the provider will not read
+                _observed(engine, "reused", started)
+                continue
             if isinstance(got, PermanentRenderError):
                 tryon_fail(tryon=tryon, code=got.code, message=str(got))
                 _observed(engine, "failed", started)
@@ -81,6 +89,25 @@ def cart_items_hand_over(*, session_id: str, engine: str) -> int:
         engine_jobs_submit([job.id for job in jobs], after=after, known=known)
         after.run()
     return len(items)
+
+
+def _reused(items: list[TryOn], fetched: list, *, engine: str) -> set[str]:
+    """The items handed an identical earlier render instead (tryons.services.reuse), their keys recorded
+    in one statement; the person photo is read once per photo (a cart has one)."""
+    digests: dict[str, str | None] = {}
+    pairs = []
+    for tryon, got in zip(items, fetched, strict=True):
+        if isinstance(got, Exception) or not tryon.photo_key:
+            continue
+        if tryon.photo_key not in digests:
+            try:
+                digests[tryon.photo_key] = image_digest(storage_read(tryon.photo_key))
+            except OSError:  # gone or unreadable: its render finds out and says so
+                digests[tryon.photo_key] = None
+        if digests[tryon.photo_key] is not None:
+            key = render_key(tryon, person=digests[tryon.photo_key], garment=got[1], renderer=engine)
+            pairs.append((tryon, key))
+    return renders_reused(pairs)
 
 
 def _fetch_garment(tryon: TryOn) -> tuple[str, bytes] | Exception:

@@ -20,6 +20,7 @@ from tryons.engines import engine_client, engine_settings
 from tryons.engines.base import EngineThrottled, EngineUnavailable, ProviderStatus
 from tryons.models import EngineJob, TryOn
 from tryons.renderers.base import PermanentRenderError
+from tryons.services.cart_completion import cart_items_complete
 from tryons.services.engine_io import engine_result_fetch, fan_out, job_cancel_at_provider, job_cleanup
 from tryons.services.engine_jobs import (
     Aftermath,
@@ -29,7 +30,7 @@ from tryons.services.engine_jobs import (
     jobs_with_items,
     schedule_step,
 )
-from tryons.services.settlement import cart_items_complete, result_store, tryon_complete
+from tryons.services.settlement import result_store, tryon_complete
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ def customer_results_erase(*, customer_id: str) -> list[str]:
         )
         tryons = TryOn.objects.select_for_update().filter(customer_id=customer_id)
         keys = [key for key in tryons.values_list("result_key", flat=True) if key]
-        tryons.update(result_key="", photo_key="")
+        tryons.update(result_key="", photo_key="", reuse_key="")  # never handed to a later cart either
         CartTryOnSession.objects.filter(pk__in=session_ids).update(photo_key="")
         Look.objects.filter(session_id__in=session_ids).update(result_key="")  # a step's image, erased above
         rendering = list(TryOn.objects.filter(customer_id=customer_id, status=TryOn.Status.PROCESSING))

@@ -187,7 +187,9 @@ def _step_create(look: Look, *, step: int, person_key: str) -> TryOn:
         # The garment's controls, its first sample's seed: a look shows the item's first sample's garment.
         garment_photo_type=item.garment_photo_type,
         seed=item.seed,
+        seed_given=item.seed_given,
         output_format=item.output_format,
+        reuse=item.reuse,
         credits=Decimal("0"),  # the look carries the price
     )
     transaction.on_commit(lambda: queue.enqueue("tryons.process_tryon", row.id))

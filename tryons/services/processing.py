@@ -27,11 +27,13 @@ from tryons.renderers.base import (
     RenderRequest,
     RetryableRenderError,
 )
+from tryons.reuse import image_digest
 from tryons.services.engine_handover import cart_items_hand_over
 from tryons.services.engine_jobs import engine_job_place
 from tryons.services.garments import garment_image_download
 from tryons.services.leases import lease_claim, lease_claim_redelivered, unsettled
 from tryons.services.looks import looks_start
+from tryons.services.reuse import render_key, render_reused
 from tryons.services.settlement import (
     result_key,
     session_finish,
@@ -180,7 +182,17 @@ def _tryon_render(*, tryon_id: str, renderer=None) -> None:
         try:
             # The engine's own span: one trace runs from the partner's POST through here to the webhook.
             with tracing.span("tryon.render", engine=renderer.name, attempt=tryon.attempts):
-                outcome = renderer.render(_render_request(tryon, job_id=job_id))
+                request = _render_request(tryon, job_id=job_id)
+                key = render_key(
+                    tryon,
+                    person=image_digest(request.person_image),
+                    garment=request.garment_image,
+                    renderer=renderer.name,
+                )
+                if render_reused(tryon, key):  # an identical render was done before: no engine call
+                    observed("reused")
+                    return
+                outcome = renderer.render(request)
                 if isinstance(outcome, HostedJob):
                     outcome = engine_job_place(outcome)
             break

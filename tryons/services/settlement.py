@@ -6,17 +6,17 @@ step of a look answers to its look (tryons.services.looks: the next step, or the
 `settlement_for` is the one place that tells them apart.
 """
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, Count, F, PositiveSmallIntegerField, Value, When
 from django.utils import timezone
 
 from api.events import event_emit
 from infrastructure.observability import metrics
 from infrastructure.storage import storage_delete, storage_save
+from organizations.models import CENT, Organization
 from organizations.partner_ids import partner_storage_key
 from organizations.services import credits_refund
 from tryons import events
@@ -69,6 +69,17 @@ class _CartItemSettlement:
             credits_refunded=F("credits_refunded") + amount
         )
 
+    def render_price(self, tryon: TryOn) -> Decimal:
+        return tryon.credits
+
+    def reuse_reference(self, tryon: TryOn) -> tuple[str, str]:
+        item, name = item_reference(tryon)
+        return f"{item}:reused", f"Refund: {name} reused an identical render"
+
+    def reuse_refunded(self, tryon: TryOn, amount: Decimal) -> None:
+        TryOn.objects.filter(pk=tryon.pk).update(credits_refunded=F("credits_refunded") + amount)
+        self.refunded(amount)
+
     def complete_lock(self) -> None:
         # A look that starts from this item is advanced in the same transaction: the session first.
         if looks_waiting_on_items(self.session_id):
@@ -95,6 +106,15 @@ class _SingleSettlement:
     def refunded(self, amount: Decimal) -> None:
         pass
 
+    def render_price(self, tryon: TryOn) -> Decimal:
+        return tryon.credits
+
+    def reuse_reference(self, tryon: TryOn) -> tuple[str, str]:
+        return f"{tryon.id}:reused", f"Refund: try-on {tryon.id} reused an identical render"
+
+    def reuse_refunded(self, tryon: TryOn, amount: Decimal) -> None:
+        TryOn.objects.filter(pk=tryon.pk).update(credits_refunded=F("credits_refunded") + amount)
+
     def complete_lock(self) -> None:
         pass
 
@@ -120,6 +140,24 @@ class _LookStepSettlement:
 
     def refunded(self, amount: Decimal) -> None:
         pass
+
+    def render_price(self, tryon: TryOn) -> Decimal:
+        look = Look.objects.only("credits", "renders").get(pk=self.look_id)
+        return look.credits / look.renders if look.renders else Decimal("0")
+
+    def reuse_reference(self, tryon: TryOn) -> tuple[str, str]:
+        position = Look.objects.values_list("position", flat=True).get(pk=self.look_id)
+        return (
+            f"{self.session_id}:look:{position}:step:{tryon.look_step}:reused",
+            f"Refund: step {tryon.look_step + 1} of look {position + 1} of {self.session_id} reused an "
+            "identical render",
+        )
+
+    def reuse_refunded(self, tryon: TryOn, amount: Decimal) -> None:
+        Look.objects.filter(pk=self.look_id).update(credits_refunded=F("credits_refunded") + amount)
+        CartTryOnSession.objects.filter(pk=self.session_id).update(
+            credits_refunded=F("credits_refunded") + amount
+        )
 
     def complete_lock(self) -> None:
         self.lock()  # the next step is created with the look locked, in LOCK ORDER
@@ -160,9 +198,11 @@ def tryon_complete(
     elapsed_ms: int | None,
     stored_key: str = "",
     stored_info: dict | None = None,
+    reused_from: str = "",
 ) -> bool:
     """Store the result and mark the try-on completed; False if it was no longer ours to complete.
-    A result already stored comes as `stored_key` with its `stored_info` (result_store's)."""
+    A result already stored comes as `stored_key` with its `stored_info` (result_store's); one copied from
+    an identical earlier render names it (`reused_from`), and costs the organization's reused price only."""
     key, info = stored_key, stored_info or {}
     if result is not None:
         try:
@@ -172,7 +212,10 @@ def tryon_complete(
             return False
     settlement = settlement_for(tryon)
     with transaction.atomic():
-        settlement.complete_lock()
+        if reused_from:
+            settlement.lock()  # its refund updates the session: taken first, in LOCK ORDER
+        else:
+            settlement.complete_lock()
         # An erasure clears photo_key: a render finishing after it must not leave a result behind.
         updated = (
             TryOn.objects.filter(pk=tryon.id, status=TryOn.Status.PROCESSING)
@@ -181,6 +224,7 @@ def tryon_complete(
                 status=TryOn.Status.COMPLETED,
                 result_key=key,
                 result_info=info,
+                reused_from=reused_from,
                 completed_at=timezone.now(),
                 render_ms=elapsed_ms,
                 awaiting_callback=False,
@@ -188,6 +232,8 @@ def tryon_complete(
                 error="",
             )
         )
+        if updated and reused_from:
+            _reuse_refund(tryon, settlement)
         if updated:
             settlement.ended(tryon, "completed")
             _count_end(tryon, TryOn.Status.COMPLETED)
@@ -202,61 +248,17 @@ def tryon_complete(
     return bool(updated)
 
 
-# Cart items completed in one statement: the same conditions and fields as tryon_complete's UPDATE.
-_COMPLETE_CART_ITEMS = """
-UPDATE tryons_tryon AS t
-   SET status = 'completed', result_key = v.result_key, result_info = v.result_info, completed_at = %s,
-       render_ms = v.render_ms, awaiting_callback = FALSE, error_code = '', error = ''
-  FROM (VALUES {rows}) AS v(id, result_key, result_info, render_ms)
- WHERE t.id = v.id AND t.status = 'processing' AND t.photo_key <> '' AND t.session_id IS NOT NULL
-RETURNING t.id
-"""
-
-
-def cart_items_complete(*, results: list[tuple[TryOn, str, dict, int | None]]) -> set[str]:
-    """Complete many cart items whose results are stored, as `tryon_complete` does one: (item, result key,
-    result info, render ms) each; returns the ids completed. One statement for all, so a batch of finished
-    renders does not pay a transaction per item. An item no longer ours to complete (cancelled, erased, ended
-    by another run) is left alone, and its stored result removed unless it is the one the item records."""
-    if not results:
-        return set()
-    if connection.vendor != "postgresql":  # SQLite (embedded mode): one item at a time
-        return {
-            tryon.id
-            for tryon, key, info, ms in results
-            if tryon_complete(tryon=tryon, result=None, elapsed_ms=ms, stored_key=key, stored_info=info)
-        }
-    rows = ", ".join(["(%s, %s, %s::jsonb, %s::integer)"] * len(results))
-    params = [timezone.now()] + [
-        value for tryon, key, info, ms in results for value in (tryon.id, key, json.dumps(info), ms)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_COMPLETE_CART_ITEMS.format(rows=rows), params)
-        completed = {row[0] for row in cursor.fetchall()}
-    _looks_items_completed([tryon for tryon, *_ in results if tryon.id in completed])
-    transaction.on_commit(
-        lambda: metrics.tryon_ended(status=TryOn.Status.COMPLETED, source="cart", count=len(completed))
-    )
-    lost = [(tryon.id, key) for tryon, key, *_ in results if tryon.id not in completed]
-    if lost:
-        current = dict(TryOn.objects.filter(pk__in=[i for i, _ in lost]).values_list("id", "result_key"))
-        for tryon_id, key in lost:
-            if current.get(tryon_id) != key:
-                storage_delete(key)
-    return completed
-
-
-def _looks_items_completed(items: list[TryOn]) -> None:
-    """The looks that start from these just completed cart items go on (one query when none does); each in
-    a transaction of its own, after the items' (a run dying in between leaves them to `looks_start`)."""
-    sessions = {item.session_id for item in items}
-    if not Look.objects.filter(session_id__in=sessions, status=Look.Status.QUEUED, reuses_item=True).exists():
+def _reuse_refund(tryon: TryOn, settlement) -> None:
+    """A reused render costs `reusedRenderPrice` × its price: the rest goes back, once (its reference)."""
+    share = Organization.objects.only("settings").get(pk=tryon.organization_id).reused_render_price
+    amount = (settlement.render_price(tryon) * (1 - share)).quantize(CENT)
+    if amount <= 0:
         return
-    for item in sorted(items, key=lambda item: (item.session_id, item.position)):
-        if item.sample:
-            continue  # a look starts from the item's first sample
-        with transaction.atomic():
-            looks_item_ended(session_id=item.session_id, position=item.position, end=TryOn.Status.COMPLETED)
+    reference, description = settlement.reuse_reference(tryon)
+    credits_refund(
+        organization_id=tryon.organization_id, amount=amount, reference=reference, description=description
+    )
+    settlement.reuse_refunded(tryon, amount)
 
 
 def tryon_fail(*, tryon: TryOn, code: str, message: str) -> bool:
