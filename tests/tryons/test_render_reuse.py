@@ -260,3 +260,44 @@ def test_reused_render_price_is_set_and_read_back(organization, owner, jwt_clien
     assert answer.status_code == 200, answer.content
     assert answer.json()["settings"]["reusedRenderPrice"] == 0.5
     assert Organization.objects.get(pk=organization.id).reused_render_price == Decimal("0.5")
+
+
+@pytest.mark.postgres
+def test_concurrent_identical_carts_render_or_reuse_and_never_charge_a_reused_item_in_full(
+    organization, cart, renderer, photo_of, garment_server, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+
+    from tests.concurrency import run_concurrently
+
+    photo = photo_of(organization)
+    sessions = [
+        services.cart_session_create(
+            organization_id=organization.id,
+            cart_id=f"cart_{n}",
+            photo_key=photo.storage_key,
+            items=[
+                GarmentInput(
+                    product_id=name, image_url=garment_server.url(f"/garments/{name}.png"), category=cat
+                )
+                for name, cat in OUTFIT
+            ],
+            render_quality="sd",
+        )[0]
+        for n in range(4)
+    ]
+
+    def process(index):
+        try:
+            services.cart_session_process(session_id=sessions[index].id)
+        finally:
+            connection.close()
+
+    run_concurrently(process, 4)
+    rows = list(TryOn.objects.filter(session__in=sessions))
+    assert len(rows) == 8 and {row.status for row in rows} == {"completed"}
+    for row in rows:  # a reused image is refunded whole (reusedRenderPrice 0), a rendered one not at all
+        assert row.credits_refunded == (row.credits if row.reused_from else 0)
+    assert len(renderer.calls) + sum(1 for row in rows if row.reused_from) == 8
+    assert len(renderer.calls) >= 2, "each garment rendered at least once"
+    _balance_matches_ledger(organization)
