@@ -45,20 +45,7 @@ def _item(n: int, status: str, *, credits: int = 2, refunded: int = 0, error=Non
         "numSamples": 1,
         "seed": None,
         "outputFormat": None,
-        "results": (
-            [
-                {
-                    "url": RESULT_URL,
-                    "seed": None,
-                    "format": "jpeg",
-                    "width": 864,
-                    "height": 1296,
-                    "reused": False,
-                }
-            ]
-            if status == "completed"
-            else []
-        ),
+        "results": [RESULT] if status == "completed" else [],
         "engineNotes": [],
         "reused": False,
     }
@@ -113,6 +100,7 @@ def _tryon(status: str, *, error=None) -> dict:
         "metadata": {},
         "createdAt": "2025-12-11T10:00:00Z",
         "completedAt": "2025-12-11T10:00:41Z",
+        "reused": False,
     }
 
 

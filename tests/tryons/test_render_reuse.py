@@ -301,3 +301,24 @@ def test_concurrent_identical_carts_render_or_reuse_and_never_charge_a_reused_it
     assert len(renderer.calls) + sum(1 for row in rows if row.reused_from) == 8
     assert len(renderer.calls) >= 2, "each garment rendered at least once"
     _balance_matches_ledger(organization)
+
+
+def test_a_single_try_on_identical_to_an_earlier_one_is_reused_and_says_so(
+    organization, make_tryon, photo_of, garment_server, renderer, django_capture_on_commit_callbacks
+):
+    from tryons.serializers.results import TryOnSerializer
+
+    photo = photo_of(organization)
+    url = garment_server.url("/garments/tshirt.png")
+    first = make_tryon(url, photo=photo, render_quality="sd")
+    second = make_tryon(url, photo=photo, render_quality="sd")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tryon_process(tryon_id=first.id)
+        services.tryon_process(tryon_id=second.id)
+    assert len(renderer.calls) == 1
+    second.refresh_from_db()
+    assert second.status == "completed" and second.reused_from == first.id
+    assert second.credits_refunded == second.credits
+    assert TryOnSerializer(second).data["reused"] is True and TryOnSerializer(first).data["reused"] is False
+    assert CreditLedgerEntry.objects.filter(reference=f"{second.id}:reused").exists()
+    _balance_matches_ledger(organization)

@@ -195,6 +195,7 @@ class TryOnSerializer(ResultMixin, serializers.ModelSerializer):
     estimatedCompletionTime = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
     completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
+    reused = serializers.SerializerMethodField()
 
     class Meta:
         model = TryOn
@@ -222,8 +223,17 @@ class TryOnSerializer(ResultMixin, serializers.ModelSerializer):
             "metadata",
             "createdAt",
             "completedAt",
+            "reused",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.BooleanField(
+            help_text='An identical earlier render handed out again (README, "Render reuse"): no engine call.'
+        )
+    )
+    def get_reused(self, tryon: TryOn) -> bool:
+        return bool(tryon.reused_from)
 
     @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_estimatedCompletionTime(self, tryon: TryOn) -> str | None:
