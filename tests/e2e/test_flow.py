@@ -205,8 +205,12 @@ def test_seed_python_example_runs_unchanged(stack, operator, live_journey, garme
     urls = re.findall(r"^Blue T-Shirt: (\S+)$", run.stdout, re.M)
     assert len(urls) == 1, run.stdout
     assert_downloads_image(urls[0])
-    # The example's cart is one hd item: 2 credits on top of the first cart's 4.
-    assert operator.credits(organization_id) == Decimal(94)
+    # The example's cart is one hd item, the journey's own T-shirt on the same photo again: an identical
+    # render, handed out again (README, "Render reuse") and refunded whole at the default reusedRenderPrice.
+    newest = expect(journey["partner"].get("/v1/cart-tryons", params={"limit": 1}), 200)["data"][0]
+    (item,) = newest["cartItems"]
+    assert item["reused"] is True and item["creditsRefunded"] == item["creditsCharged"] == 2, item
+    assert operator.credits(organization_id) == Decimal(96)
 
 
 def _npm_axios(directory: Path) -> str | None:
