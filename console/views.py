@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from console import charts, search, selectors
 from organizations import selectors as ledger
+from tryons import selectors as tryon_selectors
 
 PERIODS = (30, 90)
 
@@ -56,6 +57,7 @@ def billing_dashboard(request):
         low=ledger.organizations_low_on_credits()[:50],
         consumers=ledger.biggest_consumers(days=days),
         top_ups=ledger.recent_top_ups(limit=15),
+        reuse=tryon_selectors.reuse_savings(days=days),
         can_add_credits=request.user.has_perm("organizations.add_credits"),
     )
 

@@ -1,8 +1,13 @@
 """Tenant-scoped reads for the try-on API."""
 
-from django.db.models import Prefetch, QuerySet
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum
+from django.utils import timezone
 
 from api.errors import ResourceNotFound
+from organizations.models import CreditLedgerEntry
 from tryons.models import CartTryOnSession, TryOn
 
 
@@ -63,3 +68,14 @@ def cart_session_for_event(*, session_id: str) -> CartTryOnSession:
 
 def tryon_for_event(*, tryon_id: str) -> TryOn:
     return TryOn.objects.select_related("customer").get(pk=tryon_id)
+
+
+def reuse_savings(*, days: int) -> dict:
+    """What render reuse (tryons.reuse) saved in the last `days` days, for the billing dashboard: renders
+    handed out again instead of rendered (engine calls saved) and the credits refunded for them."""
+    since = timezone.now() - timedelta(days=days)
+    renders = TryOn.objects.filter(completed_at__gte=since).exclude(reused_from="").count()
+    refunded = CreditLedgerEntry.objects.filter(
+        created_at__gte=since, reference__endswith=":reused"
+    ).aggregate(total=Sum("amount"))["total"]
+    return {"renders": renders, "credits": refunded or Decimal("0")}

@@ -322,3 +322,17 @@ def test_a_single_try_on_identical_to_an_earlier_one_is_reused_and_says_so(
     assert TryOnSerializer(second).data["reused"] is True and TryOnSerializer(first).data["reused"] is False
     assert CreditLedgerEntry.objects.filter(reference=f"{second.id}:reused").exists()
     _balance_matches_ledger(organization)
+
+
+def test_the_billing_dashboard_shows_the_engine_calls_and_credits_reuse_saved(
+    organization, cart, renderer, client, billing_staff
+):
+    from django.urls import reverse
+
+    cart(organization, "cart_1")
+    cart(organization, "cart_2")
+    client.force_login(billing_staff)
+    page = client.get(reverse("console:billing"))
+    assert page.status_code == 200
+    assert page.context["reuse"] == {"renders": 2, "credits": Decimal("2.00")}
+    assert 'id="render-reuse"' in page.content.decode()
