@@ -627,3 +627,14 @@ def test_the_staff_console_counts_a_sample_after_its_item():
 
     assert item_label(TryOn(position=2, sample=0)) == "3"
     assert item_label(TryOn(position=2, sample=1)) == "3 · sample 2"
+
+
+def test_a_hosted_batch_downloads_each_garment_once_for_all_its_samples(
+    organization, photo_of, garment_server, monkeypatch, settings, tasks, django_capture_on_commit_callbacks
+):
+    fake = start_fake("fashn", monkeypatch, settings)
+    session = _cart(organization, photo_of, garment_server, controls=CartControls(num_samples=3))
+    session = _run_hosted(session, tasks, django_capture_on_commit_callbacks)
+    assert session.status == "completed" and len(fake.requests_to("POST", "/v1/run")) == 6
+    assert sorted(garment_server.hits) == ["/garments/jeans.png", "/garments/tshirt.png"]
+    fake.close()

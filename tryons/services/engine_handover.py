@@ -56,7 +56,11 @@ def cart_items_hand_over(*, session_id: str, engine: str) -> int:
     items = list(TryOn.objects.filter(pk__in=ids).order_by("sample", "position"))
     started = time.monotonic()
     with tracing.span("tryon.render", engine=engine, items=len(items)):
-        fetched = fan_out(_fetch_garment, items)
+        # Each distinct garment downloaded once (an item's samples, a product in two variants), then copied
+        # per item: a job's copy is deleted with the job.
+        urls = list(dict.fromkeys(tryon.image_url for tryon in items))
+        downloaded = dict(zip(urls, fan_out(_download_garment, urls), strict=True))
+        fetched = fan_out(lambda tryon: _store_garment(tryon, downloaded[tryon.image_url]), items)
         reused = _reused(items, fetched, engine=engine)
         jobs, known = [], {}
         for tryon, got in zip(items, fetched, strict=True):
@@ -110,13 +114,20 @@ def _reused(items: list[TryOn], fetched: list, *, engine: str) -> set[str]:
     return renders_reused(pairs)
 
 
-def _fetch_garment(tryon: TryOn) -> tuple[str, bytes] | Exception:
-    """On a fan-out thread: the partner's garment downloaded, checked and copied to our storage."""
+def _download_garment(url: str) -> bytes | Exception:
+    """On a fan-out thread: the partner's garment downloaded and checked."""
     try:
-        image = garment_image_download(tryon.image_url)
-        return engine_garment_store(tryon.organization_id, tryon.id, image), image
+        return garment_image_download(url)
     except (RetryableRenderError, PermanentRenderError) as exc:
         return exc
+
+
+def _store_garment(tryon: TryOn, image: bytes | Exception) -> tuple[str, bytes] | Exception:
+    """On a fan-out thread: the item's own copy of its downloaded garment, in our storage."""
+    if isinstance(image, Exception):
+        return image
+    try:
+        return engine_garment_store(tryon.organization_id, tryon.id, image), image
     except OSError as exc:  # storage of the garment copy
         return RetryableRenderError(f"Could not store the garment copy: {type(exc).__name__}")
 
