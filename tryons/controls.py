@@ -24,8 +24,6 @@ GARMENT_PHOTO_TYPE = "garmentPhotoType"
 SEED = "seed"
 NUM_SAMPLES = "numSamples"
 OUTPUT_FORMAT = "outputFormat"
-# The controls a renderer may honour itself; numSamples is always ours (one render per sample).
-RENDERER_CONTROLS = (GARMENT_PHOTO_TYPE, SEED, OUTPUT_FORMAT)
 
 GARMENT_PHOTO_TYPES = ("auto", "flat-lay", "model")
 DEFAULT_GARMENT_PHOTO_TYPE = "auto"
@@ -142,8 +140,9 @@ def sample_seed(seed: int, sample: int) -> int:
 
 @dataclass(frozen=True)
 class Honoured:
-    """What a renderer (or a hosted model) does itself with the controls: the ones among RENDERER_CONTROLS
-    it takes, and the output formats it can produce (others are converted by us)."""
+    """What a renderer (or a hosted model) does itself with the controls: which of garmentPhotoType, seed and
+    outputFormat it takes (numSamples is always ours, one render per sample), and the output formats it can
+    answer in (others are converted by us)."""
 
     controls: frozenset[str] = frozenset()
     formats: tuple[str, ...] = ("jpeg",)
