@@ -9,6 +9,8 @@ CUSTOMERS_READ = "customers:read"
 WEBHOOKS_MANAGE = "webhooks:manage"
 ACCOUNT_READ = "account:read"
 USAGE_READ = "usage:read"
+GARMENTS_READ = "garments:read"
+GARMENTS_WRITE = "garments:write"
 ALL = "all"
 
 SCOPES = {
@@ -21,6 +23,8 @@ SCOPES = {
     WEBHOOKS_MANAGE: "Configure webhooks",
     ACCOUNT_READ: "View the organization's balance and credit ledger (of the key's mode)",
     USAGE_READ: "View the organization's usage analytics and request logs",
+    GARMENTS_READ: "View the garment catalogue",
+    GARMENTS_WRITE: "Register, refresh and delete catalogue garments",
     ALL: "Full access to all operations",
 }
 

@@ -233,10 +233,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Outbound requests (garment downloads, webhooks) ----------------------------------------------
 OUTBOUND_ALLOW_PRIVATE_NETWORKS = _bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", False)
 GARMENT_MAX_BYTES = _positive_int("GARMENT_MAX_BYTES", 15 * 1024 * 1024)
-# Total wall-clock budget of one garment download (connect, headers and body, redirects included).
+# Wall-clock budget of one garment download (connect, headers and body, redirects included).
 GARMENT_FETCH_TIMEOUT_SECONDS = _positive_int("GARMENT_FETCH_TIMEOUT_SECONDS", 15)
-# How old an identical earlier render may be to be handed out instead of rendering (tryons.reuse); 0: off.
-RENDER_REUSE_DAYS = _positive_int("RENDER_REUSE_DAYS", 30, minimum=0)
+RENDER_REUSE_DAYS = _positive_int("RENDER_REUSE_DAYS", 30, minimum=0)  # days an identical render is reused
+# Seconds a catalogue garment's copy is used before its URL is fetched again (a changed image is noticed).
+GARMENT_REVALIDATE_SECONDS = _positive_int("GARMENT_REVALIDATE_SECONDS", 3600, minimum=0)
 
 # --- Credits ---------------------------------------------------------------------------------------
 SIGNUP_CREDIT_GRANT = _positive_int("SIGNUP_CREDIT_GRANT", 100, minimum=0)  # once per user

@@ -21,6 +21,8 @@ class GarmentInput:
     seed: int | None = None
     output_format: str = ""
     reuse: bool | None = None  # over the cart's `reuse` (tryons.reuse)
+    # A catalogue garment (tryons.catalogue) the item names instead of imageUrl and category.
+    garment_id: str = ""
 
     def canonical(self) -> dict:
         controls = {
@@ -31,6 +33,7 @@ class GarmentInput:
                 ("seed", self.seed),
                 ("outputFormat", self.output_format),
                 ("reuse", self.reuse),
+                ("garmentId", self.garment_id),
             )
             if value not in ("", None)
         }

@@ -383,3 +383,7 @@ class EngineCircuit(models.Model):
 
     def __str__(self):
         return self.engine
+
+
+# The catalogue's model lives with its code (tryons.catalogue); imported here so Django finds it.
+from tryons.catalogue.models import Garment  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from tryons.catalogue import services as catalogue
 from tryons.services import engine_jobs, engine_polls, processing, sweeper
 
 
@@ -34,3 +35,8 @@ def engine_job_submit(job_id: str) -> None:
 @shared_task(name="tryons.engine_job_poll", acks_late=True, reject_on_worker_lost=True)
 def engine_job_poll(job_id: str) -> None:
     engine_polls.engine_jobs_poll_due(job_id=job_id)
+
+
+@shared_task(name="tryons.fetch_garment", acks_late=True, reject_on_worker_lost=True)
+def fetch_garment(job: str) -> str:
+    return catalogue.garment_fetch(job=job)

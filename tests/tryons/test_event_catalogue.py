@@ -25,6 +25,8 @@ EVENTS = [
     "cart_tryon.cancelled",
     "tryon.completed",
     "tryon.failed",
+    "garment.ready",
+    "garment.failed",
     "customers.imported",
     "credits.low",
     "credits.added",

@@ -51,11 +51,12 @@ class GarmentSerializer(serializers.Serializer):
             seed=data.get("seed"),
             output_format=data.get("outputFormat") or "",
             reuse=data.get("reuse"),
+            garment_id=data.get("garmentId") or "",
             product_id=data["productId"],
             variant_id=data.get("variantId") or "",
             name=data.get("name", ""),
-            image_url=data["imageUrl"],
-            category=data["category"],
+            image_url=data.get("imageUrl") or "",
+            category=data.get("category") or "",
             quantity=data.get("quantity", 1),
             price=data.get("price"),
             currency=data.get("currency", ""),
@@ -162,6 +163,18 @@ class CartItemSerializer(RenderControlsMixin, GarmentSerializer):
     class Meta:
         list_serializer_class = CartItemListSerializer
 
+    garmentId = PlainTextField(
+        max_length=64,
+        required=False,
+        help_text="A catalogue garment (POST /v1/garments) instead of imageUrl and category: its image is "
+        "the catalogue's copy, its category, name and garmentPhotoType the item's unless given.",
+    )
+    imageUrl = OutboundURLField(
+        max_length=2048, validators=[_image_url], required=False, help_text="Required without garmentId."
+    )
+    category = serializers.ChoiceField(
+        choices=CATEGORIES, required=False, help_text="Required without garmentId."
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False, default=1)
     price = PriceField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
     currency = serializers.RegexField(_CURRENCY, required=False, allow_blank=True, default="")
@@ -170,10 +183,19 @@ class CartItemSerializer(RenderControlsMixin, GarmentSerializer):
         item = self._plain_item(data)
         return item if item is not None else super().to_internal_value(data)
 
+    def validate(self, attrs):
+        if not attrs.get("garmentId"):
+            missing = {
+                name: ["This field is required."] for name in ("imageUrl", "category") if name not in attrs
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
     def _plain_item(self, data) -> dict | None:
         """The validated item if every value is plainly valid, else None (DRF's walk decides, and words
         the errors)."""
-        if type(data) is not dict or not CONTROL_FIELDS.isdisjoint(data):
+        if type(data) is not dict or not CONTROL_FIELDS.isdisjoint(data) or "garmentId" in data:
             return None
         variant_id, name = data.get("variantId", ""), data.get("name", "")
         image_url, category = data.get("imageUrl"), data.get("category")

@@ -36,7 +36,7 @@ def timestamp_value(value) -> str | None:
 
 
 # null until an item fails; then why, in a form partners can branch on (`code`) and show (`message`).
-_ERROR_SCHEMA = {
+ERROR_SCHEMA = {
     "type": "object",
     "nullable": True,
     "required": ["code", "message"],
@@ -79,6 +79,6 @@ class ResultMixin(serializers.Serializer):
     def get_resultUrl(self, tryon: TryOn) -> str | None:
         return result_url(tryon)
 
-    @extend_schema_field(_ERROR_SCHEMA)
+    @extend_schema_field(ERROR_SCHEMA)
     def get_error(self, tryon: TryOn):
         return tryon_error(tryon)

@@ -21,6 +21,7 @@ from infrastructure.shared_cache import shared_counter_add, shared_counter_start
 from organizations.models import Organization
 from organizations.services import credits_charge
 from tryons import pricing
+from tryons.catalogue.services import catalogue_items
 from tryons.controls import CartControls, sample_seed
 from tryons.inputs import GarmentInput
 from tryons.looks import looks_resolve
@@ -167,6 +168,7 @@ def cart_session_create(
         raise ValidationError(details={"cartItems": [f"Must hold 1 to {pricing.MAX_CART_ITEMS} items."]})
     metadata = _check_metadata(metadata or {})
     controls = controls or CartControls()
+    items = catalogue_items(organization_id, items)
     resolved = looks_resolve(looks, items) if looks else []
     if not render_items and not resolved:
         raise ValidationError(

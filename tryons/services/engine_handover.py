@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from infrastructure.observability import metrics, tracing
 from infrastructure.storage import storage_delete, storage_read
+from tryons.catalogue.services import catalogue_copies, catalogue_revalidate
 from tryons.models import EngineJob, TryOn
 from tryons.renderers.base import PermanentRenderError, RetryableRenderError
 from tryons.reuse import image_digest
@@ -59,7 +60,13 @@ def cart_items_hand_over(*, session_id: str, engine: str) -> int:
         # Each distinct garment downloaded once (an item's samples, a product in two variants), then copied
         # per item: a job's copy is deleted with the job.
         urls = list(dict.fromkeys(tryon.image_url for tryon in items))
-        downloaded = dict(zip(urls, fan_out(_download_garment, urls), strict=True))
+        # The catalogue's copies where it holds them (one query), the rest downloaded.
+        downloaded, due = catalogue_copies(organization_id=items[0].organization_id, urls=urls)
+        missing = [url for url in urls if url not in downloaded]
+        downloaded.update(zip(missing, fan_out(_download_garment, missing), strict=True))
+        for url, garments in due.items():
+            if not isinstance(downloaded[url], Exception):
+                catalogue_revalidate(garments, downloaded[url])
         fetched = fan_out(lambda tryon: _store_garment(tryon, downloaded[tryon.image_url]), items)
         reused = _reused(items, fetched, engine=engine)
         jobs, known = [], {}

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from infrastructure.observability import metrics, tracing
 from infrastructure.storage import storage_exists, storage_read
+from tryons.catalogue.services import garment_image_for
 from tryons.controls import (
     RESULT_EXTENSIONS,
     ResultUnusable,
@@ -30,7 +31,6 @@ from tryons.renderers.base import (
 from tryons.reuse import image_digest
 from tryons.services.engine_handover import cart_items_hand_over
 from tryons.services.engine_jobs import engine_job_place
-from tryons.services.garments import garment_image_download
 from tryons.services.leases import lease_claim, lease_claim_redelivered, unsettled
 from tryons.services.looks import looks_start
 from tryons.services.reuse import render_key, render_reused
@@ -228,7 +228,7 @@ def _render_request(tryon: TryOn, *, job_id: str) -> RenderRequest:
         background_scene=tryon.background_scene,
         person_image=_person_image(tryon),
         person_photo_key=tryon.photo_key,
-        garment_image=garment_image_download(tryon.image_url),
+        garment_image=garment_image_for(organization_id=tryon.organization_id, url=tryon.image_url),
         garment_url=tryon.image_url,
         job_id=job_id,
         controls=render_controls(tryon),
