@@ -382,3 +382,7 @@ class TryOnAdmin(ReadOnlyAdmin):
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, obj):
         return admin_link(obj.organization, obj.organization.name)
+
+
+# The catalogue's page, beside its code (tryons.catalogue), registered with the rest of tryons' pages.
+from tryons.catalogue import admin as catalogue_admin  # noqa: E402, F401

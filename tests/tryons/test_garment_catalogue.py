@@ -323,3 +323,11 @@ def test_a_hosted_cart_of_catalogue_garments_downloads_nothing(
     assert session.status == "completed" and len(fake.requests_to("POST", "/v1/run")) == 2
     assert len(garment_server.hits) == hits, "the engine got our copies"
     fake.close()
+
+
+def test_staff_see_the_catalogue_read_only(client, garment_server, admin_client):
+    garment = _register(client, garment_server).json()
+    listed = admin_client.get("/admin/tryons/garment/")
+    assert listed.status_code == 200 and garment["id"] in listed.content.decode()
+    assert admin_client.get(f"/admin/tryons/garment/{garment['id']}/change/").status_code == 200
+    assert admin_client.get("/admin/tryons/garment/add/").status_code == 403
