@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.choice_parameters import choice_parameter
 from api.errors import PayloadTooLarge, ResourceNotFound, Unauthorized, ValidationError
 from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
@@ -26,13 +27,6 @@ from tryons.serializers.creation import CartItemSerializer, CartTryOnCreateSeria
 from tryons.serializers.results import CartTryOnSessionSerializer, TryOnSerializer
 from tryons.services import callback, cancellation, creation
 from tryons.signing import HEADER, callback_signature_parse, callback_signature_valid
-
-
-def _status_filter(request, choices) -> str | None:
-    value = request.query_params.get("status") or None
-    if value is not None and value not in choices:
-        raise ValidationError(details={"status": [f"Must be one of {', '.join(choices)}."]})
-    return value
 
 
 @extend_schema(tags=["Cart try-ons"])
@@ -57,7 +51,7 @@ class CartTryOnViewSet(
         return selectors.cart_session_list(
             organization_id=self.organization_id,
             cart_id=self.request.query_params.get("cartId") or None,
-            status=_status_filter(self.request, CartTryOnSession.Status.values),
+            status=choice_parameter(self.request, "status", CartTryOnSession.Status.values),
         )
 
     def get_object(self):
@@ -154,7 +148,8 @@ class TryOnViewSet(
 
     def get_queryset(self):
         return selectors.tryon_list(
-            organization_id=self.organization_id, status=_status_filter(self.request, TryOn.Status.values)
+            organization_id=self.organization_id,
+            status=choice_parameter(self.request, "status", TryOn.Status.values),
         )
 
     def get_object(self):

@@ -3,20 +3,13 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.errors import ValidationError
+from api.choice_parameters import choice_parameter
 from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
 from tryons.catalogue import services
 from tryons.catalogue.models import Garment
 from tryons.catalogue.serializers import GarmentSerializer, GarmentUpsertSerializer
 from tryons.models import CATEGORIES
-
-
-def _choice(request, name: str, choices) -> str | None:
-    value = request.query_params.get(name) or None
-    if value is not None and value not in choices:
-        raise ValidationError(details={name: [f"Must be one of {', '.join(choices)}."]})
-    return value
 
 
 @extend_schema(tags=["Garments"])
@@ -70,8 +63,8 @@ class GarmentViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     def list(self, request):
         garments = services.garment_list(
             organization_id=self.organization_id,
-            category=_choice(request, "category", CATEGORIES),
-            status=_choice(request, "status", Garment.Status.values),
+            category=choice_parameter(request, "category", CATEGORIES),
+            status=choice_parameter(request, "status", Garment.Status.values),
         )
         page = self.paginate_queryset(garments)
         return self.get_paginated_response(GarmentSerializer(page, many=True).data)
