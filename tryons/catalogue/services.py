@@ -27,8 +27,10 @@ from tryons.services.garments import garment_image_download
 logger = logging.getLogger(__name__)
 
 FETCH_TASK = "tryons.fetch_garment"
-# What changing a garment's image or category means: its copy is fetched again.
+# The fields whose change means a new image: the copy is fetched again.
 _REFETCHED_BY = ("image_url",)
+# What a refetch resets (_reset), saved with the fields the partner changed.
+_RESET_FIELDS = ["status", "error_code", "error", "fetch_generation"]
 
 
 def garment_upsert(
@@ -64,7 +66,7 @@ def garment_upsert(
                 setattr(garment, name, value)
             if refetch:
                 _reset(garment)
-            garment.save()
+            garment.save(update_fields=[*fields, *(_RESET_FIELDS if refetch else []), "updated_at"])
             if refetch:
                 _fetch_later(garment)
             return garment, False
