@@ -43,6 +43,7 @@ OBJECT_IDS = {
     ("webhooks", "deliveryId"): "delivery",
     ("customer-imports", "id"): "import",
     ("customer-exports", "id"): "export",
+    ("garments", "pk"): "garment",
     # The organization is named by its live id in both modes (its content is checked by mode below).
     ("usage", "organization_id"): "organization",
     ("usage", "request_id"): "request",
@@ -55,6 +56,7 @@ LIST_IDS = {
     "webhooks": "webhook",
     "customer-imports": "import",
     "customer-exports": "export",
+    "garments": "garment",
 }
 
 
@@ -132,6 +134,10 @@ def _populate(client, organization_id, tag):
     assert customer_import.status_code == 202, customer_import.json()
     export = client.post("/api/v1/customers/exports", {"format": "csv"}, format="json")
     assert export.status_code == 202, export.json()
+    garment = client.post(
+        "/api/v1/garments", {"productId": "p1", "imageUrl": GARMENT, "category": "tops"}, format="json"
+    )
+    assert garment.status_code == 201, garment.json()
     return {
         "externalId": external_id,
         "customer": customer["id"],
@@ -141,6 +147,7 @@ def _populate(client, organization_id, tag):
         "delivery": delivery.id,
         "import": customer_import.json()["id"],
         "export": export.json()["id"],
+        "garment": garment.json()["id"],
     }
 
 
