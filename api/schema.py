@@ -231,7 +231,16 @@ def valid_values(result, generator, request, public):
     """
     _valid_values(result)
     _blank_alternatives(result)
+    _cart_item_garment(result)
     return result
+
+
+def _cart_item_garment(result) -> None:
+    """A cart item names its garment by imageUrl and category, or by a catalogue garmentId (tryons.catalogue):
+    one of the two is required, which a serializer's `required` flags cannot say."""
+    item = result.get("components", {}).get("schemas", {}).get("CartItemRequest")
+    if item is not None:
+        item["anyOf"] = [{"required": ["imageUrl", "category"]}, {"required": ["garmentId"]}]
 
 
 def _blank_alternatives(node) -> None:
