@@ -85,6 +85,11 @@ def _substitute_body(path: str, body, multipart: bool = False) -> None:
         body["imageUrl"] = _DATA["garment_url"]
     if path == "/api/v1/cart-tryons" and isinstance(body.get("cartItems"), list):
         for item in body["cartItems"]:
+            if isinstance(item, dict) and "garmentId" in item:
+                # No catalogue garment exists in the fuzzed organization: the item names its image instead.
+                del item["garmentId"]
+                item.setdefault("category", "tops")
+                item["imageUrl"] = _DATA["garment_url"]
             if isinstance(item, dict) and "imageUrl" in item:
                 item["imageUrl"] = _DATA["garment_url"]
     if path.startswith("/api/v1/webhooks") and "url" in body:
