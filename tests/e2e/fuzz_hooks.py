@@ -31,6 +31,8 @@ _VALID_KEY = re.compile(KEY_PATTERN)
 _DATA = json.loads(os.environ.get("E2E_FUZZ_DATA", "{}"))
 _PHOTO = bytes.fromhex(_DATA.get("photo_jpeg_hex", ""))
 _SPARE_CUSTOMERS = list(_DATA.get("spare_external_ids", []))
+# Where every refusal (400/422) is written, so the test can say why an operation mostly refused its cases.
+_REFUSALS = os.environ.get("E2E_FUZZ_REFUSALS")
 _RANDOM = random.Random(int(os.environ.get("E2E_FUZZ_SEED", "7001")))
 _LOCK = threading.Lock()
 # Share of generated values replaced by a real object.
@@ -86,12 +88,10 @@ def _substitute_body(path: str, body, multipart: bool = False) -> None:
     if path == "/api/v1/cart-tryons" and isinstance(body.get("cartItems"), list):
         for item in body["cartItems"]:
             if isinstance(item, dict) and "garmentId" in item:
-                # No catalogue garment exists in the fuzzed organization: the item names its image instead.
-                del item["garmentId"]
-                item.setdefault("category", "tops")
-                item["imageUrl"] = _DATA["garment_url"]
+                item["garmentId"] = _DATA["garment_id"]
             if isinstance(item, dict) and "imageUrl" in item:
                 item["imageUrl"] = _DATA["garment_url"]
+        _cart_looks(body)
     if path.startswith("/api/v1/webhooks") and "url" in body:
         body["url"] = _DATA["webhook_url"]
     if path.endswith("/photos") and "photo" in body and _PHOTO:
@@ -104,6 +104,35 @@ def _substitute_body(path: str, body, multipart: bool = False) -> None:
             body.update(file=_DATA["import_csv"].encode(), format="csv")
         else:
             body.update(url=_DATA["garment_url"], format="csv")
+
+
+def _cart_looks(body: dict) -> None:
+    """Looks name the cart's own items, one per body zone, as a partner's do: a generated look names
+    products the generated cart does not hold (the schema cannot tie the two); `renderItems: false` needs
+    a look."""
+    items = [item for item in body["cartItems"] if isinstance(item, dict)]
+    items = [item for item in items if isinstance(item.get("productId"), str)]
+    looks = body.get("looks")
+    if body.get("renderItems") is False and not looks:
+        body["renderItems"] = True
+    if not (isinstance(looks, list) and looks and all(isinstance(look, dict) for look in looks)):
+        return
+    if len(items) < 2:
+        del body["looks"]
+        return
+    top, bottom = items[0], items[1]
+    top["category"], bottom["category"] = "tops", "bottoms"
+    if (top["productId"], top.get("variantId")) == (bottom["productId"], bottom.get("variantId")):
+        bottom["productId"] = f"{bottom['productId']}-bottom"[:255]
+    # One look (two looks of one pair would be one look twice); its generated lookId is kept.
+    body["looks"] = [{**looks[0], "items": [_look_item(top, items), _look_item(bottom, items)]}]
+
+
+def _look_item(item: dict, items: list[dict]):
+    """The item's productId, or {productId, variantId} where the cart holds the product more than once."""
+    if sum(other["productId"] == item["productId"] for other in items) > 1 and item.get("variantId"):
+        return {"productId": item["productId"], "variantId": item["variantId"]}
+    return item["productId"]
 
 
 @schemathesis.hook
@@ -135,3 +164,16 @@ def before_call(ctx, case, **kwargs):
         with _LOCK:
             spare = _SPARE_CUSTOMERS.pop() if _SPARE_CUSTOMERS else f"fuzz-never-created-{uuid.uuid4().hex}"
         case.path_parameters["externalId"] = spare
+
+
+@schemathesis.hook
+def after_call(ctx, case, response):
+    if _REFUSALS and response.status_code in (400, 422):
+        try:
+            details = response.json().get("details")
+        except ValueError:
+            details = response.text[:200]
+        details = json.dumps(details, default=str)[:300]  # cut as text: the line stays JSON
+        line = {"operation": f"{case.method.upper()} {case.operation.path}", "details": details}
+        with _LOCK, open(_REFUSALS, "a") as out:
+            out.write(json.dumps(line) + "\n")

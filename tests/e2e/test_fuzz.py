@@ -12,6 +12,7 @@ the share of generated valid cases each operation accepted is printed per phase.
 import json
 import os
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,15 @@ from tests.e2e.stack import BIN, ROOT, STAFF_USERNAME
 from tests.images import person_jpeg
 
 HOOKS = Path(__file__).with_name("fuzz_hooks.py")
-HOOK_DATA = ("photo_key", "garment_url", "webhook_url", "photo_jpeg_hex", "spare_external_ids", "import_csv")
+HOOK_DATA = (
+    "photo_key",
+    "garment_url",
+    "garment_id",
+    "webhook_url",
+    "photo_jpeg_hex",
+    "spare_external_ids",
+    "import_csv",
+)
 IMPORT_CSV = b"externalId,email,name\nfuzz-imported-1,one@example.com,One\nfuzz-imported-2,,Two\n"
 # Customers the DELETE cases may delete, each once (a run generates 60 to 150 of those cases; past the spares
 # fuzz_hooks.py sends ids that never existed).
@@ -86,6 +95,15 @@ enabled = false
 include-path-regex = "^/api/v1/webhooks/\\\\{{webhookId\\\\}}$"
 include-method-regex = "^DELETE$"
 parameters = {{ "path.webhookId" = "{data["spare_webhook_id"]}" }}
+
+[[operations]]
+include-path-regex = "^/api/v1/garments/\\\\{{garmentId\\\\}}$"
+include-method-regex = "^DELETE$"
+parameters = {{ "path.garmentId" = "{data["spare_garment_id"]}" }}
+
+[[operations]]
+include-path-regex = "/garments/\\\\{{garmentId\\\\}}"
+parameters = {{ "path.garmentId" = "{data["garment_id"]}" }}
 
 [[operations]]
 include-path-regex = "/organizations/\\\\{{id\\\\}}"
@@ -161,6 +179,16 @@ def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
         partner.post("/v1/customers/imports", files={"file": ("customers.csv", IMPORT_CSV, "text/csv")}), 202
     )
     exported = expect(partner.post("/v1/customers/exports", json={"format": "csv"}), 202)
+    garment, spare_garment = (
+        expect(
+            partner.post(
+                "/v1/garments",
+                json={"productId": product_id, "imageUrl": items[0]["imageUrl"], "category": "tops"},
+            ),
+            201,
+        )
+        for product_id in ("fuzz-garment", "fuzz-spare-garment")
+    )
     spare_customers = [f"fuzz-spare-{n}" for n in range(SPARE_CUSTOMERS)]
     for spare in spare_customers:
         partner.upsert_customer(spare)
@@ -180,6 +208,8 @@ def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
         "tryon_id": tryon["id"],
         "webhook_id": webhook["id"],
         "delivery_id": delivery["deliveryId"],
+        "garment_id": garment["id"],
+        "spare_garment_id": spare_garment["id"],
     }
 
 
@@ -207,6 +237,7 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
     config.write_text(_config(organization_id=organization["id"], spare_key_id=spare_key["id"], data=data))
     junit = tmp_path / "fuzz-junit.xml"
     report_path = tmp_path / "fuzz-report.json"
+    refusals_path = tmp_path / "fuzz-refusals.jsonl"
     argv = [
         str(BIN / "schemathesis"),
         "--no-color",
@@ -249,6 +280,7 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
         "PYTHONPATH": str(ROOT),
         "E2E_FUZZ_DATA": json.dumps(hook_data),
         "E2E_FUZZ_SEED": SEED,
+        "E2E_FUZZ_REFUSALS": str(refusals_path),
     }
     run = subprocess.run(
         argv,
@@ -273,7 +305,11 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
     exit_code = run.returncode
     assert exit_code == 0, f"schemathesis found problems (full output: {log}):\n{output[-20000:]}"
     assert not any(unreached.values()), f"operations fuzzing could not reach: {unreached}"
-    assert mostly_rejected == {}, f"operations that mostly reject generated valid data: {mostly_rejected}"
+    reasons = _refusal_reasons(refusals_path, mostly_rejected)
+    assert mostly_rejected == {}, (
+        f"operations that mostly reject generated valid data: {mostly_rejected}; their refusals, most "
+        f"frequent first (valid and invalid cases together):\n{reasons}"
+    )
 
 
 def _mostly_rejected(valid_rates: dict) -> dict[str, str]:
@@ -285,6 +321,17 @@ def _mostly_rejected(valid_rates: dict) -> dict[str, str]:
         if rejected and rejected / (accepted + rejected) > MAX_REJECTED_SHARE:
             found[label] = f"{rejected} of {accepted + rejected} refused"
     return found
+
+
+def _refusal_reasons(path: Path, operations) -> str:
+    """The refusals fuzz_hooks.py recorded for these operations, by their details, most frequent first."""
+    reasons = Counter()
+    lines = path.read_text().splitlines() if path.exists() else []
+    for refusal in map(json.loads, lines):
+        if refusal["operation"] in operations:
+            reasons[(refusal["operation"], refusal["details"])] += 1
+    common = reasons.most_common(25)
+    return "\n".join(f"{count:>4}  {operation}  {details}" for (operation, details), count in common)
 
 
 def _valid_rates_table(valid_rates: dict) -> str:
