@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
@@ -142,6 +143,21 @@ def _session(timeout: float) -> requests.Session:
     return session
 
 
+# A validator (ETag, Last-Modified) is kept only when short and printable: the next conditional GET sends it.
+VALIDATOR_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A GET's outcome: the body (empty when `not_modified`), its content type and the cache validators."""
+
+    body: bytes
+    content_type: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    not_modified: bool = False
+
+
 def fetch_bytes(
     url: str, *, max_bytes: int, timeout: float, follow_redirects: bool = True
 ) -> tuple[bytes, str]:
@@ -153,18 +169,32 @@ def fetch_bytes(
     is cut off when it is spent.
     Raises OutboundBlocked (target refused), OutboundRejected (4xx, too large) or OutboundFailed (retryable).
     """
+    fetched = fetch(url, max_bytes=max_bytes, timeout=timeout, follow_redirects=follow_redirects)
+    return fetched.body, fetched.content_type
+
+
+def fetch(
+    url: str, *, max_bytes: int, timeout: float, follow_redirects=True, etag="", last_modified=""
+) -> Fetched:
+    """`fetch_bytes` with the response's validators; given the validators of a copy we hold, a conditional
+    GET (If-None-Match, If-Modified-Since) whose 304 answers `not_modified` with no body."""
     session = _session(timeout)
+    conditional = {
+        name: value
+        for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified))
+        if _validator(value)
+    }
     current = url
     try:
         with Deadline(timeout) as deadline, _refusals_counted("GET"):
             for _ in range(MAX_REDIRECTS + 1):
                 check_url(current, resolve=False)
                 try:
-                    response = session.get(current, stream=True, timeout=deadline.timeouts())
+                    response = session.get(
+                        current, stream=True, timeout=deadline.timeouts(), headers=conditional
+                    )
                 except InvalidIPAddress:
-                    raise OutboundBlocked(
-                        "URL resolves to a private, loopback or reserved address."
-                    ) from None
+                    raise OutboundBlocked(RESOLVES_TO_PRIVATE) from None
                 except requests.RequestException as exc:
                     raise OutboundFailed(_failure("Request failed", exc, deadline)) from None
                 with response:
@@ -176,28 +206,47 @@ def fetch_bytes(
                             raise OutboundBlocked("Redirects are not followed.")
                         current = urljoin(current, response.headers.get("Location", ""))
                         continue
+                    validators = {
+                        "etag": _validator(response.headers.get("ETag", "")),
+                        "last_modified": _validator(response.headers.get("Last-Modified", "")),
+                    }
+                    if response.status_code == 304 and conditional:
+                        return Fetched(b"", not_modified=True, **validators)
                     if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
                         raise OutboundRejected(f"HTTP {response.status_code}")
                     if response.status_code >= 400:
                         raise OutboundFailed(f"HTTP {response.status_code}")
-                    declared = whole_number(response.headers.get("Content-Length"))
-                    if declared is not None and declared > max_bytes:
-                        raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
-                    body = bytearray()
-                    try:
-                        for chunk in response.iter_content(64 * 1024):
-                            body.extend(chunk)
-                            if len(body) > max_bytes:
-                                raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
-                    except requests.RequestException as exc:
-                        raise OutboundFailed(_failure("Download failed", exc, deadline)) from None
-                    # A connection cut by the deadline can look like a complete body: never trust it.
-                    if deadline.expired:
-                        raise OutboundFailed(deadline.message)
-                    return bytes(body), response.headers.get("Content-Type", "")
+                    body = _body(response, max_bytes, deadline)
+                    return Fetched(body, response.headers.get("Content-Type", ""), **validators)
             raise OutboundBlocked(f"More than {MAX_REDIRECTS} redirects.")
     finally:
         session.close()
+
+
+def _body(response: requests.Response, max_bytes: int, deadline: Deadline) -> bytes:
+    """The whole body, refused over `max_bytes` (declared or counted) or when the deadline cut it."""
+    declared = whole_number(response.headers.get("Content-Length"))
+    if declared is not None and declared > max_bytes:
+        raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise OutboundRejected(f"Body is larger than {max_bytes} bytes.")
+    except requests.RequestException as exc:
+        raise OutboundFailed(_failure("Download failed", exc, deadline)) from None
+    # A connection cut by the deadline can look like a complete body: never trust it.
+    if deadline.expired:
+        raise OutboundFailed(deadline.message)
+    return bytes(body)
+
+
+def _validator(value: str) -> str:
+    """The validator as sent, or "" when it is too long or holds anything but printable ASCII."""
+    if value and len(value) <= VALIDATOR_MAX_LENGTH and value.isascii() and value.isprintable():
+        return value
+    return ""
 
 
 @contextlib.contextmanager
@@ -334,15 +383,7 @@ def request(
                 with response:
                     if deadline.expired:  # cut off mid-headers: what arrived is not the answer
                         raise OutboundFailed(deadline.message)
-                    declared = whole_number(response.headers.get("Content-Length"))
-                    if declared is not None and declared > max_response_bytes:
-                        raise OutboundRejected(f"Body is larger than {max_response_bytes} bytes.")
-                    body = bytearray()
-                    for chunk in response.iter_content(64 * 1024):
-                        body.extend(chunk)
-                        if len(body) > max_response_bytes:
-                            raise OutboundRejected(f"Body is larger than {max_response_bytes} bytes.")
-                    response._content = bytes(body)
+                    response._content = _body(response, max_response_bytes, deadline)
             except InvalidIPAddress:
                 raise OutboundBlocked(RESOLVES_TO_PRIVATE) from None
             except requests.RequestException as exc:

@@ -11,6 +11,7 @@ of hanging.
 """
 
 import contextlib
+import hashlib
 import socket
 import socketserver
 import threading
@@ -94,7 +95,10 @@ class GarmentServer:
     `/garment…` is a garment PNG; `/garments/<name>[-<anything>].png` a cut-out garment in the colour of
     `name` (one of `COLORS`); `/redirect/<path>` a 302 to `/<path>`; `/not-an-image.png` HTML;
     `/huge.png` 2 MiB; `/flaky.png` a 503, then the garment from its second request on; anything else a 404.
-    `delay` slows every answer, `delays[path]` one path's (to hold a render in flight).
+    `delay` slows every answer, `delays[path]` one path's (to hold a render in flight). `/garments/` answers
+    carry an ETag and Last-Modified (unless `validators` is False) and a conditional GET that matches is a
+    304 (`answers` records each status); `images[path]` serves other bytes at a path (a shop's new photo
+    behind the same URL), `failing` paths answer 503.
     """
 
     COLORS = {"tshirt": (30, 80, 200), "jeans": (20, 20, 40), "dress": (200, 30, 60), "jacket": (90, 110, 60)}
@@ -103,6 +107,10 @@ class GarmentServer:
         self.hits: list[str] = []
         self.delay = 0.0
         self.delays: dict[str, float] = {}
+        self.images: dict[str, bytes] = {}
+        self.failing: set[str] = set()
+        self.validators = True
+        self.answers: list[tuple[str, int]] = []
         server = self
 
         class Handler(QuietHandler):
@@ -113,11 +121,18 @@ class GarmentServer:
                 if path.startswith("/redirect/"):
                     self.reply(302, headers={"Location": "/" + path.removeprefix("/redirect/")})
                     return
-                answer = server._answer(path, self.path)
+                answer = 503 if path in server.failing else server._answer(path, self.path)
                 if answer is None:
                     self.reply(404)
                 elif answer == 503:
                     self.reply(503)
+                elif path.startswith("/garments/") and server.validators:
+                    etag = f'"{hashlib.sha256(answer[0]).hexdigest()[:16]}"'
+                    headers = {"ETag": etag, "Last-Modified": "Wed, 02 Dec 2026 10:00:00 GMT"}
+                    status = 304 if self.headers.get("If-None-Match") == etag else 200
+                    server.answers.append((path, status))
+                    body = answer[0] if status == 200 else b""
+                    self.reply(status, body, {**headers, "Content-Type": answer[1]})
                 else:
                     self.reply(200, answer[0], {"Content-Type": answer[1]})  # a size-limit test may hang up
 
@@ -125,6 +140,8 @@ class GarmentServer:
         self.port = self.server.port
 
     def _answer(self, path: str, full_path: str) -> tuple[bytes, str] | int | None:
+        if path in self.images:
+            return self.images[path], "image/png"
         if path.startswith("/garments/"):
             name = path.rsplit("/", 1)[-1].split(".")[0].split("-")[0]
             color = self.COLORS.get(name)

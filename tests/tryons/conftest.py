@@ -5,6 +5,7 @@ from customers.models import Customer, Photo
 from infrastructure.storage import storage_save
 from tests.http_servers import GarmentServer
 from tests.images import person_jpeg
+from tests.tryons.catalogue_fixtures import fetches  # noqa: F401 (a fixture)
 from tests.tryons.engine_fixtures import _fresh_engine_settings, engine, tasks  # noqa: F401 (fixtures)
 from tryons import services
 from tryons.renderers import get_renderer
@@ -103,17 +104,20 @@ def renderer(monkeypatch):
 
 
 class CountingRenderer:
-    """The real local renderer, counting calls, with an optional `hook` run inside render call `at`."""
+    """The real local renderer, counting calls (and keeping each garment image it was given), with an
+    optional `hook` run inside render call `at`."""
 
     name = "local"
 
     def __init__(self, hook=None, at=1):
         self.inner = get_renderer("local")
         self.calls: list[str] = []
+        self.garments: list[bytes] = []
         self.hook, self.at = hook, at
 
     def render(self, request):
         self.calls.append(request.tryon_id)
+        self.garments.append(request.garment_image)
         if self.hook and len(self.calls) == self.at:
             self.hook()
         return self.inner.render(request)

@@ -1,8 +1,7 @@
 """The garment catalogue over the API and through the worker: a garment registered once (upsert by productId
 and variantId), fetched once into our own copy (ready, or failed with its code, with its event), listed,
 read, refreshed and deleted within its organization only; carts naming it (by garmentId, or by the same
-imageUrl) use our copy instead of downloading it, until it is due for revalidation and a changed image
-behind its URL is noticed."""
+imageUrl) use our copy instead of downloading it (revalidation: test_garment_revalidation.py)."""
 
 import json
 
@@ -10,50 +9,18 @@ import pytest
 
 from infrastructure.storage import storage_exists, storage_read
 from organizations.models import Organization
+from tests.tryons.catalogue_fixtures import URL, catalogue_cart, register_garment
 from tests.tryons.engine_fixtures import start_fake
-from tryons import services
-from tryons.catalogue import services as catalogue
 from tryons.catalogue.models import Garment
 from tryons.models import CartTryOnSession, TryOn
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("allow_private")]
 
-URL = "/api/v1/garments"
-
-
-@pytest.fixture
-def fetches(monkeypatch):
-    """The fetch jobs the services queue, run on demand as the worker would."""
-    queued = []
-
-    def enqueue(task, job):
-        if task == catalogue.FETCH_TASK:  # a cart's own run is started by the test itself
-            queued.append(job)
-
-    monkeypatch.setattr("tryons.services.queue.enqueue", enqueue)
-
-    def run():
-        done = [catalogue.garment_fetch(job=job) for job in queued]
-        queued.clear()
-        return done
-
-    run.queued = queued
-    return run
-
 
 @pytest.fixture
 def client(organization, partner_client):
     return partner_client(organization)
-
-
-def _register(client, garment_server, *, product="tee", name="tshirt", category="tops", **extra):
-    body = {
-        "productId": product,
-        "imageUrl": garment_server.url(f"/garments/{name}.png"),
-        "category": category,
-    }
-    return client.post(URL, {**body, **extra}, format="json")
 
 
 def test_a_garment_is_registered_then_fetched_once_into_our_copy_and_its_event_recorded(
@@ -63,7 +30,7 @@ def test_a_garment_is_registered_then_fetched_once_into_our_copy_and_its_event_r
 
     make_webhook(organization, "http://127.0.0.1:9/hook", events=["garment.ready", "garment.failed"])
     with django_capture_on_commit_callbacks(execute=True):
-        created = _register(
+        created = register_garment(
             client, garment_server, name="tshirt", garmentPhotoType="flat-lay", metadata={"a": 1}
         )
     assert created.status_code == 201, created.json()
@@ -84,16 +51,16 @@ def test_an_upsert_updates_by_product_and_variant_and_fetches_again_only_for_a_n
     client, garment_server, fetches, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        first = _register(client, garment_server).json()
+        first = register_garment(client, garment_server).json()
         fetches()
-        same = _register(client, garment_server, name="tshirt", category="outerwear")
-        other_variant = _register(client, garment_server, variantId="red")
+        same = register_garment(client, garment_server, name="tshirt", category="outerwear")
+        other_variant = register_garment(client, garment_server, variantId="red")
     assert same.status_code == 200 and same.json()["id"] == first["id"] and same.json()["status"] == "ready"
     assert same.json()["category"] == "outerwear" and fetches.queued == [f"{other_variant.json()['id']}:0"]
     assert other_variant.status_code == 201 and other_variant.json()["id"] != first["id"]
     fetches()
     with django_capture_on_commit_callbacks(execute=True):
-        moved = _register(client, garment_server, name="jacket")
+        moved = register_garment(client, garment_server, name="jacket")
     assert moved.status_code == 200 and moved.json()["status"] == "pending"
     assert fetches() == ["ready"]
     assert Garment.objects.get(pk=first["id"]).image_url.endswith("/garments/jacket.png")
@@ -123,8 +90,8 @@ def test_a_fetch_overtaken_by_a_newer_image_changes_nothing(
     client, garment_server, fetches, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        body = _register(client, garment_server).json()
-        _register(client, garment_server, name="jacket")
+        body = register_garment(client, garment_server).json()
+        register_garment(client, garment_server, name="jacket")
     assert fetches() == ["stale", "ready"]
     assert Garment.objects.get(pk=body["id"]).image_url.endswith("jacket.png")
 
@@ -163,10 +130,10 @@ def test_the_list_filters_by_category_and_status_and_refuses_other_values(
     client, garment_server, fetches, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        _register(client, garment_server, product="a", name="tshirt", category="tops")
-        _register(client, garment_server, product="b", name="jeans", category="bottoms")
+        register_garment(client, garment_server, product="a", name="tshirt", category="tops")
+        register_garment(client, garment_server, product="b", name="jeans", category="bottoms")
     fetches()
-    _register(client, garment_server, product="c", name="dress", category="dresses")
+    register_garment(client, garment_server, product="c", name="dress", category="dresses")
     listed = client.get(URL).json()["data"]
     assert [g["productId"] for g in listed] == ["c", "b", "a"]
     assert [g["productId"] for g in client.get(URL, {"category": "bottoms"}).json()["data"]] == ["b"]
@@ -178,7 +145,7 @@ def test_the_list_filters_by_category_and_status_and_refuses_other_values(
 def test_another_organizations_garment_is_not_found_and_a_read_key_cannot_write(
     client, organization, other_organization, partner_client, garment_server
 ):
-    theirs = _register(partner_client(other_organization), garment_server).json()
+    theirs = register_garment(partner_client(other_organization), garment_server).json()
     for answer in (
         client.get(f"{URL}/{theirs['id']}"),
         client.delete(f"{URL}/{theirs['id']}"),
@@ -188,17 +155,19 @@ def test_another_organizations_garment_is_not_found_and_a_read_key_cannot_write(
     assert Garment.objects.filter(pk=theirs["id"]).exists()
     reader = partner_client(organization, scopes=("garments:read",))
     assert reader.get(URL).status_code == 200
-    assert _register(reader, garment_server).status_code == 403
+    assert register_garment(reader, garment_server).status_code == 403
 
 
 def test_deleting_a_garment_removes_our_copy_and_carts_keep_their_results(
     client, organization, garment_server, fetches, photo_of, renderer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        body = _register(client, garment_server).json()
+        body = register_garment(client, garment_server).json()
         fetches()
     garment = Garment.objects.get(pk=body["id"])
-    session = _cart(organization, photo_of, [{"garment_id": garment.pk}], django_capture_on_commit_callbacks)
+    session = catalogue_cart(
+        organization, photo_of, [{"garment_id": garment.pk}], django_capture_on_commit_callbacks
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert client.delete(f"{URL}/{garment.pk}").status_code == 204
     assert not storage_exists(garment.image_key)
@@ -206,37 +175,15 @@ def test_deleting_a_garment_removes_our_copy_and_carts_keep_their_results(
     assert item.status == "completed" and storage_exists(item.result_key)
 
 
-def _cart(organization, photo_of, items, capture, cart_id="cart_1"):
-    session, _ = services.cart_session_create(
-        organization_id=organization.id,
-        cart_id=cart_id,
-        photo_key=photo_of(organization).storage_key,
-        items=[
-            services.GarmentInput(
-                product_id=f"p{n}",
-                image_url=item.get("image_url", ""),
-                category=item.get("category", ""),
-                garment_id=item.get("garment_id", ""),
-            )
-            for n, item in enumerate(items)
-        ],
-        render_quality="sd",
-    )
-    with capture(execute=True):
-        services.cart_session_process(session_id=session.id)
-    session.refresh_from_db()
-    return session
-
-
 def test_carts_naming_a_garment_or_its_url_use_our_copy_instead_of_downloading_it(
     client, organization, garment_server, fetches, photo_of, renderer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        body = _register(client, garment_server, garmentPhotoType="model").json()
+        body = register_garment(client, garment_server, garmentPhotoType="model").json()
         fetches()
     url = garment_server.url("/garments/tshirt.png")
     for n in range(3):
-        session = _cart(
+        session = catalogue_cart(
             organization,
             photo_of,
             [{"garment_id": body["id"]}, {"image_url": url, "category": "tops"}],
@@ -252,7 +199,7 @@ def test_carts_naming_a_garment_or_its_url_use_our_copy_instead_of_downloading_i
 def test_a_cart_naming_an_unknown_or_foreign_garment_is_a_400_and_charges_nothing(
     client, organization, other_organization, partner_client, garment_server, photo_of
 ):
-    theirs = _register(partner_client(other_organization), garment_server).json()
+    theirs = register_garment(partner_client(other_organization), garment_server).json()
     balance = Organization.objects.get(pk=organization.id).credits
     photo = photo_of(organization)
     for garment_id in ("garment_nope", theirs["id"]):
@@ -278,41 +225,19 @@ def test_a_cart_naming_an_unknown_or_foreign_garment_is_a_400_and_charges_nothin
     assert not CartTryOnSession.objects.filter(organization=organization).exists()
 
 
-def test_a_changed_image_behind_the_same_url_is_noticed_when_due_and_fetched_again(
-    client, organization, garment_server, fetches, photo_of, renderer, monkeypatch, settings,
-    django_capture_on_commit_callbacks,
-):  # fmt: skip
-    with django_capture_on_commit_callbacks(execute=True):
-        body = _register(client, garment_server).json()
-        fetches()
-    url = garment_server.url("/garments/tshirt.png")
-    settings.GARMENT_REVALIDATE_SECONDS = 0  # due at once: the cart downloads the URL and compares
-    jacket = garment_server.url("/garments/jacket.png")
-    from tryons.services import garments as downloads
-
-    real = downloads.garment_image_download
-    monkeypatch.setattr(
-        "tryons.catalogue.services.garment_image_download", lambda u: real(jacket if u == url else u)
-    )
-    session = _cart(organization, photo_of, [{"garment_id": body["id"]}], django_capture_on_commit_callbacks)
-    assert session.status == "completed"
-    assert Garment.objects.get(pk=body["id"]).status == "pending", "changed: fetched again"
-    assert fetches() == ["ready"]
-    garment = Garment.objects.get(pk=body["id"])
-    assert storage_read(garment.image_key) == real(jacket)
-
-
 def test_a_hosted_cart_of_catalogue_garments_downloads_nothing(
     client, organization, garment_server, fetches, photo_of, monkeypatch, settings, tasks,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        tee = _register(client, garment_server, product="tee", name="tshirt").json()
-        jeans = _register(client, garment_server, product="jeans", name="jeans", category="bottoms").json()
+        tee = register_garment(client, garment_server, product="tee", name="tshirt").json()
+        jeans = register_garment(
+            client, garment_server, product="jeans", name="jeans", category="bottoms"
+        ).json()
         fetches()
     fake = start_fake("fashn", monkeypatch, settings)
     hits = len(garment_server.hits)
-    session = _cart(
+    session = catalogue_cart(
         organization,
         photo_of,
         [{"garment_id": tee["id"]}, {"garment_id": jeans["id"]}],
@@ -326,7 +251,7 @@ def test_a_hosted_cart_of_catalogue_garments_downloads_nothing(
 
 
 def test_staff_see_the_catalogue_read_only(client, garment_server, admin_client):
-    garment = _register(client, garment_server).json()
+    garment = register_garment(client, garment_server).json()
     listed = admin_client.get("/admin/tryons/garment/")
     assert listed.status_code == 200 and garment["id"] in listed.content.decode()
     assert admin_client.get(f"/admin/tryons/garment/{garment['id']}/change/").status_code == 200

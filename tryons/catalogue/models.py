@@ -31,6 +31,9 @@ class Garment(models.Model):
     image_bytes = models.PositiveIntegerField(null=True, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    # The validators the shop's server sent with it: the revalidation is a conditional GET that answers 304.
+    image_etag = models.CharField(max_length=200, blank=True)
+    image_last_modified = models.CharField(max_length=200, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
     revalidated_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change of the image URL or a refresh: a fetch started before it does not overwrite.

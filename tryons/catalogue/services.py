@@ -14,6 +14,7 @@ from PIL import Image
 
 from api.errors import ResourceNotFound, ValidationError
 from api.events import event_emit
+from infrastructure.outbound import Fetched
 from infrastructure.storage import storage_delete, storage_read, storage_save
 from organizations.partner_ids import partner_storage_key
 from tryons.catalogue import events
@@ -22,13 +23,16 @@ from tryons.images import image_extension
 from tryons.renderers.base import PermanentRenderError, RetryableRenderError
 from tryons.reuse import image_digest
 from tryons.services import queue
-from tryons.services.garments import garment_image_download
+from tryons.services.engine_io import fan_out
+from tryons.services.garments import garment_image_download, garment_image_fetch
 
 logger = logging.getLogger(__name__)
 
 FETCH_TASK = "tryons.fetch_garment"
 # The fields whose change means a new image: the copy is fetched again.
 _REFETCHED_BY = ("image_url",)
+# A fetch the shop's server failed is tried again after each of these delays before the garment is `failed`.
+FETCH_RETRY_SECONDS = (30, 120, 600)
 # What a refetch resets (_reset), saved with the fields the partner changed.
 _RESET_FIELDS = ["status", "error_code", "error", "fetch_generation"]
 
@@ -114,20 +118,30 @@ def garment_delete(*, organization_id: str, garment_id: str) -> None:
 
 
 def garment_fetch(*, job: str) -> str:
-    """The worker's fetch of a garment's image (`job` is "<garment id>:<generation>"): downloaded through the
-    outbound guard with the cart downloads' limits, decoded and checked, stored as our copy, and the garment
-    marked `ready` (or `failed` with its error code), with its event. A fetch for an older generation (the
-    URL changed, or a refresh came, meanwhile) changes nothing. Returns the status recorded."""
-    garment_id, _, generation = job.rpartition(":")
-    garment = Garment.objects.filter(pk=garment_id, fetch_generation=int(generation or 0)).first()
+    """The worker's fetch of a garment's image (`job` is "<garment id>:<generation>[:<attempt>]"): downloaded
+    through the outbound guard with the cart downloads' limits, decoded and checked, stored as our copy with
+    the server's validators, and the garment marked `ready` (or `failed` with its error code), with its
+    event. A shop's server that fails is asked again after each of FETCH_RETRY_SECONDS, the garment
+    `pending` meanwhile. A fetch for an older generation (the URL changed, or a refresh came, meanwhile)
+    changes nothing. Returns the status recorded."""
+    garment_id, generation, attempt = (job.split(":") + ["0", "0"])[:3]
+    generation, attempt = int(generation or 0), int(attempt or 0)
+    garment = Garment.objects.filter(pk=garment_id, fetch_generation=generation).first()
     if garment is None:
         return "stale"
     try:
-        image = garment_image_download(garment.image_url)
+        fetched = garment_image_fetch(garment.image_url)
     except RetryableRenderError as exc:
-        return _fetch_failed(garment, int(generation), exc.code, str(exc))
+        if attempt < len(FETCH_RETRY_SECONDS):
+            logger.info("garment %s: fetch %d failed (%s), retrying", garment.pk, attempt + 1, exc.code)
+            queue.enqueue_later(
+                FETCH_TASK, f"{garment.pk}:{generation}:{attempt + 1}", countdown=FETCH_RETRY_SECONDS[attempt]
+            )
+            return "retrying"
+        return _fetch_failed(garment, generation, exc.code, str(exc))
     except PermanentRenderError as exc:
-        return _fetch_failed(garment, int(generation), exc.code, str(exc))
+        return _fetch_failed(garment, generation, exc.code, str(exc))
+    image = fetched.body
     key = partner_storage_key(
         organization_id=garment.organization_id,
         kind="garments",
@@ -140,11 +154,13 @@ def garment_fetch(*, job: str) -> str:
     now = timezone.now()
     with transaction.atomic():
         old = Garment.objects.filter(pk=garment.pk).values_list("image_key", flat=True).first()
-        updated = Garment.objects.filter(pk=garment.pk, fetch_generation=int(generation)).update(
+        updated = Garment.objects.filter(pk=garment.pk, fetch_generation=generation).update(
             status=Garment.Status.READY,
             image_key=key,
             image_digest=image_digest(image),
             image_bytes=len(image),
+            image_etag=fetched.etag,
+            image_last_modified=fetched.last_modified,
             width=width,
             height=height,
             fetched_at=now,
@@ -176,11 +192,20 @@ def _fetch_failed(garment: Garment, generation: int, code: str, message: str) ->
 def catalogue_copies(*, organization_id: str, urls: list[str]) -> tuple[dict[str, bytes], dict[str, list]]:
     """For a batch's garment URLs, in one query: the stored copies of the organization's ready garments at
     those URLs checked less than GARMENT_REVALIDATE_SECONDS ago, by URL; and the ready garments whose check
-    is due, by URL (their URL is downloaded, then `catalogue_revalidate` compares)."""
+    is due, by URL (for `catalogue_revalidated`)."""
     fresh_since = timezone.now() - timedelta(seconds=settings.GARMENT_REVALIDATE_SECONDS)
     garments = Garment.objects.filter(
         organization_id=organization_id, image_url__in=set(urls), status=Garment.Status.READY
-    ).only("id", "image_url", "image_key", "image_digest", "revalidated_at", "fetch_generation")
+    ).only(
+        "id",
+        "image_url",
+        "image_key",
+        "image_digest",
+        "image_etag",
+        "image_last_modified",
+        "revalidated_at",
+        "fetch_generation",
+    )
     copies, due = {}, {}
     for garment in garments:
         if garment.image_url in copies:
@@ -197,35 +222,92 @@ def catalogue_copies(*, organization_id: str, urls: list[str]) -> tuple[dict[str
     return copies, due
 
 
-def catalogue_revalidate(garments: list[Garment], image: bytes) -> None:
-    """`image` was just downloaded from these ready garments' URL: the same as our copy, they are checked
-    until the next GARMENT_REVALIDATE_SECONDS; changed behind the URL, they are fetched again."""
-    digest = image_digest(image)
+def catalogue_revalidated(due: dict[str, list[Garment]]) -> dict[str, bytes | Exception]:
+    """The image for each due URL, its garments revalidated: a conditional GET with our copy's validators
+    (a plain GET where the shop's server sent none). Unchanged (304, or the same bytes), our copy is used
+    and checked again after GARMENT_REVALIDATE_SECONDS; changed, the new image is used and the garment
+    fetched again; the shop's server failing, our copy is used and checked at the next cart; the image gone
+    or refused, the error is the item's, as for an uncatalogued item."""
+    urls = list(due)
+    answers = fan_out(lambda url: _ask(due[url][0]), urls)
+    images = {}
+    for url, (answer, outcome) in zip(urls, answers, strict=True):
+        if outcome == "unchanged":
+            Garment.objects.filter(pk__in=[garment.pk for garment in due[url]]).update(
+                revalidated_at=timezone.now()
+            )
+        elif outcome == "fetched":
+            catalogue_revalidate(due[url], answer)
+        elif outcome == "lost":
+            for garment in due[url]:
+                _fetch_again(garment)
+        images[url] = answer.body if isinstance(answer, Fetched) else answer
+    return images
+
+
+def _ask(garment: Garment) -> tuple[Fetched | bytes | Exception, str]:
+    """On a fan-out thread: (image or error, "unchanged" | "fetched" | "lost" | "stale" | "failed")."""
+    try:
+        fetched = garment_image_fetch(
+            garment.image_url, etag=garment.image_etag, last_modified=garment.image_last_modified
+        )
+        if not fetched.not_modified:
+            return fetched, "fetched"
+        return replace(fetched, body=storage_read(garment.image_key)), "unchanged"
+    except RetryableRenderError as exc:
+        try:
+            return Fetched(storage_read(garment.image_key)), "stale"
+        except OSError:
+            return exc, "failed"
+    except PermanentRenderError as exc:
+        return exc, "failed"
+    except OSError:  # unchanged, but our copy is gone: the image as downloaded, and the garment fetched again
+        try:
+            return garment_image_fetch(garment.image_url), "lost"
+        except (RetryableRenderError, PermanentRenderError) as exc:
+            return exc, "failed"
+
+
+def catalogue_revalidate(garments: list[Garment], fetched: Fetched) -> None:
+    """`fetched` was just downloaded from these ready garments' URL: the same as our copy, they are checked
+    until the next GARMENT_REVALIDATE_SECONDS (with the server's new validators); changed behind the URL,
+    they are fetched again."""
+    digest = image_digest(fetched.body)
     for garment in garments:
         if garment.image_digest == digest:
-            Garment.objects.filter(pk=garment.pk).update(revalidated_at=timezone.now())
+            Garment.objects.filter(pk=garment.pk).update(
+                revalidated_at=timezone.now(),
+                image_etag=fetched.etag,
+                image_last_modified=fetched.last_modified,
+            )
             continue
         logger.info("garment %s: its image changed behind its URL; fetching it again", garment.pk)
-        with transaction.atomic():
-            # Pending until fetched again: later carts download the URL meanwhile, and start no fetch of
-            # their own (only a ready garment is revalidated).
-            changed = Garment.objects.filter(pk=garment.pk, status=Garment.Status.READY).update(
-                status=Garment.Status.PENDING, fetch_generation=F("fetch_generation") + 1
-            )
-            if changed:
-                garment.refresh_from_db()
-                _fetch_later(garment)
+        _fetch_again(garment)
+
+
+def _fetch_again(garment: Garment) -> None:
+    with transaction.atomic():
+        # Pending until fetched again: later carts download the URL meanwhile, and start no fetch of their
+        # own (only a ready garment is revalidated).
+        changed = Garment.objects.filter(pk=garment.pk, status=Garment.Status.READY).update(
+            status=Garment.Status.PENDING, fetch_generation=F("fetch_generation") + 1
+        )
+        if changed:
+            garment.refresh_from_db()
+            _fetch_later(garment)
 
 
 def garment_image_for(*, organization_id: str, url: str) -> bytes:
-    """A cart item's garment image: the catalogue's copy while fresh, else downloaded (and a catalogue
-    garment at that URL revalidated with it). Raises as garment_image_download does."""
+    """A cart item's garment image: the catalogue's copy while fresh, revalidated when due, else downloaded.
+    Raises as garment_image_download does."""
     copies, due = catalogue_copies(organization_id=organization_id, urls=[url])
     if url in copies:
         return copies[url]
-    image = garment_image_download(url)
-    if url in due:
-        catalogue_revalidate(due[url], image)
+    if url not in due:
+        return garment_image_download(url)
+    image = catalogue_revalidated(due)[url]
+    if isinstance(image, Exception):
+        raise image
     return image
 
 

@@ -11,6 +11,8 @@ from tryons.catalogue.models import Garment
 from tryons.catalogue.serializers import GarmentSerializer, GarmentUpsertSerializer
 from tryons.models import CATEGORIES
 
+GARMENT_ID = OpenApiParameter("garmentId", str, OpenApiParameter.PATH, description="The garment's id.")
+
 
 @extend_schema(tags=["Garments"])
 class GarmentViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
@@ -26,6 +28,7 @@ class GarmentViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         "retrieve": scopes.GARMENTS_READ,
     }
     serializer_class = GarmentSerializer
+    lookup_url_kwarg = "garmentId"
     queryset = Garment.objects.none()
 
     @extend_schema(
@@ -69,19 +72,19 @@ class GarmentViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(garments)
         return self.get_paginated_response(GarmentSerializer(page, many=True).data)
 
-    @extend_schema(summary="Get a garment", responses={200: GarmentSerializer})
-    def retrieve(self, request, pk=None):
-        return Response(
-            GarmentSerializer(services.garment_get(organization_id=self.organization_id, garment_id=pk)).data
-        )
+    @extend_schema(summary="Get a garment", parameters=[GARMENT_ID], responses={200: GarmentSerializer})
+    def retrieve(self, request, garmentId=None):
+        garment = services.garment_get(organization_id=self.organization_id, garment_id=garmentId)
+        return Response(GarmentSerializer(garment).data)
 
     @extend_schema(
         summary="Delete a garment and our copy of its image",
         description="Carts that used it keep their results.",
+        parameters=[GARMENT_ID],
         responses={204: None},
     )
-    def destroy(self, request, pk=None):
-        services.garment_delete(organization_id=self.organization_id, garment_id=pk)
+    def destroy(self, request, garmentId=None):
+        services.garment_delete(organization_id=self.organization_id, garment_id=garmentId)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -89,9 +92,10 @@ class GarmentViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         description="For an image changed behind the same URL, or after a failed fetch: `pending` until the "
         "worker has fetched it.",
         request=None,
+        parameters=[GARMENT_ID],
         responses={200: GarmentSerializer},
     )
     @action(detail=True, methods=["post"])
-    def refresh(self, request, pk=None):
-        garment = services.garment_refresh(organization_id=self.organization_id, garment_id=pk)
+    def refresh(self, request, garmentId=None):
+        garment = services.garment_refresh(organization_id=self.organization_id, garment_id=garmentId)
         return Response(GarmentSerializer(garment).data)

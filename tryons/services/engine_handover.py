@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from infrastructure.observability import metrics, tracing
 from infrastructure.storage import storage_delete, storage_read
-from tryons.catalogue.services import catalogue_copies, catalogue_revalidate
+from tryons.catalogue.services import catalogue_copies, catalogue_revalidated
 from tryons.models import EngineJob, TryOn
 from tryons.renderers.base import PermanentRenderError, RetryableRenderError
 from tryons.reuse import image_digest
@@ -62,11 +62,9 @@ def cart_items_hand_over(*, session_id: str, engine: str) -> int:
         urls = list(dict.fromkeys(tryon.image_url for tryon in items))
         # The catalogue's copies where it holds them (one query), the rest downloaded.
         downloaded, due = catalogue_copies(organization_id=items[0].organization_id, urls=urls)
+        downloaded.update(catalogue_revalidated(due))
         missing = [url for url in urls if url not in downloaded]
         downloaded.update(zip(missing, fan_out(_download_garment, missing), strict=True))
-        for url, garments in due.items():
-            if not isinstance(downloaded[url], Exception):
-                catalogue_revalidate(garments, downloaded[url])
         fetched = fan_out(lambda tryon: _store_garment(tryon, downloaded[tryon.image_url]), items)
         reused = _reused(items, fetched, engine=engine)
         jobs, known = [], {}

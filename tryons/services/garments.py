@@ -31,9 +31,20 @@ def garment_image_check(data: bytes) -> None:
 
 
 def garment_image_download(url: str) -> bytes:
+    return garment_image_fetch(url).body
+
+
+def garment_image_fetch(url: str, *, etag: str = "", last_modified: str = "") -> outbound.Fetched:
+    """The garment at `url`, downloaded and checked, with its validators; given the validators of our copy,
+    a conditional GET whose `not_modified` means the copy stands. Raises PermanentRenderError (refused,
+    gone, not an image) or RetryableRenderError (the server failed or was too slow)."""
     try:
-        body, _ = outbound.fetch_bytes(
-            url, max_bytes=settings.GARMENT_MAX_BYTES, timeout=settings.GARMENT_FETCH_TIMEOUT_SECONDS
+        fetched = outbound.fetch(
+            url,
+            max_bytes=settings.GARMENT_MAX_BYTES,
+            timeout=settings.GARMENT_FETCH_TIMEOUT_SECONDS,
+            etag=etag,
+            last_modified=last_modified,
         )
     except outbound.OutboundBlocked as exc:
         raise PermanentRenderError(f"Garment image URL refused: {exc}", code="garment_url_blocked") from None
@@ -43,5 +54,6 @@ def garment_image_download(url: str) -> bytes:
         raise RetryableRenderError(
             f"Garment download failed: {exc}", code="garment_download_failed"
         ) from None
-    garment_image_check(body)
-    return body
+    if not fetched.not_modified:
+        garment_image_check(fetched.body)
+    return fetched
