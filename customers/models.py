@@ -101,6 +101,8 @@ class CustomerImport(models.Model):
 
     id = PrefixedIdField(prefix="imp")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customer_imports")
+    # What the file holds (customers.bulk.resources): customers, or garments of the catalogue.
+    resource = models.CharField(max_length=20, default="customers")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     format = models.CharField(max_length=10, choices=BULK_FORMATS)
     file_name = models.CharField(max_length=255, blank=True)
@@ -125,7 +127,7 @@ class CustomerImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "-created_at"])]
+        indexes = [models.Index(fields=["organization", "resource", "-created_at"], name="import_list")]
 
     def __str__(self):
         return self.id
@@ -154,6 +156,7 @@ class CustomerExport(models.Model):
 
     id = PrefixedIdField(prefix="exp")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customer_exports")
+    resource = models.CharField(max_length=20, default="customers")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     format = models.CharField(max_length=10, choices=BULK_FORMATS)
     filters = models.JSONField(default=dict, blank=True)
@@ -172,7 +175,10 @@ class CustomerExport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "-created_at"]), models.Index(fields=["expires_at"])]
+        indexes = [
+            models.Index(fields=["organization", "resource", "-created_at"], name="export_list"),
+            models.Index(fields=["expires_at"]),
+        ]
 
     def __str__(self):
         return self.id

@@ -69,14 +69,16 @@ def customer_detail(*, organization_id: str, external_id: str) -> Customer:
     return customer
 
 
-def organization_imports(*, organization_id: str) -> QuerySet:
-    """The organization's import jobs, newest first (the id breaks ties within a second)."""
-    return CustomerImport.objects.filter(organization_id=organization_id).order_by("-created_at", "-id")
+def organization_imports(*, organization_id: str, resource: str = "customers") -> QuerySet:
+    """The organization's import jobs of `resource`, newest first (the id breaks ties within a second)."""
+    jobs = CustomerImport.objects.filter(organization_id=organization_id, resource=resource)
+    return jobs.order_by("-created_at", "-id")
 
 
-def organization_exports(*, organization_id: str) -> QuerySet:
-    """The organization's export jobs, newest first (the id breaks ties within a second)."""
-    return CustomerExport.objects.filter(organization_id=organization_id).order_by("-created_at", "-id")
+def organization_exports(*, organization_id: str, resource: str = "customers") -> QuerySet:
+    """The organization's export jobs of `resource`, newest first (the id breaks ties within a second)."""
+    jobs = CustomerExport.objects.filter(organization_id=organization_id, resource=resource)
+    return jobs.order_by("-created_at", "-id")
 
 
 def customer_photos(*, customer: Customer) -> QuerySet:

@@ -33,6 +33,10 @@ class TryonsConfig(AppConfig):
         account_section_register(
             "renderCapabilities", render_capabilities, RenderCapabilitiesSerializer(), example=EXAMPLE
         )
+        # Garment files go through the customers' bulk jobs (customers.bulk.resources).
+        from tryons.catalogue.bulk import catalogue_bulk_register
+
+        catalogue_bulk_register()
         # The pipeline queues its tasks by name (tryons.services.queue): register them in every process.
         import tryons.tasks  # noqa: F401
 

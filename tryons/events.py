@@ -205,4 +205,4 @@ CART_TRYON_ENDED = {
 TRYON_ENDED = {TryOn.Status.COMPLETED: TRYON_COMPLETED, TryOn.Status.FAILED: TRYON_FAILED}
 
 # The catalogue declares its events beside its code; imported last, they are listed after the try-ons'.
-from tryons.catalogue.events import GARMENT_FAILED, GARMENT_READY  # noqa: E402, F401
+from tryons.catalogue.events import GARMENT_FAILED, GARMENT_READY, GARMENTS_IMPORTED  # noqa: E402, F401

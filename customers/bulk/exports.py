@@ -1,6 +1,7 @@
-"""Customer exports: the organization's customers written to a file in private storage, on the bulk queue.
+"""Exports: the organization's customers (or another resource's objects: customers.bulk.resources) written
+to a file in private storage, on the bulk queue.
 
-Each row carries the customer's latest photo key (never the photo); spreadsheet formats are written with
+A customer's row carries its latest photo key (never the photo); spreadsheet formats are written with
 formulas neutralized (api.spreadsheet_cells). The file is erased after CUSTOMER_EXPORT_RETENTION_HOURS.
 """
 
@@ -10,13 +11,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from api.errors import ResourceNotFound
 from customers import services
-from customers.bulk import formats, queue
+from customers.bulk import formats, queue, resources
 from customers.bulk import settings as limits
-from customers.models import Customer, CustomerExport, CustomerImport, PendingErasure
-from customers.selectors import with_latest_photo_key
+from customers.models import CustomerExport, CustomerImport, PendingErasure
 from infrastructure.storage import storage_save
 from organizations.partner_ids import partner_storage_key
 
@@ -30,27 +31,27 @@ FILTERS = {
 }
 
 
-def customer_export_create(*, organization_id: str, fmt: str, filters: dict) -> CustomerExport:
+def customer_export_create(
+    *, organization_id: str, fmt: str, filters: dict, resource: str = resources.CUSTOMERS
+) -> CustomerExport:
     """Record an export job (filters as ISO-8601 strings) and queue it on commit."""
     with transaction.atomic():
-        job = CustomerExport.objects.create(organization_id=organization_id, format=fmt, filters=filters)
+        job = CustomerExport.objects.create(
+            organization_id=organization_id, format=fmt, filters=filters, resource=resource
+        )
         transaction.on_commit(lambda: queue.bulk_job_enqueue(queue.EXPORT_TASK, job.id))
     return job
 
 
-def customer_export_get(*, organization_id: str, export_id: str) -> CustomerExport:
-    job = CustomerExport.objects.filter(organization_id=organization_id, id=export_id).first()
+def customer_export_get(
+    *, organization_id: str, export_id: str, resource: str = resources.CUSTOMERS
+) -> CustomerExport:
+    job = CustomerExport.objects.filter(
+        organization_id=organization_id, id=export_id, resource=resource
+    ).first()
     if job is None:
         raise ResourceNotFound(f"Export {export_id} not found.", details={"exportId": export_id})
     return job
-
-
-def _customers(job: CustomerExport):
-    from django.utils.dateparse import parse_datetime
-
-    lookups = {FILTERS[name]: parse_datetime(value) for name, value in job.filters.items() if name in FILTERS}
-    customers = Customer.objects.filter(organization_id=job.organization_id, **lookups)
-    return with_latest_photo_key(customers).order_by("created_at", "id")
 
 
 def customer_export_process(*, export_id: str) -> None:
@@ -63,28 +64,22 @@ def customer_export_process(*, export_id: str) -> None:
     CustomerExport.objects.filter(id=job.id, status=Status.QUEUED).update(
         status=Status.PROCESSING, started_at=now, heartbeat_at=now
     )
-    customers = _customers(job)
-    CustomerExport.objects.filter(id=job.id).update(total_rows=customers.count(), processed_rows=0)
+    resource = resources.bulk_resource(job.resource)
+    lookups = {FILTERS[name]: parse_datetime(value) for name, value in job.filters.items() if name in FILTERS}
+    total, rows = resource.export_rows(job.organization_id, lookups)
+    CustomerExport.objects.filter(id=job.id).update(total_rows=total, processed_rows=0)
 
-    def rows():
-        fields = ("external_id", "email", "name", "metadata", "latest_photo_key", "created_at", "updated_at")
-        for count, values in enumerate(customers.values_list(*fields).iterator(chunk_size=2000), start=1):
-            external_id, email, name, metadata, photo_key, created_at, updated_at = values
-            yield {
-                "externalId": external_id,
-                "email": email or None,
-                "name": name,
-                "metadata": metadata,
-                "latestPhotoS3Key": photo_key,
-                "createdAt": created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "updatedAt": updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
+    def progressed():
+        for count, row in enumerate(rows, start=1):
+            yield row
             if count % PROGRESS_EVERY_ROWS == 0:
                 CustomerExport.objects.filter(id=job.id).update(
                     processed_rows=count, heartbeat_at=timezone.now()
                 )
 
-    content = formats.file_write(job.format, rows())
+    content = formats.file_write(
+        job.format, progressed(), columns=resource.export_columns, sheet=resource.name
+    )
     key = partner_storage_key(
         organization_id=job.organization_id, kind="exports", object_id=job.id, extension=job.format
     )

@@ -1,11 +1,12 @@
-"""Customer imports: accept a file (upload or URL), then upsert its rows in batches on the bulk queue.
+"""Imports (of customers, or another resource's rows: customers.bulk.resources): accept a file (upload or
+URL), then upsert its rows in batches on the bulk queue.
 
 The web request only stores an upload (streamed to storage) or records a URL, and answers: nothing there
 parses a file or looks a host up, so no file and no DNS answer can hold a web worker. The worker fetches
 (through the outbound guard, under a deadline) and reads the file under caps (customers.bulk.formats).
-Each row goes through the same validation (`CustomerUpsertSerializer`) and the same service
-(`customers_upsert`) as `POST /v1/customers`. A bad row becomes that row's error and never stops the
-others; a bad file (format, encoding, header, size, caps) fails the job before any row is applied.
+Each row goes through the same validation and service as the resource's own upsert (customers: as `POST
+/v1/customers`). A bad row becomes that row's error and never stops the others; a bad file (format,
+encoding, header, size, caps) fails the job before any row is applied.
 """
 
 import io
@@ -21,10 +22,9 @@ from api.events import event_emit
 from api.ids import new_id
 from api.parsers import json_loads
 from customers import services
-from customers.bulk import events, formats, queue
+from customers.bulk import formats, queue, resources
 from customers.bulk import settings as limits
 from customers.models import CustomerImport, CustomerImportError, PendingErasure
-from customers.serializers import CustomerUpsertSerializer
 from infrastructure.outbound import OutboundBlocked, OutboundFailed, OutboundRejected, check_url, fetch_bytes
 from infrastructure.storage import storage_key, storage_open, storage_save
 
@@ -58,7 +58,12 @@ def _file_refused(exc: formats.ImportFileInvalid) -> ValidationError:
 
 
 def customer_import_create(
-    *, organization_id: str, upload=None, url: str | None = None, fmt: str | None = None
+    *,
+    organization_id: str,
+    upload=None,
+    url: str | None = None,
+    fmt: str | None = None,
+    resource: str = resources.CUSTOMERS,
 ) -> CustomerImport:
     """Accept an import job: an uploaded file is stored as it is (after O(1) checks: format named, size,
     first bytes); a URL is checked for its form only (https, no credentials, not a private address written
@@ -92,7 +97,7 @@ def customer_import_create(
         job = CustomerImport(
             id=import_id, source_url=url, file_name=urlsplit(url).path.rsplit("/", 1)[-1][:255]
         )
-    job.organization_id, job.format = organization_id, fmt
+    job.organization_id, job.format, job.resource = organization_id, fmt, resource
     try:
         with transaction.atomic():
             job.save(force_insert=True)
@@ -158,8 +163,10 @@ def customer_import_process(*, import_id: str) -> None:
     _finish(job.id, Status.COMPLETED)
 
 
-def read_caps() -> formats.ReadCaps:
-    """The caps of customers.bulk.settings, read when a job runs (tests change them)."""
+def read_caps(resource: str = resources.CUSTOMERS) -> formats.ReadCaps:
+    """The caps of customers.bulk.settings, read when a job runs (tests change them), for the resource's
+    columns."""
+    columns = resources.bulk_resource(resource)
     return formats.ReadCaps(
         max_rows=limits.IMPORT_MAX_ROWS,
         max_columns=limits.IMPORT_MAX_COLUMNS,
@@ -167,6 +174,8 @@ def read_caps() -> formats.ReadCaps:
         max_inflated_bytes=limits.IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES,
         max_shared_strings=limits.IMPORT_MAX_XLSX_SHARED_STRINGS,
         max_compression_ratio=limits.IMPORT_MAX_XLSX_COMPRESSION_RATIO,
+        fields=columns.fields,
+        key=columns.key,
     )
 
 
@@ -188,12 +197,12 @@ def _rows(job: CustomerImport) -> formats.ParsedFile:
         storage_save(key, content)
         CustomerImport.objects.filter(id=job.id, storage_key="").update(storage_key=key)
         job.storage_key = key
-        return formats.rows_read(io.BytesIO(content), job.format, read_caps())
+        return formats.rows_read(io.BytesIO(content), job.format, read_caps(job.resource))
     with storage_open(job.storage_key) as source:
-        return formats.rows_read(source, job.format, read_caps())
+        return formats.rows_read(source, job.format, read_caps(job.resource))
 
 
-def _row_validate(values: dict, *, tabular: bool) -> tuple[services.CustomerChanges | None, dict[str, str]]:
+def _row_validate(values: dict, *, tabular: bool, resource: str) -> tuple[object | None, dict[str, str]]:
     data, problems = dict(values), {}
     if tabular and "metadata" in data:
         try:
@@ -201,14 +210,9 @@ def _row_validate(values: dict, *, tabular: bool) -> tuple[services.CustomerChan
         except ValueError as exc:
             problems["metadata"] = f"Must be a JSON object: {exc}"
             del data["metadata"]
-    serializer = CustomerUpsertSerializer(data=data)
-    if not serializer.is_valid():
-        for name, messages in serializer.errors.items():
-            problems.setdefault(name, str(messages[0] if isinstance(messages, list) else messages))
-    if problems:
-        return None, problems
-    validated = dict(serializer.validated_data)
-    return services.CustomerChanges(validated.pop("externalId"), validated), {}
+    change, found = resources.bulk_resource(resource).row_validate(data)
+    problems = {**found, **problems}
+    return (None, problems) if problems else (change, {})
 
 
 def _apply(job: CustomerImport, offset: int, batch: list[tuple[int, dict | str]], *, tabular: bool) -> bool:
@@ -217,7 +221,7 @@ def _apply(job: CustomerImport, offset: int, batch: list[tuple[int, dict | str]]
         if isinstance(values, str):
             errors.append(CustomerImportError(customer_import_id=job.id, row=row, message=values[:500]))
             continue
-        change, problems = _row_validate(values, tabular=tabular)
+        change, problems = _row_validate(values, tabular=tabular, resource=job.resource)
         if change is None:
             errors += [
                 CustomerImportError(
@@ -237,10 +241,7 @@ def _apply(job: CustomerImport, offset: int, batch: list[tuple[int, dict | str]]
         )
         if not current:
             return False
-        outcomes = [
-            outcome
-            for _, outcome in services.customers_upsert(organization_id=job.organization_id, changes=changes)
-        ]
+        outcomes = resources.bulk_resource(job.resource).upsert(job.organization_id, changes)
         CustomerImportError.objects.bulk_create(errors)
         CustomerImport.objects.filter(id=job.id).update(
             processed_rows=F("processed_rows") + len(batch),
@@ -266,20 +267,24 @@ def _finish(import_id: str, status: str, code: str = "", message: str = "") -> N
         job.status, job.error_code, job.error_message = status, code, message[:500]
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "error_code", "error_message", "finished_at"])
-        event_emit(events.CUSTOMERS_IMPORTED, organization_id=job.organization_id, customer_import=job)
+        resource = resources.bulk_resource(job.resource)  # its declared event: customers or garments.imported
+        event_emit(resource.imported_event, organization_id=job.organization_id, customer_import=job)
         if job.storage_key:  # the partner's file holds personal data: it goes once the job is done
             _erase_later(job, reason=f"import {job.id} finished")
 
 
-def import_errors(*, organization_id: str, import_id: str):
-    """The job's row errors, in row order (404 for another organization's job)."""
-    return customer_import_get(organization_id=organization_id, import_id=import_id).errors.order_by(
-        "row", "id"
-    )
+def import_errors(*, organization_id: str, import_id: str, resource: str = resources.CUSTOMERS):
+    """The job's row errors, in row order (404 for another organization's job, or another resource's)."""
+    job = customer_import_get(organization_id=organization_id, import_id=import_id, resource=resource)
+    return job.errors.order_by("row", "id")
 
 
-def customer_import_get(*, organization_id: str, import_id: str) -> CustomerImport:
-    job = CustomerImport.objects.filter(organization_id=organization_id, id=import_id).first()
+def customer_import_get(
+    *, organization_id: str, import_id: str, resource: str = resources.CUSTOMERS
+) -> CustomerImport:
+    job = CustomerImport.objects.filter(
+        organization_id=organization_id, id=import_id, resource=resource
+    ).first()
     if job is None:
         raise ResourceNotFound(f"Import {import_id} not found.", details={"importId": import_id})
     return job

@@ -8,7 +8,7 @@ from api.parsers import JSONParser, multipart_parse_bounded
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import CUSTOMERS_CREATE, CUSTOMERS_READ
 from customers import selectors
-from customers.bulk import exports, imports
+from customers.bulk import exports, imports, resources
 from customers.bulk import settings as limits
 from customers.bulk.serializers import (
     CustomerExportSerializer,
@@ -74,6 +74,7 @@ class CustomerImportViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     serializer_class = CustomerImportSerializer
     queryset = CustomerImport.objects.none()
     parser_classes = [JSONParser, MultiPartParser]
+    bulk_resource = resources.CUSTOMERS  # what the files hold (customers.bulk.resources)
 
     def check_permissions(self, request):
         super().check_permissions(request)
@@ -119,17 +120,23 @@ class CustomerImportViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             upload=data.get("file"),
             url=data.get("url"),
             fmt=data.get("format"),
+            resource=self.bulk_resource,
         )
         return Response(CustomerImportSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="List imports, newest first", responses={200: CustomerImportSerializer(many=True)})
     def list(self, request):
-        page = self.paginate_queryset(selectors.organization_imports(organization_id=self.organization_id))
+        jobs = selectors.organization_imports(
+            organization_id=self.organization_id, resource=self.bulk_resource
+        )
+        page = self.paginate_queryset(jobs)
         return self.get_paginated_response(CustomerImportSerializer(page, many=True).data)
 
     @extend_schema(summary="Get an import", parameters=[IMPORT_ID], responses={200: CustomerImportSerializer})
     def retrieve(self, request, id=None):
-        job = imports.customer_import_get(organization_id=self.organization_id, import_id=id)
+        job = imports.customer_import_get(
+            organization_id=self.organization_id, import_id=id, resource=self.bulk_resource
+        )
         return Response(CustomerImportSerializer(job).data)
 
     @extend_schema(
@@ -139,7 +146,9 @@ class CustomerImportViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     )
     @action(detail=True)
     def errors(self, request, id=None):
-        rows = imports.import_errors(organization_id=self.organization_id, import_id=id)
+        rows = imports.import_errors(
+            organization_id=self.organization_id, import_id=id, resource=self.bulk_resource
+        )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(CustomerImportErrorSerializer(page, many=True).data)
 
@@ -153,6 +162,7 @@ class CustomerExportViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     required_scopes = {name: CUSTOMERS_READ for name in ("create", "list", "retrieve")}
     serializer_class = CustomerExportSerializer
     queryset = CustomerExport.objects.none()
+    bulk_resource = resources.CUSTOMERS
 
     @extend_schema(
         summary="Export customers to a file",
@@ -175,13 +185,19 @@ class CustomerExportViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         job = exports.customer_export_create(
-            organization_id=self.organization_id, fmt=data["format"], filters=data.get("filters", {})
+            organization_id=self.organization_id,
+            fmt=data["format"],
+            filters=data.get("filters", {}),
+            resource=self.bulk_resource,
         )
         return Response(CustomerExportSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(summary="List exports, newest first", responses={200: CustomerExportSerializer(many=True)})
     def list(self, request):
-        page = self.paginate_queryset(selectors.organization_exports(organization_id=self.organization_id))
+        jobs = selectors.organization_exports(
+            organization_id=self.organization_id, resource=self.bulk_resource
+        )
+        page = self.paginate_queryset(jobs)
         return self.get_paginated_response(CustomerExportSerializer(page, many=True).data)
 
     @extend_schema(
@@ -191,5 +207,7 @@ class CustomerExportViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         examples=[EXPORT_EXAMPLE],
     )
     def retrieve(self, request, id=None):
-        job = exports.customer_export_get(organization_id=self.organization_id, export_id=id)
+        job = exports.customer_export_get(
+            organization_id=self.organization_id, export_id=id, resource=self.bulk_resource
+        )
         return Response(CustomerExportSerializer(job).data)

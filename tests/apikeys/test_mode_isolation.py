@@ -43,7 +43,9 @@ OBJECT_IDS = {
     ("webhooks", "deliveryId"): "delivery",
     ("customer-imports", "id"): "import",
     ("customer-exports", "id"): "export",
-    ("garments", "pk"): "garment",
+    ("garments", "garmentId"): "garment",
+    ("garment-imports", "id"): "garment_import",
+    ("garment-exports", "id"): "garment_export",
     # The organization is named by its live id in both modes (its content is checked by mode below).
     ("usage", "organization_id"): "organization",
     ("usage", "request_id"): "request",
@@ -57,6 +59,8 @@ LIST_IDS = {
     "customer-imports": "import",
     "customer-exports": "export",
     "garments": "garment",
+    "garment-imports": "garment_import",
+    "garment-exports": "garment_export",
 }
 
 
@@ -138,6 +142,13 @@ def _populate(client, organization_id, tag):
         "/api/v1/garments", {"productId": "p1", "imageUrl": GARMENT, "category": "tops"}, format="json"
     )
     assert garment.status_code == 201, garment.json()
+    garments_file = SimpleUploadedFile(
+        "garments.csv", f"productId,imageUrl,category\np2,{GARMENT},tops\n".encode()
+    )
+    garment_import = client.post("/api/v1/garments/imports", {"file": garments_file}, format="multipart")
+    assert garment_import.status_code == 202, garment_import.json()
+    garment_export = client.post("/api/v1/garments/exports", {"format": "jsonl"}, format="json")
+    assert garment_export.status_code == 202, garment_export.json()
     return {
         "externalId": external_id,
         "customer": customer["id"],
@@ -148,6 +159,8 @@ def _populate(client, organization_id, tag):
         "import": customer_import.json()["id"],
         "export": export.json()["id"],
         "garment": garment.json()["id"],
+        "garment_import": garment_import.json()["id"],
+        "garment_export": garment_export.json()["id"],
     }
 
 

@@ -144,6 +144,7 @@ BODY_BASES = {
     ("post", "/api/organizations/{organization_id}/api-keys"): {"name": "fuzz", "scopes": ["all"]},
     ("patch", "/api/organizations/{organization_id}/api-keys/{key_id}"): {},
     ("post", "/api/v1/customers/exports"): {"format": "csv"},
+    ("post", "/api/v1/garments/exports"): {"format": "csv"},
     ("post", "/api/v1/webhooks/{webhookId}/recover"): {},
 }
 

@@ -36,10 +36,11 @@ def fetches(monkeypatch):
     return run
 
 
-def register_garment(client, garment_server, *, product="tee", name="tshirt", category="tops", **extra):
+def register_garment(client, garment_server, *, product="tee", image="tshirt", category="tops", **extra):
+    """POST /v1/garments for `product` with the garment server's `image` (tshirt, jeans, dress, jacket)."""
     body = {
         "productId": product,
-        "imageUrl": garment_server.url(f"/garments/{name}.png"),
+        "imageUrl": garment_server.url(f"/garments/{image}.png"),
         "category": category,
     }
     return client.post(URL, {**body, **extra}, format="json")

@@ -27,6 +27,7 @@ EVENTS = [
     "tryon.failed",
     "garment.ready",
     "garment.failed",
+    "garments.imported",
     "customers.imported",
     "credits.low",
     "credits.added",

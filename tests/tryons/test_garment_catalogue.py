@@ -31,7 +31,7 @@ def test_a_garment_is_registered_then_fetched_once_into_our_copy_and_its_event_r
     make_webhook(organization, "http://127.0.0.1:9/hook", events=["garment.ready", "garment.failed"])
     with django_capture_on_commit_callbacks(execute=True):
         created = register_garment(
-            client, garment_server, name="tshirt", garmentPhotoType="flat-lay", metadata={"a": 1}
+            client, garment_server, image="tshirt", garmentPhotoType="flat-lay", metadata={"a": 1}
         )
     assert created.status_code == 201, created.json()
     body = created.json()
@@ -53,14 +53,14 @@ def test_an_upsert_updates_by_product_and_variant_and_fetches_again_only_for_a_n
     with django_capture_on_commit_callbacks(execute=True):
         first = register_garment(client, garment_server).json()
         fetches()
-        same = register_garment(client, garment_server, name="tshirt", category="outerwear")
+        same = register_garment(client, garment_server, image="tshirt", category="outerwear")
         other_variant = register_garment(client, garment_server, variantId="red")
     assert same.status_code == 200 and same.json()["id"] == first["id"] and same.json()["status"] == "ready"
     assert same.json()["category"] == "outerwear" and fetches.queued == [f"{other_variant.json()['id']}:0"]
     assert other_variant.status_code == 201 and other_variant.json()["id"] != first["id"]
     fetches()
     with django_capture_on_commit_callbacks(execute=True):
-        moved = register_garment(client, garment_server, name="jacket")
+        moved = register_garment(client, garment_server, image="jacket")
     assert moved.status_code == 200 and moved.json()["status"] == "pending"
     assert fetches() == ["ready"]
     assert Garment.objects.get(pk=first["id"]).image_url.endswith("/garments/jacket.png")
@@ -91,7 +91,7 @@ def test_a_fetch_overtaken_by_a_newer_image_changes_nothing(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         body = register_garment(client, garment_server).json()
-        register_garment(client, garment_server, name="jacket")
+        register_garment(client, garment_server, image="jacket")
     assert fetches() == ["stale", "ready"]
     assert Garment.objects.get(pk=body["id"]).image_url.endswith("jacket.png")
 
@@ -130,10 +130,10 @@ def test_the_list_filters_by_category_and_status_and_refuses_other_values(
     client, garment_server, fetches, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        register_garment(client, garment_server, product="a", name="tshirt", category="tops")
-        register_garment(client, garment_server, product="b", name="jeans", category="bottoms")
+        register_garment(client, garment_server, product="a", image="tshirt", category="tops")
+        register_garment(client, garment_server, product="b", image="jeans", category="bottoms")
     fetches()
-    register_garment(client, garment_server, product="c", name="dress", category="dresses")
+    register_garment(client, garment_server, product="c", image="dress", category="dresses")
     listed = client.get(URL).json()["data"]
     assert [g["productId"] for g in listed] == ["c", "b", "a"]
     assert [g["productId"] for g in client.get(URL, {"category": "bottoms"}).json()["data"]] == ["b"]
@@ -230,9 +230,9 @@ def test_a_hosted_cart_of_catalogue_garments_downloads_nothing(
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        tee = register_garment(client, garment_server, product="tee", name="tshirt").json()
+        tee = register_garment(client, garment_server, product="tee", image="tshirt").json()
         jeans = register_garment(
-            client, garment_server, product="jeans", name="jeans", category="bottoms"
+            client, garment_server, product="jeans", image="jeans", category="bottoms"
         ).json()
         fetches()
     fake = start_fake("fashn", monkeypatch, settings)

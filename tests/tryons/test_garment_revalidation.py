@@ -118,7 +118,7 @@ def test_a_first_fetch_the_shop_failed_is_retried_before_the_garment_fails(
 ):
     garment_server.failing.add("/garments/jeans.png")
     with django_capture_on_commit_callbacks(execute=True):
-        body = register_garment(client, garment_server, product="jeans", name="jeans").json()
+        body = register_garment(client, garment_server, product="jeans", image="jeans").json()
     assert fetches() == ["retrying"] and fetches.queued == [f"{body['id']}:0:1"]
     assert client.get(f"/api/v1/garments/{body['id']}").json()["status"] == "pending"
     garment_server.failing.clear()
@@ -127,7 +127,7 @@ def test_a_first_fetch_the_shop_failed_is_retried_before_the_garment_fails(
     garment_server.failing.add("/garments/dress.png")
     fetches.delays.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        dress = register_garment(client, garment_server, product="dress", name="dress").json()
+        dress = register_garment(client, garment_server, product="dress", image="dress").json()
     outcomes = [fetches() for _ in range(len(catalogue.FETCH_RETRY_SECONDS) + 1)]
     assert outcomes == [["retrying"]] * len(catalogue.FETCH_RETRY_SECONDS) + [["failed"]]
     assert fetches.delays == list(catalogue.FETCH_RETRY_SECONDS)
@@ -144,7 +144,7 @@ def test_a_retry_of_an_older_generation_changes_nothing(
         body = register_garment(client, garment_server).json()
     assert fetches() == ["retrying"]
     with django_capture_on_commit_callbacks(execute=True):
-        register_garment(client, garment_server, name="jeans")  # a new image meanwhile: generation 1
+        register_garment(client, garment_server, image="jeans")  # a new image meanwhile: generation 1
     assert fetches() == ["stale", "ready"]
     assert Garment.objects.get(pk=body["id"]).image_url.endswith("/garments/jeans.png")
 

@@ -37,6 +37,10 @@ class ReadCaps:
     max_inflated_bytes: int
     max_shared_strings: int
     max_compression_ratio: int
+    # The columns read (the others are reported as ignored) and the one every file must name: the
+    # resource's (customers.bulk.resources).
+    fields: tuple[str, ...] = FIELDS
+    key: str = "externalId"
 
     @property
     def max_line_chars(self) -> int:
@@ -109,18 +113,19 @@ def _header(names: list, caps: ReadCaps) -> tuple[dict[str, int], list[str]]:
     if len(names) > caps.max_columns:
         raise too_many_columns(caps)
     cleaned = ["" if name is None else str(name).strip() for name in names]
-    if "externalId" not in cleaned:
+    if caps.key not in cleaned:
         found = ", ".join(repr(name[:100]) for name in cleaned[:10] if name) or "nothing"
+        others = ", ".join(name for name in caps.fields if name != caps.key)
         raise ImportFileInvalid(
             "MissingHeader",
-            f"The first row must be a header naming an externalId column (and optionally email, name, "
-            f"metadata); found {found}.",
+            f"The first row must be a header naming a {caps.key} column (and optionally {others}); "
+            f"found {found}.",
         )
     duplicates = sorted({name for name in cleaned if name and cleaned.count(name) > 1})
     if duplicates:
         raise ImportFileInvalid("MissingHeader", f"The header names {', '.join(duplicates)} more than once.")
-    columns = {name: index for index, name in enumerate(cleaned) if name in FIELDS}
-    ignored = [name for name in cleaned if name and name not in FIELDS]
+    columns = {name: index for index, name in enumerate(cleaned) if name in caps.fields}
+    ignored = [name for name in cleaned if name and name not in caps.fields]
     return columns, ignored
 
 

@@ -9,7 +9,6 @@ from typing import BinaryIO
 from api.parsers import json_loads
 from customers.bulk.formats.reading import (
     CHUNK_BYTES,
-    FIELDS,
     IGNORED_COLUMNS_SHOWN,
     ImportFileInvalid,
     ParsedFile,
@@ -114,10 +113,10 @@ def read_jsonl(source: BinaryIO, caps: ReadCaps) -> ParsedFile:
             continue
         first = False
         for key in value:
-            if key not in FIELDS and len(ignored) < IGNORED_COLUMNS_SHOWN:
+            if key not in caps.fields and len(ignored) < IGNORED_COLUMNS_SHOWN:
                 ignored[key[:100]] = None
-        parsed.rows.append((number, {key: item for key, item in value.items() if key in FIELDS}))
+        parsed.rows.append((number, {key: item for key, item in value.items() if key in caps.fields}))
     if first:
-        raise wrong_format("jsonl", "JSON Lines: it holds no JSON object, one customer per line")
+        raise wrong_format("jsonl", "JSON Lines: it holds no JSON object, one per line")
     parsed.ignored_columns = list(ignored)
     return parsed

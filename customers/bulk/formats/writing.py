@@ -12,13 +12,14 @@ from customers.bulk.formats.reading import (
 
 
 class _CsvWriter:
-    def __init__(self):
+    def __init__(self, columns: tuple[str, ...], sheet: str):
+        self.columns = columns
         self.buffer = io.StringIO()
         self.writer = csv_writer(self.buffer)
-        self.writer.writerow(EXPORT_COLUMNS)
+        self.writer.writerow(columns)
 
     def write(self, row: dict) -> None:
-        self.writer.writerow([cell_text(_text(row[name])) for name in EXPORT_COLUMNS])
+        self.writer.writerow([cell_text(_text(row[name])) for name in self.columns])
 
     def finish(self) -> bytes:
         return self.buffer.getvalue().encode("utf-8")
@@ -27,7 +28,7 @@ class _CsvWriter:
 class _JsonlWriter:
     """JSON Lines is data, not a spreadsheet: values are written exactly as stored."""
 
-    def __init__(self):
+    def __init__(self, columns: tuple[str, ...], sheet: str):
         self.lines: list[str] = []
 
     def write(self, row: dict) -> None:
@@ -38,20 +39,19 @@ class _JsonlWriter:
 
 
 class _XlsxWriter:
-    def __init__(self):
+    def __init__(self, columns: tuple[str, ...], sheet: str):
         import openpyxl
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+        self.columns = columns
         self.illegal = ILLEGAL_CHARACTERS_RE
         self.workbook = openpyxl.Workbook(write_only=True)
-        self.sheet = self.workbook.create_sheet("customers")
-        self.sheet.append(list(EXPORT_COLUMNS))
+        self.sheet = self.workbook.create_sheet(sheet)
+        self.sheet.append(list(columns))
 
     def write(self, row: dict) -> None:
         # Control characters cannot be stored in the XML of a sheet; they become U+FFFD.
-        self.sheet.append(
-            [cell_text(self.illegal.sub("\ufffd", _text(row[name]))) for name in EXPORT_COLUMNS]
-        )
+        self.sheet.append([cell_text(self.illegal.sub("\ufffd", _text(row[name]))) for name in self.columns])
 
     def finish(self) -> bytes:
         buffer = io.BytesIO()
@@ -67,9 +67,11 @@ def _text(value) -> str:
     return str(value)
 
 
-def file_write(fmt: str, rows: Iterable[dict]) -> bytes:
-    """The export file of `rows` (dicts keyed by EXPORT_COLUMNS) in `fmt`."""
-    writer = {"csv": _CsvWriter, "jsonl": _JsonlWriter, "xlsx": _XlsxWriter}[fmt]()
+def file_write(
+    fmt: str, rows: Iterable[dict], *, columns: tuple[str, ...] = EXPORT_COLUMNS, sheet: str = "customers"
+) -> bytes:
+    """The export file of `rows` (dicts keyed by `columns`) in `fmt`; an XLSX's sheet is named `sheet`."""
+    writer = {"csv": _CsvWriter, "jsonl": _JsonlWriter, "xlsx": _XlsxWriter}[fmt](columns, sheet)
     for row in rows:
         writer.write(row)
     return writer.finish()
