@@ -336,3 +336,38 @@ def test_the_billing_dashboard_shows_the_engine_calls_and_credits_reuse_saved(
     assert page.status_code == 200
     assert page.context["reuse"] == {"renders": 2, "credits": Decimal("2.00")}
     assert 'id="render-reuse"' in page.content.decode()
+
+
+class _WorkerKilled(BaseException):
+    """The worker process dying: nothing after it runs, no transaction it was in commits."""
+
+
+def test_a_worker_killed_after_copying_a_reused_render_resumes_it_as_that_reuse_priced_as_one(
+    organization, cart, renderer, monkeypatch, django_capture_on_commit_callbacks
+):
+    first = cart(organization, "cart_1")
+    before = Organization.objects.get(pk=organization.id).credits
+
+    def killed(**kwargs):
+        raise _WorkerKilled
+
+    # The copy is stored, then the worker dies before recording it.
+    monkeypatch.setattr("tryons.services.reuse.tryon_complete", killed)
+    with pytest.raises(_WorkerKilled):
+        cart(organization, "cart_2")
+    monkeypatch.undo()
+    second = CartTryOnSession.objects.get(organization=organization, cart_id="cart_2")
+    stranded = TryOn.objects.get(session=second, position=0)
+    assert stranded.status == "processing" and stranded.reused_from and not stranded.result_key
+    # The broker redelivers the dead worker's message once its lease has missed a heartbeat.
+    CartTryOnSession.objects.filter(pk=second.id).update(heartbeat_at="2000-01-01T00:00:00Z")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cart_session_process(session_id=second.id, redelivered=True)
+    second.refresh_from_db()
+    assert second.status == "completed" and len(renderer.calls) == 2, "adopted, never rendered"
+    items = {tryon.position: tryon for tryon in TryOn.objects.filter(session=second)}
+    originals = {tryon.position: tryon for tryon in TryOn.objects.filter(session=first)}
+    assert items[0].reused_from == originals[0].id, "recorded as the reuse it was"
+    assert Organization.objects.get(pk=organization.id).credits == before, "priced as a reuse: 0"
+    assert CreditLedgerEntry.objects.filter(reference=f"{second.id}:item:0:reused").count() == 1
+    _balance_matches_ledger(organization)

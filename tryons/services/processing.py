@@ -249,7 +249,8 @@ def _person_image(tryon: TryOn) -> bytes:
 
 
 def _adopt_stored_result(tryon: TryOn) -> bool:
-    """A previous run stored the result and died before recording it: record it instead of re-rendering."""
+    """A previous run stored the result and died before recording it: record it instead of re-rendering
+    (as the reuse it was, when that run was copying an identical earlier render: services.reuse)."""
     for extension in RESULT_EXTENSIONS:
         key = result_key(tryon, extension)
         if storage_exists(key):
@@ -257,6 +258,13 @@ def _adopt_stored_result(tryon: TryOn) -> bool:
                 info = result_encode(storage_read(key), extension_format(extension)).info()
             except (OSError, ResultUnusable):
                 info = {}  # recorded without its figures rather than rendered and charged again
-            tryon_complete(tryon=tryon, result=None, elapsed_ms=None, stored_key=key, stored_info=info)
+            tryon_complete(
+                tryon=tryon,
+                result=None,
+                elapsed_ms=None,
+                stored_key=key,
+                stored_info=info,
+                reused_from=tryon.reused_from,
+            )
             return True
     return False

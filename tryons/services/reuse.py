@@ -99,12 +99,16 @@ def _taken_by_items(tryons) -> dict:
 def _reuse(tryon: TryOn, source: TryOn) -> bool:
     """Complete `tryon` with a copy of `source`'s image; False if it cannot be had (render it instead)."""
     started = time.monotonic()
+    # Named before the copy: a worker dying after it leaves a stored result that the next run adopts as the
+    # reuse it is, priced as one (processing._adopt_stored_result), never as a fresh render.
+    TryOn.objects.filter(pk=tryon.pk).update(reused_from=source.pk)
     try:
         image = storage_read(source.result_key)
         copy = result_key(tryon, source.result_key.rsplit(".", 1)[-1])
         storage_save(copy, image)
     except OSError:  # the earlier image is gone (erased meanwhile) or storage failed: render it instead
         logger.info("try-on %s: could not copy reusable render %s; rendering", tryon.pk, source.pk)
+        TryOn.objects.filter(pk=tryon.pk, status=TryOn.Status.PROCESSING).update(reused_from="")
         return False
     with transaction.atomic():
         # LOCK ORDER: the session (or look) first, as every ending does, then the source: an erasure that
@@ -127,5 +131,6 @@ def _reuse(tryon: TryOn, source: TryOn) -> bool:
                 reused_from=source.pk,
             )
     if not alive:
+        TryOn.objects.filter(pk=tryon.pk, status=TryOn.Status.PROCESSING).update(reused_from="")
         storage_delete(copy)
     return alive
