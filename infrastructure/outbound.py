@@ -190,8 +190,9 @@ def fetch(
             for _ in range(MAX_REDIRECTS + 1):
                 check_url(current, resolve=False)
                 try:
+                    # A copy: the session adds its own headers to the dict it is given.
                     response = session.get(
-                        current, stream=True, timeout=deadline.timeouts(), headers=conditional
+                        current, stream=True, timeout=deadline.timeouts(), headers=dict(conditional)
                     )
                 except InvalidIPAddress:
                     raise OutboundBlocked(RESOLVES_TO_PRIVATE) from None

@@ -94,7 +94,8 @@ class GarmentServer:
 
     `/garment…` is a garment PNG; `/garments/<name>[-<anything>].png` a cut-out garment in the colour of
     `name` (one of `COLORS`); `/redirect/<path>` a 302 to `/<path>`; `/not-an-image.png` HTML;
-    `/huge.png` 2 MiB; `/flaky.png` a 503, then the garment from its second request on; anything else a 404.
+    `/huge.png` 2 MiB; `/always-304.png` a 304 to any request; `/flaky.png` a 503, then the garment from its
+    second request on; anything else a 404.
     `delay` slows every answer, `delays[path]` one path's (to hold a render in flight). `/garments/` answers
     carry an ETag and Last-Modified (unless `validators` is False) and a conditional GET that matches is a
     304 (`answers` records each status); `images[path]` serves other bytes at a path (a shop's new photo
@@ -118,6 +119,9 @@ class GarmentServer:
                 server.hits.append(self.path)
                 path = self.path.split("?")[0]
                 time.sleep(server.delay + server.delays.get(path, 0))
+                if path == "/always-304.png":  # a server answering 304 whatever it was asked
+                    self.reply(304)
+                    return
                 if path.startswith("/redirect/"):
                     self.reply(302, headers={"Location": "/" + path.removeprefix("/redirect/")})
                     return

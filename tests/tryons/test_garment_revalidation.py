@@ -155,3 +155,19 @@ def test_a_retry_of_an_older_generation_changes_nothing(
 def test_a_validator_we_would_echo_is_kept_only_when_short_and_printable(etag):
     assert outbound._validator(etag) == ""
     assert outbound._validator('W/"abc-123"') == 'W/"abc-123"'
+
+
+def test_a_304_to_a_plain_get_is_no_image_and_the_garment_fails(
+    client, garment_server, fetches, django_capture_on_commit_callbacks
+):
+    """A server answering 304 to a request that asked nothing conditional has sent no image."""
+    fetched = outbound.fetch(garment_server.url("/always-304.png"), max_bytes=10**6, timeout=5)
+    assert not fetched.not_modified and fetched.body == b""
+    with django_capture_on_commit_callbacks(execute=True):
+        body = client.post(
+            "/api/v1/garments",
+            {"productId": "odd", "imageUrl": garment_server.url("/always-304.png"), "category": "tops"},
+            format="json",
+        ).json()
+    assert fetches() == ["failed"]
+    assert client.get(f"/api/v1/garments/{body['id']}").json()["error"]["code"] == "garment_invalid"
