@@ -24,6 +24,7 @@ from apikeys.serializers import (
 )
 from organizations.access import organization_for_user
 from organizations.models import CreditLedgerEntry, Organization
+from organizations.roles import Permission
 from organizations.serializers import CreditLedgerEntrySerializer, CreditsField
 
 _KEY_EXAMPLE = {
@@ -55,8 +56,11 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     lookup_url_kwarg = "key_id"
 
     def _organization(self, manage: bool):
+        # Reading keys is every member's; changing them the roles with manage_keys (organizations.roles).
         return organization_for_user(
-            user=self.request.user, organization_id=self.kwargs["organization_id"], manage=manage
+            user=self.request.user,
+            organization_id=self.kwargs["organization_id"],
+            permission=Permission.MANAGE_KEYS if manage else Permission.READ,
         )
 
     def _key(self, *, manage: bool) -> ApiKey:

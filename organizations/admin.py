@@ -9,7 +9,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from api.admin_actions import admin_link
 from api.errors import ApiError
@@ -23,7 +23,7 @@ from organizations.admin_money import (
     money_change,
 )
 from organizations.auth_views import StaffLoginForm
-from organizations.models import CreditLedgerEntry, Membership, Organization
+from organizations.models import CreditLedgerEntry, MemberEvent, Membership, Organization
 
 # Staff sign-ins to the admin are limited on failures like the token endpoint's (organizations.auth_views).
 admin.site.login_form = StaffLoginForm
@@ -81,6 +81,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "add_credits_link",
+        "team_changes",
     ]
     fields = [
         "id",
@@ -95,6 +96,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "add_credits_link",
         "created_at",
         "updated_at",
+        "team_changes",
     ]
     # The ledger is not an inline: an inline form per entry made a busy organization's page post more than
     # Django's 1,000 fields (a 400 on Save and on suspension). It is shown read-only and paged below the
@@ -106,6 +108,21 @@ class OrganizationAdmin(admin.ModelAdmin):
     # POST began over every charge and refund committed meanwhile. Status goes through its service.
     editable_fields = ("name", "domain", "billing_email", "settings")
     ledger_page_size = 25
+
+    @admin.display(description="Team changes (newest 20)")
+    def team_changes(self, organization):
+        """The team's audit trail (organizations.services.members), read-only: shown, never a formset."""
+        events = MemberEvent.objects.filter(organization=organization).select_related("actor")[:20]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td></tr>",
+            (
+                (e.created_at.strftime("%Y-%m-%d %H:%M"), e.action, e.actor or "", e.subject_email,
+                 e.role_before or "–", e.role_after or "–")
+                for e in events
+            ),
+        )  # fmt: skip
+        return format_html("<table>{}</table>", rows) if events else "–"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         entries = CreditLedgerEntry.objects.filter(organization_id=unquote(object_id)).select_related("actor")

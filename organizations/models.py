@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from api.ids import PrefixedIdField
+from organizations.roles import Role
 
 _render_qualities: tuple[str, ...] = ()
 
@@ -106,14 +107,13 @@ class Organization(models.Model):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        OWNER = "owner"
-        ADMIN = "admin"
-        MEMBER = "member"
+    """A user's place in an organization: their role says what they may do (organizations.roles)."""
+
+    Role = models.TextChoices("Role", [(role.name, role.value) for role in Role])
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -123,10 +123,6 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.organization_id} ({self.role})"
-
-    @property
-    def can_manage(self) -> bool:
-        return self.role in {self.Role.OWNER, self.Role.ADMIN}
 
 
 class CreditLedgerEntry(models.Model):
@@ -175,3 +171,65 @@ class CreditLedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.amount} ({self.organization_id})"
+
+
+class Invitation(models.Model):
+    """An invitation to join an organization with a role, sent by email (`inv_...`).
+
+    Its token is shown only in the email; we keep its SHA-256. Single use: accepting stamps it, and an
+    expired, accepted or revoked invitation accepts nothing."""
+
+    id = PrefixedIdField(prefix="inv")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="invitation_list")]
+
+    def __str__(self):
+        return f"{self.email} → {self.organization_id} ({self.role})"
+
+
+class MemberEvent(models.Model):
+    """The team's audit trail: who added, invited, changed or removed whom, and ownership transfers."""
+
+    class Action(models.TextChoices):
+        ADDED = "added"
+        INVITED = "invited"
+        INVITATION_ACCEPTED = "invitation_accepted"
+        INVITATION_REVOKED = "invitation_revoked"
+        ROLE_CHANGED = "role_changed"
+        REMOVED = "removed"
+        LEFT = "left"
+        OWNERSHIP_TRANSFERRED = "ownership_transferred"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="member_events")
+    action = models.CharField(max_length=30, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who it was about, by email: it stays readable after the user is gone.
+    subject_email = models.CharField(max_length=254, blank=True)
+    role_before = models.CharField(max_length=10, blank=True)
+    role_after = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="member_event_list")]
+
+    def __str__(self):
+        return f"{self.organization_id}: {self.action} {self.subject_email}"

@@ -8,6 +8,7 @@ from api.schema import ErrorSerializer
 from organizations import selectors, services
 from organizations.access import organization_for_user
 from organizations.models import Organization, credits_number
+from organizations.roles import Permission, update_permissions
 from organizations.serializers import (
     CreditLedgerEntrySerializer,
     CreditTopUpSerializer,
@@ -33,8 +34,7 @@ class OrganizationViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_object(self):
-        manage = self.request.method not in ("GET", "HEAD", "OPTIONS")
-        return organization_for_user(user=self.request.user, organization_id=self.kwargs["pk"], manage=manage)
+        return organization_for_user(user=self.request.user, organization_id=self.kwargs["pk"])
 
     @extend_schema(summary="Create an organization", responses={201: OrganizationSerializer})
     def create(self, request, *args, **kwargs):
@@ -54,11 +54,18 @@ class OrganizationViewSet(
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
-    @extend_schema(summary="Update an organization (owner or admin)")
+    @extend_schema(
+        summary="Update an organization",
+        description="The billing email and the low-balance threshold need the manage_billing permission "
+        '(owner, admin, billing); everything else manage_organization (owner, admin). README, "Team and '
+        'roles".',
+    )
     def partial_update(self, request, *args, **kwargs):
         organization = self.get_object()
         serializer = self.get_serializer(organization, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        for permission in update_permissions(serializer.validated_data):
+            organization_for_user(user=request.user, organization_id=organization.pk, permission=permission)
         services.organization_update(organization=organization, data=serializer.validated_data)
         return Response(self.get_serializer(organization).data)
 
@@ -111,7 +118,7 @@ class OrganizationViewSet(
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Reset the test-mode sandbox balance to the signup grant (owner or admin)",
+        summary="Reset the test-mode sandbox balance to the signup grant (manage_test_mode)",
         description="Test keys (`gx_test_…`) spend a sandbox balance that never touches the live one. This "
         "brings it back to the signup grant with one `adjustment` ledger entry (none when it is already "
         "there); test customers, try-ons and webhooks are kept.",
@@ -141,7 +148,9 @@ class OrganizationViewSet(
     )
     @action(detail=True, methods=["post"], url_path="sandbox/reset")
     def sandbox_reset(self, request, pk=None):
-        organization = organization_for_user(user=request.user, organization_id=pk, manage=True)
+        organization = organization_for_user(
+            user=request.user, organization_id=pk, permission=Permission.MANAGE_TEST_MODE
+        )
         entry = services.sandbox_reset(organization=organization, actor=request.user)
         sandbox = services.organization_sandbox(organization=organization)
         body = {

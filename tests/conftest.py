@@ -86,7 +86,7 @@ def other_organization(db):
 
 @pytest.fixture
 def member_of():
-    def add(organization, role=Membership.Role.MEMBER, **user_kwargs):
+    def add(organization, role=Membership.Role.VIEWER, **user_kwargs):
         user = UserFactory(**user_kwargs)
         Membership.objects.create(organization=organization, user=user, role=role)
         return user

@@ -90,7 +90,7 @@ def test_revoke_is_soft_and_keeps_the_key_listed(organization, owner, jwt_client
 
 def test_admins_manage_keys_and_members_only_read(organization, jwt_client, member_of, api_key_for):
     admin = member_of(organization, role=Membership.Role.ADMIN)
-    member = member_of(organization, role=Membership.Role.MEMBER)
+    member = member_of(organization, role=Membership.Role.VIEWER)
     assert create(jwt_client(admin), organization).status_code == 201
     key, _ = api_key_for(organization)
 

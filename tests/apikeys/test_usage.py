@@ -231,7 +231,7 @@ def test_members_can_read_usage_and_strangers_and_other_organizations_get_404(
     organization, other_organization, api_key_for, jwt_client, member_of, stranger
 ):
     key, _ = api_key_for(organization)
-    member = member_of(organization, role=Membership.Role.MEMBER)
+    member = member_of(organization, role=Membership.Role.VIEWER)
     assert jwt_client(member).get(usage_url(organization, key)).status_code == 200
     assert jwt_client(stranger).get(usage_url(organization, key)).status_code == 404
     outsider = member_of(other_organization)

@@ -88,6 +88,12 @@ values = ["{data["refresh"]}"]
 include-path = "/api/internal/tryon-render-callbacks"
 enabled = false
 
+# An invitation's token exists only in the email that carries it (we keep its hash): every generated token
+# is the one 404. tests/organizations/test_team.py accepts real ones.
+[[operations]]
+include-path = "/api/invitations/{{token}}/accept"
+enabled = false
+
 # Deleting runs on a spare webhook (and spare customers, see fuzz_hooks.py): fuzzing DELETE on the objects
 # the other operations are bound to would leave them nothing but 404s. Both filters sit in one regex
 # include: separate include-path and include-method filters match either.
@@ -111,7 +117,8 @@ parameters = {{ "path.id" = "{organization_id}" }}
 
 [[operations]]
 include-path-regex = "/organizations/\\\\{{organization_id\\\\}}"
-parameters = {{ "path.organization_id" = "{organization_id}", "path.key_id" = "{spare_key_id}" }}
+parameters = {{ "path.organization_id" = "{organization_id}", "path.key_id" = "{spare_key_id}", \
+"path.user_id" = "{data["owner_user_id"]}", "path.invitation_id" = "{data["invitation_id"]}" }}
 
 [[operations]]
 include-path-regex = "/customers/\\\\{{externalId\\\\}}"
@@ -143,6 +150,23 @@ parameters = {{ "path.id" = "{data["tryon_id"]}" }}
 include-path-regex = "/webhooks/\\\\{{webhookId\\\\}}"
 parameters = {{ "path.webhookId" = "{data["webhook_id"]}", "path.deliveryId" = "{data["delivery_id"]}" }}
 """
+
+
+def _team_data(operator, organization_id: str) -> dict:
+    """The team routes' objects: the operator's own membership (it created the organization, so it is the
+    owner, whom no PATCH can demote and no DELETE remove) and an invitation."""
+    team = f"{operator.api}/organizations/{organization_id}"
+    (owner,) = expect(requests.get(f"{team}/members", headers=operator.headers, timeout=30), 200)["data"]
+    invitation = expect(
+        requests.post(
+            f"{team}/invitations",
+            json={"email": "fuzz.invitee@example.com", "role": "viewer"},
+            headers=operator.headers,
+            timeout=30,
+        ),
+        201,
+    )
+    return {"owner_user_id": owner["userId"], "invitation_id": invitation["id"]}
 
 
 def _cancelled_cart(partner: Partner, photo_key: str, items: list[dict]) -> dict:
@@ -224,6 +248,7 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
     spare_key = operator.create_api_key(organization["id"], scopes=["tryon:read"])
     partner = Partner(stack.api, key["key"])
     data = _fuzzing_data(partner, receiver, garments)
+    data.update(_team_data(operator, organization["id"]))
     tokens = expect(
         requests.post(
             f"{stack.api}/auth/token",

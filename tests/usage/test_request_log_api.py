@@ -162,7 +162,7 @@ def test_api_keys_need_usage_read_and_see_only_their_own_organization(
 def test_members_read_the_log_and_strangers_get_404(
     organization, api_key_for, jwt_client, member_of, stranger
 ):
-    member = member_of(organization, role=Membership.Role.MEMBER)
+    member = member_of(organization, role=Membership.Role.VIEWER)
     assert jwt_client(member).get(logs_url(organization)).status_code == 200
     assert jwt_client(stranger).get(logs_url(organization)).status_code == 404
     assert jwt_client(stranger).get(f"/api/organizations/{organization.id}/usage").status_code == 404
