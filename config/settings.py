@@ -135,9 +135,8 @@ else:
     # Persistent connections: with 0, every request pays a new PostgreSQL connection (~8x slower).
     DATABASES["default"]["CONN_MAX_AGE"] = _positive_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# The partner hot reads (infrastructure/prepared.py) run as prepared statements on PostgreSQL. Turn them
-# off behind a pooler in transaction mode that cannot carry them (PgBouncer < 1.21 or without
-# max_prepared_statements).
+# The partner hot reads (infrastructure/prepared.py) run as prepared statements on PostgreSQL. Off behind a
+# pooler in transaction mode that cannot carry them (PgBouncer < 1.21 or without max_prepared_statements).
 DB_PREPARED_STATEMENTS = _bool("DB_PREPARED_STATEMENTS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -258,8 +257,7 @@ EVENTBRIDGE_ENDPOINT_URL = env.str("EVENTBRIDGE_ENDPOINT_URL", default="") or No
 TRYON_CALLBACK_SECRET = env.str("TRYON_CALLBACK_SECRET", default="")
 # Largest render callback body (a base64 result in JSON); refused from Content-Length before it is read.
 TRYON_CALLBACK_MAX_BYTES = _positive_int("TRYON_CALLBACK_MAX_BYTES", 16 * 1024 * 1024)
-# Work no worker owns (a queued session whose message was lost, items awaiting a renderer's callback) is
-# re-queued after this long.
+# Work no worker owns (a session whose message was lost, items awaiting a callback) is re-queued after this.
 TRYON_STUCK_AFTER_SECONDS = _positive_int("TRYON_STUCK_AFTER_SECONDS", 1800)
 # A worker processing a session or try-on stamps its heartbeat this often; one silent for
 # TRYON_HEARTBEAT_TIMEOUT_SECONDS is dead, and the sweeper (every TRYON_SWEEP_INTERVAL_SECONDS) hands its work
@@ -342,6 +340,8 @@ SPECTACULAR_SETTINGS = {
         "ControlSupportEnum": "tryons.controls.CONTROL_SUPPORT",
         "FormatSupportEnum": "tryons.controls.FORMAT_SUPPORT",
         "EngineNoteCodeEnum": "tryons.controls.ENGINE_NOTE_CODES",
+        "MemberRoleEnum": "organizations.roles.ROLE_NAMES",
+        "AssignableRoleEnum": "organizations.roles.ASSIGNABLE_ROLES",  # any but owner: given by transfer
     },
     "POSTPROCESSING_HOOKS": [
         "webhooks.openapi.document_events",  # webhook payloads (x-webhooks), before enums are named

@@ -34,6 +34,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
 }
 ROLE_NAMES = [role.value for role in Role]
+# The roles a member can be added or invited with: the owner is only ever made by a transfer.
+ASSIGNABLE_ROLES = [role.value for role in Role if role != Role.OWNER]
 # The organization's fields (PATCH) that are billing's to change; the others need MANAGE_ORGANIZATION.
 BILLING_FIELDS = {"billing_email"}
 BILLING_SETTINGS = {"lowBalanceThreshold"}

@@ -4,7 +4,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from organizations.models import Invitation, MemberEvent
-from organizations.roles import ROLE_NAMES
+from organizations.roles import ASSIGNABLE_ROLES, ROLE_NAMES
 
 
 class MemberSerializer(serializers.Serializer):
@@ -21,11 +21,12 @@ class InvitationAcceptedSerializer(MemberSerializer):
 
 class MemberAddSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    role = serializers.ChoiceField(choices=ROLE_NAMES, help_text="Any but `owner`: only a transfer gives it.")
+    role = serializers.ChoiceField(choices=ASSIGNABLE_ROLES, help_text="`owner` is given only by a transfer.")
 
 
 class MemberRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(
+        required=False,
         choices=ROLE_NAMES,
         help_text="`owner` transfers ownership (the owner only); the owner becomes an admin.",
     )

@@ -70,12 +70,13 @@ class MemberViewSet(_TeamViewSet):
         organization = self._organization(Permission.MANAGE_MEMBERS)
         serializer = MemberRoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = team.member_role_set(
-            organization=organization,
-            actor=request.user,
-            user_id=user_id,
-            role=serializer.validated_data["role"],
-        )
+        role = serializer.validated_data.get("role")
+        if role is None:  # a PATCH that changes nothing answers the member as it is
+            membership = team.member_get(organization=organization, user_id=user_id)
+        else:
+            membership = team.member_role_set(
+                organization=organization, actor=request.user, user_id=user_id, role=role
+            )
         return Response(MemberSerializer(membership).data)
 
     @extend_schema(

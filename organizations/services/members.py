@@ -104,10 +104,10 @@ def member_role_set(*, organization: Organization, actor, user_id, role: str) ->
             Membership.objects.filter(pk=mine.pk).update(role=Role.ADMIN)
             _record(organization, Action.OWNERSHIP_TRANSFERRED, actor=actor, email=membership.user.email,
                     before=before, after=Role.OWNER)  # fmt: skip
-        elif before == Role.OWNER:
-            raise ValidationError(
+        elif before == Role.OWNER:  # the request is fine; the organization's state refuses it
+            raise Conflict(
                 "The owner's role changes only by transferring ownership to another member.",
-                details={"role": ["Transfer ownership first."]},
+                details={"userId": str(user_id), "role": before},
             )
         else:
             _record(organization, Action.ROLE_CHANGED, actor=actor, email=membership.user.email,
@@ -124,8 +124,9 @@ def member_remove(*, organization: Organization, actor, user_id) -> None:
         membership = _membership(organization, user_id)
         leaving = membership.user_id == actor.pk
         if membership.role == Role.OWNER:
-            raise ValidationError(
-                "The owner cannot be removed: transfer ownership first.", details={"userId": [str(user_id)]}
+            raise Conflict(
+                "The owner cannot be removed: transfer ownership first.",
+                details={"userId": str(user_id), "role": membership.role},
             )
         if not leaving:
             mine = Membership.objects.get(organization=organization, user=actor)
@@ -137,6 +138,10 @@ def member_remove(*, organization: Organization, actor, user_id) -> None:
         membership.delete()
         _record(organization, Action.LEFT if leaving else Action.REMOVED, actor=actor,
                 email=membership.user.email, before=membership.role)  # fmt: skip
+
+
+def member_get(*, organization: Organization, user_id) -> Membership:
+    return _membership(organization, user_id)
 
 
 def _membership(organization: Organization, user_id) -> Membership:

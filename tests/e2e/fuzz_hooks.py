@@ -96,14 +96,19 @@ def _substitute_body(path: str, body, multipart: bool = False) -> None:
         body["url"] = _DATA["webhook_url"]
     if path.endswith("/photos") and "photo" in body and _PHOTO:
         body["photo"] = _PHOTO
-    # A customer import: a file in one of the formats (multipart), or a URL the worker can reach (JSON;
-    # this one serves an image, so that import ends `failed`, as a wrong file does), never both.
-    if path == "/api/v1/customers/imports" and _DATA.get("import_csv"):
+    # A customer or garment import: a file in one of the formats (multipart), or a URL the worker can reach
+    # (JSON; this one serves an image, so that import ends `failed`, as a wrong file does), never both.
+    imported = {"/api/v1/customers/imports": "import_csv", "/api/v1/garments/imports": "garments_csv"}
+    if path in imported and _DATA.get(imported[path]):
         body.clear()
         if multipart:
-            body.update(file=_DATA["import_csv"].encode(), format="csv")
+            body.update(file=_DATA[imported[path]].encode(), format="csv")
         else:
             body.update(url=_DATA["garment_url"], format="csv")
+    # Adding a member needs a user who is not one yet, and the stack has one user, the operator, who is:
+    # the handler's conflict (409) is what a real email reaches; generated ones are users nobody has (404).
+    if path.endswith("/members") and "email" in body:
+        body["email"] = _DATA["owner_email"]
 
 
 def _cart_looks(body: dict) -> None:

@@ -31,6 +31,8 @@ HOOK_DATA = (
     "photo_jpeg_hex",
     "spare_external_ids",
     "import_csv",
+    "garments_csv",
+    "owner_email",
 )
 IMPORT_CSV = b"externalId,email,name\nfuzz-imported-1,one@example.com,One\nfuzz-imported-2,,Two\n"
 # Customers the DELETE cases may delete, each once (a run generates 60 to 150 of those cases; past the spares
@@ -125,6 +127,14 @@ include-path-regex = "/customers/\\\\{{externalId\\\\}}"
 parameters = {{ "path.externalId" = "{data["external_id"]}" }}
 
 [[operations]]
+include-path-regex = "/garments/imports/\\\\{{id\\\\}}"
+parameters = {{ "path.id" = "{data["garment_import_id"]}" }}
+
+[[operations]]
+include-path-regex = "/garments/exports/\\\\{{id\\\\}}"
+parameters = {{ "path.id" = "{data["garment_export_id"]}" }}
+
+[[operations]]
 include-path-regex = "/customers/imports/\\\\{{id\\\\}}"
 parameters = {{ "path.id" = "{data["import_id"]}" }}
 
@@ -154,7 +164,7 @@ parameters = {{ "path.webhookId" = "{data["webhook_id"]}", "path.deliveryId" = "
 
 def _team_data(operator, organization_id: str) -> dict:
     """The team routes' objects: the operator's own membership (it created the organization, so it is the
-    owner, whom no PATCH can demote and no DELETE remove) and an invitation."""
+    owner, whom no PATCH demotes and no DELETE removes: a 409) and an invitation."""
     team = f"{operator.api}/organizations/{organization_id}"
     (owner,) = expect(requests.get(f"{team}/members", headers=operator.headers, timeout=30), 200)["data"]
     invitation = expect(
@@ -166,7 +176,11 @@ def _team_data(operator, organization_id: str) -> dict:
         ),
         201,
     )
-    return {"owner_user_id": owner["userId"], "invitation_id": invitation["id"]}
+    return {
+        "owner_user_id": owner["userId"],
+        "owner_email": owner["email"],
+        "invitation_id": invitation["id"],
+    }
 
 
 def _cancelled_cart(partner: Partner, photo_key: str, items: list[dict]) -> dict:
@@ -203,6 +217,14 @@ def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
         partner.post("/v1/customers/imports", files={"file": ("customers.csv", IMPORT_CSV, "text/csv")}), 202
     )
     exported = expect(partner.post("/v1/customers/exports", json={"format": "csv"}), 202)
+    garments_csv = f"productId,imageUrl,category\nfuzz-imported,{items[0]['imageUrl']},tops\n"
+    garment_import = expect(
+        partner.post(
+            "/v1/garments/imports", files={"file": ("garments.csv", garments_csv.encode(), "text/csv")}
+        ),
+        202,
+    )
+    garment_export = expect(partner.post("/v1/garments/exports", json={"format": "jsonl"}), 202)
     garment, spare_garment = (
         expect(
             partner.post(
@@ -234,6 +256,9 @@ def _fuzzing_data(partner: Partner, receiver, garments) -> dict:
         "delivery_id": delivery["deliveryId"],
         "garment_id": garment["id"],
         "spare_garment_id": spare_garment["id"],
+        "garments_csv": garments_csv,
+        "garment_import_id": garment_import["id"],
+        "garment_export_id": garment_export["id"],
     }
 
 

@@ -113,12 +113,14 @@ def test_members_are_added_changed_and_removed_and_every_change_is_in_the_trail(
     unknown = client.post(base, {"email": "nobody@example.com", "role": "viewer"}, format="json")
     assert unknown.status_code == 404 and "invite" in unknown.json()["message"]
     assert client.post(base, {"email": "x@example.com", "role": "owner"}, format="json").status_code == 400
+    unchanged = client.patch(f"{base}/{colleague.pk}", {}, format="json")
+    assert unchanged.status_code == 200 and unchanged.json()["role"] == "developer"
     changed = client.patch(f"{base}/{colleague.pk}", {"role": "billing"}, format="json")
     assert changed.status_code == 200 and changed.json()["role"] == "billing"
     # The owner's role moves only by a transfer, which only the owner makes.
-    assert client.patch(f"{base}/{owner.pk}", {"role": "viewer"}, format="json").status_code == 400
+    assert client.patch(f"{base}/{owner.pk}", {"role": "viewer"}, format="json").status_code == 409
     assert client.patch(f"{base}/{colleague.pk}", {"role": "owner"}, format="json").status_code == 403
-    assert client.delete(f"{base}/{owner.pk}").status_code == 400
+    assert client.delete(f"{base}/{owner.pk}").status_code == 409
     assert client.delete(f"{base}/{colleague.pk}").status_code == 204
     for unknown_id in ("999999", "9" * 40, "١٢", "abc", "-1"):
         assert client.delete(f"{base}/{unknown_id}").status_code == 404, unknown_id
@@ -150,7 +152,7 @@ def test_the_owner_transfers_ownership_and_becomes_an_admin_and_a_viewer_can_lea
     assert roles == {owner.pk: "admin", heir.pk: "owner", viewer.pk: "viewer"}
     assert Membership.objects.filter(organization=organization, role="owner").count() == 1
     assert jwt_client(viewer).delete(f"{base}/{viewer.pk}").status_code == 204, "anyone may leave"
-    assert jwt_client(heir).delete(f"{base}/{heir.pk}").status_code == 400, "not the owner"
+    assert jwt_client(heir).delete(f"{base}/{heir.pk}").status_code == 409, "not the owner"
     actions = list(MemberEvent.objects.filter(organization=organization).values_list("action", flat=True))
     assert actions == ["left", "ownership_transferred"]
 
