@@ -1,5 +1,6 @@
 from django.urls import path
 
+from customers.bulk.urls import bulk_job_urls
 from customers.bulk.views import CustomerExportViewSet, CustomerImportViewSet
 from customers.views import CustomerPhotoViewSet, CustomerViewSet
 
@@ -7,31 +8,7 @@ from customers.views import CustomerPhotoViewSet, CustomerViewSet
 urlpatterns = [
     path("v1/customers", CustomerViewSet.as_view({"get": "list", "post": "create"}), name="customers"),
     # Before the externalId routes: "imports" and "exports" are reserved externalIds (serializers.py).
-    path(
-        "v1/customers/imports",
-        CustomerImportViewSet.as_view({"get": "list", "post": "create"}),
-        name="customer-imports",
-    ),
-    path(
-        "v1/customers/imports/<str:id>",
-        CustomerImportViewSet.as_view({"get": "retrieve"}),
-        name="customer-import",
-    ),
-    path(
-        "v1/customers/imports/<str:id>/errors",
-        CustomerImportViewSet.as_view({"get": "errors"}),
-        name="customer-import-errors",
-    ),
-    path(
-        "v1/customers/exports",
-        CustomerExportViewSet.as_view({"get": "list", "post": "create"}),
-        name="customer-exports",
-    ),
-    path(
-        "v1/customers/exports/<str:id>",
-        CustomerExportViewSet.as_view({"get": "retrieve"}),
-        name="customer-export",
-    ),
+    *bulk_job_urls("v1/customers", "customer", CustomerImportViewSet, CustomerExportViewSet),
     path(
         "v1/customers/<str:externalId>",
         CustomerViewSet.as_view({"get": "retrieve", "delete": "destroy"}),

@@ -45,10 +45,6 @@ def bulk_resource(name: str) -> BulkResource:
     return _RESOURCES[name]
 
 
-def bulk_resource_names() -> list[str]:
-    return list(_RESOURCES)
-
-
 def _customer_row(values: dict) -> tuple[services.CustomerChanges | None, dict[str, str]]:
     serializer = CustomerUpsertSerializer(data=values)
     if not serializer.is_valid():
