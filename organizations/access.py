@@ -29,9 +29,14 @@ def organization_for_user(
         if permission == Permission.READ and staff_reads_every_organization(user):
             return organization  # support and billing staff read every organization
         raise ResourceNotFound(f"Organization {organization_id} not found.")
-    if not role_allows(membership.role, permission):
-        raise Forbidden(
-            f"Your role ({membership.role}) does not allow this: it needs the {permission} permission.",
-            details={"role": membership.role, "permission": str(permission)},
-        )
+    role_check(membership.role, permission)
     return organization
+
+
+def role_check(role: str, permission: Permission) -> None:
+    """Raise Forbidden, naming the role and the permission, unless `role` grants `permission`."""
+    if not role_allows(role, permission):
+        raise Forbidden(
+            f"Your role ({role}) does not allow this: it needs the {permission} permission.",
+            details={"role": role, "permission": str(permission)},
+        )

@@ -17,9 +17,10 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from api.errors import Conflict, Forbidden, ResourceNotFound, ValidationError
+from api.errors import Conflict, ResourceNotFound, ValidationError
+from organizations.access import role_check
 from organizations.models import Invitation, MemberEvent, Membership, Organization
-from organizations.roles import Permission, Role, role_allows
+from organizations.roles import Permission, Role
 
 Action = MemberEvent.Action
 INVITATION_TTL = timedelta(hours=72)
@@ -95,10 +96,7 @@ def member_role_set(*, organization: Organization, actor, user_id, role: str) ->
         before = membership.role
         if role == Role.OWNER:
             mine = Membership.objects.get(organization=organization, user=actor)
-            if not role_allows(mine.role, Permission.TRANSFER_OWNERSHIP):
-                raise Forbidden(
-                    "Only the owner can transfer ownership.", details={"permission": "transfer_ownership"}
-                )
+            role_check(mine.role, Permission.TRANSFER_OWNERSHIP)  # the owner's alone
             if membership.pk == mine.pk:
                 return membership
             Membership.objects.filter(pk=mine.pk).update(role=Role.ADMIN)
@@ -130,11 +128,7 @@ def member_remove(*, organization: Organization, actor, user_id) -> None:
             )
         if not leaving:
             mine = Membership.objects.get(organization=organization, user=actor)
-            if not role_allows(mine.role, Permission.MANAGE_MEMBERS):
-                raise Forbidden(
-                    f"Your role ({mine.role}) does not allow this: it needs the manage_members permission.",
-                    details={"role": mine.role, "permission": "manage_members"},
-                )
+            role_check(mine.role, Permission.MANAGE_MEMBERS)
         membership.delete()
         _record(organization, Action.LEFT if leaving else Action.REMOVED, actor=actor,
                 email=membership.user.email, before=membership.role)  # fmt: skip
