@@ -151,7 +151,7 @@ def test_the_owner_transfers_ownership_and_becomes_an_admin_and_a_viewer_can_lea
     roles = dict(Membership.objects.filter(organization=organization).values_list("user_id", "role"))
     assert roles == {owner.pk: "admin", heir.pk: "owner", viewer.pk: "viewer"}
     assert Membership.objects.filter(organization=organization, role="owner").count() == 1
-    refused = jwt_client(viewer).delete(f"{base}/{heir.pk}")
+    refused = jwt_client(viewer).delete(f"{base}/{owner.pk}")  # an admin now
     assert refused.status_code == 403
     assert refused.json()["details"] == {"role": "viewer", "permission": "manage_members"}
     assert jwt_client(viewer).delete(f"{base}/{viewer.pk}").status_code == 204, "anyone may leave"
