@@ -19,13 +19,20 @@ class Permission(StrEnum):
     READ = "read"  # the organization, its members, keys, usage, request log and credit ledger
     MANAGE_KEYS = "manage_keys"  # create, change, roll and revoke API keys
     MANAGE_TEST_MODE = "manage_test_mode"  # reset the test-mode sandbox
+    # webhook endpoints in the portal: add, change, test, redeliver, recover, rotate secrets, re-enable
+    MANAGE_WEBHOOKS = "manage_webhooks"
     MANAGE_BILLING = "manage_billing"  # the billing email and the low-balance threshold
     MANAGE_ORGANIZATION = "manage_organization"  # name, domain and the other settings
     MANAGE_MEMBERS = "manage_members"  # add and invite members, change their roles, remove them
     TRANSFER_OWNERSHIP = "transfer_ownership"
 
 
-_DEVELOPER = {Permission.READ, Permission.MANAGE_KEYS, Permission.MANAGE_TEST_MODE}
+_DEVELOPER = {
+    Permission.READ,
+    Permission.MANAGE_KEYS,
+    Permission.MANAGE_WEBHOOKS,
+    Permission.MANAGE_TEST_MODE,
+}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.ADMIN: frozenset(set(Permission) - {Permission.TRANSFER_OWNERSHIP}),
