@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from console import charts, search, selectors
+from console import search, selectors
+from infrastructure import charts
 from organizations import selectors as ledger
 from tryons import selectors as tryon_selectors
 
@@ -75,7 +76,7 @@ def organization_overview(request, organization_id: str):
     return _page(
         request,
         "admin/console/organization_overview.html",
-        f"{organization.name} — overview",
+        f"{organization.display_name} — overview",
         organization=organization,
         change_url=reverse("admin:organizations_organization_change", args=[quote(organization.pk)]),
         consumed_30=sum(row["consumed"] for row in series),

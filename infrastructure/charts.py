@@ -1,5 +1,6 @@
-"""Charts for the staff console as inline SVG, drawn on the server: no JavaScript, no CDN, readable in any
-browser and in screenshots. Values are numbers; every label is escaped by format_html."""
+"""Charts for the staff console and the partner portal as inline SVG, drawn on the server: no JavaScript,
+no CDN, readable in any browser and in screenshots. Values are numbers; every label is escaped by
+format_html."""
 
 from collections.abc import Sequence
 from decimal import Decimal

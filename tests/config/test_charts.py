@@ -1,7 +1,7 @@
 import re
 from decimal import Decimal
 
-from console.charts import bar_chart, sparkline
+from infrastructure.charts import bar_chart, sparkline
 
 
 def bar_heights(svg: str) -> list[float]:
