@@ -260,12 +260,13 @@ def method_not_allowed(request, allowed: tuple[str, ...] = ("GET", "HEAD")) -> J
     return response
 
 
-# The staff console's own pages are HTML; every other answer of this service is JSON in the seed's format.
-ADMIN_PREFIX = "/admin/"
+# The staff console's and the partner portal's pages are HTML; every other answer of this service is JSON in
+# the error format.
+HTML_PREFIXES = ("/admin/", "/portal/")
 
 
 def _is_admin_page(request) -> bool:
-    return request.path.startswith(ADMIN_PREFIX)
+    return request.path.startswith(HTML_PREFIXES)
 
 
 def handler404(request, exception=None):

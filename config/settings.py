@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "webhooks",
     "usage",
     "infrastructure.observability",  # metrics endpoint, tracing and Sentry set-up (its AppConfig.ready)
+    "django_otp",  # the portal's optional second factor (TOTP devices)
+    "django_otp.plugins.otp_totp",
+    "portal",  # the partner portal's pages (/portal/), on top of every app
 ]
 
 MIDDLEWARE = [
@@ -80,8 +83,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# Seed 001's clients POST to paths without a trailing slash; a redirect would break them.
-APPEND_SLASH = False
+APPEND_SLASH = False  # partners' clients POST to paths without a trailing slash; a redirect breaks them
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -239,12 +241,12 @@ RENDER_REUSE_DAYS = _positive_int("RENDER_REUSE_DAYS", 30, minimum=0)  # days an
 GARMENT_REVALIDATE_SECONDS = _positive_int("GARMENT_REVALIDATE_SECONDS", 3600, minimum=0)
 
 # --- Credits ---------------------------------------------------------------------------------------
-SIGNUP_CREDIT_GRANT = _positive_int("SIGNUP_CREDIT_GRANT", 100, minimum=0)  # once per user
 # Low-balance emails to billingEmail: EMAIL_URL (smtp+tls://user:pass@host:587), console backend when unset.
 globals().update(environment.read_email("EMAIL_URL", "EMAIL_FROM", "GarmaxAI Billing <billing@garmax.ai>"))
 MAX_CREDIT_TOP_UP = 1_000_000
-# Signup credits go to a user's first organization only; this caps how many organizations one user owns.
-MAX_ORGANIZATIONS_PER_USER = _positive_int("MAX_ORGANIZATIONS_PER_USER", 5)
+# Signup, its grant and partner notices: config/partner_settings.py; the portal's: config/portal_settings.py.
+from config.partner_settings import *  # noqa: E402, F403
+from config.portal_settings import *  # noqa: E402, F403
 
 # --- Try-on pipeline -------------------------------------------------------------------------------
 # Checked at start-up against the renderer registry, with the settings the renderer needs (the tryons app).
@@ -372,7 +374,6 @@ if not DEBUG and not EMBEDDED:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
-
 # Empty: REMOTE_ADDR is the client (nothing in front, or a proxy that rewrites it). Behind a load
 # balancer, list its addresses, or every limit keyed on an address is one bucket for everybody.
 TRUSTED_PROXIES = _trusted_proxies("TRUSTED_PROXIES")
@@ -390,7 +391,6 @@ SECURE_REDIRECT_EXEMPT = [r"^health(/ready)?$"]
 SECURE_HSTS_SECONDS = _positive_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = _bool("DJANGO_SECURE_HSTS_PRELOAD", False)
-
 
 # --- Logging, metrics, traces, errors: LOG_*, METRICS_*, OTEL_*, SENTRY_* (infrastructure/observability) ---
 from config.observability_settings import *  # noqa: E402, F403

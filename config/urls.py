@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("webhooks.urls")),
     path("admin/console/", include("console.urls")),  # before admin/: its catch-all would take these
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
     path("", include("infrastructure.urls")),  # /health, /health/ready, /metrics, signed media
     path("api/", include("organizations.auth_urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),

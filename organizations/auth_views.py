@@ -107,8 +107,8 @@ class RefreshTokenView(TokenRefreshView):
     serializer_class = _RefreshSerializer
 
 
-class StaffLoginForm(AdminAuthenticationForm):
-    """The admin login form, limited on failed sign-ins like the token endpoint."""
+class FailureLimitedSignIn:
+    """A Django sign-in form's checks, limited on failed sign-ins like the token endpoint (mixed in first)."""
 
     def clean(self):
         username = self.cleaned_data.get("username")
@@ -124,3 +124,7 @@ class StaffLoginForm(AdminAuthenticationForm):
             raise
         login_attempts.login_success_record(username=username)
         return cleaned
+
+
+class StaffLoginForm(FailureLimitedSignIn, AdminAuthenticationForm):
+    """The admin login form."""

@@ -24,7 +24,8 @@ from organizations.roles import Permission, Role
 
 Action = MemberEvent.Action
 INVITATION_TTL = timedelta(hours=72)
-# What an invitation email's link opens: the accept endpoint's documentation (there is no portal yet).
+# An invitation email's link opens the portal's page (password, join); the API endpoint is named beside it.
+ACCEPT_PAGE = "/portal/invitations/{token}/"
 ACCEPT_PATH = "/api/invitations/{token}/accept"
 
 
@@ -178,12 +179,14 @@ def invitation_create(*, organization: Organization, actor, email: str, role: st
 
 
 def _invitation_email(invitation: Invitation, token: str, *, inviter: str) -> None:
+    page = settings.PUBLIC_BASE_URL + ACCEPT_PAGE.format(token=token)
     url = settings.PUBLIC_BASE_URL + ACCEPT_PATH.format(token=token)
     send_mail(
         subject=f"You are invited to {invitation.organization.name} on GarmaxAI",
         message=(
             f"{inviter} invited you to join {invitation.organization.name} as {invitation.role}.\n\n"
-            f"Accept by POSTing to {url} (with a JSON password when you have no GarmaxAI account yet).\n"
+            f"Accept in the GarmaxAI portal: {page}\n"
+            f"(or POST to {url}, with a JSON password when you have no GarmaxAI account yet).\n"
             f"The invitation expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC and works once.\n"
         ),
         from_email=None,
@@ -209,6 +212,20 @@ def invitation_revoke(*, organization: Organization, actor, invitation_id: str) 
             _record(organization, Action.INVITATION_REVOKED, actor=actor, email=invitation.email,
                     after=invitation.role)  # fmt: skip
     return invitation
+
+
+def invitation_pending(*, token: str) -> Invitation | None:
+    """The invitation this token accepts, while it can still be accepted; None for every other token."""
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .filter(token_hash=_token_hash(token or ""), accepted_at__isnull=True, revoked_at__isnull=True)
+        .first()
+    )
+    return invitation if invitation is not None and invitation.expires_at > timezone.now() else None
+
+
+def invitation_has_account(*, invitation: Invitation) -> bool:
+    return _user_by_email(invitation.email) is not None
 
 
 def invitation_accept(*, token: str, password: str | None = None) -> Membership:

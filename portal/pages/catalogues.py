@@ -1,0 +1,3 @@
+"""The portal's catalogues pages (being built)."""
+
+urlpatterns: list = []

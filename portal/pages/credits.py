@@ -1,0 +1,3 @@
+"""The portal's credits pages (being built)."""
+
+urlpatterns: list = []

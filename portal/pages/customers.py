@@ -1,0 +1,3 @@
+"""The portal's customers pages (being built)."""
+
+urlpatterns: list = []

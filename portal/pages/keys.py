@@ -1,0 +1,3 @@
+"""The portal's keys pages (being built)."""
+
+urlpatterns: list = []

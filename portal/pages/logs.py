@@ -1,0 +1,3 @@
+"""The portal's logs pages (being built)."""
+
+urlpatterns: list = []

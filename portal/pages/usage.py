@@ -1,0 +1,3 @@
+"""The portal's usage pages (being built)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The portal's webhooks pages (being built)."""
+
+urlpatterns: list = []
