@@ -23,6 +23,7 @@ from django_otp.middleware import OTPMiddleware
 from api.client_address import client_address
 from organizations import login_attempts
 from organizations.auth_views import FailureLimitedSignIn
+from portal import selectors
 from portal.forms import CodeForm
 
 PENDING_USER_KEY = "portal_pending_user"
@@ -67,9 +68,7 @@ def _pending_user(request):
     started = request.session.get(PENDING_AT_KEY)
     if started is None or time.time() - started > PENDING_SECONDS:
         return None
-    return (
-        auth.get_user_model().objects.filter(pk=request.session.get(PENDING_USER_KEY), is_active=True).first()
-    )
+    return selectors.active_user(user_id=request.session.get(PENDING_USER_KEY))
 
 
 @sensitive_post_parameters("code")

@@ -12,11 +12,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 from django_otp.middleware import OTPMiddleware
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal import second_factor
 from portal.forms import CodeForm
-
-DEVICE_NAME = "Authenticator app"
 
 
 def _qr_svg(text: str) -> str:
@@ -24,10 +22,6 @@ def _qr_svg(text: str) -> str:
     return qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).to_string(
         encoding="unicode"
     )
-
-
-def _pending(user) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
 
 
 @sensitive_post_parameters("code", "password")
@@ -41,21 +35,18 @@ def _security(request):
     if not request.user.is_authenticated:
         return redirect("portal:login")
     user = request.user
-    confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    confirmed = second_factor.second_factor_enrolled(user=user)
     if confirmed and not user.is_verified():
         return redirect("portal:login-code")
     form = CodeForm()
     action = request.POST.get("action") if request.method == "POST" else None
     if action == "start" and not confirmed:
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+        second_factor.second_factor_start(user=user)
         return redirect("portal:security")
     if action == "confirm" and not confirmed:
-        device, form = _pending(user), CodeForm(request.POST)
+        device, form = second_factor.second_factor_pending(user=user), CodeForm(request.POST)
         if device is not None and form.is_valid():
-            if device.verify_token(form.cleaned_data["code"]):
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+            if second_factor.second_factor_confirm(device=device, code=form.cleaned_data["code"]):
                 otp_login(request, device)
                 messages.success(request, "Two-step sign-in is on: each sign-in now asks for a code.")
                 return redirect("portal:security")
@@ -64,11 +55,11 @@ def _security(request):
             )
     if action == "remove" and confirmed:
         if user.check_password(request.POST.get("password", "")):
-            TOTPDevice.objects.filter(user=user).delete()
+            second_factor.second_factor_remove(user=user)
             messages.success(request, "Two-step sign-in is off.")
             return redirect("portal:security")
         messages.error(request, "Your password is needed to turn two-step sign-in off.")
-    device = None if confirmed else _pending(user)
+    device = None if confirmed else second_factor.second_factor_pending(user=user)
     return TemplateResponse(
         request,
         "portal/security.html",

@@ -34,7 +34,7 @@ def team_page(request):
         {
             "title": "Team",
             "members": team.members_list(organization=organization),
-            "invitations": team.invitations_list(organization=organization).order_by("-created_at")[:100],
+            "invitations": team.invitations_list(organization=organization)[:100],
             "trail": trail,
             "roles": ROLE_NAMES,
             "assignable": ASSIGNABLE_ROLES,

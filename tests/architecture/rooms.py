@@ -16,8 +16,8 @@ ORDER = [
     "webhooks",
     "tryons",
 ]
-# The staff console's pages sit on top of every app; nothing imports them.
-ROOMS = [*ORDER, "console"]
+# The staff console's pages and the partner portal's sit on top of every app; nothing imports them.
+ROOMS = [*ORDER, "console", "portal"]
 
 
 def room_sources(rooms=ROOMS):

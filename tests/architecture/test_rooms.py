@@ -13,8 +13,8 @@ import pytest
 
 from tests.architecture.rooms import ROOMS, ROOT, parsed, room_sources
 
-# Every room but usage itself.
-APPS = [room for room in ROOMS if room != "usage"]
+# Every room but usage itself, and the partner portal, whose pages show every app's (its usage page too).
+APPS = [room for room in ROOMS if room not in {"usage", "portal"}]
 # The usage routes: /organizations/{id}/usage, /logs/requests…, /api-keys/{keyId}/usage.
 USAGE_ROUTE_WORDS = ("usage", "logs/requests")
 # A Celery task name (`apikeys.flush_usage`), a beat entry or URL name (`prune-api-usage`).
