@@ -101,7 +101,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, key):
-        return admin_link(key.organization, key.organization.name)
+        return admin_link(key.organization, key.organization.display_name)
 
     # The limit the rate limiter applies, as GET /api/organizations/{id}/api-keys reports it.
     @admin.display(description="Rate limit (requests/min)", ordering="rate_limit")

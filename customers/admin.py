@@ -92,7 +92,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, customer):
-        return admin_link(customer.organization, customer.organization.name)
+        return admin_link(customer.organization, customer.organization.display_name)
 
     @admin.display(description="Photos", ordering="photos_total")
     def photo_count(self, customer):
@@ -141,7 +141,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, photo):
-        return admin_link(photo.organization, photo.organization.name)
+        return admin_link(photo.organization, photo.organization.display_name)
 
     @admin.display(description="Size")
     def dimensions(self, photo):
@@ -195,7 +195,7 @@ class _ReadOnlyJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, job):
-        return admin_link(job.organization, job.organization.name)
+        return admin_link(job.organization, job.organization.display_name)
 
     @admin.display(description="Progress")
     def progress(self, job):

@@ -69,8 +69,8 @@ class ModeFilter(admin.SimpleListFilter):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "livemode", "status", "credits", "billing_email", "created_at"]
-    list_display_links = ["name", "id"]
+    list_display = ["display_name", "id", "livemode", "status", "credits", "billing_email", "created_at"]
+    list_display_links = ["display_name", "id"]
     list_filter = [ModeFilter, "status", LowBalanceFilter, "created_at"]
     search_fields = ["id", "name", "domain", "billing_email"]
     readonly_fields = [
@@ -254,7 +254,7 @@ class OrganizationAdmin(admin.ModelAdmin):
                     }
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{verb} — {organization.name}",
+            "title": f"{verb} — {organization.display_name}",
             "verb": verb,
             "organization": organization,
             "form": form,
@@ -278,8 +278,8 @@ class OrganizationAdmin(admin.ModelAdmin):
             if earlier is not None:
                 self.message_user(
                     request,
-                    f"{organization.name}: this confirmation was already applied, nothing changed now. "
-                    f"{money_change(verb, earlier)}",
+                    f"{organization.display_name}: this confirmation was already applied, "
+                    f"nothing changed now. {money_change(verb, earlier)}",
                     messages.WARNING,
                 )
                 return HttpResponseRedirect(_change_url(organization))
@@ -294,7 +294,7 @@ class OrganizationAdmin(admin.ModelAdmin):
                 return None
             change = money_change(verb, entry)
             self.log_change(request, organization, change)
-        self.message_user(request, f"{organization.name}: {change}", messages.SUCCESS)
+        self.message_user(request, f"{organization.display_name}: {change}", messages.SUCCESS)
         return HttpResponseRedirect(_change_url(organization))
 
     # The ledger is money history and PROTECTs its organization: offering Delete would only lead to an
@@ -314,7 +314,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         if organization is not None and organization.ledger_entries.exists():
             self.message_user(
                 request,
-                f"{organization.name} has credit history and cannot be deleted. "
+                f"{organization.display_name} has credit history and cannot be deleted. "
                 "Suspend it instead (set its status to suspended): its keys stop working and "
                 "its ledger stays.",
                 messages.ERROR,
@@ -386,7 +386,7 @@ class CreditLedgerEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, entry):
-        return admin_link(entry.organization, entry.organization.name)
+        return admin_link(entry.organization, entry.organization.display_name)
 
 
 @admin.register(Membership)

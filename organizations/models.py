@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -75,7 +76,14 @@ class Organization(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.id})"
+        # The staff console's selects, titles and search results: a sandbox reads apart from its live twin.
+        return f"{self.name} ({self.id})" if self.livemode else f"{self.name} (test mode, {self.id})"
+
+    @property
+    @admin.display(description="Name", ordering="name")
+    def display_name(self) -> str:
+        """The name staff read in the console; partners read `name`, the same in both modes."""
+        return self.name if self.livemode else f"{self.name} (test mode)"
 
     @property
     def is_active(self) -> bool:

@@ -206,7 +206,7 @@ class CartTryOnSessionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, obj):
-        return admin_link(obj.organization, obj.organization.name)
+        return admin_link(obj.organization, obj.organization.display_name)
 
     def has_cancel_permission(self, request):
         return request.user.has_perm("tryons.cancel_carttryonsession")
@@ -381,7 +381,7 @@ class TryOnAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Organization", ordering="organization__name")
     def organization_link(self, obj):
-        return admin_link(obj.organization, obj.organization.name)
+        return admin_link(obj.organization, obj.organization.display_name)
 
 
 # The catalogue's page, beside its code (tryons.catalogue), registered with the rest of tryons' pages.
