@@ -111,7 +111,7 @@ def _show(media: dict, example) -> None:
     if example not in shown and examples.is_seed(example):
         if "example" in media:
             media["examples"] = {"Example": {"value": media.pop("example")}}
-        media["examples"]["Seed 001"] = {"value": example}
+        media["examples"]["From the partner API reference"] = {"value": example}
 
 
 def _headers_and_examples(result) -> None:

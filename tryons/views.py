@@ -63,8 +63,9 @@ class CartTryOnViewSet(
             "Charges the cart's credits and queues rendering. Price per item: 1 × quality multiplier "
             f"({multipliers_text()}) × (1 − volume discount: {volume_discounts_text()}); "
             "`quantity` does not multiply. Repeating a create with the same `cartId` and identical content "
-            "returns the existing session and charges nothing. Both answer 200, never 201: seed 001's PHP "
-            "client throws on anything but 200 (DESIGN.md); compare `createdAt` to tell a replay apart."
+            "returns the existing session and charges nothing. Both answer 200, never 201: the PHP client of "
+            "the partner API reference throws on anything but 200; compare `createdAt` to tell a replay "
+            "apart."
         ),
         request=CartTryOnCreateSerializer,
         responses={200: CartTryOnSessionSerializer},

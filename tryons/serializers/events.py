@@ -17,7 +17,8 @@ from tryons.serializers.results import (
 
 
 class CartTryOnEventDataSerializer(serializers.ModelSerializer):
-    """`data` of every cart_tryon.* event (seed 001's shape plus metadata, externalId and full items)."""
+    """`data` of every cart_tryon.* event: the partner API reference's shape plus metadata, externalId and
+    full items."""
 
     sessionId = serializers.CharField(source="id")
     cartId = serializers.CharField(source="cart_id")
