@@ -14,6 +14,7 @@ class OrganizationsConfig(AppConfig):
 
         post_migrate.connect(sync_staff_group_permissions, dispatch_uid="organizations.staff_groups")
         # The low-balance alert queues its email task by name: register it in every process.
+        import organizations.signup_admin  # noqa: F401  pending signups and "Invite a partner" in the admin
         import organizations.tasks  # noqa: F401
 
         # The staff console carries the product's name; its "View site" is the partners' portal, not "/".

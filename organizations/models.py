@@ -241,3 +241,53 @@ class MemberEvent(models.Model):
 
     def __str__(self):
         return f"{self.organization_id}: {self.action} {self.subject_email}"
+
+
+class SignupRequest(models.Model):
+    """A new partner on the way in without our staff (README, "Signup"), `sgn_...`.
+
+    `verification` (PARTNER_SIGNUP=open): someone asked for an account; the verified email creates the user
+    (with the password hash kept here, never the password) and the organization. `invitation`
+    (PARTNER_SIGNUP=invite): staff invited this email; the token, which proves it, creates both at once.
+    The token is only in the email; we keep its SHA-256. Single use: `used_at` is stamped by one
+    conditional UPDATE, and an expired or used request creates nothing."""
+
+    class Kind(models.TextChoices):
+        VERIFICATION = "verification"
+        INVITATION = "invitation"
+
+    id = PrefixedIdField(prefix="sgn")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    email = models.EmailField()  # normalized: trimmed, domain lowercased
+    organization_name = models.CharField(max_length=200, blank=True)
+    password_hash = models.CharField(max_length=128, blank=True)  # Django's make_password()
+    # Empty until the email task writes the token it sends (the token never travels through the broker).
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    # What it created; kept when the user or organization is deleted later (SET_NULL).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-created_at"], name="signup_request_list")]
+
+    def __str__(self):
+        return f"{self.kind} {self.email}"
+
+
+class PartnerInvitation(SignupRequest):
+    """The admin's "Invite a partner" (PARTNER_SIGNUP=invite): the invitation kind of signup request."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "partner invitation"

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from organizations import services
+from organizations.services import signup
 
 LOW_BALANCE_EMAIL_RETRIES = 8
 
@@ -20,4 +21,16 @@ def send_low_balance_email(self, entry_id: int, threshold: str | None = None) ->
         if exc.retryable and self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=_retry_countdown(self.request.retries)) from None
         services.low_balance_alert_rearm(entry_id=entry_id)
+        return False
+
+
+# A signup link (or the "you already have an account" notice) the mail backend did not take is retried:
+# each attempt writes a fresh token, so the email that finally goes carries a working one.
+@shared_task(name="organizations.send_signup_email", bind=True, max_retries=LOW_BALANCE_EMAIL_RETRIES)
+def send_signup_email(self, signup_id: str) -> bool:
+    try:
+        return signup.signup_email_send(signup_id=signup_id)
+    except signup.SignupEmailFailed as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=_retry_countdown(self.request.retries)) from None
         return False
