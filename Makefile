@@ -15,8 +15,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The address `make run` serves on: make run ADDR=127.0.0.1:8080 (HOST:PORT, or a port on 127.0.0.1).
+ADDR ?= 127.0.0.1:8000
+
 run: install
-	$(BIN)/python manage.py rundemo
+	$(BIN)/python manage.py rundemo --addr '$(ADDR)'
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from apikeys.management.commands.rundemo import DEMO_KEY_NAME, Supervisor
 from apikeys.models import ApiKey
+from organizations.models import MemberEvent, Organization
 from tests.concurrency import wait_until
 from tests.http_servers import GarmentServer, free_port
 from tests.images import person_jpeg
@@ -169,7 +170,8 @@ def test_the_demo_restarts_a_killed_worker_and_the_queued_cart_completes(tmp_pat
 
 @pytest.mark.slow
 def test_the_readme_journey_runs_as_written_and_ends_with_the_result_image(tmp_path):
-    """README "Trying it", verbatim but for the ports, against the demo started as `make run` starts it."""
+    """README "Trying it", verbatim but for the ports, against the demo started as `make run` starts it, from
+    a stand-in for the repository: its sample files land in the scratch folder, never in the repository."""
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Trying it") :]
     script = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
@@ -179,6 +181,8 @@ def test_the_readme_journey_runs_as_written_and_ends_with_the_result_image(tmp_p
     work.mkdir()
     (work / "var").symlink_to(tmp_path / "var")
     (work / ".venv").symlink_to(Path(sys.executable).parents[1])  # the README runs .venv/bin/python
+    scratch = tmp_path / "tmp" / "garmax-journey"  # "${TMPDIR:-/tmp}/garmax-journey"
+    scratch.parent.mkdir()
     try:
         demo.wait_for_line(r"rundemo: worker started")
         wait_until(
@@ -190,6 +194,7 @@ def test_the_readme_journey_runs_as_written_and_ends_with_the_result_image(tmp_p
         journey = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", script],
             cwd=work,
+            env={**os.environ, "TMPDIR": str(scratch.parent)},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -204,11 +209,16 @@ def test_the_readme_journey_runs_as_written_and_ends_with_the_result_image(tmp_p
         demo.stop()
     assert journey.returncode == 0, output
     assert '"status": "completed"' in output
-    with Image.open(work / "result.jpg") as result:
+    assert sorted(path.name for path in work.iterdir()) == [
+        ".venv",
+        "var",
+    ]  # the repository is left as it was
+    assert {"me.jpg", "garments", "result.jpg", "look.jpg"} <= {path.name for path in scratch.iterdir()}
+    with Image.open(scratch / "result.jpg") as result:
         red, green, blue = result.convert("RGB").getpixel((result.width // 2, int(result.height * 0.35)))
     assert red > 150 and green < 80 and blue < 80  # the red garment from the README, worn on the photo
     assert "'lookId': 'weekend'" in output and "'status': 'completed'" in output
-    with Image.open(work / "look.jpg") as look:
+    with Image.open(scratch / "look.jpg") as look:
         look = look.convert("RGB")
         top = look.getpixel((look.width // 2, int(look.height * 0.35)))
         # The trousers' left leg: the look wears both garments, the top over the bottoms.
@@ -306,3 +316,62 @@ def test_the_demo_prints_a_test_key_kept_across_runs_that_sees_only_the_sandbox(
     assert test.post("/api/v1/customers", {"externalId": "sandbox-shopper"}, format="json").status_code == 201
     assert live.get("/api/v1/customers").json()["total"] == 0
     assert test.get("/api/v1/account").json()["livemode"] is False
+
+
+PORTAL_LINE = re.compile(
+    r"Portal\s+http://127\.0\.0\.1:8093/portal/\s+user demo-partner\s+password (\S+)\s+"
+    r"\((\w+) of the organization\)"
+)
+
+
+def _setup_run() -> str:
+    out = StringIO()
+    call_command("rundemo", "--setup-only", "--addr", "127.0.0.1:8093", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_demo_partner_is_made_once_as_the_organizations_owner_and_signs_in(
+    settings, tmp_path, django_user_model
+):
+    settings.DATA_DIR = tmp_path
+
+    first, second = _setup_run(), _setup_run()
+
+    password, role = PORTAL_LINE.search(first).groups()
+    assert PORTAL_LINE.search(second).groups() == (password, "owner") and role == "owner"
+    assert (tmp_path / "demo_partner_password").read_text().strip() == password
+    assert (tmp_path / "demo_partner_password").stat().st_mode & 0o777 == 0o600
+    member = django_user_model.objects.get(username="demo-partner")
+    assert (member.is_staff, member.is_superuser) == (False, False)
+    organization = Organization.objects.get(name="Demo Fashion Shop", sandbox_of__isnull=True)
+    roles = {m.user.username: m.role for m in organization.memberships.select_related("user")}
+    assert roles == {"demo-partner": "owner", "demo-admin": "admin"}
+    # Made through the team services, once: the trail shows it, and the second run added nothing.
+    actions = MemberEvent.objects.filter(organization=organization).values_list("action", flat=True)
+    assert sorted(actions) == ["added", "ownership_transferred"]
+    # The printed JWT command is the partner's login, and it works.
+    assert f'"username": "demo-partner", "password": "{password}"' in second
+    token = APIClient().post(
+        "/api/auth/token", {"username": "demo-partner", "password": password}, format="json"
+    )
+    assert token.status_code == 200, token.json()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access']}")
+    assert api.get(f"/api/organizations/{organization.id}/members").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_rerun_keeps_the_demo_partners_role_and_replaces_a_lost_password(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    old_password, _ = PORTAL_LINE.search(_setup_run()).groups()
+    organization = Organization.objects.get(name="Demo Fashion Shop", sandbox_of__isnull=True)
+    organization.memberships.filter(user__username="demo-partner").update(role="developer")
+    (tmp_path / "demo_partner_password").unlink()
+
+    new_password, role = PORTAL_LINE.search(_setup_run()).groups()
+
+    assert role == "developer"  # what the team made of it since; the demo does not take it back
+    assert new_password != old_password
+    assert (tmp_path / "demo_partner_password").read_text().strip() == new_password
+    assert organization.memberships.count() == 2

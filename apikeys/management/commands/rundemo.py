@@ -1,5 +1,5 @@
-"""Set up and start the embedded service: migrations, a demo staff user, organization and API key, then
-web + Celery worker (with beat) as supervised child processes until Ctrl-C."""
+"""Set up and start the embedded service: migrations, a demo staff user, organization, partner member and API
+keys, then web + Celery worker (with beat) as supervised child processes until Ctrl-C."""
 
 import contextlib
 import os
@@ -21,9 +21,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from api.credentials import LIVE_KEY_PREFIX
 from apikeys import services as apikey_services
+from apikeys.management.demo_address import (
+    DEFAULT_ADDR,
+    DemoAddress,
+    demo_address_check_free,
+    demo_address_parse,
+)
 from apikeys.models import ApiKey
 from organizations import services as organization_services
-from organizations.models import Organization
+from organizations.models import Membership, Organization
+from organizations.roles import Role
+from organizations.services import members as team
 
 DEMO_USERNAME = "demo-admin"
 DEMO_ORGANIZATION = "Demo Fashion Shop"
@@ -33,25 +41,40 @@ DEMO_TEST_KEY_NAME = "Demo test key (rundemo)"
 DEMO_KEY_FILE = "demo_api_key"
 DEMO_TEST_KEY_FILE = "demo_test_api_key"
 DEMO_PASSWORD_FILE = "demo_admin_password"  # noqa: S105 (a file name)
+# The partner's side of the demo: a member (not staff) who signs in to the portal and the JWT API.
+DEMO_MEMBER_USERNAME = "demo-partner"
+DEMO_MEMBER_EMAIL = "partner@demo.example.com"
+DEMO_MEMBER_PASSWORD_FILE = "demo_partner_password"  # noqa: S105 (a file name)
 
 
 class Command(BaseCommand):
     help = "Migrate, create demo data, and run web + worker + beat (embedded mode)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--addr",
+            default=DEFAULT_ADDR,
+            help=f"HOST:PORT or PORT to serve on (make run ADDR=…); default {DEFAULT_ADDR}",
+        )
         parser.add_argument("--setup-only", action="store_true", help="Create demo data and exit.")
 
     def handle(self, *args, addr, setup_only, **options):
+        address = demo_address_parse(addr)
+        if not setup_only:
+            # Before anything starts: a busy port is one line and exit status 1, not six deaths of the web.
+            demo_address_check_free(address)
         call_command("migrate", interactive=False, verbosity=0)
         password, organization, (raw_key, key_note), (test_key, test_note) = self._demo_data()
+        member_password, member_role = self._demo_member(organization)
         sandbox = organization_services.organization_sandbox(organization=organization)
-        base = f"http://{addr}"
+        base = address.base_url
         self.stdout.write(
             "\nGarmaxAI Enterprise API (embedded mode: SQLite, local media, filesystem broker)\n"
             f"  API docs     {base}/api/docs   (schema {base}/api/schema)\n"
+            f"  Portal       {base}/portal/    user {DEMO_MEMBER_USERNAME}  password {member_password}  "
+            f"({member_role} of the organization)\n"
             f"  Admin        {base}/admin/     user {DEMO_USERNAME}  "
-            f"password {password}\n"
+            f"password {password}  (staff)\n"
             f"  Organization {organization.id}  ({organization.name}, {organization.credits} credits)\n"
             f"  API key      {raw_key}\n"
             f"               ({key_note})\n"
@@ -59,24 +82,22 @@ class Command(BaseCommand):
             f"               (test mode: sandbox of {sandbox.credits} credits, local renderer; {test_note})\n"
             f"  Try it       curl -H 'X-API-Key: {raw_key}' {base}/api/v1/customers\n"
             f"  JWT          curl -X POST {base}/api/auth/token -H 'Content-Type: application/json' "
-            f'-d \'{{"username": "{DEMO_USERNAME}", "password": "{password}"}}\'\n'
+            f'-d \'{{"username": "{DEMO_MEMBER_USERNAME}", "password": "{member_password}"}}\'\n'
         )
         if setup_only:
             return
-        self._serve(addr)
+        self._serve(address)
 
     def _demo_data(self):
-        User = get_user_model()
-        user, _ = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"email": "demo@example.com"})
-        password = _saved_secret(DEMO_PASSWORD_FILE)
-        if password is None or not user.check_password(password):
-            password = secrets.token_urlsafe(12)
-            _save_secret(DEMO_PASSWORD_FILE, password)
-        user.set_password(password)
+        user, password = _demo_user(DEMO_USERNAME, "demo@example.com", DEMO_PASSWORD_FILE)
         user.is_staff = user.is_superuser = True
         user.save()
         user.groups.add(*Group.objects.filter(name__in=["billing", "support"]))
-        organization = Organization.objects.filter(name=DEMO_ORGANIZATION, memberships__user=user).first()
+        organization = Organization.objects.filter(
+            name=DEMO_ORGANIZATION,
+            sandbox_of__isnull=True,
+            memberships__user__username__in=[DEMO_USERNAME, DEMO_MEMBER_USERNAME],
+        ).first()
         if organization is None:
             organization = organization_services.organization_create(
                 owner=user,
@@ -87,6 +108,23 @@ class Command(BaseCommand):
         live = self._demo_key(organization, user, mode=ApiKey.Mode.LIVE)
         test = self._demo_key(organization, user, mode=ApiKey.Mode.TEST)
         return password, organization, live, test
+
+    def _demo_member(self, organization) -> tuple[str, str]:
+        """The demo partner's password and role. Made a member once, through the team services (so the
+        team's audit trail shows it): added by the staff user, who then hands over the ownership they got
+        with the organization, so every portal page can be tried. Later runs keep whatever role it has."""
+        member, password = _demo_user(DEMO_MEMBER_USERNAME, DEMO_MEMBER_EMAIL, DEMO_MEMBER_PASSWORD_FILE)
+        member.save()
+        membership = Membership.objects.filter(organization=organization, user=member).first()
+        if membership is None:
+            staff = get_user_model().objects.get(username=DEMO_USERNAME)
+            team.member_add(organization=organization, actor=staff, email=member.email, role=Role.ADMIN)
+            if Membership.objects.filter(organization=organization, user=staff, role=Role.OWNER).exists():
+                team.member_role_set(
+                    organization=organization, actor=staff, user_id=member.pk, role=Role.OWNER
+                )
+            membership = Membership.objects.get(organization=organization, user=member)
+        return password, membership.role
 
     def _demo_key(self, organization, user, *, mode: str) -> tuple[str, str]:
         """The key saved by the last run if it still works, else a new one; the note says which and why."""
@@ -125,14 +163,9 @@ class Command(BaseCommand):
             return raw_key, f"all scopes; NEW key saved in {key_file}: the saved one was revoked or expired"
         return raw_key, f"all scopes; saved in {key_file} and reused by the next run"
 
-    def _serve(self, addr):
+    def _serve(self, address: DemoAddress):
         python = sys.executable
-        # Signed media links must point at the address we actually serve on.
-        env = {
-            **os.environ,
-            "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", f"http://{addr}"),
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = child_environment(address)
         # Fixed argument lists built from sys.executable: no shell, no user input.
         worker = [
             python,
@@ -147,8 +180,26 @@ class Command(BaseCommand):
             "--schedule",
             settings.CELERY_BEAT_SCHEDULE_FILENAME,
         ]
-        web = [python, "manage.py", "runserver", addr, "--noreload", "--insecure"]
+        web = [python, "manage.py", "runserver", str(address), "--noreload", "--insecure"]
         Supervisor({"web": web, "worker": worker}, env=env, out=self.stdout).run()
+
+
+def child_environment(address: DemoAddress) -> dict[str, str]:
+    # Signed media links must point at the address we actually serve on, unless the operator said otherwise.
+    base_url = os.environ.get("PUBLIC_BASE_URL", address.base_url)
+    return {**os.environ, "PUBLIC_BASE_URL": base_url, "PYTHONUNBUFFERED": "1"}
+
+
+def _demo_user(username: str, email: str, password_file: str):
+    """The demo user and its password: the one saved by the last run if it still signs in, else a new one,
+    saved owner-only. The caller saves the user."""
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"email": email})
+    password = _saved_secret(password_file)
+    if password is None or not user.check_password(password):
+        password = secrets.token_urlsafe(12)
+        _save_secret(password_file, password)
+    user.set_password(password)
+    return user, password
 
 
 def _saved_secret(name: str) -> str | None:
