@@ -49,11 +49,23 @@ class ApiKey(models.Model):
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
     usage_count = models.PositiveBigIntegerField(default=0)
+    # The expires_at each expiry reminder (apikeys.expiry_reminders) was sent for: a reminder is due again
+    # only when the expiry changes, and claiming one is a conditional UPDATE of these.
+    expiry_reminded_week_for = models.DateTimeField(null=True, blank=True, editable=False)
+    expiry_reminded_day_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "API key"
-        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="apikey_org_list")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="apikey_org_list"),
+            # The beat's look for keys about to expire (reminders) or just expired, among live keys only.
+            models.Index(
+                fields=["expires_at"],
+                name="apikey_expiring",
+                condition=models.Q(revoked_at__isnull=True, expires_at__isnull=False),
+            ),
+        ]
         permissions = [
             ("revoke_apikey", "Can revoke API keys"),
             ("roll_apikey", "Can roll API keys"),

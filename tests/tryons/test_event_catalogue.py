@@ -31,6 +31,7 @@ EVENTS = [
     "customers.imported",
     "credits.low",
     "credits.added",
+    "webhook_endpoint.disabled",
     "webhook.test",
 ]
 

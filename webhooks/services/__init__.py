@@ -8,11 +8,13 @@
 - `sending`: one signed POST, how its answer is judged, retry timing, and the attempt log.
 - `delivery`: a woken task sending an endpoint's due deliveries in chunks and moving each one on.
 - `manual`: sends the partner asks for (test event, redelivery, recovery).
+- `disabled_notice`: an endpoint disabled after its failures, announced by event and by email.
 
 Views, tasks, the admin and other apps import the service names from here.
 """
 
 from webhooks.services.delivery import FAILURES_BEFORE_DISABLE, MAX_RETRIES, webhook_deliveries_send_due
+from webhooks.services.disabled_notice import DisabledNoticeFailed, webhook_disabled_email_send
 from webhooks.services.endpoints import (
     webhook_create,
     webhook_delete,
@@ -35,12 +37,14 @@ __all__ = [
     "FAILURES_BEFORE_DISABLE",
     "MAX_RETRIES",
     "AttemptOutcome",
+    "DisabledNoticeFailed",
     "retry_delay",
     "webhook_create",
     "webhook_delete",
     "webhook_deliveries_dispatch_due",
     "webhook_deliveries_send_due",
     "webhook_delivery_redeliver",
+    "webhook_disabled_email_send",
     "webhook_enable",
     "webhook_endpoints_wake",
     "webhook_event_receive",

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from infrastructure.observability import metrics
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+from webhooks.services.disabled_notice import webhook_disabled_announce
 from webhooks.services.leasing import (
     LEASE_MARGIN_SECONDS,
     deliveries_claim_due,
@@ -277,7 +278,12 @@ def _count_attempts(results: list[tuple[WebhookDelivery, AttemptOutcome, datetim
 
 
 def _disable(webhook_id: str, now: datetime, reason: str, **only_if) -> None:
-    """Disable an active endpoint (if it also matches the `only_if` lookups) and say why."""
-    Webhook.objects.filter(pk=webhook_id, is_active=True, **only_if).update(
+    """Disable an active endpoint (if it also matches the `only_if` lookups), say why, and announce it.
+
+    Conditional on is_active, so of concurrent chunks failing one endpoint exactly one disables it, and
+    only that one announces it (event and email, inside the caller's transaction)."""
+    disabled = Webhook.objects.filter(pk=webhook_id, is_active=True, **only_if).update(
         is_active=False, disabled_at=now, disabled_reason=reason, updated_at=now
     )
+    if disabled:
+        webhook_disabled_announce(webhook_id=webhook_id)
