@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from api.errors import ApiError
 from api.spreadsheet_cells import cell_text, csv_writer
 from organizations import ledger_export
-from organizations.models import CreditLedgerEntry
+from organizations.models import CreditLedgerEntry, credits_number
 from organizations.roles import Permission, update_permissions
 from organizations.serializers import STAFF_ACTOR, CreditLedgerEntrySerializer, OrganizationSettingsSerializer
 from organizations.services import organization_update
@@ -112,7 +112,7 @@ def threshold_set(request):
         perform(
             request,
             lambda: organization_update(organization=request.portal.organization, data=changes),
-            done=f"Low-balance threshold set to {data['lowBalanceThreshold']} credits.",
+            done=f"Low-balance threshold set to {credits_number(data['lowBalanceThreshold'])} credits.",
         )
     return redirect("portal:credits")
 
