@@ -52,6 +52,8 @@ def test_embedded_default_starts_with_nothing_set(tmp_path):
         ({"DJANGO_SECURE_HSTS_SECONDS": "-1"}, "DJANGO_SECURE_HSTS_SECONDS must be an integer >= 0"),
         ({"DJANGO_SECURE_SSL_REDIRECT": "sometimes"}, "DJANGO_SECURE_SSL_REDIRECT must be true or false"),
         ({"DATABASE_URL": "not a url", "DJANGO_SECRET_KEY": "x" * 40}, "DATABASE_URL"),
+        ({"PARTNER_SIGNUP": "sometimes"}, "PARTNER_SIGNUP must be closed, invite or open"),
+        ({"SIGNUP_LIMIT_PER_DOMAIN_PER_HOUR": "0"}, "SIGNUP_LIMIT_PER_DOMAIN_PER_HOUR must be an integer"),
     ],
 )
 def test_a_malformed_value_stops_start_up_with_a_clear_message(tmp_path, env, message):
