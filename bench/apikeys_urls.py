@@ -21,6 +21,7 @@ from apikeys.services import LOOKUP_LENGTH
 from config import urls as service_urls
 from customers.selectors import customer_detail
 from customers.serializers import CustomerSerializer
+from infrastructure.shared_cache import redis_hot_client
 from tryons import services as tryon_services
 from tryons.selectors import cart_session_get
 from tryons.serializers import CartItemSerializer, CartTryOnCreateSerializer, CartTryOnSessionSerializer
@@ -35,6 +36,23 @@ class BareView(APIView):
     def get(self, request, external_id):
         customer = customer_detail(organization_id=request.query_params.get("org"), external_id=external_id)
         return Response(CustomerSerializer(customer).data)
+
+
+_FLOOR_LUA = "return redis.call('INCR', KEYS[1])"
+_floor_script = None
+
+
+class BareRoundTripView(BareView):
+    """The floor of the key path: the bare view plus exactly one Redis round trip (an atomic counter in Lua,
+    on the hot path's held connection), the least any limit shared by every web process can cost."""
+
+    def get(self, request, external_id):
+        global _floor_script
+        client = redis_hot_client()
+        if _floor_script is None:
+            _floor_script = client.register_script(_FLOOR_LUA)
+        _floor_script(keys=["gx:bench:floor"], client=client)
+        return super().get(request, external_id)
 
 
 class BcryptEveryRequestView(APIView):
@@ -110,6 +128,7 @@ class BareCartCreateView(APIView):
 # include() here would add a resolver level to every partner request that production does not have).
 urlpatterns = [
     path("bench/bare/<str:external_id>", BareView.as_view()),
+    path("bench/bare-redis/<str:external_id>", BareRoundTripView.as_view()),
     path("bench/bcrypt/<str:external_id>", BcryptEveryRequestView.as_view()),
     path("bench/drf-api-key/<str:external_id>", DrfApiKeyView.as_view()),
     path("bench/bare-cart/<str:session_id>", BareCartSessionView.as_view()),
