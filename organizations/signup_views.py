@@ -14,9 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.client_address import client_address
-from api.errors import Forbidden, ResourceNotFound
 from api.schema import ErrorSerializer
-from organizations import signup_limits
 from organizations.services import signup
 from organizations.signup_serializers import (
     SignupAcceptedSerializer,
@@ -35,7 +33,7 @@ def _error(name: str, code: int, message: str, details: dict | None = None) -> O
     return OpenApiExample(name, value=body, response_only=True, status_codes=[str(code)])
 
 
-CLOSED_MESSAGE = "Signup is not available here: GarmaxAI staff create accounts (PARTNER_SIGNUP=closed)."
+CLOSED_MESSAGE = signup.CLOSED_MESSAGE
 CLOSED = OpenApiResponse(
     ErrorSerializer,
     description="ResourceNotFound: signup is closed on this service (PARTNER_SIGNUP=closed; the verify "
@@ -81,10 +79,6 @@ CREATED_EXAMPLE = OpenApiExample(
     response_only=True,
     status_codes=["201"],
 )
-
-
-def _closed() -> ResourceNotFound:
-    return ResourceNotFound(CLOSED_MESSAGE)
 
 
 class SignupView(APIView):
@@ -139,7 +133,7 @@ class SignupView(APIView):
                     _error(
                         "Forbidden",
                         403,
-                        "Signup is by invitation: send the token from your invitation email.",
+                        signup.INVITE_ONLY_MESSAGE,
                         {"signup": "invite"},
                     )
                 ],
@@ -150,32 +144,22 @@ class SignupView(APIView):
         },
     )
     def post(self, request):
-        mode = settings.PARTNER_SIGNUP
-        if mode == "closed":
-            raise _closed()
+        if settings.PARTNER_SIGNUP == "closed":  # before reading the body, as for any missing route
+            raise signup.signup_closed()
         serializer = SignupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        address = client_address(request)
-        if "token" in data:
-            signup_limits.signup_attempt_count(address=address, domain=None)
-            result = signup.signup_with_invitation(
-                token=data["token"], password=data["password"], organization_name=data["organizationName"]
-            )
-            return Response(SignupCreatedSerializer(result).data, status=status.HTTP_201_CREATED)
-        if mode != "open":
-            raise Forbidden(
-                "Signup is by invitation: send the token from your invitation email.",
-                details={"signup": "invite"},
-            )
-        email = signup.email_normalize(data["email"])
-        signup.signup_password_check(email=email, password=data["password"])
-        signup_limits.signup_attempt_count(address=address, domain=signup.email_domain(email))
-        signup.signup_request_create(
-            email=email, password=data["password"], organization_name=data["organizationName"]
+        result = signup.signup_submit(
+            address=client_address(request),
+            password=data["password"],
+            organization_name=data["organizationName"],
+            email=data.get("email"),
+            token=data.get("token"),
         )
-        body = {"email": email, "status": "verification_sent", "message": ACCEPTED_MESSAGE}
-        return Response(SignupAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        if isinstance(result, str):
+            body = {"email": result, "status": "verification_sent", "message": ACCEPTED_MESSAGE}
+            return Response(SignupAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return Response(SignupCreatedSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
 class SignupVerifyView(APIView):
@@ -194,8 +178,8 @@ class SignupVerifyView(APIView):
     )
     def post(self, request):
         if settings.PARTNER_SIGNUP != "open":
-            raise _closed()
+            raise signup.signup_closed()
         serializer = SignupVerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = signup.signup_verify(token=serializer.validated_data["token"])
+        result = signup.signup_verify_submit(token=serializer.validated_data["token"])
         return Response(SignupCreatedSerializer(result).data, status=status.HTTP_201_CREATED)

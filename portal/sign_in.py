@@ -52,6 +52,9 @@ class SignInView(auth_views.LoginView):
     def get_success_url(self):
         return _next(self.request)
 
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "signup_open": settings.PARTNER_SIGNUP == "open"}
+
     def form_valid(self, form):
         user = form.get_user()
         if not user_has_device(user):

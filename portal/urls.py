@@ -4,7 +4,19 @@ from django.urls import path
 from django.views.static import serve
 
 from portal import sign_in
-from portal.pages import catalogues, credits, customers, keys, logs, overview, security, team, usage, webhooks
+from portal.pages import (
+    catalogues,
+    credits,
+    customers,
+    keys,
+    logs,
+    overview,
+    security,
+    signup,
+    team,
+    usage,
+    webhooks,
+)
 
 app_name = "portal"
 
@@ -32,6 +44,9 @@ urlpatterns = [
     path("team/members/<str:user_id>/role", team.member_role, name="member-role"),
     path("team/members/<str:user_id>/remove", team.member_remove, name="member-remove"),
     path("invitations/<str:token>/", team.invitation_accept, name="invitation"),
+    path("signup/", signup.signup_page, name="signup"),
+    path("signup/verify/<str:token>/", signup.verify_page, name="signup-verify"),
+    path("signup/invitation/<str:token>/", signup.invitation_page, name="signup-invitation"),
     *keys.urlpatterns,
     *webhooks.urlpatterns,
     *logs.urlpatterns,

@@ -32,9 +32,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from api.errors import Conflict, ResourceNotFound, ValidationError
+from api.errors import Conflict, Forbidden, ResourceNotFound, ValidationError
 from api.text import display_text
 from config.celery import app as celery_app
+from organizations import signup_limits
 from organizations.models import Organization, SignupRequest
 from organizations.services.organizations import organization_create
 
@@ -44,10 +45,15 @@ Kind = SignupRequest.Kind
 SIGNUP_REQUEST_TTL = timedelta(hours=24)
 PARTNER_INVITATION_TTL = timedelta(days=7)
 SEND_SIGNUP_EMAIL_TASK = "organizations.send_signup_email"
-# What the emails point at: the endpoints' documentation (the portal has no signup page).
+# What the emails point at: the portal's pages, and the endpoints beside them for partners who script it.
+VERIFY_PAGE = "/portal/signup/verify/{token}/"
+INVITATION_PAGE = "/portal/signup/invitation/{token}/"
+SIGN_IN_PAGE = "/portal/login/"
 VERIFY_PATH = "/api/auth/signup/verify"
 SIGNUP_PATH = "/api/auth/signup"
 SIGN_IN_PATH = "/api/auth/token"
+CLOSED_MESSAGE = "Signup is not available here: GarmaxAI staff create accounts (PARTNER_SIGNUP=closed)."
+INVITE_ONLY_MESSAGE = "Signup is by invitation: send the token from your invitation email."
 
 
 @dataclass(frozen=True)
@@ -188,8 +194,9 @@ def _verification_email(signup: SignupRequest, token: str) -> tuple[str, str]:
     return (
         f"Verify your email to create {name} on GarmaxAI",
         f"Someone (we hope you) asked to create the organization {name} on GarmaxAI with this email.\n\n"
-        f"Verify it by POSTing this token to {url}:\n\n"
-        f'    {{"token": "{token}"}}\n\n'
+        f"Verify it in the GarmaxAI portal: {settings.PUBLIC_BASE_URL}{VERIFY_PAGE.format(token=token)}\n\n"
+        f"(or POST this token to {url}:\n\n"
+        f'    {{"token": "{token}"}})\n\n'
         f"The token works once, until {signup.expires_at:%Y-%m-%d %H:%M} UTC. Your account and organization "
         "are created then, with the password you chose; sign in with your email as the username.\n"
         "If it was not you, ignore this email: nothing is created.\n",
@@ -202,7 +209,8 @@ def _existing_account_email(signup: SignupRequest) -> tuple[str, str]:
         "You already have a GarmaxAI account",
         "Someone (we hope you) asked to sign up to GarmaxAI with this email, but it already has an "
         "account, so nothing was created.\n\n"
-        f"Sign in with it ({base}{SIGN_IN_PATH}); an organization you own can be created with "
+        f"Sign in with it in the portal ({base}{SIGN_IN_PAGE}) or the API ({base}{SIGN_IN_PATH}); an "
+        "organization you own can be created with "
         f"POST {base}/api/organizations. If you forgot your password, ask your organization's owner or "
         "GarmaxAI support.\nIf it was not you, ignore this email.\n",
     )
@@ -210,10 +218,12 @@ def _existing_account_email(signup: SignupRequest) -> tuple[str, str]:
 
 def _invitation_email(signup: SignupRequest, token: str) -> tuple[str, str]:
     url = settings.PUBLIC_BASE_URL + SIGNUP_PATH
+    page = settings.PUBLIC_BASE_URL + INVITATION_PAGE.format(token=token)
     return (
         "You are invited to GarmaxAI",
         "GarmaxAI invites you to create your organization and account.\n\n"
-        f"POST to {url}, with this token, your organization's name and a password of your choice:\n\n"
+        f"Create them in the GarmaxAI portal: {page}\n\n"
+        f"(or POST to {url}, with this token, your organization's name and a password of your choice:)\n\n"
         f'    {{"token": "{token}", "organizationName": "…", "password": "…"}}\n\n'
         f"The invitation works once, until {signup.expires_at:%Y-%m-%d %H:%M} UTC. Your email is your "
         "username.\n",
@@ -290,3 +300,36 @@ def signup_with_invitation(*, token: str, password: str, organization_name: str)
 def signups_pending():
     """Signup requests and partner invitations not used and not expired yet, newest first."""
     return SignupRequest.objects.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def signup_closed() -> ResourceNotFound:
+    return ResourceNotFound(CLOSED_MESSAGE)
+
+
+def signup_submit(
+    *, address: str, password: str, organization_name: str, email: str | None = None, token: str | None = None
+) -> SignupResult | str:
+    """The one path of the signup endpoint and the portal's signup pages, by PARTNER_SIGNUP: an invitation's
+    `token` creates the account and organization at once (returns them); in `open` mode an `email` gets
+    its verification link (returns the normalized email). Closed: 404; an email while invite-only: 403.
+    Counted against the signup limits (per address, and per email domain) once the input is known good."""
+    mode = settings.PARTNER_SIGNUP
+    if mode == "closed":
+        raise signup_closed()
+    if token is not None:
+        signup_limits.signup_attempt_count(address=address, domain=None)
+        return signup_with_invitation(token=token, password=password, organization_name=organization_name)
+    if mode != "open":
+        raise Forbidden(INVITE_ONLY_MESSAGE, details={"signup": "invite"})
+    email = email_normalize(email or "")
+    signup_password_check(email=email, password=password)
+    signup_limits.signup_attempt_count(address=address, domain=email_domain(email))
+    signup_request_create(email=email, password=password, organization_name=organization_name)
+    return email
+
+
+def signup_verify_submit(*, token: str) -> SignupResult:
+    """The verify endpoint's and page's path: only while signup is open (404 otherwise)."""
+    if settings.PARTNER_SIGNUP != "open":
+        raise signup_closed()
+    return signup_verify(token=token)

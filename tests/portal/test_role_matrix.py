@@ -34,6 +34,9 @@ PUBLIC = {
     "password-reset-complete",
     "security",
     "invitation",
+    "signup",
+    "signup-verify",
+    "signup-invitation",
 }
 
 # (URL name, method, permission, form): the ids in the URL are the world's objects (below).
