@@ -31,7 +31,16 @@ HEADER = [
 CHUNK = 2000
 
 
-def ledger_rows(entries: QuerySet[CreditLedgerEntry]) -> Iterator[list]:
+def _actor(entry: CreditLedgerEntry, staff_as: str | None) -> str:
+    if not entry.actor_id:
+        return ""
+    if staff_as is not None and entry.actor.is_staff:
+        return staff_as  # a partner's export says our staff acted, never which of us
+    return cell_text(entry.actor.get_username())
+
+
+def ledger_rows(entries: QuerySet[CreditLedgerEntry], *, staff_as: str | None = None) -> Iterator[list]:
+    """`entries` as export rows, newest first; `staff_as` names our staff's entries in a partner's export."""
     entries = entries.select_related("organization", "actor").order_by("-created_at", "-id")
     for entry in entries.iterator(chunk_size=CHUNK):
         yield [
@@ -44,7 +53,7 @@ def ledger_rows(entries: QuerySet[CreditLedgerEntry]) -> Iterator[list]:
             entry.balance_after,
             cell_text(entry.reference),
             cell_text(entry.description),
-            cell_text(entry.actor.get_username()) if entry.actor_id else "",
+            _actor(entry, staff_as),
         ]
 
 
@@ -60,13 +69,17 @@ def _csv_lines(rows: Iterable[list]) -> Iterator[str]:
         yield writer.writerow(row)
 
 
-def _filename(extension: str) -> str:
-    return f"garmax-ledger-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
+def _filename(extension: str, label: str = "") -> str:
+    return f"garmax-ledger{label}-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
 
 
-def ledger_csv_response(entries: QuerySet[CreditLedgerEntry]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_csv_lines(ledger_rows(entries)), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
+def ledger_csv_response(
+    entries: QuerySet[CreditLedgerEntry], *, staff_as: str | None = None, label: str = ""
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        _csv_lines(ledger_rows(entries, staff_as=staff_as)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename("csv", label)}"'
     return response
 
 

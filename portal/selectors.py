@@ -62,11 +62,3 @@ def organization_ledger_filtered(*, organization: Organization, params) -> Query
         mode="live" if organization.livemode else "test",
     )
     return apikeys_selectors.account_ledger(principal=principal, params=params)
-
-
-def ledger_staff_actors(*, entries: QuerySet) -> set[str]:
-    """The usernames of GarmaxAI staff who acted on `entries`: a partner's export names them as the API
-    does ("GarmaxAI staff"), never which employee."""
-    return set(
-        entries.filter(actor__is_staff=True).order_by().values_list("actor__username", flat=True).distinct()
-    )

@@ -2,15 +2,12 @@
 it (GET /v1/account/ledger: type, from, to) and paged by cursor, a CSV export of the filtered ledger, and the
 low-balance threshold — set by manage_billing through the organization PATCH's serializer and service."""
 
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from api.errors import ApiError
-from api.spreadsheet_cells import cell_text, csv_writer
 from organizations import ledger_export
 from organizations.models import CreditLedgerEntry, credits_number
 from organizations.roles import Permission, update_permissions
@@ -20,7 +17,7 @@ from portal.access import portal_page
 from portal.actions import perform, validated
 from portal.filtering import filter_problems, older_query
 from portal.paging import page_after
-from portal.selectors import ledger_staff_actors, organization_ledger_filtered
+from portal.selectors import organization_ledger_filtered
 
 PAGE_SIZE = 50
 FILTERS = ("type", "from", "to")
@@ -60,27 +57,6 @@ def credits_page(request):
     )
 
 
-def _partner_rows(entries):
-    """The export's rows (organizations.ledger_export), with staff named as the API names them."""
-    staff = {cell_text(username) for username in ledger_staff_actors(entries=entries)}
-    for row in ledger_export.ledger_rows(entries):
-        if row[-1] in staff:
-            row[-1] = STAFF_ACTOR
-        yield row
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_lines(rows):
-    writer = csv_writer(_Echo())
-    yield writer.writerow(ledger_export.HEADER)
-    for row in rows:
-        yield writer.writerow(row)
-
-
 @portal_page
 def credits_export(request):
     entries, problem = _ledger(request)
@@ -89,14 +65,8 @@ def credits_export(request):
             request, "portal/credits.html", {"title": "Credits", "problem": problem}, status=400
         )
     # Streamed in chunks like the staff console's export: a ledger of millions of rows holds one chunk.
-    response = StreamingHttpResponse(
-        _csv_lines(_partner_rows(entries)), content_type="text/csv; charset=utf-8"
-    )
-    mode = "-test" if request.portal.mode == "test" else ""
-    response["Content-Disposition"] = (
-        f'attachment; filename="garmax-ledger{mode}-{timezone.now():%Y%m%d-%H%M%S}.csv"'
-    )
-    return response
+    label = "-test" if request.portal.mode == "test" else ""
+    return ledger_export.ledger_csv_response(entries, staff_as=STAFF_ACTOR, label=label)
 
 
 @require_POST
