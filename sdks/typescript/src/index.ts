@@ -1,0 +1,12 @@
+export { DEFAULT_BASE_URL, Garmax, keyMode } from "./client.js";
+export type { GarmaxOptions } from "./client.js";
+export * from "./errors.js";
+export { ListIterator } from "./pagination.js";
+export { CART_TRYON_TERMINAL_STATUSES, TRYON_TERMINAL_STATUSES } from "./resources.js";
+export type { ListParams, PostOptions, UploadFile, UploadOptions, WaitOptions } from "./resources.js";
+export type * from "./types.js";
+export type { components, operations, paths } from "./generated/openapi.js";
+export { VERSION } from "./version.js";
+export * as webhooks from "./webhooks.js";
+export { WebhookVerificationError } from "./webhooks.js";
+export { Garmax as default } from "./client.js";
