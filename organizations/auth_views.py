@@ -72,7 +72,8 @@ class TokenView(TokenObtainPairView):
             return super().post(request, *args, **kwargs)  # the serializer answers 400 for the field
         _refuse_if_locked(username)
         try:
-            response = super().post(request, *args, **kwargs)
+            with login_attempts.password_check_turn(address=client_address(request)):
+                response = super().post(request, *args, **kwargs)
         except AuthenticationFailed:
             login_attempts.login_failure_record(username=username, address=client_address(request))
             raise
@@ -118,7 +119,10 @@ class FailureLimitedSignIn:
         if remaining:
             raise DjangoValidationError(login_attempts.locked_message(remaining), code="locked")
         try:
-            cleaned = super().clean()
+            with login_attempts.password_check_turn(address=client_address(self.request)):
+                cleaned = super().clean()
+        except RateLimitExceeded:
+            raise DjangoValidationError(login_attempts.BUSY_MESSAGE, code="busy") from None
         except DjangoValidationError:
             login_attempts.login_failure_record(username=username, address=client_address(self.request))
             raise
