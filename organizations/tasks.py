@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from organizations import services
-from organizations.services import signup
+from organizations.services import password_reset, signup
 
 LOW_BALANCE_EMAIL_RETRIES = 8
 
@@ -31,6 +31,17 @@ def send_signup_email(self, signup_id: str) -> bool:
     try:
         return signup.signup_email_send(signup_id=signup_id)
     except signup.SignupEmailFailed as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=_retry_countdown(self.request.retries)) from None
+        return False
+
+
+# A reset link the mail backend did not take is retried with a fresh token (made by each attempt).
+@shared_task(name="organizations.send_password_reset_email", bind=True, max_retries=LOW_BALANCE_EMAIL_RETRIES)
+def send_password_reset_email(self, user_id: int) -> bool:
+    try:
+        return password_reset.password_reset_email_send(user_id=user_id)
+    except password_reset.PasswordResetEmailFailed as exc:
         if self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=_retry_countdown(self.request.retries)) from None
         return False

@@ -9,6 +9,7 @@ from django.contrib import auth
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.cache import cache
+from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
@@ -21,6 +22,7 @@ from django_otp import match_token, user_has_device
 from django_otp.middleware import OTPMiddleware
 
 from api.client_address import client_address
+from config.celery import app as celery_app
 from organizations import login_attempts
 from organizations.auth_views import FailureLimitedSignIn
 from portal import selectors
@@ -30,6 +32,7 @@ PENDING_USER_KEY = "portal_pending_user"
 PENDING_AT_KEY = "portal_pending_at"
 PENDING_SECONDS = 300  # the password step is good for this long while the code is typed
 RESET_INTERVAL_SECONDS = 60  # one reset email per address per minute, however often the form is sent
+RESET_EMAIL_TASK = "organizations.send_password_reset_email"  # the link is made in the worker
 
 
 class PortalSignInForm(FailureLimitedSignIn, AuthenticationForm):
@@ -112,7 +115,8 @@ class SignOutView(auth_views.LogoutView):
 
 
 class ResetForm(PasswordResetForm):
-    """Django's reset form, sending at most one email per address per minute (no mailbox flooding)."""
+    """Django's reset form: at most one email per address per minute (no mailbox flooding), sent by the
+    worker (organizations.services.password_reset), which makes the link."""
 
     def get_users(self, email):
         address = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
@@ -120,18 +124,16 @@ class ResetForm(PasswordResetForm):
             return iter(())
         return super().get_users(email)
 
+    def save(self, **kwargs):
+        for user in self.get_users(self.cleaned_data["email"]):
+            user_id = user.pk
+            transaction.on_commit(lambda user_id=user_id: celery_app.tasks[RESET_EMAIL_TASK].delay(user_id))
+
 
 class ResetView(auth_views.PasswordResetView):
     form_class = ResetForm
     template_name = "portal/registration/password_reset_form.html"
-    email_template_name = "portal/registration/password_reset_email.txt"
-    subject_template_name = "portal/registration/password_reset_subject.txt"
     success_url = reverse_lazy("portal:password-reset-done")
-
-    def form_valid(self, form):
-        # Links in the email name our public address, never the Host header the request came with.
-        self.extra_email_context = {"base_url": settings.PUBLIC_BASE_URL}
-        return super().form_valid(form)
 
 
 class ResetDoneView(auth_views.PasswordResetDoneView):

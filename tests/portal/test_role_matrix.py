@@ -210,6 +210,7 @@ def test_pages_naming_another_organizations_objects_are_not_found(organization, 
     other = _world(make_organization(name="Other Shop"))
     client = portal_client(owner)
     checked = []
+    assert ID_PAGES
     for name, _method in ID_PAGES:
         pattern = next(p for p in portal_urls.urlpatterns if p.name == name)
         if set(pattern.pattern.converters) & ID_NAMES:

@@ -9,6 +9,7 @@ from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.celery import app as celery_app
 from organizations import login_attempts
 from tests.factories import PASSWORD, UserFactory
 
@@ -73,12 +74,22 @@ def test_sign_out_is_a_post_and_ends_the_session(organization, owner, portal_cli
     assert client.get("/portal/").status_code == 302
 
 
-def test_password_reset_emails_a_link_once_a_minute_that_sets_a_new_password(organization, owner, settings):
+def test_password_reset_emails_a_link_once_a_minute_that_sets_a_new_password(
+    organization, owner, settings, django_capture_on_commit_callbacks, monkeypatch
+):
     settings.PUBLIC_BASE_URL = "https://portal.example"
+    monkeypatch.setattr(celery_app.conf, "task_always_eager", True)  # the worker's email task, run here
     client = Client()
+    queued_per_request = []
     for _ in range(3):
-        sent = client.post("/portal/password-reset/", {"email": owner.email})
+        with django_capture_on_commit_callbacks() as queued:
+            sent = client.post("/portal/password-reset/", {"email": owner.email})
         assert sent["Location"] == "/portal/password-reset/sent/"
+        queued_per_request.append(len(queued))
+        assert len(mail.outbox) == (1 if sum(queued_per_request[:-1]) else 0)  # nothing sent by the request
+        for callback in queued:
+            callback()  # the worker's email task
+    assert queued_per_request == [1, 0, 0]
     assert len(mail.outbox) == 1
     link = re.search(r"https://portal\.example(/portal/password-reset/\S+/\S+/)", mail.outbox[0].body).group(
         1
