@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("organizations.auth_urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/guide", include("api.guide")),  # the partner guide, rendered from docs/guide
     # Our ReDoc page is drf-spectacular's without its Google Fonts links (ReDoc falls back to system fonts).
     path(
         "api/redoc",

@@ -88,7 +88,7 @@ def fresh_partner(stack, operator):
 
 
 # Journey first, fault injection last: a fault test that failed to mend the stack must not fail the others.
-_MODULE_ORDER = ["test_flow", "test_metrics_scrape", "test_fuzz", "test_load", "test_faults"]
+_MODULE_ORDER = ["test_flow", "test_sdks", "test_metrics_scrape", "test_fuzz", "test_load", "test_faults"]
 
 
 @pytest.hookimpl(trylast=True)

@@ -17,7 +17,7 @@ export interface paths {
          * Sign up: a new account and organization (PARTNER_SIGNUP open or invite)
          * @description `open`: send `email`, `password`, `organizationName`; the answer is 202 at once, and the email gets a single-use verification token (24 hours) for POST /api/auth/signup/verify. An email that already has an account gets the same 202, and an email saying so. `invite`: send an invitation's `token` (from the email staff sent), `password`, `organizationName`: the account and organization are created at once (201). Passwords follow Django's password rules.
          */
-        post: operations["auth_signup_create"];
+        post: operations["authSignup_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -37,7 +37,7 @@ export interface paths {
          * Verify a signup's email: creates the account and organization (PARTNER_SIGNUP=open)
          * @description The token from the verification email, once: creates the user (username = email, the password chosen at signup) and the organization, owned by them, with the signup credit grant. Unknown, expired and used tokens get one answer (404). Then sign in with POST /api/auth/token.
          */
-        post: operations["auth_signup_verify_create"];
+        post: operations["authSignupVerify_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -58,7 +58,7 @@ export interface paths {
          * @description Takes a set of user credentials and returns an access and refresh JSON web
          *     token pair to prove the authentication of those credentials.
          */
-        post: operations["auth_token_create"];
+        post: operations["authToken_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -79,7 +79,7 @@ export interface paths {
          * @description Takes a refresh type JSON web token and returns an access type JSON web
          *     token if the refresh token is valid.
          */
-        post: operations["auth_token_refresh_create"];
+        post: operations["authTokenRefresh_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -97,7 +97,7 @@ export interface paths {
          * Every webhook event type, with the JSON Schema of its body and an example
          * @description The schemas are generated from the serializers that build the payloads, the same ones the OpenAPI document lists under `x-webhooks`.
          */
-        get: operations["docs_events_retrieve"];
+        get: operations["docsEvents_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -117,29 +117,9 @@ export interface paths {
          * Every API key scope and the operations it grants
          * @description Read from the permission declarations the API enforces, so it cannot disagree with them. `all` grants every operation.
          */
-        get: operations["docs_scopes_retrieve"];
+        get: operations["docsScopes_retrieve"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/internal/tryon-render-callbacks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Report a render result (renderer service only)
-         * @description `X-Garmax-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>` keyed by TRYON_CALLBACK_SECRET; at most 5 minutes old. Bodies up to TRYON_CALLBACK_MAX_BYTES. 404 unless an asynchronous renderer (eventbridge) is configured. See tryons/renderers/eventbridge.py.
-         */
-        post: operations["internal_tryon_render_callbacks_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -159,7 +139,7 @@ export interface paths {
          * Accept an invitation
          * @description Accepting needs no account: the token is the proof of the email (a password creates the account).
          */
-        post: operations["invitations_accept_create"];
+        post: operations["invitations_accept"];
         delete?: never;
         options?: never;
         head?: never;
@@ -186,7 +166,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/api-keys": {
+    "/api/organizations/{organizationId}/api-keys": {
         parameters: {
             query?: never;
             header?: never;
@@ -197,20 +177,20 @@ export interface paths {
          * List API keys of both modes (never the secret)
          * @description An organization's API keys (JWT). Members and staff read; the owner and admins create and revoke.
          */
-        get: operations["organizations_api_keys_list"];
+        get: operations["organizationApiKeys_list"];
         put?: never;
         /**
          * Create an API key (the full key is shown once)
-         * @description `mode: test` makes a `gx_test_…` key: it sees only test data and spends the sandbox balance (see `POST /organizations/{id}/sandbox/reset`). `endpointLimits` caps single operations (requests per minute) on top of `rateLimit`.
+         * @description `mode: test` makes a `gx_test_…` key: it sees only test data and spends the sandbox balance (see `POST /organizations/{id}/sandbox/reset`). `rateLimit` (per minute), `rateLimitPerHour` and `rateLimitPerDay` default to the deployment's; `monthlyQuota` caps the requests of a calendar month (UTC). `endpointLimits` caps single operations (requests per minute) on top of `rateLimit`.
          */
-        post: operations["organizations_api_keys_create"];
+        post: operations["organizationApiKeys_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/api-keys/{key_id}": {
+    "/api/organizations/{organizationId}/api-keys/{keyId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -221,24 +201,24 @@ export interface paths {
          * Get one API key (never the secret)
          * @description An organization's API keys (JWT). Members and staff read; the owner and admins create and revoke.
          */
-        get: operations["organizations_api_keys_retrieve"];
+        get: operations["organizationApiKeys_retrieve"];
         put?: never;
         post?: never;
         /**
          * Revoke an API key (soft: it stays listed as revoked)
          * @description An organization's API keys (JWT). Members and staff read; the owner and admins create and revoke.
          */
-        delete: operations["organizations_api_keys_destroy"];
+        delete: operations["organizationApiKeys_delete"];
         options?: never;
         head?: never;
         /**
-         * Change an API key: name, scopes, rateLimit, expiresAt, endpointLimits
-         * @description Effective from the very next request on every server. Only active keys can change (409 for revoked or expired ones). `rateLimit: null` restores the default, `expiresAt: null` removes the expiry, except on a rolled key (one with `replacedBy`): its end, planned by the roll, can only be brought forward (409 for null or a later time; nothing of that PATCH applies). Recorded in the key's events with what changed.
+         * Change an API key: name, scopes, its limits, expiresAt
+         * @description Effective from the very next request on every server. Only active keys can change (409 for revoked or expired ones). `rateLimit`, `rateLimitPerHour`, `rateLimitPerDay: null` restore the defaults, `monthlyQuota: null` removes the quota, `expiresAt: null` removes the expiry, except on a rolled key (one with `replacedBy`): its end, planned by the roll, can only be brought forward (409 for null or a later time; nothing of that PATCH applies). Recorded in the key's events with what changed.
          */
-        patch: operations["organizations_api_keys_partial_update"];
+        patch: operations["organizationApiKeys_update"];
         trace?: never;
     };
-    "/api/organizations/{organization_id}/api-keys/{key_id}/events": {
+    "/api/organizations/{organizationId}/api-keys/{keyId}/events": {
         parameters: {
             query?: never;
             header?: never;
@@ -249,7 +229,7 @@ export interface paths {
          * The key's audit trail: created, updated, rolled, revoked, expired (newest first)
          * @description An organization's API keys (JWT). Members and staff read; the owner and admins create and revoke.
          */
-        get: operations["organizations_api_keys_events_list"];
+        get: operations["organizationApiKeyEvents_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -258,7 +238,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/api-keys/{key_id}/roll": {
+    "/api/organizations/{organizationId}/api-keys/{keyId}/roll": {
         parameters: {
             query?: never;
             header?: never;
@@ -271,14 +251,14 @@ export interface paths {
          * Roll an API key: a new key now, the old one until expiresIn seconds have passed
          * @description Answers the new key (shown once) with the same name, mode, scopes and limits. The old key keeps working until its new `expiresAt` (`expiresIn` seconds from now, default 86400, 0 = now, at most 7 days), then gets 401; both are listed with their status. A key is rolled once (409 again: roll its replacement).
          */
-        post: operations["organizations_api_keys_roll_create"];
+        post: operations["organizationApiKeys_roll"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/api-keys/{key_id}/usage": {
+    "/api/organizations/{organizationId}/api-keys/{keyId}/usage": {
         parameters: {
             query?: never;
             header?: never;
@@ -289,7 +269,7 @@ export interface paths {
          * Usage of an API key: requests by day, by endpoint and by status class
          * @description An organization's API keys (JWT). Members and staff read; the owner and admins create and revoke.
          */
-        get: operations["organizations_api_keys_usage_retrieve"];
+        get: operations["organizationApiKeyUsage_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -298,7 +278,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/invitations": {
+    "/api/organizations/{organizationId}/invitations": {
         parameters: {
             query?: never;
             header?: never;
@@ -309,20 +289,20 @@ export interface paths {
          * List invitations, newest first
          * @description Invitations to join the organization, sent by email.
          */
-        get: operations["organizations_invitations_list"];
+        get: operations["organizationInvitations_list"];
         put?: never;
         /**
          * Invite someone by email (manage_members)
          * @description Emails a single-use link that expires after 72 hours; we keep only the token's hash.
          */
-        post: operations["organizations_invitations_create"];
+        post: operations["organizationInvitations_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/invitations/{invitation_id}/revoke": {
+    "/api/organizations/{organizationId}/invitations/{invitationId}/revoke": {
         parameters: {
             query?: never;
             header?: never;
@@ -335,14 +315,14 @@ export interface paths {
          * Revoke an invitation (manage_members)
          * @description Invitations to join the organization, sent by email.
          */
-        post: operations["organizations_invitations_revoke_create"];
+        post: operations["organizationInvitations_revoke"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/logs/requests": {
+    "/api/organizations/{organizationId}/logs/requests": {
         parameters: {
             query?: never;
             header?: never;
@@ -353,7 +333,7 @@ export interface paths {
          * Request log, newest first
          * @description Every partner API request, recorded a few seconds after it is answered and kept for API_USAGE_RETENTION_DAYS (default 90). Page on with `startingAfter` (or `cursor`) = the last entry's `id`; a `requestId` is still taken where it names one entry (a retry repeats it).
          */
-        get: operations["organizations_logs_requests_list"];
+        get: operations["organizationLogsRequests_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -362,7 +342,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/logs/requests/{request_id}": {
+    "/api/organizations/{organizationId}/logs/requests/{requestId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -373,7 +353,7 @@ export interface paths {
          * One request log entry, by the requestId a response carried
          * @description Every response carries `X-Request-Id`, and every error body `requestId`.
          */
-        get: operations["organizations_logs_requests_retrieve"];
+        get: operations["organizationLogsRequests_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -382,7 +362,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/members": {
+    "/api/organizations/{organizationId}/members": {
         parameters: {
             query?: never;
             header?: never;
@@ -393,20 +373,20 @@ export interface paths {
          * List the organization's members
          * @description The organization's members and their roles.
          */
-        get: operations["organizations_members_list"];
+        get: operations["organizationMembers_list"];
         put?: never;
         /**
          * Add an existing user as a member (manage_members)
          * @description By email; someone without a GarmaxAI account is invited instead (404 says so).
          */
-        post: operations["organizations_members_create"];
+        post: operations["organizationMembers_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/members/{user_id}": {
+    "/api/organizations/{organizationId}/members/{userId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -420,17 +400,17 @@ export interface paths {
          * Remove a member (manage_members), or leave the organization (your own userId)
          * @description The organization's members and their roles.
          */
-        delete: operations["organizations_members_destroy"];
+        delete: operations["organizationMembers_delete"];
         options?: never;
         head?: never;
         /**
          * Change a member's role (manage_members; `owner`: transfer_ownership)
          * @description The organization's members and their roles.
          */
-        patch: operations["organizations_members_partial_update"];
+        patch: operations["organizationMembers_update"];
         trace?: never;
     };
-    "/api/organizations/{organization_id}/members/events": {
+    "/api/organizations/{organizationId}/members/events": {
         parameters: {
             query?: never;
             header?: never;
@@ -441,7 +421,7 @@ export interface paths {
          * The team's audit trail, newest first
          * @description Members added, invited, accepted, changed, removed or left, and ownership transfers.
          */
-        get: operations["organizations_members_events_list"];
+        get: operations["organizationMembersEvents_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -450,7 +430,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{organization_id}/usage": {
+    "/api/organizations/{organizationId}/usage": {
         parameters: {
             query?: never;
             header?: never;
@@ -461,7 +441,7 @@ export interface paths {
          * Usage: totals, a time series and breakdowns by route, status class and key
          * @description Read from hourly rollups, so it costs the same at any traffic. Counts lag live traffic by a few seconds (the usage flush). `from` (inclusive, rounded down to its bucket) and `to` (exclusive) are ISO-8601 UTC; defaults: the last 30 days by day, or the last 24 hours by hour; at most 400 days by day and 31 days by hour. Credits are the organization's (charges and refunds of the period), also when `keyId` narrows the request counts.
          */
-        get: operations["organizations_usage_retrieve"];
+        get: operations["organizationUsage_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -470,7 +450,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{id}": {
+    "/api/organizations/{organizationId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -491,10 +471,10 @@ export interface paths {
          * Update an organization
          * @description The billing email and the low-balance threshold need the manage_billing permission (owner, admin, billing); everything else manage_organization (owner, admin). README, "Team and roles".
          */
-        patch: operations["organizations_partial_update"];
+        patch: operations["organizations_update"];
         trace?: never;
     };
-    "/api/organizations/{id}/credits": {
+    "/api/organizations/{organizationId}/credits": {
         parameters: {
             query?: never;
             header?: never;
@@ -505,20 +485,20 @@ export interface paths {
          * The organization's credit ledger
          * @description Organizations: the partner's company account, its settings and its credit balance (JWT).
          */
-        get: operations["organizations_credits_list"];
+        get: operations["organizationCredits_list"];
         put?: never;
         /**
          * Add credits (GarmaxAI billing staff only)
          * @description An `Idempotency-Key` on a top-up is scoped to the organization, not to the staff user: two billing staff sending the same key top up once (the second gets the first answer, `Idempotent-Replayed: true`).
          */
-        post: operations["organizations_credits_create"];
+        post: operations["organizationCredits_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/organizations/{id}/sandbox/reset": {
+    "/api/organizations/{organizationId}/sandbox/reset": {
         parameters: {
             query?: never;
             header?: never;
@@ -531,7 +511,7 @@ export interface paths {
          * Reset the test-mode sandbox balance to the signup grant (manage_test_mode)
          * @description Test keys (`gx_test_…`) spend a sandbox balance that never touches the live one. This brings it back to the signup grant with one `adjustment` ledger entry (none when it is already there); test customers, try-ons and webhooks are kept.
          */
-        post: operations["organizations_sandbox_reset_create"];
+        post: operations["organizationSandbox_reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -549,7 +529,7 @@ export interface paths {
          * The account behind this API key: organization, balance of the key's mode, the key's limits
          * @description The organization and balance an API key sees, in the key's mode (`account:read`).
          */
-        get: operations["v1_account_retrieve"];
+        get: operations["account_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -569,7 +549,7 @@ export interface paths {
          * The credit ledger of the key's mode, newest first
          * @description The organization and balance an API key sees, in the key's mode (`account:read`).
          */
-        get: operations["v1_account_ledger_list"];
+        get: operations["accountLedger_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -589,20 +569,20 @@ export interface paths {
          * List cart try-on sessions
          * @description Cart try-on sessions: one customer photo, up to 20 garments, paid up front and rendered in order.
          */
-        get: operations["v1_cart_tryons_list"];
+        get: operations["cartTryons_list"];
         put?: never;
         /**
          * Create a cart try-on session
          * @description Charges the cart's credits and queues rendering. Price per item: 1 × quality multiplier (sd 1, hd 2, 4k 4) × (1 − volume discount: 5–9 items 10 %, 10–14 20 %, 15–19 30 %, 20 40 %); `quantity` does not multiply. Repeating a create with the same `cartId` and identical content returns the existing session and charges nothing. Both answer 200, never 201: the PHP client of the partner API reference throws on anything but 200; compare `createdAt` to tell a replay apart.
          */
-        post: operations["v1_cart_tryons_create"];
+        post: operations["cartTryons_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/cart-tryons/{id}": {
+    "/api/v1/cart-tryons/{sessionId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -613,7 +593,7 @@ export interface paths {
          * Get a cart try-on session with its items' status and results
          * @description Cart try-on sessions: one customer photo, up to 20 garments, paid up front and rendered in order.
          */
-        get: operations["v1_cart_tryons_retrieve"];
+        get: operations["cartTryons_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -622,7 +602,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/cart-tryons/{id}/cancel": {
+    "/api/v1/cart-tryons/{sessionId}/cancel": {
         parameters: {
             query?: never;
             header?: never;
@@ -635,7 +615,7 @@ export interface paths {
          * Cancel a cart try-on session
          * @description Queued: every item is refunded. Processing: every item not rendered yet is cancelled and refunded, an item rendering at that moment included (its result, if one comes, is dropped); items already rendered stay. Cancelling again returns the cancelled session; a finished session is a 409.
          */
-        post: operations["v1_cart_tryons_cancel_create"];
+        post: operations["cartTryons_cancel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -653,13 +633,13 @@ export interface paths {
          * List customers
          * @description External customers of the key's organization, identified by the partner's `externalId`.
          */
-        get: operations["v1_customers_list"];
+        get: operations["customers_list"];
         put?: never;
         /**
          * Create or update a customer by externalId
          * @description 201 when the customer is created, 200 when it already existed and was updated. Fields left out keep their values; `metadata`, when given, replaces the stored object.
          */
-        post: operations["v1_customers_create"];
+        post: operations["customers_upsert"];
         delete?: never;
         options?: never;
         head?: never;
@@ -677,14 +657,14 @@ export interface paths {
          * Get a customer
          * @description External customers of the key's organization, identified by the partner's `externalId`.
          */
-        get: operations["v1_customers_retrieve"];
+        get: operations["customers_retrieve"];
         put?: never;
         post?: never;
         /**
          * Delete a customer and erase its photos and try-on results
          * @description External customers of the key's organization, identified by the partner's `externalId`.
          */
-        delete: operations["v1_customers_destroy"];
+        delete: operations["customers_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -701,13 +681,13 @@ export interface paths {
          * List a customer's photos, newest first
          * @description Photos of one customer. Uploads are decoded, EXIF-stripped and re-encoded before they are stored.
          */
-        get: operations["v1_customers_photos_list"];
+        get: operations["customerPhotos_list"];
         put?: never;
         /**
          * Upload a customer photo
          * @description Multipart form with a `photo` file (JPEG, PNG or WebP, judged by decoding; not animated; at most PHOTO_MAX_BYTES, default 10 MB; shorter side at least 300 px, longer side at most 4096 px) and an optional `metadata` JSON string. EXIF orientation is applied and all metadata (GPS included) is removed before storing. `photoUrl` is a signed URL that expires.
          */
-        post: operations["v1_customers_photos_create"];
+        post: operations["customerPhotos_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -725,20 +705,20 @@ export interface paths {
          * List exports, newest first
          * @description The organization's customers as a downloadable file, written in the background.
          */
-        get: operations["v1_customers_exports_list"];
+        get: operations["customersExports_list"];
         put?: never;
         /**
          * Export customers to a file
          * @description Writes every customer of the organization (optionally filtered by creation or update time) as CSV, JSON Lines or XLSX, with the latest photo's key (`latestPhotoS3Key`), never the photo. Every CSV cell is quoted, and in CSV and XLSX a `'` goes before `=`, `+`, `-`, `@`, a tab or a carriage return at the start of a value and after any `,`, `;`, tab or line break in it (OWASP's CSV injection rule), so no spreadsheet runs a value as a formula, whatever its list separator. JSON Lines keeps values as stored. When completed, `fileUrl` is a signed URL that expires; the file itself is erased after CUSTOMER_EXPORT_RETENTION_HOURS (default 24).
          */
-        post: operations["v1_customers_exports_create"];
+        post: operations["customersExports_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/customers/exports/{id}": {
+    "/api/v1/customers/exports/{exportId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -749,7 +729,7 @@ export interface paths {
          * Get an export (with its file's signed URL once completed)
          * @description The organization's customers as a downloadable file, written in the background.
          */
-        get: operations["v1_customers_exports_retrieve"];
+        get: operations["customersExports_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -769,7 +749,7 @@ export interface paths {
          * List imports, newest first
          * @description Bulk upserts of customers from a CSV, JSON Lines or XLSX file, run in the background.
          */
-        get: operations["v1_customers_imports_list"];
+        get: operations["customersImports_list"];
         put?: never;
         /**
          * Import customers from a file
@@ -777,14 +757,14 @@ export interface paths {
          *
          *     This request only stores the file (or records the URL) and answers 202 with the job, `queued`; the worker reads it. Refused at once: no format named or implied by the file name (400), over CUSTOMER_IMPORT_MAX_BYTES (default 50 MB; 413), an empty file, and a file whose first bytes are not its format (an .xlsx that is not a zip, a CSV or JSON Lines file that is one: 400 `fileError` WrongFormat), and a URL that is not https, carries credentials or names a private address or local host literally. Everything else fails the job as a whole, before any row is applied, with `error.code`: WrongFormat, InvalidEncoding (not UTF-8), MissingHeader, TooManyRows (CUSTOMER_IMPORT_MAX_ROWS, default 100,000), TooManyColumns (CUSTOMER_IMPORT_MAX_COLUMNS, default 100), CellTooLong (CUSTOMER_IMPORT_MAX_CELL_CHARS, default 32,767), RowTooLong (a line longer than that many cells could be), FileTooLarge (also an XLSX inflating past CUSTOMER_IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES, compressed more than CUSTOMER_IMPORT_MAX_XLSX_COMPRESSION_RATIO:1 or holding more than CUSTOMER_IMPORT_MAX_XLSX_SHARED_STRINGS strings) or FetchFailed: one message for every URL that could not be fetched (does not resolve, resolves to a private address, refused, not 200, slower than CUSTOMER_IMPORT_FETCH_TIMEOUT_SECONDS). Poll the job or subscribe to `customers.imported`.
          */
-        post: operations["v1_customers_imports_create"];
+        post: operations["customersImports_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/customers/imports/{id}": {
+    "/api/v1/customers/imports/{importId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -795,7 +775,7 @@ export interface paths {
          * Get an import
          * @description Bulk upserts of customers from a CSV, JSON Lines or XLSX file, run in the background.
          */
-        get: operations["v1_customers_imports_retrieve"];
+        get: operations["customersImports_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -804,7 +784,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/customers/imports/{id}/errors": {
+    "/api/v1/customers/imports/{importId}/errors": {
         parameters: {
             query?: never;
             header?: never;
@@ -815,7 +795,27 @@ export interface paths {
          * List an import's row errors, in row order
          * @description Bulk upserts of customers from a CSV, JSON Lines or XLSX file, run in the background.
          */
-        get: operations["v1_customers_imports_errors_list"];
+        get: operations["customersImportErrors_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/docs/scopes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every API key scope and the operations it grants
+         * @description Read from the permission declarations the API enforces, so it cannot disagree with them. `all` grants every operation.
+         */
+        get: operations["docsScopes_retrieve_2"];
         put?: never;
         post?: never;
         delete?: never;
@@ -836,13 +836,13 @@ export interface paths {
          * @description The garment catalogue: garments registered once by productId (+ variantId), their images fetched
          *     once by the worker, used by every cart that names them (README, "Garment catalogue").
          */
-        get: operations["v1_garments_list"];
+        get: operations["garments_list"];
         put?: never;
         /**
          * Register or update a garment by productId (+ variantId)
          * @description 201 when the garment is created, 200 when it existed and was updated. Fields left out keep their values. A new garment, or a new imageUrl, is fetched by the worker: `status` is `pending` until it is `ready` (or `failed`, with `error.code`), and a garment.ready or garment.failed event says which.
          */
-        post: operations["v1_garments_create"];
+        post: operations["garments_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -861,14 +861,14 @@ export interface paths {
          * @description The garment catalogue: garments registered once by productId (+ variantId), their images fetched
          *     once by the worker, used by every cart that names them (README, "Garment catalogue").
          */
-        get: operations["v1_garments_retrieve"];
+        get: operations["garments_retrieve"];
         put?: never;
         post?: never;
         /**
          * Delete a garment and our copy of its image
          * @description Carts that used it keep their results.
          */
-        delete: operations["v1_garments_destroy"];
+        delete: operations["garments_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -887,7 +887,7 @@ export interface paths {
          * Fetch a garment's image again
          * @description For an image changed behind the same URL, or after a failed fetch: `pending` until the worker has fetched it.
          */
-        post: operations["v1_garments_refresh_create"];
+        post: operations["garments_refresh"];
         delete?: never;
         options?: never;
         head?: never;
@@ -905,20 +905,20 @@ export interface paths {
          * List garment exports, newest first
          * @description The organization's customers as a downloadable file, written in the background.
          */
-        get: operations["v1_garments_exports_list"];
+        get: operations["garmentsExports_list"];
         put?: never;
         /**
          * Export the garment catalogue to a file
          * @description Writes every garment of the organization (optionally filtered by creation or update time) as CSV, JSON Lines or XLSX with the columns id, productId, variantId, name, imageUrl, category, garmentPhotoType, metadata, status, createdAt, updatedAt: a file an import takes back as it is. Cells are made inert for spreadsheets as in customer exports; `fileUrl` is a signed URL once completed, and the file is erased after CUSTOMER_EXPORT_RETENTION_HOURS.
          */
-        post: operations["v1_garments_exports_create"];
+        post: operations["garmentsExports_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/garments/exports/{id}": {
+    "/api/v1/garments/exports/{exportId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -929,7 +929,7 @@ export interface paths {
          * Get a garment export (with its file's signed URL once completed)
          * @description The organization's customers as a downloadable file, written in the background.
          */
-        get: operations["v1_garments_exports_retrieve"];
+        get: operations["garmentsExports_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -949,20 +949,20 @@ export interface paths {
          * List garment imports, newest first
          * @description Bulk upserts of customers from a CSV, JSON Lines or XLSX file, run in the background.
          */
-        get: operations["v1_garments_imports_list"];
+        get: operations["garmentsImports_list"];
         put?: never;
         /**
          * Import garments from a file
          * @description Multipart `file` (with optional `format`), or JSON `{"url": "https://...", "format": ...}` for a file the worker downloads (public https only): CSV, JSON Lines or XLSX with the columns productId, variantId, name, imageUrl, category, garmentPhotoType, metadata (productId required in the header; metadata a JSON object). Every row is upserted by productId + variantId exactly like `POST /v1/garments` (imageUrl and category required; rows already holding the given values are `unchanged`); each garment created or given a new imageUrl is then fetched by the worker (garment.ready / garment.failed). The same caps, refusals and error codes as customer imports (CUSTOMER_IMPORT_* settings), and a bad row never stops the others (see `/errors`). Subscribe to `garments.imported` or poll the job.
          */
-        post: operations["v1_garments_imports_create"];
+        post: operations["garmentsImports_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/garments/imports/{id}": {
+    "/api/v1/garments/imports/{importId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -973,7 +973,7 @@ export interface paths {
          * Get a garment import
          * @description Bulk upserts of customers from a CSV, JSON Lines or XLSX file, run in the background.
          */
-        get: operations["v1_garments_imports_retrieve"];
+        get: operations["garmentsImports_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -982,7 +982,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/garments/imports/{id}/errors": {
+    "/api/v1/garments/imports/{importId}/errors": {
         parameters: {
             query?: never;
             header?: never;
@@ -993,7 +993,27 @@ export interface paths {
          * List a garment import's row errors, in row order
          * @description Bulk upserts of customers from a CSV, JSON Lines or XLSX file, run in the background.
          */
-        get: operations["v1_garments_imports_errors_list"];
+        get: operations["garmentsImportErrors_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status/rate-limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every rate-limit window of the calling key: minute, hour, day, monthly quota, operations
+         * @description Read like any request with the key: this request is counted in its windows (so the figures include it, and polling this cannot be used to go past a limit); nothing else is. The per-operation limits are read, not counted.
+         */
+        get: operations["statusRateLimits_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1013,20 +1033,20 @@ export interface paths {
          * List single try-ons
          * @description Single try-ons: one garment on one customer photo, priced 1 × quality multiplier.
          */
-        get: operations["v1_tryons_list"];
+        get: operations["tryons_list"];
         put?: never;
         /**
          * Create a single try-on
          * @description Single try-ons: one garment on one customer photo, priced 1 × quality multiplier.
          */
-        post: operations["v1_tryons_create"];
+        post: operations["tryons_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/tryons/{id}": {
+    "/api/v1/tryons/{tryonId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1037,7 +1057,7 @@ export interface paths {
          * Get a try-on (single, or a cart item by its tryonId)
          * @description Single try-ons: one garment on one customer photo, priced 1 × quality multiplier.
          */
-        get: operations["v1_tryons_retrieve"];
+        get: operations["tryons_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1057,13 +1077,13 @@ export interface paths {
          * List webhooks
          * @description The key's organization's webhook endpoints, their delivery log and recovery tools.
          */
-        get: operations["v1_webhooks_list"];
+        get: operations["webhooks_list"];
         put?: never;
         /**
          * Create a webhook (the secret is shown once)
          * @description The key's organization's webhook endpoints, their delivery log and recovery tools.
          */
-        post: operations["v1_webhooks_create"];
+        post: operations["webhooks_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1081,21 +1101,21 @@ export interface paths {
          * Get a webhook
          * @description The key's organization's webhook endpoints, their delivery log and recovery tools.
          */
-        get: operations["v1_webhooks_retrieve"];
+        get: operations["webhooks_retrieve"];
         put?: never;
         post?: never;
         /**
          * Delete a webhook and its delivery log
          * @description The key's organization's webhook endpoints, their delivery log and recovery tools.
          */
-        delete: operations["v1_webhooks_destroy"];
+        delete: operations["webhooks_delete"];
         options?: never;
         head?: never;
         /**
          * Update a webhook
          * @description `isActive: true` re-enables a disabled endpoint and resets its failure count.
          */
-        patch: operations["v1_webhooks_partial_update"];
+        patch: operations["webhooks_update"];
         trace?: never;
     };
     "/api/v1/webhooks/{webhookId}/deliveries": {
@@ -1109,7 +1129,7 @@ export interface paths {
          * List a webhook's deliveries with their attempts
          * @description The key's organization's webhook endpoints, their delivery log and recovery tools.
          */
-        get: operations["v1_webhooks_deliveries_retrieve"];
+        get: operations["webhookDeliveries_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1131,7 +1151,7 @@ export interface paths {
          * Redeliver one delivery's event
          * @description Queues the same event (same `webhook-id`) as a new delivery with fresh retries.
          */
-        post: operations["v1_webhooks_deliveries_redeliver_create"];
+        post: operations["webhookDeliveries_redeliver"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1151,7 +1171,7 @@ export interface paths {
          * Re-send failed deliveries since a time
          * @description Every event whose delivery to this endpoint failed at or after `since`, and that has not been delivered since, is queued once more.
          */
-        post: operations["v1_webhooks_recover_create"];
+        post: operations["webhooks_recover"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1171,7 +1191,7 @@ export interface paths {
          * Rotate the signing secret
          * @description Returns the new secret once; the old one keeps signing alongside it for 24 hours.
          */
-        post: operations["v1_webhooks_rotate_secret_create"];
+        post: operations["webhooks_rotateSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1191,7 +1211,7 @@ export interface paths {
          * Send a signed test event now
          * @description POSTs a `webhook.test` event to the endpoint once, synchronously, signed like every delivery; returns whether it was delivered, the status code and the duration.
          */
-        post: operations["v1_webhooks_test_create"];
+        post: operations["webhooks_test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1219,16 +1239,33 @@ export interface components {
         AccountApiKey: {
             id: string;
             keyPrefix: string;
-            mode: components["schemas"]["Mode1eeEnum"];
+            mode: components["schemas"]["ApiKeyModeEnum"];
             scopes: string[];
             /** @description Requests per minute. */
             rateLimit: number;
+            /** @description Requests per hour; 0 = no limit. */
+            rateLimitPerHour: number;
+            /** @description Requests per day; 0 = no limit. */
+            rateLimitPerDay: number;
+            /** @description Requests per calendar month (UTC); null = no quota. */
+            monthlyQuota: number | null;
+            /** @description What is left of the monthly quota, this request counted. */
+            monthlyQuotaRemaining: number | null;
             endpointLimits: {
                 [key: string]: number;
             };
-            /** @description Requests left in this window, this one counted. */
+            /**
+             * @description The tightest window: the one remaining and resetAt are about.
+             *
+             *     * `minute` - minute
+             *     * `hour` - hour
+             *     * `day` - day
+             *     * `month` - month
+             */
+            window: components["schemas"]["WindowEnum"];
+            /** @description Requests left in that window, this one counted. */
             remaining: number;
-            /** @description Unix seconds when the full limit is available again. */
+            /** @description Unix seconds when that window is full again. */
             resetAt: number;
             /** Format: date-time */
             expiresAt: string | null;
@@ -1254,15 +1291,22 @@ export interface components {
         ApiKey: {
             readonly id: string;
             name: string;
-            readonly mode: components["schemas"]["Mode1eeEnum"];
+            readonly mode: components["schemas"]["ApiKeyModeEnum"];
             readonly keyPrefix: string;
             scopes?: unknown;
+            /** @description Requests per minute. */
             readonly rateLimit: number;
+            /** @description Requests per hour; 0 = no limit. */
+            readonly rateLimitPerHour: number;
+            /** @description Requests per day; 0 = no limit. */
+            readonly rateLimitPerDay: number;
+            /** @description Requests per calendar month (UTC); null = no quota. */
+            readonly monthlyQuota: number | null;
             /** @description Requests per minute for single operations, on top of rateLimit. */
             readonly endpointLimits: {
                 [key: string]: number;
             };
-            readonly status: components["schemas"]["Status4b9Enum"];
+            readonly status: components["schemas"]["ApiKeyStatusEnum"];
             /** @description The key that replaced this one in a roll; this one works until expiresAt. */
             readonly replacedBy: string | null;
             /** Format: date-time */
@@ -1280,6 +1324,15 @@ export interface components {
             name: string;
             scopes: components["schemas"]["ScopesEnum"][];
             rateLimit?: number | null;
+            /** @description Requests per hour; null = the default (RATE_LIMIT_PER_HOUR_DEFAULT). */
+            rateLimitPerHour?: number | null;
+            /** @description Requests per day; null = the default (RATE_LIMIT_PER_DAY_DEFAULT). */
+            rateLimitPerDay?: number | null;
+            /**
+             * Format: int64
+             * @description Requests per calendar month (UTC); null = no quota.
+             */
+            monthlyQuota?: number | null;
             /** Format: date-time */
             expiresAt?: string | null;
             /**
@@ -1289,7 +1342,7 @@ export interface components {
              *     * `test` - test
              * @default live
              */
-            mode: components["schemas"]["Mode1eeEnum"];
+            mode: components["schemas"]["ApiKeyModeEnum"];
             /** @description Requests per minute for single operations, e.g. {"cart-tryons:create": 10}. */
             endpointLimits?: {
                 [key: string]: number;
@@ -1300,15 +1353,22 @@ export interface components {
             name: string;
             /** @description The full key. Shown only in this response. */
             readonly key: string;
-            readonly mode: components["schemas"]["Mode1eeEnum"];
+            readonly mode: components["schemas"]["ApiKeyModeEnum"];
             readonly keyPrefix: string;
             scopes?: unknown;
+            /** @description Requests per minute. */
             readonly rateLimit: number;
+            /** @description Requests per hour; 0 = no limit. */
+            readonly rateLimitPerHour: number;
+            /** @description Requests per day; 0 = no limit. */
+            readonly rateLimitPerDay: number;
+            /** @description Requests per calendar month (UTC); null = no quota. */
+            readonly monthlyQuota: number | null;
             /** @description Requests per minute for single operations, on top of rateLimit. */
             readonly endpointLimits: {
                 [key: string]: number;
             };
-            readonly status: components["schemas"]["Status4b9Enum"];
+            readonly status: components["schemas"]["ApiKeyStatusEnum"];
             /** @description The key that replaced this one in a roll; this one works until expiresAt. */
             readonly replacedBy: string | null;
             /** Format: date-time */
@@ -1753,12 +1813,6 @@ export interface components {
          */
         CategoryEnum: "tops" | "bottoms" | "dresses" | "outerwear" | "one-pieces";
         /**
-         * @description * `image/jpeg` - image/jpeg
-         *     * `image/png` - image/png
-         * @enum {string}
-         */
-        ContentTypeEnum: "image/jpeg" | "image/png";
-        /**
          * @description How the quality's renderer serves each render control: natively, by us (emulated: samples rendered
          *     one by one; converted: a format), or not at all (ignored; the item's engineNotes say so).
          */
@@ -1893,7 +1947,7 @@ export interface components {
         CustomerExport: {
             /** @description exp_... */
             id: string;
-            status: components["schemas"]["StatusD5dEnum"];
+            status: components["schemas"]["BulkJobStatusEnum"];
             format: components["schemas"]["FormatEnum"];
             filters: components["schemas"]["ExportFilters"];
             progress: number;
@@ -1921,7 +1975,7 @@ export interface components {
         CustomerImport: {
             /** @description imp_... */
             id: string;
-            status: components["schemas"]["StatusD5dEnum"];
+            status: components["schemas"]["BulkJobStatusEnum"];
             format: components["schemas"]["FormatEnum"];
             fileName: string | null;
             /** @description The URL imported from, without its query. */
@@ -2244,6 +2298,15 @@ export interface components {
              */
             role: components["schemas"]["AssignableRoleEnum"];
         };
+        KeyWindow: {
+            /** @description Requests the window admits. */
+            limit: number;
+            /** @description Requests it would admit now. */
+            remaining: number;
+            /** @description Unix seconds when it is full again. */
+            resetAt: number;
+            window: components["schemas"]["WindowEnum"];
+        };
         LookCapability: {
             maxLooks: number;
             minItems: number;
@@ -2321,14 +2384,18 @@ export interface components {
          * @enum {string}
          */
         MemberRoleEnum: "owner" | "admin" | "developer" | "billing" | "viewer";
-        /**
-         * @description * `live` - live
-         *     * `test` - test
-         * @enum {string}
-         */
-        Mode1eeEnum: "live" | "test";
         /** @enum {unknown} */
         NullEnum: null;
+        OperationWindow: {
+            /** @description Requests the window admits. */
+            limit: number;
+            /** @description Requests it would admit now. */
+            remaining: number;
+            /** @description Unix seconds when it is full again. */
+            resetAt: number;
+            /** @description `<resource>:<action>`, requests per minute. */
+            operation: string;
+        };
         Organization: {
             readonly id: string;
             /** @description No control, line-separator or format characters (newline, tab, bidirectional overrides, …). */
@@ -2746,12 +2813,24 @@ export interface components {
              */
             hasMore: boolean;
         };
-        /** @description Every field optional; null rateLimit means the default, null expiresAt means never. */
+        /**
+         * @description Every field optional; a null rate limit means the default, a null monthlyQuota none, a null expiresAt
+         *     never.
+         */
         PatchedApiKeyUpdateRequest: {
             /** @description No control, line-separator or format characters (newline, tab, bidirectional overrides, …). */
             name?: string;
             scopes?: components["schemas"]["ScopesEnum"][];
             rateLimit?: number | null;
+            /** @description Requests per hour; null = the default (RATE_LIMIT_PER_HOUR_DEFAULT). */
+            rateLimitPerHour?: number | null;
+            /** @description Requests per day; null = the default (RATE_LIMIT_PER_DAY_DEFAULT). */
+            rateLimitPerDay?: number | null;
+            /**
+             * Format: int64
+             * @description Requests per calendar month (UTC); null = no quota.
+             */
+            monthlyQuota?: number | null;
             /**
              * Format: date-time
              * @description null = never; a rolled key's end can only be brought forward (409 otherwise).
@@ -2859,27 +2938,23 @@ export interface components {
             placesScenes: boolean;
             controls: components["schemas"]["ControlSupport"];
         };
-        RenderCallbackRequest: {
-            tryonId: string;
-            jobId: string;
-            status: components["schemas"]["RenderCallbackStatusEnum"];
-            contentType?: components["schemas"]["ContentTypeEnum"];
-            /** @description Base64 of the rendered image (when completed). */
-            image?: string;
-            /** @default  */
-            error: string;
+        RateLimitStatus: {
+            keyId: string;
+            keyPrefix: string;
+            /**
+             * @description The window with the fewest requests left (what X-RateLimit-* report).
+             *
+             *     * `minute` - minute
+             *     * `hour` - hour
+             *     * `day` - day
+             *     * `month` - month
+             */
+            tightest: components["schemas"]["TightestEnum"];
+            /** @description minute, hour and day (those with a limit), then month. */
+            windows: components["schemas"]["KeyWindow"][];
+            /** @description The key's per-operation limits. */
+            operations: components["schemas"]["OperationWindow"][];
         };
-        RenderCallbackResponse: {
-            received: boolean;
-            /** @description False when the callback was stale (retried or finished item). */
-            applied: boolean;
-        };
-        /**
-         * @description * `completed` - completed
-         *     * `failed` - failed
-         * @enum {string}
-         */
-        RenderCallbackStatusEnum: "completed" | "failed";
         RenderCapabilities: {
             qualities: components["schemas"]["QualityCapability"][];
             backgroundScenes: string[];
@@ -3007,20 +3082,13 @@ export interface components {
             token: string;
         };
         /**
-         * @description * `active` - active
-         *     * `revoked` - revoked
-         *     * `expired` - expired
+         * @description * `minute` - minute
+         *     * `hour` - hour
+         *     * `day` - day
+         *     * `month` - month
          * @enum {string}
          */
-        Status4b9Enum: "active" | "revoked" | "expired";
-        /**
-         * @description * `queued` - queued
-         *     * `processing` - processing
-         *     * `completed` - completed
-         *     * `failed` - failed
-         * @enum {string}
-         */
-        StatusD5dEnum: "queued" | "processing" | "completed" | "failed";
+        TightestEnum: "minute" | "hour" | "day" | "month";
         TokenObtainPair: {
             readonly access: string;
             readonly refresh: string;
@@ -3431,6 +3499,14 @@ export interface components {
             deliveryId: string;
             eventId: string;
         };
+        /**
+         * @description * `minute` - minute
+         *     * `hour` - hour
+         *     * `day` - day
+         *     * `month` - month
+         * @enum {string}
+         */
+        WindowEnum: "minute" | "hour" | "day" | "month";
         _ExportCounts: {
             total: number | null;
             processed: number;
@@ -3500,6 +3576,27 @@ export interface components {
             /** Format: double */
             creditsRefunded: number;
         };
+        /**
+         * @description * `live` - live
+         *     * `test` - test
+         * @enum {string}
+         */
+        ApiKeyModeEnum: "live" | "test";
+        /**
+         * @description * `active` - active
+         *     * `revoked` - revoked
+         *     * `expired` - expired
+         * @enum {string}
+         */
+        ApiKeyStatusEnum: "active" | "revoked" | "expired";
+        /**
+         * @description * `queued` - queued
+         *     * `processing` - processing
+         *     * `completed` - completed
+         *     * `failed` - failed
+         * @enum {string}
+         */
+        BulkJobStatusEnum: "queued" | "processing" | "completed" | "failed";
     };
     responses: never;
     parameters: never;
@@ -3509,7 +3606,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    auth_signup_create: {
+    authSignup_create: {
         parameters: {
             query?: never;
             header?: {
@@ -3529,6 +3626,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3539,33 +3638,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SignupAccepted"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3574,6 +3664,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3585,6 +3677,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3596,18 +3690,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3616,6 +3703,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3627,18 +3716,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3647,6 +3729,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -3660,24 +3744,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    auth_signup_verify_create: {
+    authSignupVerify_create: {
         parameters: {
             query?: never;
             header?: {
@@ -3697,33 +3774,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SignupCreated"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3732,6 +3800,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3743,18 +3813,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3763,6 +3826,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3774,18 +3839,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3794,22 +3852,13 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3818,24 +3867,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    auth_token_create: {
+    authToken_create: {
         parameters: {
             query?: never;
             header?: {
@@ -3861,6 +3903,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3873,27 +3917,16 @@ export interface operations {
                     "application/json": components["schemas"]["TokenObtainPair"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3902,6 +3935,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3913,20 +3948,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3935,18 +3961,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3955,18 +3974,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3975,18 +3987,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3995,22 +4000,13 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4019,24 +4015,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    auth_token_refresh_create: {
+    authTokenRefresh_create: {
         parameters: {
             query?: never;
             header?: {
@@ -4061,6 +4050,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4073,27 +4064,16 @@ export interface operations {
                     "application/json": components["schemas"]["_Refreshed"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4102,6 +4082,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4113,20 +4095,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4135,18 +4108,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4155,18 +4121,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4175,18 +4134,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4195,22 +4147,13 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4219,24 +4162,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    docs_events_retrieve: {
+    docsEvents_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -4249,33 +4185,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventCatalogue"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4284,20 +4211,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4306,18 +4224,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4326,24 +4237,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    docs_scopes_retrieve: {
+    docsScopes_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -4356,33 +4260,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ScopeCatalogue"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4391,20 +4286,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4413,18 +4299,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4433,195 +4312,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    internal_tryon_render_callbacks_create: {
-        parameters: {
-            query?: never;
-            header: {
-                "X-Garmax-Signature": string;
-                /** @description Replays the first response for 24 h when the same key is reused with the same request; the same key with another request is a 422. Use a new unique value (e.g. a UUID) per operation. */
-                "Idempotency-Key"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "tryonId": "tryon_abc123",
-                 *       "jobId": "string",
-                 *       "status": "completed",
-                 *       "contentType": "image/jpeg",
-                 *       "image": "string",
-                 *       "error": "string"
-                 *     }
-                 */
-                "application/json": components["schemas"]["RenderCallbackRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "received": true,
-                     *       "applied": true
-                     *     }
-                     */
-                    "application/json": components["schemas"]["RenderCallbackResponse"];
-                };
-            };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
-            400: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description ResourceNotFound: it does not exist or belongs to another organization. */
-            404: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description MethodNotAllowed. */
-            405: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflict: a request with the same Idempotency-Key is in flight, or a state conflict. */
-            409: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description IdempotencyKeyReused: the Idempotency-Key was used with a different body. */
-            422: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description InternalError. */
-            500: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    invitations_accept_create: {
+    invitations_accept: {
         parameters: {
             query?: never;
             header?: {
@@ -4648,6 +4349,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4664,27 +4367,16 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationAccepted"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4693,20 +4385,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4715,18 +4398,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4735,18 +4411,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4755,18 +4424,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4775,18 +4437,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4823,6 +4478,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4847,27 +4504,16 @@ export interface operations {
                     "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4876,18 +4522,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4896,18 +4535,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4916,20 +4548,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4938,18 +4561,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4958,18 +4574,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4978,18 +4587,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4998,24 +4600,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_api_keys_list: {
+    organizationApiKeys_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -5031,7 +4626,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -5041,6 +4636,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5054,6 +4651,9 @@ export interface operations {
                      *           "keyPrefix": "gx_live_abc123",
                      *           "scopes": {},
                      *           "rateLimit": 120,
+                     *           "rateLimitPerHour": 1,
+                     *           "rateLimitPerDay": 1,
+                     *           "monthlyQuota": null,
                      *           "endpointLimits": {},
                      *           "status": "active",
                      *           "replacedBy": null,
@@ -5074,27 +4674,16 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedApiKeyList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5103,18 +4692,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5123,18 +4705,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5143,20 +4718,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5165,18 +4731,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5185,24 +4744,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_api_keys_create: {
+    organizationApiKeys_create: {
         parameters: {
             query?: never;
             header?: {
@@ -5210,7 +4762,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -5224,33 +4776,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5259,18 +4802,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5279,18 +4815,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5299,20 +4828,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5321,18 +4841,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5341,18 +4854,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5361,18 +4867,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5381,30 +4880,23 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_api_keys_retrieve: {
+    organizationApiKeys_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                key_id: string;
-                organization_id: string;
+                keyId: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -5414,6 +4906,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5425,6 +4919,9 @@ export interface operations {
                      *       "keyPrefix": "gx_live_abc123",
                      *       "scopes": {},
                      *       "rateLimit": 120,
+                     *       "rateLimitPerHour": 1,
+                     *       "rateLimitPerDay": 1,
+                     *       "monthlyQuota": null,
                      *       "endpointLimits": {},
                      *       "status": "active",
                      *       "replacedBy": null,
@@ -5438,27 +4935,16 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5467,18 +4953,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5487,18 +4966,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5507,20 +4979,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5529,18 +4992,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5549,30 +5005,23 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_api_keys_destroy: {
+    organizationApiKeys_delete: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                key_id: string;
-                organization_id: string;
+                keyId: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -5583,31 +5032,22 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5616,18 +5056,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5636,18 +5069,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5656,20 +5082,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5678,18 +5095,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5698,30 +5108,23 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_api_keys_partial_update: {
+    organizationApiKeys_update: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                key_id: string;
-                organization_id: string;
+                keyId: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -5735,33 +5138,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5770,18 +5164,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5790,18 +5177,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5810,20 +5190,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5832,18 +5203,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5852,6 +5216,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -5863,24 +5229,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_api_keys_events_list: {
+    organizationApiKeyEvents_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -5894,8 +5253,8 @@ export interface operations {
             };
             header?: never;
             path: {
-                key_id: string;
-                organization_id: string;
+                keyId: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -5905,33 +5264,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedApiKeyEventList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5940,18 +5290,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5960,18 +5303,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5980,20 +5316,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6002,18 +5329,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6022,24 +5342,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_api_keys_roll_create: {
+    organizationApiKeys_roll: {
         parameters: {
             query?: never;
             header?: {
@@ -6047,8 +5360,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                key_id: string;
-                organization_id: string;
+                keyId: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -6062,33 +5375,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyCreated"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6097,18 +5401,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6117,18 +5414,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6137,20 +5427,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6159,18 +5440,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6179,18 +5453,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6199,18 +5466,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6219,24 +5479,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_api_keys_usage_retrieve: {
+    organizationApiKeyUsage_retrieve: {
         parameters: {
             query?: {
                 /** @description Window in days, today included (1–90, default 7). Counts lag live traffic by a few seconds. */
@@ -6244,8 +5497,8 @@ export interface operations {
             };
             header?: never;
             path: {
-                key_id: string;
-                organization_id: string;
+                keyId: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -6255,6 +5508,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -6296,27 +5551,16 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyUsage"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6325,18 +5569,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6345,18 +5582,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6365,20 +5595,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6387,18 +5608,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6407,24 +5621,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_invitations_list: {
+    organizationInvitations_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -6438,7 +5645,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -6448,6 +5655,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -6475,27 +5684,16 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedInvitationList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6504,18 +5702,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6524,18 +5715,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6544,20 +5728,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6566,18 +5741,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6586,24 +5754,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_invitations_create: {
+    organizationInvitations_create: {
         parameters: {
             query?: never;
             header?: {
@@ -6611,7 +5772,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -6631,6 +5792,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -6649,27 +5812,16 @@ export interface operations {
                     "application/json": components["schemas"]["Invitation"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6678,18 +5830,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6698,18 +5843,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6718,20 +5856,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6740,18 +5869,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6760,18 +5882,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6780,18 +5895,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6800,24 +5908,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_invitations_revoke_create: {
+    organizationInvitations_revoke: {
         parameters: {
             query?: never;
             header?: {
@@ -6825,8 +5926,8 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                invitation_id: string;
-                organization_id: string;
+                invitationId: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -6836,6 +5937,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -6854,27 +5957,16 @@ export interface operations {
                     "application/json": components["schemas"]["Invitation"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6883,18 +5975,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6903,18 +5988,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6923,20 +6001,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6945,18 +6014,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6965,18 +6027,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6985,18 +6040,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7005,24 +6053,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_logs_requests_list: {
+    organizationLogsRequests_list: {
         parameters: {
             query?: {
                 /** @description Same as `startingAfter`: an entry's `id` (`log_…`) from the log. */
@@ -7049,7 +6090,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description `org_…` */
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -7059,6 +6100,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7071,11 +6114,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedRequestLogEntryList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7085,19 +6130,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7106,6 +6138,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7115,15 +6149,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7132,6 +6157,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7141,15 +6168,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7158,6 +6176,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7167,17 +6187,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7186,6 +6195,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7195,15 +6206,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7212,6 +6214,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7223,17 +6227,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7242,6 +6235,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7251,28 +6246,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_logs_requests_retrieve: {
+    organizationLogsRequests_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description `org_…` */
-                organization_id: string;
-                request_id: string;
+                organizationId: string;
+                requestId: string;
             };
             cookie?: never;
         };
@@ -7282,6 +6268,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7294,11 +6282,13 @@ export interface operations {
                     "application/json": components["schemas"]["RequestLogEntry"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7308,19 +6298,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7329,6 +6306,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7338,15 +6317,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7355,6 +6325,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7364,15 +6336,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7381,6 +6344,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7390,17 +6355,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7409,6 +6363,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7418,15 +6374,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7435,6 +6382,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7446,17 +6395,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7465,6 +6403,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -7474,21 +6414,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_members_list: {
+    organizationMembers_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -7502,7 +6433,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -7512,6 +6443,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7536,27 +6469,16 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedMemberList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7565,18 +6487,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7585,18 +6500,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7605,20 +6513,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7627,18 +6526,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7647,24 +6539,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_members_create: {
+    organizationMembers_create: {
         parameters: {
             query?: never;
             header?: {
@@ -7672,7 +6557,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -7692,6 +6577,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7707,27 +6594,16 @@ export interface operations {
                     "application/json": components["schemas"]["Member"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7736,18 +6612,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7756,18 +6625,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7776,20 +6638,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7798,18 +6651,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7818,18 +6664,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7838,18 +6677,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7858,31 +6690,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_members_destroy: {
+    organizationMembers_delete: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                organization_id: string;
+                organizationId: string;
                 /** @description The member's userId. */
-                user_id: number;
+                userId: number;
             };
             cookie?: never;
         };
@@ -7893,31 +6718,22 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7926,18 +6742,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7946,18 +6755,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7966,20 +6768,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -7988,18 +6781,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8008,31 +6794,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_members_partial_update: {
+    organizationMembers_update: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                organization_id: string;
+                organizationId: string;
                 /** @description The member's userId. */
-                user_id: number;
+                userId: number;
             };
             cookie?: never;
         };
@@ -8051,6 +6830,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -8066,27 +6847,16 @@ export interface operations {
                     "application/json": components["schemas"]["Member"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8095,18 +6865,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8115,18 +6878,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8135,20 +6891,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8157,18 +6904,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8177,24 +6917,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_members_events_list: {
+    organizationMembersEvents_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -8208,7 +6941,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -8218,6 +6951,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -8244,27 +6979,16 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedMemberEventList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8273,18 +6997,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8293,18 +7010,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8313,20 +7023,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8335,18 +7036,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8355,24 +7049,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_usage_retrieve: {
+    organizationUsage_retrieve: {
         parameters: {
             query?: {
                 /** @description Start, inclusive, rounded down to its bucket; not before the retention window (USAGE_ROLLUP_RETENTION_DAYS, default 400 days). Default: `to` less 30 days (by day) or 24 hours (by hour). An ISO-8601 date (2026-01-15) or date-time (2026-01-15T10:30:00Z; a time without a zone is UTC), between 0001-01-02T00:00:00Z and 9999-12-30T00:00:00Z. */
@@ -8387,7 +7074,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description `org_…` */
-                organization_id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -8397,6 +7084,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -8409,11 +7098,13 @@ export interface operations {
                     "application/json": components["schemas"]["Usage"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -8423,19 +7114,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8444,6 +7122,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -8453,15 +7133,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8470,6 +7141,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -8479,15 +7152,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8496,6 +7160,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -8505,17 +7171,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8524,6 +7179,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -8533,15 +7190,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8550,6 +7198,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -8561,17 +7211,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8580,6 +7219,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -8589,15 +7230,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8608,7 +7240,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -8618,6 +7250,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -8642,27 +7276,16 @@ export interface operations {
                     "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8671,18 +7294,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8691,18 +7307,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8711,20 +7320,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8733,18 +7333,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8753,29 +7346,22 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_partial_update: {
+    organizations_update: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -8796,6 +7382,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -8820,27 +7408,16 @@ export interface operations {
                     "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8849,18 +7426,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8869,18 +7439,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8889,20 +7452,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8911,18 +7465,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -8931,24 +7478,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_credits_list: {
+    organizationCredits_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -8962,7 +7502,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -8972,6 +7512,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -8999,27 +7541,16 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCreditLedgerEntryList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9028,18 +7559,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9048,18 +7572,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9068,20 +7585,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9090,18 +7598,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9110,24 +7611,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_credits_create: {
+    organizationCredits_create: {
         parameters: {
             query?: never;
             header?: {
@@ -9135,7 +7629,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -9155,6 +7649,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
@@ -9177,27 +7673,16 @@ export interface operations {
                     "application/json": components["schemas"]["TopUpResponse"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9206,18 +7691,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9225,18 +7703,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9245,20 +7716,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9267,18 +7729,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9287,18 +7742,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9307,18 +7755,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9327,24 +7768,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    organizations_sandbox_reset_create: {
+    organizationSandbox_reset: {
         parameters: {
             query?: never;
             header?: {
@@ -9352,7 +7786,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                id: string;
+                organizationId: string;
             };
             cookie?: never;
         };
@@ -9362,33 +7796,24 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SandboxResetResponse"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9397,18 +7822,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9417,18 +7835,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9437,20 +7848,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9459,18 +7861,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9479,18 +7874,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9499,18 +7887,11 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9519,24 +7900,17 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_account_retrieve: {
+    account_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -9549,6 +7923,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9561,11 +7937,13 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9575,19 +7953,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9596,6 +7961,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9605,15 +7972,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9622,6 +7980,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9631,15 +7991,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9648,6 +7999,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9657,17 +8010,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9676,6 +8018,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9685,15 +8029,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9702,6 +8037,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9713,17 +8050,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9732,6 +8058,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9741,21 +8069,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_account_ledger_list: {
+    accountLedger_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -9783,6 +8102,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9816,11 +8137,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCreditLedgerEntryList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9830,19 +8153,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9851,6 +8161,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9860,15 +8172,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9877,6 +8180,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9886,15 +8191,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9903,6 +8199,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9912,17 +8210,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9931,6 +8218,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9940,15 +8229,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9957,6 +8237,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9968,17 +8250,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -9987,6 +8258,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -9996,21 +8269,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_cart_tryons_list: {
+    cartTryons_list: {
         parameters: {
             query?: {
                 /** @description Only sessions of this cart. */
@@ -10035,6 +8299,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10142,11 +8408,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCartTryOnSessionList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10156,19 +8424,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10177,6 +8432,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10186,15 +8443,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10203,6 +8451,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10212,15 +8462,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10229,6 +8470,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10238,17 +8481,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10257,6 +8489,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10266,15 +8500,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10283,6 +8508,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10294,17 +8521,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10313,6 +8529,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10322,21 +8540,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_cart_tryons_create: {
+    cartTryons_create: {
         parameters: {
             query?: never;
             header?: {
@@ -10390,6 +8599,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10488,11 +8699,13 @@ export interface operations {
                     "application/json": components["schemas"]["CartTryOnSession"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10502,19 +8715,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10523,6 +8723,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10532,15 +8734,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10549,6 +8742,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10558,15 +8753,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10575,6 +8761,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10584,17 +8772,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10603,6 +8780,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10612,15 +8791,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10629,6 +8799,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10638,15 +8810,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10655,6 +8818,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10664,15 +8829,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10681,6 +8837,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10692,17 +8850,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10711,6 +8858,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10720,26 +8869,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_cart_tryons_retrieve: {
+    cartTryons_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                sessionId: string;
             };
             cookie?: never;
         };
@@ -10749,6 +8889,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10847,11 +8989,13 @@ export interface operations {
                     "application/json": components["schemas"]["CartTryOnSession"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10861,19 +9005,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10882,6 +9013,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10891,15 +9024,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10908,6 +9032,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10917,15 +9043,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10934,6 +9051,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10943,17 +9062,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10962,6 +9070,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10971,15 +9081,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -10988,6 +9089,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -10999,17 +9102,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11018,6 +9110,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11027,21 +9121,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_cart_tryons_cancel_create: {
+    cartTryons_cancel: {
         parameters: {
             query?: never;
             header?: {
@@ -11049,7 +9134,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                id: string;
+                sessionId: string;
             };
             cookie?: never;
         };
@@ -11059,6 +9144,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11157,11 +9244,13 @@ export interface operations {
                     "application/json": components["schemas"]["CartTryOnSession"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11171,19 +9260,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11192,6 +9268,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11201,15 +9279,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11218,6 +9287,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11227,15 +9298,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11244,6 +9306,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11253,17 +9317,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11272,6 +9325,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11281,15 +9336,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11298,6 +9344,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11307,15 +9355,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11324,6 +9363,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11333,15 +9374,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11350,6 +9382,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11361,17 +9395,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11380,6 +9403,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11389,21 +9414,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_list: {
+    customers_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -11425,6 +9441,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11460,11 +9478,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCustomerList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11474,19 +9494,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11495,6 +9502,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11504,15 +9513,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11521,6 +9521,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11530,15 +9532,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11547,6 +9540,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11556,17 +9551,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11575,6 +9559,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11584,15 +9570,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11601,6 +9578,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11612,17 +9591,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11631,6 +9599,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11640,21 +9610,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_create: {
+    customers_upsert: {
         parameters: {
             query?: never;
             header?: {
@@ -11685,6 +9646,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11715,6 +9678,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11741,11 +9706,13 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11755,19 +9722,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11776,6 +9730,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11785,15 +9741,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11802,6 +9749,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11811,15 +9760,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11828,6 +9768,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11837,17 +9779,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11856,6 +9787,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11865,15 +9798,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11882,6 +9806,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11891,15 +9817,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11908,6 +9825,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11917,15 +9836,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11934,6 +9844,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11945,17 +9857,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -11964,6 +9865,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -11973,21 +9876,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_retrieve: {
+    customers_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -12003,6 +9897,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12029,11 +9925,13 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12043,19 +9941,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12064,6 +9949,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12073,15 +9960,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12090,6 +9968,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12099,15 +9979,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12116,6 +9987,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12125,17 +9998,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12144,6 +10006,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12153,15 +10017,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12170,6 +10025,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12181,17 +10038,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12200,6 +10046,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12209,21 +10057,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_destroy: {
+    customers_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -12240,6 +10079,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12250,11 +10091,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12264,19 +10107,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12285,6 +10115,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12294,15 +10126,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12311,6 +10134,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12320,15 +10145,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12337,6 +10153,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12346,17 +10164,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12365,6 +10172,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12374,15 +10183,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12391,6 +10191,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12402,17 +10204,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12421,6 +10212,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12430,21 +10223,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_photos_list: {
+    customerPhotos_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -12469,6 +10253,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12505,11 +10291,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedPhotoList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12519,19 +10307,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12540,6 +10315,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12549,15 +10326,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12566,6 +10334,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12575,15 +10345,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12592,6 +10353,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12601,17 +10364,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12620,6 +10372,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12629,15 +10383,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12646,6 +10391,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12657,17 +10404,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12676,6 +10412,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12685,21 +10423,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_photos_create: {
+    customerPhotos_create: {
         parameters: {
             query?: never;
             header?: {
@@ -12728,6 +10457,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12755,11 +10486,13 @@ export interface operations {
                     "application/json": components["schemas"]["Photo"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12769,19 +10502,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12790,6 +10510,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12799,15 +10521,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12816,6 +10529,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12825,15 +10540,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12842,6 +10548,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12851,17 +10559,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12870,6 +10567,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12879,15 +10578,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12896,6 +10586,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12905,15 +10597,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12922,6 +10605,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12931,15 +10616,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12948,6 +10624,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12959,17 +10637,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -12978,6 +10645,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -12987,21 +10656,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_exports_list: {
+    customersExports_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -13023,6 +10683,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13071,11 +10733,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCustomerExportList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13085,19 +10749,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13106,6 +10757,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13115,15 +10768,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13132,6 +10776,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13141,15 +10787,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13158,6 +10795,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13167,17 +10806,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13186,6 +10814,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13195,15 +10825,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13212,6 +10833,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13223,17 +10846,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13242,6 +10854,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13251,21 +10865,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_exports_create: {
+    customersExports_create: {
         parameters: {
             query?: never;
             header?: {
@@ -13295,6 +10900,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13334,11 +10941,13 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerExport"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13348,19 +10957,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13369,6 +10965,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13378,15 +10976,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13395,6 +10984,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13404,15 +10995,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13421,6 +11003,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13430,17 +11014,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13449,6 +11022,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13458,15 +11033,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13475,6 +11041,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13484,15 +11052,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13501,6 +11060,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13510,15 +11071,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13527,6 +11079,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13538,17 +11092,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13557,6 +11100,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13566,27 +11111,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_exports_retrieve: {
+    customersExports_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description The export's id (exp_...). */
-                id: string;
+                exportId: string;
             };
             cookie?: never;
         };
@@ -13596,6 +11132,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13608,11 +11146,13 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerExport"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13622,19 +11162,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13643,6 +11170,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13652,15 +11181,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13669,6 +11189,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13678,15 +11200,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13695,6 +11208,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13704,17 +11219,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13723,6 +11227,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13732,15 +11238,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13749,6 +11246,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13760,17 +11259,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13779,6 +11267,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13788,21 +11278,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_imports_list: {
+    customersImports_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -13824,6 +11305,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13873,11 +11356,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCustomerImportList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13887,19 +11372,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13908,6 +11380,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13917,15 +11391,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13934,6 +11399,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13943,15 +11410,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13960,6 +11418,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13969,17 +11429,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -13988,6 +11437,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -13997,15 +11448,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14014,6 +11456,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14025,17 +11469,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14044,6 +11477,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14053,21 +11488,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_imports_create: {
+    customersImports_create: {
         parameters: {
             query?: never;
             header?: {
@@ -14102,6 +11528,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14114,11 +11542,13 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerImport"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14128,19 +11558,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14149,6 +11566,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14158,15 +11577,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14175,6 +11585,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14184,15 +11596,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14201,6 +11604,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14210,17 +11615,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14229,6 +11623,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14238,15 +11634,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14255,6 +11642,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14264,15 +11653,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14281,6 +11661,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14290,15 +11672,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "PayloadTooLarge",
-                     *       "message": "The body is too large.",
-                     *       "code": 413,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14307,6 +11680,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14316,15 +11691,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14333,6 +11699,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14344,17 +11712,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14363,6 +11720,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14372,27 +11731,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_imports_retrieve: {
+    customersImports_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description The import's id (imp_...). */
-                id: string;
+                importId: string;
             };
             cookie?: never;
         };
@@ -14402,6 +11752,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14442,11 +11794,13 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerImport"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14456,19 +11810,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14477,6 +11818,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14486,15 +11829,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14503,6 +11837,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14512,15 +11848,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14529,6 +11856,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14538,17 +11867,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14557,6 +11875,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14566,15 +11886,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14583,6 +11894,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14594,17 +11907,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14613,6 +11915,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14622,21 +11926,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_customers_imports_errors_list: {
+    customersImportErrors_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -14651,7 +11946,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The import's id (imp_...). */
-                id: string;
+                importId: string;
             };
             cookie?: never;
         };
@@ -14661,6 +11956,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14689,11 +11986,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCustomerImportErrorList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14703,19 +12002,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14724,6 +12010,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14733,15 +12021,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14750,6 +12029,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14759,15 +12040,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14776,6 +12048,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14785,17 +12059,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14804,6 +12067,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14813,15 +12078,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14830,6 +12086,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14841,17 +12099,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14860,6 +12107,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14869,21 +12118,128 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_list: {
+    docsScopes_retrieve_2: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScopeCatalogue"];
+                };
+            };
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
+            400: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InvalidApiKey (partner endpoints); InvalidToken (a bad or expired JWT) or Unauthorized (none). */
+            401: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InvalidScope, InsufficientCredits or Forbidden. */
+            403: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ResourceNotFound: it does not exist or belongs to another organization. */
+            404: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MethodNotAllowed. */
+            405: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RateLimitExceeded: retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InternalError. */
+            500: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    garments_list: {
         parameters: {
             query?: {
                 category?: "bottoms" | "dresses" | "one-pieces" | "outerwear" | "tops";
@@ -14907,6 +12263,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14947,11 +12305,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedGarmentList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14961,19 +12321,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -14982,6 +12329,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -14991,15 +12340,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15008,6 +12348,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15017,15 +12359,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15034,6 +12367,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15043,17 +12378,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15062,6 +12386,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15071,15 +12397,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15088,6 +12405,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15099,17 +12418,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15118,6 +12426,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15127,21 +12437,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_create: {
+    garments_create: {
         parameters: {
             query?: never;
             header?: {
@@ -15174,6 +12475,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15209,6 +12512,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15240,11 +12545,13 @@ export interface operations {
                     "application/json": components["schemas"]["Garment"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15254,19 +12561,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15275,6 +12569,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15284,15 +12580,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15301,6 +12588,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15310,15 +12599,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15327,6 +12607,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15336,17 +12618,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15355,6 +12626,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15364,15 +12637,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15381,6 +12645,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15390,15 +12656,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15407,6 +12664,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15416,15 +12675,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15433,6 +12683,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15444,17 +12696,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15463,6 +12704,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15472,21 +12715,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_retrieve: {
+    garments_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -15502,6 +12736,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15533,11 +12769,13 @@ export interface operations {
                     "application/json": components["schemas"]["Garment"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15547,19 +12785,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15568,6 +12793,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15577,15 +12804,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15594,6 +12812,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15603,15 +12823,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15620,6 +12831,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15629,17 +12842,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15648,6 +12850,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15657,15 +12861,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15674,6 +12869,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15685,17 +12882,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15704,6 +12890,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15713,21 +12901,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_destroy: {
+    garments_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -15744,6 +12923,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15754,11 +12935,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15768,19 +12951,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15789,6 +12959,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15798,15 +12970,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15815,6 +12978,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15824,15 +12989,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15841,6 +12997,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15850,17 +13008,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15869,6 +13016,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15878,15 +13027,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15895,6 +13035,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15906,17 +13048,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -15925,6 +13056,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15934,21 +13067,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_refresh_create: {
+    garments_refresh: {
         parameters: {
             query?: never;
             header?: {
@@ -15967,6 +13091,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -15998,11 +13124,13 @@ export interface operations {
                     "application/json": components["schemas"]["Garment"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16012,19 +13140,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16033,6 +13148,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16042,15 +13159,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16059,6 +13167,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16068,15 +13178,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16085,6 +13186,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16094,17 +13197,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16113,6 +13205,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16122,15 +13216,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16139,6 +13224,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16148,15 +13235,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16165,6 +13243,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16174,15 +13254,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16191,6 +13262,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16202,17 +13275,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16221,6 +13283,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16230,21 +13294,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_exports_list: {
+    garmentsExports_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -16266,6 +13321,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16314,11 +13371,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCustomerExportList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16328,19 +13387,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16349,6 +13395,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16358,15 +13406,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16375,6 +13414,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16384,15 +13425,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16401,6 +13433,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16410,17 +13444,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16429,6 +13452,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16438,15 +13463,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16455,6 +13471,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16466,17 +13484,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16485,6 +13492,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16494,21 +13503,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_exports_create: {
+    garmentsExports_create: {
         parameters: {
             query?: never;
             header?: {
@@ -16538,6 +13538,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16577,11 +13579,13 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerExport"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16591,19 +13595,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16612,6 +13603,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16621,15 +13614,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16638,6 +13622,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16647,15 +13633,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16664,6 +13641,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16673,17 +13652,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16692,6 +13660,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16701,15 +13671,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16718,6 +13679,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16727,15 +13690,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16744,6 +13698,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16753,15 +13709,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16770,6 +13717,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16781,17 +13730,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16800,6 +13738,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16809,27 +13749,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_exports_retrieve: {
+    garmentsExports_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description The export's id (exp_...). */
-                id: string;
+                exportId: string;
             };
             cookie?: never;
         };
@@ -16839,6 +13770,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16851,11 +13784,13 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerExport"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16865,19 +13800,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16886,6 +13808,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16895,15 +13819,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16912,6 +13827,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16921,15 +13838,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16938,6 +13846,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16947,17 +13857,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16966,6 +13865,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -16975,15 +13876,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -16992,6 +13884,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17003,17 +13897,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17022,6 +13905,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17031,21 +13916,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_imports_list: {
+    garmentsImports_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -17067,6 +13943,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17116,11 +13994,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCustomerImportList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17130,19 +14010,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17151,6 +14018,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17160,15 +14029,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17177,6 +14037,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17186,15 +14048,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17203,6 +14056,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17212,17 +14067,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17231,6 +14075,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17240,15 +14086,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17257,6 +14094,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17268,17 +14107,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17287,6 +14115,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17296,21 +14126,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_imports_create: {
+    garmentsImports_create: {
         parameters: {
             query?: never;
             header?: {
@@ -17345,6 +14166,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17357,11 +14180,13 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerImport"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17371,19 +14196,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17392,6 +14204,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17401,15 +14215,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17418,6 +14223,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17427,15 +14234,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17444,6 +14242,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17453,17 +14253,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17472,6 +14261,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17481,15 +14272,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17498,6 +14280,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17507,15 +14291,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17524,6 +14299,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17533,15 +14310,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "PayloadTooLarge",
-                     *       "message": "The body is too large.",
-                     *       "code": 413,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17550,6 +14318,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17559,15 +14329,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17576,6 +14337,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17587,17 +14350,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17606,6 +14358,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17615,27 +14369,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_imports_retrieve: {
+    garmentsImports_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description The import's id (imp_...). */
-                id: string;
+                importId: string;
             };
             cookie?: never;
         };
@@ -17645,6 +14390,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17685,11 +14432,13 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerImport"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17699,19 +14448,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17720,6 +14456,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17729,15 +14467,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17746,6 +14475,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17755,15 +14486,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17772,6 +14494,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17781,17 +14505,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17800,6 +14513,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17809,15 +14524,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17826,6 +14532,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17837,17 +14545,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17856,6 +14553,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17865,21 +14564,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_garments_imports_errors_list: {
+    garmentsImportErrors_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -17894,7 +14584,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The import's id (imp_...). */
-                id: string;
+                importId: string;
             };
             cookie?: never;
         };
@@ -17904,6 +14594,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17932,11 +14624,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedCustomerImportErrorList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17946,19 +14640,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17967,6 +14648,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -17976,15 +14659,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -17993,6 +14667,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18002,15 +14678,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18019,6 +14686,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18028,17 +14697,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18047,6 +14705,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18056,15 +14716,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18073,6 +14724,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18084,17 +14737,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18103,6 +14745,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18112,21 +14756,176 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_tryons_list: {
+    statusRateLimits_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitStatus"];
+                };
+            };
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
+            400: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InvalidApiKey (partner endpoints); InvalidToken (a bad or expired JWT) or Unauthorized (none). */
+            401: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InvalidScope, InsufficientCredits or Forbidden. */
+            403: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ResourceNotFound: it does not exist or belongs to another organization. */
+            404: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MethodNotAllowed. */
+            405: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RateLimitExceeded: retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InternalError. */
+            500: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    tryons_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -18149,6 +14948,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18198,11 +14999,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedTryOnList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18212,19 +15015,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18233,6 +15023,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18242,15 +15034,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18259,6 +15042,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18268,15 +15053,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18285,6 +15061,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18294,17 +15072,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18313,6 +15080,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18322,15 +15091,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18339,6 +15099,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18350,17 +15112,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18369,6 +15120,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18378,21 +15131,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_tryons_create: {
+    tryons_create: {
         parameters: {
             query?: never;
             header?: {
@@ -18427,6 +15171,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18467,11 +15213,13 @@ export interface operations {
                     "application/json": components["schemas"]["TryOn"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18481,19 +15229,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18502,6 +15237,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18511,15 +15248,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18528,6 +15256,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18537,15 +15267,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18554,6 +15275,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18563,17 +15286,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18582,6 +15294,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18591,15 +15305,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18608,6 +15313,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18617,15 +15324,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18634,6 +15332,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18643,15 +15343,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18660,6 +15351,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18671,17 +15364,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18690,6 +15372,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18699,26 +15383,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_tryons_retrieve: {
+    tryons_retrieve: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                tryonId: string;
             };
             cookie?: never;
         };
@@ -18728,6 +15403,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18768,11 +15445,13 @@ export interface operations {
                     "application/json": components["schemas"]["TryOn"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18782,19 +15461,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18803,6 +15469,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18812,15 +15480,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18829,6 +15488,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18838,15 +15499,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18855,6 +15507,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18864,17 +15518,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18883,6 +15526,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18892,15 +15537,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18909,6 +15545,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18920,17 +15558,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -18939,6 +15566,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -18948,21 +15577,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_list: {
+    webhooks_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -18984,6 +15604,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19022,11 +15644,13 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedWebhookList"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19036,19 +15660,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19057,6 +15668,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19066,15 +15679,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19083,6 +15687,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19092,15 +15698,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19109,6 +15706,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19118,17 +15717,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19137,6 +15725,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19146,15 +15736,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19163,6 +15744,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19174,17 +15757,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19193,6 +15765,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19202,21 +15776,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_create: {
+    webhooks_create: {
         parameters: {
             query?: never;
             header?: {
@@ -19246,6 +15811,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19277,11 +15844,13 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookCreated"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19291,19 +15860,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19312,6 +15868,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19321,15 +15879,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19338,6 +15887,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19347,15 +15898,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19364,6 +15906,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19373,17 +15917,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19392,6 +15925,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19401,15 +15936,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19418,6 +15944,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19427,15 +15955,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19444,6 +15963,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19453,15 +15974,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19470,6 +15982,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19481,17 +15995,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19500,6 +16003,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19509,21 +16014,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_retrieve: {
+    webhooks_retrieve: {
         parameters: {
             query?: never;
             header?: never;
@@ -19539,6 +16035,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19568,11 +16066,13 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19582,19 +16082,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19603,6 +16090,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19612,15 +16101,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19629,6 +16109,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19638,15 +16120,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19655,6 +16128,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19664,17 +16139,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19683,6 +16147,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19692,15 +16158,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19709,6 +16166,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19720,17 +16179,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19739,6 +16187,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19748,21 +16198,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_destroy: {
+    webhooks_delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -19779,6 +16220,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19789,11 +16232,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19803,19 +16248,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19824,6 +16256,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19833,15 +16267,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19850,6 +16275,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19859,15 +16286,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19876,6 +16294,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19885,17 +16305,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19904,6 +16313,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19913,15 +16324,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19930,6 +16332,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19941,17 +16345,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -19960,6 +16353,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -19969,21 +16364,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_partial_update: {
+    webhooks_update: {
         parameters: {
             query?: never;
             header?: never;
@@ -20013,6 +16399,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20042,11 +16430,13 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20056,19 +16446,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20077,6 +16454,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20086,15 +16465,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20103,6 +16473,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20112,15 +16484,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20129,6 +16492,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20138,17 +16503,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20157,6 +16511,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20166,15 +16522,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20183,6 +16530,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20194,17 +16543,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20213,6 +16551,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20222,21 +16562,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_deliveries_retrieve: {
+    webhookDeliveries_list: {
         parameters: {
             query?: {
                 /** @description An object id from the list: returns the page just before it (pass the first id of the current page to go back). */
@@ -20263,6 +16594,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20309,11 +16642,13 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDeliveryPage"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20323,19 +16658,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20344,6 +16666,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20353,15 +16677,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20370,6 +16685,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20379,15 +16696,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20396,6 +16704,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20405,17 +16715,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20424,6 +16723,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20433,15 +16734,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20450,6 +16742,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20461,17 +16755,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20480,6 +16763,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20489,21 +16774,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_deliveries_redeliver_create: {
+    webhookDeliveries_redeliver: {
         parameters: {
             query?: never;
             header?: {
@@ -20524,6 +16800,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20562,11 +16840,13 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20576,19 +16856,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20597,6 +16864,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20606,15 +16875,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20623,6 +16883,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20632,15 +16894,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20649,6 +16902,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20658,17 +16913,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20677,6 +16921,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20686,15 +16932,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20703,6 +16940,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20712,15 +16951,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20729,6 +16959,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20738,15 +16970,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20755,6 +16978,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20766,17 +16991,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20785,6 +16999,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20794,21 +17010,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_recover_create: {
+    webhooks_recover: {
         parameters: {
             query?: never;
             header?: {
@@ -20836,6 +17043,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20856,11 +17065,13 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookRecoverResult"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20870,19 +17081,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20891,6 +17089,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20900,15 +17100,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20917,6 +17108,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20926,15 +17119,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20943,6 +17127,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20952,17 +17138,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20971,6 +17146,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -20980,15 +17157,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -20997,6 +17165,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21006,15 +17176,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21023,6 +17184,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21032,15 +17195,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21049,6 +17203,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21060,17 +17216,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21079,6 +17224,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21088,21 +17235,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_rotate_secret_create: {
+    webhooks_rotateSecret: {
         parameters: {
             query?: never;
             header?: {
@@ -21121,6 +17259,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21140,11 +17280,13 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookRotated"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21154,19 +17296,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21175,6 +17304,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21184,15 +17315,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21201,6 +17323,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21210,15 +17334,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21227,6 +17342,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21236,17 +17353,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21255,6 +17361,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21264,15 +17372,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21281,6 +17380,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21290,15 +17391,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21307,6 +17399,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21316,15 +17410,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21333,6 +17418,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21344,17 +17431,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21363,6 +17439,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21372,21 +17450,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    v1_webhooks_test_create: {
+    webhooks_test: {
         parameters: {
             query?: never;
             header?: {
@@ -21405,6 +17474,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21427,11 +17498,13 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookTestResult"];
                 };
             };
-            /** @description ValidationError: the request is malformed or a field is invalid (see details). */
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21441,19 +17514,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ValidationError",
-                     *       "message": "Request data is invalid.",
-                     *       "code": 400,
-                     *       "details": {
-                     *         "cartItems": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21462,6 +17522,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21471,15 +17533,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidApiKey",
-                     *       "message": "API key is invalid or expired.",
-                     *       "code": 401,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21488,6 +17541,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21497,15 +17552,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InvalidScope",
-                     *       "message": "API key does not have the 'tryon:create' scope required for this operation.",
-                     *       "code": 403,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21514,6 +17560,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21523,17 +17571,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "ResourceNotFound",
-                     *       "message": "Cart try-on session not found.",
-                     *       "code": 404,
-                     *       "details": {
-                     *         "sessionId": "cts_abc123"
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21542,6 +17579,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21551,15 +17590,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "MethodNotAllowed",
-                     *       "message": "Method \"PUT\" not allowed.",
-                     *       "code": 405,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21568,6 +17598,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21577,15 +17609,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "Conflict",
-                     *       "message": "A request with this Idempotency-Key is still being processed; retry shortly.",
-                     *       "code": 409,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21594,6 +17617,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21603,15 +17628,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "IdempotencyKeyReused",
-                     *       "message": "This Idempotency-Key was used with a different request.",
-                     *       "code": 422,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21620,6 +17636,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21631,17 +17649,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "RateLimitExceeded",
-                     *       "message": "Rate limit of 60 requests per minute exceeded.",
-                     *       "code": 429,
-                     *       "details": {
-                     *         "retryAfter": 12
-                     *       },
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -21650,6 +17657,8 @@ export interface operations {
                 headers: {
                     /** @description This request's id, also in error bodies. */
                     "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
                     /** @description Requests allowed per minute for this key. */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current window. */
@@ -21659,15 +17668,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "error": "InternalError",
-                     *       "message": "Something went wrong on our side; it has been logged.",
-                     *       "code": 500,
-                     *       "details": {},
-                     *       "requestId": "req_0f8b1a2c3d4e5f60718293a4b5c6d7e8"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
