@@ -141,3 +141,14 @@ def rabbitmq_broker(settings):
     with rabbitmq.private_vhost() as url, rabbitmq.celery_app_on(url):
         settings.CELERY_BROKER_URL, settings.BROKER_KIND = url, "rabbitmq"
         yield url
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run queued Celery tasks inline (a countdown is ignored, but a retry not yet due is a no-op anyway)."""
+    from config.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

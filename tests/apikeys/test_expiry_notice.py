@@ -19,13 +19,6 @@ from tests.factories import make_organization
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
 
-@pytest.fixture
-def eager_tasks():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
 
 @pytest.fixture
 def team(organization, member_of):

@@ -132,13 +132,6 @@ def test_rate_limited_requests_are_counted(metrics_on, organization, partner_cli
     assert sample("garmax_http_requests_total", route=route, method="GET", status="429", auth="api_key") >= 2
 
 
-@pytest.fixture
-def eager_tasks():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cart_feeds_credits_sessions_items_render_and_webhook_metrics(

@@ -22,7 +22,9 @@ def _title(response) -> str:
     return re.search(r"<title>(.*?)</title>", response.content.decode(), re.S).group(1).strip()
 
 
-def test_the_organization_list_names_the_sandbox_apart_from_its_live_twin(admin_client, organization, sandbox):
+def test_the_organization_list_names_the_sandbox_apart_from_its_live_twin(
+    admin_client, organization, sandbox
+):
     page = admin_client.get(reverse("admin:organizations_organization_changelist")).content.decode()
 
     assert page.count(">Acme Fashion (test mode)</a>") == 1
@@ -50,7 +52,12 @@ def test_select_widgets_and_their_search_name_the_sandbox(admin_client, organiza
     # The organization picker of a membership (an autocomplete select) searches and labels with these texts.
     response = admin_client.get(
         reverse("admin:autocomplete"),
-        {"app_label": "organizations", "model_name": "membership", "field_name": "organization", "term": "Acme"},
+        {
+            "app_label": "organizations",
+            "model_name": "membership",
+            "field_name": "organization",
+            "term": "Acme",
+        },
     )
 
     assert response.status_code == 200

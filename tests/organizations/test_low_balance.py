@@ -34,15 +34,6 @@ def charge(django_capture_on_commit_callbacks, eager_tasks):
     return run
 
 
-@pytest.fixture
-def eager_tasks():
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
 
 @pytest.fixture
 def shop(owner):

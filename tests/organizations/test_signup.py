@@ -19,21 +19,12 @@ from organizations.services import signup
 from tests.concurrency import run_concurrently
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]  # signup emails are tasks
 
 User = get_user_model()
 PASSWORD = "a long and fine passphrase"
 SIGNUP, VERIFY = "/api/auth/signup", "/api/auth/signup/verify"
 
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -7,22 +7,13 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from config.celery import app
 from organizations.models import Membership, Organization, SignupRequest
 from organizations.services import signup
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]  # signup emails are tasks
 
 PASSPHRASE = "a long and fine passphrase"
 
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    """The signup email is a Celery task queued after commit: run it in the test's process."""
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from tests.http_servers import WebhookReceiver
 
 
@@ -34,14 +33,6 @@ def private_targets(settings):
     """The receiver listens on loopback, which production refuses; lift that for this test only."""
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
 
-
-@pytest.fixture
-def eager_tasks():
-    """Run queued tasks inline (a countdown is ignored, but a retry not yet due is a no-op anyway)."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 class Clock:
