@@ -7,10 +7,7 @@ next request. Every page visited is saved as a screenshot under screenshots/cons
 
 import csv
 import io
-import shutil
-import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,53 +16,15 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from organizations.models import CreditLedgerEntry
+from tests.browser import Browser, browsers, needs_chromium
 from tests.factories import PASSWORD, UserFactory, make_organization
 from tryons.models import CartTryOnSession
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots" / "console"
-WAIT = 20
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None or CHROMEDRIVER is None,
-        reason="chromium and chromium-driver not installed (apt-get install chromium chromium-driver)",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
-class Staff:
-    """One staff member's browser: log in, visit, click, and a screenshot of each page."""
-
-    def __init__(self, driver, live_server, downloads: Path, name: str):
-        self.driver, self.base, self.downloads, self.name = driver, live_server.url, downloads, name
-        self.shots = 0
-
-    def visit(self, path: str, shot: str | None = None):
-        self.driver.get(self.base + path)
-        if shot:
-            self.screenshot(shot)
-
-    def screenshot(self, label: str):
-        self.shots += 1
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.driver.save_screenshot(str(SCREENSHOTS / f"{self.name}-{self.shots:02d}-{label}.png"))
-
-    def find(self, selector: str):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.wait import WebDriverWait
-
-        return WebDriverWait(self.driver, WAIT).until(
-            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))
-        )
-
-    def finds(self, selector: str):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_elements(By.CSS_SELECTOR, selector)
+class Staff(Browser):
+    """A staff member's browser: the admin's sign-in and its messages."""
 
     def log_in(self, username: str):
         self.visit("/admin/login/")
@@ -74,80 +33,13 @@ class Staff:
         self.submit("input[type=submit]")
         self.find("#console-nav")
 
-    def submit(self, selector: str):
-        """Click a button or link that loads a new page, and wait until it has replaced the old one."""
-        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.wait import WebDriverWait
-
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        for attempt in range(3):
-            # A page still settling can swap the element between finding and clicking it (chromedriver:
-            # "Node with given id does not belong to the document"); find it again then.
-            try:
-                self.find(selector).click()
-                break
-            except WebDriverException as exc:
-                stale = isinstance(exc, StaleElementReferenceException) or "does not belong" in str(exc)
-                if attempt == 2 or not stale:
-                    raise
-        WebDriverWait(self.driver, WAIT).until(expected_conditions.staleness_of(page))
-
-    def fill(self, selector: str, value: str):
-        field = self.find(selector)
-        field.clear()
-        field.send_keys(value)
-
     def message(self) -> str:
         return self.find("ul.messagelist").text
-
-    def download(self, link_selector: str, suffix: str) -> Path:
-        before = set(self.downloads.glob(f"*{suffix}"))
-        self.find(link_selector).click()
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            new = set(self.downloads.glob(f"*{suffix}")) - before
-            if new:
-                return new.pop()
-            time.sleep(0.1)
-        raise AssertionError(f"no {suffix} file arrived in {self.downloads}")
 
 
 @pytest.fixture
 def browser_for(live_server, tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    drivers = []
-
-    def start(name: str) -> Staff:
-        downloads = tmp_path / f"downloads-{name}"
-        downloads.mkdir()
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for argument in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-dev-shm-usage",
-            "--disable-gpu",
-            "--window-size=1400,1100",
-            f"--user-data-dir={tmp_path / f'profile-{name}'}",
-        ):
-            options.add_argument(argument)
-        options.add_experimental_option(
-            "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
-        )
-        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-        driver.execute_cdp_cmd(
-            "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-        )
-        drivers.append(driver)
-        return Staff(driver, live_server, downloads, name)
-
-    yield start
-    for driver in drivers:
-        driver.quit()
+    yield from browsers(live_server, tmp_path, "console", Staff)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,139 +10,35 @@ worker's tasks call: sending the webhook's due deliveries, and flushing usage in
 import csv
 import io
 import re
-import shutil
-import time
-from pathlib import Path
 
 import pytest
 import requests
 from django.core import mail
 
 from organizations.services.credits import credits_top_up
+from tests.browser import Browser, browsers, needs_chromium
 from tests.factories import PASSWORD, UserFactory, make_organization
 from tests.http_servers import WebhookReceiver
 from usage import buffer
 from webhooks.models import Webhook
 from webhooks.services.delivery import webhook_deliveries_send_due
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots" / "portal"
-WAIT = 20
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None or CHROMEDRIVER is None,
-        reason="chromium and chromium-driver not installed (apt-get install chromium chromium-driver)",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
-class Browser:
-    """One person's browser: visit, click, type, read, and a screenshot of each step."""
-
-    def __init__(self, driver, base: str, downloads: Path, name: str):
-        self.driver, self.base, self.downloads, self.name = driver, base, downloads, name
-        self.shots = 0
-
-    def visit(self, path: str, shot: str | None = None):
-        self.driver.get(path if path.startswith("http") else self.base + path)
-        if shot:
-            self.screenshot(shot)
-
-    def screenshot(self, label: str):
-        self.shots += 1
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.driver.save_screenshot(str(SCREENSHOTS / f"{self.name}-{self.shots:02d}-{label}.png"))
-
-    def find(self, selector: str):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.wait import WebDriverWait
-
-        return WebDriverWait(self.driver, WAIT).until(
-            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))
-        )
-
-    def text(self, selector: str = "main") -> str:
-        return self.find(selector).text
-
-    def fill(self, selector: str, value: str):
-        field = self.find(selector)
-        field.clear()
-        field.send_keys(value)
-
-    def click(self, selector: str):
-        """Click something that loads a new page, and wait until the new page has replaced the old one."""
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.wait import WebDriverWait
-
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        self.find(selector).click()
-        WebDriverWait(self.driver, WAIT).until(expected_conditions.staleness_of(page))
-
-    def click_text(self, text: str, within: str = "main"):
-        from selenium.webdriver.common.by import By
-
-        for element in self.find(within).find_elements(By.CSS_SELECTOR, "a, button"):
+class Partner(Browser):
+    def submit_text(self, text: str, within: str = "main"):
+        """Press the link or button of `within` that reads `text`."""
+        for element in self.find(within).find_elements("css selector", "a, button"):
             if element.text.strip() == text:
-                element.get_attribute("id") or self.driver.execute_script(
-                    "arguments[0].setAttribute('id', 'clicked-' + Date.now())", element
-                )
-                return self.click(f"#{element.get_attribute('id')}")
+                self.driver.execute_script("arguments[0].id = 'pressed-by-test'", element)
+                return self.submit("#pressed-by-test")
         raise AssertionError(f"no link or button reads {text!r} in {within}")
-
-    def download(self, selector: str, suffix: str) -> Path:
-        before = set(self.downloads.glob(f"*{suffix}"))
-        self.find(selector).click()
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            new = {path for path in self.downloads.glob(f"*{suffix}") if path not in before}
-            if new:
-                return new.pop()
-            time.sleep(0.1)
-        raise AssertionError(f"no {suffix} file arrived in {self.downloads}")
 
 
 @pytest.fixture
 def browser_for(live_server, tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    drivers = []
-
-    def start(name: str, size: str = "1280,1000") -> Browser:
-        downloads = tmp_path / f"downloads-{name}"
-        downloads.mkdir()
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for argument in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-dev-shm-usage",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--window-size={size}",
-            f"--user-data-dir={tmp_path / f'profile-{name}'}",
-        ):
-            options.add_argument(argument)
-        options.add_experimental_option(
-            "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
-        )
-        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-        driver.execute_cdp_cmd(
-            "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-        )
-        drivers.append(driver)
-        return Browser(driver, live_server.url, downloads, name)
-
-    yield start
-    for driver in drivers:
-        driver.quit()
+    yield from browsers(live_server, tmp_path, "portal", Partner)
 
 
 @pytest.fixture
@@ -156,11 +52,11 @@ def receiver():
     endpoint.stop()
 
 
-def _sign_in(browser: Browser, username: str, password: str):
+def _sign_in(browser: Partner, username: str, password: str):
     browser.visit("/portal/login/", shot="sign-in")
     browser.fill("#id_username", username)
     browser.fill("#id_password", password)
-    browser.click("#login-form button[type=submit]")
+    browser.submit("#login-form button[type=submit]")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -178,7 +74,7 @@ def test_a_new_partner_goes_from_the_invitation_to_a_key_a_replayed_delivery_a_l
     _sign_in(olivia, "olivia", PASSWORD)
     olivia.visit("/portal/team/", shot="team")
     olivia.fill("#invite-email", "dev@acme.example")
-    olivia.click("#invite-form button[type=submit]")
+    olivia.submit("#invite-form button[type=submit]")
     assert "Invitation emailed to dev@acme.example" in olivia.text()
     olivia.screenshot("invited")
 
@@ -188,16 +84,16 @@ def test_a_new_partner_goes_from_the_invitation_to_a_key_a_replayed_delivery_a_l
     dev.visit(link, shot="invitation")
     dev.fill("#id_password", "a long and fine passphrase")
     dev.fill("#id_password_again", "a long and fine passphrase")
-    dev.click("#accept-form button[type=submit]")
+    dev.submit("#accept-form button[type=submit]")
     assert "Welcome to Acme Fashion" in dev.text()
     assert dev.text("#role") == "developer"
     dev.screenshot("overview")
 
     # A first key: the secret is shown once, with a copy button.
-    dev.click('nav.sections a[href="/portal/keys/"]')
+    dev.submit('nav.sections a[href="/portal/keys/"]')
     dev.fill("#key-name", "Shop server")
     dev.find('input[name=scopes][value="all"]').click()
-    dev.click("#key-create button[type=submit]")
+    dev.submit("#key-create button[type=submit]")
     secret = dev.text("#new-secret")
     assert secret.startswith("gx_live_")
     assert dev.find('button[data-copy="new-secret"]')
@@ -215,17 +111,17 @@ def test_a_new_partner_goes_from_the_invitation_to_a_key_a_replayed_delivery_a_l
     request_id = missing.headers["X-Request-Id"]
     buffer.usage_batch_push()
     buffer.usage_flush()
-    dev.click('nav.sections a[href="/portal/logs/"]')
+    dev.submit('nav.sections a[href="/portal/logs/"]')
     dev.fill("#f-id", request_id)
-    dev.click("#log-find button[type=submit]")
+    dev.submit("#log-find button[type=submit]")
     assert request_id in dev.text() and "404" in dev.text()
     dev.screenshot("request-found")
 
     # A webhook endpoint; its first delivery fails (the shop is down), is replayed, and arrives.
-    dev.click('nav.sections a[href="/portal/webhooks/"]')
+    dev.submit('nav.sections a[href="/portal/webhooks/"]')
     dev.fill("#webhook-url", receiver.url_at("/hooks/garmax"))
     dev.find('input[name=events][value="credits.added"]').click()
-    dev.click("#webhook-create button[type=submit]")
+    dev.submit("#webhook-create button[type=submit]")
     assert dev.text("#webhook-secret").startswith("whsec_")
     dev.screenshot("webhook-created")
     webhook = Webhook.objects.get(organization=shop)
@@ -234,17 +130,17 @@ def test_a_new_partner_goes_from_the_invitation_to_a_key_a_replayed_delivery_a_l
     assert [r.path for r in receiver.requests] == ["/hooks/garmax"]
     dev.visit(f"/portal/webhooks/{webhook.pk}/", shot="delivery-failed")
     assert "credits.added" in dev.text("#deliveries") and "HTTP 503" in dev.text("#deliveries")
-    dev.click("#deliveries tbody a")
+    dev.submit("#deliveries tbody a")
     assert "maintenance until 10:00" in dev.text("#attempts")
     dev.screenshot("delivery-attempts")
-    dev.click_text("Redeliver this event")
+    dev.submit_text("Redeliver this event")
     webhook_deliveries_send_due(webhook_id=webhook.pk)
     assert len(receiver.requests) == 2 and receiver.requests[1].body == receiver.requests[0].body
     dev.visit(f"/portal/webhooks/{webhook.pk}/", shot="delivery-replayed")
     assert "succeeded" in dev.text("#deliveries")
 
     # The ledger, exported as CSV: the grant and the top-up, with our staff unnamed.
-    dev.click('nav.sections a[href="/portal/credits/"]')
+    dev.submit('nav.sections a[href="/portal/credits/"]')
     assert "350" in dev.text("#balance")
     dev.screenshot("credits")
     rows = list(csv.DictReader(io.StringIO(dev.download("a[href*='export.csv']", ".csv").read_text())))
