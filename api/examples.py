@@ -8,6 +8,7 @@ validates every example against its schema, so none can drift from what the API 
 """
 
 import copy
+import re
 
 # Values by field name, as seed 001 writes them: generated examples read like the seed's.
 FIELD_VALUES = {
@@ -108,11 +109,13 @@ SEED = {
             "createdAt": "2025-12-11T10:00:00Z",
         },
     },
-    ("patch", "/api/organizations/{id}"): {"request": {"settings": {"defaultRenderQuality": "4k"}}},
-    ("post", "/api/organizations/{id}/credits"): {
+    ("patch", "/api/organizations/{organizationId}"): {
+        "request": {"settings": {"defaultRenderQuality": "4k"}}
+    },
+    ("post", "/api/organizations/{organizationId}/credits"): {
         "request": {"amount": 1000, "description": "Monthly credit purchase"}
     },
-    ("post", "/api/organizations/{organization_id}/api-keys"): {
+    ("post", "/api/organizations/{organizationId}/api-keys"): {
         "request": {
             "name": "Production API Key",
             "scopes": ["tryon:create", "tryon:read", "photos:upload"],
@@ -185,7 +188,7 @@ SEED = {
             "createdAt": "2025-12-11T10:00:00Z",
         },
     },
-    ("get", "/api/v1/cart-tryons/{id}"): {
+    ("get", "/api/v1/cart-tryons/{sessionId}"): {
         "response": {
             "id": "cts_abc123",
             "status": "completed",
@@ -234,8 +237,28 @@ ERROR_NAMES = {
 }
 
 
-def error_example(status: str) -> dict:
-    name, message, details = ERROR_NAMES.get(status, ("Error", "The request failed.", {}))
+# What a missing path parameter's object is called in a 404's message (else its name without "Id").
+NOT_FOUND_NOUNS = {
+    "sessionId": "Cart try-on session",
+    "externalId": "Customer",
+    "tryonId": "Try-on",
+    "keyId": "API key",
+    "userId": "Member",
+    "requestId": "Request log entry",
+    "token": "Invitation",
+}
+# Operations that charge credits: their 403 is shown as InsufficientCredits first.
+CHARGING_OPERATIONS = {("post", "/api/v1/cart-tryons"), ("post", "/api/v1/tryons")}
+_INSUFFICIENT_CREDITS = (
+    "InsufficientCredits",
+    "Organization has insufficient credits. Required: 4, Available: 1",
+    {"required": 4, "available": 1, "organizationId": "org_abc123"},
+)
+_FORBIDDEN = ("Forbidden", "You do not have permission to perform this action.", {})
+_INVALID_TOKEN = ("InvalidToken", "Given token not valid for any token type", {})
+
+
+def _body(status: str, name: str, message: str, details: dict) -> dict:
     return {
         "error": name,
         "message": message,
@@ -243,6 +266,31 @@ def error_example(status: str) -> dict:
         "details": details,
         "requestId": FIELD_VALUES["requestId"],
     }
+
+
+def _not_found(path: str) -> tuple[str, str, dict]:
+    """The 404 of the innermost object the path names, or the unmatched path's for a path naming none."""
+    parameters = re.findall(r"\{(\w+)\}", path)
+    if not parameters:
+        return "ResourceNotFound", "No endpoint matches this path.", {}
+    name = parameters[-1]
+    noun = NOT_FOUND_NOUNS.get(name) or re.sub(r"Id$", "", name).capitalize()
+    value = FIELD_VALUES.get(name, "obj_abc123")
+    return "ResourceNotFound", f"{noun} not found.", {name: value}
+
+
+def error_examples(status: str, *, method: str, path: str, partner: bool) -> dict:
+    """The error examples of one operation's `status`, by name: each as that operation would answer it."""
+    shown = [ERROR_NAMES.get(status, ("Error", "The request failed.", {}))]
+    if status == "404":
+        shown = [_not_found(path)]
+    elif status == "403" and not partner:
+        shown = [_FORBIDDEN]
+    elif status == "403" and (method, path) in CHARGING_OPERATIONS:
+        shown = [_INSUFFICIENT_CREDITS, *shown]
+    elif status == "401" and not partner:
+        shown = [_INVALID_TOKEN]
+    return {name: {"value": _body(status, name, message, details)} for name, message, details in shown}
 
 
 def build(schema: dict, components: dict, name: str | None = None, depth: int = 0):

@@ -7,13 +7,15 @@ from django.contrib.sessions import middleware as sessions_middleware
 from django.middleware import csrf as csrf_middleware
 
 from api.request_context import REQUEST_ID_MAX_LENGTH, clear_principal, reset_request_id, set_request_id
+from api.versions import version_refusal, version_stamp
 
 # Accept a caller's id only if it is short and harmless to echo into logs and headers.
 _SANE_REQUEST_ID = re.compile(rf"^[A-Za-z0-9._:\-]{{8,{REQUEST_ID_MAX_LENGTH}}}$")
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (the caller's, if sane) and returns it as `X-Request-Id`."""
+    """Gives every request an id (the caller's, if sane) and returns it as `X-Request-Id`; every /api
+    response also names the API version that answered it (`Garmax-Version`)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -24,11 +26,13 @@ class RequestIdMiddleware:
         request.request_id = request_id
         token = set_request_id(request_id)
         try:
-            response = self.get_response(request)
+            # An unknown Garmax-Version is refused before anything runs (api/versions.py).
+            response = version_refusal(request) or self.get_response(request)
         finally:
             reset_request_id(token)
             clear_principal()  # a worker thread's next request must not inherit this caller
         response["X-Request-Id"] = request_id
+        version_stamp(request, response)
         return response
 
 

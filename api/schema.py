@@ -1,5 +1,10 @@
 """OpenAPI extras: the shared error body, documented on every operation, and the Idempotency-Key header;
-the generated document itself for the docs catalogues, and its schemas as plain JSON Schema."""
+the generated document itself for the docs catalogues, and its schemas as plain JSON Schema. The names SDK
+generators read (operationIds, path parameters, enums) are api/schema_names.py's.
+
+The committed copy (sdks/openapi.json) is regenerated with `.venv/bin/python manage.py api_contract --write`;
+tests/config/test_schema_contract.py fails when it drifts from the code.
+"""
 
 import copy
 import functools
@@ -8,7 +13,7 @@ import re
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
-from api import examples
+from api import examples, versions
 from api.idempotency import KEY_PATTERN
 
 
@@ -31,7 +36,8 @@ ERROR_EXAMPLE = OpenApiExample(
 )
 
 _ERROR_DESCRIPTIONS = {
-    "400": "ValidationError: the request is malformed or a field is invalid (see details).",
+    "400": "ValidationError: the request is malformed, a field is invalid (see details) or the "
+    "Garmax-Version header names no known version.",
     "401": "InvalidApiKey (partner endpoints); InvalidToken (a bad or expired JWT) or Unauthorized (none).",
     "403": "InvalidScope, InsufficientCredits or Forbidden.",
     "404": "ResourceNotFound: it does not exist or belongs to another organization.",
@@ -63,6 +69,11 @@ RATE_LIMIT_HEADERS = {
 }
 RETRY_AFTER = {**_INTEGER_HEADER, "description": "Seconds to wait before retrying."}
 REQUEST_ID = {"schema": {"type": "string"}, "description": "This request's id, also in error bodies."}
+API_VERSION = {
+    "schema": {"type": "string", "enum": list(versions.KNOWN)},
+    "description": "The API version that answered: the request's Garmax-Version header, else the "
+    "organization's pinned version, else the newest (/api/docs/changelog).",
+}
 
 
 NO_NUL = "^[^\\u0000]*$"
@@ -134,6 +145,7 @@ def _headers_and_examples(result) -> None:
                         response["description"] = _ERROR_DESCRIPTIONS.get(status, "Error.")
                 headers = response.setdefault("headers", {})
                 headers.setdefault("X-Request-Id", REQUEST_ID)
+                headers.setdefault(versions.HEADER, API_VERSION)
                 if partner:
                     for name, header in RATE_LIMIT_HEADERS.items():
                         headers.setdefault(name, header)
@@ -145,7 +157,9 @@ def _headers_and_examples(result) -> None:
                     if status.startswith("2"):
                         _show(media, examples.response_example(method, path, media["schema"], components))
                     elif "example" not in media and "examples" not in media:
-                        media["example"] = examples.error_example(status)
+                        media["examples"] = examples.error_examples(
+                            status, method=method, path=path, partner=partner
+                        )
 
 
 def add_error_responses(result, generator, request, public):
@@ -270,6 +284,13 @@ def openapi_document() -> dict:
     from drf_spectacular.generators import SchemaGenerator
 
     return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def openapi_document_text() -> str:
+    """The public document as committed in sdks/openapi.json: indented JSON, keys in generation order."""
+    from drf_spectacular.renderers import OpenApiJsonRenderer
+
+    return OpenApiJsonRenderer().render(openapi_document(), renderer_context={"indent": 2}).decode() + "\n"
 
 
 def json_schema(schema: dict, components: dict) -> dict:

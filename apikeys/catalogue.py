@@ -14,6 +14,7 @@ from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.settings import api_settings
 
 from api.schema import openapi_document
+from api.schema_names import partner_path
 from apikeys.operations import operation_name
 from apikeys.partner import PartnerAPIMixin
 from apikeys.permissions import RequiresScope
@@ -33,7 +34,8 @@ def _granted_operations() -> list[tuple[str, dict]]:
         if scope is None:
             continue  # undeclared: RequiresScope closes it to every key
         if api_settings.SCHEMA_COERCE_PATH_PK:
-            path = path.replace("{pk}", "{id}")  # as the OpenAPI document names it
+            path = path.replace("{pk}", "{id}")
+        path = partner_path(path)  # as the OpenAPI document spells its parameters
         documented = document.get(path, {}).get(method.lower(), {})
         operations.append(
             (

@@ -305,7 +305,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.user_rate_limit.UserRateLimit"],
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema_names.AutoSchema",  # operationIds named after resources and actions
     # 2026-01-15T10:30:00Z, with a four-digit year on every platform (config/datetime_format.py).
     "DATETIME_FORMAT": DATETIME_FORMAT,
     "COERCE_DECIMAL_TO_STRING": False,
@@ -347,7 +347,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "webhooks.openapi.document_events",  # webhook payloads (x-webhooks), before enums are named
-        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema_names.partner_names",  # drf-spectacular's enum naming, then ours; path parameters
         "api.schema.add_error_responses",
         "api.schema.valid_values",
     ],

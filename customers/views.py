@@ -42,6 +42,7 @@ class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     lookup_url_kwarg = "externalId"
 
     @extend_schema(
+        operation_id="customers_upsert",  # a create that also updates: SDKs call it upsert
         summary="Create or update a customer by externalId",
         description=(
             "201 when the customer is created, 200 when it already existed and was updated. Fields left out "

@@ -185,7 +185,8 @@ class TryOnViewSet(
         return Response(TryOnSerializer(self.get_object()).data)
 
 
-@extend_schema(tags=["Renderer callbacks"])
+# Internal (the renderer service's, HMAC-signed): out of the partner document and the SDKs generated from it.
+@extend_schema(exclude=True)
 class RenderCallbackView(APIView):
     """Where an asynchronous renderer reports a result. HMAC-signed, not an API-key endpoint."""
 

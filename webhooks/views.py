@@ -63,6 +63,9 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Create a webhook (the secret is shown once)",
+        description="`retryPolicy` sets this endpoint's retries (default: the organization's 5 s, 15 s, "
+        "45 s); `headers` are sent with every delivery (their values are never shown again); `metadata` is "
+        "yours. A receiver answering `webhook-delivery: abort-message` stops the retries of that message.",
         request=WebhookCreateSerializer,
         responses={201: WebhookCreatedSerializer},
     )
@@ -75,6 +78,9 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             url=data["url"],
             events=data["events"],
             description=data["description"],
+            retry_policy=data.get("retryPolicy"),
+            metadata=data.get("metadata"),
+            headers=data.get("headers"),
         )
         return Response(WebhookCreatedSerializer(webhook).data, status=status.HTTP_201_CREATED)
 
@@ -90,7 +96,9 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Update a webhook",
         parameters=[WEBHOOK_ID],
-        description="`isActive: true` re-enables a disabled endpoint and resets its failure count.",
+        description="`isActive: true` re-enables a disabled endpoint and resets its failure count. "
+        "`retryPolicy: null` returns to the organization's policy; `headers` are merged into the current "
+        "ones (a null value removes one); `metadata` is replaced whole.",
         request=WebhookUpdateSerializer,
         responses={200: WebhookSerializer},
     )
@@ -105,6 +113,15 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
             events=data.get("events"),
             description=data.get("description"),
             is_active=data.get("isActive"),
+            **{
+                field: data[name]
+                for name, field in (
+                    ("retryPolicy", "retry_policy"),
+                    ("metadata", "metadata"),
+                    ("headers", "headers"),
+                )
+                if name in data
+            },
         )
         return Response(WebhookSerializer(webhook).data)
 
@@ -139,6 +156,7 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         )
 
     @extend_schema(
+        operation_id="webhookDeliveries_list",  # a cursor page: the derivation would read one object
         summary="List a webhook's deliveries with their attempts",
         parameters=[
             WEBHOOK_ID,

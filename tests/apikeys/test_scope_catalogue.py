@@ -25,8 +25,8 @@ def test_every_scope_is_listed_with_the_operations_the_seed_gives_it():
     scopes = _catalogue()
     assert list(scopes) == list(SCOPES)
     assert ("POST", "/api/v1/cart-tryons") in _operations(scopes["tryon:create"])
-    assert ("POST", "/api/v1/cart-tryons/{id}/cancel") in _operations(scopes["tryon:create"])
-    assert ("GET", "/api/v1/cart-tryons/{id}") in _operations(scopes["tryon:read"])
+    assert ("POST", "/api/v1/cart-tryons/{sessionId}/cancel") in _operations(scopes["tryon:create"])
+    assert ("GET", "/api/v1/cart-tryons/{sessionId}") in _operations(scopes["tryon:read"])
     assert {("POST", "/api/v1/customers"), ("DELETE", "/api/v1/customers/{externalId}")} <= _operations(
         scopes["customers:create"]
     )
@@ -64,8 +64,8 @@ def test_the_catalogue_follows_the_views_declarations(monkeypatch):
     finally:
         monkeypatch.undo()
         catalogue.scope_catalogue.cache_clear()
-    assert ("POST", "/api/v1/cart-tryons/{id}/cancel") in _operations(scopes["tryon:read"])
-    assert ("POST", "/api/v1/cart-tryons/{id}/cancel") not in _operations(scopes["tryon:create"])
+    assert ("POST", "/api/v1/cart-tryons/{sessionId}/cancel") in _operations(scopes["tryon:read"])
+    assert ("POST", "/api/v1/cart-tryons/{sessionId}/cancel") not in _operations(scopes["tryon:create"])
 
 
 def test_what_the_catalogue_says_a_scope_grants_is_what_a_key_with_it_may_call(organization, partner_client):

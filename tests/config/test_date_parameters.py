@@ -66,7 +66,7 @@ EXTREMES = [
 # The names a date or time parameter goes by; the list cursors (startingAfter, endingBefore) are ids.
 DATE_LIKE_NAME = re.compile(r"^(from|to|since|until|date|day|before|after)$|(At|Date|Since|Until|Time)$")
 ISO_TIMESTAMP = re.compile(r'"(\d+)-\d\d-\d\dT\d\d:\d\d')
-PATH_VALUES = {"organization_id": "organization"}
+PATH_VALUES = {"organizationId": "organization"}
 
 
 def _schema() -> dict:
@@ -101,8 +101,8 @@ def test_every_date_parameter_in_the_document_is_declared_with_its_format():
     assert undeclared == []
     covered = {(path, tuple(names)) for _, path, names, _ in found}
     assert ("/api/v1/account/ledger", ("from", "to")) in covered
-    assert ("/api/organizations/{organization_id}/usage", ("from", "to")) in covered
-    assert ("/api/organizations/{organization_id}/logs/requests", ("from", "to")) in covered
+    assert ("/api/organizations/{organizationId}/usage", ("from", "to")) in covered
+    assert ("/api/organizations/{organizationId}/logs/requests", ("from", "to")) in covered
 
 
 def test_every_date_parameter_of_every_endpoint_answers_extremes_with_200_or_a_400_naming_it(
@@ -141,8 +141,8 @@ def test_every_date_parameter_of_every_endpoint_answers_extremes_with_200_or_a_4
 # A body that each operation with a date-time in its request body takes apart from that date (by the
 # operation's method and path in the document); a new one fails the test below until it is here.
 BODY_BASES = {
-    ("post", "/api/organizations/{organization_id}/api-keys"): {"name": "fuzz", "scopes": ["all"]},
-    ("patch", "/api/organizations/{organization_id}/api-keys/{key_id}"): {},
+    ("post", "/api/organizations/{organizationId}/api-keys"): {"name": "fuzz", "scopes": ["all"]},
+    ("patch", "/api/organizations/{organizationId}/api-keys/{keyId}"): {},
     ("post", "/api/v1/customers/exports"): {"format": "csv"},
     ("post", "/api/v1/garments/exports"): {"format": "csv"},
     ("post", "/api/v1/webhooks/{webhookId}/recover"): {},
@@ -180,7 +180,7 @@ def test_every_date_in_a_request_body_answers_extremes_with_success_or_a_400_nam
     by_key, by_jwt = APIClient(), APIClient()
     by_key.credentials(HTTP_X_API_KEY=raw_key)
     by_jwt.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(owner).access_token}")
-    values = {"organization_id": organization.id, "key_id": key.id, "webhookId": webhook.id}
+    values = {"organizationId": organization.id, "keyId": key.id, "webhookId": webhook.id}
     schema = _schema()
 
     found, wrong = [], []

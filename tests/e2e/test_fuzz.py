@@ -83,12 +83,6 @@ values = ["{data["password"]}"]
 [dictionaries.refresh_tokens]
 values = ["{data["refresh"]}"]
 
-# The renderer callback exists only with an asynchronous renderer (404 otherwise, as documented) and is
-# HMAC-signed by the renderer service: nothing a generated request can reach. tests/tryons covers it.
-[[operations]]
-include-path = "/api/internal/tryon-render-callbacks"
-enabled = false
-
 # An invitation's token exists only in the email that carries it (we keep its hash): every generated token
 # is the one 404. tests/organizations/test_team.py accepts real ones.
 [[operations]]
@@ -110,11 +104,11 @@ enabled = false
 # user, the operator, who owns the organization (a 409 for both). tests/organizations/test_team.py adds,
 # removes and leaves over HTTP.
 [[operations]]
-include-name = "POST /api/organizations/{{organization_id}}/members"
+include-name = "POST /api/organizations/{{organizationId}}/members"
 enabled = false
 
 [[operations]]
-include-name = "DELETE /api/organizations/{{organization_id}}/members/{{user_id}}"
+include-name = "DELETE /api/organizations/{{organizationId}}/members/{{userId}}"
 enabled = false
 
 # Deleting runs on a spare webhook (and spare customers, see fuzz_hooks.py): fuzzing DELETE on the objects
@@ -135,47 +129,43 @@ include-path-regex = "/garments/\\\\{{garmentId\\\\}}"
 parameters = {{ "path.garmentId" = "{data["garment_id"]}" }}
 
 [[operations]]
-include-path-regex = "/organizations/\\\\{{id\\\\}}"
-parameters = {{ "path.id" = "{organization_id}" }}
-
-[[operations]]
-include-path-regex = "/organizations/\\\\{{organization_id\\\\}}"
-parameters = {{ "path.organization_id" = "{organization_id}", "path.key_id" = "{spare_key_id}", \
-"path.user_id" = "{data["owner_user_id"]}", "path.invitation_id" = "{data["invitation_id"]}" }}
+include-path-regex = "/organizations/\\\\{{organizationId\\\\}}"
+parameters = {{ "path.organizationId" = "{organization_id}", "path.keyId" = "{spare_key_id}", \
+"path.userId" = "{data["owner_user_id"]}", "path.invitationId" = "{data["invitation_id"]}" }}
 
 [[operations]]
 include-path-regex = "/customers/\\\\{{externalId\\\\}}"
 parameters = {{ "path.externalId" = "{data["external_id"]}" }}
 
 [[operations]]
-include-path-regex = "/garments/imports/\\\\{{id\\\\}}"
-parameters = {{ "path.id" = "{data["garment_import_id"]}" }}
+include-path-regex = "/garments/imports/\\\\{{importId\\\\}}"
+parameters = {{ "path.importId" = "{data["garment_import_id"]}" }}
 
 [[operations]]
-include-path-regex = "/garments/exports/\\\\{{id\\\\}}"
-parameters = {{ "path.id" = "{data["garment_export_id"]}" }}
+include-path-regex = "/garments/exports/\\\\{{exportId\\\\}}"
+parameters = {{ "path.exportId" = "{data["garment_export_id"]}" }}
 
 [[operations]]
-include-path-regex = "/customers/imports/\\\\{{id\\\\}}"
-parameters = {{ "path.id" = "{data["import_id"]}" }}
+include-path-regex = "/customers/imports/\\\\{{importId\\\\}}"
+parameters = {{ "path.importId" = "{data["import_id"]}" }}
 
 [[operations]]
-include-path-regex = "/customers/exports/\\\\{{id\\\\}}"
-parameters = {{ "path.id" = "{data["export_id"]}" }}
+include-path-regex = "/customers/exports/\\\\{{exportId\\\\}}"
+parameters = {{ "path.exportId" = "{data["export_id"]}" }}
 
 # Cancelling a finished session is a 409 (its handler's refusal), and the bound session finishes within a
 # second; cancelling a cancelled session answers it again (200), so cancel is bound to one cancelled up front.
 [[operations]]
-include-path-regex = "/cart-tryons/\\\\{{id\\\\}}/cancel$"
-parameters = {{ "path.id" = "{data["cancelled_session_id"]}" }}
+include-path-regex = "/cart-tryons/\\\\{{sessionId\\\\}}/cancel$"
+parameters = {{ "path.sessionId" = "{data["cancelled_session_id"]}" }}
 
 [[operations]]
-include-path-regex = "/cart-tryons/\\\\{{id\\\\}}$"
-parameters = {{ "path.id" = "{data["session_id"]}" }}
+include-path-regex = "/cart-tryons/\\\\{{sessionId\\\\}}$"
+parameters = {{ "path.sessionId" = "{data["session_id"]}" }}
 
 [[operations]]
-include-path-regex = "/v1/tryons/\\\\{{id\\\\}}"
-parameters = {{ "path.id" = "{data["tryon_id"]}" }}
+include-path-regex = "/v1/tryons/\\\\{{tryonId\\\\}}"
+parameters = {{ "path.tryonId" = "{data["tryon_id"]}" }}
 
 [[operations]]
 include-path-regex = "/webhooks/\\\\{{webhookId\\\\}}"
