@@ -11,8 +11,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,6 +19,7 @@ from api.errors import Conflict, ResourceNotFound, ValidationError
 from organizations.access import role_check
 from organizations.models import Invitation, MemberEvent, Membership, Organization
 from organizations.roles import Permission, Role
+from organizations.services.signup import new_account_password_check
 
 Action = MemberEvent.Action
 INVITATION_TTL = timedelta(hours=72)
@@ -262,14 +261,9 @@ def _new_user(email: str, password: str | None):
         raise ValidationError(
             "Choose a password: this email has no GarmaxAI account yet.", details={"password": ["Required."]}
         )
+    new_account_password_check(email=email, password=password)
     User = get_user_model()
     candidate = User(username=email[:150], email=email)
-    try:
-        validate_password(password, user=candidate)
-    except DjangoValidationError as exc:
-        raise ValidationError(
-            "Choose a stronger password.", details={"password": list(exc.messages)}
-        ) from None
     if User.objects.filter(username=candidate.username).exists():
         candidate.username = f"{email[:120]}-{secrets.token_hex(4)}"
     candidate.set_password(password)

@@ -80,8 +80,9 @@ def _account_exists(email: str) -> bool:
     return get_user_model().objects.filter(Q(email__iexact=email) | Q(username__iexact=email)).exists()
 
 
-def signup_password_check(*, email: str, password: str) -> None:
-    """Django's password validators (AUTH_PASSWORD_VALIDATORS) for the account this email would get."""
+def new_account_password_check(*, email: str, password: str) -> None:
+    """Django's password validators (AUTH_PASSWORD_VALIDATORS) for the account this email would get (a
+    signup's, or an invitation's new member's)."""
     candidate = get_user_model()(username=email, email=email)
     try:
         validate_password(password, user=candidate)
@@ -98,7 +99,7 @@ def signup_request_create(*, email: str, password: str, organization_name: str) 
     account is the email task's business, so this call does the same work and writes the same row either
     way. Rate limits are the caller's (organizations.signup_limits)."""
     email = email_normalize(email)
-    signup_password_check(email=email, password=password)
+    new_account_password_check(email=email, password=password)
     with transaction.atomic():
         signup = SignupRequest.objects.create(
             kind=Kind.VERIFICATION,
@@ -290,7 +291,7 @@ def signup_with_invitation(*, token: str, password: str, organization_name: str)
     found = SignupRequest.objects.filter(token_hash=_token_hash(token or ""), kind=Kind.INVITATION).first()
     if found is None or found.used_at is not None or found.expires_at <= timezone.now():
         raise _refused("invitation")
-    signup_password_check(email=found.email, password=password)
+    new_account_password_check(email=found.email, password=password)
     with transaction.atomic():
         signup = _claimed(token=token, kind=Kind.INVITATION, what="invitation")
         user = _user_create(email=signup.email, password_hash=make_password(password))
@@ -322,7 +323,7 @@ def signup_submit(
     if mode != "open":
         raise Forbidden(INVITE_ONLY_MESSAGE, details={"signup": "invite"})
     email = email_normalize(email or "")
-    signup_password_check(email=email, password=password)
+    new_account_password_check(email=email, password=password)
     signup_limits.signup_attempt_count(address=address, domain=email_domain(email))
     signup_request_create(email=email, password=password, organization_name=organization_name)
     return email
