@@ -12,13 +12,11 @@ every web process checks in the same cache round trip, so a revoked key fails on
 Private Django and redis-py internals used here and in infrastructure/shared_cache.py: see UPGRADING.md.
 """
 
-import functools
 import hmac
 import re
 import string
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import bcrypt
 from django.conf import settings
@@ -28,13 +26,15 @@ from api.credentials import API_KEY_PREFIX_PATTERN, LIVE_KEY_PREFIX, TEST_KEY_PR
 from api.errors import InvalidApiKey
 from apikeys import guard
 from apikeys.models import ApiKey
+from apikeys.principal import ENTRY_SEPARATORS, ApiKeyPrincipal, principal_from_entry
 from apikeys.ratelimit import (
     GCRA_LUA_FUNCTION,
-    PERIOD_SECONDS,
+    WINDOWS_LUA_FUNCTION,
     RateLimitDecision,
-    bucket_key,
-    decision_from,
-    rate_limit_hit,
+    month_end_ms,
+    window_keys,
+    windows_decision,
+    windows_hit,
 )
 from infrastructure.shared_cache import (
     redis_hot_client,
@@ -64,84 +64,6 @@ _BLOCKED_MESSAGES = {
     BLOCKED_REVOKED: "API key has been revoked.",
     BLOCKED_SUSPENDED: "The organization for this API key is suspended.",
 }
-_ENTRY_SEPARATORS = 8  # nine fields; an entry of another shape predates this format and is re-verified
-
-
-@dataclass(frozen=True)
-class ApiKeyPrincipal:
-    """Who is calling: the verified key, as remembered in the cache. Used as request.user and request.auth.
-
-    `organization_id` is the organization whose data the key acts on: for a test key, the sandbox twin of
-    its organization (organizations.services.organization_sandbox), which is what keeps the modes apart.
-    """
-
-    key_id: str
-    key_prefix: str
-    organization_id: str
-    scopes: tuple[str, ...]
-    rate_limit: int
-    expires_at: float | None  # unix seconds
-    version: int = 1
-    mode: str = "live"
-    # Per-operation limits (requests per minute), e.g. (("cart-tryons:create", 10),).
-    endpoint_limits: tuple[tuple[str, int], ...] = ()
-
-    is_authenticated = True
-    is_staff = False
-    pk = None
-
-    @property
-    def livemode(self) -> bool:
-        return self.mode == "live"
-
-    def endpoint_limit(self, operation: str) -> int | None:
-        for name, limit in self.endpoint_limits:
-            if name == operation:
-                return limit
-        return None
-
-    def as_cache_entry(self) -> str:
-        """`limit|expiresMs|version|keyId|keyPrefix|organizationId|scope,scope|mode|op=n;op=n`: the admission
-        script reads the first three fields inside Redis, so they lead; none of the fields can contain `|`
-        (operation names are `resource:action`, checked when a key is created or changed)."""
-        expires_ms = "" if self.expires_at is None else str(int(self.expires_at * 1000))
-        return "|".join(
-            [
-                str(self.rate_limit),
-                expires_ms,
-                str(self.version),
-                self.key_id,
-                self.key_prefix,
-                self.organization_id,
-                ",".join(self.scopes),
-                self.mode,
-                ";".join(f"{name}={limit}" for name, limit in self.endpoint_limits),
-            ]
-        )
-
-    @classmethod
-    def from_cache_entry(cls, entry: str) -> "ApiKeyPrincipal":
-        limit, expires_ms, version, key_id, key_prefix, organization_id, scopes, mode, limits = entry.split(
-            "|"
-        )
-        return cls(
-            key_id=key_id,
-            key_prefix=key_prefix,
-            organization_id=organization_id,
-            scopes=tuple(scopes.split(",")) if scopes else (),
-            rate_limit=int(limit),
-            expires_at=int(expires_ms) / 1000 if expires_ms else None,
-            version=int(version),
-            mode=mode,
-            endpoint_limits=tuple(
-                (name, int(value)) for name, value in (item.split("=") for item in limits.split(";") if item)
-            ),
-        )
-
-
-# An entry fully determines its principal, so each process parses a given entry once. Revocation and
-# expiry do not depend on this: they are checked against Redis on every request.
-_principal_from_entry = functools.lru_cache(maxsize=4096)(ApiKeyPrincipal.from_cache_entry)
 
 
 def _unknown_address() -> str:
@@ -172,9 +94,9 @@ def version_cache_key(key_prefix: str) -> str:
 
 def _entry_current(entry: str, floor: str | None) -> bool:
     """An entry of this format whose version is not older than the key's last change."""
-    if not entry[:1].isdigit() or entry.count("|") != _ENTRY_SEPARATORS:
+    if not entry[:1].isdigit() or entry.count("|") != ENTRY_SEPARATORS:
         return False
-    return floor is None or int(entry.split("|", 3)[2]) >= int(floor)
+    return floor is None or int(entry.split("|", 6)[5]) >= int(floor)
 
 
 @requires_shared_cache
@@ -219,16 +141,18 @@ def _key_prefix_of(raw_key: str | None) -> str:
 
 
 # The partner hot path in one Redis round trip: tombstone, verified entry, expiry (on Redis's clock)
-# and the GCRA step, in that order, so a refused key is never counted against the rate limit. An entry
+# and every window of the key (apikeys.ratelimit.WINDOWS_LUA_FUNCTION: minute, hour, day, monthly quota), in
+# that order, so a refused key is never counted against its limits. An entry
 # cached before the key's last change (its version is below the key's version marker) is "unverified",
 # "unverified contended" when a bcrypt turn of its prefix is taken (apikeys.guard: checks running or spaced
 # out), so the slow path asks for the turn before spending a query.
-# KEYS: verified entry, tombstone, rate-limit bucket, version marker, the prefix's two turns.
-# ARGV: the rate-limit period in ms.
-# The answer is one string (a single bulk reply parses faster than a list of six): a word when the key
-# is refused or unknown, else "allowed remaining retryMs resetMs nowMs entry".
+# KEYS: verified entry, tombstone, minute bucket, version marker, the prefix's two turns, hour and day
+# buckets, this month's quota count. ARGV: when this month ends (unix ms).
+# The answer is one string (a single bulk reply parses faster than a list of seven): a word when the key
+# is refused or unknown, else "allowed window remaining retryMs resetMs nowMs entry".
 _ADMIT_LUA = (
     GCRA_LUA_FUNCTION
+    + WINDOWS_LUA_FUNCTION
     + """
 local function unverified()
   if redis.call('EXISTS', KEYS[5], KEYS[6]) > 0 then return 'unverified contended' end
@@ -238,14 +162,16 @@ local blocked = redis.call('GET', KEYS[2])
 if blocked then return 'blocked ' .. blocked end
 local entry = redis.call('GET', KEYS[1])
 if not entry then return unverified() end
-local limit, expires, version = string.match(entry, '^(%d+)|(%d*)|(%d+)|')
-if not limit then return unverified() end
+local minute, hour, day, quota, expires, version =
+  string.match(entry, '^(%d+)|(%d+)|(%d+)|(%d*)|(%d*)|(%d+)|')
+if not minute then return unverified() end
 local floor = redis.call('GET', KEYS[4])
 if floor and tonumber(version) < tonumber(floor) then return unverified() end
 local now = redis_now_ms()
 if expires ~= '' and tonumber(expires) <= now then return 'expired' end
-local step = gcra_step(KEYS[3], tonumber(limit), tonumber(ARGV[1]), now)
-return string.format('%d %d %d %d %d %s', step[1], step[2], step[3], step[4], now, entry)
+local limits = {tonumber(minute), tonumber(hour), tonumber(day)}
+local step = windows_step({KEYS[3], KEYS[7], KEYS[8]}, limits, KEYS[9], quota, tonumber(ARGV[1]), now)
+return string.format('%d %d %d %d %d %d %s', step[1], step[2], step[3], step[4], step[5], now, entry)
 """
 )
 _admit_script = None
@@ -255,49 +181,60 @@ _admit_script = None
 def apikey_admit(
     raw_key: str | None, *, address: Callable[[], str] = _unknown_address
 ) -> tuple[ApiKeyPrincipal, RateLimitDecision]:
-    """Authenticate a partner request and count it against the key's rate limit.
+    """Authenticate a partner request and count it against every window of the key's limits.
 
-    The same guarantees as apikey_authenticate followed by rate_limit_hit, in one Redis round trip for
+    The same guarantees as apikey_authenticate followed by windows_hit, in one Redis round trip for
     a key verified before: a revoked, suspended or expired key is refused (401) and not counted; the
-    count is atomic across processes. A key not verified yet takes the slow path (one query, one bcrypt
+    count is atomic across processes, and a request any window refuses is counted in none. A key not
+    verified yet takes the slow path (one query, one bcrypt
     in its prefix's turn, or 429 at once when the turn is taken: see apikey_authenticate) and is then
-    counted in a second round trip. The returned decision may refuse
-    the request; raising 429 is the caller's job, after the headers are attached. 503 when Redis is
-    unreachable.
+    counted in a second round trip. The returned decision (the tightest window, or the one that refused)
+    may refuse the request; raising 429 is the caller's job, after the headers are attached. 503 when
+    Redis is unreachable.
     """
     client = redis_hot_client()
     if client is None:
         principal = apikey_authenticate(raw_key, address=address)
-        return principal, rate_limit_hit(key_id=principal.key_prefix, limit=principal.rate_limit)
+        return principal, windows_hit(key_prefix=principal.key_prefix, windows=principal.windows)
     key_prefix = _key_prefix_of(raw_key)
     verified_key = verified_cache_key(raw_key)
     global _admit_script
     if _admit_script is None:
         _admit_script = client.register_script(_ADMIT_LUA)
+    minute_key, hour_key, day_key, quota_key = window_keys(key_prefix)
     result = _admit_script(
         keys=[
             verified_key,
             blocked_cache_key(key_prefix),
-            bucket_key(key_prefix),
+            minute_key,
             version_cache_key(key_prefix),
             *guard.turn_keys(key_prefix),
+            hour_key,
+            day_key,
+            quota_key,
         ],
-        args=[PERIOD_SECONDS * 1000],
+        args=[month_end_ms()],
         client=client,
     )
     answer = result.decode()
     if answer[0].isdigit():
-        allowed, remaining, retry_ms, reset_ms, now_ms, entry = answer.split(" ")
-        principal = _principal_from_entry(entry)
-        decision = decision_from(
-            principal.rate_limit, allowed == "1", int(remaining), int(retry_ms), int(reset_ms), int(now_ms)
+        allowed, window, remaining, retry_ms, reset_ms, now_ms, entry = answer.split(" ")
+        principal = principal_from_entry(entry)
+        decision = windows_decision(
+            principal.windows,
+            allowed == "1",
+            window,
+            int(remaining),
+            int(retry_ms),
+            int(reset_ms),
+            int(now_ms),
         )
         return principal, decision
     if answer.startswith("unverified"):
         contended = answer == "unverified contended"
         principal = _verify_slow(raw_key, key_prefix, verified_key, address, contended=contended)
-        # The bucket is named by the key's prefix, as in the script above.
-        return principal, rate_limit_hit(key_id=key_prefix, limit=principal.rate_limit)
+        # The buckets are named by the key's prefix, as in the script above.
+        return principal, windows_hit(key_prefix=key_prefix, windows=principal.windows)
     if answer == "expired":
         raise InvalidApiKey("API key has expired.")
     reason = answer.removeprefix("blocked ")
@@ -328,7 +265,7 @@ def _verify_slow(
             address=address(),
             verified_key=verified_key,
             proof_key=proof_key,
-            entry_separators=_ENTRY_SEPARATORS,
+            entry_separators=ENTRY_SEPARATORS,
         )
 
     turn = take_turn() if contended else None
@@ -361,7 +298,7 @@ def _verified_remember(key: ApiKey, verified_key: str, proof_key: str) -> ApiKey
 
 
 def _principal_from_cached(entry: str) -> ApiKeyPrincipal:
-    principal = _principal_from_entry(entry)
+    principal = principal_from_entry(entry)
     if principal.expires_at is not None and principal.expires_at <= time.time():
         raise InvalidApiKey("API key has expired.")
     return principal
@@ -385,6 +322,9 @@ def _principal_after_check(key: ApiKey) -> ApiKeyPrincipal:
         organization_id=organization_id,
         scopes=tuple(key.scopes),
         rate_limit=key.effective_rate_limit,
+        rate_limit_per_hour=key.effective_rate_limit_per_hour,
+        rate_limit_per_day=key.effective_rate_limit_per_day,
+        monthly_quota=key.monthly_quota,
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
         version=key.version,
         mode=key.mode,

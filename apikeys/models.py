@@ -1,3 +1,5 @@
+import math
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -28,6 +30,17 @@ class ApiKey(models.Model):
     scopes = models.JSONField(default=list)
     rate_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Requests per minute; empty = default"
+    )
+    # The hour and day windows beside rate_limit's minute, and an optional monthly quota (README, "Rate
+    # limits per minute, hour and day"); empty = RATE_LIMIT_PER_HOUR_DEFAULT / _PER_DAY_DEFAULT, no quota.
+    rate_limit_per_hour = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Requests per hour; empty = default"
+    )
+    rate_limit_per_day = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Requests per day; empty = default"
+    )
+    monthly_quota = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Requests per calendar month (UTC); empty = no quota"
     )
     # Per-operation limits on top of rate_limit, e.g. {"cart-tryons:create": 10} requests per minute.
     endpoint_limits = models.JSONField(default=dict, blank=True)
@@ -85,6 +98,21 @@ class ApiKey(models.Model):
     @property
     def effective_rate_limit(self) -> int:
         return self.rate_limit or settings.API_KEY_DEFAULT_RATE_LIMIT
+
+    @property
+    def effective_rate_limit_per_hour(self) -> int:
+        """Requests per hour; 0 = no hourly limit (only when the deployment's default says so)."""
+        return self.rate_limit_per_hour or self._window_default(settings.RATE_LIMIT_PER_HOUR_DEFAULT)
+
+    @property
+    def effective_rate_limit_per_day(self) -> int:
+        return self.rate_limit_per_day or self._window_default(settings.RATE_LIMIT_PER_DAY_DEFAULT)
+
+    def _window_default(self, default: int) -> int:
+        # The defaults keep their ratio to the per-minute default (60 : 1,000 : 10,000): a key whose rateLimit
+        # was raised gets its hour and day raised alike, never lowered below the defaults.
+        minute_default = settings.API_KEY_DEFAULT_RATE_LIMIT
+        return max(default, math.ceil(default * self.effective_rate_limit / minute_default)) if default else 0
 
 
 class ApiKeyEvent(models.Model):

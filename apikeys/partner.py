@@ -2,8 +2,9 @@
 
 Order on each request: refuse a method the route does not support (405, for every caller: it says
 nothing about the key or the tenant, and a scope error would send a partner hunting for the wrong
-fix), authenticate the key (401), count it against the key's rate limit and then against the key's
-limit for this operation if it has one (429 naming the limit hit), check the action's scope (403), run
+fix), authenticate the key (401), count it against the key's limits per minute, hour and day and its
+monthly quota, then against the key's limit for this operation if it has one (429 naming the limit and
+the window hit), check the action's scope (403), run
 the view. The rate limit comes before the scope check so refused requests
 count too and carry the X-RateLimit-* headers like every other response to an authenticated key. Every
 response to an authenticated key, errors included, is recorded for usage statistics.
@@ -24,7 +25,7 @@ from apikeys.admission import ApiKeyPrincipal
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.operations import operation_name
 from apikeys.permissions import RequiresScope
-from apikeys.ratelimit import rate_limit_headers_set, rate_limit_hit
+from apikeys.ratelimit import MONTH, rate_limit_headers_set, rate_limit_hit, windows_hit
 
 # Renderers keep no per-request state, so one instance serves every request of the process.
 _JSON_RENDERER = JSONRenderer()
@@ -90,8 +91,8 @@ class PartnerAPIMixin(IdempotentPostMixin):
             # Counted while authenticating (same Redis round trip); refused here, before the scope check.
             decision = getattr(request, "rate_limit", None)
             if decision is None:
-                decision = request.rate_limit = rate_limit_hit(
-                    key_id=principal.key_prefix, limit=principal.rate_limit
+                decision = request.rate_limit = windows_hit(
+                    key_prefix=principal.key_prefix, windows=principal.windows
                 )
             if not decision.allowed:
                 raise _rate_limit_exceeded(decision, limited_by="key")
@@ -143,8 +144,17 @@ class PartnerAPIMixin(IdempotentPostMixin):
 
 def _rate_limit_exceeded(decision, *, limited_by: str) -> RateLimitExceeded:
     scope = "" if limited_by == "key" else f" for {limited_by}"
+    if decision.window == MONTH:
+        message = f"Monthly quota of {decision.limit} requests used up; it renews at the start of next month."
+    else:
+        message = f"Rate limit of {decision.limit} requests per {decision.window}{scope} exceeded."
     return RateLimitExceeded(
-        f"Rate limit of {decision.limit} requests per minute{scope} exceeded.",
-        details={"limit": decision.limit, "limitedBy": limited_by, "retryAfter": decision.retry_after},
+        message,
+        details={
+            "limit": decision.limit,
+            "limitedBy": limited_by,
+            "window": decision.window,
+            "retryAfter": decision.retry_after,
+        },
         headers={"Retry-After": str(decision.retry_after)},
     )

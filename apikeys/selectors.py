@@ -11,6 +11,7 @@ from api.errors import ValidationError
 from api.timestamps import timestamp_text
 from apikeys.admission import ApiKeyPrincipal
 from apikeys.models import ApiKey
+from apikeys.ratelimit import MONTH, WindowState, windows_peek
 from organizations.models import CreditLedgerEntry, Organization, credits_number
 
 # Parts of GET /v1/account that apps above keys add (tryons: what this deployment renders), registered in
@@ -28,7 +29,12 @@ ACCOUNT_EXAMPLE = {
         "mode": "live",
         "scopes": ["all"],
         "rateLimit": 60,
+        "rateLimitPerHour": 1000,
+        "rateLimitPerDay": 10000,
+        "monthlyQuota": 50000,
+        "monthlyQuotaRemaining": 41250,
         "endpointLimits": {"cart-tryons:create": 10},
+        "window": "minute",
         "remaining": 59,
         "resetAt": 1768473060,
         "expiresAt": None,
@@ -70,7 +76,12 @@ def account_for_key(*, principal: ApiKeyPrincipal, rate_limit) -> dict:
             "mode": principal.mode,
             "scopes": list(principal.scopes),
             "rateLimit": principal.rate_limit,
+            "rateLimitPerHour": principal.rate_limit_per_hour,
+            "rateLimitPerDay": principal.rate_limit_per_day,
+            "monthlyQuota": principal.monthly_quota,
+            "monthlyQuotaRemaining": _quota_remaining(principal, rate_limit),
             "endpointLimits": dict(principal.endpoint_limits),
+            "window": rate_limit.window if rate_limit else None,
             "remaining": rate_limit.remaining if rate_limit else None,
             "resetAt": rate_limit.reset_at if rate_limit else None,
             "expiresAt": (
@@ -81,6 +92,43 @@ def account_for_key(*, principal: ApiKeyPrincipal, rate_limit) -> dict:
         },
         **{name: build(principal) for name, (build, _) in _account_sections.items()},
     }
+
+
+def _quota_remaining(principal: ApiKeyPrincipal, rate_limit) -> int | None:
+    """What is left of the key's monthly quota, this request counted (None: the key has no quota)."""
+    if principal.monthly_quota is None:
+        return None
+    if rate_limit is not None and rate_limit.window == MONTH:
+        return rate_limit.remaining
+    states = windows_peek(key_prefix=principal.key_prefix, windows=principal.windows)
+    return next(state.remaining for state in states if state.window == MONTH)
+
+
+def key_rate_limits(*, principal: ApiKeyPrincipal) -> dict:
+    """Every window of the calling key as it stands (this request counted; nothing else is), and each of
+    its per-operation limits (not counted by this request, which is no such operation)."""
+    states = windows_peek(
+        key_prefix=principal.key_prefix, windows=principal.windows, operations=principal.endpoint_limits
+    )
+    operations = {name for name, _ in principal.endpoint_limits}
+    windows = [state for state in states if state.window not in operations]
+    tightest = min(windows, key=lambda state: state.remaining)
+    return {
+        "keyId": principal.key_id,
+        "keyPrefix": principal.key_prefix,
+        "tightest": tightest.window,
+        "windows": [_window_figures(state) for state in windows],
+        "operations": [
+            {"operation": state.window, **_window_figures(state, named=False)}
+            for state in states
+            if state.window in operations
+        ],
+    }
+
+
+def _window_figures(state: WindowState, *, named: bool = True) -> dict:
+    figures = {"limit": state.limit, "remaining": state.remaining, "resetAt": state.reset_at}
+    return {"window": state.window, **figures} if named else figures
 
 
 def account_ledger(*, principal: ApiKeyPrincipal, params) -> QuerySet:

@@ -2,14 +2,30 @@ from django.conf import settings
 from rest_framework import serializers
 
 from api.text import NameField
+from apikeys.limits import MONTHLY_QUOTA_MAX, WINDOW_MAX_FACTORS
 from apikeys.models import ApiKey, ApiKeyEvent
+from apikeys.ratelimit import WINDOW_NAMES
 from apikeys.scopes import SCOPES
 from organizations.serializers import STAFF_ACTOR
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
     keyPrefix = serializers.CharField(source="key_prefix", read_only=True)
-    rateLimit = serializers.IntegerField(source="effective_rate_limit", read_only=True)
+    rateLimit = serializers.IntegerField(
+        source="effective_rate_limit", read_only=True, help_text="Requests per minute."
+    )
+    rateLimitPerHour = serializers.IntegerField(
+        source="effective_rate_limit_per_hour", read_only=True, help_text="Requests per hour; 0 = no limit."
+    )
+    rateLimitPerDay = serializers.IntegerField(
+        source="effective_rate_limit_per_day", read_only=True, help_text="Requests per day; 0 = no limit."
+    )
+    monthlyQuota = serializers.IntegerField(
+        source="monthly_quota",
+        read_only=True,
+        allow_null=True,
+        help_text="Requests per calendar month (UTC); null = no quota.",
+    )
     expiresAt = serializers.DateTimeField(source="expires_at", read_only=True, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     lastUsedAt = serializers.DateTimeField(source="last_used_at", read_only=True, allow_null=True)
@@ -39,6 +55,9 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "keyPrefix",
             "scopes",
             "rateLimit",
+            "rateLimitPerHour",
+            "rateLimitPerDay",
+            "monthlyQuota",
             "endpointLimits",
             "status",
             "replacedBy",
@@ -58,6 +77,27 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     rateLimit = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=settings.API_KEY_MAX_RATE_LIMIT
     )
+    rateLimitPerHour = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=settings.API_KEY_MAX_RATE_LIMIT * WINDOW_MAX_FACTORS["rateLimitPerHour"],
+        help_text="Requests per hour; null = the default (RATE_LIMIT_PER_HOUR_DEFAULT).",
+    )
+    rateLimitPerDay = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=settings.API_KEY_MAX_RATE_LIMIT * WINDOW_MAX_FACTORS["rateLimitPerDay"],
+        help_text="Requests per day; null = the default (RATE_LIMIT_PER_DAY_DEFAULT).",
+    )
+    monthlyQuota = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MONTHLY_QUOTA_MAX,
+        help_text="Requests per calendar month (UTC); null = no quota.",
+    )
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
     mode = serializers.ChoiceField(
         choices=ApiKey.Mode.values,
@@ -72,7 +112,8 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 
 
 class ApiKeyUpdateSerializer(serializers.Serializer):
-    """Every field optional; null rateLimit means the default, null expiresAt means never."""
+    """Every field optional; a null rate limit means the default, a null monthlyQuota none, a null expiresAt
+    never."""
 
     name = NameField(max_length=120, required=False)
     scopes = serializers.ListField(
@@ -83,6 +124,27 @@ class ApiKeyUpdateSerializer(serializers.Serializer):
     )
     rateLimit = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=settings.API_KEY_MAX_RATE_LIMIT
+    )
+    rateLimitPerHour = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=settings.API_KEY_MAX_RATE_LIMIT * WINDOW_MAX_FACTORS["rateLimitPerHour"],
+        help_text="Requests per hour; null = the default (RATE_LIMIT_PER_HOUR_DEFAULT).",
+    )
+    rateLimitPerDay = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=settings.API_KEY_MAX_RATE_LIMIT * WINDOW_MAX_FACTORS["rateLimitPerDay"],
+        help_text="Requests per day; null = the default (RATE_LIMIT_PER_DAY_DEFAULT).",
+    )
+    monthlyQuota = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MONTHLY_QUOTA_MAX,
+        help_text="Requests per calendar month (UTC); null = no quota.",
     )
     expiresAt = serializers.DateTimeField(
         required=False,
@@ -146,3 +208,44 @@ class ScopeSerializer(serializers.Serializer):
 
 class ScopeCatalogueSerializer(serializers.Serializer):
     scopes = ScopeSerializer(many=True)
+
+
+class WindowFiguresSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(help_text="Requests the window admits.")
+    remaining = serializers.IntegerField(help_text="Requests it would admit now.")
+    resetAt = serializers.IntegerField(help_text="Unix seconds when it is full again.")
+
+
+class KeyWindowSerializer(WindowFiguresSerializer):
+    window = serializers.ChoiceField(choices=WINDOW_NAMES)
+
+
+class OperationWindowSerializer(WindowFiguresSerializer):
+    operation = serializers.CharField(help_text="`<resource>:<action>`, requests per minute.")
+
+
+class RateLimitStatusSerializer(serializers.Serializer):
+    keyId = serializers.CharField()
+    keyPrefix = serializers.CharField()
+    tightest = serializers.CharField(
+        help_text="The window with the fewest requests left (what X-RateLimit-* report): minute, hour, day "
+        "or month."
+    )
+    windows = KeyWindowSerializer(
+        many=True, help_text="minute, hour and day (those with a limit), then month."
+    )
+    operations = OperationWindowSerializer(many=True, help_text="The key's per-operation limits.")
+
+
+RATE_LIMIT_STATUS_EXAMPLE = {
+    "keyId": "key_9f8e7d6c5b4a",
+    "keyPrefix": "gx_live_ab12cd34",
+    "tightest": "minute",
+    "windows": [
+        {"window": "minute", "limit": 60, "remaining": 59, "resetAt": 1768473001},
+        {"window": "hour", "limit": 1000, "remaining": 870, "resetAt": 1768473468},
+        {"window": "day", "limit": 10000, "remaining": 8702, "resetAt": 1768477736},
+        {"window": "month", "limit": 50000, "remaining": 41250, "resetAt": 1769904000},
+    ],
+    "operations": [{"operation": "cart-tryons:create", "limit": 10, "remaining": 10, "resetAt": 1768473000}],
+}

@@ -11,7 +11,6 @@ import secrets
 from datetime import datetime, timedelta
 
 import bcrypt
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,7 +35,7 @@ from apikeys.admission import (
     verified_cache_key,
     version_cache_key,
 )
-from apikeys.catalogue import partner_operations
+from apikeys.limits import validate_endpoint_limits, validate_rate_limit, validate_window_limit
 from apikeys.models import ApiKey, ApiKeyEvent
 from apikeys.scopes import SCOPES
 from infrastructure.shared_cache import requires_shared_cache, shared_delete_many, shared_set_many
@@ -80,41 +79,6 @@ def validate_scopes(scopes) -> list[str]:
     return sorted(set(scopes))
 
 
-def validate_rate_limit(rate_limit, field: str = "rateLimit") -> int | None:
-    if rate_limit is None:
-        return None
-    if isinstance(rate_limit, bool) or not isinstance(rate_limit, int):
-        raise ValidationError(details={field: ["Must be an integer."]})
-    if not 1 <= rate_limit <= settings.API_KEY_MAX_RATE_LIMIT:
-        raise ValidationError(details={field: [f"Must be between 1 and {settings.API_KEY_MAX_RATE_LIMIT}."]})
-    return rate_limit
-
-
-def validate_endpoint_limits(limits) -> dict[str, int]:
-    """`{"cart-tryons:create": 10}`: requests per minute for partner operations (apikeys/operations.py)."""
-    if limits is None:
-        return {}
-    if not isinstance(limits, dict):
-        raise ValidationError(
-            details={"endpointLimits": ["Must be an object of operation: requests per minute."]}
-        )
-    known = partner_operations()
-    errors = {}
-    for operation, limit in limits.items():
-        if operation not in known:
-            errors[f"endpointLimits.{operation}"] = [
-                f"Unknown operation. Known operations: {', '.join(sorted(known))}."
-            ]
-            continue
-        try:
-            validate_rate_limit(limit, field="limit")
-        except ValidationError as exc:
-            errors[f"endpointLimits.{operation}"] = exc.details["limit"]
-    if errors:
-        raise ValidationError(details=errors)
-    return dict(sorted(limits.items()))
-
-
 def _expiry_check(expires_at: datetime | None) -> None:
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError(details={"expiresAt": ["Must be in the future."]})
@@ -131,14 +95,21 @@ def apikey_create(
     mode: str = ApiKey.Mode.LIVE,
     endpoint_limits: dict[str, int] | None = None,
     rolled_from: ApiKey | None = None,
+    rate_limit_per_hour: int | None = None,
+    rate_limit_per_day: int | None = None,
+    monthly_quota: int | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret, which is never stored and never shown again.
 
     A test key (`gx_test_…`) acts as the organization's sandbox, created with its first test key.
+    Limits left None take the defaults (RATE_LIMIT_PER_HOUR_DEFAULT, …); a None quota is no quota.
     """
     scopes = validate_scopes(scopes)
     _expiry_check(expires_at)
     rate_limit = validate_rate_limit(rate_limit)
+    rate_limit_per_hour = validate_window_limit(rate_limit_per_hour, "rateLimitPerHour")
+    rate_limit_per_day = validate_window_limit(rate_limit_per_day, "rateLimitPerDay")
+    monthly_quota = validate_window_limit(monthly_quota, "monthlyQuota")
     endpoint_limits = validate_endpoint_limits(endpoint_limits)
     if mode not in ApiKey.Mode.values:
         raise ValidationError(details={"mode": [f"Must be one of {', '.join(ApiKey.Mode.values)}."]})
@@ -159,6 +130,9 @@ def apikey_create(
                     key_hash=key_hash,
                     scopes=scopes,
                     rate_limit=rate_limit,
+                    rate_limit_per_hour=rate_limit_per_hour,
+                    rate_limit_per_day=rate_limit_per_day,
+                    monthly_quota=monthly_quota,
                     endpoint_limits=endpoint_limits,
                     expires_at=expires_at,
                     created_by=actor,
@@ -180,6 +154,9 @@ _UPDATABLE = {
     "name": "name",
     "scopes": "scopes",
     "rateLimit": "rate_limit",
+    "rateLimitPerHour": "rate_limit_per_hour",
+    "rateLimitPerDay": "rate_limit_per_day",
+    "monthlyQuota": "monthly_quota",
     "expiresAt": "expires_at",
     "endpointLimits": "endpoint_limits",
 }
@@ -191,8 +168,9 @@ def _json_value(value):
 
 @requires_shared_cache
 def apikey_update(*, key: ApiKey, data: dict, actor=None) -> ApiKey:
-    """Change a key's name, scopes, rateLimit (null = the default), expiresAt (null = never) or
-    endpointLimits, effective from the next request on every web process.
+    """Change a key's name, scopes, rateLimit / rateLimitPerHour / rateLimitPerDay (null = the default),
+    monthlyQuota (null = none), expiresAt (null = never) or endpointLimits, effective from the next request
+    on every web process.
 
     The row is locked, so concurrent changes apply one after the other and each records what it changed.
     The new version is written to the shared cache inside the transaction: if Redis is unreachable the
@@ -207,6 +185,9 @@ def apikey_update(*, key: ApiKey, data: dict, actor=None) -> ApiKey:
         cleaned["scopes"] = validate_scopes(data["scopes"])
     if "rateLimit" in data:
         cleaned["rate_limit"] = validate_rate_limit(data["rateLimit"])
+    for field in ("rateLimitPerHour", "rateLimitPerDay", "monthlyQuota"):
+        if field in data:
+            cleaned[_UPDATABLE[field]] = validate_window_limit(data[field], field)
     if "expiresAt" in data:
         _expiry_check(data["expiresAt"])
         cleaned["expires_at"] = data["expiresAt"]
@@ -286,6 +267,9 @@ def apikey_roll(*, key: ApiKey, expires_in: int = ROLL_DEFAULT_SECONDS, actor=No
             name=old.name,
             scopes=old.scopes,
             rate_limit=old.rate_limit,
+            rate_limit_per_hour=old.rate_limit_per_hour,
+            rate_limit_per_day=old.rate_limit_per_day,
+            monthly_quota=old.monthly_quota,
             expires_at=planned if planned and planned > now + timedelta(seconds=1) else None,
             created_by=actor,
             mode=old.mode,

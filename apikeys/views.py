@@ -12,14 +12,17 @@ from apikeys import selectors, services
 from apikeys.catalogue import scope_catalogue
 from apikeys.models import ApiKey
 from apikeys.partner import PartnerAPIMixin
+from apikeys.ratelimit import WINDOW_NAMES
 from apikeys.scopes import ACCOUNT_READ
 from apikeys.serializers import (
+    RATE_LIMIT_STATUS_EXAMPLE,
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeyEventSerializer,
     ApiKeyRollSerializer,
     ApiKeySerializer,
     ApiKeyUpdateSerializer,
+    RateLimitStatusSerializer,
     ScopeCatalogueSerializer,
 )
 from organizations.access import organization_for_user
@@ -34,6 +37,9 @@ _KEY_EXAMPLE = {
     "keyPrefix": "gx_live_ab12cd34",
     "scopes": ["tryon:create", "tryon:read", "photos:upload"],
     "rateLimit": 120,
+    "rateLimitPerHour": 1000,
+    "rateLimitPerDay": 10000,
+    "monthlyQuota": None,
     "endpointLimits": {"cart-tryons:create": 10},
     "status": "active",
     "replacedBy": None,
@@ -74,8 +80,10 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Create an API key (the full key is shown once)",
         description="`mode: test` makes a `gx_test_…` key: it sees only test data and spends the sandbox "
-        "balance (see `POST /organizations/{id}/sandbox/reset`). `endpointLimits` caps single operations "
-        "(requests per minute) on top of `rateLimit`.",
+        "balance (see `POST /organizations/{id}/sandbox/reset`). `rateLimit` (per minute), "
+        "`rateLimitPerHour` and `rateLimitPerDay` default to the deployment's; `monthlyQuota` caps the "
+        "requests of a calendar month (UTC). `endpointLimits` caps single operations (requests per minute) "
+        "on top of `rateLimit`.",
         request=ApiKeyCreateSerializer,
         responses={201: ApiKeyCreatedSerializer},
         examples=[
@@ -103,6 +111,9 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
             name=data["name"],
             scopes=data["scopes"],
             rate_limit=data.get("rateLimit"),
+            rate_limit_per_hour=data.get("rateLimitPerHour"),
+            rate_limit_per_day=data.get("rateLimitPerDay"),
+            monthly_quota=data.get("monthlyQuota"),
             expires_at=data.get("expiresAt"),
             created_by=request.user,
             mode=data["mode"],
@@ -112,9 +123,10 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Change an API key: name, scopes, rateLimit, expiresAt, endpointLimits",
+        summary="Change an API key: name, scopes, its limits, expiresAt",
         description="Effective from the very next request on every server. Only active keys can change "
-        "(409 for revoked or expired ones). `rateLimit: null` restores the default, `expiresAt: null` "
+        "(409 for revoked or expired ones). `rateLimit`, `rateLimitPerHour`, `rateLimitPerDay: null` restore "
+        "the defaults, `monthlyQuota: null` removes the quota, `expiresAt: null` "
         "removes the expiry, except on a rolled key (one with `replacedBy`): its end, planned by the "
         "roll, can only be brought forward (409 for null or a later time; nothing of that PATCH applies). "
         "Recorded in the key's events with what changed.",
@@ -274,9 +286,20 @@ class AccountApiKeySerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=ApiKey.Mode.values)
     scopes = serializers.ListField(child=serializers.CharField())
     rateLimit = serializers.IntegerField(help_text="Requests per minute.")
+    rateLimitPerHour = serializers.IntegerField(help_text="Requests per hour; 0 = no limit.")
+    rateLimitPerDay = serializers.IntegerField(help_text="Requests per day; 0 = no limit.")
+    monthlyQuota = serializers.IntegerField(
+        allow_null=True, help_text="Requests per calendar month (UTC); null = no quota."
+    )
+    monthlyQuotaRemaining = serializers.IntegerField(
+        allow_null=True, help_text="What is left of the monthly quota, this request counted."
+    )
     endpointLimits = serializers.DictField(child=serializers.IntegerField())
-    remaining = serializers.IntegerField(help_text="Requests left in this window, this one counted.")
-    resetAt = serializers.IntegerField(help_text="Unix seconds when the full limit is available again.")
+    window = serializers.ChoiceField(
+        choices=WINDOW_NAMES, help_text="The tightest window: the one remaining and resetAt are about."
+    )
+    remaining = serializers.IntegerField(help_text="Requests left in that window, this one counted.")
+    resetAt = serializers.IntegerField(help_text="Unix seconds when that window is full again.")
     expiresAt = serializers.DateTimeField(allow_null=True)
 
 
@@ -298,7 +321,7 @@ class AccountViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
     """The organization and balance an API key sees, in the key's mode (`account:read`)."""
 
     operation_resource = "account"
-    required_scopes = {"retrieve": ACCOUNT_READ, "ledger": ACCOUNT_READ}
+    required_scopes = {"retrieve": ACCOUNT_READ, "ledger": ACCOUNT_READ, "rate_limits": ACCOUNT_READ}
     serializer_class = AccountSerializer
     queryset = ApiKey.objects.none()
 
@@ -326,3 +349,15 @@ class AccountViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         entries = selectors.account_ledger(principal=request.auth, params=request.query_params)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(CreditLedgerEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["Status"],
+        summary="Every rate-limit window of the calling key: minute, hour, day, monthly quota, operations",
+        description="Read like any request with the key: this request is counted in its windows (so the "
+        "figures include it, and polling this cannot be used to go past a limit); nothing else is. The "
+        "per-operation limits are read, not counted.",
+        responses={200: RateLimitStatusSerializer},
+        examples=[OpenApiExample("Windows", value=RATE_LIMIT_STATUS_EXAMPLE, response_only=True)],
+    )
+    def rate_limits(self, request):
+        return Response(selectors.key_rate_limits(principal=request.auth))

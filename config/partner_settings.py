@@ -9,6 +9,8 @@ from config import environment
 __all__ = [
     "MAX_ORGANIZATIONS_PER_USER",
     "PARTNER_SIGNUP",
+    "RATE_LIMIT_PER_DAY_DEFAULT",
+    "RATE_LIMIT_PER_HOUR_DEFAULT",
     "SIGNUP_CREDIT_GRANT",
     "SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR",
     "SIGNUP_LIMIT_PER_DOMAIN_PER_HOUR",
@@ -26,3 +28,8 @@ if PARTNER_SIGNUP not in {"closed", "invite", "open"}:
 # Signup requests (each one sends an email) per client address and per email domain, per clock hour.
 SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR = environment.read_positive_int("SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR", 5)
 SIGNUP_LIMIT_PER_DOMAIN_PER_HOUR = environment.read_positive_int("SIGNUP_LIMIT_PER_DOMAIN_PER_HOUR", 20)
+
+# An API key's hour and day windows beside its per-minute limit (API_KEY_DEFAULT_RATE_LIMIT), when the key sets
+# none; 0 = no limit in that window. Keys override them (rateLimitPerHour, rateLimitPerDay).
+RATE_LIMIT_PER_HOUR_DEFAULT = environment.read_positive_int("RATE_LIMIT_PER_HOUR_DEFAULT", 1000, minimum=0)
+RATE_LIMIT_PER_DAY_DEFAULT = environment.read_positive_int("RATE_LIMIT_PER_DAY_DEFAULT", 10000, minimum=0)

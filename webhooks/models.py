@@ -20,6 +20,12 @@ class Webhook(models.Model):
     # After a rotation the old secret keeps signing alongside the new one until it expires.
     previous_secret = models.CharField(max_length=100, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # {"maxRetries": n, "schedule": [seconds, …]}, or null for the organization's (webhooks.retry_policy).
+    retry_policy = models.JSONField(null=True, blank=True)
+    # The partner's own JSON, returned as given (api.metadata's bounds).
+    metadata = models.JSONField(default=dict, blank=True)
+    # Sent with every delivery; values are write-only, like the secret (webhooks.custom_headers).
+    headers = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     # Deliveries that exhausted their retries in a row; reset by any success.
     consecutive_failures = models.PositiveIntegerField(default=0)

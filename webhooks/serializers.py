@@ -3,9 +3,53 @@ from rest_framework import serializers
 
 from api.date_parameters import DateTimeParameterField
 from api.events import event_names, subscribable_event_names
+from api.metadata import MetadataField
 from api.text import PlainTextField
 from api.url_fields import OutboundURLField
+from webhooks.custom_headers import MASK, MAX_HEADERS, MAX_VALUE_LENGTH, VALUE_PATTERN, custom_headers_masked
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+from webhooks.retry_policy import MAX_DELAY_SECONDS, MAX_RETRIES, MAX_SCHEDULE_LENGTH, retry_policy_of
+
+
+class RetryPolicySerializer(serializers.Serializer):
+    maxRetries = serializers.IntegerField(
+        min_value=0, max_value=MAX_RETRIES, help_text="Retries after the first attempt fails (0-8)."
+    )
+    schedule = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DELAY_SECONDS),
+        min_length=1,
+        max_length=MAX_SCHEDULE_LENGTH,
+        required=False,
+        help_text="Seconds before each retry (default 5, 15, 45); retries beyond it wait 3x the one before.",
+    )
+
+
+class RetryPolicyReadSerializer(serializers.Serializer):
+    maxRetries = serializers.IntegerField()
+    schedule = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Seconds before each retry, one per retry."
+    )
+    inherited = serializers.BooleanField(
+        help_text="true: the organization's policy (settings.webhookRetries, 5 s / 15 s / 45 s), followed as "
+        "it changes; false: this endpoint's own."
+    )
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "type": "string",
+            "nullable": True,
+            "maxLength": MAX_VALUE_LENGTH,
+            "pattern": VALUE_PATTERN,
+        },
+        "maxProperties": MAX_HEADERS,
+        "example": {"Authorization": "Bearer shop-receiver-token"},
+    }
+)
+class CustomHeadersField(serializers.JSONField):
+    """Header name: value; checked by webhooks.custom_headers (names, values, how many)."""
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -24,6 +68,9 @@ class WebhookSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=subscribable_event_names()), read_only=True
     )
+    retryPolicy = serializers.SerializerMethodField()
+    metadata = serializers.DictField(read_only=True, help_text="Your JSON, as you gave it.")
+    headers = serializers.SerializerMethodField()
 
     class Meta:
         model = Webhook
@@ -32,6 +79,9 @@ class WebhookSerializer(serializers.ModelSerializer):
             "url",
             "events",
             "description",
+            "retryPolicy",
+            "metadata",
+            "headers",
             "isActive",
             "consecutiveFailures",
             "disabledAt",
@@ -40,6 +90,20 @@ class WebhookSerializer(serializers.ModelSerializer):
             "createdAt",
             "updatedAt",
         ]
+
+    @extend_schema_field(RetryPolicyReadSerializer)
+    def get_retryPolicy(self, webhook) -> dict:
+        return retry_policy_of(webhook).as_json()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "string", "enum": [MASK]},
+            "description": "The names of the headers sent with every delivery; values are never shown.",
+        }
+    )
+    def get_headers(self, webhook) -> dict:
+        return custom_headers_masked(webhook.headers)
 
     @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_previousSecretExpiresAt(self, webhook) -> str | None:
@@ -63,6 +127,14 @@ class WebhookCreateSerializer(serializers.Serializer):
         max_length=len(subscribable_event_names()),
     )
     description = PlainTextField(max_length=500, required=False, allow_blank=True, default="")
+    retryPolicy = RetryPolicySerializer(
+        required=False, allow_null=True, help_text="null: the organization's (5 s, 15 s, 45 s)."
+    )
+    metadata = MetadataField(required=False, help_text="Your JSON (at most 8 KB), returned as given.")
+    headers = CustomHeadersField(
+        required=False,
+        help_text="Up to 10 headers sent with every delivery; values are write-only.",
+    )
 
 
 class WebhookUpdateSerializer(serializers.Serializer):
@@ -74,6 +146,15 @@ class WebhookUpdateSerializer(serializers.Serializer):
         required=False,
     )
     description = PlainTextField(max_length=500, required=False, allow_blank=True)
+    retryPolicy = RetryPolicySerializer(
+        required=False, allow_null=True, help_text="null: the organization's (5 s, 15 s, 45 s)."
+    )
+    metadata = MetadataField(required=False, help_text="Your JSON (at most 8 KB), returned as given.")
+    headers = CustomHeadersField(
+        required=False,
+        help_text="Up to 10 headers; values are write-only. Merged into the current ones: a null value "
+        "removes that header.",
+    )
     isActive = serializers.BooleanField(required=False, help_text="true re-enables and resets failures.")
 
 

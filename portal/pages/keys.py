@@ -52,16 +52,18 @@ def _form_value(moment: datetime | None) -> str:
 
 
 def _key_fields(post, *, editing: ApiKey | None = None) -> dict:
-    """The form's fields in the API's JSON names: an empty rate limit is the default, an empty expiry never.
+    """The form's fields in the API's JSON names: an empty limit is the default (an empty monthly quota none),
+    an empty expiry never.
 
     When editing, the expiry is sent only if the member changed what the form showed: the form shows it to
     the minute, and resending that would move a rolled key's planned end (the service forbids putting it
     off) or log a change nobody made.
     """
     data = {"name": post.get("name", ""), "scopes": post.getlist("scopes")}
-    rate_limit = post.get("rateLimit", "").strip()
-    if rate_limit or editing is not None:
-        data["rateLimit"] = rate_limit or None
+    for field in ("rateLimit", "rateLimitPerHour", "rateLimitPerDay", "monthlyQuota"):
+        value = post.get(field, "").strip()
+        if value or editing is not None:
+            data[field] = value or None
     expires_at = post.get("expiresAt", "").strip()
     if editing is None:
         if expires_at:
@@ -130,6 +132,9 @@ def key_create(request):
             name=data["name"],
             scopes=data["scopes"],
             rate_limit=data.get("rateLimit"),
+            rate_limit_per_hour=data.get("rateLimitPerHour"),
+            rate_limit_per_day=data.get("rateLimitPerDay"),
+            monthly_quota=data.get("monthlyQuota"),
             expires_at=data.get("expiresAt"),
             created_by=request.user,
             mode=data["mode"],

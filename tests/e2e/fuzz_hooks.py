@@ -3,7 +3,8 @@
 Some valid values cannot come from a schema: a photo key must name a photo the organization uploaded, a
 garment or webhook URL must reach a server (this machine has no internet), a photo must decode as an image
 (and its metadata part be JSON text), an import needs a file in a known format, a key must expire in the
-future, and a deleted customer can be deleted only once. Generated requests would stop at those checks and
+future, a webhook's custom header must be named as HTTP allows, and a deleted customer can be deleted only
+once. Generated requests would stop at those checks and
 never reach the code behind them, so `before_call` hands most of them real objects of the fuzzing organization
 (E2E_FUZZ_DATA, written by the test) — as a partner's client would send — and leaves the rest as generated,
 so the refusals are still exercised.
@@ -94,6 +95,9 @@ def _substitute_body(path: str, body, multipart: bool = False) -> None:
         _cart_looks(body)
     if path.startswith("/api/v1/webhooks") and "url" in body:
         body["url"] = _DATA["webhook_url"]
+    # A header name must be an HTTP token and none of ours, which OpenAPI 3.0 cannot say of an object's keys.
+    if path.startswith("/api/v1/webhooks") and isinstance(body.get("headers"), dict):
+        body["headers"] = {f"X-Fuzz-{n}": value for n, value in enumerate(body["headers"].values())}
     if path.endswith("/photos") and "photo" in body and _PHOTO:
         body["photo"] = _PHOTO
     # A customer or garment import: a file in one of the formats (multipart), or a URL the worker can reach

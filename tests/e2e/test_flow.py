@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def substitute(code: str, replacements: dict[str, str]) -> str:
 
 
 _JOURNEYS: dict[tuple[str, str], dict] = {}
+ABORT_SUFFIX = "-abort"
+
+
+def _abort_at_abort_paths(request):
+    """The shared receiver's answer: 200, except at an endpoint whose path ends with ABORT_SUFFIX, which asks
+    for no more retries of the message (Svix's `webhook-delivery: abort-message`)."""
+    if request.path.endswith(ABORT_SUFFIX):
+        return 422, {"webhook-delivery": "abort-message"}, b"unknown cart", 0
+    return 200, {"Content-Type": "application/json"}, b'{"received": true}', 0
 
 
 def _journey(mode, stack, operator, garments, receiver) -> dict:
@@ -86,6 +96,27 @@ def _journey(mode, stack, operator, garments, receiver) -> dict:
         201,
     )
     assert webhook["secret"].startswith("whsec_") and webhook["isActive"] is True
+    # A second endpoint with its own policy and header, whose receiver refuses the message for good.
+    receiver.respond = _abort_at_abort_paths
+    aborting = expect(
+        partner.post(
+            "/v1/webhooks",
+            json={
+                "url": receiver.url_at(state["path"] + ABORT_SUFFIX),
+                "events": CART_EVENTS,
+                "retryPolicy": {"maxRetries": 5, "schedule": [1]},
+                "headers": {"Authorization": "Bearer e2e-receiver"},
+                "metadata": {"team": "checkout"},
+            },
+        ),
+        201,
+    )
+    assert aborting["retryPolicy"] == {
+        "maxRetries": 5,
+        "schedule": [1, 3, 9, 27, 81],
+        "inherited": False,
+    }
+    assert aborting["headers"] == {"Authorization": "********"}
     customer = partner.upsert_customer("customer_12345")
     photo = partner.upload_photo("customer_12345")
     # A test key works in the organization's sandbox: its own id in storage keys, never the live one's.
@@ -97,6 +128,7 @@ def _journey(mode, stack, operator, garments, receiver) -> dict:
         organization=organization,
         partner=partner,
         webhook=webhook,
+        aborting=aborting,
         customer=customer,
         photo=photo,
         session=session,
@@ -183,6 +215,33 @@ def test_completed_webhook_arrives_signed_both_ways(journey, receiver):
     assert (data["itemCount"], data["successCount"], data["failureCount"]) == (2, 2, 0)
     for result in data["results"]:
         assert_downloads_image(result["resultUrl"])
+
+
+def test_an_endpoint_whose_receiver_aborts_gets_the_message_once_with_its_header(journey, receiver):
+    path = journey["path"] + ABORT_SUFFIX
+    session_id = journey["session"]["id"]
+
+    def arrived():
+        return [
+            d for d in receiver.received(path) if json.loads(d.body)["data"].get("sessionId") == session_id
+        ]
+
+    (delivery,) = wait_until(arrived, timeout=60, interval=0.2, message="waiting for the aborting endpoint")
+    assert delivery.headers["Authorization"] == "Bearer e2e-receiver"
+    assert_signed_by(delivery, journey["aborting"]["secret"])
+    webhook_id = journey["aborting"]["id"]
+
+    def settled():
+        logged = expect(journey["partner"].get(f"/v1/webhooks/{webhook_id}/deliveries"), 200)["data"]
+        return [d for d in logged if d["status"] == "failed"]
+
+    (failed,) = wait_until(settled, timeout=30, interval=0.2, message="waiting for the delivery to fail")
+    assert failed["attemptCount"] == 1 and "abort-message" in failed["lastError"]
+    time.sleep(2)  # its policy would have retried after 1 s
+    assert len(arrived()) == 1
+    endpoint = expect(journey["partner"].get(f"/v1/webhooks/{webhook_id}"), 200)
+    assert endpoint["isActive"] is True and endpoint["consecutiveFailures"] == 0
+    assert endpoint["metadata"] == {"team": "checkout"}
 
 
 def test_seed_python_example_runs_unchanged(stack, operator, live_journey, garments):

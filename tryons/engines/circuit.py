@@ -50,3 +50,12 @@ def circuit_success(engine: str) -> None:
     EngineCircuit.objects.filter(engine=engine).exclude(
         consecutive_failures=0, open_until=None, open_reason=""
     ).update(consecutive_failures=0, open_until=None, open_reason="")
+
+
+def circuits_open_until(engines) -> dict[str, object]:
+    """When each of `engines` whose circuit is open now closes again (engines with a closed one are absent)."""
+    return dict(
+        EngineCircuit.objects.filter(engine__in=list(engines), open_until__gt=timezone.now()).values_list(
+            "engine", "open_until"
+        )
+    )

@@ -1,7 +1,8 @@
 """Delivery: a woken task sends what is due to its endpoint in leased chunks and moves each delivery on.
 
 Each attempt is logged; a chunk's log and state changes are written in one transaction. Failures are
-retried on the organization's schedule; an endpoint that keeps failing, or answers 410, is disabled.
+retried on the endpoint's retry policy (its organization's by default), unless the receiver answered
+`webhook-delivery: abort-message`; an endpoint that keeps failing, or answers 410, is disabled.
 """
 
 import logging
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from infrastructure.observability import metrics
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+from webhooks.retry_policy import RetryPolicy, retry_policy_of
 from webhooks.services.disabled_notice import webhook_disabled_announce
 from webhooks.services.leasing import (
     LEASE_MARGIN_SECONDS,
@@ -138,13 +140,13 @@ def _send_chunk(*, webhook_id: str, delivery_ids: list[str], claimed_at: float) 
             # The endpoint is gone: the rest of the chunk goes back and fails once the 410 is recorded.
             deliveries_release(delivery_ids[position + 1 :], timezone.now())
             break
-    retries = max(0, min(webhook.organization.webhook_retries, MAX_RETRIES))
-    _record_outcomes(webhook=webhook, results=results, retries=retries)
+    policy = retry_policy_of(webhook)
+    _record_outcomes(webhook=webhook, results=results, policy=policy)
     return len(results)
 
 
 def _record_outcomes(
-    *, webhook: Webhook, results: list[tuple[WebhookDelivery, AttemptOutcome, datetime]], retries: int
+    *, webhook: Webhook, results: list[tuple[WebhookDelivery, AttemptOutcome, datetime]], policy: RetryPolicy
 ) -> list[WebhookAttempt]:
     """Log the attempts and move each delivery on, in one transaction, in the order they were sent.
 
@@ -156,6 +158,7 @@ def _record_outcomes(
     """
     if not results:
         return []
+    retries = max(0, min(policy.max_retries, MAX_RETRIES))
     now = timezone.now()
     retry_wakes: set[datetime] = set()
     streak_may_be_set = webhook.consecutive_failures > 0
@@ -195,8 +198,12 @@ def _record_outcomes(
                 fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
                 _disable(webhook.pk, now, "Endpoint answered 410 Gone.")
                 _log_failed_on_commit(delivery, number, outcome, why="the endpoint answered 410 Gone")
+            elif outcome.aborted:
+                # The receiver's own decision about this message: no failure of the endpoint's to count.
+                fields.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+                _log_failed_on_commit(delivery, number, outcome, why="the endpoint asked for no more retries")
             elif number <= retries:
-                delay = retry_delay(number)
+                delay = retry_delay(number, policy)
                 if outcome.retry_after is not None:
                     delay = max(delay, outcome.retry_after)
                 next_due = ended_at + timedelta(seconds=delay)

@@ -9,7 +9,9 @@ from api.errors import ValidationError
 from api.events import subscribable_event_names
 from infrastructure.outbound import OutboundBlocked, check_url
 from webhooks import signing
+from webhooks.custom_headers import custom_headers_merge
 from webhooks.models import Webhook
+from webhooks.retry_policy import retry_policy_validate
 
 ROTATION_GRACE = timedelta(hours=24)
 
@@ -34,13 +36,26 @@ def _validate_events(events) -> list[str]:
     return list(dict.fromkeys(events))
 
 
-def webhook_create(*, organization_id: str, url: str, events: list[str], description: str = "") -> Webhook:
-    """Create an active endpoint with a new secret. The URL must pass the outbound target rules now."""
+def webhook_create(
+    *,
+    organization_id: str,
+    url: str,
+    events: list[str],
+    description: str = "",
+    retry_policy: dict | None = None,
+    metadata: dict | None = None,
+    headers: dict[str, str] | None = None,
+) -> Webhook:
+    """Create an active endpoint with a new secret. The URL must pass the outbound target rules now; a
+    retry policy (None: the organization's) and custom headers are checked (400, nothing created)."""
     return Webhook.objects.create(
         organization_id=organization_id,
         url=_validate_url(url),
         events=_validate_events(events),
         description=description,
+        retry_policy=retry_policy_validate(retry_policy),
+        metadata=metadata or {},
+        headers=custom_headers_merge({}, headers or {}, replace=True),
         secret=signing.secret_generate(),
     )
 
@@ -52,8 +67,19 @@ def webhook_update(
     events: list[str] | None = None,
     description: str | None = None,
     is_active: bool | None = None,
+    **policy,
 ) -> Webhook:
-    """Change an endpoint. Re-enabling (`is_active=True`) also forgets its failure streak."""
+    """Change an endpoint. Re-enabling (`is_active=True`) also forgets its failure streak.
+
+    `policy` may hold `retry_policy` (None: back to the organization's), `metadata` (replaced whole) and
+    `headers` (merged: a None value removes that header). Everything is checked before anything changes.
+    """
+    if "retry_policy" in policy:
+        webhook.retry_policy = retry_policy_validate(policy["retry_policy"])
+    if "headers" in policy:
+        webhook.headers = custom_headers_merge(webhook.headers, policy["headers"], replace=False)
+    if "metadata" in policy:
+        webhook.metadata = policy["metadata"]
     if url is not None:
         webhook.url = _validate_url(url)
     if events is not None:

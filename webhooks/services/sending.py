@@ -13,9 +13,13 @@ from api.numbers import whole_number
 from infrastructure.outbound import OutboundBlocked, OutboundFailed, post
 from webhooks import signing
 from webhooks.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent
+from webhooks.retry_policy import DEFAULT_SCHEDULE, MAX_DELAY_SECONDS, RetryPolicy
 
-RETRY_DELAYS_SECONDS = (5, 15, 45)  # then ×3 each
-MAX_RETRY_DELAY_SECONDS = 12 * 3600
+RETRY_DELAYS_SECONDS = DEFAULT_SCHEDULE  # then ×3 each
+MAX_RETRY_DELAY_SECONDS = MAX_DELAY_SECONDS
+_DEFAULT_POLICY = RetryPolicy(max_retries=len(DEFAULT_SCHEDULE))
+ABORT_HEADER = "webhook-delivery"
+ABORT_VALUE = "abort-message"
 MAX_RETRY_AFTER_SECONDS = 3600
 # A little later at random, so a fleet of retries does not hit a partner in lock step; at most a quarter
 # of a second, so that with the wake-up's rounding (delivery.WAKE_GRANULARITY_SECONDS) and the broker each
@@ -34,15 +38,14 @@ class AttemptOutcome:
     response_body: str
     error: str
     retry_after: float | None = None
+    # The receiver answered `webhook-delivery: abort-message` (Svix's convention): no more retries for it.
+    aborted: bool = False
 
 
-def retry_delay(retry_number: int) -> float:
-    """Seconds before retry `retry_number` (1-based): 5, 15, 45, then ×3, capped; plus ≤ 0.25 s of jitter."""
-    if retry_number <= len(RETRY_DELAYS_SECONDS):
-        base = RETRY_DELAYS_SECONDS[retry_number - 1]
-    else:
-        base = RETRY_DELAYS_SECONDS[-1] * 3 ** (retry_number - len(RETRY_DELAYS_SECONDS))
-    base = min(base, MAX_RETRY_DELAY_SECONDS)
+def retry_delay(retry_number: int, policy: RetryPolicy | None = None) -> float:
+    """Seconds before retry `retry_number` (1-based) under `policy` (default: 5, 15, 45, then ×3, capped);
+    plus ≤ 0.25 s of jitter."""
+    base = (policy or _DEFAULT_POLICY).delay(retry_number)
     return base + random.uniform(0, min(base * RETRY_JITTER, MAX_RETRY_JITTER_SECONDS))
 
 
@@ -90,7 +93,9 @@ def attempt_send(
     body = event.body.encode()
     timestamp = int(now.timestamp())
     secrets_in_use = _signing_secrets(webhook, now)
+    # The partner's own headers first: ours are set after them (their names never collide: custom_headers).
     headers = {
+        **webhook.headers,
         "Content-Type": "application/json",
         "X-Webhook-Signature": signing.signature_hex(secret=webhook.secret, body=body),
         "X-Webhook-Event": event.event,
@@ -123,7 +128,10 @@ def attempt_send(
         return AttemptOutcome(True, code, duration, text, "")
     error = "Redirects are not followed." if 300 <= code < 400 else f"HTTP {code}"
     retry_after = _parse_retry_after(response.headers.get("Retry-After"), now) if code in (429, 503) else None
-    return AttemptOutcome(False, code, duration, text, error, retry_after)
+    aborted = response.headers.get(ABORT_HEADER, "").strip().lower() == ABORT_VALUE
+    if aborted:
+        error = f"HTTP {code}; the endpoint asked for no more retries ({ABORT_HEADER}: {ABORT_VALUE})."
+    return AttemptOutcome(False, code, duration, text, error, retry_after, aborted)
 
 
 def _elapsed_ms(started: float) -> int:
