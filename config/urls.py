@@ -18,6 +18,7 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("", include("infrastructure.urls")),  # /health, /health/ready, /metrics, signed media
     path("api/", include("organizations.auth_urls")),
+    path("api/", include("api.urls")),  # the docs pages we serve: examples, the Postman collection
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/docs/guide", include("api.guide")),  # the partner guide, rendered from docs/guide
