@@ -67,7 +67,47 @@ ENDPOINTS = [
         Permission.MANAGE_MEMBERS,
         ("post", "/api/organizations/{org}/invitations", {"email": "new@example.com", "role": "viewer"}),
     ),
+    (
+        "revoke an invitation",
+        Permission.MANAGE_MEMBERS,
+        ("post", "/api/organizations/{org}/invitations/{invitation}/revoke", {}),
+    ),
+    (
+        "add a member",
+        Permission.MANAGE_MEMBERS,
+        ("post", "/api/organizations/{org}/members", {"email": "outsider@example.com", "role": "viewer"}),
+    ),
+    (
+        "change a member's role",
+        Permission.MANAGE_MEMBERS,
+        ("patch", "/api/organizations/{org}/members/{teammate}", {"role": "billing"}),
+    ),
+    (
+        "remove a member",
+        Permission.MANAGE_MEMBERS,
+        ("delete", "/api/organizations/{org}/members/{teammate}", None),
+    ),
+    ("read a key", Permission.READ, ("get", "/api/organizations/{org}/api-keys/{key}", None)),
+    (
+        "change a key",
+        Permission.MANAGE_KEYS,
+        ("patch", "/api/organizations/{org}/api-keys/{key}", {"name": "ci-2"}),
+    ),
+    (
+        "roll a key",
+        Permission.MANAGE_KEYS,
+        ("post", "/api/organizations/{org}/api-keys/{key}/roll", {"expiresIn": 3600}),
+    ),
+    ("read a key's events", Permission.READ, ("get", "/api/organizations/{org}/api-keys/{key}/events", None)),
+    ("read a key's usage", Permission.READ, ("get", "/api/organizations/{org}/api-keys/{key}/usage", None)),
+    ("read the usage", Permission.READ, ("get", "/api/organizations/{org}/usage", None)),
+    ("read the request log", Permission.READ, ("get", "/api/organizations/{org}/logs/requests", None)),
 ]
+# Organization routes a member's role does not decide, and where they are tested instead.
+NOT_BY_ROLE = {
+    ("post", "/api/organizations/{}/credits"): "staff only: tests/organizations/test_top_up_idempotency.py",
+    ("get", "/api/organizations/{}/logs/requests/{}"): "a stored request's id: tests/usage/",
+}
 
 
 @pytest.mark.parametrize("role", [role.value for role in Role])
@@ -76,14 +116,51 @@ def test_every_role_can_do_exactly_what_its_permissions_say(
     role, what, permission, request_, organization, member_of, jwt_client
 ):
     key, _ = apikey_services.apikey_create(organization=organization, name="k", scopes=["all"])
+    UserFactory(email="outsider@example.com")
+    teammate = member_of(organization, role="developer")
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email="invited@example.com",
+        role="viewer",
+        token_hash="0" * 64,
+        expires_at=timezone.now() + timedelta(days=1),
+    )
     method, path, body = request_
     client = _as(jwt_client, organization, member_of, role)
-    answer = getattr(client, method)(path.format(org=organization.id, key=key.id), body, format="json")
+    ids = {"org": organization.id, "key": key.id, "teammate": teammate.pk, "invitation": invitation.pk}
+    answer = getattr(client, method)(path.format(**ids), body, format="json")
     if permission in ROLE_PERMISSIONS[Role(role)]:
         assert answer.status_code in (200, 201, 204), (role, what, answer.content)
     else:
         assert answer.status_code == 403, (role, what, answer.content)
         assert answer.json()["details"] == {"role": role, "permission": str(permission)}
+
+
+def _organization_routes() -> set[tuple[str, str]]:
+    """(method, path with {} for each parameter) of every JWT route under /api/organizations/{id}."""
+    from django.urls import get_resolver
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern), pattern.callback
+
+    routes = set()
+    for route, view in walk(get_resolver().url_patterns):
+        path = "/" + re.sub(r"<[^>]+>|\(\?P<\w+>[^)]*\)", "{}", route.replace("^", "").replace("$", ""))
+        if path.startswith("/api/organizations/{}") and getattr(view, "actions", None):
+            allowed = set(view.cls.http_method_names) - {"head", "options"}  # HEAD is GET's
+            routes.update((method, path) for method in view.actions if method in allowed)
+    return routes
+
+
+def test_every_organization_route_is_in_the_role_table():
+    tabled = {(method, re.sub(r"\{\w+\}", "{}", path)) for _, _, (method, path, _) in ENDPOINTS}
+    routes = _organization_routes()
+    assert len(routes) >= 20
+    assert routes - tabled - set(NOT_BY_ROLE) == set()
 
 
 def test_a_non_member_gets_a_404_and_the_readme_table_is_the_permission_table(
