@@ -181,7 +181,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (the full key is shown once)
-         * @description `mode: test` makes a `gx_test_…` key: it sees only test data and spends the sandbox balance (see `POST /organizations/{id}/sandbox/reset`). `rateLimit` (per minute), `rateLimitPerHour` and `rateLimitPerDay` default to the deployment's; `monthlyQuota` caps the requests of a calendar month (UTC). `endpointLimits` caps single operations (requests per minute) on top of `rateLimit`.
+         * @description `mode: test` makes a `gx_test_…` key: it sees only test data and spends the sandbox balance (see `POST /organizations/{id}/sandbox/reset`). `endpointLimits` caps single operations (requests per minute) on top of `rateLimit`.
          */
         post: operations["organizationApiKeys_create"];
         delete?: never;
@@ -212,8 +212,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change an API key: name, scopes, its limits, expiresAt
-         * @description Effective from the very next request on every server. Only active keys can change (409 for revoked or expired ones). `rateLimit`, `rateLimitPerHour`, `rateLimitPerDay: null` restore the defaults, `monthlyQuota: null` removes the quota, `expiresAt: null` removes the expiry, except on a rolled key (one with `replacedBy`): its end, planned by the roll, can only be brought forward (409 for null or a later time; nothing of that PATCH applies). Recorded in the key's events with what changed.
+         * Change an API key: name, scopes, rateLimit, expiresAt, endpointLimits
+         * @description Effective from the very next request on every server. Only active keys can change (409 for revoked or expired ones). `rateLimit: null` restores the default, `expiresAt: null` removes the expiry, except on a rolled key (one with `replacedBy`): its end, planned by the roll, can only be brought forward (409 for null or a later time; nothing of that PATCH applies). Recorded in the key's events with what changed.
          */
         patch: operations["organizationApiKeys_update"];
         trace?: never;
@@ -804,26 +804,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/docs/scopes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Every API key scope and the operations it grants
-         * @description Read from the permission declarations the API enforces, so it cannot disagree with them. `all` grants every operation.
-         */
-        get: operations["docsScopes_retrieve_2"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/garments": {
         parameters: {
             query?: never;
@@ -1002,26 +982,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/status/rate-limits": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Every rate-limit window of the calling key: minute, hour, day, monthly quota, operations
-         * @description Read like any request with the key: this request is counted in its windows (so the figures include it, and polling this cannot be used to go past a limit); nothing else is. The per-operation limits are read, not counted.
-         */
-        get: operations["statusRateLimits_retrieve"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/tryons": {
         parameters: {
             query?: never;
@@ -1081,7 +1041,7 @@ export interface paths {
         put?: never;
         /**
          * Create a webhook (the secret is shown once)
-         * @description The key's organization's webhook endpoints, their delivery log and recovery tools.
+         * @description `retryPolicy` sets this endpoint's retries (default: the organization's 5 s, 15 s, 45 s); `headers` are sent with every delivery (their values are never shown again); `metadata` is yours. A receiver answering `webhook-delivery: abort-message` stops the retries of that message.
          */
         post: operations["webhooks_create"];
         delete?: never;
@@ -1113,7 +1073,7 @@ export interface paths {
         head?: never;
         /**
          * Update a webhook
-         * @description `isActive: true` re-enables a disabled endpoint and resets its failure count.
+         * @description `isActive: true` re-enables a disabled endpoint and resets its failure count. `retryPolicy: null` returns to the organization's policy; `headers` are merged into the current ones (a null value removes one); `metadata` is replaced whole.
          */
         patch: operations["webhooks_update"];
         trace?: never;
@@ -1243,29 +1203,12 @@ export interface components {
             scopes: string[];
             /** @description Requests per minute. */
             rateLimit: number;
-            /** @description Requests per hour; 0 = no limit. */
-            rateLimitPerHour: number;
-            /** @description Requests per day; 0 = no limit. */
-            rateLimitPerDay: number;
-            /** @description Requests per calendar month (UTC); null = no quota. */
-            monthlyQuota: number | null;
-            /** @description What is left of the monthly quota, this request counted. */
-            monthlyQuotaRemaining: number | null;
             endpointLimits: {
                 [key: string]: number;
             };
-            /**
-             * @description The tightest window: the one remaining and resetAt are about.
-             *
-             *     * `minute` - minute
-             *     * `hour` - hour
-             *     * `day` - day
-             *     * `month` - month
-             */
-            window: components["schemas"]["WindowEnum"];
-            /** @description Requests left in that window, this one counted. */
+            /** @description Requests left in this window, this one counted. */
             remaining: number;
-            /** @description Unix seconds when that window is full again. */
+            /** @description Unix seconds when the full limit is available again. */
             resetAt: number;
             /** Format: date-time */
             expiresAt: string | null;
@@ -1294,14 +1237,7 @@ export interface components {
             readonly mode: components["schemas"]["ApiKeyModeEnum"];
             readonly keyPrefix: string;
             scopes?: unknown;
-            /** @description Requests per minute. */
             readonly rateLimit: number;
-            /** @description Requests per hour; 0 = no limit. */
-            readonly rateLimitPerHour: number;
-            /** @description Requests per day; 0 = no limit. */
-            readonly rateLimitPerDay: number;
-            /** @description Requests per calendar month (UTC); null = no quota. */
-            readonly monthlyQuota: number | null;
             /** @description Requests per minute for single operations, on top of rateLimit. */
             readonly endpointLimits: {
                 [key: string]: number;
@@ -1324,15 +1260,6 @@ export interface components {
             name: string;
             scopes: components["schemas"]["ScopesEnum"][];
             rateLimit?: number | null;
-            /** @description Requests per hour; null = the default (RATE_LIMIT_PER_HOUR_DEFAULT). */
-            rateLimitPerHour?: number | null;
-            /** @description Requests per day; null = the default (RATE_LIMIT_PER_DAY_DEFAULT). */
-            rateLimitPerDay?: number | null;
-            /**
-             * Format: int64
-             * @description Requests per calendar month (UTC); null = no quota.
-             */
-            monthlyQuota?: number | null;
             /** Format: date-time */
             expiresAt?: string | null;
             /**
@@ -1356,14 +1283,7 @@ export interface components {
             readonly mode: components["schemas"]["ApiKeyModeEnum"];
             readonly keyPrefix: string;
             scopes?: unknown;
-            /** @description Requests per minute. */
             readonly rateLimit: number;
-            /** @description Requests per hour; 0 = no limit. */
-            readonly rateLimitPerHour: number;
-            /** @description Requests per day; 0 = no limit. */
-            readonly rateLimitPerDay: number;
-            /** @description Requests per calendar month (UTC); null = no quota. */
-            readonly monthlyQuota: number | null;
             /** @description Requests per minute for single operations, on top of rateLimit. */
             readonly endpointLimits: {
                 [key: string]: number;
@@ -2298,15 +2218,6 @@ export interface components {
              */
             role: components["schemas"]["AssignableRoleEnum"];
         };
-        KeyWindow: {
-            /** @description Requests the window admits. */
-            limit: number;
-            /** @description Requests it would admit now. */
-            remaining: number;
-            /** @description Unix seconds when it is full again. */
-            resetAt: number;
-            window: components["schemas"]["WindowEnum"];
-        };
         LookCapability: {
             maxLooks: number;
             minItems: number;
@@ -2386,16 +2297,6 @@ export interface components {
         MemberRoleEnum: "owner" | "admin" | "developer" | "billing" | "viewer";
         /** @enum {unknown} */
         NullEnum: null;
-        OperationWindow: {
-            /** @description Requests the window admits. */
-            limit: number;
-            /** @description Requests it would admit now. */
-            remaining: number;
-            /** @description Unix seconds when it is full again. */
-            resetAt: number;
-            /** @description `<resource>:<action>`, requests per minute. */
-            operation: string;
-        };
         Organization: {
             readonly id: string;
             /** @description No control, line-separator or format characters (newline, tab, bidirectional overrides, …). */
@@ -2813,24 +2714,12 @@ export interface components {
              */
             hasMore: boolean;
         };
-        /**
-         * @description Every field optional; a null rate limit means the default, a null monthlyQuota none, a null expiresAt
-         *     never.
-         */
+        /** @description Every field optional; null rateLimit means the default, null expiresAt means never. */
         PatchedApiKeyUpdateRequest: {
             /** @description No control, line-separator or format characters (newline, tab, bidirectional overrides, …). */
             name?: string;
             scopes?: components["schemas"]["ScopesEnum"][];
             rateLimit?: number | null;
-            /** @description Requests per hour; null = the default (RATE_LIMIT_PER_HOUR_DEFAULT). */
-            rateLimitPerHour?: number | null;
-            /** @description Requests per day; null = the default (RATE_LIMIT_PER_DAY_DEFAULT). */
-            rateLimitPerDay?: number | null;
-            /**
-             * Format: int64
-             * @description Requests per calendar month (UTC); null = no quota.
-             */
-            monthlyQuota?: number | null;
             /**
              * Format: date-time
              * @description null = never; a rolled key's end can only be brought forward (409 otherwise).
@@ -2937,23 +2826,6 @@ export interface components {
             /** @description Whether that renderer puts backgroundScene behind the shopper. */
             placesScenes: boolean;
             controls: components["schemas"]["ControlSupport"];
-        };
-        RateLimitStatus: {
-            keyId: string;
-            keyPrefix: string;
-            /**
-             * @description The window with the fewest requests left (what X-RateLimit-* report).
-             *
-             *     * `minute` - minute
-             *     * `hour` - hour
-             *     * `day` - day
-             *     * `month` - month
-             */
-            tightest: components["schemas"]["TightestEnum"];
-            /** @description minute, hour and day (those with a limit), then month. */
-            windows: components["schemas"]["KeyWindow"][];
-            /** @description The key's per-operation limits. */
-            operations: components["schemas"]["OperationWindow"][];
         };
         RenderCapabilities: {
             qualities: components["schemas"]["QualityCapability"][];
@@ -3081,14 +2953,6 @@ export interface components {
             /** @description The token from the verification email. */
             token: string;
         };
-        /**
-         * @description * `minute` - minute
-         *     * `hour` - hour
-         *     * `day` - day
-         *     * `month` - month
-         * @enum {string}
-         */
-        TightestEnum: "minute" | "hour" | "day" | "month";
         TokenObtainPair: {
             readonly access: string;
             readonly refresh: string;
@@ -3499,14 +3363,6 @@ export interface components {
             deliveryId: string;
             eventId: string;
         };
-        /**
-         * @description * `minute` - minute
-         *     * `hour` - hour
-         *     * `day` - day
-         *     * `month` - month
-         * @enum {string}
-         */
-        WindowEnum: "minute" | "hour" | "day" | "month";
         _ExportCounts: {
             total: number | null;
             processed: number;
@@ -4651,9 +4507,6 @@ export interface operations {
                      *           "keyPrefix": "gx_live_abc123",
                      *           "scopes": {},
                      *           "rateLimit": 120,
-                     *           "rateLimitPerHour": 1,
-                     *           "rateLimitPerDay": 1,
-                     *           "monthlyQuota": null,
                      *           "endpointLimits": {},
                      *           "status": "active",
                      *           "replacedBy": null,
@@ -4919,9 +4772,6 @@ export interface operations {
                      *       "keyPrefix": "gx_live_abc123",
                      *       "scopes": {},
                      *       "rateLimit": 120,
-                     *       "rateLimitPerHour": 1,
-                     *       "rateLimitPerDay": 1,
-                     *       "monthlyQuota": null,
                      *       "endpointLimits": {},
                      *       "status": "active",
                      *       "replacedBy": null,
@@ -12123,122 +11973,6 @@ export interface operations {
             };
         };
     };
-    docsScopes_retrieve_2: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ScopeCatalogue"];
-                };
-            };
-            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
-            400: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description InvalidApiKey (partner endpoints); InvalidToken (a bad or expired JWT) or Unauthorized (none). */
-            401: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description InvalidScope, InsufficientCredits or Forbidden. */
-            403: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description ResourceNotFound: it does not exist or belongs to another organization. */
-            404: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description MethodNotAllowed. */
-            405: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description RateLimitExceeded: retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description InternalError. */
-            500: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     garments_list: {
         parameters: {
             query?: {
@@ -14622,170 +14356,6 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["PaginatedCustomerImportErrorList"];
-                };
-            };
-            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
-            400: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Requests allowed per minute for this key. */
-                    "X-RateLimit-Limit"?: number;
-                    /** @description Requests left in the current window. */
-                    "X-RateLimit-Remaining"?: number;
-                    /** @description Unix time (seconds) when the window resets. */
-                    "X-RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description InvalidApiKey (partner endpoints); InvalidToken (a bad or expired JWT) or Unauthorized (none). */
-            401: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Requests allowed per minute for this key. */
-                    "X-RateLimit-Limit"?: number;
-                    /** @description Requests left in the current window. */
-                    "X-RateLimit-Remaining"?: number;
-                    /** @description Unix time (seconds) when the window resets. */
-                    "X-RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description InvalidScope, InsufficientCredits or Forbidden. */
-            403: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Requests allowed per minute for this key. */
-                    "X-RateLimit-Limit"?: number;
-                    /** @description Requests left in the current window. */
-                    "X-RateLimit-Remaining"?: number;
-                    /** @description Unix time (seconds) when the window resets. */
-                    "X-RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description ResourceNotFound: it does not exist or belongs to another organization. */
-            404: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Requests allowed per minute for this key. */
-                    "X-RateLimit-Limit"?: number;
-                    /** @description Requests left in the current window. */
-                    "X-RateLimit-Remaining"?: number;
-                    /** @description Unix time (seconds) when the window resets. */
-                    "X-RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description MethodNotAllowed. */
-            405: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Requests allowed per minute for this key. */
-                    "X-RateLimit-Limit"?: number;
-                    /** @description Requests left in the current window. */
-                    "X-RateLimit-Remaining"?: number;
-                    /** @description Unix time (seconds) when the window resets. */
-                    "X-RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description RateLimitExceeded: retry after the Retry-After header's seconds. */
-            429: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Requests allowed per minute for this key. */
-                    "X-RateLimit-Limit"?: number;
-                    /** @description Requests left in the current window. */
-                    "X-RateLimit-Remaining"?: number;
-                    /** @description Unix time (seconds) when the window resets. */
-                    "X-RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description InternalError. */
-            500: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Requests allowed per minute for this key. */
-                    "X-RateLimit-Limit"?: number;
-                    /** @description Requests left in the current window. */
-                    "X-RateLimit-Remaining"?: number;
-                    /** @description Unix time (seconds) when the window resets. */
-                    "X-RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    statusRateLimits_retrieve: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    /** @description This request's id, also in error bodies. */
-                    "X-Request-Id"?: string;
-                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
-                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
-                    /** @description Requests allowed per minute for this key. */
-                    "X-RateLimit-Limit"?: number;
-                    /** @description Requests left in the current window. */
-                    "X-RateLimit-Remaining"?: number;
-                    /** @description Unix time (seconds) when the window resets. */
-                    "X-RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RateLimitStatus"];
                 };
             };
             /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */

@@ -264,13 +264,6 @@ MemberRoleEnum: TypeAlias = Literal['owner', 'admin', 'developer', 'billing', 'v
 NullEnum: TypeAlias = None
 
 
-class OperationWindow(TypedDict):
-    limit: int
-    remaining: int
-    resetAt: int
-    operation: str
-
-
 OrganizationStatusEnum: TypeAlias = Literal['active', 'suspended']
 
 
@@ -416,9 +409,6 @@ class SignupRequest(TypedDict):
 
 class SignupVerifyRequest(TypedDict):
     token: str
-
-
-TightestEnum: TypeAlias = Literal['minute', 'hour', 'day', 'month']
 
 
 class TokenObtainPair(TypedDict):
@@ -585,9 +575,6 @@ class WebhookTestResult(TypedDict):
     eventId: str
 
 
-WindowEnum: TypeAlias = Literal['minute', 'hour', 'day', 'month']
-
-
 class FieldExportCounts(TypedDict):
     total: int | None
     processed: int
@@ -673,12 +660,7 @@ class AccountApiKey(TypedDict):
     mode: ApiKeyModeEnum
     scopes: list[str]
     rateLimit: int
-    rateLimitPerHour: int
-    rateLimitPerDay: int
-    monthlyQuota: int | None
-    monthlyQuotaRemaining: int | None
     endpointLimits: dict[str, int]
-    window: WindowEnum
     remaining: int
     resetAt: int
     expiresAt: str | None
@@ -691,9 +673,6 @@ class ApiKey(TypedDict):
     keyPrefix: str
     scopes: NotRequired[Any]
     rateLimit: int
-    rateLimitPerHour: int
-    rateLimitPerDay: int
-    monthlyQuota: int | None
     endpointLimits: dict[str, int]
     status: ApiKeyStatusEnum
     replacedBy: str | None
@@ -708,9 +687,6 @@ class ApiKeyCreateRequest(TypedDict):
     name: str
     scopes: list[ScopesEnum]
     rateLimit: NotRequired[int | None]
-    rateLimitPerHour: NotRequired[int | None]
-    rateLimitPerDay: NotRequired[int | None]
-    monthlyQuota: NotRequired[int | None]
     expiresAt: NotRequired[str | None]
     mode: NotRequired[ApiKeyModeEnum]
     endpointLimits: NotRequired[dict[str, int]]
@@ -724,9 +700,6 @@ class ApiKeyCreated(TypedDict):
     keyPrefix: str
     scopes: NotRequired[Any]
     rateLimit: int
-    rateLimitPerHour: int
-    rateLimitPerDay: int
-    monthlyQuota: int | None
     endpointLimits: dict[str, int]
     status: ApiKeyStatusEnum
     replacedBy: str | None
@@ -937,13 +910,6 @@ class InvitationAccepted(TypedDict):
     organizationId: str
 
 
-class KeyWindow(TypedDict):
-    limit: int
-    remaining: int
-    resetAt: int
-    window: WindowEnum
-
-
 class LookResult(TypedDict):
     lookId: str
     items: list[LookGarment]
@@ -1061,9 +1027,6 @@ class PatchedApiKeyUpdateRequest(TypedDict):
     name: NotRequired[str]
     scopes: NotRequired[list[ScopesEnum]]
     rateLimit: NotRequired[int | None]
-    rateLimitPerHour: NotRequired[int | None]
-    rateLimitPerDay: NotRequired[int | None]
-    monthlyQuota: NotRequired[int | None]
     expiresAt: NotRequired[str | None]
     endpointLimits: NotRequired[dict[str, int]]
 
@@ -1083,14 +1046,6 @@ class QualityCapability(TypedDict):
     renderer: str
     placesScenes: bool
     controls: ControlSupport
-
-
-class RateLimitStatus(TypedDict):
-    keyId: str
-    keyPrefix: str
-    tightest: TightestEnum
-    windows: list[KeyWindow]
-    operations: list[OperationWindow]
 
 
 class RenderCapabilities(TypedDict):
