@@ -51,7 +51,7 @@ STATUS_EXAMPLE = {
     "engines": [
         {
             "name": "fashn",
-            "qualities": ["sd", "hd", "4k"],
+            "qualities": list(QUALITY_NAMES),
             "fallback": False,
             "state": "degraded",
             "circuitOpenUntil": "2026-01-15T10:31:00Z",
