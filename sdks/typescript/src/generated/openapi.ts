@@ -181,7 +181,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (the full key is shown once)
-         * @description `mode: test` makes a `gx_test_…` key: it sees only test data and spends the sandbox balance (see `POST /organizations/{id}/sandbox/reset`). `endpointLimits` caps single operations (requests per minute) on top of `rateLimit`.
+         * @description `mode: test` makes a `gx_test_…` key: it sees only test data and spends the sandbox balance (see `POST /organizations/{id}/sandbox/reset`). `rateLimit` (per minute), `rateLimitPerHour` and `rateLimitPerDay` default to the deployment's; `monthlyQuota` caps the requests of a calendar month (UTC). `endpointLimits` caps single operations (requests per minute) on top of `rateLimit`.
          */
         post: operations["organizationApiKeys_create"];
         delete?: never;
@@ -212,8 +212,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change an API key: name, scopes, rateLimit, expiresAt, endpointLimits
-         * @description Effective from the very next request on every server. Only active keys can change (409 for revoked or expired ones). `rateLimit: null` restores the default, `expiresAt: null` removes the expiry, except on a rolled key (one with `replacedBy`): its end, planned by the roll, can only be brought forward (409 for null or a later time; nothing of that PATCH applies). Recorded in the key's events with what changed.
+         * Change an API key: name, scopes, its limits, expiresAt
+         * @description Effective from the very next request on every server. Only active keys can change (409 for revoked or expired ones). `rateLimit`, `rateLimitPerHour`, `rateLimitPerDay: null` restore the defaults, `monthlyQuota: null` removes the quota, `expiresAt: null` removes the expiry, except on a rolled key (one with `replacedBy`): its end, planned by the roll, can only be brought forward (409 for null or a later time; nothing of that PATCH applies). Recorded in the key's events with what changed.
          */
         patch: operations["organizationApiKeys_update"];
         trace?: never;
@@ -982,6 +982,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service health and each try-on engine's state (no key needed)
+         * @description `operational`, `degraded` (an engine's circuit is open, or the task queue is down: new work waits) or `down` (the database or the cache is: requests fail). Worked out at most every 10 seconds. Your key's own limits: `GET /api/v1/status/rate-limits`. As a page: `/api/docs/status`.
+         */
+        get: operations["status_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status/rate-limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every rate-limit window of the calling key: minute, hour, day, monthly quota, operations
+         * @description Read like any request with the key: this request is counted in its windows (so the figures include it, and polling this cannot be used to go past a limit); nothing else is. The per-operation limits are read, not counted.
+         */
+        get: operations["statusRateLimits_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tryons": {
         parameters: {
             query?: never;
@@ -1203,12 +1243,29 @@ export interface components {
             scopes: string[];
             /** @description Requests per minute. */
             rateLimit: number;
+            /** @description Requests per hour; 0 = no limit. */
+            rateLimitPerHour: number;
+            /** @description Requests per day; 0 = no limit. */
+            rateLimitPerDay: number;
+            /** @description Requests per calendar month (UTC); null = no quota. */
+            monthlyQuota: number | null;
+            /** @description What is left of the monthly quota, this request counted. */
+            monthlyQuotaRemaining: number | null;
             endpointLimits: {
                 [key: string]: number;
             };
-            /** @description Requests left in this window, this one counted. */
+            /**
+             * @description The tightest window: the one remaining and resetAt are about.
+             *
+             *     * `minute` - minute
+             *     * `hour` - hour
+             *     * `day` - day
+             *     * `month` - month
+             */
+            window: components["schemas"]["WindowEnum"];
+            /** @description Requests left in that window, this one counted. */
             remaining: number;
-            /** @description Unix seconds when the full limit is available again. */
+            /** @description Unix seconds when that window is full again. */
             resetAt: number;
             /** Format: date-time */
             expiresAt: string | null;
@@ -1237,7 +1294,14 @@ export interface components {
             readonly mode: components["schemas"]["ApiKeyModeEnum"];
             readonly keyPrefix: string;
             scopes?: unknown;
+            /** @description Requests per minute. */
             readonly rateLimit: number;
+            /** @description Requests per hour; 0 = no limit. */
+            readonly rateLimitPerHour: number;
+            /** @description Requests per day; 0 = no limit. */
+            readonly rateLimitPerDay: number;
+            /** @description Requests per calendar month (UTC); null = no quota. */
+            readonly monthlyQuota: number | null;
             /** @description Requests per minute for single operations, on top of rateLimit. */
             readonly endpointLimits: {
                 [key: string]: number;
@@ -1260,6 +1324,15 @@ export interface components {
             name: string;
             scopes: components["schemas"]["ScopesEnum"][];
             rateLimit?: number | null;
+            /** @description Requests per hour; null = the default (RATE_LIMIT_PER_HOUR_DEFAULT). */
+            rateLimitPerHour?: number | null;
+            /** @description Requests per day; null = the default (RATE_LIMIT_PER_DAY_DEFAULT). */
+            rateLimitPerDay?: number | null;
+            /**
+             * Format: int64
+             * @description Requests per calendar month (UTC); null = no quota.
+             */
+            monthlyQuota?: number | null;
             /** Format: date-time */
             expiresAt?: string | null;
             /**
@@ -1283,7 +1356,14 @@ export interface components {
             readonly mode: components["schemas"]["ApiKeyModeEnum"];
             readonly keyPrefix: string;
             scopes?: unknown;
+            /** @description Requests per minute. */
             readonly rateLimit: number;
+            /** @description Requests per hour; 0 = no limit. */
+            readonly rateLimitPerHour: number;
+            /** @description Requests per day; 0 = no limit. */
+            readonly rateLimitPerDay: number;
+            /** @description Requests per calendar month (UTC); null = no quota. */
+            readonly monthlyQuota: number | null;
             /** @description Requests per minute for single operations, on top of rateLimit. */
             readonly endpointLimits: {
                 [key: string]: number;
@@ -1968,6 +2048,27 @@ export interface components {
          * @enum {string}
          */
         EngineNoteCodeEnum: "garment_photo_type_ignored" | "seed_ignored";
+        EngineState: {
+            /** @description The renderer: local, http, eventbridge, fashn, fal or replicate. */
+            name: string;
+            /** @description The render qualities it renders first. */
+            qualities: components["schemas"]["RenderQualityEnum"][];
+            /** @description Whether it takes the items of an engine whose circuit is open. */
+            fallback: boolean;
+            /**
+             * @description degraded: its circuit is open and the fallback takes its new items; down: its circuit is open and nothing takes its place (its items wait).
+             *
+             *     * `up` - up
+             *     * `degraded` - degraded
+             *     * `down` - down
+             */
+            state: components["schemas"]["StateEnum"];
+            /**
+             * Format: date-time
+             * @description When it gets traffic again.
+             */
+            circuitOpenUntil: string | null;
+        };
         Error: {
             /** @description Error name, e.g. InsufficientCredits, InvalidApiKey. */
             error: string;
@@ -2218,6 +2319,15 @@ export interface components {
              */
             role: components["schemas"]["AssignableRoleEnum"];
         };
+        KeyWindow: {
+            /** @description Requests the window admits. */
+            limit: number;
+            /** @description Requests it would admit now. */
+            remaining: number;
+            /** @description Unix seconds when it is full again. */
+            resetAt: number;
+            window: components["schemas"]["WindowEnum"];
+        };
         LookCapability: {
             maxLooks: number;
             minItems: number;
@@ -2297,6 +2407,16 @@ export interface components {
         MemberRoleEnum: "owner" | "admin" | "developer" | "billing" | "viewer";
         /** @enum {unknown} */
         NullEnum: null;
+        OperationWindow: {
+            /** @description Requests the window admits. */
+            limit: number;
+            /** @description Requests it would admit now. */
+            remaining: number;
+            /** @description Unix seconds when it is full again. */
+            resetAt: number;
+            /** @description `<resource>:<action>`, requests per minute. */
+            operation: string;
+        };
         Organization: {
             readonly id: string;
             /** @description No control, line-separator or format characters (newline, tab, bidirectional overrides, …). */
@@ -2714,12 +2834,24 @@ export interface components {
              */
             hasMore: boolean;
         };
-        /** @description Every field optional; null rateLimit means the default, null expiresAt means never. */
+        /**
+         * @description Every field optional; a null rate limit means the default, a null monthlyQuota none, a null expiresAt
+         *     never.
+         */
         PatchedApiKeyUpdateRequest: {
             /** @description No control, line-separator or format characters (newline, tab, bidirectional overrides, …). */
             name?: string;
             scopes?: components["schemas"]["ScopesEnum"][];
             rateLimit?: number | null;
+            /** @description Requests per hour; null = the default (RATE_LIMIT_PER_HOUR_DEFAULT). */
+            rateLimitPerHour?: number | null;
+            /** @description Requests per day; null = the default (RATE_LIMIT_PER_DAY_DEFAULT). */
+            rateLimitPerDay?: number | null;
+            /**
+             * Format: int64
+             * @description Requests per calendar month (UTC); null = no quota.
+             */
+            monthlyQuota?: number | null;
             /**
              * Format: date-time
              * @description null = never; a rolled key's end can only be brought forward (409 otherwise).
@@ -2759,6 +2891,26 @@ export interface components {
             events?: components["schemas"]["EventsEnum"][];
             /** @description No control, line-separator or format characters (newline, tab, bidirectional overrides, …). */
             description?: string;
+            /** @description null: the organization's (5 s, 15 s, 45 s). */
+            retryPolicy?: components["schemas"]["RetryPolicyRequest"] | null;
+            /**
+             * @description Your JSON (at most 8 KB), returned as given.
+             * @example {
+             *       "orderId": "order_789"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Up to 10 headers; values are write-only. Merged into the current ones: a null value removes that header.
+             * @example {
+             *       "Authorization": "Bearer shop-receiver-token"
+             *     }
+             */
+            headers?: {
+                [key: string]: string | null;
+            };
             /** @description true re-enables and resets failures. */
             isActive?: boolean;
         };
@@ -2827,6 +2979,16 @@ export interface components {
             placesScenes: boolean;
             controls: components["schemas"]["ControlSupport"];
         };
+        RateLimitStatus: {
+            keyId: string;
+            keyPrefix: string;
+            /** @description The window with the fewest requests left (what X-RateLimit-* report): minute, hour, day or month. */
+            tightest: string;
+            /** @description minute, hour and day (those with a limit), then month. */
+            windows: components["schemas"]["KeyWindow"][];
+            /** @description The key's per-operation limits. */
+            operations: components["schemas"]["OperationWindow"][];
+        };
         RenderCapabilities: {
             qualities: components["schemas"]["QualityCapability"][];
             backgroundScenes: string[];
@@ -2854,6 +3016,19 @@ export interface components {
             clientAddress: string | null;
             /** Format: date-time */
             createdAt: string;
+        };
+        RetryPolicyRead: {
+            maxRetries: number;
+            /** @description Seconds before each retry, one per retry. */
+            schedule: number[];
+            /** @description true: the organization's policy (settings.webhookRetries, 5 s / 15 s / 45 s), followed as it changes; false: this endpoint's own. */
+            inherited: boolean;
+        };
+        RetryPolicyRequest: {
+            /** @description Retries after the first attempt fails (0-8). */
+            maxRetries: number;
+            /** @description Seconds before each retry (default 5, 15, 45); retries beyond it wait 3x the one before. */
+            schedule?: number[];
         };
         SampleResult: {
             /**
@@ -2915,6 +3090,26 @@ export interface components {
          * @enum {string}
          */
         ScopesEnum: "account:read" | "all" | "customers:create" | "customers:read" | "garments:read" | "garments:write" | "photos:read" | "photos:upload" | "tryon:create" | "tryon:read" | "usage:read" | "webhooks:manage";
+        ServiceStatus: {
+            status: components["schemas"]["ServiceStatusStatusEnum"];
+            /**
+             * Format: date-time
+             * @description Worked out at most every 10 seconds.
+             */
+            checkedAt: string;
+            /** @description api, database, cache (keys and rate limits: down means 503s) and queue (down: new renders and deliveries wait). */
+            components: {
+                [key: string]: "up" | "down";
+            };
+            engines: components["schemas"]["EngineState"][];
+        };
+        /**
+         * @description * `operational` - operational
+         *     * `degraded` - degraded
+         *     * `down` - down
+         * @enum {string}
+         */
+        ServiceStatusStatusEnum: "operational" | "degraded" | "down";
         SignupAccepted: {
             /** Format: email */
             email: string;
@@ -2953,6 +3148,13 @@ export interface components {
             /** @description The token from the verification email. */
             token: string;
         };
+        /**
+         * @description * `up` - up
+         *     * `degraded` - degraded
+         *     * `down` - down
+         * @enum {string}
+         */
+        StateEnum: "up" | "degraded" | "down";
         TokenObtainPair: {
             readonly access: string;
             readonly refresh: string;
@@ -3187,6 +3389,15 @@ export interface components {
             url: string;
             readonly events: components["schemas"]["EventsEnum"][];
             description?: string;
+            readonly retryPolicy: components["schemas"]["RetryPolicyRead"];
+            /** @description Your JSON, as you gave it. */
+            readonly metadata: {
+                [key: string]: unknown;
+            };
+            /** @description The names of the headers sent with every delivery; values are never shown. */
+            readonly headers: {
+                [key: string]: "********";
+            };
             readonly isActive: boolean;
             /** @description Deliveries in a row that failed after all their retries (not attempts); at 10 the endpoint is disabled. Any successful delivery resets it. */
             readonly consecutiveFailures: number;
@@ -3201,6 +3412,7 @@ export interface components {
             readonly updatedAt: string;
         };
         WebhookAttempt: {
+            /** Format: int64 */
             number: number;
             /** Format: date-time */
             attemptedAt: string;
@@ -3220,6 +3432,26 @@ export interface components {
             events: components["schemas"]["EventsEnum"][];
             /** @description No control, line-separator or format characters (newline, tab, bidirectional overrides, …). */
             description?: string;
+            /** @description null: the organization's (5 s, 15 s, 45 s). */
+            retryPolicy?: components["schemas"]["RetryPolicyRequest"] | null;
+            /**
+             * @description Your JSON (at most 8 KB), returned as given.
+             * @example {
+             *       "orderId": "order_789"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Up to 10 headers sent with every delivery; values are write-only.
+             * @example {
+             *       "Authorization": "Bearer shop-receiver-token"
+             *     }
+             */
+            headers?: {
+                [key: string]: string | null;
+            };
         };
         WebhookCreated: {
             readonly id: string;
@@ -3229,6 +3461,15 @@ export interface components {
             /** @description whsec_… Shown only in this response. */
             readonly secret: string;
             description?: string;
+            readonly retryPolicy: components["schemas"]["RetryPolicyRead"];
+            /** @description Your JSON, as you gave it. */
+            readonly metadata: {
+                [key: string]: unknown;
+            };
+            /** @description The names of the headers sent with every delivery; values are never shown. */
+            readonly headers: {
+                [key: string]: "********";
+            };
             readonly isActive: boolean;
             /** @description Deliveries in a row that failed after all their retries (not attempts); at 10 the endpoint is disabled. Any successful delivery resets it. */
             readonly consecutiveFailures: number;
@@ -3363,6 +3604,14 @@ export interface components {
             deliveryId: string;
             eventId: string;
         };
+        /**
+         * @description * `minute` - minute
+         *     * `hour` - hour
+         *     * `day` - day
+         *     * `month` - month
+         * @enum {string}
+         */
+        WindowEnum: "minute" | "hour" | "day" | "month";
         _ExportCounts: {
             total: number | null;
             processed: number;
@@ -4507,6 +4756,9 @@ export interface operations {
                      *           "keyPrefix": "gx_live_abc123",
                      *           "scopes": {},
                      *           "rateLimit": 120,
+                     *           "rateLimitPerHour": 1,
+                     *           "rateLimitPerDay": 1,
+                     *           "monthlyQuota": null,
                      *           "endpointLimits": {},
                      *           "status": "active",
                      *           "replacedBy": null,
@@ -4772,6 +5024,9 @@ export interface operations {
                      *       "keyPrefix": "gx_live_abc123",
                      *       "scopes": {},
                      *       "rateLimit": 120,
+                     *       "rateLimitPerHour": 1,
+                     *       "rateLimitPerDay": 1,
+                     *       "monthlyQuota": null,
                      *       "endpointLimits": {},
                      *       "status": "active",
                      *       "replacedBy": null,
@@ -14495,6 +14750,286 @@ export interface operations {
             };
         };
     };
+    status_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceStatus"];
+                };
+            };
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
+            400: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InvalidApiKey (partner endpoints); InvalidToken (a bad or expired JWT) or Unauthorized (none). */
+            401: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InvalidScope, InsufficientCredits or Forbidden. */
+            403: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ResourceNotFound: it does not exist or belongs to another organization. */
+            404: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MethodNotAllowed. */
+            405: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RateLimitExceeded: retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InternalError. */
+            500: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    statusRateLimits_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitStatus"];
+                };
+            };
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
+            400: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InvalidApiKey (partner endpoints); InvalidToken (a bad or expired JWT) or Unauthorized (none). */
+            401: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InvalidScope, InsufficientCredits or Forbidden. */
+            403: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ResourceNotFound: it does not exist or belongs to another organization. */
+            404: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MethodNotAllowed. */
+            405: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RateLimitExceeded: retry after the Retry-After header's seconds. */
+            429: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InternalError. */
+            500: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     tryons_list: {
         parameters: {
             query?: {
@@ -15195,6 +15730,15 @@ export interface operations {
                      *             "cart_tryon.completed"
                      *           ],
                      *           "description": "Production webhook",
+                     *           "retryPolicy": {
+                     *             "maxRetries": 1,
+                     *             "schedule": [
+                     *               1
+                     *             ],
+                     *             "inherited": true
+                     *           },
+                     *           "metadata": {},
+                     *           "headers": {},
                      *           "isActive": true,
                      *           "consecutiveFailures": 1,
                      *           "disabledAt": null,
@@ -15402,6 +15946,15 @@ export interface operations {
                      *       ],
                      *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                      *       "description": "Production webhook",
+                     *       "retryPolicy": {
+                     *         "maxRetries": 1,
+                     *         "schedule": [
+                     *           1
+                     *         ],
+                     *         "inherited": true
+                     *       },
+                     *       "metadata": {},
+                     *       "headers": {},
                      *       "isActive": true,
                      *       "consecutiveFailures": 1,
                      *       "disabledAt": null,
@@ -15624,6 +16177,15 @@ export interface operations {
                      *         "cart_tryon.completed"
                      *       ],
                      *       "description": "Production webhook",
+                     *       "retryPolicy": {
+                     *         "maxRetries": 1,
+                     *         "schedule": [
+                     *           1
+                     *         ],
+                     *         "inherited": true
+                     *       },
+                     *       "metadata": {},
+                     *       "headers": {},
                      *       "isActive": true,
                      *       "consecutiveFailures": 1,
                      *       "disabledAt": null,
@@ -15988,6 +16550,15 @@ export interface operations {
                      *         "cart_tryon.completed"
                      *       ],
                      *       "description": "Production webhook",
+                     *       "retryPolicy": {
+                     *         "maxRetries": 1,
+                     *         "schedule": [
+                     *           1
+                     *         ],
+                     *         "inherited": true
+                     *       },
+                     *       "metadata": {},
+                     *       "headers": {},
                      *       "isActive": true,
                      *       "consecutiveFailures": 1,
                      *       "disabledAt": null,

@@ -264,6 +264,13 @@ MemberRoleEnum: TypeAlias = Literal['owner', 'admin', 'developer', 'billing', 'v
 NullEnum: TypeAlias = None
 
 
+class OperationWindow(TypedDict):
+    limit: int
+    remaining: int
+    resetAt: int
+    operation: str
+
+
 OrganizationStatusEnum: TypeAlias = Literal['active', 'suspended']
 
 
@@ -319,13 +326,6 @@ class PatchedMemberRoleRequest(TypedDict):
     role: NotRequired[MemberRoleEnum]
 
 
-class PatchedWebhookUpdateRequest(TypedDict):
-    url: NotRequired[str]
-    events: NotRequired[list[EventsEnum]]
-    description: NotRequired[str]
-    isActive: NotRequired[bool]
-
-
 class Photo(TypedDict):
     id: str
     photoUrl: str
@@ -366,6 +366,20 @@ class RequestLogEntry(TypedDict):
     createdAt: str
 
 
+class RetryPolicyRead(TypedDict):
+    maxRetries: int
+    schedule: list[int]
+    inherited: bool
+
+
+ScheduleItem: TypeAlias = int
+
+
+class RetryPolicyRequest(TypedDict):
+    maxRetries: int
+    schedule: NotRequired[list[ScheduleItem]]
+
+
 class SampleResult(TypedDict):
     url: str
     seed: int | None
@@ -386,6 +400,9 @@ class ScopeOperation(TypedDict):
 
 
 ScopesEnum: TypeAlias = Literal['account:read', 'all', 'customers:create', 'customers:read', 'garments:read', 'garments:write', 'photos:read', 'photos:upload', 'tryon:create', 'tryon:read', 'usage:read', 'webhooks:manage']
+
+
+ServiceStatusStatusEnum: TypeAlias = Literal['operational', 'degraded', 'down']
 
 
 SignupAcceptedStatusEnum: TypeAlias = Literal['verification_sent']
@@ -409,6 +426,9 @@ class SignupRequest(TypedDict):
 
 class SignupVerifyRequest(TypedDict):
     token: str
+
+
+StateEnum: TypeAlias = Literal['up', 'degraded', 'down']
 
 
 class TokenObtainPair(TypedDict):
@@ -484,6 +504,9 @@ class Webhook(TypedDict):
     url: str
     events: list[EventsEnum]
     description: NotRequired[str]
+    retryPolicy: RetryPolicyRead
+    metadata: dict[str, Any]
+    headers: dict[str, Literal['********']]
     isActive: bool
     consecutiveFailures: int
     disabledAt: str | None
@@ -507,6 +530,9 @@ class WebhookCreateRequest(TypedDict):
     url: str
     events: list[EventsEnum]
     description: NotRequired[str]
+    retryPolicy: NotRequired[RetryPolicyRequest | None]
+    metadata: NotRequired[dict[str, Any]]
+    headers: NotRequired[dict[str, str | None]]
 
 
 class WebhookCreated(TypedDict):
@@ -515,6 +541,9 @@ class WebhookCreated(TypedDict):
     events: list[EventsEnum]
     secret: str
     description: NotRequired[str]
+    retryPolicy: RetryPolicyRead
+    metadata: dict[str, Any]
+    headers: dict[str, Literal['********']]
     isActive: bool
     consecutiveFailures: int
     disabledAt: str | None
@@ -573,6 +602,9 @@ class WebhookTestResult(TypedDict):
     error: str | None
     deliveryId: str
     eventId: str
+
+
+WindowEnum: TypeAlias = Literal['minute', 'hour', 'day', 'month']
 
 
 class FieldExportCounts(TypedDict):
@@ -660,7 +692,12 @@ class AccountApiKey(TypedDict):
     mode: ApiKeyModeEnum
     scopes: list[str]
     rateLimit: int
+    rateLimitPerHour: int
+    rateLimitPerDay: int
+    monthlyQuota: int | None
+    monthlyQuotaRemaining: int | None
     endpointLimits: dict[str, int]
+    window: WindowEnum
     remaining: int
     resetAt: int
     expiresAt: str | None
@@ -673,6 +710,9 @@ class ApiKey(TypedDict):
     keyPrefix: str
     scopes: NotRequired[Any]
     rateLimit: int
+    rateLimitPerHour: int
+    rateLimitPerDay: int
+    monthlyQuota: int | None
     endpointLimits: dict[str, int]
     status: ApiKeyStatusEnum
     replacedBy: str | None
@@ -687,6 +727,9 @@ class ApiKeyCreateRequest(TypedDict):
     name: str
     scopes: list[ScopesEnum]
     rateLimit: NotRequired[int | None]
+    rateLimitPerHour: NotRequired[int | None]
+    rateLimitPerDay: NotRequired[int | None]
+    monthlyQuota: NotRequired[int | None]
     expiresAt: NotRequired[str | None]
     mode: NotRequired[ApiKeyModeEnum]
     endpointLimits: NotRequired[dict[str, int]]
@@ -700,6 +743,9 @@ class ApiKeyCreated(TypedDict):
     keyPrefix: str
     scopes: NotRequired[Any]
     rateLimit: int
+    rateLimitPerHour: int
+    rateLimitPerDay: int
+    monthlyQuota: int | None
     endpointLimits: dict[str, int]
     status: ApiKeyStatusEnum
     replacedBy: str | None
@@ -842,6 +888,14 @@ class EngineNote(TypedDict):
     message: str
 
 
+class EngineState(TypedDict):
+    name: str
+    qualities: list[RenderQualityEnum]
+    fallback: bool
+    state: StateEnum
+    circuitOpenUntil: str | None
+
+
 class EventCatalogue(TypedDict):
     events: list[EventType]
 
@@ -908,6 +962,13 @@ class InvitationAccepted(TypedDict):
     role: MemberRoleEnum
     joinedAt: str
     organizationId: str
+
+
+class KeyWindow(TypedDict):
+    limit: int
+    remaining: int
+    resetAt: int
+    window: WindowEnum
 
 
 class LookResult(TypedDict):
@@ -1027,6 +1088,9 @@ class PatchedApiKeyUpdateRequest(TypedDict):
     name: NotRequired[str]
     scopes: NotRequired[list[ScopesEnum]]
     rateLimit: NotRequired[int | None]
+    rateLimitPerHour: NotRequired[int | None]
+    rateLimitPerDay: NotRequired[int | None]
+    monthlyQuota: NotRequired[int | None]
     expiresAt: NotRequired[str | None]
     endpointLimits: NotRequired[dict[str, int]]
 
@@ -1038,6 +1102,16 @@ class PatchedOrganizationRequest(TypedDict):
     settings: NotRequired[OrganizationSettingsRequest]
 
 
+class PatchedWebhookUpdateRequest(TypedDict):
+    url: NotRequired[str]
+    events: NotRequired[list[EventsEnum]]
+    description: NotRequired[str]
+    retryPolicy: NotRequired[RetryPolicyRequest | None]
+    metadata: NotRequired[dict[str, Any]]
+    headers: NotRequired[dict[str, str | None]]
+    isActive: NotRequired[bool]
+
+
 class QualityCapability(TypedDict):
     name: str
     credits: float
@@ -1046,6 +1120,14 @@ class QualityCapability(TypedDict):
     renderer: str
     placesScenes: bool
     controls: ControlSupport
+
+
+class RateLimitStatus(TypedDict):
+    keyId: str
+    keyPrefix: str
+    tightest: str
+    windows: list[KeyWindow]
+    operations: list[OperationWindow]
 
 
 class RenderCapabilities(TypedDict):
@@ -1070,6 +1152,13 @@ class Scope(TypedDict):
 
 class ScopeCatalogue(TypedDict):
     scopes: list[Scope]
+
+
+class ServiceStatus(TypedDict):
+    status: ServiceStatusStatusEnum
+    checkedAt: str
+    components: dict[str, Literal['up', 'down']]
+    engines: list[EngineState]
 
 
 class SignupAccepted(TypedDict):
