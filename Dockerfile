@@ -12,11 +12,13 @@
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS python
+# On every stage's image too, so a builder can find (and remove) this build's intermediate images.
+LABEL org.opencontainers.image.title="garmax-api"
 RUN set -eu; \
     if ! command -v python3 >/dev/null 2>&1; then \
       apt-get update; \
       DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3; \
-      rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb; \
+      rm -rf /var/lib/apt/lists/* /var/cache/apt/*; \
     fi; \
     python3 -c 'import sys; assert sys.version_info >= (3, 11), sys.version'
 
@@ -26,7 +28,7 @@ RUN set -eu; \
     if ! python3 -c 'import ensurepip' 2>/dev/null; then \
       apt-get update; \
       DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; \
-      rm -rf /var/lib/apt/lists/*; \
+      rm -rf /var/lib/apt/lists/* /var/cache/apt/*; \
     fi; \
     python3 -m venv /opt/venv
 # A CA bundle for pip behind a TLS-inspecting proxy (the file itself is mounted by the builder, e.g.

@@ -10,8 +10,9 @@ or one host network requires it:
 - The Secret becomes a ConfigMap, and secretRef a configMapRef: podman 4.3 reads secretRef from its own
   secret store (`podman secret create`), not from a Secret in the played file.
 - ConfigMap and Secret values are overridden with this machine's endpoints (`overrides`).
-- hostNetwork: the pods share the host's loopback with PostgreSQL, Redis, RabbitMQ and the S3 server. The
-  web pods bind PORT with SO_REUSEPORT, so both replicas serve one port as a Service would spread them.
+- hostNetwork: the pods share the host's loopback with PostgreSQL, Redis, RabbitMQ and the S3 server (and
+  declare no container ports: podman maps none on the host network). The web pods bind PORT with
+  SO_REUSEPORT, so both replicas serve one port as a Service would spread them.
 - Probes are dropped: podman runs health checks from systemd timers, which this machine does not have; the
   CI polls /health/ready itself.
 - emptyDir volumes get names unique to their Deployment (podman 4.3 plays an emptyDir as a named volume).
@@ -55,8 +56,7 @@ def _pod_spec(spec: dict, *, image: str, prefix: str, web_port: int, owner: str)
                 {"name": "PORT", "value": str(web_port)},
                 {"name": "GUNICORN_CMD_ARGS", "value": f"--bind 127.0.0.1:{web_port} --reuse-port"},
             ]
-            for port in container.get("ports", []):
-                port["containerPort"] = web_port
+        container.pop("ports", None)  # podman refuses port mappings on the host network
     renamed = {volume["name"]: f"{prefix}-{owner}-{volume['name']}" for volume in spec.get("volumes", [])}
     for volume in spec.get("volumes", []):
         volume["name"] = renamed[volume["name"]]
@@ -117,10 +117,11 @@ def variant(
 
 
 def write(played: dict[str, list[dict]], directory: Path) -> dict[str, Path]:
-    """One YAML file per group, for `podman kube play [--configmap configmaps.yaml] <file>`."""
+    """migrate.yaml and app.yaml for `podman kube play`, each with the ConfigMaps its pods read (podman 4.3
+    takes them from the played file; its --configmap option reads one ConfigMap per file)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for group, documents in played.items():
+    for group in ("migrate", "app"):
         paths[group] = directory / f"{group}.yaml"
-        paths[group].write_text(yaml.safe_dump_all(documents, sort_keys=False))
+        paths[group].write_text(yaml.safe_dump_all(played["configmaps"] + played[group], sort_keys=False))
     return paths

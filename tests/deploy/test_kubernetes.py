@@ -123,7 +123,7 @@ def test_beat_runs_exactly_once_and_migrate_runs_once_as_a_job():
 def test_every_pod_is_non_root_with_a_read_only_root_and_writable_data_dir_and_tmp():
     dockerfile = (ROOT / "Dockerfile").read_text()
     uid = int(re.search(r"^USER (\d+):\d+$", dockerfile, re.M).group(1))
-    data_dir = re.search(r"^\s+GARMAX_DATA_DIR=(\S+)", dockerfile, re.M).group(1)
+    data_dir = re.search(r"^\s+GARMAX_DATA_DIR=(\S+) \\$", dockerfile, re.M).group(1)  # the final ENV
     specs = pod_specs()
     assert set(specs) == {"garmax-web", "garmax-worker", "garmax-beat", "garmax-migrate"}
     for name, spec in specs.items():
@@ -172,6 +172,7 @@ def test_the_podman_variant_plays_what_podman_supports_from_the_same_manifests()
         (container,) = spec["containers"]
         assert container["image"] == "localhost/garmax-api:test"
         assert "readinessProbe" not in container and "livenessProbe" not in container
+        assert "ports" not in container
         assert all("secretRef" not in source for source in container["envFrom"])
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
     web = played["app"][0]["spec"]["template"]["spec"]["containers"][0]
