@@ -17,6 +17,7 @@ import re
 import string
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import bcrypt
 from django.conf import settings
@@ -28,9 +29,12 @@ from apikeys import guard
 from apikeys.models import ApiKey
 from apikeys.principal import ENTRY_SEPARATORS, ApiKeyPrincipal, principal_from_entry
 from apikeys.ratelimit import (
+    CONDITIONAL,
     GCRA_LUA_FUNCTION,
     WINDOWS_LUA_FUNCTION,
     RateLimitDecision,
+    bucket_key,
+    decision_from,
     month_end_ms,
     window_keys,
     windows_decision,
@@ -147,9 +151,13 @@ def _key_prefix_of(raw_key: str | None) -> str:
 # "unverified contended" when a bcrypt turn of its prefix is taken (apikeys.guard: checks running or spaced
 # out), so the slow path asks for the turn before spending a query.
 # KEYS: verified entry, tombstone, minute bucket, version marker, the prefix's two turns, hour and day
-# buckets, this month's quota count. ARGV: when this month ends (unix ms).
+# buckets, this month's quota count; for a conditional GET (ConditionalProbe) also the resource's poll stamp
+# and the key's conditional bucket. ARGV: when this month ends (unix ms); for a conditional GET the ceiling
+# (CONDITIONAL_CEILING_FACTOR) and the tokens the client holds.
 # The answer is one string (a single bulk reply parses faster than a list of seven): a word when the key
-# is refused or unknown, else "allowed window remaining retryMs resetMs nowMs entry".
+# is refused or unknown, "c remaining resetMs nowMs token entry" for a conditional GET whose token is the
+# stamp's (counted in its own bucket only: the view answers 304), else
+# "allowed window remaining retryMs resetMs nowMs entry".
 _ADMIT_LUA = (
     GCRA_LUA_FUNCTION
     + WINDOWS_LUA_FUNCTION
@@ -169,6 +177,20 @@ local floor = redis.call('GET', KEYS[4])
 if floor and tonumber(version) < tonumber(floor) then return unverified() end
 local now = redis_now_ms()
 if expires ~= '' and tonumber(expires) <= now then return 'expired' end
+if KEYS[10] then
+  local owner, token = string.match(redis.call('GET', KEYS[10]) or '', '^([^|]+)|(.+)$')
+  if owner and string.find(entry, '|' .. owner .. '|', 1, true) then
+    for i = 3, #ARGV do
+      if ARGV[i] == token then
+        local step = gcra_step(KEYS[11], tonumber(minute) * tonumber(ARGV[2]), 60000, now)
+        if step[1] == 1 then
+          return string.format('c %d %d %d %s %s', step[2], step[4], now, token, entry)
+        end
+        break
+      end
+    end
+  end
+end
 local limits = {tonumber(minute), tonumber(hour), tonumber(day)}
 local step = windows_step({KEYS[3], KEYS[7], KEYS[8]}, limits, KEYS[9], quota, tonumber(ARGV[1]), now)
 return string.format('%d %d %d %d %d %d %s', step[1], step[2], step[3], step[4], step[5], now, entry)
@@ -177,9 +199,27 @@ return string.format('%d %d %d %d %d %d %s', step[1], step[2], step[3], step[4],
 _admit_script = None
 
 
+# A conditional GET whose token is current is counted against this many times the key's limit per minute,
+# in its own bucket, instead of the key's limits (GitHub's rule: conditional polling is the cheap choice).
+CONDITIONAL_CEILING_FACTOR = 10
+
+
+@dataclass
+class ConditionalProbe:
+    """A conditional GET's poll stamp (tryons.poll_stamps) and the tokens its If-None-Match holds;
+    `matched` is set to the stamp's token when admission found it current and counted it as conditional."""
+
+    stamp_key: str
+    tokens: list[str]
+    matched: str | None = None
+
+
 @requires_shared_cache
 def apikey_admit(
-    raw_key: str | None, *, address: Callable[[], str] = _unknown_address
+    raw_key: str | None,
+    *,
+    address: Callable[[], str] = _unknown_address,
+    conditional: ConditionalProbe | None = None,
 ) -> tuple[ApiKeyPrincipal, RateLimitDecision]:
     """Authenticate a partner request and count it against every window of the key's limits.
 
@@ -190,7 +230,9 @@ def apikey_admit(
     in its prefix's turn, or 429 at once when the turn is taken: see apikey_authenticate) and is then
     counted in a second round trip. The returned decision (the tightest window, or the one that refused)
     may refuse the request; raising 429 is the caller's job, after the headers are attached. 503 when
-    Redis is unreachable.
+    Redis is unreachable. With `conditional`, a key verified before whose probe's stamp belongs to its
+    organization and names one of the probe's tokens is counted in its conditional bucket instead (while
+    that admits it): the decision's window is CONDITIONAL and `conditional.matched` the token.
     """
     client = redis_hot_client()
     if client is None:
@@ -202,21 +244,27 @@ def apikey_admit(
     if _admit_script is None:
         _admit_script = client.register_script(_ADMIT_LUA)
     minute_key, hour_key, day_key, quota_key = window_keys(key_prefix)
-    result = _admit_script(
-        keys=[
-            verified_key,
-            blocked_cache_key(key_prefix),
-            minute_key,
-            version_cache_key(key_prefix),
-            *guard.turn_keys(key_prefix),
-            hour_key,
-            day_key,
-            quota_key,
-        ],
-        args=[month_end_ms()],
-        client=client,
-    )
-    answer = result.decode()
+    keys = [
+        verified_key,
+        blocked_cache_key(key_prefix),
+        minute_key,
+        version_cache_key(key_prefix),
+        *guard.turn_keys(key_prefix),
+        hour_key,
+        day_key,
+        quota_key,
+    ]
+    args = [month_end_ms()]
+    if conditional is not None and conditional.tokens:
+        keys += [conditional.stamp_key, bucket_key(f"{key_prefix}:conditional")]
+        args += [CONDITIONAL_CEILING_FACTOR, *conditional.tokens]
+    answer = _admit_script(keys=keys, args=args, client=client).decode()
+    if answer[0] == "c":
+        _, remaining, reset_ms, now_ms, conditional.matched, entry = answer.split(" ")
+        principal = principal_from_entry(entry)
+        ceiling = principal.rate_limit * CONDITIONAL_CEILING_FACTOR
+        decision = decision_from(ceiling, True, int(remaining), 0, int(reset_ms), int(now_ms))
+        return principal, replace(decision, window=CONDITIONAL)
     if answer[0].isdigit():
         allowed, window, remaining, retry_ms, reset_ms, now_ms, entry = answer.split(" ")
         principal = principal_from_entry(entry)

@@ -28,7 +28,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None  # the permission check turns this into 401 InvalidApiKey "Missing X-API-Key"
         try:
             principal, request.rate_limit = apikey_admit(
-                raw_key.strip(), address=functools.partial(client_address, request)
+                raw_key.strip(),
+                address=functools.partial(client_address, request),
+                conditional=getattr(request._request, "conditional_probe", None),
             )
         except InvalidApiKey as exc:
             # The address is worked out only here, off the hot path: it is for operators tracing a

@@ -25,7 +25,7 @@ from apikeys.admission import ApiKeyPrincipal
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.operations import operation_name
 from apikeys.permissions import RequiresScope
-from apikeys.ratelimit import MONTH, rate_limit_headers_set, rate_limit_hit, windows_hit
+from apikeys.ratelimit import CONDITIONAL, MONTH, rate_limit_headers_set, rate_limit_hit, windows_hit
 
 # Renderers keep no per-request state, so one instance serves every request of the process.
 _JSON_RENDERER = JSONRenderer()
@@ -82,7 +82,14 @@ class PartnerAPIMixin(IdempotentPostMixin):
         method = request.method.lower()
         if method not in self.http_method_names or not hasattr(self, method):
             raise MethodNotAllowed(request.method)
+        # Read by authentication, which checks a conditional GET's stamp in admission's round trip.
+        request._request.conditional_probe = self.conditional_probe(request)
         super().initial(request, *args, **kwargs)
+
+    def conditional_probe(self, request):
+        """The apikeys.admission.ConditionalProbe of a GET this view can answer 304 from a poll stamp, or
+        None (the default: admission counts the request against the key's limits as any other)."""
+        return None
 
     def check_permissions(self, request):
         principal = request.auth
@@ -90,6 +97,9 @@ class PartnerAPIMixin(IdempotentPostMixin):
             self._principal = principal
             # Counted while authenticating (same Redis round trip); refused here, before the scope check.
             decision = getattr(request, "rate_limit", None)
+            if decision is not None and decision.window == CONDITIONAL:
+                # A current conditional GET: counted against its own ceiling only, answered 304 by the view.
+                return super().check_permissions(request)
             if decision is None:
                 decision = request.rate_limit = windows_hit(
                     key_prefix=principal.key_prefix, windows=principal.windows

@@ -60,6 +60,9 @@ end
 # Windows in the order the admission script and `windows_hit` take their limits: (name, period in ms).
 WINDOWS = (("minute", 60_000), ("hour", 3_600_000), ("day", 86_400_000))
 MONTH = "month"
+# Not a window: a conditional GET answered 304 from its poll stamp, counted against its own ceiling
+# (apikeys.admission.CONDITIONAL_CEILING_FACTOR) and reported in X-RateLimit-Conditional-*.
+CONDITIONAL = "conditional"
 WINDOW_NAMES = (*(name for name, _ in WINDOWS), MONTH)
 
 # Every window of a key in one step: GCRA per window (limit 0 = no limit in that window), then the monthly
@@ -139,10 +142,11 @@ class RateLimitDecision:
     window: str = "minute"  # which of the key's windows these figures are (WINDOW_NAMES)
 
     def headers(self) -> dict[str, str]:
+        prefix = "X-RateLimit-Conditional-" if self.window == CONDITIONAL else "X-RateLimit-"
         return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(self.reset_at),
+            f"{prefix}Limit": str(self.limit),
+            f"{prefix}Remaining": str(self.remaining),
+            f"{prefix}Reset": str(self.reset_at),
         }
 
 

@@ -4,6 +4,7 @@ from rest_framework import status, viewsets
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from api.conditional import CONDITIONAL_DESCRIPTION, IF_NONE_MATCH, row_conditional
 from api.parsers import multipart_parse_bounded
 from apikeys.partner import PartnerAPIMixin
 from apikeys.scopes import CUSTOMERS_CREATE, CUSTOMERS_READ, PHOTOS_READ, PHOTOS_UPLOAD
@@ -69,10 +70,18 @@ class CustomerViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(customers)
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)
 
-    @extend_schema(summary="Get a customer", parameters=[EXTERNAL_ID], responses={200: CustomerSerializer})
+    @extend_schema(
+        summary="Get a customer",
+        description=CONDITIONAL_DESCRIPTION,
+        parameters=[EXTERNAL_ID, IF_NONE_MATCH],
+        responses={200: CustomerSerializer, 304: None},
+    )
     def retrieve(self, request, externalId=None):
         customer = selectors.customer_detail(organization_id=self.organization_id, external_id=externalId)
-        return Response(CustomerSerializer(customer).data)
+        # Its row with the latest photo's key (annotated): all the answer shows, its photo's signed URL aside.
+        return row_conditional(
+            request, rows=(customer,), render=lambda: Response(CustomerSerializer(customer).data)
+        )
 
     @extend_schema(
         summary="Delete a customer and erase its photos and try-on results",

@@ -37,6 +37,12 @@ class TryonsConfig(AppConfig):
         from tryons.catalogue.bulk import catalogue_bulk_register
 
         catalogue_bulk_register()
+        # Every PostgreSQL connection bumps the poll stamps its commits changed (tryons.poll_stamps).
+        from django.db.backends.signals import connection_created
+
+        from tryons.poll_stamps import poll_changes_watch
+
+        connection_created.connect(poll_changes_watch, dispatch_uid="tryons.poll_changes_watch")
         # The pipeline queues its tasks by name (tryons.services.queue): register them in every process.
         import tryons.tasks  # noqa: F401
 

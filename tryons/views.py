@@ -19,6 +19,8 @@ from tryons import selectors
 from tryons.controls import CartControls
 from tryons.engines.settings import asynchronous_renderer_configured
 from tryons.models import CartTryOnSession, TryOn
+from tryons.poll_stamps import session_ref, tryon_ref
+from tryons.polls import IF_NONE_MATCH, POLL_DESCRIPTION, poll_answer, poll_probe
 from tryons.pricing import volume_discounts_text
 from tryons.qualities import multipliers_text
 from tryons.renderers.registry import CALLBACK_RENDERERS
@@ -56,6 +58,9 @@ class CartTryOnViewSet(
 
     def get_object(self):
         return selectors.cart_session_get(organization_id=self.organization_id, session_id=self.kwargs["pk"])
+
+    def conditional_probe(self, request):
+        return poll_probe(request, session_ref(self.kwargs["pk"])) if self.action == "retrieve" else None
 
     @extend_schema(
         summary="Create a cart try-on session",
@@ -109,9 +114,20 @@ class CartTryOnViewSet(
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(summary="Get a cart try-on session with its items' status and results")
+    @extend_schema(
+        summary="Get a cart try-on session with its items' status and results",
+        description=POLL_DESCRIPTION,
+        parameters=[IF_NONE_MATCH],
+        responses={200: CartTryOnSessionSerializer, 304: None},
+    )
     def retrieve(self, request, *args, **kwargs):
-        return Response(CartTryOnSessionSerializer(self.get_object()).data)
+        return poll_answer(
+            request,
+            ref=session_ref(self.kwargs["pk"]),
+            organization_id=self.organization_id,
+            load=self.get_object,
+            build=lambda session: CartTryOnSessionSerializer(session).data,
+        )
 
     @extend_schema(
         summary="Cancel a cart try-on session",
@@ -156,6 +172,9 @@ class TryOnViewSet(
     def get_object(self):
         return selectors.tryon_get(organization_id=self.organization_id, tryon_id=self.kwargs["pk"])
 
+    def conditional_probe(self, request):
+        return poll_probe(request, tryon_ref(self.kwargs["pk"])) if self.action == "retrieve" else None
+
     @extend_schema(
         summary="Create a single try-on", request=TryOnCreateSerializer, responses={201: TryOnSerializer}
     )
@@ -180,9 +199,20 @@ class TryOnViewSet(
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(summary="Get a try-on (single, or a cart item by its tryonId)")
+    @extend_schema(
+        summary="Get a try-on (single, or a cart item by its tryonId)",
+        description=POLL_DESCRIPTION,
+        parameters=[IF_NONE_MATCH],
+        responses={200: TryOnSerializer, 304: None},
+    )
     def retrieve(self, request, *args, **kwargs):
-        return Response(TryOnSerializer(self.get_object()).data)
+        return poll_answer(
+            request,
+            ref=tryon_ref(self.kwargs["pk"]),
+            organization_id=self.organization_id,
+            load=self.get_object,
+            build=lambda tryon: TryOnSerializer(tryon).data,
+        )
 
 
 # Internal (the renderer service's, HMAC-signed): out of the partner document and the SDKs generated from it.

@@ -4,6 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.conditional import CONDITIONAL_DESCRIPTION, IF_NONE_MATCH, row_conditional
 from api.errors import ValidationError
 from api.events import event_names
 from api.pagination import PAGE_OPENAPI_PARAMETERS
@@ -89,9 +90,20 @@ class WebhookViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(selectors.webhook_list(organization_id=self.organization_id))
         return self.get_paginated_response(WebhookSerializer(page, many=True).data)
 
-    @extend_schema(summary="Get a webhook", parameters=[WEBHOOK_ID])
+    @extend_schema(
+        summary="Get a webhook",
+        description=CONDITIONAL_DESCRIPTION,
+        parameters=[WEBHOOK_ID, IF_NONE_MATCH],
+        responses={200: WebhookSerializer, 304: None},
+    )
     def retrieve(self, request, webhookId=None):
-        return Response(WebhookSerializer(self._webhook()).data)
+        webhook = self._webhook()
+        # Its retry policy may be the organization's: that setting is part of what the answer says.
+        return row_conditional(
+            request,
+            rows=(webhook, webhook.organization.webhook_retries),
+            render=lambda: Response(WebhookSerializer(webhook).data),
+        )
 
     @extend_schema(
         summary="Update a webhook",

@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.choice_parameters import choice_parameter
+from api.conditional import CONDITIONAL_DESCRIPTION, IF_NONE_MATCH, row_conditional
 from apikeys import scopes
 from apikeys.partner import PartnerAPIMixin
 from tryons.catalogue import services
@@ -72,10 +73,17 @@ class GarmentViewSet(PartnerAPIMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(garments)
         return self.get_paginated_response(GarmentSerializer(page, many=True).data)
 
-    @extend_schema(summary="Get a garment", parameters=[GARMENT_ID], responses={200: GarmentSerializer})
+    @extend_schema(
+        summary="Get a garment",
+        description=CONDITIONAL_DESCRIPTION,
+        parameters=[GARMENT_ID, IF_NONE_MATCH],
+        responses={200: GarmentSerializer, 304: None},
+    )
     def retrieve(self, request, garmentId=None):
         garment = services.garment_get(organization_id=self.organization_id, garment_id=garmentId)
-        return Response(GarmentSerializer(garment).data)
+        return row_conditional(
+            request, rows=(garment,), render=lambda: Response(GarmentSerializer(garment).data)
+        )
 
     @extend_schema(
         summary="Delete a garment and our copy of its image",

@@ -591,7 +591,7 @@ export interface paths {
         };
         /**
          * Get a cart try-on session with its items' status and results
-         * @description Cart try-on sessions: one customer photo, up to 20 garments, paid up front and rendered in order.
+         * @description Poll with `If-None-Match`: while nothing changed the answer is 304 with no body, which is not counted against your key's rate limit (it has its own ceiling, `X-RateLimit-Conditional-*`). The `ETag` names the state, the API version and when the answer's signed URLs expire. README, "Conditional polling".
          */
         get: operations["cartTryons_retrieve"];
         put?: never;
@@ -655,7 +655,7 @@ export interface paths {
         };
         /**
          * Get a customer
-         * @description External customers of the key's organization, identified by the partner's `externalId`.
+         * @description Answers an `ETag`; send it back in `If-None-Match` and an unchanged resource is answered 304 with no body. README, "Conditional polling".
          */
         get: operations["customers_retrieve"];
         put?: never;
@@ -838,8 +838,7 @@ export interface paths {
         };
         /**
          * Get a garment
-         * @description The garment catalogue: garments registered once by productId (+ variantId), their images fetched
-         *     once by the worker, used by every cart that names them (README, "Garment catalogue").
+         * @description Answers an `ETag`; send it back in `If-None-Match` and an unchanged resource is answered 304 with no body. README, "Conditional polling".
          */
         get: operations["garments_retrieve"];
         put?: never;
@@ -1055,7 +1054,7 @@ export interface paths {
         };
         /**
          * Get a try-on (single, or a cart item by its tryonId)
-         * @description Single try-ons: one garment on one customer photo, priced 1 × quality multiplier.
+         * @description Poll with `If-None-Match`: while nothing changed the answer is 304 with no body, which is not counted against your key's rate limit (it has its own ceiling, `X-RateLimit-Conditional-*`). The `ETag` names the state, the API version and when the answer's signed URLs expire. README, "Conditional polling".
          */
         get: operations["tryons_retrieve"];
         put?: never;
@@ -1099,7 +1098,7 @@ export interface paths {
         };
         /**
          * Get a webhook
-         * @description The key's organization's webhook endpoints, their delivery log and recovery tools.
+         * @description Answers an `ETag`; send it back in `If-None-Match` and an unchanged resource is answered 304 with no body. README, "Conditional polling".
          */
         get: operations["webhooks_retrieve"];
         put?: never;
@@ -3412,7 +3411,6 @@ export interface components {
             readonly updatedAt: string;
         };
         WebhookAttempt: {
-            /** Format: int64 */
             number: number;
             /** Format: date-time */
             attemptedAt: string;
@@ -8982,7 +8980,10 @@ export interface operations {
     cartTryons_retrieve: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of your copy: 304 Not Modified (no body) while it is current and its signed URLs have at least half their lifetime left. */
+                "If-None-Match"?: string;
+            };
             path: {
                 sessionId: string;
             };
@@ -9093,6 +9094,23 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["CartTryOnSession"];
                 };
+            };
+            /** @description No response body */
+            304: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
@@ -9989,7 +10007,10 @@ export interface operations {
     customers_retrieve: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of your copy: 304 Not Modified (no body) while it is current and its signed URLs have at least half their lifetime left. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description Your identifier for the customer (any characters except '/', '?', '#', '%', whitespace). */
                 externalId: string;
@@ -10029,6 +10050,23 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["Customer"];
                 };
+            };
+            /** @description No response body */
+            304: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
@@ -12712,7 +12750,10 @@ export interface operations {
     garments_retrieve: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of your copy: 304 Not Modified (no body) while it is current and its signed URLs have at least half their lifetime left. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The garment's id. */
                 garmentId: string;
@@ -12757,6 +12798,23 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["Garment"];
                 };
+            };
+            /** @description No response body */
+            304: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
@@ -15496,7 +15554,10 @@ export interface operations {
     tryons_retrieve: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of your copy: 304 Not Modified (no body) while it is current and its signed URLs have at least half their lifetime left. */
+                "If-None-Match"?: string;
+            };
             path: {
                 tryonId: string;
             };
@@ -15549,6 +15610,23 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["TryOn"];
                 };
+            };
+            /** @description No response body */
+            304: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
@@ -16145,7 +16223,10 @@ export interface operations {
     webhooks_retrieve: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of your copy: 304 Not Modified (no body) while it is current and its signed URLs have at least half their lifetime left. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The webhook's id. */
                 webhookId: string;
@@ -16197,6 +16278,23 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["Webhook"];
                 };
+            };
+            /** @description No response body */
+            304: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    /** @description Requests allowed per minute for this key. */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Unix time (seconds) when the window resets. */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
             400: {
