@@ -19,8 +19,9 @@ connections need no more) so the load generator takes as little CPU from the ser
 
     .venv/bin/python bench/apikeys_auth.py [--rounds 5] [--duration 4] [--connections 16] [--pin-wrk 1]
 
-Prints req/s, p50 and p99 per variant and the figures the issues set targets for (ours >= 0.7 x
-bare, ours >= 1.5 x drf-api-key, ours >= 40 x bcrypt, ours p99 < 25 ms). A missed target is reported,
+Prints req/s, p50 and p99 per variant and the figures issue 36 sets targets for (ours >= 0.95 x floor, ours
+p99 <= 1.2 x floor p99, ours >= 1.3 x drf-api-key; ours >= 40 x bcrypt from issue 19; ours / bare printed
+without a target). A missed target is reported,
 not an error: the exit status is non-zero only if the benchmark itself fails (a crash, a non-2xx answer).
 
 Environment (defaults in brackets): BENCH_DATABASE_URL [postgres://postgres@127.0.0.1:5432/garmax_bench],
@@ -148,10 +149,14 @@ def _wait_ready(url: str) -> None:
     raise SystemExit("gunicorn did not become ready")
 
 
-def _wrk(url: str, key: str | None, duration: int, connections: int, pin: str | None) -> dict:
+def _wrk(
+    url: str, key: str | None, duration: int, connections: int, pin: str | None, headers: dict | None = None
+) -> dict:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if key:
         command += ["-H", f"X-API-Key: {key}"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     if pin is not None:
         command = ["taskset", "-c", pin, *command]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -250,13 +255,15 @@ def main() -> None:
     ours_vs_bare = statistics.median(o["rps"] / b["rps"] for o, b in zip(ours, bare, strict=True))
     ours_vs_peer = statistics.median(o["rps"] / p["rps"] for o, p in zip(ours, peer, strict=True))
     ours_vs_bcrypt = statistics.median(o["rps"] / s["rps"] for o, s in zip(ours, slow, strict=True))
-    p99_vs_bare = statistics.median(o["p99"] / b["p99"] for o, b in zip(ours, bare, strict=True))
+    p99_vs_floor = statistics.median(o["p99"] / f["p99"] for o, f in zip(ours, floor, strict=True))
     ours_p99 = medians["partner GET /v1/customers/{id}"]["p99"]
     print("\nratios: median over rounds of the ratio within each round")
-    print(f"ours / bare   = {ours_vs_bare:.2f}   (target >= 0.9)")
+    # Issue 36: the key path is judged against its floor (bare + the one Redis round trip a shared, atomic
+    # limit with next-request revocation needs); ours / bare is printed without a target.
+    print(f"ours / bare: {ours_vs_bare:.2f} (no target: retired by issue 36)")
     print(f"ours / floor  = {ours_vs_floor:.2f}   (target >= 0.95)")
-    print(f"ours p99 / bare p99 = {p99_vs_bare:.2f}   (target <= 1.2)")
-    print(f"ours / drf-api-key = {ours_vs_peer:.2f}   (target >= 1.5)")
+    print(f"ours p99 / floor p99 = {p99_vs_floor:.2f}   (target <= 1.2)")
+    print(f"ours / drf-api-key = {ours_vs_peer:.2f}   (target >= 1.3)")
     print(f"ours / bcrypt = {ours_vs_bcrypt:.1f}   (target >= 40)")
     print(f"ours p99: {ours_p99:.2f} ms (no target: at 16 connections it follows this machine's throughput)")
     print(f"usage records recorded and flushed to PostgreSQL: {flushed}")

@@ -7,7 +7,13 @@ same selector (`cart_session_get`: the session, its customer and its 20 items) a
 - bare: a stock DRF view with no authentication, the organization in the query string
   (bench/apikeys_urls.py);
 - partner: the real endpoint with the full key path (cached verification and revocation check, scope,
-  rate limit high enough never to trigger, usage recording).
+  rate limit high enough never to trigger, usage recording), as seed 001's clients poll: no If-None-Match;
+- partner 304: the same poll with the current ETag in If-None-Match (issue 36): answered from the Redis
+  stamp in admission's round trip, no query, no body;
+- partner changed: the same poll with an ETag of an older state: served from the answer built once per
+  change (no query, no serializer);
+- bare customer read: bench/apikeys_auth.py's bare DRF view of one customer, the 304 path's yardstick.
+Targets (issue 36): 304 >= 0.9 x the bare customer read, changed >= 1.5 x the bare cart view.
 
 The session is mid-render, as a poll sees it: 12 items completed with a result (each a signed URL in the
 answer), one processing, 7 queued. Variants are interleaved in short rounds, the order rotating, each after a
@@ -24,6 +30,7 @@ import os
 import shutil
 import statistics
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -75,15 +82,29 @@ def session_mid_render(setup) -> str:
     return session.id
 
 
-def _check_answer(url: str, key: str | None) -> None:
-    """Both variants must answer the same session in full, or the comparison means nothing."""
+def _check_answer(url: str, key: str | None) -> str | None:
+    """Both variants must answer the same session in full, or the comparison means nothing; returns the
+    answer's ETag."""
     # our own http://127.0.0.1:<port>, never caller input
     request = urllib.request.Request(url, headers={"X-API-Key": key} if key else {})  # noqa: S310
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         items = json.load(response)["cartItems"]
+        etag = response.headers.get("ETag")
     rendered = sum(1 for item in items if item.get("resultUrl"))
     if len(items) != CART_ITEMS or rendered != COMPLETED:
         raise SystemExit(f"{url} answered {len(items)} items, {rendered} with a result")
+    return etag
+
+
+def _check_status(url: str, key: str, etag: str, expected: int) -> None:
+    request = urllib.request.Request(url, headers={"X-API-Key": key, "If-None-Match": etag})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            status = response.status
+    except urllib.error.HTTPError as exc:  # urllib treats a 304 as an error
+        status = exc.code
+    if status != expected:
+        raise SystemExit(f"{url} with If-None-Match {etag} answered {status}, not {expected}")
 
 
 def main() -> None:
@@ -101,23 +122,33 @@ def main() -> None:
     session_id = session_mid_render(setup)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    poll_url = f"{base}/api/v1/cart-tryons/{session_id}"
     variants = {
-        "bare DRF view": (f"{base}/bench/bare-cart/{session_id}?org={setup.organization_id}", None),
-        "partner GET /v1/cart-tryons/{id}": (f"{base}/api/v1/cart-tryons/{session_id}", setup.raw_key),
+        "bare DRF view": (f"{base}/bench/bare-cart/{session_id}?org={setup.organization_id}", None, {}),
+        "partner GET /v1/cart-tryons/{id}": (poll_url, setup.raw_key, {}),
+        "partner 304 (current ETag)": (poll_url, setup.raw_key, None),  # the ETag is read once it serves
+        "partner changed (older ETag)": (poll_url, setup.raw_key, None),
+        "bare customer read": (f"{base}/bench/bare/shopper-42?org={setup.organization_id}", None, {}),
     }
     samples: dict[str, list[dict]] = {name: [] for name in variants}
     server = _start_gunicorn(port)
     try:
         _wait_ready(variants["bare DRF view"][0])
-        for url, key in variants.values():
-            _check_answer(url, key)
+        _check_answer(variants["bare DRF view"][0], None)
+        etag = _check_answer(poll_url, setup.raw_key)
+        variants["partner 304 (current ETag)"] = (poll_url, setup.raw_key, {"If-None-Match": etag})
+        # A state no stamp holds any more, with links still fresh: the client is behind, the answer cached.
+        older = etag.replace(etag.split('"')[1].split("-")[0], "0ld5tate", 1)
+        variants["partner changed (older ETag)"] = (poll_url, setup.raw_key, {"If-None-Match": older})
+        _check_status(poll_url, setup.raw_key, etag, 304)
+        _check_status(poll_url, setup.raw_key, older, 200)
         names = list(variants)
         for round_number in range(args.rounds):
             shift = round_number % len(names)
             for name in names[shift:] + names[:shift]:
-                url, key = variants[name]
-                _wrk(url, key, args.warmup, args.connections, args.pin_wrk)
-                samples[name].append(_wrk(url, key, args.duration, args.connections, args.pin_wrk))
+                url, key, headers = variants[name]
+                _wrk(url, key, args.warmup, args.connections, args.pin_wrk, headers)
+                samples[name].append(_wrk(url, key, args.duration, args.connections, args.pin_wrk, headers))
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -137,10 +168,15 @@ def main() -> None:
         rps, p50, p99 = (statistics.median(s[f] for s in runs) for f in ("rps", "p50", "p99"))
         per_round = " ".join(f"{s['rps']:.0f}" for s in runs)
         print(f"{name:34} {rps:9.0f} {p50:8.2f} {p99:8.2f}   {per_round}")
-    bare, ours = (samples[name] for name in variants)
-    poll_vs_bare = statistics.median(o["rps"] / b["rps"] for o, b in zip(ours, bare, strict=True))
-    print("\nratio: median over rounds of the ratio within each round")
-    print(f"poll / bare = {poll_vs_bare:.2f}   (target >= 0.8)")
+    bare, ours, unchanged, changed, customer = (samples[name] for name in variants)
+
+    def ratio(a, b):
+        return statistics.median(x["rps"] / y["rps"] for x, y in zip(a, b, strict=True))
+
+    print("\nratios: median over rounds of the ratio within each round")
+    print(f"poll / bare = {ratio(ours, bare):.2f}   (target >= 0.8)")
+    print(f"poll 304 / bare customer read = {ratio(unchanged, customer):.2f}   (target >= 0.9)")
+    print(f"poll changed / bare = {ratio(changed, bare):.2f}   (target >= 1.5)")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
 
