@@ -124,9 +124,10 @@ def fill_organization(
             run(
                 "webhooks",
                 f"""INSERT INTO webhooks_webhook (id, organization_id, url, description, events, secret,
-                    previous_secret, is_active, consecutive_failures, disabled_reason, created_at, updated_at)
+                    previous_secret, is_active, consecutive_failures, disabled_reason, created_at, updated_at,
+                    headers, metadata)
                 SELECT 'webhook_{tag}' || g, %s, 'https://shop.example.com/hooks/' || g, '', '[]'::jsonb,
-                    'whsec_x', '', true, 0, '', {_spread(webhooks, days)}, now()
+                    'whsec_x', '', true, 0, '', {_spread(webhooks, days)}, now(), '{{}}'::jsonb, '{{}}'::jsonb
                 FROM generate_series(1, %s) g""",
                 [org, webhooks],
             )
