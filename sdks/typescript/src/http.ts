@@ -21,6 +21,10 @@ export interface RequestOptions {
   json?: unknown;
   form?: FormData;
   idempotencyKey?: string;
+  /** Makes a GET conditional: a 304 resolves to undefined (see `answer`). */
+  ifNoneMatch?: string;
+  /** Receives the answer's status and ETag. */
+  answer?: { status?: number; etag?: string | null };
 }
 
 export interface TransportOptions {
@@ -62,6 +66,7 @@ export class Transport {
     // Browsers refuse to let scripts set User-Agent; Node sends ours.
     if (typeof window === "undefined") headers["User-Agent"] = `garmax-node/${VERSION}`;
     if (this.options.version) headers["Garmax-Version"] = this.options.version;
+    if (options.ifNoneMatch) headers["If-None-Match"] = options.ifNoneMatch;
     let body: BodyInit | undefined;
     if (options.form) {
       body = options.form; // fetch sets the multipart boundary
@@ -90,7 +95,13 @@ export class Transport {
       }
       const text = await response.text();
       const parsed = decode(text);
-      if (response.ok) return parsed as T;
+      if (response.ok || response.status === 304) {
+        if (options.answer) {
+          options.answer.status = response.status;
+          options.answer.etag = response.headers.get("etag");
+        }
+        return parsed as T;
+      }
       const answerHeaders: Record<string, string> = {};
       response.headers.forEach((value, key) => {
         answerHeaders[key.toLowerCase()] = value;

@@ -67,7 +67,7 @@ abstract class Resource {
   }
 
   protected async waitFor<T extends { status?: unknown }>(
-    retrieve: () => Promise<T>,
+    path: string,
     id: string,
     terminal: ReadonlySet<string>,
     timeout: number,
@@ -75,8 +75,17 @@ abstract class Resource {
   ): Promise<T> {
     const interval = (options.interval ?? 1) * 1000;
     const deadline = Date.now() + timeout * 1000;
+    // Conditional polls: the last ETag in If-None-Match, so an unchanged object is a 304 without a body
+    // (not counted against the key's rate limit: README, "Conditional polling").
+    let etag: string | undefined;
+    let current: T | undefined;
     for (;;) {
-      const current = await retrieve();
+      const answer: { status?: number; etag?: string | null } = {};
+      const body = await this.transport.request<T>("GET", path, { ifNoneMatch: etag, answer });
+      if (answer.status !== 304 || current === undefined) {
+        current = body;
+        etag = answer.etag ?? undefined;
+      }
       if (terminal.has(String(current.status))) return current;
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -145,7 +154,7 @@ export class CartTryons extends Resource {
   }
   /** Poll until completed, partial, failed or cancelled; WaitTimeout after `timeout` seconds. */
   wait(id: string, timeout = 300, options: WaitOptions = {}): Promise<CartTryOnSession> {
-    return this.waitFor(() => this.retrieve(id), id, CART_TRYON_TERMINAL_STATUSES, timeout, options);
+    return this.waitFor(`/v1/cart-tryons/${segment(id)}`, id, CART_TRYON_TERMINAL_STATUSES, timeout, options);
   }
 }
 
@@ -161,7 +170,7 @@ export class Tryons extends Resource {
   }
   /** Poll until completed, failed, cancelled or skipped. */
   wait(id: string, timeout = 300, options: WaitOptions = {}): Promise<TryOn> {
-    return this.waitFor(() => this.retrieve(id), id, TRYON_TERMINAL_STATUSES, timeout, options);
+    return this.waitFor(`/v1/tryons/${segment(id)}`, id, TRYON_TERMINAL_STATUSES, timeout, options);
   }
 }
 

@@ -87,8 +87,11 @@ class Transport:
         json_body: Any = None,
         multipart: tuple[dict[str, str], list[Upload]] | None = None,
         idempotency_key: str | None = None,
+        if_none_match: str | None = None,
+        answer: dict | None = None,
     ) -> Any:
-        """The decoded JSON answer (None for an empty one); an APIError or APIConnectionError otherwise."""
+        """The decoded JSON answer (None for an empty one); an APIError or APIConnectionError otherwise.
+        `if_none_match` makes a GET conditional (a 304 returns None); `answer` gets its status and ETag."""
         headers = {
             "X-API-Key": self.api_key,
             "Accept": "application/json",
@@ -96,6 +99,8 @@ class Transport:
         }
         if self.version:
             headers["Garmax-Version"] = self.version
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
         data = None
         if multipart is not None:
             data, headers["Content-Type"] = multipart_encode(*multipart)
@@ -116,6 +121,8 @@ class Transport:
                 attempt += 1
                 continue
             if status < 400:
+                if answer is not None:
+                    answer.update(status=status, etag=answer_headers.get("etag"))
                 return body
             error = errors.error_from_response(status, body, answer_headers)
             delay = self._retry_delay(status, error, attempt)

@@ -47,10 +47,16 @@ class Resource:
     def _list(self, path: str, **params: Any) -> ListIterator:
         return ListIterator(self._transport, path, api_fields(params))
 
-    def _wait(self, retrieve, object_id: str, terminal: frozenset, timeout: float, interval: float) -> dict:
+    def _wait(self, path: str, object_id: str, terminal: frozenset, timeout: float, interval: float) -> dict:
+        # Conditional polls: the last ETag in If-None-Match, so an unchanged object is a 304 without a body
+        # (not counted against the key's rate limit: README, "Conditional polling").
         deadline = time.monotonic() + timeout
+        etag, current = None, None
         while True:
-            current = retrieve(object_id)
+            answer: dict = {}
+            body = self._transport.request("GET", path, if_none_match=etag, answer=answer)
+            if answer.get("status") != 304 or current is None:
+                current, etag = body, answer.get("etag")
             if current.get("status") in terminal:
                 return current
             left = deadline - time.monotonic()
@@ -165,7 +171,8 @@ class CartTryons(Resource):
 
     def wait(self, session_id: str, timeout: float = 300, *, interval: float = 1.0) -> dict:
         """Poll until the session is completed, partial, failed or cancelled or raise WaitTimeout."""
-        return self._wait(self.retrieve, session_id, CART_TRYON_TERMINAL_STATUSES, timeout, interval)
+        path = f"/v1/cart-tryons/{quote(session_id)}"
+        return self._wait(path, session_id, CART_TRYON_TERMINAL_STATUSES, timeout, interval)
 
 
 class Tryons(Resource):
@@ -181,7 +188,8 @@ class Tryons(Resource):
 
     def wait(self, tryon_id: str, timeout: float = 300, *, interval: float = 1.0) -> dict:
         """Poll until the try-on is completed, failed, cancelled or skipped."""
-        return self._wait(self.retrieve, tryon_id, TRYON_TERMINAL_STATUSES, timeout, interval)
+        path = f"/v1/tryons/{quote(tryon_id)}"
+        return self._wait(path, tryon_id, TRYON_TERMINAL_STATUSES, timeout, interval)
 
 
 class Webhooks(Resource):
