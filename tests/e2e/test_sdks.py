@@ -36,6 +36,7 @@ SAMPLE_RUNS = {
     "idempotency.sh": r"(?i)^idempotent-replayed: true$",
     "rate_limits.sh": r"(?i)^x-ratelimit-remaining: \d+$",
     "versions.sh": r"^HTTP/1.1 200",
+    "conditional_polling.sh": r"^HTTP/1.1 304",
     "webhooks_receiver.py": r"^verified after rotation: webhook.test$",
     "webhooks_receiver.mjs": r"^verified after rotation: webhook.test$",
     "looks.py": r"^look weekend: completed \S+$",
