@@ -186,7 +186,8 @@ def main() -> None:
         print("MISMATCH: a session without exactly one charge of its price")
     bare, ours = (samples[name] for name in variants)
     ratio = statistics.median(o["rps"] / b["rps"] for o, b in zip(ours, bare, strict=True))
-    print(f"\npartner / bare = {ratio:.2f}   (no target: the key path's share of a create)")
+    # Issue 36: the key path costs a create at most 5 % of the bare view calling the same service.
+    print(f"\npartner / bare = {ratio:.2f}   (target >= 0.95)")
     print(f"partner creates/s = {medians['partner POST /v1/cart-tryons']:.0f}   (target >= 150)")
     print(f"lost updates = {lost}   (target == 0)")
     print(f"balance - ledger = {state['balance'] - state['ledger_sum']}   (target == 0)")
