@@ -5,7 +5,8 @@ transforms at the edges. Each version after the first says, per change, how to b
 the version before it up to itself (`request`), how to take its own answer back down to the version before
 it (`response`), and the same for webhook payloads (`payload`). A request answered in version V runs the
 request transforms of every version after V (oldest first), the view, then the response transforms of every
-version after V (newest first). Nothing below the views knows that versions exist.
+version after V (newest first). Both run in api.middleware.RequestIdMiddleware, around everything else, so
+nothing from the views down knows that versions exist.
 
 Which version answers: the `Garmax-Version` request header; else the organization's pinned version (the
 newest when it was created, shown in /v1/account, changed by its owner with the organization PATCH); else
@@ -13,6 +14,8 @@ the newest. Every /api response carries `Garmax-Version` with the version that a
 (/api/docs/changelog, CHANGELOG.md) is rendered from VERSIONS.
 """
 
+import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,32 +110,6 @@ def _newer_than(version: str) -> tuple[ApiVersion, ...]:
     return VERSIONS[_INDEX[version] + 1 :]
 
 
-def request_in_latest(version: str, *, method: str, path: str, body: Any) -> Any:
-    """A request body written for `version`, brought up to the newest version (oldest change first)."""
-    for newer in _newer_than(version):
-        for change in newer.changes:
-            if change.request is not None and change.concerns(method, path):
-                body = change.request(body)
-    return body
-
-
-def has_request_changes(version: str, *, method: str, path: str) -> bool:
-    return any(
-        change.request is not None and change.concerns(method, path)
-        for newer in _newer_than(version)
-        for change in newer.changes
-    )
-
-
-def response_in_version(version: str, *, method: str, path: str, status: int, body: Any) -> tuple[int, Any]:
-    """The newest version's answer, taken back down to `version` (newest change first)."""
-    for newer in reversed(_newer_than(version)):
-        for change in newer.changes:
-            if change.response is not None and change.concerns(method, path):
-                status, body = change.response(status, body)
-    return status, body
-
-
 def payload_in_version(version: str, *, event: str, data: dict) -> dict:
     """A webhook event's `data` as the newest version builds it, taken back down to `version`. An unknown
     version (none is ever stored, but a row may predate a version's removal) is served the oldest."""
@@ -198,6 +175,7 @@ def version_refusal(request):
     problem = version_problem(requested)
     if problem is None:
         request.api_version = requested
+        _request_upgrade(request, requested)
         return None
     from django.http import JsonResponse
 
@@ -207,8 +185,51 @@ def version_refusal(request):
     return JsonResponse(error_body("ValidationError", problem, 400, details), status=400)
 
 
+def _request_upgrade(request, version: str) -> None:
+    """A JSON body written for `version`, brought up to the newest by its request transforms (oldest first),
+    before any view reads it. Only a route a change concerns pays for parsing it."""
+    changes = [
+        change
+        for newer in _newer_than(version)
+        for change in newer.changes
+        if change.request is not None and change.concerns(request.method, request.path_info)
+    ]
+    if not changes or request.content_type != "application/json":
+        return
+    body = json.loads(request.body or b"null")
+    for change in changes:
+        body = change.request(body)
+    # Django reads the body once into _body and serves later reads (DRF's parser) from _stream.
+    request._body = json.dumps(body).encode()
+    request._stream = io.BytesIO(request._body)
+    request.META["CONTENT_LENGTH"] = str(len(request._body))
+
+
 def version_stamp(request, response) -> None:
-    """`Garmax-Version` on every /api response: the version that answered it (a partner view sets the
-    organization's pin on the request when no header asked for one)."""
-    if request.path_info.startswith(API_PREFIX):
-        response[HEADER] = getattr(request, "api_version", None) or LATEST
+    """`Garmax-Version` on every /api response, naming the version that answered it: the header's, else the
+    organization's pin (`request.api_version_pinned`, set where the caller is known), else the newest. An
+    older version's answer is the newest one taken back down by its response transforms, here at the edge."""
+    if not request.path_info.startswith(API_PREFIX):
+        return
+    version = getattr(request, "api_version", None) or getattr(request, "api_version_pinned", None) or LATEST
+    response[HEADER] = version
+    if version == LATEST:
+        return
+    changes = [
+        change
+        for newer in reversed(_newer_than(version))
+        for change in newer.changes
+        if change.response is not None and change.concerns(request.method, request.path_info)
+    ]
+    if not changes:
+        return
+    is_json = response.get("Content-Type", "").startswith("application/json") and not response.streaming
+    body = json.loads(response.content) if is_json and response.content else None
+    status, changed = response.status_code, body
+    for change in changes:
+        status, changed = change.response(status, changed)
+    response.status_code = status
+    if changed is not body:
+        from rest_framework.renderers import JSONRenderer
+
+        response.content = JSONRenderer().render(changed)

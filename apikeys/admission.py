@@ -377,4 +377,5 @@ def _principal_after_check(key: ApiKey) -> ApiKeyPrincipal:
         version=key.version,
         mode=key.mode,
         endpoint_limits=tuple(sorted((name, int(limit)) for name, limit in key.endpoint_limits.items())),
+        api_version=key.organization.api_version,  # the live organization's, for both modes
     )

@@ -22,9 +22,12 @@ class ApiKeysConfig(AppConfig):
             schema,  # noqa: F401  registers the X-API-Key security scheme
             tasks,  # noqa: F401  registers the reminder email task queued by name
         )
-        from apikeys.services import organization_status_changed_receive
-        from organizations.signals import organization_status_changed
+        from apikeys.services import organization_keys_refresh, organization_status_changed_receive
+        from organizations.signals import organization_api_version_changed, organization_status_changed
 
         organization_status_changed.connect(
             organization_status_changed_receive, dispatch_uid="apikeys.organization_status"
+        )
+        organization_api_version_changed.connect(
+            organization_keys_refresh, dispatch_uid="apikeys.organization_api_version"
         )

@@ -38,6 +38,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             logger.info("API key refused for %s: %s", client_address(request), exc.message)
             raise
         set_principal(organization_id=principal.organization_id, key_id=principal.key_id)
+        # The version to answer in without a Garmax-Version header (api/versions.py, at the request's edge).
+        request._request.api_version_pinned = principal.api_version
         return principal, principal
 
     def authenticate_header(self, request):

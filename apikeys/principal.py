@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from apikeys.ratelimit import KeyWindows
 
-# Twelve fields; an entry of another shape predates this format and is verified again (from its row, without
+# Thirteen fields; an entry of another shape predates this format and is verified again (from its row, without
 # another bcrypt when its proof is still there).
-ENTRY_SEPARATORS = 11
+ENTRY_SEPARATORS = 12
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class ApiKeyPrincipal:
     rate_limit_per_hour: int = 0
     rate_limit_per_day: int = 0
     monthly_quota: int | None = None
+    # The organization's pinned API version (api/versions.py): carried with the key so that answering in it
+    # costs no query; a change of the pin refreshes the organization's keys (apikeys.services).
+    api_version: str = ""
 
     is_authenticated = True
     is_staff = False
@@ -58,9 +61,10 @@ class ApiKeyPrincipal:
         return None
 
     def as_cache_entry(self) -> str:
-        """`minute|hour|day|quota|expiresMs|version|keyId|keyPrefix|organizationId|scope,scope|mode|op=n;op=n`:
-        the admission script reads the first six fields inside Redis, so they lead; none of the fields can
-        contain `|` (operation names are `resource:action`, checked when a key is created or changed)."""
+        """`minute|hour|day|quota|expiresMs|version|keyId|keyPrefix|organizationId|scope,scope|mode|op=n;op=n|
+        apiVersion` (one line): the admission script reads the first six fields inside Redis, so they lead;
+        none of the fields can contain `|` (operation names are `resource:action`, checked when a key is
+        created or changed; versions are dates)."""
         expires_ms = "" if self.expires_at is None else str(int(self.expires_at * 1000))
         return "|".join(
             [
@@ -76,6 +80,7 @@ class ApiKeyPrincipal:
                 ",".join(self.scopes),
                 self.mode,
                 ";".join(f"{name}={limit}" for name, limit in self.endpoint_limits),
+                self.api_version,
             ]
         )
 
@@ -94,6 +99,7 @@ class ApiKeyPrincipal:
             scopes,
             mode,
             limits,
+            api_version,
         ) = entry.split("|")
         return cls(
             key_id=key_id,
@@ -110,6 +116,7 @@ class ApiKeyPrincipal:
             rate_limit_per_hour=int(hour),
             rate_limit_per_day=int(day),
             monthly_quota=int(quota) if quota else None,
+            api_version=api_version,
         )
 
 

@@ -22,6 +22,7 @@ ACCOUNT_EXAMPLE = {
     "name": "Acme Fashion",
     "status": "active",
     "livemode": True,
+    "apiVersion": "2026-11-01",
     "credits": 96.4,
     "apiKey": {
         "id": "key_9f8e7d6c5b4a",
@@ -69,6 +70,7 @@ def account_for_key(*, principal: ApiKeyPrincipal, rate_limit) -> dict:
         "name": organization.name,
         "status": organization.status,
         "livemode": principal.livemode,
+        "apiVersion": principal.api_version,
         "credits": credits_number(organization.credits),
         "apiKey": {
             "id": principal.key_id,

@@ -62,6 +62,7 @@ __all__ = [
     "organization_keys_block",
     "organization_keys_unblock",
     "organization_status_changed_receive",
+    "organization_keys_refresh",
     "validate_scopes",
 ]
 
@@ -371,6 +372,21 @@ def organization_status_changed_receive(*, organization: Organization, status: s
         organization_keys_block(organization=organization)
     else:
         organization_keys_unblock(organization=organization)
+
+
+@requires_shared_cache
+def organization_keys_refresh(*, organization: Organization, **kwargs) -> None:
+    """Make every key of the organization re-read its row on its next request (its pinned API version
+    changed): each key's version goes up and its marker is published, as when the key itself changes. Sent
+    after the commit; the marker outlives every entry cached before it (see _version_write)."""
+    keys = ApiKey.objects.filter(organization=organization, revoked_at__isnull=True)
+    keys.update(version=F("version") + 1)
+    markers = {
+        version_cache_key(prefix): str(version)
+        for prefix, version in keys.values_list("key_prefix", "version")
+    }
+    if markers:
+        shared_set_many(markers, timeout=None)
 
 
 def _tombstones_write(reasons: dict[str, str]) -> None:

@@ -308,6 +308,9 @@ class AccountSerializer(serializers.Serializer):
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=Organization.Status.values)
     livemode = serializers.BooleanField(help_text="False for a test key: credits is the sandbox balance.")
+    apiVersion = serializers.CharField(
+        help_text="The organization's pinned API version: what answers without a Garmax-Version header."
+    )
     credits = CreditsField(help_text="The balance of the key's mode.")
     apiKey = AccountApiKeySerializer()
 

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from api.ids import PrefixedIdField
+from api.versions import latest_version
 from organizations.roles import Role
 
 _render_qualities: tuple[str, ...] = ()
@@ -55,6 +56,9 @@ class Organization(models.Model):
     billing_email = models.EmailField(blank=True)
     settings = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    # The API version (api/versions.py) its requests are answered in without a Garmax-Version header: the
+    # newest when it was created, so a later version never changes what an existing integration receives.
+    api_version = models.CharField(max_length=10, default=latest_version)
     # Denormalized sum of the ledger; only organizations.services changes it, under a row lock.
     credits = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     # Set when a charge took the balance to or below lowBalanceThreshold (the alert went out); cleared,

@@ -25,6 +25,8 @@ class Permission(StrEnum):
     MANAGE_ORGANIZATION = "manage_organization"  # name, domain and the other settings
     MANAGE_MEMBERS = "manage_members"  # add and invite members, change their roles, remove them
     TRANSFER_OWNERSHIP = "transfer_ownership"
+    # The organization's pinned API version (Garmax-Version): it changes what every integration receives.
+    PIN_API_VERSION = "pin_api_version"
 
 
 _DEVELOPER = {
@@ -35,7 +37,7 @@ _DEVELOPER = {
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
-    Role.ADMIN: frozenset(set(Permission) - {Permission.TRANSFER_OWNERSHIP}),
+    Role.ADMIN: frozenset(set(Permission) - {Permission.TRANSFER_OWNERSHIP, Permission.PIN_API_VERSION}),
     Role.DEVELOPER: frozenset(_DEVELOPER),
     Role.BILLING: frozenset({Permission.READ, Permission.MANAGE_BILLING}),
     Role.VIEWER: frozenset({Permission.READ}),
@@ -46,6 +48,7 @@ ASSIGNABLE_ROLES = [role.value for role in Role if role != Role.OWNER]
 # The organization's fields (PATCH) that are billing's to change; the others need MANAGE_ORGANIZATION.
 BILLING_FIELDS = {"billing_email"}
 BILLING_SETTINGS = {"lowBalanceThreshold"}
+OWNER_FIELDS = {"api_version"}  # PIN_API_VERSION's
 
 
 def role_allows(role: str, permission: Permission) -> bool:
@@ -58,8 +61,9 @@ def update_permissions(changes: dict) -> set[Permission]:
     billing = any(name in BILLING_FIELDS for name in changes) or any(
         name in BILLING_SETTINGS for name in settings
     )
-    other = any(name not in BILLING_FIELDS | {"settings"} for name in changes) or any(
+    other = any(name not in BILLING_FIELDS | OWNER_FIELDS | {"settings"} for name in changes) or any(
         name not in BILLING_SETTINGS for name in settings
     )
     needed = {Permission.MANAGE_BILLING} if billing else set()
+    needed |= {Permission.PIN_API_VERSION} if OWNER_FIELDS & set(changes) else set()
     return needed | ({Permission.MANAGE_ORGANIZATION} if other or not needed else set())

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from api import versions
 from api.text import NameField, PlainTextField, refuse_control_characters
 from organizations.credit_numbers import CreditsField
 from organizations.models import (
@@ -55,6 +56,13 @@ class OrganizationSerializer(serializers.ModelSerializer):
     domain = PlainTextField(max_length=253, required=False, allow_blank=True)
     settings = OrganizationSettingsSerializer(required=False)
     credits = CreditsField(read_only=True)
+    apiVersion = serializers.ChoiceField(
+        source="api_version",
+        choices=list(versions.KNOWN),
+        required=False,
+        help_text="The API version requests without a Garmax-Version header are answered in: the newest when "
+        "the organization was created; only its owner changes it (/api/docs/changelog).",
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -66,6 +74,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "domain",
             "billingEmail",
             "settings",
+            "apiVersion",
             "credits",
             "status",
             "createdAt",

@@ -2,13 +2,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from organizations.team_views import InvitationAcceptView, InvitationViewSet, MemberViewSet
-from organizations.views import OrganizationViewSet
+from organizations.views import ChangelogView, OrganizationViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("organizations", OrganizationViewSet, basename="organization")
 
 TEAM = "organizations/<str:organization_id>"
 urlpatterns = [
+    path("docs/changelog", ChangelogView.as_view(), name="docs-changelog"),
     *router.urls,
     path(f"{TEAM}/members", MemberViewSet.as_view({"get": "list", "post": "create"}), name="members"),
     path(f"{TEAM}/members/events", MemberViewSet.as_view({"get": "events"}), name="member-events"),

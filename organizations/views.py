@@ -1,8 +1,11 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from api import versions
 from api.idempotency import IdempotentPostMixin
 from api.schema import ErrorSerializer
 from organizations import selectors, services
@@ -160,3 +163,40 @@ class OrganizationViewSet(
             "entry": CreditLedgerEntrySerializer(entry).data if entry else None,
         }
         return Response(body)
+
+
+class ChangelogChangeSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    operation = serializers.CharField(required=False, help_text="e.g. `POST /api/v1/cart-tryons`.")
+    event = serializers.CharField(required=False, help_text="The webhook event type it concerns.")
+
+
+class ChangelogVersionSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="The Garmax-Version value, a date.")
+    summary = serializers.CharField()
+    changes = ChangelogChangeSerializer(many=True)
+
+
+class ChangelogSerializer(serializers.Serializer):
+    header = serializers.CharField()
+    latest = serializers.CharField()
+    versions = ChangelogVersionSerializer(many=True, help_text="Newest first.")
+
+
+class ChangelogView(APIView):
+    """Public: the dated API versions an organization may pin (api/versions.py; the same as CHANGELOG.md)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["Docs"],
+        summary="The dated API versions and what each changed",
+        description="Send `Garmax-Version: <version>` to be answered in one; without it the organization's "
+        "pinned version answers (`apiVersion` of the organization).",
+        responses={200: ChangelogSerializer},
+        examples=[OpenApiExample("Changelog", value=versions.changelog(), response_only=True)],
+        auth=[],
+    )
+    def get(self, request):
+        return Response(versions.changelog())

@@ -12,7 +12,7 @@ from organizations.models import CreditLedgerEntry, Membership, Organization
 from organizations.services.credits import user_can_add_credits
 from organizations.services.ledger import ledger_apply
 from organizations.services.organization_settings import organization_settings_clean
-from organizations.signals import organization_status_changed
+from organizations.signals import organization_api_version_changed, organization_status_changed
 
 SIGNUP_GRANT_REFERENCE = "signup"
 
@@ -73,9 +73,10 @@ def _organization_create_check(*, owner) -> None:
 
 
 def organization_update(*, organization: Organization, data: dict) -> Organization:
-    """Apply a PATCH: name, domain, billingEmail and a partial settings object merged over the current one."""
+    """Apply a PATCH: name, domain, billingEmail, apiVersion and a partial settings object merged over the
+    current one."""
     fields = []
-    for attr in ("name", "domain", "billing_email"):
+    for attr in ("name", "domain", "billing_email", "api_version"):
         if attr in data:
             setattr(organization, attr, data[attr] or "")
             fields.append(attr)
@@ -85,6 +86,10 @@ def organization_update(*, organization: Organization, data: dict) -> Organizati
     if fields:
         with transaction.atomic():
             organization.save(update_fields=[*fields, "updated_at"])
+            if "api_version" in fields:
+                transaction.on_commit(
+                    lambda: organization_api_version_changed.send(Organization, organization=organization)
+                )
             # The sandbox behaves like its organization: same name, same render and retry settings.
             Organization.objects.filter(sandbox_of=organization).update(
                 name=organization.name, settings=organization.settings
