@@ -79,9 +79,10 @@ USER 10001:10001
 # the SQLite file, media and broker folders. Mount a volume or an emptyDir here.
 VOLUME ["/var/lib/garmax"]
 EXPOSE 8000
-# Liveness of a web container (/health answers without touching the database); worker and beat
-# containers override or disable it (compose.yaml, deploy/kubernetes). Readiness is /health/ready.
+# Liveness of a web container (/health answers without touching the database), asked as Host: localhost
+# (keep it in DJANGO_ALLOWED_HOSTS); worker and beat containers override or disable it (compose.yaml,
+# deploy/kubernetes). Readiness is /health/ready.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), headers={'Host': 'localhost'}), timeout=4)"]
 # gunicorn binds 0.0.0.0:$PORT with $WEB_CONCURRENCY workers unless GUNICORN_CMD_ARGS says otherwise.
 CMD ["gunicorn", "config.wsgi"]
