@@ -75,8 +75,8 @@ def measure(runs: int, big_runs: int) -> dict:
             log = Path(tempfile.mkdtemp(prefix="garmax-bench-")) / "worker.log"
             celery_app.control.purge()
             worker = start_worker(
-                "-c", str(CONCURRENCY), "--without-mingle", "--without-gossip", env=env, log=log
-            )
+                "-c", str(CONCURRENCY), "--without-mingle", "--without-gossip", "-l", "info", env=env, log=log
+            )  # fmt: skip
             try:
                 figures[engine] = {}
                 for size, count in ((1, runs + 1), (BIG_CART, big_runs)):
@@ -90,7 +90,9 @@ def measure(runs: int, big_runs: int) -> dict:
                             photo_key=photo.storage_key,
                             items=[
                                 services.GarmentInput(
-                                    product_id=f"p{i}", image_url=garments.url(f"/g-{i}.png"), category="tops"
+                                    product_id=f"p{i}",
+                                    image_url=garments.url(f"/garment-{i}.png"),
+                                    category="tops",
                                 )
                                 for i in range(size)
                             ],
@@ -98,7 +100,12 @@ def measure(runs: int, big_runs: int) -> dict:
                         )
                         arrived = receiver.wait_for(seen + 1, timeout=120)[seen:]
                         if not arrived or session.id.encode() not in arrived[0].body:
-                            raise SystemExit(f"{engine}: no completed webhook for {session.id}")
+                            session.refresh_from_db()
+                            items = list(TryOn.objects.filter(session=session).values_list("status", "error"))
+                            raise SystemExit(
+                                f"{engine}: no completed webhook for {session.id} ({session.status}, items "
+                                f"{items}, {len(receiver.requests)} deliveries); worker log {log}"
+                            )
                         total = arrived[0].at - started
                         rendered = TryOn.objects.filter(session=session).values_list("render_ms", flat=True)
                         own = RENDER_SECONDS if engine == "fake" else sum(ms or 0 for ms in rendered) / 1000
