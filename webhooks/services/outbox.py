@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from api.events import EventType, event_type_get
 from api.ids import new_id
+from api.versions import latest_version, payload_in_version
 from organizations.models import Organization
 from webhooks import signing
 from webhooks.models import Webhook, WebhookDelivery, WebhookEvent
@@ -68,8 +69,12 @@ def event_create(*, organization_id: str, event: str, data: dict) -> WebhookEven
     event_id, now = new_id("evt"), timezone.now()
     # Test-mode work happens in the organization's sandbox, whose endpoints only test keys can register.
     # Partners know one organization id in both modes (GET /v1/account shows the live one): payloads too.
-    live_id = Organization.objects.filter(pk=organization_id).values_list("sandbox_of_id", flat=True).first()
+    live_id, own_version, live_version = Organization.objects.filter(pk=organization_id).values_list(
+        "sandbox_of_id", "api_version", "sandbox_of__api_version"
+    ).first() or (None, latest_version(), None)
     livemode = live_id is None
+    # The body is rendered in the version the organization pinned (its sandbox follows the live pin).
+    data = payload_in_version(live_version or own_version, event=event, data=data)
     if not livemode and data.get("organizationId") == organization_id:
         data = {**data, "organizationId": live_id}
     payload = {
