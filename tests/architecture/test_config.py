@@ -24,6 +24,8 @@ CONFIGURATION = {
     "environment.py",
     "broker_settings.py",
     "observability_settings.py",
+    "partner_settings.py",
+    "portal_settings.py",
     "logging_settings.py",
     "datetime_format.py",
     "formats/__init__.py",
