@@ -168,6 +168,9 @@ class WebhookTestResultSerializer(serializers.Serializer):
 
 
 class WebhookAttemptSerializer(serializers.ModelSerializer):
+    # Declared, not derived from the model: a derived integer's bounds are the database's (the document would
+    # differ between SQLite and PostgreSQL).
+    number = serializers.IntegerField(min_value=1, help_text="1 for the first attempt, then 2, 3, …")
     attemptedAt = serializers.DateTimeField(source="attempted_at")
     statusCode = serializers.IntegerField(source="status_code", allow_null=True)
     durationMs = serializers.IntegerField(source="duration_ms")

@@ -86,6 +86,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/docs/changelog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dated API versions and what each changed
+         * @description Send `Garmax-Version: <version>` to be answered in one; without it the organization's pinned version answers (`apiVersion` of the organization).
+         */
+        get: operations["docsChangelog_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/docs/events": {
         parameters: {
             query?: never;
@@ -1227,6 +1247,8 @@ export interface components {
             status: components["schemas"]["AccountStatusEnum"];
             /** @description False for a test key: credits is the sandbox balance. */
             livemode: boolean;
+            /** @description The organization's pinned API version: what answers without a Garmax-Version header. */
+            apiVersion: string;
             /**
              * Format: double
              * @description The balance of the key's mode.
@@ -1413,6 +1435,12 @@ export interface components {
              */
             from: string;
         };
+        /**
+         * @description * `2026-01-15` - 2026-01-15
+         *     * `2026-11-01` - 2026-11-01
+         * @enum {string}
+         */
+        ApiVersionEnum: "2026-01-15" | "2026-11-01";
         /**
          * @description * `admin` - admin
          *     * `developer` - developer
@@ -1811,6 +1839,25 @@ export interface components {
          * @enum {string}
          */
         CategoryEnum: "tops" | "bottoms" | "dresses" | "outerwear" | "one-pieces";
+        Changelog: {
+            header: string;
+            latest: string;
+            /** @description Newest first. */
+            versions: components["schemas"]["ChangelogVersion"][];
+        };
+        ChangelogChange: {
+            description: string;
+            /** @description e.g. `POST /api/v1/cart-tryons`. */
+            operation?: string;
+            /** @description The webhook event type it concerns. */
+            event?: string;
+        };
+        ChangelogVersion: {
+            /** @description The Garmax-Version value, a date. */
+            version: string;
+            summary: string;
+            changes: components["schemas"]["ChangelogChange"][];
+        };
         /**
          * @description How the quality's renderer serves each render control: natively, by us (emulated: samples rendered
          *     one by one; converted: a format), or not at all (ignored; the item's engineNotes say so).
@@ -2424,6 +2471,13 @@ export interface components {
             domain?: string;
             billingEmail?: string;
             settings?: components["schemas"]["OrganizationSettings"];
+            /**
+             * @description The API version requests without a Garmax-Version header are answered in: the newest when the organization was created; only its owner changes it (/api/docs/changelog).
+             *
+             *     * `2026-01-15` - 2026-01-15
+             *     * `2026-11-01` - 2026-11-01
+             */
+            apiVersion?: components["schemas"]["ApiVersionEnum"];
             /** Format: double */
             readonly credits: number;
             readonly status: components["schemas"]["OrganizationStatusEnum"];
@@ -2439,6 +2493,13 @@ export interface components {
             domain?: string;
             billingEmail?: string;
             settings?: components["schemas"]["OrganizationSettingsRequest"];
+            /**
+             * @description The API version requests without a Garmax-Version header are answered in: the newest when the organization was created; only its owner changes it (/api/docs/changelog).
+             *
+             *     * `2026-01-15` - 2026-01-15
+             *     * `2026-11-01` - 2026-11-01
+             */
+            apiVersion?: components["schemas"]["ApiVersionEnum"];
         };
         OrganizationSettings: {
             webhookRetries?: number;
@@ -2880,6 +2941,13 @@ export interface components {
             domain?: string;
             billingEmail?: string;
             settings?: components["schemas"]["OrganizationSettingsRequest"];
+            /**
+             * @description The API version requests without a Garmax-Version header are answered in: the newest when the organization was created; only its owner changes it (/api/docs/changelog).
+             *
+             *     * `2026-01-15` - 2026-01-15
+             *     * `2026-11-01` - 2026-11-01
+             */
+            apiVersion?: components["schemas"]["ApiVersionEnum"];
         };
         PatchedWebhookUpdateRequest: {
             /**
@@ -3411,6 +3479,7 @@ export interface components {
             readonly updatedAt: string;
         };
         WebhookAttempt: {
+            /** @description 1 for the first attempt, then 2, 3, … */
             number: number;
             /** Format: date-time */
             attemptedAt: string;
@@ -4275,6 +4344,81 @@ export interface operations {
             };
         };
     };
+    docsChangelog_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Changelog"];
+                };
+            };
+            /** @description ValidationError: the request is malformed, a field is invalid (see details) or the Garmax-Version header names no known version. */
+            400: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ResourceNotFound: it does not exist or belongs to another organization. */
+            404: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MethodNotAllowed. */
+            405: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description InternalError. */
+            500: {
+                headers: {
+                    /** @description This request's id, also in error bodies. */
+                    "X-Request-Id"?: string;
+                    /** @description The API version that answered: the request's Garmax-Version header, else the organization's pinned version, else the newest (/api/docs/changelog). */
+                    "Garmax-Version"?: "2026-01-15" | "2026-11-01";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     docsEvents_retrieve: {
         parameters: {
             query?: never;
@@ -4598,6 +4742,7 @@ export interface operations {
                      *         "lowBalanceThreshold": 1,
                      *         "reusedRenderPrice": 1
                      *       },
+                     *       "apiVersion": "2026-01-15",
                      *       "credits": 100,
                      *       "status": "active",
                      *       "createdAt": "2025-12-11T10:00:00Z",
@@ -7370,6 +7515,7 @@ export interface operations {
                      *         "lowBalanceThreshold": 1,
                      *         "reusedRenderPrice": 1
                      *       },
+                     *       "apiVersion": "2026-01-15",
                      *       "credits": 100,
                      *       "status": "active",
                      *       "createdAt": "2025-12-11T10:00:00Z",
@@ -7502,6 +7648,7 @@ export interface operations {
                      *         "lowBalanceThreshold": 1,
                      *         "reusedRenderPrice": 1
                      *       },
+                     *       "apiVersion": "2026-01-15",
                      *       "credits": 100,
                      *       "status": "active",
                      *       "createdAt": "2025-12-11T10:00:00Z",

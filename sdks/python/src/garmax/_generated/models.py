@@ -23,6 +23,9 @@ class ApiKeyRollRequest(TypedDict):
     expiresIn: NotRequired[int]
 
 
+ApiVersionEnum: TypeAlias = Literal['2026-01-15', '2026-11-01']
+
+
 AssignableRoleEnum: TypeAlias = Literal['admin', 'developer', 'billing', 'viewer']
 
 
@@ -69,6 +72,18 @@ CartTryonPartialEventEventEnum: TypeAlias = Literal['cart_tryon.partial']
 
 
 CategoryEnum: TypeAlias = Literal['tops', 'bottoms', 'dresses', 'outerwear', 'one-pieces']
+
+
+class ChangelogChange(TypedDict):
+    description: str
+    operation: NotRequired[str]
+    event: NotRequired[str]
+
+
+class ChangelogVersion(TypedDict):
+    version: str
+    summary: str
+    changes: list[ChangelogChange]
 
 
 ControlSupportEnum: TypeAlias = Literal['native', 'emulated', 'ignored']
@@ -824,6 +839,12 @@ class CartTryOnCreateRequest(TypedDict):
     renderItems: NotRequired[bool]
 
 
+class Changelog(TypedDict):
+    header: str
+    latest: str
+    versions: list[ChangelogVersion]
+
+
 class ControlSupport(TypedDict):
     garmentPhotoType: ControlSupportEnum
     seed: ControlSupportEnum
@@ -1100,6 +1121,7 @@ class PatchedOrganizationRequest(TypedDict):
     domain: NotRequired[str]
     billingEmail: NotRequired[str]
     settings: NotRequired[OrganizationSettingsRequest]
+    apiVersion: NotRequired[ApiVersionEnum]
 
 
 class PatchedWebhookUpdateRequest(TypedDict):
@@ -1295,6 +1317,7 @@ class Account(TypedDict):
     name: str
     status: AccountStatusEnum
     livemode: bool
+    apiVersion: str
     credits: float
     apiKey: AccountApiKey
     renderCapabilities: RenderCapabilities
@@ -1422,6 +1445,7 @@ class Organization(TypedDict):
     domain: NotRequired[str]
     billingEmail: NotRequired[str]
     settings: NotRequired[OrganizationSettings]
+    apiVersion: NotRequired[ApiVersionEnum]
     credits: float
     status: OrganizationStatusEnum
     createdAt: str
@@ -1433,6 +1457,7 @@ class OrganizationRequest(TypedDict):
     domain: NotRequired[str]
     billingEmail: NotRequired[str]
     settings: NotRequired[OrganizationSettingsRequest]
+    apiVersion: NotRequired[ApiVersionEnum]
 
 
 class PaginatedCartTryOnSessionList(TypedDict):
