@@ -80,17 +80,14 @@ def test_password_reset_emails_a_link_once_a_minute_that_sets_a_new_password(
     settings.PUBLIC_BASE_URL = "https://portal.example"
     monkeypatch.setattr(celery_app.conf, "task_always_eager", True)  # the worker's email task, run here
     client = Client()
-    queued_per_request = []
-    for _ in range(3):
+    for attempt in range(3):
         with django_capture_on_commit_callbacks() as queued:
             sent = client.post("/portal/password-reset/", {"email": owner.email})
         assert sent["Location"] == "/portal/password-reset/sent/"
-        queued_per_request.append(len(queued))
-        assert len(mail.outbox) == (1 if sum(queued_per_request[:-1]) else 0)  # nothing sent by the request
+        assert len(mail.outbox) == (0 if attempt == 0 else 1)  # the request itself sends nothing
         for callback in queued:
-            callback()  # the worker's email task
-    assert queued_per_request == [1, 0, 0]
-    assert len(mail.outbox) == 1
+            callback()  # after commit: the worker's email task (eager here)
+        assert len(mail.outbox) == 1  # one email, however often the form is sent within the minute
     link = re.search(r"https://portal\.example(/portal/password-reset/\S+/\S+/)", mail.outbox[0].body).group(
         1
     )
