@@ -29,7 +29,7 @@ if PARTNER_SIGNUP not in {"closed", "invite", "open"}:
 SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR = environment.read_positive_int("SIGNUP_LIMIT_PER_ADDRESS_PER_HOUR", 5)
 SIGNUP_LIMIT_PER_DOMAIN_PER_HOUR = environment.read_positive_int("SIGNUP_LIMIT_PER_DOMAIN_PER_HOUR", 20)
 
-# An API key's hour and day windows beside its per-minute limit (API_KEY_DEFAULT_RATE_LIMIT), when the key sets
-# none; 0 = no limit in that window. Keys override them (rateLimitPerHour, rateLimitPerDay).
+# An API key's hour and day windows beside its per-minute limit (API_KEY_DEFAULT_RATE_LIMIT), when the key
+# sets none; 0 = no limit in that window. Keys override them (rateLimitPerHour, rateLimitPerDay).
 RATE_LIMIT_PER_HOUR_DEFAULT = environment.read_positive_int("RATE_LIMIT_PER_HOUR_DEFAULT", 1000, minimum=0)
 RATE_LIMIT_PER_DAY_DEFAULT = environment.read_positive_int("RATE_LIMIT_PER_DAY_DEFAULT", 10000, minimum=0)

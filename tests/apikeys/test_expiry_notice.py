@@ -19,7 +19,6 @@ from tests.factories import make_organization
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
 
-
 @pytest.fixture
 def team(organization, member_of):
     owner = organization.memberships.get(role="owner").user

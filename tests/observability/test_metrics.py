@@ -132,7 +132,6 @@ def test_rate_limited_requests_are_counted(metrics_on, organization, partner_cli
     assert sample("garmax_http_requests_total", route=route, method="GET", status="429", auth="api_key") >= 2
 
 
-
 @pytest.mark.django_db(transaction=True)
 def test_a_cart_feeds_credits_sessions_items_render_and_webhook_metrics(
     settings, organization, photo_of, garment_server, media_root, eager_tasks

@@ -34,7 +34,6 @@ def charge(django_capture_on_commit_callbacks, eager_tasks):
     return run
 
 
-
 @pytest.fixture
 def shop(owner):
     # 100 signup credits, default threshold 20.

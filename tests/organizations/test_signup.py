@@ -26,7 +26,6 @@ PASSWORD = "a long and fine passphrase"
 SIGNUP, VERIFY = "/api/auth/signup", "/api/auth/signup/verify"
 
 
-
 @pytest.fixture
 def mode(settings):
     def set_mode(value):

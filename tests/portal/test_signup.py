@@ -15,7 +15,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]  # 
 PASSPHRASE = "a long and fine passphrase"
 
 
-
 @pytest.fixture
 def send(django_capture_on_commit_callbacks):
     """POST a portal form as an anonymous browser, running the email task queued after commit."""

@@ -34,7 +34,6 @@ def private_targets(settings):
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = True
 
 
-
 class Clock:
     """Moves Django's notion of now; services and auto_now fields all read django.utils.timezone.now."""
 

@@ -53,7 +53,8 @@ def circuit_success(engine: str) -> None:
 
 
 def circuits_open_until(engines) -> dict[str, object]:
-    """When each of `engines` whose circuit is open now closes again (engines with a closed one are absent)."""
+    """When each of `engines` whose circuit is open now closes again (engines whose circuit is closed are
+    absent)."""
     return dict(
         EngineCircuit.objects.filter(engine__in=list(engines), open_until__gt=timezone.now()).values_list(
             "engine", "open_until"
