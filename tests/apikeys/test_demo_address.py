@@ -92,13 +92,19 @@ def test_a_free_address_passes():
 
 
 def test_make_run_passes_addr_and_defaults_to_port_8000():
-    env = {k: v for k, v in os.environ.items() if k not in {"ADDR", "MAKEFLAGS", "MFLAGS"}}
+    # Under `make test` (CI) this make is nested: MAKELEVEL makes it print "Entering/Leaving directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in {"ADDR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
 
     def dry_run(*args):
         lines = subprocess.run(
-            ["make", "-n", "run", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+            ["make", "--no-print-directory", "-n", "run", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.splitlines()
-        return lines[-1]
+        return next(line for line in reversed(lines) if "rundemo" in line)
 
     assert dry_run().endswith("manage.py rundemo --addr '127.0.0.1:8000'")
     assert dry_run("ADDR=127.0.0.1:8093").endswith("manage.py rundemo --addr '127.0.0.1:8093'")
