@@ -58,6 +58,18 @@ class Browser:
     def text(self, selector: str = "main") -> str:
         return self.find(selector).text
 
+    def click(self, selector: str):
+        """Click something on this page (a checkbox), finding it again if the page swapped it meanwhile."""
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+        for attempt in range(3):
+            try:
+                return self.find(selector).click()
+            except WebDriverException as exc:
+                stale = isinstance(exc, StaleElementReferenceException) or "does not belong" in str(exc)
+                if attempt == 2 or not stale:
+                    raise
+
     def submit(self, selector: str):
         """Click a button or link that loads a new page, and wait until it has replaced the old one."""
         from selenium.common.exceptions import StaleElementReferenceException, WebDriverException

@@ -92,7 +92,7 @@ def test_a_new_partner_goes_from_the_invitation_to_a_key_a_replayed_delivery_a_l
     # A first key: the secret is shown once, with a copy button.
     dev.submit('nav.sections a[href="/portal/keys/"]')
     dev.fill("#key-name", "Shop server")
-    dev.find('input[name=scopes][value="all"]').click()
+    dev.click('input[name=scopes][value="all"]')
     dev.submit("#key-create button[type=submit]")
     secret = dev.text("#new-secret")
     assert secret.startswith("gx_live_")
@@ -120,7 +120,7 @@ def test_a_new_partner_goes_from_the_invitation_to_a_key_a_replayed_delivery_a_l
     # A webhook endpoint; its first delivery fails (the shop is down), is replayed, and arrives.
     dev.submit('nav.sections a[href="/portal/webhooks/"]')
     dev.fill("#webhook-url", receiver.url_at("/hooks/garmax"))
-    dev.find('input[name=events][value="credits.added"]').click()
+    dev.click('input[name=events][value="credits.added"]')
     dev.submit("#webhook-create button[type=submit]")
     assert dev.text("#webhook-secret").startswith("whsec_")
     dev.screenshot("webhook-created")
