@@ -110,6 +110,21 @@ class ApiKeyCreateSerializer(serializers.Serializer):
         help_text='Requests per minute for single operations, e.g. {"cart-tryons:create": 10}.',
     )
 
+    @staticmethod
+    def create_arguments(data: dict) -> dict:
+        """Validated data as apikey_create's keywords: the JWT endpoint and the portal's form create alike."""
+        return {
+            "name": data["name"],
+            "scopes": data["scopes"],
+            "rate_limit": data.get("rateLimit"),
+            "rate_limit_per_hour": data.get("rateLimitPerHour"),
+            "rate_limit_per_day": data.get("rateLimitPerDay"),
+            "monthly_quota": data.get("monthlyQuota"),
+            "expires_at": data.get("expiresAt"),
+            "mode": data["mode"],
+            "endpoint_limits": data.get("endpointLimits"),
+        }
+
 
 class ApiKeyUpdateSerializer(serializers.Serializer):
     """Every field optional; a null rate limit means the default, a null monthlyQuota none, a null expiresAt

@@ -108,16 +108,8 @@ class ApiKeyViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
         data = serializer.validated_data
         key, raw_key = services.apikey_create(
             organization=organization,
-            name=data["name"],
-            scopes=data["scopes"],
-            rate_limit=data.get("rateLimit"),
-            rate_limit_per_hour=data.get("rateLimitPerHour"),
-            rate_limit_per_day=data.get("rateLimitPerDay"),
-            monthly_quota=data.get("monthlyQuota"),
-            expires_at=data.get("expiresAt"),
             created_by=request.user,
-            mode=data["mode"],
-            endpoint_limits=data.get("endpointLimits"),
+            **ApiKeyCreateSerializer.create_arguments(data),
         )
         key.key = raw_key
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)

@@ -129,16 +129,8 @@ def key_create(request):
         request,
         lambda: services.apikey_create(
             organization=portal.organization,
-            name=data["name"],
-            scopes=data["scopes"],
-            rate_limit=data.get("rateLimit"),
-            rate_limit_per_hour=data.get("rateLimitPerHour"),
-            rate_limit_per_day=data.get("rateLimitPerDay"),
-            monthly_quota=data.get("monthlyQuota"),
-            expires_at=data.get("expiresAt"),
             created_by=request.user,
-            mode=data["mode"],
-            endpoint_limits=data.get("endpointLimits"),
+            **ApiKeyCreateSerializer.create_arguments(data),
         ),
         done="API key created.",
     )
